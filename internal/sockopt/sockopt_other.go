@@ -1,0 +1,12 @@
+//go:build !linux
+
+package sockopt
+
+import (
+	"errors"
+	"time"
+)
+
+func bindToDevice(uintptr, string) error { return errors.ErrUnsupported }
+
+func kernelRTT(uintptr) (time.Duration, bool) { return 0, false }

@@ -1,0 +1,84 @@
+package pairs
+
+import (
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/getapr/getapr/netstate"
+	"github.com/getapr/getapr/probe"
+)
+
+// Basis says where a pair's latency estimate comes from.
+type Basis uint8
+
+// Latency bases, from best to worst knowledge.
+const (
+	Default   Basis = iota // the prototype's default for the pair's classes
+	Inherited              // measured for a nearby destination from the same source
+	Measured               // measured for this very pair
+)
+
+var basisNames = [...]string{"default", "inherited", "measured"}
+
+func (b Basis) String() string {
+	if int(b) < len(basisNames) {
+		return basisNames[b]
+	}
+	return "basis(?)"
+}
+
+// MarshalText implements encoding.TextMarshaler with the String form.
+func (b Basis) MarshalText() ([]byte, error) { return []byte(b.String()), nil }
+
+// Pair is one (source, destination) address pair to bind and connect, with what the
+// ranking knew about it. A link-local Src or Dst carries its zone. Src's port is 0
+// unless the caller fixed one through LocalAddr.
+type Pair struct {
+	Src, Dst netip.AddrPort
+	// Interface is the name of the interface that owns Src.
+	Interface string
+	// SrcClass and DstClass are the classes of the two addresses.
+	SrcClass, DstClass netstate.Class
+	// Latency is the estimated round-trip time; RTTVar its variation when measured.
+	Latency, RTTVar time.Duration
+	// Basis says whether Latency was measured, inherited or a default.
+	Basis Basis
+	// Health is the source's health as probe knows it.
+	Health probe.Health
+	// Deprecated is set when Src is deprecated (its preferred lifetime is over).
+	Deprecated bool
+	// EgressMismatch is set when the kernel's route for the pair leaves by an
+	// interface other than Interface (no source-based policy routing on the host).
+	EgressMismatch bool
+	// Reason says in a few words why the pair ranks where it does.
+	Reason string
+}
+
+// Is6 reports whether the pair is IPv6.
+func (p Pair) Is6() bool { return p.Dst.Addr().Is6() }
+
+// Network returns base ("tcp", "udp") with the pair's family digit: "tcp6", "udp4".
+func (p Pair) Network(base string) string {
+	if p.Is6() {
+		return base + "6"
+	}
+	return base + "4"
+}
+
+// Path returns the pair as a probe.Path.
+func (p Pair) Path() probe.Path { return probe.Path{Src: p.Src, Dst: p.Dst} }
+
+// LocalAddr returns Src as a *net.TCPAddr or *net.UDPAddr for network ("tcp" or
+// "udp" with or without a family digit).
+func (p Pair) LocalAddr(network string) net.Addr { return sockAddr(network, p.Src) }
+
+// RemoteAddr returns Dst as a *net.TCPAddr or *net.UDPAddr for network.
+func (p Pair) RemoteAddr(network string) net.Addr { return sockAddr(network, p.Dst) }
+
+func sockAddr(network string, ap netip.AddrPort) net.Addr {
+	if len(network) >= 3 && network[:3] == "udp" {
+		return net.UDPAddrFromAddrPort(ap)
+	}
+	return net.TCPAddrFromAddrPort(ap)
+}
