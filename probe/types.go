@@ -55,9 +55,9 @@ type Outcome struct {
 
 // PairStats is what is known about one (source, destination) address pair.
 type PairStats struct {
-	SRTT, RTTVar         time.Duration // RFC 6298 smoothed RTT and variation; 0 when no sample
-	Samples              int           // number of RTT samples
-	Successes, Failures  int
+	SRTT, RTTVar             time.Duration // RFC 6298 smoothed RTT and variation; 0 when no sample
+	Samples                  int           // number of RTT samples
+	Successes, Failures      int
 	LastSuccess, LastFailure time.Time
 }
 
@@ -83,3 +83,12 @@ func (h Health) String() string {
 
 // MarshalText implements encoding.TextMarshaler with the String form.
 func (h Health) MarshalText() ([]byte, error) { return []byte(h.String()), nil }
+
+// Translators is what is known of address translation on the way out: whether a
+// ULA source has reached a global destination (NPTv6 or NAT66 on the path) and
+// whether an RFC 1918 or 100.64/10 source has reached a global IPv4 destination
+// (NAT44). The Tried flags are set by the first conclusive attempt of that kind.
+type Translators struct {
+	NPTv6, NPTv6Tried bool
+	NAT44, NAT44Tried bool
+}
