@@ -1,0 +1,47 @@
+# getapr — see README.md. Targets that build a lab (lab-*, demo, bench-lab) need root.
+GO          ?= go
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+BENCHCOUNT  ?= 6
+
+.PHONY: build test lab-test lab-up lab-down bench bench-go bench-lab demo lint fmt clean
+
+build:
+	$(GO) build ./...
+	$(GO) build -o bin/getapr ./cmd/getapr
+
+# Unit tests: no root needed. As root, netstate's namespace tests run too.
+test:
+	$(GO) test -race -count=1 ./...
+
+# Integration tests in the project's network-namespace lab (root). Every package
+# with lab tests brings up its own lab from TestMain and tears it down on exit.
+lab-test:
+	$(GO) test -tags lab -count=1 -p 1 -timeout 15m ./...
+
+lab-up:
+	$(GO) run ./internal/lab/cmd/gaprlab up
+
+lab-down:
+	$(GO) run ./internal/lab/cmd/gaprlab down
+
+bench: bench-go bench-lab
+
+bench-go:
+	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./... | tee bench-go.txt
+
+bench-lab:
+	$(GO) run ./internal/lab/cmd/gaprbench -out BENCHMARKS.md -readme README.md
+
+demo:
+	bash testdata/demo.sh
+
+lint:
+	$(GO) vet ./...
+	$(GO) vet -tags lab ./...
+	$(GO) run $(STATICCHECK) ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf bin bench-go.txt
