@@ -90,9 +90,40 @@ type Route struct {
 	Gateway  netip.Addr   // invalid for on-link routes; IPv6 link-local carries its zone
 	Index    int          // outgoing interface, 0 if none
 	Src      netip.Addr   // preferred source, if the route sets one
-	Table    uint32
-	Priority uint32 // metric; lower wins
+	Table    uint32       // routing table; 0 is read as main (254)
+	Priority uint32       // metric; lower wins
 	Type     RouteType
+}
+
+// RuleAction is what a policy rule does when it matches.
+type RuleAction uint8
+
+// Rule actions (FR_ACT_* on Linux). The zero value, RuleLookup, looks up a table.
+const (
+	RuleLookup      RuleAction = iota // look the destination up in Rule.Table
+	RuleUnreachable                   // fail with "unreachable"
+	RuleProhibit                      // fail with "prohibited"
+	RuleBlackhole                     // drop silently
+	RuleOther                         // goto, nop and others; skipped when evaluating
+)
+
+// Rule is one policy routing rule ("ip rule") that applies to locally generated
+// traffic: rules that match an input interface, a firewall mark or other selectors
+// a plain socket does not carry are left out of a Snapshot.
+type Rule struct {
+	// Is6 tells the family: false for IPv4 rules, true for IPv6 rules.
+	Is6 bool
+	// Priority orders the rules; lower is evaluated first.
+	Priority uint32
+	// Src and Dst select the packets; an invalid (zero) prefix matches all.
+	Src, Dst netip.Prefix
+	// Table is the table to look up when Action is RuleLookup; 0 is read as main.
+	Table  uint32
+	Action RuleAction
+	// Suppress, when true, makes a lookup ignore routes whose prefix length is
+	// SuppressPrefixLen or less ("suppress_prefixlength N"); false ignores none.
+	Suppress          bool
+	SuppressPrefixLen int
 }
 
 // Snapshot is the host as it was at one moment. A Snapshot is immutable once
@@ -109,6 +140,9 @@ type Snapshot struct {
 	// Routes are the unicast and reject routes of the main table and of the
 	// per-source tables selected by policy rules.
 	Routes []Route
+	// Rules are the policy rules, in kernel order. A family without rules looks
+	// every destination up in the main table.
+	Rules []Rule
 	// Gateway4 and Gateway6 are the preferred default gateways (lowest metric);
 	// invalid when there is none. Gateway6 carries its zone when link-local.
 	Gateway4, Gateway6 netip.Addr

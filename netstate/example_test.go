@@ -1,0 +1,59 @@
+package netstate_test
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+
+	"github.com/getapr/getapr/netstate"
+)
+
+func ExampleClassify() {
+	for _, s := range []string{
+		"127.0.0.1", "fe80::1%eth0", "fd00::1", "2001:db8::1",
+		"169.254.1.1", "192.168.1.10", "100.64.0.1", "198.51.100.7",
+		"::ffff:192.0.2.1", "ff02::1",
+	} {
+		fmt.Printf("%-16s %v\n", s, netstate.Classify(netip.MustParseAddr(s)))
+	}
+	// Output:
+	// 127.0.0.1        loopback
+	// fe80::1%eth0     link-local6
+	// fd00::1          ula
+	// 2001:db8::1      gua
+	// 169.254.1.1      link-local4
+	// 192.168.1.10     rfc1918
+	// 100.64.0.1       shared4
+	// 198.51.100.7     global4
+	// ::ffff:192.0.2.1 not-a-source
+	// ff02::1          not-a-source
+}
+
+func ExampleNewStatic() {
+	st := netstate.NewStatic(&netstate.Snapshot{
+		Links: []netstate.Link{{Index: 2, Name: "eth0", Up: true, Running: true}},
+		Addrs: []netstate.Addr{{IP: netip.MustParseAddr("192.0.2.10"), Bits: 24, Index: 2, Interface: "eth0"}},
+		Routes: []netstate.Route{
+			{Dst: netip.MustParsePrefix("0.0.0.0/0"), Gateway: netip.MustParseAddr("192.0.2.1"), Index: 2},
+			{Dst: netip.MustParsePrefix("203.0.113.0/24"), Type: netstate.Unreachable},
+		},
+	})
+	defer st.Close()
+
+	unsubscribe := st.Subscribe(func(s *netstate.Snapshot) {
+		fmt.Println("generation", s.Generation, "sources", len(s.Sources()))
+	})
+	defer unsubscribe()
+
+	src := netip.MustParseAddr("192.0.2.10")
+	d, err := st.RouteFor(context.Background(), src, netip.MustParseAddr("198.51.100.1"))
+	fmt.Println(d.Interface, d.Gateway, err)
+	_, err = st.RouteFor(context.Background(), src, netip.MustParseAddr("203.0.113.9"))
+	fmt.Println(err)
+
+	st.Set(&netstate.Snapshot{}) // the address went away
+	// Output:
+	// eth0 192.0.2.1 <nil>
+	// route from 192.0.2.10 to 203.0.113.9: unreachable
+	// generation 1 sources 0
+}

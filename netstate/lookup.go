@@ -1,0 +1,220 @@
+package netstate
+
+import (
+	"cmp"
+	"net/netip"
+	"slices"
+	"strconv"
+)
+
+// mainTable is the kernel's main routing table (RT_TABLE_MAIN).
+const mainTable = 254
+
+// tableOf returns the table a route or rule refers to, reading 0 as main.
+func tableOf(t uint32) uint32 {
+	if t == 0 {
+		return mainTable
+	}
+	return t
+}
+
+// Lookup computes the route decision for a packet from src to dst from the
+// snapshot's own Routes and Rules, the way the kernel would: policy rules in priority
+// order (a family without rules uses the main table), longest-prefix match inside a
+// table, lowest metric among equals, "throw" routes and suppress_prefixlength
+// continuing with the next rule. src may be invalid or unspecified, meaning "let the
+// route choose"; otherwise it must be a usable configured address (Addr.Usable), or
+// the result is a *RouteError of kind BadSource. A zone on dst (or on a link-local
+// src) restricts the lookup to that interface. Reject routes and rules give a
+// *RouteError of the matching kind, and no match gives NoRoute. The errors carry no
+// errno.
+//
+// Lookup is what Static.RouteFor uses; it is a model of the kernel, not the kernel:
+// Monitor.RouteFor asks the kernel itself.
+func (s *Snapshot) Lookup(src, dst netip.Addr) (Decision, error) {
+	src, dst = src.Unmap(), dst.Unmap()
+	fail := func(k RouteErrorKind) (Decision, error) {
+		return Decision{}, &RouteError{Src: src, Dst: dst, Kind: k}
+	}
+	if !dst.IsValid() || dst.IsUnspecified() {
+		return fail(NoRoute)
+	}
+	oif, ok := s.zoneIndex(dst)
+	if !ok {
+		return fail(NoRoute)
+	}
+	if hasSrc(src) {
+		a, ok := s.Addr(src)
+		if !ok || !a.Usable() || src.Is6() != dst.Is6() || (src.Zone() != "" && !s.zoneIs(src, a.Index)) {
+			return fail(BadSource)
+		}
+		if oif == 0 && a.IP.IsLinkLocalUnicast() && dst.IsLinkLocalUnicast() {
+			oif = a.Index
+		}
+	}
+	if a, ok := s.Addr(dst); ok || dst.IsLoopback() {
+		if !ok {
+			a = Addr{IP: dst}
+		}
+		return s.localDecision(src, a), nil
+	}
+	for _, r := range s.rulesFor(dst.Is6()) {
+		if !matches(r.Src, src) || !matches(r.Dst, dst) {
+			continue
+		}
+		switch r.Action {
+		case RuleUnreachable:
+			return fail(UnreachableErr)
+		case RuleProhibit:
+			return fail(ProhibitedErr)
+		case RuleBlackhole:
+			return fail(BlackholeErr)
+		case RuleOther:
+			continue
+		}
+		rt, ok := s.bestRoute(tableOf(r.Table), dst, oif)
+		if !ok || rt.Type == Throw || (r.Suppress && rt.Dst.Bits() <= r.SuppressPrefixLen) {
+			continue
+		}
+		switch rt.Type {
+		case Unicast:
+			return s.decision(src, dst, rt), nil
+		case Unreachable:
+			return fail(UnreachableErr)
+		case Prohibit:
+			return fail(ProhibitedErr)
+		case Blackhole:
+			return fail(BlackholeErr)
+		}
+		return fail(NoRoute)
+	}
+	return fail(NoRoute)
+}
+
+// hasSrc reports whether src names a source, rather than "any".
+func hasSrc(src netip.Addr) bool { return src.IsValid() && !src.IsUnspecified() }
+
+// matches reports whether the rule selector p (invalid = all) contains ip. An absent
+// ip (no source chosen) only matches "all".
+func matches(p netip.Prefix, ip netip.Addr) bool {
+	if !p.IsValid() {
+		return true
+	}
+	return hasSrc(ip) && p.Contains(ip.WithZone(""))
+}
+
+// rulesFor returns the family's rules by priority, or the implicit "lookup main".
+func (s *Snapshot) rulesFor(is6 bool) []Rule {
+	var out []Rule
+	for _, r := range s.Rules {
+		if r.Is6 == is6 {
+			out = append(out, r)
+		}
+	}
+	if len(out) == 0 {
+		return []Rule{{Is6: is6, Table: mainTable}}
+	}
+	slices.SortStableFunc(out, func(a, b Rule) int { return cmp.Compare(a.Priority, b.Priority) })
+	return out
+}
+
+// bestRoute returns the longest-prefix, then lowest-metric, route of table for dst.
+// A non-zero oif keeps only routes through that interface (and reject routes, which
+// have none).
+func (s *Snapshot) bestRoute(table uint32, dst netip.Addr, oif int) (Route, bool) {
+	var best Route
+	found := false
+	ip := dst.WithZone("")
+	for _, r := range s.Routes {
+		if tableOf(r.Table) != table || r.Type == Local || r.Type == OtherRoute ||
+			r.Dst.Addr().Is6() != ip.Is6() || !r.Dst.Contains(ip) {
+			continue
+		}
+		if oif != 0 && r.Index != 0 && r.Index != oif {
+			continue
+		}
+		if !found || r.Dst.Bits() > best.Dst.Bits() ||
+			(r.Dst.Bits() == best.Dst.Bits() && r.Priority < best.Priority) {
+			best, found = r, true
+		}
+	}
+	return best, found
+}
+
+// decision turns a unicast route into a Decision, choosing a source if none is given.
+func (s *Snapshot) decision(src, dst netip.Addr, r Route) Decision {
+	d := Decision{Index: r.Index, Gateway: r.Gateway, Src: src}
+	if l, ok := s.Link(r.Index); ok {
+		d.Interface = l.Name
+	}
+	if d.Gateway.IsLinkLocalUnicast() && d.Gateway.Zone() == "" && d.Interface != "" {
+		d.Gateway = d.Gateway.WithZone(d.Interface)
+	}
+	if !hasSrc(d.Src) {
+		d.Src = r.Src
+	}
+	if !hasSrc(d.Src) {
+		d.Src = s.preferredSource(r.Index, dst)
+	}
+	return d
+}
+
+// preferredSource picks a usable address of dst's family on interface index: the
+// first of the same scope (link-local for a link-local dst) that is not deprecated.
+func (s *Snapshot) preferredSource(index int, dst netip.Addr) netip.Addr {
+	var fallback netip.Addr
+	for _, a := range s.Addrs {
+		if a.Index != index || !a.Usable() || a.IP.Is6() != dst.Is6() ||
+			a.IP.IsLinkLocalUnicast() != dst.IsLinkLocalUnicast() {
+			continue
+		}
+		if !a.Has(Deprecated) {
+			return a.IP
+		}
+		if !fallback.IsValid() {
+			fallback = a.IP
+		}
+	}
+	return fallback
+}
+
+// localDecision is the decision for a destination that is one of our own
+// addresses: it leaves through the loopback interface.
+func (s *Snapshot) localDecision(src netip.Addr, dst Addr) Decision {
+	d := Decision{Index: dst.Index, Interface: dst.Interface, Src: src}
+	for _, l := range s.Links {
+		if l.Loopback {
+			d.Index, d.Interface = l.Index, l.Name
+			break
+		}
+	}
+	if !hasSrc(d.Src) {
+		d.Src = dst.IP
+	}
+	return d
+}
+
+// zoneIndex returns the interface index dst's zone names (0 without a zone). ok is
+// false when the zone names no known interface.
+func (s *Snapshot) zoneIndex(ip netip.Addr) (index int, ok bool) {
+	z := ip.Zone()
+	if z == "" {
+		return 0, true
+	}
+	for _, l := range s.Links {
+		if l.Name == z {
+			return l.Index, true
+		}
+	}
+	if n, err := strconv.Atoi(z); err == nil {
+		_, ok := s.Link(n)
+		return n, ok
+	}
+	return 0, false
+}
+
+// zoneIs reports whether ip's zone names interface index.
+func (s *Snapshot) zoneIs(ip netip.Addr, index int) bool {
+	n, ok := s.zoneIndex(ip)
+	return ok && n == index
+}
