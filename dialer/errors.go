@@ -1,0 +1,131 @@
+package dialer
+
+import (
+	"errors"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/getapr/getapr/pairs"
+)
+
+// AttemptError is one failed connect attempt: the pair it tried, how long it ran
+// and why it failed.
+type AttemptError struct {
+	// Pair is the pair the attempt bound and connected.
+	Pair pairs.Pair
+	// Duration is how long the attempt ran, from its start to its failure.
+	Duration time.Duration
+	// Err is the attempt's error, usually a *net.OpError from the connect.
+	Err error
+}
+
+// Error returns the pair, the time the attempt ran and why it failed, as in
+// "192.0.2.10->198.51.100.1:443 via eth0 after 250ms: connect: connection refused".
+func (e *AttemptError) Error() string {
+	var b strings.Builder
+	writePair(&b, e.Pair)
+	b.WriteString(" after ")
+	b.WriteString(e.Duration.String())
+	b.WriteString(": ")
+	b.WriteString(reason(e.Err))
+	return b.String()
+}
+
+// Unwrap returns the attempt's error.
+func (e *AttemptError) Unwrap() error { return e.Err }
+
+// Timeout reports whether the attempt timed out.
+func (e *AttemptError) Timeout() bool { return isTimeout(e.Err) }
+
+// AttemptsError is the error of a dial whose every attempt failed. It is the Err
+// of the *net.OpError that PairDialer.DialContext returns then, and it unwraps to
+// each attempt's error, so that errors.Is(err, syscall.ECONNREFUSED) or
+// errors.Is(err, context.DeadlineExceeded) hold when any attempt failed so.
+type AttemptsError struct {
+	// Attempts lists the attempts made, in racing order.
+	Attempts []*AttemptError
+	// Untried is the number of pairs never attempted because the dial was
+	// canceled or its deadline passed first.
+	Untried int
+}
+
+// Error lists every attempt, separated by "; ".
+func (e *AttemptsError) Error() string {
+	var b strings.Builder
+	switch n := len(e.Attempts); n {
+	case 0:
+		b.WriteString("no attempt made")
+	case 1:
+		b.WriteString("1 attempt failed: ")
+	default:
+		b.WriteString(strconv.Itoa(n))
+		b.WriteString(" attempts failed: ")
+	}
+	for i, a := range e.Attempts {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(a.Error())
+	}
+	if e.Untried > 0 {
+		b.WriteString("; ")
+		b.WriteString(strconv.Itoa(e.Untried))
+		b.WriteString(" more not tried")
+	}
+	return b.String()
+}
+
+// Unwrap returns the attempts' errors, in racing order.
+func (e *AttemptsError) Unwrap() []error {
+	errs := make([]error, len(e.Attempts))
+	for i, a := range e.Attempts {
+		errs[i] = a
+	}
+	return errs
+}
+
+// Timeout reports whether any attempt timed out: the dial ran into its deadline
+// (or an attempt's share of it) rather than being refused everywhere.
+func (e *AttemptsError) Timeout() bool {
+	for _, a := range e.Attempts {
+		if a.Timeout() {
+			return true
+		}
+	}
+	return false
+}
+
+// writePair writes "src->dst via ifname" with the source's port only when set.
+func writePair(b *strings.Builder, p pairs.Pair) {
+	if p.Src.Port() == 0 {
+		b.WriteString(p.Src.Addr().String())
+	} else {
+		b.WriteString(p.Src.String())
+	}
+	b.WriteString("->")
+	b.WriteString(p.Dst.String())
+	if p.Interface != "" {
+		b.WriteString(" via ")
+		b.WriteString(p.Interface)
+	}
+}
+
+// reason returns why err happened without the "dial tcp4 a->b:" prefix that a
+// *net.OpError would repeat.
+func reason(err error) string {
+	if err == nil {
+		return "<nil>"
+	}
+	if oe, ok := err.(*net.OpError); ok && oe.Err != nil {
+		return oe.Err.Error()
+	}
+	return err.Error()
+}
+
+// isTimeout reports whether err, or an error it wraps, is a net.Error timeout.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}

@@ -1,0 +1,202 @@
+package dialer
+
+import (
+	"context"
+	"net"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/getapr/getapr/internal/sockopt"
+	"github.com/getapr/getapr/pairs"
+	"github.com/getapr/getapr/probe"
+)
+
+// dialFunc makes one connect attempt over a pair. It must return soon after ctx
+// is done, and return a nil net.Conn with any error.
+type dialFunc func(ctx context.Context, p pairs.Pair) (net.Conn, error)
+
+// race is one Happy Eyeballs dial over pairs in racing order (RFC 8305 section
+// 5): the first attempt starts at once, each next one after the attempt delay
+// or as soon as an attempt fails, the first established connection wins, and
+// the others are canceled and closed. run owns every goroutine it starts and
+// returns only when all have ended.
+type race struct {
+	pairs  []pairs.Pair
+	dial   dialFunc
+	report func(probe.Outcome)      // called for every attempt, from run's goroutine
+	result func(error) probe.Result // how an attempt's error counts for probe
+	delay  time.Duration            // PairDialer.AttemptDelay; negative: serial
+	log    *zap.Logger
+}
+
+// attemptResult is what one attempt goroutine hands back.
+type attemptResult struct {
+	index int
+	conn  net.Conn
+	err   error
+	start time.Time
+	dur   time.Duration
+}
+
+// racer is the state of one run of a race.
+type racer struct {
+	*race
+	ctx     context.Context
+	results chan attemptResult // buffered for every pair: attempts never block
+	timer   *time.Timer        // starts the next attempt; nil until needed
+	next    int                // index of the next pair to start
+	running int                // attempts started and not yet collected
+	failed  []*AttemptError    // by pair index; nil where not failed
+}
+
+// run races the pairs and returns the winning connection, or an *AttemptsError
+// listing every attempt. There must be at least one pair.
+func (r *race) run(ctx context.Context) (net.Conn, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	rc := &racer{
+		race:    r,
+		ctx:     ctx,
+		results: make(chan attemptResult, len(r.pairs)),
+		failed:  make([]*AttemptError, len(r.pairs)),
+	}
+	rc.start()
+	c := rc.wait()
+	if rc.timer != nil {
+		rc.timer.Stop()
+	}
+	cancel()
+	rc.drain()
+	if c != nil {
+		return c, nil
+	}
+	return nil, rc.err()
+}
+
+// start launches the attempt over the next pair, unless none is left or the
+// dial is over, and arms the timer for the one after it.
+func (rc *racer) start() {
+	if rc.next >= len(rc.pairs) || rc.ctx.Err() != nil {
+		return
+	}
+	i := rc.next
+	rc.next++
+	rc.running++
+	go rc.attempt(i)
+	if rc.delay < 0 || rc.next >= len(rc.pairs) {
+		return
+	}
+	d := attemptDelay(rc.delay, rc.pairs[i])
+	if rc.timer == nil {
+		rc.timer = time.NewTimer(d)
+	} else {
+		rc.timer.Reset(d)
+	}
+}
+
+// attempt runs on its own goroutine: one connect over pair i. In serial mode it
+// gets its share of the time left (see partialDeadline).
+func (rc *racer) attempt(i int) {
+	ctx := rc.ctx
+	start := time.Now()
+	if rc.delay < 0 {
+		if dl, ok := ctx.Deadline(); ok {
+			pd, ok := partialDeadline(start, dl, len(rc.pairs)-i)
+			if !ok {
+				pd = dl // passed already: ctx is done
+			}
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithDeadline(ctx, pd)
+			defer cancel()
+		}
+	}
+	c, err := rc.dial(ctx, rc.pairs[i])
+	if err != nil && c != nil {
+		c.Close()
+		c = nil
+	}
+	rc.results <- attemptResult{index: i, conn: c, err: err, start: start, dur: time.Since(start)}
+}
+
+// wait collects attempts until one succeeds (returning it) or all have failed
+// (returning nil), starting the next attempt when the timer fires or an attempt
+// fails.
+func (rc *racer) wait() net.Conn {
+	for rc.running > 0 {
+		var tick <-chan time.Time
+		if rc.timer != nil {
+			tick = rc.timer.C
+		}
+		select {
+		case res := <-rc.results:
+			rc.running--
+			if res.err == nil {
+				rc.collect(res, msgWon)
+				return res.conn
+			}
+			rc.collect(res, msgFailed)
+			rc.start()
+		case <-tick:
+			rc.start()
+		}
+	}
+	return nil
+}
+
+// drain collects the attempts still running after the winner, whose context is
+// canceled by now, closing any that established a connection anyway.
+func (rc *racer) drain() {
+	for ; rc.running > 0; rc.running-- {
+		res := <-rc.results
+		if res.conn != nil {
+			rc.collect(res, msgLate)
+			res.conn.Close()
+			continue
+		}
+		rc.collect(res, msgLost)
+	}
+}
+
+// Log messages of collect, one per way an attempt can end.
+const (
+	msgWon    = "attempt won"
+	msgFailed = "attempt failed"
+	msgLate   = "attempt connected late, closed"
+	msgLost   = "attempt canceled"
+)
+
+// collect reports one attempt to probe and logs it; a failure before any
+// winner is kept for the error list.
+func (rc *racer) collect(res attemptResult, msg string) {
+	p := rc.pairs[res.index]
+	o := probe.Outcome{Path: p.Path(), Start: res.start, Duration: res.dur}
+	if res.conn != nil {
+		o.Result = probe.Success
+		o.KernelRTT, _ = sockopt.KernelRTT(res.conn)
+	} else {
+		o.Result = rc.result(res.err)
+	}
+	if rc.report != nil {
+		rc.report(o)
+	}
+	if msg == msgFailed {
+		rc.failed[res.index] = &AttemptError{Pair: p, Duration: res.dur, Err: res.err}
+	}
+	if ce := rc.log.Check(zap.DebugLevel, msg); ce != nil {
+		ce.Write(zap.Stringer("src", p.Src), zap.Stringer("dst", p.Dst),
+			zap.String("interface", p.Interface), zap.Stringer("result", o.Result),
+			zap.Duration("duration", res.dur), zap.Error(res.err))
+	}
+}
+
+// err returns the error of a race that no attempt won.
+func (rc *racer) err() *AttemptsError {
+	e := &AttemptsError{Untried: len(rc.pairs) - rc.next}
+	for _, a := range rc.failed {
+		if a != nil {
+			e.Attempts = append(e.Attempts, a)
+		}
+	}
+	return e
+}

@@ -1,0 +1,317 @@
+package dialer
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"slices"
+	"syscall"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/getapr/getapr/pairs"
+	"github.com/getapr/getapr/probe"
+)
+
+const never = -1 // raceCase.winner when every attempt fails
+
+// raceCase is one scripted race: what each pair's attempt does and what the race
+// must make of it. Times are the synctest bubble's, from the start of the race.
+type raceCase struct {
+	name     string
+	pairs    []pairs.Pair // nil: testPairs(len(steps))
+	steps    []step       // by pair index
+	delay    time.Duration
+	timeout  time.Duration // the dial's deadline; 0: none
+	cancelAt time.Duration // when the caller cancels; 0: never
+	winner   int           // pair index, or never
+	starts   []time.Duration
+	results  []probe.Result // what probe is told, per started attempt
+	closed   []int          // pairs whose connection the race must close
+	elapsed  time.Duration  // when run returns
+}
+
+var raceCases = []raceCase{
+	{
+		name:    "first wins alone",
+		steps:   []step{{after: 30 * time.Millisecond}, {hang: true}},
+		winner:  0,
+		starts:  []time.Duration{0},
+		results: []probe.Result{probe.Success},
+		elapsed: 30 * time.Millisecond,
+	},
+	{
+		name:    "stagger at the default delay",
+		steps:   []step{{hang: true}, {hang: true}, {after: 40 * time.Millisecond}},
+		winner:  2,
+		starts:  []time.Duration{0, 250 * time.Millisecond, 500 * time.Millisecond},
+		results: []probe.Result{probe.Canceled, probe.Canceled, probe.Success},
+		elapsed: 540 * time.Millisecond,
+	},
+	{
+		name:    "fast failure starts the next at once",
+		steps:   []step{{after: 30 * time.Millisecond, err: errRefused}, {after: 100 * time.Millisecond, err: errUnreachable}, {after: 20 * time.Millisecond}},
+		winner:  2,
+		starts:  []time.Duration{0, 30 * time.Millisecond, 130 * time.Millisecond},
+		results: []probe.Result{probe.Refused, probe.Unreachable, probe.Success},
+		elapsed: 150 * time.Millisecond,
+	},
+	{
+		name:    "delay restarts after an early start",
+		steps:   []step{{after: 30 * time.Millisecond, err: errRefused}, {hang: true}, {after: 10 * time.Millisecond}},
+		winner:  2,
+		starts:  []time.Duration{0, 30 * time.Millisecond, 280 * time.Millisecond},
+		results: []probe.Result{probe.Refused, probe.Canceled, probe.Success},
+		elapsed: 290 * time.Millisecond,
+	},
+	{
+		name:    "late winner is closed",
+		steps:   []step{{after: 300 * time.Millisecond, stubborn: true}, {after: 10 * time.Millisecond}},
+		winner:  1,
+		starts:  []time.Duration{0, 250 * time.Millisecond},
+		results: []probe.Result{probe.Success, probe.Success},
+		closed:  []int{0},
+		elapsed: 300 * time.Millisecond,
+	},
+	{
+		name:    "configured delay",
+		steps:   []step{{hang: true}, {after: 5 * time.Millisecond}},
+		delay:   50 * time.Millisecond,
+		winner:  1,
+		starts:  []time.Duration{0, 50 * time.Millisecond},
+		results: []probe.Result{probe.Canceled, probe.Success},
+		elapsed: 55 * time.Millisecond,
+	},
+	{
+		name:    "configured delay floored at 10ms",
+		steps:   []step{{hang: true}, {after: 5 * time.Millisecond}},
+		delay:   time.Millisecond,
+		winner:  1,
+		starts:  []time.Duration{0, 10 * time.Millisecond},
+		results: []probe.Result{probe.Canceled, probe.Success},
+		elapsed: 15 * time.Millisecond,
+	},
+	{
+		name:    "measured fast pair clamps to 100ms",
+		pairs:   measured(testPairs(2), 20*time.Millisecond, 5*time.Millisecond),
+		steps:   []step{{hang: true}, {after: 5 * time.Millisecond}},
+		winner:  1,
+		starts:  []time.Duration{0, 100 * time.Millisecond},
+		results: []probe.Result{probe.Canceled, probe.Success},
+		elapsed: 105 * time.Millisecond,
+	},
+	{
+		name:    "measured pair adapts",
+		pairs:   measured(testPairs(2), 300*time.Millisecond, 50*time.Millisecond),
+		steps:   []step{{hang: true}, {after: 5 * time.Millisecond}},
+		winner:  1,
+		starts:  []time.Duration{0, 500 * time.Millisecond},
+		results: []probe.Result{probe.Canceled, probe.Success},
+		elapsed: 505 * time.Millisecond,
+	},
+	{
+		name:    "measured slow pair clamps to 2s",
+		pairs:   measured(testPairs(2), 1500*time.Millisecond, 400*time.Millisecond),
+		steps:   []step{{hang: true}, {after: 5 * time.Millisecond}},
+		winner:  1,
+		starts:  []time.Duration{0, 2 * time.Second},
+		results: []probe.Result{probe.Canceled, probe.Success},
+		elapsed: 2005 * time.Millisecond,
+	},
+	{
+		name:    "serial waits for each failure",
+		steps:   []step{{after: 600 * time.Millisecond, err: errRefused}, {after: 700 * time.Millisecond, err: errUnreachable}, {after: 10 * time.Millisecond}},
+		delay:   -1,
+		winner:  2,
+		starts:  []time.Duration{0, 600 * time.Millisecond, 1300 * time.Millisecond},
+		results: []probe.Result{probe.Refused, probe.Unreachable, probe.Success},
+		elapsed: 1310 * time.Millisecond,
+	},
+	{
+		name:    "serial shares the deadline",
+		steps:   []step{{hang: true}, {hang: true}, {after: 10 * time.Millisecond}},
+		delay:   -1,
+		timeout: 9 * time.Second,
+		winner:  2,
+		starts:  []time.Duration{0, 3 * time.Second, 6 * time.Second},
+		results: []probe.Result{probe.Timeout, probe.Timeout, probe.Success},
+		elapsed: 6010 * time.Millisecond,
+	},
+	{
+		name:    "deadline ends the race",
+		steps:   []step{{hang: true}, {hang: true}, {hang: true}},
+		timeout: 400 * time.Millisecond,
+		winner:  never,
+		starts:  []time.Duration{0, 250 * time.Millisecond},
+		results: []probe.Result{probe.Timeout, probe.Timeout},
+		elapsed: 400 * time.Millisecond,
+	},
+	{
+		name:     "caller cancels",
+		steps:    []step{{hang: true}, {hang: true}},
+		cancelAt: 100 * time.Millisecond,
+		winner:   never,
+		starts:   []time.Duration{0},
+		results:  []probe.Result{probe.Canceled},
+		elapsed:  100 * time.Millisecond,
+	},
+	{
+		name:    "all fail",
+		steps:   []step{{after: 10 * time.Millisecond, err: errRefused}, {after: 20 * time.Millisecond, err: errUnreachable}},
+		winner:  never,
+		starts:  []time.Duration{0, 10 * time.Millisecond},
+		results: []probe.Result{probe.Refused, probe.Unreachable},
+		elapsed: 30 * time.Millisecond,
+	},
+}
+
+func TestRace(t *testing.T) {
+	for _, tc := range raceCases {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) { tc.check(t) })
+		})
+	}
+}
+
+// check runs the case in the current bubble and compares what happened.
+func (tc raceCase) check(t *testing.T) {
+	ps := tc.pairs
+	if ps == nil {
+		ps = testPairs(len(tc.steps))
+	}
+	f := newFakeNet(stepsBySource(ps, tc.steps))
+	ctx, cancel := tc.context(t)
+	defer cancel()
+	t0 := time.Now()
+	c, err := f.newRace(ps, tc.delay).run(ctx)
+	if got := time.Since(t0); got != tc.elapsed {
+		t.Errorf("run returned after %v, want %v", got, tc.elapsed)
+	}
+	synctest.Wait()
+	tc.checkWinner(t, ps, c, err)
+	starts, results := f.startTimes(), f.results()
+	if len(starts) != len(tc.starts) || len(results) != len(tc.results) {
+		t.Fatalf("%d attempts started, %d reported; want %d and %d", len(starts), len(results), len(tc.starts), len(tc.results))
+	}
+	for i, want := range tc.starts {
+		if got := starts[ps[i].Src.Addr()]; got != want {
+			t.Errorf("attempt %d started at %v, want %v", i, got, want)
+		}
+		if got := results[ps[i].Src.Addr()]; got != tc.results[i] {
+			t.Errorf("attempt %d reported %v, want %v", i, got, tc.results[i])
+		}
+	}
+	for _, fc := range f.conns {
+		wantClosed := slices.ContainsFunc(tc.closed, func(i int) bool { return ps[i].Src.Addr() == fc.src })
+		if fc.closed.Load() != wantClosed {
+			t.Errorf("connection from %v closed = %v, want %v", fc.src, fc.closed.Load(), wantClosed)
+		}
+	}
+}
+
+// context returns the dial's context: with the case's deadline, canceled at
+// cancelAt by a goroutine that the returned cancel func stops.
+func (tc raceCase) context(t *testing.T) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(t.Context())
+	if tc.timeout > 0 {
+		ctx, cancel = context.WithTimeout(t.Context(), tc.timeout)
+	}
+	if tc.cancelAt > 0 {
+		stop := time.AfterFunc(tc.cancelAt, cancel)
+		return ctx, func() { stop.Stop(); cancel() }
+	}
+	return ctx, cancel
+}
+
+func (tc raceCase) checkWinner(t *testing.T, ps []pairs.Pair, c net.Conn, err error) {
+	t.Helper()
+	if tc.winner == never {
+		var ae *AttemptsError
+		if c != nil || !errors.As(err, &ae) {
+			t.Fatalf("run = %v, %v; want no connection and an *AttemptsError", c, err)
+		}
+		if len(ae.Attempts)+ae.Untried != len(ps) {
+			t.Errorf("%d attempts + %d untried, want %d pairs", len(ae.Attempts), ae.Untried, len(ps))
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	fc := c.(*fakeConn)
+	if fc.src != ps[tc.winner].Src.Addr() || fc.closed.Load() {
+		t.Errorf("winner from %v (closed %v), want an open connection from %v", fc.src, fc.closed.Load(), ps[tc.winner].Src.Addr())
+	}
+}
+
+func stepsBySource(ps []pairs.Pair, steps []step) map[netip.Addr]step {
+	m := make(map[netip.Addr]step, len(steps))
+	for i, s := range steps {
+		m[ps[i].Src.Addr()] = s
+	}
+	return m
+}
+
+// measured marks the first pair's latency as measured.
+func measured(ps []pairs.Pair, srtt, rttvar time.Duration) []pairs.Pair {
+	ps[0].Basis, ps[0].Latency, ps[0].RTTVar = pairs.Measured, srtt, rttvar
+	return ps
+}
+
+func TestRaceErrors(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ps := testPairs(3)
+		f := newFakeNet(stepsBySource(ps, []step{
+			{after: 10 * time.Millisecond, err: errRefused},
+			{after: 20 * time.Millisecond, err: errUnreachable},
+			{hang: true},
+		}))
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		_, err := f.newRace(ps, 0).run(ctx)
+		const want = "3 attempts failed: " +
+			"192.0.2.1->198.51.100.1:80 via eth0 after 10ms: connect: connection refused; " +
+			"192.0.2.2->198.51.100.1:80 via eth1 after 20ms: connect: no route to host; " +
+			"192.0.2.3->198.51.100.1:80 via eth2 after 970ms: context deadline exceeded"
+		if err == nil || err.Error() != want {
+			t.Fatalf("error\n got %v\nwant %s", err, want)
+		}
+		for _, target := range []error{syscall.ECONNREFUSED, syscall.EHOSTUNREACH, context.DeadlineExceeded} {
+			if !errors.Is(err, target) {
+				t.Errorf("errors.Is(err, %v) = false", target)
+			}
+		}
+		if errors.Is(err, context.Canceled) {
+			t.Error("errors.Is(err, context.Canceled) = true, want false")
+		}
+		if te, ok := err.(interface{ Timeout() bool }); !ok || !te.Timeout() {
+			t.Errorf("error is not a timeout: %#v", err)
+		}
+	})
+}
+
+func TestRaceOutcomes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ps := testPairs(2)
+		f := newFakeNet(stepsBySource(ps, []step{{hang: true}, {after: 70 * time.Millisecond}}))
+		t0 := time.Now()
+		c, err := f.newRace(ps, 0).run(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		want := []probe.Outcome{
+			{Path: ps[1].Path(), Result: probe.Success, Start: t0.Add(250 * time.Millisecond).Round(0), Duration: 70 * time.Millisecond},
+			{Path: ps[0].Path(), Result: probe.Canceled, Start: t0.Round(0), Duration: 320 * time.Millisecond},
+		}
+		got := f.outcomes
+		for i := range got {
+			got[i].Start = got[i].Start.Round(0) // no monotonic reading
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("outcomes\n got %+v\nwant %+v", f.outcomes, want)
+		}
+	})
+}
