@@ -1,0 +1,124 @@
+//go:build !fakeonly
+
+package main
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+
+	"github.com/getapr/getapr/dialer"
+	"github.com/getapr/getapr/netstate"
+	"github.com/getapr/getapr/pairs"
+)
+
+// realBackend is the library itself: a Selector over a netstate watcher, and a
+// PairDialer using that Selector.
+type realBackend struct {
+	*pairs.Selector
+	watcher  netstate.Watcher
+	ownWatch bool // the backend created watcher and closes it
+	pd       *dialer.PairDialer
+	std      *net.Dialer
+}
+
+// newRealBackend opens the library with the options from the command line.
+func newRealBackend(ctx context.Context, o backendOptions) (backend, error) {
+	b := &realBackend{watcher: o.Watcher}
+	if b.watcher == nil {
+		m, err := netstate.New(netstate.WithLogger(o.Logger))
+		if err != nil {
+			return nil, err
+		}
+		b.watcher, b.ownWatch = m, true
+	}
+	sel, err := b.newSelector(ctx, o)
+	if err != nil {
+		b.closeWatcher()
+		return nil, err
+	}
+	b.Selector = sel
+	b.pd = &dialer.PairDialer{
+		Timeout: o.Timeout, AttemptDelay: o.AttemptDelay,
+		Resolver: o.Resolver, Selector: sel, Logger: o.Logger,
+	}
+	b.std = &net.Dialer{Timeout: o.Timeout, Resolver: o.Resolver}
+	return b, nil
+}
+
+func (b *realBackend) newSelector(ctx context.Context, o backendOptions) (*pairs.Selector, error) {
+	opts := []pairs.Option{pairs.WithWatcher(b.watcher), pairs.WithLogger(o.Logger)}
+	if o.Resolver != nil {
+		opts = append(opts, pairs.WithResolver(o.Resolver))
+	}
+	if o.NoProbe {
+		opts = append(opts, pairs.WithoutProbing())
+	}
+	if len(o.ProbeTargets) > 0 {
+		targets, err := resolveTargets(ctx, o.Resolver, o.ProbeTargets)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, pairs.WithProbeTargets(targets...))
+	}
+	if o.Share != "" {
+		opts = append(opts, pairs.WithSharing(o.Share))
+	}
+	return pairs.New(opts...)
+}
+
+// resolveTargets turns HOST:PORT strings into addresses; a name gives all its
+// addresses.
+func resolveTargets(ctx context.Context, r *net.Resolver, targets []string) ([]netip.AddrPort, error) {
+	if r == nil {
+		r = net.DefaultResolver
+	}
+	var out []netip.AddrPort
+	for _, t := range targets {
+		host, ps, err := net.SplitHostPort(t)
+		if err != nil {
+			return nil, err
+		}
+		port, err := parsePort(ps)
+		if err != nil {
+			return nil, usagef("probe target %q: %v", t, err)
+		}
+		ips, err := r.LookupNetIP(ctx, "ip", host)
+		if err != nil {
+			return nil, err
+		}
+		for _, ip := range ips {
+			out = append(out, netip.AddrPortFrom(ip.Unmap(), uint16(port)))
+		}
+	}
+	return out, nil
+}
+
+// Dial dials with the PairDialer, reporting attempts to tr.
+func (b *realBackend) Dial(ctx context.Context, network, address string, tr *attemptTrace) (net.Conn, error) {
+	ctx = dialer.WithTrace(ctx, &dialer.Trace{AttemptStart: tr.start, AttemptDone: tr.done})
+	return b.pd.DialContext(ctx, network, address)
+}
+
+// DialStdlib dials with net.Dialer and the same timeout.
+func (b *realBackend) DialStdlib(ctx context.Context, network, address string) (net.Conn, error) {
+	return b.std.DialContext(ctx, network, address)
+}
+
+// Subscribe forwards the watcher's changes.
+func (b *realBackend) Subscribe(fn func()) (unsubscribe func()) {
+	return b.watcher.Subscribe(func(*netstate.Snapshot) { fn() })
+}
+
+// Close closes the Selector, then the watcher if the backend created it.
+func (b *realBackend) Close() error {
+	return errors.Join(b.Selector.Close(), b.closeWatcher())
+}
+
+func (b *realBackend) closeWatcher() error {
+	if !b.ownWatch {
+		return nil
+	}
+	return b.watcher.Close()
+}

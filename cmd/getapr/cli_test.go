@@ -1,0 +1,253 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"go.uber.org/zap"
+)
+
+func TestExitCodes(t *testing.T) {
+	tests := []struct {
+		name      string
+		args      []string
+		initDelay time.Duration
+		code      int
+		stderrHas string // "" means stderr must be empty
+	}{
+		{"no command", nil, 0, exitUsage, "Usage: getapr"},
+		{"unknown command", []string{"frob"}, 0, exitUsage, `unknown command "frob"`},
+		{"help unknown command", []string{"help", "frob"}, 0, exitUsage, `unknown command "frob"`},
+		{"bad flag", []string{"pairs", "server.test", "--bogus"}, 0, exitUsage, "flag provided but not defined: -bogus"},
+		{"bad timeout", []string{"status", "--timeout", "soon"}, 0, exitUsage, `invalid value "soon"`},
+		{"bad log level", []string{"status", "--log-level", "loud"}, 0, exitUsage, `unknown level "loud"`},
+		{"bad probe target", []string{"status", "--probe-target", "192.0.2.1"}, 0, exitUsage, "want HOST:PORT"},
+		{"bad host", []string{"pairs", "exa..mple"}, 0, exitUsage, `bad host "exa..mple": empty label`},
+		{"bad host character", []string{"lookup", "a/b"}, 0, exitUsage, `character '/' not allowed`},
+		{"bad IPv6 literal", []string{"pairs", "2001:db8::g"}, 0, exitUsage, "not an IP address"},
+		{"bad port", []string{"pairs", "server.test", "70000"}, 0, exitUsage, `bad port "70000": not in 1..65535`},
+		{"bad service", []string{"pairs", "server.test", "nosuchservice"}, 0, exitUsage, `bad port "nosuchservice"`},
+		{"dial without port", []string{"dial", "server.test"}, 0, exitUsage, "want HOST:PORT"},
+		{"dial port zero", []string{"dial", "server.test:0"}, 0, exitUsage, "bad port"},
+		{"too many args", []string{"pairs", "a", "1", "2"}, 0, exitUsage, "want HOST [PORT], got 3 arguments"},
+		{"status args", []string{"status", "x"}, 0, exitUsage, "status takes no arguments"},
+		{"both families", []string{"lookup", "server.test", "-4", "-6"}, 0, exitUsage, "-4 and -6 exclude each other"},
+		{"bad watch dest", []string{"watch", "server.test:x"}, 0, exitUsage, `bad port "x"`},
+		{"watch interval", []string{"watch", "--interval", "0s"}, 0, exitUsage, "--interval must be positive"},
+		{"unknown name", []string{"pairs", "nosuch.test"}, 0, exitUsage, "lookup nosuch.test: no such host"},
+		{"unknown name lookup", []string{"lookup", "nosuch.test"}, 0, exitUsage, "no such host"},
+		{"dial failure", []string{"dial", "down.test:443"}, 0, exitNetwork, "all 2 attempts failed: dial tcp"},
+		{"stdlib timeout", []string{"dial", "--stdlib", "down.test:443"}, 0, exitNetwork, "i/o timeout"},
+		{"no pairs", []string{"pairs", "nopairs.test"}, 0, exitNetwork, "no usable (source, destination) pair"},
+		{"wait timeout", []string{"status", "--wait", "--timeout", "1s"}, 2 * time.Second, exitNetwork, "waiting for the first probe round: context deadline exceeded"},
+		{"wait ok", []string{"status", "--wait"}, time.Second, exitOK, ""},
+		{"success", []string{"pairs", "server.test", "443"}, 0, exitOK, ""},
+		{"dial success", []string{"dial", "server.test:443"}, 0, exitOK, ""},
+		{"help", []string{"help", "dial"}, 0, exitOK, ""},
+		{"flag help", []string{"status", "--help"}, 0, exitOK, ""},
+		{"double dash", []string{"lookup", "--", "server.test"}, 0, exitOK, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				fb := newScenario()
+				fb.initDelay = tt.initDelay
+				r := runFake(fb, 0, tt.args...)
+				if r.code != tt.code {
+					t.Errorf("exit %d, want %d\n%v", r.code, tt.code, r)
+				}
+				switch {
+				case tt.stderrHas == "" && r.stderr != "":
+					t.Errorf("stderr = %q, want empty", r.stderr)
+				case !strings.Contains(r.stderr, tt.stderrHas):
+					t.Errorf("stderr = %q, want it to contain %q", r.stderr, tt.stderrHas)
+				case tt.code != exitOK && len(tt.args) > 0 && strings.Count(r.stderr, "\n") != 1:
+					t.Errorf("stderr has %d lines, want one: %q", strings.Count(r.stderr, "\n"), r.stderr)
+				}
+			})
+		})
+	}
+}
+
+func TestOpenError(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	c := newFakeCLI(nil, &stdout, &stderr)
+	c.newBackend = func(context.Context, backendOptions) (backend, error) {
+		return nil, errors.New("netlink: permission denied")
+	}
+	if code := c.run(t.Context(), []string{"status"}); code != exitNetwork {
+		t.Errorf("exit %d, want %d", code, exitNetwork)
+	}
+	if want := "getapr status: netlink: permission denied\n"; stderr.String() != want {
+		t.Errorf("stderr = %q, want %q", stderr.String(), want)
+	}
+}
+
+func TestBackendOptions(t *testing.T) {
+	tests := []struct {
+		name  string
+		args  []string
+		want  backendOptions
+		level zap.AtomicLevel // unused when nop
+		debug bool            // the logger must be enabled at debug
+	}{
+		{name: "defaults", args: []string{"status"},
+			want: backendOptions{Timeout: defaultTimeout}},
+		{name: "all flags after args", args: []string{"pairs", "server.test", "80",
+			"--probe-target", "192.0.2.9:80", "--probe-target=[2001:db8::9]:443",
+			"--no-probe", "--share=/tmp/gapr-share", "--timeout", "2s", "--log-level", "debug"},
+			want: backendOptions{ProbeTargets: []string{"192.0.2.9:80", "[2001:db8::9]:443"},
+				NoProbe: true, Share: "/tmp/gapr-share", Timeout: 2 * time.Second},
+			debug: true},
+		{name: "share default", args: []string{"status", "--share"},
+			want: backendOptions{Share: defaultSharePath, Timeout: defaultTimeout}},
+		{name: "attempt delay", args: []string{"dial", "--attempt-delay=-1ms", "server.test:443"},
+			want: backendOptions{AttemptDelay: -time.Millisecond, Timeout: defaultTimeout}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				fb := newScenario()
+				if r := runFake(fb, 0, tt.args...); r.code != exitOK {
+					t.Fatalf("run: %v", r)
+				}
+				got := fb.opts
+				if got.Logger == nil {
+					t.Fatal("Logger is nil")
+				}
+				if e := got.Logger.Core().Enabled(zap.DebugLevel); e != tt.debug {
+					t.Errorf("logger enabled at debug = %v, want %v", e, tt.debug)
+				}
+				got.Logger = nil
+				if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(backendOptions{})); diff != "" {
+					t.Errorf("options (-want +got):\n%s", diff)
+				}
+			})
+		})
+	}
+}
+
+func TestLogsGoToStderr(t *testing.T) {
+	var stderr bytes.Buffer
+	o := &options{}
+	if err := o.logLevel.Set("info"); err != nil {
+		t.Fatal(err)
+	}
+	o.logger(&stderr).Named("pairs").Info("hello", zap.Int("n", 1))
+	if !strings.Contains(stderr.String(), "pairs\thello") {
+		t.Errorf("log output %q, want the named message", stderr.String())
+	}
+}
+
+func TestParseInterspersed(t *testing.T) {
+	tests := []struct {
+		args    []string
+		pos     []string
+		json    bool
+		timeout time.Duration
+	}{
+		{nil, nil, false, time.Second},
+		{[]string{"host", "443", "--json"}, []string{"host", "443"}, true, time.Second},
+		{[]string{"--json", "host", "-timeout", "2s", "443"}, []string{"host", "443"}, true, 2 * time.Second},
+		{[]string{"host", "--", "--json"}, []string{"host", "--json"}, false, time.Second},
+		{[]string{"--", "-x"}, []string{"-x"}, false, time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			fs := flag.NewFlagSet("t", flag.ContinueOnError)
+			js := fs.Bool("json", false, "")
+			to := fs.Duration("timeout", time.Second, "")
+			pos, err := parseInterspersed(fs, tt.args)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !cmp.Equal(pos, tt.pos) || *js != tt.json || *to != tt.timeout {
+				t.Errorf("got %q json=%v timeout=%v, want %q %v %v", pos, *js, *to, tt.pos, tt.json, tt.timeout)
+			}
+		})
+	}
+}
+
+func TestParseDest(t *testing.T) {
+	tests := []struct {
+		in      string
+		def     int
+		want    dest
+		wantErr string
+	}{
+		{"example.com", 443, dest{"example.com", 443}, ""},
+		{"example.com:80", 443, dest{"example.com", 80}, ""},
+		{"example.com:http", 0, dest{"example.com", 80}, ""},
+		{"[2001:db8::1]:22", 0, dest{"2001:db8::1", 22}, ""},
+		{"2001:db8::1", 443, dest{"2001:db8::1", 443}, ""},
+		{"[2001:db8::1]", 443, dest{"2001:db8::1", 443}, ""},
+		{"[fe80::1%eth0]:22", 0, dest{"fe80::1%eth0", 22}, ""},
+		{"192.0.2.1.", 443, dest{}, ""},
+		{"trailing.dot.", 443, dest{"trailing.dot.", 443}, ""},
+		{"example.com", 0, dest{}, "want HOST:PORT"},
+		{":80", 0, dest{}, "empty host"},
+		{"-bad.example:80", 0, dest{}, "starts or ends with '-'"},
+		{strings.Repeat("a", 64) + ".example:80", 0, dest{}, "label longer than 63"},
+		{strings.Repeat("a.", 127) + "ab:80", 0, dest{}, "longer than 253"},
+		{"example.com:65536", 0, dest{}, "not in 1..65535"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := parseDest(tt.in, tt.def)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("parseDest(%q) error %v, want %q", tt.in, err, tt.wantErr)
+				}
+				return
+			}
+			if tt.want == (dest{}) {
+				return // only "no panic" matters for odd but harmless input
+			}
+			if err != nil || got != tt.want {
+				t.Errorf("parseDest(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestProgress(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var stdout, stderr bytes.Buffer
+		fb := newScenario()
+		fb.initDelay = 950 * time.Millisecond
+		c := newFakeCLI(fb, &stdout, &stderr)
+		c.tty = true
+		if code := c.run(t.Context(), []string{"status", "--wait"}); code != exitOK {
+			t.Fatalf("exit %d: %s", code, stderr.String())
+		}
+		// Frames every 100 ms from 200 ms until Init returns at 950 ms: eight.
+		var want strings.Builder
+		for i := range 8 {
+			want.WriteString("\r" + string(`|/-\`[i%4]) + " waiting for the first probe round")
+		}
+		want.WriteString("\r\x1b[K")
+		if stderr.String() != want.String() {
+			t.Errorf("stderr = %q, want %q", stderr.String(), want.String())
+		}
+	})
+}
+
+func TestNoProgressWhenQuick(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var stdout, stderr bytes.Buffer
+		fb := newScenario()
+		fb.initDelay = 100 * time.Millisecond
+		c := newFakeCLI(fb, &stdout, &stderr)
+		c.tty = true
+		if code := c.run(t.Context(), []string{"status", "--wait"}); code != exitOK || stderr.Len() != 0 {
+			t.Errorf("exit %d, stderr %q; want 0 and nothing", code, stderr.String())
+		}
+	})
+}

@@ -1,0 +1,48 @@
+// Command getapr shows what the getapr library decides on this host: the ranked
+// (source, destination) pairs for a destination, the detected connectivity, and a
+// connect raced over the pairs with its attempt timeline.
+//
+// Usage:
+//
+//	getapr pairs HOST [PORT]        ranked pairs for HOST (PORT 443)
+//	getapr lookup HOST [-4|-6]      HOST's addresses ordered by their best pair
+//	getapr status                   flags (GUA_ok ... NAT44_tried), gateways, sources
+//	getapr dial HOST:PORT           race a connect; print the attempt timeline
+//	        [--stdlib] [--attempt-delay D] [-4|-6]
+//	getapr watch [HOST[:PORT] ...]  live view of changes until Ctrl-C
+//	        [--interval D]
+//	getapr version                  module version, Go version, VCS revision
+//
+// Common flags, accepted before or after the arguments (version takes --json only):
+//
+//	--json               JSON output with stable field names
+//	--probe-target H:P   also probe HOST:PORT (repeatable)
+//	--no-probe           no background probing
+//	--share[=PATH]       share what was learned system-wide
+//	--timeout D          limit for each network operation (default 5s)
+//	--wait               wait for the first probe round before answering
+//	--log-level L        library logs at zap level L on stderr (default off)
+//
+// Every command prints its usage with -h. While it waits, getapr shows a spinner on
+// stderr when stderr is a terminal.
+//
+// Exit codes: 0 success; 1 network failure (the dial failed, a timeout, no usable
+// pair); 2 bad input (unknown command, bad flag, bad host or port, unknown name),
+// reported as one line on stderr.
+//
+// JSON field names:
+//
+//	pairs:   host, port, pairs[]{rank, family, src, interface, dst, port, src_class,
+//	         dst_class, latency_ms, rttvar_ms, basis, health, deprecated,
+//	         egress_mismatch, reason}
+//	lookup:  host, network, addrs[]
+//	status:  GUA_ok, ULA_ok, LLA_ok, IPv4_ok, ULA_present, RFC1918, NPTv6,
+//	         NPTv6_tried, NAT44, NAT44_tried, def_gateway4, def_gateway6,
+//	         sources[]{addr, interface, class, health, since, failures, next_check},
+//	         changed
+//	dial:    address, network, dialer, ok, total_ms, attempts[]{start_ms, src,
+//	         interface, dst, outcome, duration_ms, error}, winner{attempt, local,
+//	         remote}, error
+//	watch:   one object a line: time, change (added, changed, removed), key, old, new
+//	version: module, version, go, revision, time, modified
+package main

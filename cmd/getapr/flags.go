@@ -1,0 +1,244 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+// defaultTimeout is the default of --timeout.
+const defaultTimeout = 5 * time.Second
+
+// defaultSharePath is where --share without a value shares what was learned.
+const defaultSharePath = "/var/tmp/getapr-share.json"
+
+// options are the flags common to every command but version.
+type options struct {
+	json         bool
+	probeTargets targetList
+	noProbe      bool
+	share        shareFlag
+	timeout      time.Duration
+	wait         bool
+	logLevel     levelFlag
+	// attemptDelay is set by dial's --attempt-delay.
+	attemptDelay time.Duration
+}
+
+// register adds the common flags to fs. jsonOnly registers --json alone.
+func (o *options) register(fs *flag.FlagSet, jsonOnly bool) {
+	fs.BoolVar(&o.json, "json", false, "print JSON with stable field names")
+	o.timeout = defaultTimeout
+	if jsonOnly {
+		return
+	}
+	fs.Var(&o.probeTargets, "probe-target", "probe `HOST:PORT` too (repeatable)")
+	fs.BoolVar(&o.noProbe, "no-probe", false, "no background probing: rank from the kernel's state and defaults only")
+	fs.Var(&o.share, "share", "share what was learned system-wide, in "+defaultSharePath+" or in --share=PATH")
+	fs.DurationVar(&o.timeout, "timeout", defaultTimeout, "give up on each network operation after this long")
+	fs.BoolVar(&o.wait, "wait", false, "wait for the first probe round before answering")
+	fs.Var(&o.logLevel, "log-level", "log the library at this zap `level` (debug, info, warn, error) to stderr; off by default")
+}
+
+// logger returns a zap logger writing to w at the chosen level, or a no-op one.
+func (o *options) logger(w io.Writer) *zap.Logger {
+	if !o.logLevel.set {
+		return zap.NewNop()
+	}
+	enc := zap.NewDevelopmentEncoderConfig()
+	core := zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.AddSync(w), o.logLevel.level)
+	return zap.New(core)
+}
+
+// backendOptions converts the flags for newBackend.
+func (o *options) backendOptions(log *zap.Logger) backendOptions {
+	return backendOptions{
+		ProbeTargets: o.probeTargets,
+		NoProbe:      o.noProbe,
+		Share:        o.share.path,
+		Timeout:      o.timeout,
+		AttemptDelay: o.attemptDelay,
+		Logger:       log,
+	}
+}
+
+// targetList is the repeatable --probe-target HOST:PORT.
+type targetList []string
+
+func (l *targetList) String() string { return strings.Join(*l, ",") }
+
+func (l *targetList) Set(s string) error {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return fmt.Errorf("want HOST:PORT: %v", err)
+	}
+	if err := checkHost(host); err != nil {
+		return err
+	}
+	if _, err := parsePort(port); err != nil {
+		return err
+	}
+	*l = append(*l, s)
+	return nil
+}
+
+// shareFlag is --share or --share=PATH.
+type shareFlag struct{ path string }
+
+func (f *shareFlag) String() string   { return f.path }
+func (f *shareFlag) IsBoolFlag() bool { return true }
+
+func (f *shareFlag) Set(s string) error {
+	switch s {
+	case "true":
+		f.path = defaultSharePath
+	case "false", "":
+		f.path = ""
+	default:
+		f.path = s
+	}
+	return nil
+}
+
+// levelFlag is --log-level; "off" (the default) disables logging.
+type levelFlag struct {
+	level zapcore.Level
+	set   bool
+}
+
+func (f *levelFlag) String() string {
+	if !f.set {
+		return "off"
+	}
+	return f.level.String()
+}
+
+func (f *levelFlag) Set(s string) error {
+	if s == "off" {
+		f.set = false
+		return nil
+	}
+	if err := f.level.UnmarshalText([]byte(s)); err != nil {
+		return fmt.Errorf("unknown level %q (debug, info, warn, error or off)", s)
+	}
+	f.set = true
+	return nil
+}
+
+// parseInterspersed parses args with fs, allowing flags after positional
+// arguments ("pairs host 443 --json"). A "--" ends the flags.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// checkHost accepts an IP literal (IPv6 with an optional zone, no brackets) or a
+// syntactically valid DNS name.
+func checkHost(h string) error {
+	if _, err := netip.ParseAddr(h); err == nil {
+		return nil
+	}
+	if h == "" {
+		return errors.New("empty host")
+	}
+	if strings.ContainsAny(h, ":[]%") {
+		return fmt.Errorf("bad host %q: not an IP address", h)
+	}
+	name := strings.TrimSuffix(h, ".")
+	if len(name) > 253 {
+		return fmt.Errorf("bad host %q: name longer than 253 bytes", h)
+	}
+	for label := range strings.SplitSeq(name, ".") {
+		if err := checkLabel(label); err != nil {
+			return fmt.Errorf("bad host %q: %v", h, err)
+		}
+	}
+	return nil
+}
+
+func checkLabel(l string) error {
+	switch {
+	case l == "":
+		return errors.New("empty label")
+	case len(l) > 63:
+		return errors.New("label longer than 63 bytes")
+	case l[0] == '-' || l[len(l)-1] == '-':
+		return fmt.Errorf("label %q starts or ends with '-'", l)
+	}
+	for _, r := range l {
+		ok := r == '-' || r == '_' || '0' <= r && r <= '9' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z'
+		if !ok {
+			return fmt.Errorf("character %q not allowed in a name", r)
+		}
+	}
+	return nil
+}
+
+// parsePort accepts a number in 1..65535 or a TCP service name from the local
+// services database ("https").
+func parsePort(s string) (int, error) {
+	if n, err := strconv.Atoi(s); err == nil {
+		if n < 1 || n > 65535 {
+			return 0, fmt.Errorf("bad port %q: not in 1..65535", s)
+		}
+		return n, nil
+	}
+	// The pure Go lookup reads the services file (with a built-in fallback for
+	// common names) and never touches the network.
+	n, err := (&net.Resolver{PreferGo: true}).LookupPort(context.Background(), "tcp", s)
+	if err != nil || n == 0 {
+		return 0, fmt.Errorf("bad port %q: not a number or a known service", s)
+	}
+	return n, nil
+}
+
+// dest is one HOST:PORT the user named.
+type dest struct {
+	host string
+	port int
+}
+
+func (d dest) String() string { return net.JoinHostPort(d.host, strconv.Itoa(d.port)) }
+
+// parseDest parses "HOST", "HOST:PORT" or "[IPv6]:PORT"; a missing port is def
+// (def 0: the port is required).
+func parseDest(s string, def int) (dest, error) {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		if def == 0 {
+			return dest{}, fmt.Errorf("bad address %q: want HOST:PORT", s)
+		}
+		host, port = strings.TrimSuffix(strings.TrimPrefix(s, "["), "]"), strconv.Itoa(def)
+	}
+	if err := checkHost(host); err != nil {
+		return dest{}, err
+	}
+	n, err := parsePort(port)
+	if err != nil {
+		return dest{}, err
+	}
+	return dest{host: host, port: n}, nil
+}
