@@ -12,9 +12,10 @@ import (
 // Basis says where a pair's latency estimate comes from.
 type Basis uint8
 
-// Latency bases, from best to worst knowledge.
+// Latency bases, from worst to best knowledge. (The default basis is named Assumed,
+// not Default: Default is the process-wide Selector.)
 const (
-	Default   Basis = iota // the prototype's default for the pair's classes
+	Assumed   Basis = iota // the prototype's default for the pair's classes
 	Inherited              // measured for a nearby destination from the same source
 	Measured               // measured for this very pair
 )

@@ -1,0 +1,122 @@
+package pairs
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"strings"
+	"sync"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/getapr/getapr/probe"
+)
+
+// The environment variables the default Selector reads.
+const (
+	// EnvProbeTargets is a comma-separated list of host:port probe targets, IP
+	// literals ("192.0.2.1:80", "[2001:db8::1]:443").
+	EnvProbeTargets = "GETAPR_PROBE_TARGETS"
+	// EnvLog is a zap level ("debug", "info", "warn", "error"): the default
+	// Selector then logs at that level to stderr, in zap's production format.
+	// Unset, it logs nothing.
+	EnvLog = "GETAPR_LOG"
+)
+
+// std is the process-wide default Selector, started on first use.
+var std struct {
+	once sync.Once
+	s    *Selector
+}
+
+// Default returns the process-wide default Selector, starting it on first use: a
+// netstate Monitor of the host, a background prober of the default gateways and of
+// the targets in GETAPR_PROBE_TARGETS, the logger GETAPR_LOG asks for. It is never
+// closed. If it cannot start, every method of the Selector returns that error.
+func Default() *Selector {
+	std.once.Do(func() { std.s = newDefault(os.Getenv) })
+	return std.s
+}
+
+// Get returns the pairs to reach host on port over TCP, best first, from Default.
+func Get(ctx context.Context, host string, port int) ([]Pair, error) {
+	return Default().Get(ctx, host, port)
+}
+
+// Init waits for Default's first snapshot and first probe round, or for ctx. It is
+// never required.
+func Init(ctx context.Context) error { return Default().Init(ctx) }
+
+// Status returns the connectivity Default has detected.
+func Status() probe.Status { return Default().Status() }
+
+// LookupNetIP looks host up for network "ip", "ip4" or "ip6" and orders the
+// addresses by Default's ranking of their best pair.
+func LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error) {
+	return Default().LookupNetIP(ctx, network, host)
+}
+
+// envConfig is what the environment asks of the default Selector.
+type envConfig struct {
+	targets []netip.AddrPort
+	level   *zapcore.Level // nil: no logging
+	// problems lists the values that could not be used.
+	problems []string
+}
+
+// parseEnv reads the default Selector's settings through getenv. It starts nothing.
+func parseEnv(getenv func(string) string) envConfig {
+	var c envConfig
+	for _, f := range strings.Split(getenv(EnvProbeTargets), ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		ap, err := netip.ParseAddrPort(f)
+		if err != nil || ap.Port() == 0 {
+			c.problems = append(c.problems, fmt.Sprintf("%s: %q is not an IP:port", EnvProbeTargets, f))
+			continue
+		}
+		c.targets = append(c.targets, netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()))
+	}
+	if v := strings.TrimSpace(getenv(EnvLog)); v != "" {
+		l, err := zapcore.ParseLevel(v)
+		if err != nil {
+			c.problems = append(c.problems, fmt.Sprintf("%s: %v", EnvLog, err))
+		} else {
+			c.level = &l
+		}
+	}
+	return c
+}
+
+// logger returns the logger c asks for: zap's production logger on stderr at
+// c.level, or a no-op logger.
+func (c envConfig) logger() (*zap.Logger, error) {
+	if c.level == nil {
+		return zap.NewNop(), nil
+	}
+	zc := zap.NewProductionConfig()
+	zc.Level = zap.NewAtomicLevelAt(*c.level)
+	return zc.Build()
+}
+
+// newDefault starts the default Selector from the environment read through getenv.
+func newDefault(getenv func(string) string) *Selector {
+	c := parseEnv(getenv)
+	log, err := c.logger()
+	if err != nil {
+		log = zap.NewNop()
+	}
+	for _, p := range c.problems {
+		log.Warn("ignoring environment setting", zap.String("problem", p))
+	}
+	s, err := New(WithLogger(log), WithProbeTargets(c.targets...))
+	if err != nil {
+		log.Error("default selector failed to start", zap.Error(err))
+		return &Selector{err: err, store: probe.NewStore()}
+	}
+	return s
+}

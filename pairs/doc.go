@@ -1,0 +1,30 @@
+// Package pairs decides which (source, destination) address pairs to try, and in
+// what order, on a host with several addresses.
+//
+// A Selector resolves a name (AAAA and A in parallel, with the RFC 8305 Resolution
+// Delay), forms candidate pairs under the prototype's rules (same family; link-local
+// only with link-local on the same zone; ULA to ULA, or to global destinations when an
+// NPTv6/NAT66 translator has been seen or not yet tried; RFC 1918 and 100.64/10 to
+// private destinations, or to global ones when NAT44 has been seen or not yet tried;
+// global to global), drops the pairs the kernel cannot route (netstate's RouteFor,
+// cached per snapshot generation) and ranks the rest:
+//
+//   - sources that probe knows to be dead go last, deprecated sources just before;
+//   - then the estimated latency: the pair's measured smoothed RTT, else the RTT of a
+//     known pair from the same source to a nearby destination, else the prototype's
+//     defaults per address class, with a bias (default 5 ms) in favour of IPv6;
+//   - ties are broken by the RFC 6724 source rules (1-8) and destination rules (1-10)
+//     under a policy table (the RFC's default unless WithPolicyTable).
+//
+// The ranking is deterministic: the same snapshot, destinations and knowledge give
+// the same order. Each Pair says why it ranks where it does (Pair.Reason).
+//
+// Order turns a ranking into a racing order for Happy Eyeballs (RFC 8305): the best
+// pair first, then the address families interleaved after the First Address Family
+// Count, preferring a pair whose source differs from the previous attempt's of that
+// family.
+//
+// The package-level functions Get, Init, Status and LookupNetIP are the prototype's
+// front door; they use Default, a Selector started lazily on first use that probes
+// the host's default gateways and the targets in GETAPR_PROBE_TARGETS.
+package pairs

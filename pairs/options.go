@@ -1,0 +1,127 @@
+package pairs
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/getapr/getapr/netstate"
+	"github.com/getapr/getapr/probe"
+)
+
+// Defaults of the options.
+const (
+	// DefaultIPv6Bias is how much lower an IPv6 pair's latency is counted when
+	// ranking (the prototype's 5 ms).
+	DefaultIPv6Bias = 5 * time.Millisecond
+	// DefaultResolutionDelay is how long a lookup waits for AAAA after A has
+	// answered (RFC 8305 section 8).
+	DefaultResolutionDelay = 50 * time.Millisecond
+	// DefaultFirstFamilyCount is how many pairs of the best pair's family are
+	// tried before the other family (RFC 8305 section 8).
+	DefaultFirstFamilyCount = 1
+)
+
+// config is what the options set.
+type config struct {
+	watcher          netstate.Watcher // nil: New starts a netstate.Monitor
+	resolver         *net.Resolver
+	lookup           lookupFunc // tests only: replaces resolver
+	log              *zap.Logger
+	probing          bool
+	targets          []netip.AddrPort
+	dial             func(context.Context, probe.Path) (net.Conn, error)
+	bias             time.Duration
+	policy           PolicyTable
+	firstFamilyCount int
+	resolutionDelay  time.Duration
+	sharing          string
+}
+
+func defaultConfig() config {
+	return config{
+		resolver:         net.DefaultResolver,
+		log:              zap.NewNop(),
+		probing:          true,
+		bias:             DefaultIPv6Bias,
+		policy:           DefaultPolicyTable(),
+		firstFamilyCount: DefaultFirstFamilyCount,
+		resolutionDelay:  DefaultResolutionDelay,
+	}
+}
+
+// Option configures a Selector.
+type Option func(*config)
+
+// WithWatcher makes the Selector read the host from w instead of starting its own
+// netstate.Monitor. The Selector does not close w: its caller does.
+func WithWatcher(w netstate.Watcher) Option { return func(c *config) { c.watcher = w } }
+
+// WithResolver sets the resolver for names (default net.DefaultResolver). A nil r
+// keeps the default.
+func WithResolver(r *net.Resolver) Option {
+	return func(c *config) {
+		if r != nil {
+			c.resolver = r
+		}
+	}
+}
+
+// WithLogger makes the Selector log to l, named "pairs"; its Monitor, Store and
+// Prober log to l too. The default logs nothing.
+func WithLogger(l *zap.Logger) Option {
+	return func(c *config) {
+		if l != nil {
+			c.log = l
+		}
+	}
+}
+
+// WithoutProbing turns the background prober off: the ranking then learns only from
+// the outcomes given to Report. Init returns at once.
+func WithoutProbing() Option { return func(c *config) { c.probing = false } }
+
+// WithProbeTargets adds destinations the prober measures besides the default
+// gateways and the destinations asked for.
+func WithProbeTargets(targets ...netip.AddrPort) Option {
+	return func(c *config) { c.targets = append(c.targets, targets...) }
+}
+
+// WithProbeDial replaces how the prober connects over a path (the default binds
+// the source and makes a TCP connection). Tests use it to probe without a network.
+func WithProbeDial(dial func(ctx context.Context, p probe.Path) (net.Conn, error)) Option {
+	return func(c *config) { c.dial = dial }
+}
+
+// WithIPv6Bias sets how much lower an IPv6 pair's latency counts when ranking
+// (default DefaultIPv6Bias). A negative bias favours IPv4.
+func WithIPv6Bias(d time.Duration) Option { return func(c *config) { c.bias = d } }
+
+// WithPolicyTable replaces the RFC 6724 policy table used by the tie-breaking
+// rules (default DefaultPolicyTable). The table is copied.
+func WithPolicyTable(t PolicyTable) Option {
+	return func(c *config) { c.policy = append(PolicyTable(nil), t...) }
+}
+
+// WithFirstFamilyCount sets the RFC 8305 First Address Family Count used by
+// Attempts (default 1; values below 1 mean 1).
+func WithFirstFamilyCount(n int) Option {
+	return func(c *config) { c.firstFamilyCount = max(n, 1) }
+}
+
+// WithResolutionDelay sets how long a lookup waits for AAAA once A has answered
+// (default DefaultResolutionDelay).
+func WithResolutionDelay(d time.Duration) Option {
+	return func(c *config) { c.resolutionDelay = max(d, 0) }
+}
+
+// withLookup replaces the resolver by a lookup function (tests).
+func withLookup(f lookupFunc) Option { return func(c *config) { c.lookup = f } }
+
+// WithSharing makes the Selector share what it learns with the other processes of
+// the host through the file at path (the prototype's system-wide pair list). The
+// default shares nothing.
+func WithSharing(path string) Option { return func(c *config) { c.sharing = path } }

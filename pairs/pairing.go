@@ -1,0 +1,136 @@
+package pairs
+
+import (
+	"context"
+	"net/netip"
+
+	"github.com/getapr/getapr/netstate"
+	"github.com/getapr/getapr/probe"
+)
+
+// candidates forms the candidate pairs from the view's sources to dsts under the
+// pairing rules, drops those the kernel cannot route (asking w), and returns them
+// ready to rank. local, when valid, restricts the sources (an unspecified local
+// restricts only the family). why has, for each destination without a pair, the
+// reason.
+func (v *view) candidates(ctx context.Context, w netstate.Watcher, dsts []netip.Addr, local netip.Addr, tr probe.Translators, t PolicyTable) (*rankInput, []string) {
+	in := &rankInput{srcs: v.srcs}
+	var why []string
+	for _, d := range dsts {
+		n := len(in.cands)
+		reason := v.pairsTo(ctx, w, in, d, local, tr, t)
+		if len(in.cands) == n {
+			why = append(why, d.String()+": "+reason)
+		}
+	}
+	return in, why
+}
+
+// localAllows reports whether the caller's local address admits source ip.
+func localAllows(local, ip netip.Addr) bool {
+	switch {
+	case !local.IsValid():
+		return true
+	case local.Is4() != ip.Is4():
+		return false
+	case local.IsUnspecified():
+		return true
+	}
+	return local.WithZone("") == ip.WithZone("")
+}
+
+// pairsTo adds to in the candidate pairs to destination d and returns why there is
+// none when it adds nothing.
+func (v *view) pairsTo(ctx context.Context, w netstate.Watcher, in *rankInput, d netip.Addr, local netip.Addr, tr probe.Translators, t PolicyTable) string {
+	dc := netstate.Classify(d)
+	switch dc {
+	case netstate.NotSource:
+		return "not a unicast address"
+	case netstate.Loopback:
+		return v.loopbackPair(in, d, local, t)
+	}
+	zoneIdx := 0
+	if dc == netstate.LinkLocal6 && d.Zone() != "" {
+		i, ok := v.zoneIndex(d.Zone())
+		if !ok {
+			return "no interface " + d.Zone()
+		}
+		zoneIdx = i
+	}
+	why, first := "no "+familyName(d)+" source", int32(len(in.dsts))
+	if local.IsValid() && !local.IsUnspecified() {
+		why = "no source " + local.String()
+	}
+	for si := range in.srcs {
+		s := &in.srcs[si]
+		if !localAllows(local, s.addr.IP) || s.addr.IP.Is4() != d.Is4() {
+			continue
+		}
+		if ok, rule := allowed(s.class, dc, tr); !ok {
+			why = s.class.String() + " source: " + rule
+			continue
+		}
+		dz := d
+		if dc == netstate.LinkLocal6 {
+			if zoneIdx != 0 && zoneIdx != s.addr.Index {
+				why = "no link-local source on " + d.Zone()
+				continue
+			}
+			dz = d.WithZone(s.addr.Interface)
+		}
+		mismatch, err := v.route(ctx, w, s.addr.IP, s.addr.Index, dz)
+		if err != nil {
+			why = err.Error()
+			continue
+		}
+		di := in.destIndex(first, dz, dc, t)
+		in.cands = append(in.cands, cand{src: int32(si), dst: di, mismatch: mismatch})
+	}
+	return why
+}
+
+// destIndex returns the index of destination ip among in.dsts[first:], adding it
+// when it is not there yet (a link-local destination has one entry per zone).
+func (in *rankInput) destIndex(first int32, ip netip.Addr, c netstate.Class, t PolicyTable) int32 {
+	for i := first; i < int32(len(in.dsts)); i++ {
+		if in.dsts[i].attr.ip == ip {
+			return i
+		}
+	}
+	in.dsts = append(in.dsts, dest{attr: attrOf(ip, t), class: c})
+	return int32(len(in.dsts) - 1)
+}
+
+func familyName(ip netip.Addr) string {
+	if ip.Is4() {
+		return "IPv4"
+	}
+	return "IPv6"
+}
+
+// loopbackPair adds the pair to the loopback destination d: from the loopback
+// address of its family (or local, when it is a loopback address). The kernel
+// routes loopback itself: no route check.
+func (v *view) loopbackPair(in *rankInput, d, local netip.Addr, t PolicyTable) string {
+	src := netip.IPv6Loopback()
+	if d.Is4() {
+		src = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	}
+	if local.IsValid() && !local.IsUnspecified() {
+		if !local.IsLoopback() || local.Is4() != d.Is4() {
+			return "loopback only from loopback"
+		}
+		src = local.WithZone("")
+	} else if !localAllows(local, src) {
+		return "no " + familyName(d) + " source"
+	}
+	a := netstate.Addr{IP: src, Bits: src.BitLen(), Index: v.lo}
+	if l, ok := v.snap.Link(v.lo); ok {
+		a.Interface = l.Name
+	}
+	// v.srcs is shared: the three-index slice makes append copy.
+	in.srcs = append(in.srcs[:len(in.srcs):len(in.srcs)], newSource(a, t))
+	in.dsts = append(in.dsts, dest{attr: attrOf(d, t), class: netstate.Loopback})
+	in.cands = append(in.cands, cand{src: int32(len(in.srcs) - 1), dst: int32(len(in.dsts) - 1)})
+	return ""
+}

@@ -1,0 +1,115 @@
+package pairs
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// lookupFunc looks host up for network "ip4" or "ip6", like
+// (*net.Resolver).LookupNetIP.
+type lookupFunc func(ctx context.Context, network, host string) ([]netip.Addr, error)
+
+// answer is the result of one lookup.
+type answer struct {
+	addrs []netip.Addr
+	err   error
+}
+
+// resolve looks the name host up for the families in f. When both are wanted, AAAA
+// and A are queried in parallel; if A answers first, resolve waits up to delay for
+// AAAA (RFC 8305 section 3, the Resolution Delay), and if AAAA answers first it
+// waits for A, which the pairs need as a fallback. The IPv6 addresses come first, in
+// the resolver's order, then the IPv4 ones, unmapped and without duplicates. When no
+// address is found, the error is the resolver's: a *net.DNSError with IsNotFound
+// when both families were not found.
+func resolve(ctx context.Context, lookup lookupFunc, host string, f family, delay time.Duration) ([]netip.Addr, error) {
+	switch {
+	case !f.v6:
+		return collect(host, nil, lookupAnswer(ctx, lookup, "ip4", host))
+	case !f.v4:
+		return collect(host, lookupAnswer(ctx, lookup, "ip6", host), nil)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	ch4, ch6 := make(chan *answer, 1), make(chan *answer, 1)
+	wg.Go(func() { ch6 <- lookupAnswer(ctx, lookup, "ip6", host) })
+	wg.Go(func() { ch4 <- lookupAnswer(ctx, lookup, "ip4", host) })
+
+	var a4, a6 *answer
+	select {
+	case a6 = <-ch6:
+		a4 = <-ch4
+	case a4 = <-ch4:
+		if len(a4.addrs) == 0 {
+			a6 = <-ch6
+			break
+		}
+		t := time.NewTimer(delay)
+		defer t.Stop()
+		select {
+		case a6 = <-ch6:
+		case <-t.C: // AAAA too slow: go on with A alone
+		}
+	}
+	return collect(host, a6, a4)
+}
+
+func lookupAnswer(ctx context.Context, lookup lookupFunc, network, host string) *answer {
+	addrs, err := lookup(ctx, network, host)
+	return &answer{addrs, err}
+}
+
+// collect joins the answers (nil for a lookup not made or given up on).
+func collect(host string, a6, a4 *answer) ([]netip.Addr, error) {
+	var out []netip.Addr
+	for _, a := range []*answer{a6, a4} {
+		if a == nil {
+			continue
+		}
+		for _, ip := range a.addrs {
+			ip = ip.Unmap()
+			if ip.IsValid() && !contains(out, ip) {
+				out = append(out, ip)
+			}
+		}
+	}
+	if len(out) > 0 {
+		return out, nil
+	}
+	return nil, lookupError(host, a6, a4)
+}
+
+func contains(s []netip.Addr, ip netip.Addr) bool {
+	for _, x := range s {
+		if x == ip {
+			return true
+		}
+	}
+	return false
+}
+
+// lookupError picks the error to return when the answers gave no address: an error
+// other than "not found" (a timeout says more), else a not-found one.
+func lookupError(host string, answers ...*answer) error {
+	var notFound error
+	for _, a := range answers {
+		if a == nil || a.err == nil {
+			continue
+		}
+		if dnsErr, ok := errors.AsType[*net.DNSError](a.err); ok && dnsErr.IsNotFound {
+			notFound = a.err
+			continue
+		}
+		return a.err
+	}
+	if notFound != nil {
+		return notFound
+	}
+	return &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+}

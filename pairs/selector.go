@@ -1,0 +1,278 @@
+package pairs
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"sync"
+
+	"go.uber.org/zap"
+
+	"github.com/getapr/getapr/netstate"
+	"github.com/getapr/getapr/probe"
+)
+
+// Query is one request for the pairs to a destination, as the dialer makes it.
+type Query struct {
+	// Network is "tcp", "tcp4", "tcp6", "udp", "udp4" or "udp6"; the digit
+	// restricts the address family. The empty string means "tcp".
+	Network string
+	// Host is a name or an IP literal without brackets; an IPv6 literal may carry
+	// a zone ("fe80::1%eth0"). The empty host is the local system (::1 and
+	// 127.0.0.1), as for net.Dial.
+	Host string
+	// Port is the destination port.
+	Port uint16
+	// Local, when valid, restricts the sources to that address (an unspecified
+	// address restricts only the family); its port is kept in Pair.Src. The zero
+	// value allows any source.
+	Local netip.AddrPort
+	// Resolver resolves Host when it is a name; nil means the Selector's.
+	Resolver *net.Resolver
+}
+
+// Selector ranks the (source, destination) pairs to a destination from what it
+// knows of the host (a netstate.Watcher) and of the paths (a probe.Store, fed by
+// Report and by its background prober). Its methods are safe for concurrent use.
+// Close releases it.
+type Selector struct {
+	cfg     config
+	log     *zap.Logger
+	watcher netstate.Watcher
+	ownW    bool // the Selector started watcher and closes it
+	store   *probe.Store
+	unsub   func()
+
+	mu   sync.Mutex
+	view *view // of the newest snapshot ranked with
+
+	closeOnce sync.Once
+	closeErr  error
+
+	// err, when set, is why the Selector could not start (Default only): every
+	// method that can fail returns it.
+	err error
+}
+
+// New returns a Selector. Unless WithWatcher is given it starts a netstate Monitor
+// of its own, and unless WithoutProbing it starts a background prober; New does not
+// wait for either to learn anything (see Init).
+func New(opts ...Option) (*Selector, error) {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	s := &Selector{cfg: cfg, log: cfg.log.Named("pairs"), watcher: cfg.watcher}
+	if s.watcher == nil {
+		w, err := newMonitor(cfg.log)
+		if err != nil {
+			return nil, err
+		}
+		s.watcher, s.ownW = w, true
+	}
+	s.store = probe.NewStore(probe.WithLogger(cfg.log))
+	s.store.Observe(s.watcher.Snapshot())
+	s.unsub = s.watcher.Subscribe(s.store.Observe)
+	return s, nil
+}
+
+// Close stops the prober and the subscription to the watcher, and closes the
+// watcher if New started it. It is idempotent.
+func (s *Selector) Close() error {
+	s.closeOnce.Do(func() {
+		if s.err != nil {
+			return
+		}
+		s.unsub()
+		if s.ownW {
+			s.closeErr = s.watcher.Close()
+		}
+	})
+	return s.closeErr
+}
+
+// Init waits until the Selector has a first snapshot of the host and, when probing,
+// the result of a first probe round, or until ctx is done. It is never required:
+// without it the first ranking uses the RFC 6724 rules and the default latencies.
+func (s *Selector) Init(ctx context.Context) error {
+	if s.err != nil {
+		return s.err
+	}
+	return ctx.Err()
+}
+
+// Status returns the connectivity detected so far, with the prototype's flags.
+func (s *Selector) Status() probe.Status { return s.store.Status() }
+
+// Report records the outcome of a connect attempt over a pair, so that later
+// rankings use it. Dialers call it for every attempt.
+func (s *Selector) Report(o probe.Outcome) { s.store.Report(o) }
+
+// Get returns the pairs to reach host on port over TCP, ranked best first. An
+// unknown name gives an empty list and a *net.DNSError whose IsNotFound is set.
+func (s *Selector) Get(ctx context.Context, host string, port int) ([]Pair, error) {
+	p, err := checkPort(port)
+	if err != nil {
+		return nil, err
+	}
+	return s.ranked(ctx, Query{Network: "tcp", Host: host, Port: p})
+}
+
+// Attempts returns the pairs for q ranked and then put in racing order (see
+// Order, with the Selector's First Address Family Count): the order in which a
+// dialer should start its attempts. An unknown name gives a *net.DNSError with
+// IsNotFound set; when no pair may be tried, the *NoPairError says why.
+func (s *Selector) Attempts(ctx context.Context, q Query) ([]Pair, error) {
+	r, err := s.ranked(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return Order(r, s.cfg.firstFamilyCount), nil
+}
+
+// LookupNetIP looks host up like (*net.Resolver).LookupNetIP for network "ip",
+// "ip4" or "ip6", and returns the addresses ordered by the best pair of each.
+// Addresses without any usable pair follow, in the resolver's order.
+func (s *Selector) LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error) {
+	if s.err != nil {
+		return nil, s.err
+	}
+	base, f, err := parseNetwork(network)
+	if err != nil || base != "ip" {
+		return nil, net.UnknownNetworkError(network)
+	}
+	dsts, err := s.destinations(ctx, Query{Network: network, Host: host}, f)
+	if err != nil {
+		return nil, err
+	}
+	ps, _ := s.rank(ctx, Query{Network: network, Host: host}, dsts)
+	out := make([]netip.Addr, 0, len(dsts))
+	for _, p := range ps {
+		if ip := p.Dst.Addr(); !contains(out, ip) {
+			out = append(out, ip)
+		}
+	}
+	for _, ip := range dsts {
+		if !contains(out, ip) && !containsUnzoned(out, ip) {
+			out = append(out, ip)
+		}
+	}
+	return out, nil
+}
+
+// containsUnzoned reports whether s holds ip with a zone added.
+func containsUnzoned(s []netip.Addr, ip netip.Addr) bool {
+	for _, x := range s {
+		if x.WithZone("") == ip {
+			return true
+		}
+	}
+	return false
+}
+
+// ranked resolves q and ranks its pairs.
+func (s *Selector) ranked(ctx context.Context, q Query) ([]Pair, error) {
+	if s.err != nil {
+		return nil, s.err
+	}
+	_, f, err := parseNetwork(q.Network)
+	if err != nil {
+		return nil, err
+	}
+	dsts, err := s.destinations(ctx, q, f)
+	if err != nil {
+		return nil, err
+	}
+	ps, why := s.rank(ctx, q, dsts)
+	if len(ps) == 0 {
+		return nil, &NoPairError{Host: q.Host, Reasons: why}
+	}
+	return ps, nil
+}
+
+// destinations returns the addresses of q.Host allowed by f: the literal, or the
+// resolver's answer.
+func (s *Selector) destinations(ctx context.Context, q Query, f family) ([]netip.Addr, error) {
+	if q.Host == "" {
+		return filterFamily([]netip.Addr{netip.IPv6Loopback(), netip.AddrFrom4([4]byte{127, 0, 0, 1})}, f, q.Host)
+	}
+	ip, name, err := parseHost(q.Host)
+	if err != nil {
+		return nil, err
+	}
+	if ip.IsValid() {
+		return filterFamily([]netip.Addr{ip}, f, q.Host)
+	}
+	if q.Local.Addr().IsValid() {
+		f.v4, f.v6 = f.v4 && q.Local.Addr().Is4(), f.v6 && q.Local.Addr().Is6()
+	}
+	return resolve(ctx, s.lookupFor(q.Resolver), name, f, s.cfg.resolutionDelay)
+}
+
+func filterFamily(ips []netip.Addr, f family, host string) ([]netip.Addr, error) {
+	out := ips[:0]
+	for _, ip := range ips {
+		if f.allows(ip) {
+			out = append(out, ip)
+		}
+	}
+	if len(out) == 0 {
+		return nil, &net.AddrError{Err: "no suitable address found", Addr: host}
+	}
+	return out, nil
+}
+
+func (s *Selector) lookupFor(r *net.Resolver) lookupFunc {
+	switch {
+	case r != nil:
+		return r.LookupNetIP
+	case s.cfg.lookup != nil:
+		return s.cfg.lookup
+	}
+	return s.cfg.resolver.LookupNetIP
+}
+
+// currentView returns the view of the watcher's current snapshot.
+func (s *Selector) currentView() *view {
+	snap := s.watcher.Snapshot()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.view == nil || s.view.snap != snap {
+		s.view = newView(snap, s.cfg.policy)
+	}
+	return s.view
+}
+
+// rank forms and ranks the pairs of q to dsts. When there are none, why says for
+// each destination what excluded it.
+func (s *Selector) rank(ctx context.Context, q Query, dsts []netip.Addr) ([]Pair, []string) {
+	v := s.currentView()
+	in, why := v.candidates(ctx, s.watcher, dsts, q.Local.Addr(), s.store.Translators(), s.cfg.policy)
+	in.k, in.bias = s.store, s.cfg.bias
+	in.srcPort, in.dstPort = q.Local.Port(), q.Port
+	return rank(in), why
+}
+
+// NoPairError is the error of Get and Attempts when a destination was found but no
+// (source, destination) pair may be tried.
+type NoPairError struct {
+	// Host is the host asked for.
+	Host string
+	// Reasons says, per destination address, why it has no pair.
+	Reasons []string
+}
+
+func (e *NoPairError) Error() string {
+	msg := "pairs: no usable pair for " + e.Host
+	for i, r := range e.Reasons {
+		if i == 0 {
+			msg += ": "
+		} else {
+			msg += "; "
+		}
+		msg += r
+	}
+	return msg
+}
+
+var _ error = (*NoPairError)(nil)

@@ -1,0 +1,136 @@
+package pairs
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/getapr/getapr/probe"
+)
+
+func dsts(ps []Pair) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.Src.Addr().String() + " " + p.Dst.String()
+	}
+	return out
+}
+
+func TestGetLiteral(t *testing.T) {
+	s, _ := newTestSelector(t, homeSnapshot(), nil)
+	ctx := context.Background()
+	tests := []struct {
+		host string
+		want []string
+	}{
+		{"2001:db8:2::1", []string{"2001:db8:1::10 [2001:db8:2::1]:80", "fd00:1::10 [2001:db8:2::1]:80"}},
+		{"fd00:2::1", []string{"fd00:1::10 [fd00:2::1]:80"}},
+		{"198.51.100.1", []string{"192.168.1.10 198.51.100.1:80"}},
+		{"192.168.1.20", []string{"192.168.1.10 192.168.1.20:80"}},
+		{"fe80::1", []string{"fe80::10%eth0 [fe80::1%eth0]:80"}},
+		{"fe80::1%eth0", []string{"fe80::10%eth0 [fe80::1%eth0]:80"}},
+		{"fe80::1%2", []string{"fe80::10%eth0 [fe80::1%eth0]:80"}},
+		{"::ffff:198.51.100.1", []string{"192.168.1.10 198.51.100.1:80"}},
+		{"127.0.0.1", []string{"127.0.0.1 127.0.0.1:80"}},
+		{"::1", []string{"::1 [::1]:80"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.host, func(t *testing.T) {
+			ps, err := s.Get(ctx, tt.host, 80)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := dsts(ps); !slicesEqual(got, tt.want) {
+				t.Errorf("Get(%q) = %q, want %q", tt.host, got, tt.want)
+			}
+		})
+	}
+}
+
+func slicesEqual(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestAttemptsErrors(t *testing.T) {
+	snap := homeSnapshot()
+	snap.Addrs = snap.Addrs[:3] // no IPv4 source
+	s, _ := newTestSelector(t, snap, fakeDNS{"v4only.test": {ip("198.51.100.1")}})
+	ctx := context.Background()
+
+	_, err := s.Attempts(ctx, Query{Network: "tcp", Host: "nosuch.test", Port: 80})
+	if dnsErr, ok := errors.AsType[*net.DNSError](err); !ok || !dnsErr.IsNotFound {
+		t.Errorf("unknown name: err = %v, want a not-found *net.DNSError", err)
+	}
+	_, err = s.Attempts(ctx, Query{Network: "tcp", Host: "v4only.test", Port: 80})
+	if npe, ok := errors.AsType[*NoPairError](err); !ok || len(npe.Reasons) != 1 {
+		t.Errorf("no IPv4 source: err = %v, want a *NoPairError", err)
+	} else if want := "198.51.100.1: no IPv4 source"; npe.Reasons[0] != want {
+		t.Errorf("reason = %q, want %q", npe.Reasons[0], want)
+	}
+	_, err = s.Attempts(ctx, Query{Network: "tcp4", Host: "2001:db8::1", Port: 80})
+	if _, ok := errors.AsType[*net.AddrError](err); !ok {
+		t.Errorf("tcp4 to an IPv6 literal: err = %v, want a *net.AddrError", err)
+	}
+	_, err = s.Attempts(ctx, Query{Network: "sctp", Host: "2001:db8::1", Port: 80})
+	if _, ok := errors.AsType[net.UnknownNetworkError](err); !ok {
+		t.Errorf("sctp: err = %v, want net.UnknownNetworkError", err)
+	}
+}
+
+func TestReportReorders(t *testing.T) {
+	snap := homeSnapshot()
+	s, _ := newTestSelector(t, snap, fakeDNS{"server.test": {ip("2001:db8:2::1"), ip("198.51.100.1")}})
+	ctx := context.Background()
+	ps, err := s.Get(ctx, "server.test", 443)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ps[0].Dst.Addr() != ip("2001:db8:2::1") || ps[0].Basis != Assumed {
+		t.Fatalf("before any report, first pair = %+v", ps[0])
+	}
+	// IPv4 measured fast: it must now come first.
+	s.Report(probe.Outcome{
+		Path:     probe.Path{Src: netip.AddrPortFrom(ip("192.168.1.10"), 0), Dst: netip.MustParseAddrPort("198.51.100.1:443")},
+		Result:   probe.Success,
+		Start:    time.Now(),
+		Duration: 20 * time.Millisecond,
+	})
+	ps, err = s.Get(ctx, "server.test", 443)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ps[0].Dst.Addr() != ip("198.51.100.1") || ps[0].Basis != Measured {
+		t.Errorf("after a fast IPv4 report, first pair = %+v", ps[0])
+	}
+	if ps[0].Reason != "measured 20ms" {
+		t.Errorf("reason = %q", ps[0].Reason)
+	}
+}
+
+func TestLocalAddrRestricts(t *testing.T) {
+	s, _ := newTestSelector(t, homeSnapshot(), fakeDNS{"server.test": {ip("2001:db8:2::1"), ip("198.51.100.1")}})
+	ps, err := s.Attempts(context.Background(), Query{Host: "server.test", Port: 443,
+		Local: netip.MustParseAddrPort("[fd00:1::10]:5555")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"fd00:1::10 [2001:db8:2::1]:443"}
+	if got := dsts(ps); !slicesEqual(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if ps[0].Src.Port() != 5555 {
+		t.Errorf("Src port = %d, want 5555", ps[0].Src.Port())
+	}
+}
+
