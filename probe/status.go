@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"encoding/json"
 	"net/netip"
 	"time"
 )
@@ -35,7 +36,26 @@ type SourceStatus struct {
 	Interface string     `json:"interface"`
 	Class     string     `json:"class"`
 	Health    Health     `json:"health"`
-	Since     time.Time  `json:"since"`                // when Health last changed
-	Failures  int        `json:"failures"`             // consecutive path failures
+	Since     time.Time  `json:"since"`               // when Health last changed
+	Failures  int        `json:"failures"`            // consecutive path failures
 	NextCheck time.Time  `json:"next_check,omitzero"` // for a dead source: its next re-check
+}
+
+// MarshalJSON encodes s under the prototype's keys, with def_gateway4 and
+// def_gateway6 null when there is no such gateway.
+func (s Status) MarshalJSON() ([]byte, error) {
+	type plain Status // without the method
+	return json.Marshal(struct {
+		plain
+		Gateway4 *netip.Addr `json:"def_gateway4"`
+		Gateway6 *netip.Addr `json:"def_gateway6"`
+	}{plain(s), addrOrNil(s.Gateway4), addrOrNil(s.Gateway6)})
+}
+
+// addrOrNil returns &a, or nil when a is invalid.
+func addrOrNil(a netip.Addr) *netip.Addr {
+	if !a.IsValid() {
+		return nil
+	}
+	return &a
 }

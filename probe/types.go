@@ -34,6 +34,10 @@ func (r Result) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
 // the source and the destination (Success or Refused).
 func (r Result) PathWorks() bool { return r == Success || r == Refused }
 
+// Conclusive reports whether the result says anything about the path: every result
+// but Canceled and OtherError.
+func (r Result) Conclusive() bool { return r <= Unreachable }
+
 // Path is one (source, destination) pair to connect over. A link-local Src carries
 // its zone.
 type Path struct {

@@ -1,0 +1,155 @@
+package probe
+
+import (
+	"net/netip"
+	"slices"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/getapr/getapr/netstate"
+)
+
+// flags are the Status flags learned from outcomes.
+type flags uint16
+
+const (
+	flagGUAOK flags = 1 << iota
+	flagULAOK
+	flagLLAOK
+	flagIPv4OK
+	flagNPTv6
+	flagNPTv6Tried
+	flagNAT44
+	flagNAT44Tried
+
+	flagsNPTv6 = flagNPTv6 | flagNPTv6Tried // the IPv6 translator flags
+	flagsNAT44 = flagNAT44 | flagNAT44Tried // the IPv4 translator flags
+)
+
+var flagNames = [...]string{"GUA_ok", "ULA_ok", "LLA_ok", "IPv4_ok", "NPTv6", "NPTv6_tried", "NAT44", "NAT44_tried"}
+
+func (f flags) has(g flags) bool { return f&g == g }
+
+func (f flags) translators() Translators {
+	return Translators{
+		NPTv6: f.has(flagNPTv6), NPTv6Tried: f.has(flagNPTv6Tried),
+		NAT44: f.has(flagNAT44), NAT44Tried: f.has(flagNAT44Tried),
+	}
+}
+
+// learned returns the flags one conclusive attempt from src to dst sets.
+func learned(src, dst netip.Addr, works bool) flags {
+	sc, dc := netstate.Classify(src), netstate.Classify(dst)
+	var f flags
+	if works {
+		switch {
+		case sc == netstate.GUA:
+			f |= flagGUAOK
+		case sc == netstate.ULA:
+			f |= flagULAOK
+		}
+		if sc.LinkLocal() {
+			f |= flagLLAOK
+		}
+		if sc.Is4() {
+			f |= flagIPv4OK
+		}
+	}
+	switch {
+	case sc == netstate.ULA && dc == netstate.GUA:
+		f |= flagNPTv6Tried
+		if works {
+			f |= flagNPTv6
+		}
+	case (sc == netstate.Private4 || sc == netstate.Shared4) && dc == netstate.Global4:
+		f |= flagNAT44Tried
+		if works {
+			f |= flagNAT44
+		}
+	}
+	return f
+}
+
+// noteFlags sets the flags a conclusive attempt from src to dst teaches.
+func (s *Store) noteFlags(src, dst netip.Addr, works bool, now time.Time) {
+	s.setFlags(s.flags|learned(src, dst, works), now)
+}
+
+// setFlags replaces the learned flags, logging what was set or cleared.
+func (s *Store) setFlags(f flags, now time.Time) {
+	old := s.flags
+	if f == old {
+		return
+	}
+	for i, name := range flagNames {
+		bit := flags(1) << i
+		if (old^f)&bit != 0 {
+			s.log.Info("status flag changed", zap.String("flag", name), zap.Bool("set", f&bit != 0))
+		}
+	}
+	s.flags = f
+	s.trans.Store(uint32(f))
+	s.changed = now
+}
+
+// presence returns whether snap has a ULA source and an RFC 1918 or 100.64/10 one.
+func presence(snap *netstate.Snapshot) (ula, rfc1918 bool) {
+	for _, a := range snap.Addrs {
+		if !a.Usable() {
+			continue
+		}
+		switch a.Class() {
+		case netstate.ULA:
+			ula = true
+		case netstate.Private4, netstate.Shared4:
+			rfc1918 = true
+		}
+	}
+	return ula, rfc1918
+}
+
+// Status returns the status flags, the default gateways and the health of every
+// source. ULA_present, RFC1918 and the gateways come from the last snapshot passed
+// to Observe; Sources lists its usable addresses in snapshot order (before any
+// Observe: every source seen in a Report, in address order).
+func (s *Store) Status() Status {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	f := s.flags
+	st := Status{
+		GUAOK: f.has(flagGUAOK), ULAOK: f.has(flagULAOK), LLAOK: f.has(flagLLAOK), IPv4OK: f.has(flagIPv4OK),
+		NPTv6: f.has(flagNPTv6), NPTv6Tried: f.has(flagNPTv6Tried),
+		NAT44: f.has(flagNAT44), NAT44Tried: f.has(flagNAT44Tried),
+		Changed: s.changed,
+	}
+	if s.snap == nil {
+		for _, sc := range s.sources {
+			st.Sources = append(st.Sources, sc.status(netstate.Addr{IP: sc.addr}))
+		}
+		slices.SortFunc(st.Sources, func(a, b SourceStatus) int { return a.Addr.Compare(b.Addr) })
+		return st
+	}
+	st.ULAPresent, st.RFC1918 = presence(s.snap)
+	st.Gateway4, st.Gateway6 = s.snap.Gateway4, s.snap.Gateway6
+	st.Sources = make([]SourceStatus, 0, len(s.sources))
+	for _, a := range s.snap.Addrs {
+		if sc := s.sources[addrKey(a.IP)]; sc != nil && a.Usable() {
+			st.Sources = append(st.Sources, sc.status(a))
+		}
+	}
+	return st
+}
+
+// status is the SourceStatus of sc, configured as a.
+func (sc *source) status(a netstate.Addr) SourceStatus {
+	return SourceStatus{
+		Addr:      a.IP,
+		Interface: a.Interface,
+		Class:     a.Class().String(),
+		Health:    sc.health,
+		Since:     sc.since,
+		Failures:  sc.failures,
+		NextCheck: sc.nextCheck,
+	}
+}

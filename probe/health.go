@@ -1,0 +1,214 @@
+package probe
+
+import (
+	"net/netip"
+	"slices"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// The re-check backoff of dead sources: the first re-check is RecheckMin after the
+// source died, each further one twice as long after the previous, up to RecheckMax.
+const (
+	RecheckMin = time.Second
+	RecheckMax = 60 * time.Second
+)
+
+// source is what the Store knows of one source address.
+type source struct {
+	addr      netip.Addr
+	health    Health
+	since     time.Time     // when health last changed
+	failures  int           // blamed failures in a row
+	nextCheck time.Time     // a dead source's next re-check; zero if none is due
+	backoff   time.Duration // the wait before the re-check after nextCheck
+	kernel    bool          // dead because the kernel says so; only Observe or a working path revive it
+	farFail   bool          // a blamed failure was to a destination beyond the on-link prefixes
+
+	pairs   map[netip.Addr]*pair     // by destination
+	near    map[netip.Prefix][]*pair // by nearPrefix of the destination
+	working int                      // pairs whose last result proved the path
+}
+
+// addSource starts a fresh source, health Unknown.
+func (s *Store) addSource(a netip.Addr, now time.Time) *source {
+	sc := &source{
+		addr:  a,
+		since: now,
+		pairs: make(map[netip.Addr]*pair),
+		near:  make(map[netip.Prefix][]*pair),
+	}
+	s.sources[a] = sc
+	s.changed = now
+	return sc
+}
+
+// removeSource forgets a source and its pairs.
+func (s *Store) removeSource(sc *source, now time.Time) {
+	s.npairs -= len(sc.pairs)
+	delete(s.sources, sc.addr)
+	s.changed = now
+}
+
+// setWorking records whether p's last result proved its path.
+func (sc *source) setWorking(p *pair, w bool) {
+	if p.working == w {
+		return
+	}
+	p.working = w
+	if w {
+		sc.working++
+	} else {
+		sc.working--
+	}
+}
+
+// reaches reports whether one of sc's pairs to a destination in prefix np worked at
+// its last attempt.
+func (sc *source) reaches(np netip.Prefix) bool {
+	return slices.ContainsFunc(sc.near[np], func(p *pair) bool { return p.working })
+}
+
+// setHealth moves sc to h.
+func (s *Store) setHealth(sc *source, h Health, now time.Time) {
+	if sc.health == h {
+		return
+	}
+	s.log.Info("source health changed", zap.Stringer("src", sc.addr),
+		zap.Stringer("from", sc.health), zap.Stringer("to", h), zap.Int("failures", sc.failures))
+	sc.health, sc.since = h, now
+	s.changed = now
+}
+
+// pathWorked applies a result that proved a path from sc to dst: the source is alive
+// at once, unless it failed beyond its link and dst is only on-link (reaching the
+// gateway says nothing about the uplink behind it).
+func (s *Store) pathWorked(sc *source, dst netip.Addr, now time.Time) {
+	if sc.health != Unknown && sc.health != Alive && sc.farFail && s.onLink(dst) {
+		return
+	}
+	if sc.failures != 0 || !sc.nextCheck.IsZero() {
+		s.changed = now
+	}
+	sc.failures, sc.farFail, sc.kernel = 0, false, false
+	sc.nextCheck, sc.backoff = time.Time{}, 0
+	s.setHealth(sc, Alive, now)
+}
+
+// pathFailed applies a timeout or unreachable result from sc to dst. It counts
+// against the source only when the source is to blame (see blames): the first such
+// failure makes it suspect, the deadAfter-th dead.
+func (s *Store) pathFailed(sc *source, dst netip.Addr, now time.Time) {
+	if !s.blames(sc, dst) {
+		return
+	}
+	sc.failures++
+	s.changed = now
+	if !s.onLink(dst) {
+		sc.farFail = true
+	}
+	switch {
+	case sc.health == Dead:
+	case sc.failures >= s.deadAfter:
+		s.kill(sc, now, false)
+	default:
+		s.setHealth(sc, Suspect, now)
+	}
+}
+
+// kill makes sc dead. A source killed by traffic is re-checked with backoff; one
+// killed by the kernel (kernel true) waits for Observe or a working path.
+func (s *Store) kill(sc *source, now time.Time, kernel bool) {
+	sc.kernel = kernel
+	sc.backoff, sc.nextCheck = 0, time.Time{}
+	if !kernel {
+		sc.backoff, sc.nextCheck = RecheckMin, now.Add(RecheckMin)
+	}
+	s.setHealth(sc, Dead, now)
+	s.changed = now
+}
+
+// blames reports whether a failure from sc to dst is the source's fault: another
+// source that is not dead reaches dst or a destination near it, or sc reaches
+// nothing at all while another source of its family reaches something.
+func (s *Store) blames(sc *source, dst netip.Addr) bool {
+	np := nearPrefix(dst)
+	for _, o := range s.sources {
+		if o == sc || o.health == Dead {
+			continue
+		}
+		if o.reaches(np) {
+			return true
+		}
+		if sc.working == 0 && o.working > 0 && o.addr.Is4() == sc.addr.Is4() {
+			return true
+		}
+	}
+	return false
+}
+
+// onLink reports whether dst is reached without a router: a link-local address, a
+// default gateway, or an address inside a prefix of the last observed snapshot.
+func (s *Store) onLink(dst netip.Addr) bool {
+	if dst.IsLinkLocalUnicast() {
+		return true
+	}
+	if s.snap == nil {
+		return false
+	}
+	if dst == addrKey(s.snap.Gateway4) || dst == addrKey(s.snap.Gateway6) {
+		return true
+	}
+	for _, a := range s.snap.Addrs {
+		if !a.IP.IsLinkLocalUnicast() && a.Prefix().Contains(dst) {
+			return true
+		}
+	}
+	return false
+}
+
+// Health returns what is known of the source address src; Unknown if nothing.
+func (s *Store) Health(src netip.Addr) Health {
+	src = addrKey(src)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if sc := s.sources[src]; sc != nil {
+		return sc.health
+	}
+	return Unknown
+}
+
+// Recheck returns the dead sources whose re-check is due at now, in address order,
+// and schedules each one's next re-check twice as far out as the last (1 s, 2 s,
+// 4 s ... up to 60 s). The caller (the Prober) is expected to probe them; one result
+// that proves a path revives a source. Sources dead because the kernel says so (link
+// down, no route) are not returned: Observe revives them.
+func (s *Store) Recheck(now time.Time) []netip.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var due []netip.Addr
+	for _, sc := range s.sources {
+		if sc.health != Dead || sc.nextCheck.IsZero() || sc.nextCheck.After(now) {
+			continue
+		}
+		due = append(due, sc.addr)
+		sc.backoff = min(2*sc.backoff, RecheckMax)
+		sc.nextCheck = now.Add(sc.backoff)
+	}
+	slices.SortFunc(due, netip.Addr.Compare)
+	return due
+}
+
+// NextRecheck returns the earliest time a dead source's re-check is due; ok is false
+// when none is.
+func (s *Store) NextRecheck() (next time.Time, ok bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, sc := range s.sources {
+		if sc.health == Dead && !sc.nextCheck.IsZero() && (!ok || sc.nextCheck.Before(next)) {
+			next, ok = sc.nextCheck, true
+		}
+	}
+	return next, ok
+}

@@ -1,0 +1,297 @@
+package probe
+
+import (
+	"cmp"
+	"net/netip"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/getapr/getapr/netstate"
+)
+
+// Defaults of the Store options.
+const (
+	DefaultDeadAfter = 2    // blamed failures that make a source dead
+	DefaultMaxPairs  = 4096 // pairs remembered before the least recently used go
+)
+
+// Store is what has been learned about the paths out of this host: per address pair
+// the smoothed RTT and counts, per source address its health, and the status flags.
+// It is fed by Report and Observe. A Store is safe for concurrent use and starts no
+// goroutines.
+type Store struct {
+	log       *zap.Logger
+	deadAfter int
+	maxPairs  int
+
+	trans atomic.Uint32 // the translator flags, for Translators without the lock
+
+	mu      sync.RWMutex
+	snap    *netstate.Snapshot // last observed; nil before the first Observe
+	sources map[netip.Addr]*source
+	npairs  int       // pairs over all sources
+	flags   flags     // the learned Status flags
+	changed time.Time // when Status last changed
+}
+
+// StoreOption configures a Store.
+type StoreOption func(*Store)
+
+// WithLogger makes the Store log to l (named "probe"). The default logs nothing.
+func WithLogger(l *zap.Logger) StoreOption {
+	return func(s *Store) {
+		if l != nil {
+			s.log = l.Named("probe")
+		}
+	}
+}
+
+// WithDeadAfter sets how many blamed failures in a row make a source dead: the
+// first makes it suspect, the n-th dead. Values below 1 keep the default, 2.
+func WithDeadAfter(n int) StoreOption {
+	return func(s *Store) {
+		if n >= 1 {
+			s.deadAfter = n
+		}
+	}
+}
+
+// WithMaxPairs bounds the number of address pairs the Store remembers; when there
+// are more, the least recently updated are forgotten. Values below 1 keep the
+// default, 4096.
+func WithMaxPairs(n int) StoreOption {
+	return func(s *Store) {
+		if n >= 1 {
+			s.maxPairs = n
+		}
+	}
+}
+
+// NewStore returns an empty Store.
+func NewStore(opts ...StoreOption) *Store {
+	s := &Store{
+		log:       zap.NewNop(),
+		deadAfter: DefaultDeadAfter,
+		maxPairs:  DefaultMaxPairs,
+		sources:   make(map[netip.Addr]*source),
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// pair is one (source, destination) entry.
+type pair struct {
+	dst     netip.Addr
+	stats   PairStats
+	working bool      // the last conclusive result proved the path
+	updated time.Time // time of the last result
+}
+
+// addrKey is how the Store keys an address: unmapped, and without zone unless it is
+// an IPv6 link-local address.
+func addrKey(a netip.Addr) netip.Addr {
+	a = a.Unmap()
+	if a.Is6() && a.IsLinkLocalUnicast() {
+		return a
+	}
+	return a.WithZone("")
+}
+
+// nearPrefix is the prefix destinations share to count as nearby: the first 32 bits
+// of an IPv6 address, the first 20 of an IPv4 address (as the prototype).
+func nearPrefix(dst netip.Addr) netip.Prefix {
+	bits := 20
+	if dst.Is6() {
+		bits = 32
+	}
+	p, _ := dst.WithZone("").Prefix(bits)
+	return p
+}
+
+// endTime is when an outcome's attempt ended; now when it carries no Start.
+func endTime(o Outcome) time.Time {
+	if o.Start.IsZero() {
+		return time.Now()
+	}
+	return o.Start.Add(o.Duration)
+}
+
+// Report records the outcome of one connect attempt: the dialer's own attempts and
+// the prober's. Canceled and OtherError outcomes say nothing about the path and are
+// dropped, as are outcomes from a source that is not an address of the last
+// snapshot passed to Observe (it was removed while the attempt ran).
+func (s *Store) Report(o Outcome) {
+	src, dst := addrKey(o.Src.Addr()), addrKey(o.Dst.Addr())
+	if !src.IsValid() || !dst.IsValid() || src.Is4() != dst.Is4() {
+		return
+	}
+	if !o.Result.Conclusive() {
+		return
+	}
+	now := endTime(o)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sc := s.sources[src]
+	if sc == nil {
+		if s.snap != nil {
+			s.log.Debug("outcome from an unknown source dropped", zap.Stringer("src", src), zap.Stringer("dst", dst))
+			return
+		}
+		sc = s.addSource(src, now)
+	}
+	p := s.pairOf(sc, dst)
+	p.updated = now
+	if o.Result.PathWorks() {
+		p.stats.success(sample(o), now)
+		sc.setWorking(p, true)
+		s.pathWorked(sc, dst, now)
+	} else {
+		p.stats.LastFailure = now
+		p.stats.Failures++
+		sc.setWorking(p, false)
+		s.pathFailed(sc, dst, now)
+	}
+	s.noteFlags(src, dst, o.Result.PathWorks(), now)
+	s.evict()
+}
+
+// sample is the RTT sample an outcome that proved the path gives: the kernel's
+// estimate when known, else the time the connect took.
+func sample(o Outcome) time.Duration {
+	if o.Result == Success && o.KernelRTT > 0 {
+		return o.KernelRTT
+	}
+	return o.Duration
+}
+
+// success records a result that proved the path, with its RTT sample, following
+// RFC 6298 section 2: the first sample sets SRTT = R and RTTVAR = R/2; later ones
+// RTTVAR = (1 - beta) RTTVAR + beta |SRTT - R| and then SRTT = (1 - alpha) SRTT +
+// alpha R, with alpha = 1/8 and beta = 1/4. A sample of zero or less is not used.
+func (ps *PairStats) success(r time.Duration, now time.Time) {
+	ps.Successes++
+	ps.LastSuccess = now
+	if r <= 0 {
+		return
+	}
+	if ps.Samples == 0 {
+		ps.SRTT, ps.RTTVar = r, r/2
+	} else {
+		d := ps.SRTT - r
+		if d < 0 {
+			d = -d
+		}
+		ps.RTTVar += (d - ps.RTTVar) / 4
+		ps.SRTT += (r - ps.SRTT) / 8
+	}
+	ps.Samples++
+}
+
+// pairOf returns sc's pair to dst, creating it.
+func (s *Store) pairOf(sc *source, dst netip.Addr) *pair {
+	if p := sc.pairs[dst]; p != nil {
+		return p
+	}
+	p := &pair{dst: dst}
+	sc.pairs[dst] = p
+	np := nearPrefix(dst)
+	sc.near[np] = append(sc.near[np], p)
+	s.npairs++
+	return p
+}
+
+// dropPair forgets sc's pair to dst.
+func (s *Store) dropPair(sc *source, p *pair) {
+	sc.setWorking(p, false)
+	delete(sc.pairs, p.dst)
+	np := nearPrefix(p.dst)
+	if l := slices.DeleteFunc(sc.near[np], func(q *pair) bool { return q == p }); len(l) > 0 {
+		sc.near[np] = l
+	} else {
+		delete(sc.near, np)
+	}
+	s.npairs--
+}
+
+// evict forgets the least recently updated pairs once there are more than maxPairs,
+// down to seven eighths of it, so that eviction runs rarely.
+func (s *Store) evict() {
+	if s.npairs <= s.maxPairs {
+		return
+	}
+	type ref struct {
+		sc *source
+		p  *pair
+	}
+	all := make([]ref, 0, s.npairs)
+	for _, sc := range s.sources {
+		for _, p := range sc.pairs {
+			all = append(all, ref{sc, p})
+		}
+	}
+	slices.SortFunc(all, func(a, b ref) int { return a.p.updated.Compare(b.p.updated) })
+	for _, r := range all[:s.npairs-s.maxPairs*7/8] {
+		s.dropPair(r.sc, r.p)
+	}
+}
+
+// Pair returns what is known about the pair (src, dst). Ports are ignored, and so
+// are zones except on IPv6 link-local addresses. ok is false when nothing is known.
+func (s *Store) Pair(src, dst netip.Addr) (PairStats, bool) {
+	src, dst = addrKey(src), addrKey(dst)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if sc := s.sources[src]; sc != nil {
+		if p := sc.pairs[dst]; p != nil {
+			return p.stats, true
+		}
+	}
+	return PairStats{}, false
+}
+
+// Nearby returns the best measured pair from src to another destination that shares
+// dst's first 32 bits (IPv6) or 20 bits (IPv4): among pairs with an RTT sample, one
+// whose path worked at its last attempt is preferred, then the lowest SRTT. ok is
+// false when there is none.
+func (s *Store) Nearby(src, dst netip.Addr) (PairStats, bool) {
+	src, dst = addrKey(src), addrKey(dst)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	sc := s.sources[src]
+	if sc == nil || !dst.IsValid() {
+		return PairStats{}, false
+	}
+	var best *pair
+	for _, p := range sc.near[nearPrefix(dst)] {
+		if p.dst == dst || p.stats.Samples == 0 {
+			continue
+		}
+		if best == nil || better(p, best) {
+			best = p
+		}
+	}
+	if best == nil {
+		return PairStats{}, false
+	}
+	return best.stats, true
+}
+
+// better reports whether p is a better inheritance than q.
+func better(p, q *pair) bool {
+	if p.working != q.working {
+		return p.working
+	}
+	return cmp.Or(cmp.Compare(p.stats.SRTT, q.stats.SRTT), p.dst.Compare(q.dst)) < 0
+}
+
+// Translators returns what is known of NPTv6 and NAT44 on the way out. It takes no
+// lock: it is meant for the ranking's hot path.
+func (s *Store) Translators() Translators {
+	return flags(s.trans.Load()).translators()
+}

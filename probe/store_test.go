@@ -1,0 +1,219 @@
+package probe_test
+
+import (
+	"net/netip"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/getapr/getapr/probe"
+)
+
+var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+func TestRTTRFC6298(t *testing.T) {
+	ms := func(f float64) time.Duration { return time.Duration(f * float64(time.Millisecond)) }
+	tests := []struct {
+		name         string
+		outcomes     []probe.Outcome
+		srtt, rttvar time.Duration
+		samples      int
+		succ, fail   int
+	}{
+		{
+			name:     "first sample",
+			outcomes: []probe.Outcome{outcome("2001:db8::1", "2001:db8:1::1", probe.Success, ms(100), t0)},
+			srtt:     ms(100), rttvar: ms(50), samples: 1, succ: 1,
+		},
+		{
+			name: "three samples",
+			outcomes: []probe.Outcome{
+				outcome("2001:db8::1", "2001:db8:1::1", probe.Success, ms(100), t0),
+				outcome("2001:db8::1", "2001:db8:1::1", probe.Success, ms(200), t0.Add(time.Second)),
+				outcome("2001:db8::1", "2001:db8:1::1", probe.Success, ms(50), t0.Add(2*time.Second)),
+			},
+			// RTTVAR = 3/4*50 + 1/4*|100-200| = 62.5, SRTT = 7/8*100 + 1/8*200 = 112.5;
+			// RTTVAR = 3/4*62.5 + 1/4*|112.5-50| = 62.5, SRTT = 7/8*112.5 + 1/8*50 = 104.6875.
+			srtt: ms(104.6875), rttvar: ms(62.5), samples: 3, succ: 3,
+		},
+		{
+			name: "refused is a sample, timeout is not",
+			outcomes: []probe.Outcome{
+				outcome("192.0.2.1", "198.51.100.1", probe.Refused, ms(40), t0),
+				outcome("192.0.2.1", "198.51.100.1", probe.Timeout, 5*time.Second, t0.Add(time.Second)),
+			},
+			srtt: ms(40), rttvar: ms(20), samples: 1, succ: 1, fail: 1,
+		},
+		{
+			name: "kernel RTT preferred",
+			outcomes: []probe.Outcome{func() probe.Outcome {
+				o := outcome("192.0.2.1", "198.51.100.1", probe.Success, ms(90), t0)
+				o.KernelRTT = ms(30)
+				return o
+			}()},
+			srtt: ms(30), rttvar: ms(15), samples: 1, succ: 1,
+		},
+		{
+			name: "canceled and other errors say nothing",
+			outcomes: []probe.Outcome{
+				outcome("192.0.2.1", "198.51.100.1", probe.Success, ms(10), t0),
+				outcome("192.0.2.1", "198.51.100.1", probe.Canceled, ms(1), t0.Add(time.Second)),
+				outcome("192.0.2.1", "198.51.100.1", probe.OtherError, ms(1), t0.Add(time.Second)),
+			},
+			srtt: ms(10), rttvar: ms(5), samples: 1, succ: 1,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := probe.NewStore()
+			for _, o := range tt.outcomes {
+				s.Report(o)
+			}
+			last := tt.outcomes[0]
+			got, ok := s.Pair(last.Src.Addr(), last.Dst.Addr())
+			if !ok {
+				t.Fatal("Pair: not found")
+			}
+			if got.SRTT != tt.srtt || got.RTTVar != tt.rttvar || got.Samples != tt.samples ||
+				got.Successes != tt.succ || got.Failures != tt.fail {
+				t.Errorf("Pair = %+v, want SRTT %v RTTVar %v Samples %d Successes %d Failures %d",
+					got, tt.srtt, tt.rttvar, tt.samples, tt.succ, tt.fail)
+			}
+		})
+	}
+}
+
+func TestPairKeys(t *testing.T) {
+	s := probe.NewStore()
+	s.Report(outcome("2001:db8::1", "2001:db8:1::1", probe.Success, time.Millisecond, t0))
+	s.Report(outcome("fe80::1%eth0", "fe80::2%eth0", probe.Success, time.Millisecond, t0))
+	tests := []struct {
+		src, dst string
+		ok       bool
+	}{
+		{"2001:db8::1", "2001:db8:1::1", true},
+		{"2001:db8::1%eth0", "2001:db8:1::1%x", true}, // zones ignored on global addresses
+		{"fe80::1%eth0", "fe80::2%eth0", true},
+		{"fe80::1%eth1", "fe80::2%eth1", false}, // but not on link-local ones
+		{"fe80::1", "fe80::2", false},
+		{"2001:db8::1", "2001:db8:1::2", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.src+"->"+tt.dst, func(t *testing.T) {
+			if _, ok := s.Pair(addr(tt.src), addr(tt.dst)); ok != tt.ok {
+				t.Errorf("Pair ok = %v, want %v", ok, tt.ok)
+			}
+		})
+	}
+}
+
+func TestNearby(t *testing.T) {
+	s := probe.NewStore()
+	rep := func(src, dst string, r probe.Result, ms int) {
+		s.Report(outcome(src, dst, r, time.Duration(ms)*time.Millisecond, t0))
+	}
+	rep("2001:db8::1", "2001:db8:aa::1", probe.Success, 30)
+	rep("2001:db8::1", "2001:db8:bb::1", probe.Success, 20)
+	rep("2001:db8::1", "2001:db8:cc::1", probe.Success, 10)
+	rep("2001:db8::1", "2001:db8:cc::1", probe.Timeout, 0) // measured, but failed last
+	rep("2001:db8::1", "2001:db9::1", probe.Success, 5)    // another /32
+	rep("192.0.2.1", "198.51.100.1", probe.Success, 40)    // 198.51.96.0/20
+	rep("192.0.2.1", "198.51.112.1", probe.Success, 4)     // 198.51.112.0/20
+	tests := []struct {
+		name, src, dst string
+		srtt           time.Duration // 0: none
+	}{
+		{"working lowest wins", "2001:db8::1", "2001:db8:dd::1", 20 * time.Millisecond},
+		{"exact dst excluded", "2001:db8::1", "2001:db8:bb::1", 30 * time.Millisecond},
+		{"other /32", "2001:db8::1", "2001:db9:ff::1", 5 * time.Millisecond},
+		{"no nearby", "2001:db8::1", "2001:dba::1", 0},
+		{"other source", "2001:db8::2", "2001:db8:dd::1", 0},
+		{"ipv4 /20", "192.0.2.1", "198.51.101.7", 40 * time.Millisecond},
+		{"ipv4 other /20", "192.0.2.1", "198.51.128.1", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := s.Nearby(addr(tt.src), addr(tt.dst))
+			if ok != (tt.srtt != 0) || got.SRTT != tt.srtt {
+				t.Errorf("Nearby = %v, %v; want SRTT %v", got.SRTT, ok, tt.srtt)
+			}
+		})
+	}
+}
+
+func TestFlags(t *testing.T) {
+	tests := []struct {
+		src, dst string
+		r        probe.Result
+		want     probe.Status
+	}{
+		{"2001:db8::1", "2001:db8:1::1", probe.Success, probe.Status{GUAOK: true}},
+		{"2001:db8::1", "2001:db8:1::1", probe.Timeout, probe.Status{}},
+		{"fd00::1", "fd01::1", probe.Refused, probe.Status{ULAOK: true}},
+		{"fd00::1", "2001:db8:1::1", probe.Success, probe.Status{ULAOK: true, NPTv6: true, NPTv6Tried: true}},
+		{"fd00::1", "2001:db8:1::1", probe.Timeout, probe.Status{NPTv6Tried: true}},
+		{"fd00::1", "2001:db8:1::1", probe.Canceled, probe.Status{}},
+		{"fe80::1%eth0", "fe80::2%eth0", probe.Success, probe.Status{LLAOK: true}},
+		{"169.254.1.1", "169.254.1.2", probe.Success, probe.Status{LLAOK: true, IPv4OK: true}},
+		{"192.168.1.2", "192.168.1.1", probe.Success, probe.Status{IPv4OK: true}},
+		{"192.168.1.2", "198.51.100.1", probe.Refused, probe.Status{IPv4OK: true, NAT44: true, NAT44Tried: true}},
+		{"100.64.0.2", "198.51.100.1", probe.Unreachable, probe.Status{NAT44Tried: true}},
+		{"10.0.0.2", "100.64.0.1", probe.Success, probe.Status{IPv4OK: true}},
+		{"10.0.0.2", "198.51.100.1", probe.OtherError, probe.Status{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.src+"->"+tt.dst+":"+tt.r.String(), func(t *testing.T) {
+			s := probe.NewStore()
+			s.Report(outcome(tt.src, tt.dst, tt.r, time.Millisecond, t0))
+			got := s.Status()
+			got.Sources, got.Changed = nil, time.Time{}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Status = %+v, want %+v", got, tt.want)
+			}
+			want := probe.Translators{NPTv6: tt.want.NPTv6, NPTv6Tried: tt.want.NPTv6Tried, NAT44: tt.want.NAT44, NAT44Tried: tt.want.NAT44Tried}
+			if tr := s.Translators(); tr != want {
+				t.Errorf("Translators = %+v, want %+v", tr, want)
+			}
+		})
+	}
+}
+
+func TestEviction(t *testing.T) {
+	s := probe.NewStore(probe.WithMaxPairs(16))
+	src := addr("2001:db8::1")
+	for i := range 40 {
+		dst := netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 1, 15: byte(i)})
+		s.Report(probe.Outcome{
+			Path:   probe.Path{Src: netip.AddrPortFrom(src, 0), Dst: netip.AddrPortFrom(dst, 80)},
+			Result: probe.Success, Start: t0.Add(time.Duration(i) * time.Second), Duration: time.Millisecond,
+		})
+	}
+	kept := 0
+	for i := range 40 {
+		dst := netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 1, 15: byte(i)})
+		if _, ok := s.Pair(src, dst); ok {
+			kept++
+		} else if i >= 30 {
+			t.Errorf("recent pair %d evicted", i)
+		}
+	}
+	if kept > 16 || kept < 14 {
+		t.Errorf("%d pairs kept, want 14..16", kept)
+	}
+}
+
+func TestReportDropsUnknownSource(t *testing.T) {
+	s := probe.NewStore()
+	s.Observe(host{addrs: []string{"eth0 2001:db8::1/64"}}.snap())
+	s.Report(outcome("2001:db8::99", "2001:db8:1::1", probe.Success, time.Millisecond, t0))
+	if _, ok := s.Pair(addr("2001:db8::99"), addr("2001:db8:1::1")); ok {
+		t.Error("outcome of a source that is not on the host was kept")
+	}
+	if st := s.Status(); st.GUAOK {
+		t.Error("outcome of a source that is not on the host set GUA_ok")
+	}
+	s.Report(outcome("2001:db8::1", "2001:db8:1::1", probe.Success, time.Millisecond, t0))
+	if _, ok := s.Pair(addr("2001:db8::1"), addr("2001:db8:1::1")); !ok {
+		t.Error("outcome of a host source dropped")
+	}
+}
