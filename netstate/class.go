@@ -63,6 +63,8 @@ var (
 	rfc6598  = netip.MustParsePrefix("100.64.0.0/10")
 	lla3927  = netip.MustParsePrefix("169.254.0.0/16")
 	loopback = netip.MustParsePrefix("127.0.0.0/8")
+	zeroNet  = netip.MustParsePrefix("0.0.0.0/8")   // "this network" (RFC 1122)
+	reserved = netip.MustParsePrefix("240.0.0.0/4") // class E and broadcast (RFC 1112)
 )
 
 // Classify returns the class of ip. It follows net/netip: documentation prefixes
@@ -87,6 +89,8 @@ func Classify(ip netip.Addr) Class {
 		return NotSource
 	}
 	switch {
+	case zeroNet.Contains(ip), reserved.Contains(ip):
+		return NotSource
 	case loopback.Contains(ip):
 		return Loopback
 	case lla3927.Contains(ip):

@@ -1,0 +1,94 @@
+package netstate
+
+import (
+	"fmt"
+
+	"github.com/jsimonetti/rtnetlink/v2"
+	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// maxDedup bounds the objects a dedup remembers; past it, it starts over (which
+// at worst lets a duplicate through, costing one needless rebuild).
+const maxDedup = 4096
+
+// dedup drops change events that repeat what the last event for the same object
+// said, and events that cannot change a Snapshot. Its zero value is ready.
+type dedup struct {
+	last map[string]string // object key -> its last state
+}
+
+func (d *dedup) reset() { d.last = nil }
+
+// relevant reports whether m may change the snapshot.
+func (d *dedup) relevant(m netlink.Message) bool {
+	key, state, ok := eventKey(m)
+	if !ok {
+		return false
+	}
+	switch m.Header.Type {
+	case unix.RTM_DELLINK, unix.RTM_DELADDR, unix.RTM_DELROUTE, unix.RTM_DELRULE:
+		delete(d.last, key)
+		return true
+	}
+	if prev, seen := d.last[key]; seen && prev == state {
+		return false
+	}
+	if d.last == nil || len(d.last) >= maxDedup {
+		d.last = make(map[string]string)
+	}
+	d.last[key] = state
+	return true
+}
+
+// eventKey names the object an event is about and the part of its state a
+// Snapshot shows. ok is false for events a Snapshot ignores: routes of the local
+// table, cached clones, and messages of other types. A message that does not
+// decode is kept (with a key of its own bytes), so a rebuild decides.
+func eventKey(m netlink.Message) (key, state string, ok bool) {
+	raw := string(m.Data)
+	switch m.Header.Type {
+	case unix.RTM_NEWLINK, unix.RTM_DELLINK:
+		var l rtnetlink.LinkMessage
+		if l.UnmarshalBinary(m.Data) != nil || l.Attributes == nil {
+			return "raw" + raw, "", true
+		}
+		a := l.Attributes
+		return fmt.Sprint("link", l.Index), fmt.Sprint(l.Flags&(unix.IFF_UP|unix.IFF_RUNNING|unix.IFF_LOOPBACK), a.Name, a.MTU, a.OperationalState), true
+	case unix.RTM_NEWADDR, unix.RTM_DELADDR:
+		var a rtnetlink.AddressMessage
+		if a.UnmarshalBinary(m.Data) != nil || a.Attributes == nil {
+			return "raw" + raw, "", true
+		}
+		at := a.Attributes
+		return fmt.Sprint("addr", a.Family, a.Index, at.Address, at.Local, a.PrefixLength), fmt.Sprint(uint32(a.Flags) | at.Flags), true
+	case unix.RTM_NEWROUTE, unix.RTM_DELROUTE:
+		return routeKey(m.Data)
+	case unix.RTM_NEWRULE, unix.RTM_DELRULE:
+		return "rule" + raw, "", true
+	}
+	return "", "", false
+}
+
+// routeKey is eventKey for route messages: everything but the expiry (which RAs
+// refresh) identifies the route.
+func routeKey(data []byte) (key, state string, ok bool) {
+	var r rtnetlink.RouteMessage
+	if r.UnmarshalBinary(data) != nil {
+		return "raw" + string(data), "", true
+	}
+	a := r.Attributes
+	table := uint32(r.Table)
+	if a.Table != 0 {
+		table = a.Table
+	}
+	if table == localTable || r.Flags&unix.RTM_F_CLONED != 0 {
+		return "", "", false
+	}
+	mp := make([]string, 0, len(a.Multipath))
+	for _, nh := range a.Multipath {
+		mp = append(mp, fmt.Sprint(nh.Hop.IfIndex, nh.Gateway, nh.Via))
+	}
+	return fmt.Sprint("route", r.Family, table, r.Type, a.Dst, r.DstLength, a.Priority, r.Tos,
+		a.OutIface, a.Gateway, a.Via, a.Src, mp), "", true
+}

@@ -1,0 +1,218 @@
+package netstate
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// backend is what a Monitor needs from the operating system.
+type backend interface {
+	// dump reads the whole host state. Generation is left zero. resync is true
+	// when the state changed while it was read, so another dump should follow.
+	dump() (snap *Snapshot, resync bool, err error)
+	// listen subscribes to change events. An error means there are none: the
+	// Monitor polls instead.
+	listen() error
+	// read calls notify for each relevant change event until close is called; it
+	// returns the error that stopped it (any error after close is ignored).
+	read(notify func()) error
+	// routeFor asks the system how a packet from src to dst would leave; cur is the
+	// Monitor's current snapshot.
+	routeFor(ctx context.Context, cur *Snapshot, src, dst netip.Addr) (Decision, error)
+	// close releases the backend and unblocks read. It is called once.
+	close() error
+}
+
+// Monitor is the live view of the host: the real Watcher. On Linux it follows the
+// kernel's rtnetlink change events; elsewhere it polls the standard library's
+// interface list. The zero value is not usable: call New.
+type Monitor struct {
+	log   *zap.Logger
+	cfg   config
+	be    backend
+	snap  atomic.Pointer[Snapshot]
+	subs  subscribers
+	wake  chan struct{} // a change event arrived; capacity 1, so events coalesce
+	lost  chan struct{} // closed when change events stop and polling must take over
+	stop  context.CancelFunc
+	wg    sync.WaitGroup
+	close sync.Once
+	err   error // from be.close, returned by every Close
+}
+
+var _ Watcher = (*Monitor)(nil)
+
+// New reads the host's current state and starts watching it for changes. The
+// Monitor must be closed when no longer needed.
+func New(opts ...Option) (*Monitor, error) {
+	cfg := newConfig(opts)
+	be := cfg.backend
+	if be == nil {
+		var err error
+		if be, err = newBackend(cfg); err != nil {
+			return nil, err
+		}
+	}
+	snap, _, err := be.dump()
+	if err != nil {
+		be.close()
+		return nil, err
+	}
+	snap.Generation = 1
+	ctx, stop := context.WithCancel(context.Background())
+	m := &Monitor{
+		log:  cfg.log,
+		cfg:  cfg,
+		be:   be,
+		wake: make(chan struct{}, 1),
+		lost: make(chan struct{}),
+		stop: stop,
+	}
+	m.snap.Store(snap)
+	polling := false
+	if err := be.listen(); err != nil {
+		m.log.Warn("change events unavailable, polling instead", zap.Error(err), zap.Duration("interval", cfg.poll))
+		polling = true
+	}
+	m.wg.Go(func() { m.loop(ctx, polling) })
+	if !polling {
+		m.wg.Go(func() { m.read(ctx) })
+	}
+	return m, nil
+}
+
+// Snapshot returns the current snapshot: an atomic load, never nil.
+func (m *Monitor) Snapshot() *Snapshot { return m.snap.Load() }
+
+// Subscribe calls fn with every new snapshot until unsubscribe is called. The calls
+// come from the Monitor's own goroutine, one at a time, in generation order; while
+// fn runs no newer snapshot is built, so fn must return quickly.
+func (m *Monitor) Subscribe(fn func(*Snapshot)) (unsubscribe func()) {
+	return m.subs.add(fn)
+}
+
+// RouteFor asks the kernel how a packet from src to dst would leave the host. A
+// zero or unspecified src lets the kernel choose one (returned in Decision.Src). A
+// zone on a link-local dst or src selects the interface. When the kernel would not
+// send such a packet the error is a *RouteError; a src that is not a usable local
+// address is BadSource. Other failures are *net.OpError. See the OS-specific notes
+// in the package documentation.
+func (m *Monitor) RouteFor(ctx context.Context, src, dst netip.Addr) (Decision, error) {
+	if err := ctx.Err(); err != nil {
+		return Decision{}, err
+	}
+	return m.be.routeFor(ctx, m.Snapshot(), src, dst)
+}
+
+// Close stops watching and waits for the Monitor's goroutines to end. Subscribers
+// are not called after Close returns. Close is idempotent; every call returns the
+// same error.
+func (m *Monitor) Close() error {
+	m.close.Do(func() {
+		m.stop()
+		m.err = m.be.close()
+		m.wg.Wait()
+		m.subs.clear()
+	})
+	return m.err
+}
+
+// notify records that the host may have changed. It never blocks.
+func (m *Monitor) notify() {
+	select {
+	case m.wake <- struct{}{}:
+	default:
+	}
+}
+
+// read runs the backend's event reader until Close.
+func (m *Monitor) read(ctx context.Context) {
+	err := m.be.read(m.notify)
+	if ctx.Err() != nil {
+		return
+	}
+	m.log.Warn("change events stopped, polling instead", zap.Error(err), zap.Duration("interval", m.cfg.poll))
+	close(m.lost)
+}
+
+// loop rebuilds the snapshot when woken, debounced, or on every poll tick.
+func (m *Monitor) loop(ctx context.Context, polling bool) {
+	var (
+		ticker *time.Ticker
+		tick   <-chan time.Time
+	)
+	startPolling := func() {
+		ticker = time.NewTicker(m.cfg.poll)
+		tick = ticker.C
+	}
+	defer func() {
+		if ticker != nil {
+			ticker.Stop()
+		}
+	}()
+	if polling {
+		startPolling()
+	}
+	lost := m.lost
+	d := newDebouncer(m.cfg.quiet(), m.cfg.debounce)
+	defer d.stop()
+	failing := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-lost:
+			lost = nil
+			startPolling()
+		case <-tick:
+			d.event(time.Now())
+		case <-m.wake:
+			d.event(time.Now())
+		case <-d.C():
+			if !d.fire() {
+				continue
+			}
+			if err := m.rebuild(); err != nil {
+				if !failing && ctx.Err() == nil {
+					m.log.Warn("rebuilding the snapshot failed; retrying", zap.Error(err))
+				}
+				failing = true
+				d.event(time.Now())
+			} else if failing {
+				failing = false
+				m.log.Info("rebuilding the snapshot works again")
+			}
+		}
+	}
+}
+
+// rebuild dumps the host and publishes the result if it differs from the current
+// snapshot.
+func (m *Monitor) rebuild() error {
+	s, resync, err := m.be.dump()
+	if err != nil {
+		return err
+	}
+	if resync {
+		m.notify()
+	}
+	prev := m.snap.Load()
+	if sameHost(prev, s) {
+		return nil
+	}
+	s.Generation = prev.Generation + 1
+	m.snap.Store(s)
+	m.log.Debug("host changed", zap.Uint64("generation", s.Generation),
+		zap.Int("links", len(s.Links)), zap.Int("addrs", len(s.Addrs)), zap.Int("routes", len(s.Routes)))
+	m.subs.publish(s)
+	return nil
+}
+
+// errNoEvents is what listen returns where change events do not exist.
+var errNoEvents = errors.New("netstate: no change events on this system")

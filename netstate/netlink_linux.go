@@ -1,0 +1,139 @@
+package netstate
+
+import (
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/mdlayher/netlink"
+	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
+)
+
+// eventGroups are the rtnetlink multicast groups a Monitor follows.
+var eventGroups = [...]uint32{
+	unix.RTNLGRP_LINK,
+	unix.RTNLGRP_IPV4_IFADDR, unix.RTNLGRP_IPV6_IFADDR,
+	unix.RTNLGRP_IPV4_ROUTE, unix.RTNLGRP_IPV6_ROUTE,
+	unix.RTNLGRP_IPV4_RULE, unix.RTNLGRP_IPV6_RULE,
+}
+
+// eventReadBuffer is the receive buffer of the event socket: large enough for a
+// burst of route changes; an overrun (ENOBUFS) causes a full rebuild anyway.
+const eventReadBuffer = 1 << 20
+
+// linuxBackend reads the host through rtnetlink: one conn for dumps, one for the
+// change groups, one for route queries (so RouteFor never waits behind a dump).
+type linuxBackend struct {
+	log    *zap.Logger
+	dumpc  *netlink.Conn
+	eventc *netlink.Conn
+	queryc *netlink.Conn
+	closed atomic.Bool
+	dedup  dedup // used by read only
+}
+
+func newBackend(cfg config) (backend, error) {
+	b := &linuxBackend{log: cfg.log}
+	for _, c := range []**netlink.Conn{&b.dumpc, &b.eventc, &b.queryc} {
+		conn, err := netlink.Dial(unix.NETLINK_ROUTE, &netlink.Config{NetNS: cfg.netns})
+		if err != nil {
+			b.close()
+			return nil, fmt.Errorf("netstate: dialing rtnetlink: %w", err)
+		}
+		*c = conn
+	}
+	return b, nil
+}
+
+func (b *linuxBackend) close() error {
+	b.closed.Store(true)
+	var errs []error
+	for _, c := range []*netlink.Conn{b.dumpc, b.eventc, b.queryc} {
+		if c != nil {
+			errs = append(errs, c.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// dumpRequests are the dumps a snapshot is built from: links first, so addresses
+// and routes can be named; rules before routes, so the tables are known.
+var dumpRequests = [...]struct {
+	typ  netlink.HeaderType
+	size int // of the request's fixed header (ifinfomsg, ifaddrmsg, fib_rule_hdr, rtmsg)
+}{
+	{unix.RTM_GETLINK, unix.SizeofIfInfomsg},
+	{unix.RTM_GETADDR, unix.SizeofIfAddrmsg},
+	{unix.RTM_GETRULE, unix.SizeofRtMsg},
+	{unix.RTM_GETROUTE, unix.SizeofRtMsg},
+}
+
+// dumpAll runs the dumps and returns their messages. interrupted reports that
+// the kernel flagged a dump as inconsistent (NLM_F_DUMP_INTR).
+func dumpAll(c *netlink.Conn) (msgs []netlink.Message, interrupted bool, err error) {
+	for _, r := range dumpRequests {
+		got, err := c.Execute(netlink.Message{
+			Header: netlink.Header{Type: r.typ, Flags: netlink.Request | netlink.Dump},
+			Data:   make([]byte, r.size),
+		})
+		if err != nil {
+			return nil, false, fmt.Errorf("netstate: dump: %w", err)
+		}
+		for _, m := range got {
+			interrupted = interrupted || m.Header.Flags&netlink.DumpInterrupted != 0
+		}
+		msgs = append(msgs, got...)
+	}
+	return msgs, interrupted, nil
+}
+
+func (b *linuxBackend) dump() (*Snapshot, bool, error) {
+	msgs, interrupted, err := dumpAll(b.dumpc)
+	if err != nil {
+		return nil, false, err
+	}
+	s, err := parseDump(msgs, time.Now())
+	if err != nil {
+		b.log.Debug("skipped undecodable netlink messages", zap.Error(err))
+	}
+	return s, interrupted, nil
+}
+
+func (b *linuxBackend) listen() error {
+	for _, g := range eventGroups {
+		if err := b.eventc.JoinGroup(g); err != nil {
+			return fmt.Errorf("netstate: joining rtnetlink group %d: %w", g, err)
+		}
+	}
+	if err := b.eventc.SetReadBuffer(eventReadBuffer); err != nil {
+		b.log.Debug("could not enlarge the event socket buffer", zap.Error(err))
+	}
+	return nil
+}
+
+func (b *linuxBackend) read(notify func()) error {
+	for {
+		msgs, err := b.eventc.Receive()
+		switch {
+		case b.closed.Load():
+			return nil
+		case errors.Is(err, unix.ENOBUFS):
+			// Events were lost: forget what was seen and rebuild from a dump.
+			b.log.Debug("netlink event overrun; resyncing")
+			b.dedup.reset()
+			notify()
+			continue
+		case err != nil:
+			return err
+		}
+		changed := false
+		for _, m := range msgs {
+			changed = b.dedup.relevant(m) || changed
+		}
+		if changed {
+			notify()
+		}
+	}
+}

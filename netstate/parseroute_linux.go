@@ -1,0 +1,219 @@
+package netstate
+
+import (
+	"cmp"
+	"net"
+	"net/netip"
+	"slices"
+
+	"github.com/jsimonetti/rtnetlink/v2"
+	"golang.org/x/sys/unix"
+)
+
+// ruleOf converts a rule message; ok is false for rules that do not apply to a
+// plain socket's traffic (input interface other than lo, output interface,
+// firewall mark, uid range, ports, protocol, TOS, tunnel id, l3mdev, inverted) and
+// for families other than IPv4 and IPv6.
+func ruleOf(m rtnetlink.RuleMessage) (Rule, bool) {
+	if (m.Family != unix.AF_INET && m.Family != unix.AF_INET6) ||
+		m.TOS != 0 || m.Flags&unix.FIB_RULE_INVERT != 0 {
+		return Rule{}, false
+	}
+	r := Rule{Is6: m.Family == unix.AF_INET6, Table: uint32(m.Table), Action: ruleAction(m.Action)}
+	if a := m.Attributes; a != nil {
+		if !plainRule(a) {
+			return Rule{}, false
+		}
+		var ok bool
+		if r.Src, ok = rulePrefix(a.Src, m.SrcLength, r.Is6); !ok {
+			return Rule{}, false
+		}
+		if r.Dst, ok = rulePrefix(a.Dst, m.DstLength, r.Is6); !ok {
+			return Rule{}, false
+		}
+		if a.Priority != nil {
+			r.Priority = *a.Priority
+		}
+		if a.Table != nil {
+			r.Table = *a.Table
+		}
+		if p := a.SuppressPrefixLen; p != nil && int32(*p) >= 0 {
+			r.Suppress, r.SuppressPrefixLen = true, int(*p)
+		}
+	}
+	return r, true
+}
+
+// plainRule reports whether the rule's selectors can match a plain socket's
+// locally generated traffic without knowing more than its addresses.
+func plainRule(a *rtnetlink.RuleAttributes) bool {
+	set32 := func(p *uint32) bool { return p != nil && *p != 0 }
+	return (a.IIFName == nil || *a.IIFName == "lo") && a.OIFName == nil &&
+		!set32(a.FwMark) && a.UIDRange == nil && a.SPortRange == nil &&
+		a.DPortRange == nil && (a.IPProto == nil || *a.IPProto == 0) &&
+		(a.L3MDev == nil || *a.L3MDev == 0) && (a.TunID == nil || *a.TunID == 0)
+}
+
+// rulePrefix converts a rule selector; a nil ip means "all".
+func rulePrefix(ip *net.IP, bits uint8, is6 bool) (netip.Prefix, bool) {
+	if ip == nil {
+		return netip.Prefix{}, bits == 0
+	}
+	a, ok := netipAddr(*ip)
+	if !ok || a.Is6() != is6 {
+		return netip.Prefix{}, false
+	}
+	p, err := a.Prefix(int(bits))
+	return p, err == nil
+}
+
+func ruleAction(a uint8) RuleAction {
+	switch a {
+	case unix.FR_ACT_TO_TBL:
+		return RuleLookup
+	case unix.FR_ACT_UNREACHABLE:
+		return RuleUnreachable
+	case unix.FR_ACT_PROHIBIT:
+		return RuleProhibit
+	case unix.FR_ACT_BLACKHOLE:
+		return RuleBlackhole
+	}
+	return RuleOther
+}
+
+// lookupTables returns the tables a Snapshot keeps routes of: main, and every
+// table a lookup rule selects, except the local table.
+func (s *Snapshot) lookupTables() map[uint32]bool {
+	t := map[uint32]bool{mainTable: true}
+	for _, r := range s.Rules {
+		if r.Action == RuleLookup && tableOf(r.Table) != localTable {
+			t[tableOf(r.Table)] = true
+		}
+	}
+	return t
+}
+
+func routeType(t uint8) RouteType {
+	switch t {
+	case unix.RTN_UNICAST:
+		return Unicast
+	case unix.RTN_LOCAL:
+		return Local
+	case unix.RTN_UNREACHABLE:
+		return Unreachable
+	case unix.RTN_PROHIBIT:
+		return Prohibit
+	case unix.RTN_BLACKHOLE:
+		return Blackhole
+	case unix.RTN_THROW:
+		return Throw
+	}
+	return OtherRoute
+}
+
+// appendRoutes appends the routes of message m to out, one per next hop, if m is
+// a unicast or reject route of one of tables and not a cached clone.
+func (s *Snapshot) appendRoutes(out []Route, m rtnetlink.RouteMessage, tables map[uint32]bool) []Route {
+	a := m.Attributes
+	table := uint32(m.Table)
+	if a.Table != 0 {
+		table = a.Table
+	}
+	typ := routeType(m.Type)
+	if !tables[table] || typ == Local || typ == OtherRoute || m.Flags&unix.RTM_F_CLONED != 0 ||
+		(m.Family != unix.AF_INET && m.Family != unix.AF_INET6) {
+		return out
+	}
+	is6 := m.Family == unix.AF_INET6
+	dst, ok := routeDst(a.Dst, m.DstLength, is6)
+	if !ok {
+		return out
+	}
+	r := Route{Dst: dst, Table: table, Priority: a.Priority, Type: typ, Index: int(a.OutIface)}
+	if src, ok := netipAddr(a.Src); ok && src.Is6() == is6 {
+		r.Src = src
+	}
+	if len(a.Multipath) == 0 {
+		r.Gateway = s.gateway(a.Gateway, a.Via, r.Index)
+		return append(out, r)
+	}
+	for _, nh := range a.Multipath {
+		r.Index = int(nh.Hop.IfIndex)
+		r.Gateway = s.gateway(nh.Gateway, nh.Via, r.Index)
+		out = append(out, r)
+	}
+	return out
+}
+
+// routeDst converts a route's destination; a nil ip is the default route.
+func routeDst(ip []byte, bits uint8, is6 bool) (netip.Prefix, bool) {
+	if ip == nil {
+		if is6 {
+			return netip.PrefixFrom(netip.IPv6Unspecified(), 0), bits == 0
+		}
+		return netip.PrefixFrom(netip.IPv4Unspecified(), 0), bits == 0
+	}
+	a, ok := netipAddr(ip)
+	if !ok || a.Is6() != is6 {
+		return netip.Prefix{}, false
+	}
+	p, err := a.Prefix(int(bits))
+	return p, err == nil
+}
+
+// gateway converts a next hop (RTA_GATEWAY, or RTA_VIA for another family) on
+// interface index; a link-local gateway gets the interface as its zone.
+func (s *Snapshot) gateway(gw []byte, via *rtnetlink.RouteVia, index int) netip.Addr {
+	if gw == nil && via != nil {
+		gw = via.Addr
+	}
+	ip, ok := netipAddr(gw)
+	if !ok {
+		return netip.Addr{}
+	}
+	if ip.Is6() && ip.IsLinkLocalUnicast() {
+		ip = ip.WithZone(s.zoneFor(index))
+	}
+	return ip
+}
+
+// compareRoutes orders routes by table, family, destination, metric, interface.
+func compareRoutes(a, b Route) int {
+	return cmp.Or(
+		cmp.Compare(a.Table, b.Table),
+		a.Dst.Addr().Compare(b.Dst.Addr()),
+		cmp.Compare(a.Dst.Bits(), b.Dst.Bits()),
+		cmp.Compare(a.Priority, b.Priority),
+		cmp.Compare(a.Type, b.Type),
+		cmp.Compare(a.Index, b.Index),
+		a.Gateway.Compare(b.Gateway),
+		a.Src.Compare(b.Src),
+	)
+}
+
+// defaultGateway returns the gateway of the preferred default route of the
+// family: from the main table if it has one (else from the policy tables), on a
+// running link, then lowest metric.
+func (s *Snapshot) defaultGateway(is6 bool) netip.Addr {
+	var (
+		best  Route
+		bestK [3]int64
+		found bool
+	)
+	for _, r := range s.Routes {
+		if r.Type != Unicast || r.Dst.Bits() != 0 || r.Dst.Addr().Is6() != is6 || !r.Gateway.IsValid() {
+			continue
+		}
+		k := [3]int64{1, 1, int64(r.Priority)}
+		if tableOf(r.Table) == mainTable {
+			k[0] = 0
+		}
+		if l, ok := s.Link(r.Index); ok && l.Up && l.Running {
+			k[1] = 0
+		}
+		if !found || slices.Compare(k[:], bestK[:]) < 0 {
+			best, bestK, found = r, k, true
+		}
+	}
+	return best.Gateway
+}
