@@ -246,9 +246,14 @@ func (s *Selector) currentView() *view {
 // rank forms and ranks the pairs of q to dsts. When there are none, why says for
 // each destination what excluded it.
 func (s *Selector) rank(ctx context.Context, q Query, dsts []netip.Addr) ([]Pair, []string) {
+	return s.rankWith(ctx, q, dsts, s.store)
+}
+
+// rankWith is rank with the knowledge k.
+func (s *Selector) rankWith(ctx context.Context, q Query, dsts []netip.Addr, k knowledge) ([]Pair, []string) {
 	v := s.currentView()
-	in, why := v.candidates(ctx, s.watcher, dsts, q.Local.Addr(), s.store.Translators(), s.cfg.policy)
-	in.k, in.bias = s.store, s.cfg.bias
+	in, why := v.candidates(ctx, s.watcher, dsts, q.Local.Addr(), k.Translators(), s.cfg.policy)
+	in.k, in.bias = k, s.cfg.bias
 	in.srcPort, in.dstPort = q.Local.Port(), q.Port
 	return rank(in), why
 }

@@ -133,4 +133,3 @@ func TestLocalAddrRestricts(t *testing.T) {
 		t.Errorf("Src port = %d, want 5555", ps[0].Src.Port())
 	}
 }
-
