@@ -16,16 +16,16 @@ func TestAttemptDelay(t *testing.T) {
 		srtt, var_ time.Duration
 		want       time.Duration
 	}{
-		{"default without measurement", 0, pairs.Default, 0, 0, 250 * ms},
+		{"default without measurement", 0, pairs.Assumed, 0, 0, 250 * ms},
 		{"inherited latency does not adapt", 0, pairs.Inherited, 30 * ms, 5 * ms, 250 * ms},
 		{"measured without a sample", 0, pairs.Measured, 0, 0, 250 * ms},
 		{"measured: SRTT + 4 RTTVAR", 0, pairs.Measured, 200 * ms, 50 * ms, 400 * ms},
 		{"measured: floor 100ms", 0, pairs.Measured, 10 * ms, 2 * ms, 100 * ms},
 		{"measured: ceiling 2s", 0, pairs.Measured, 1800 * ms, 300 * ms, 2 * time.Second},
 		{"configured wins over measurement", 300 * ms, pairs.Measured, 10 * ms, 2 * ms, 300 * ms},
-		{"configured may go below 100ms", 40 * ms, pairs.Default, 0, 0, 40 * ms},
-		{"configured floored at 10ms", 1, pairs.Default, 0, 0, 10 * ms},
-		{"configured above 2s", 5 * time.Second, pairs.Default, 0, 0, 5 * time.Second},
+		{"configured may go below 100ms", 40 * ms, pairs.Assumed, 0, 0, 40 * ms},
+		{"configured floored at 10ms", 1, pairs.Assumed, 0, 0, 10 * ms},
+		{"configured above 2s", 5 * time.Second, pairs.Assumed, 0, 0, 5 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

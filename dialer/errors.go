@@ -41,22 +41,31 @@ func (e *AttemptError) Timeout() bool { return isTimeout(e.Err) }
 
 // AttemptsError is the error of a dial whose every attempt failed. It is the Err
 // of the *net.OpError that PairDialer.DialContext returns then, and it unwraps to
-// each attempt's error, so that errors.Is(err, syscall.ECONNREFUSED) or
-// errors.Is(err, context.DeadlineExceeded) hold when any attempt failed so.
+// each attempt's error (and to Cause), so that errors.Is(err,
+// syscall.ECONNREFUSED) or errors.Is(err, context.DeadlineExceeded) hold when
+// an attempt failed so.
 type AttemptsError struct {
 	// Attempts lists the attempts made, in racing order.
 	Attempts []*AttemptError
-	// Untried is the number of pairs never attempted because the dial was
-	// canceled or its deadline passed first.
+	// Untried is the number of pairs never attempted because the dial's
+	// context ended first.
 	Untried int
+	// Cause is the dial's context error (context.Canceled or
+	// context.DeadlineExceeded) when the context ended before the dial did;
+	// nil otherwise.
+	Cause error
 }
 
-// Error lists every attempt, separated by "; ".
+// Error lists every attempt, separated by "; ", and says how many pairs were
+// not tried and why.
 func (e *AttemptsError) Error() string {
 	var b strings.Builder
-	switch n := len(e.Attempts); n {
+	n := len(e.Attempts)
+	switch n {
 	case 0:
-		b.WriteString("no attempt made")
+		b.WriteString("none of ")
+		b.WriteString(strconv.Itoa(e.Untried))
+		b.WriteString(" pairs tried")
 	case 1:
 		b.WriteString("1 attempt failed: ")
 	default:
@@ -69,26 +78,36 @@ func (e *AttemptsError) Error() string {
 		}
 		b.WriteString(a.Error())
 	}
-	if e.Untried > 0 {
+	if n > 0 && e.Untried > 0 {
 		b.WriteString("; ")
 		b.WriteString(strconv.Itoa(e.Untried))
 		b.WriteString(" more not tried")
 	}
+	if e.Cause != nil && (n == 0 || e.Untried > 0) {
+		b.WriteString(": ")
+		b.WriteString(e.Cause.Error())
+	}
 	return b.String()
 }
 
-// Unwrap returns the attempts' errors, in racing order.
+// Unwrap returns the attempts' errors, in racing order, then Cause if set.
 func (e *AttemptsError) Unwrap() []error {
-	errs := make([]error, len(e.Attempts))
-	for i, a := range e.Attempts {
-		errs[i] = a
+	errs := make([]error, 0, len(e.Attempts)+1)
+	for _, a := range e.Attempts {
+		errs = append(errs, a)
+	}
+	if e.Cause != nil {
+		errs = append(errs, e.Cause)
 	}
 	return errs
 }
 
-// Timeout reports whether any attempt timed out: the dial ran into its deadline
-// (or an attempt's share of it) rather than being refused everywhere.
+// Timeout reports whether the dial ran into its deadline: Cause or an attempt
+// (perhaps with its share of the time in serial mode) timed out.
 func (e *AttemptsError) Timeout() bool {
+	if isTimeout(e.Cause) {
+		return true
+	}
 	for _, a := range e.Attempts {
 		if a.Timeout() {
 			return true
@@ -126,6 +145,9 @@ func reason(err error) string {
 
 // isTimeout reports whether err, or an error it wraps, is a net.Error timeout.
 func isTimeout(err error) bool {
+	if err == nil {
+		return false
+	}
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
 }

@@ -27,6 +27,7 @@ type race struct {
 	report func(probe.Outcome)      // called for every attempt, from run's goroutine
 	result func(error) probe.Result // how an attempt's error counts for probe
 	delay  time.Duration            // PairDialer.AttemptDelay; negative: serial
+	trace  *Trace                   // nil: none
 	log    *zap.Logger
 }
 
@@ -52,8 +53,8 @@ type racer struct {
 
 // run races the pairs and returns the winning connection, or an *AttemptsError
 // listing every attempt. There must be at least one pair.
-func (r *race) run(ctx context.Context) (net.Conn, error) {
-	ctx, cancel := context.WithCancel(ctx)
+func (r *race) run(parent context.Context) (net.Conn, error) {
+	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	rc := &racer{
 		race:    r,
@@ -71,7 +72,7 @@ func (r *race) run(ctx context.Context) (net.Conn, error) {
 	if c != nil {
 		return c, nil
 	}
-	return nil, rc.err()
+	return nil, rc.err(parent.Err())
 }
 
 // start launches the attempt over the next pair, unless none is left or the
@@ -83,6 +84,9 @@ func (rc *racer) start() {
 	i := rc.next
 	rc.next++
 	rc.running++
+	if t := rc.trace; t != nil && t.AttemptStart != nil {
+		t.AttemptStart(rc.pairs[i])
+	}
 	go rc.attempt(i)
 	if rc.delay < 0 || rc.next >= len(rc.pairs) {
 		return
@@ -180,6 +184,9 @@ func (rc *racer) collect(res attemptResult, msg string) {
 	if rc.report != nil {
 		rc.report(o)
 	}
+	if t := rc.trace; t != nil && t.AttemptDone != nil {
+		t.AttemptDone(p, res.dur, res.err)
+	}
 	if msg == msgFailed {
 		rc.failed[res.index] = &AttemptError{Pair: p, Duration: res.dur, Err: res.err}
 	}
@@ -190,9 +197,10 @@ func (rc *racer) collect(res attemptResult, msg string) {
 	}
 }
 
-// err returns the error of a race that no attempt won.
-func (rc *racer) err() *AttemptsError {
-	e := &AttemptsError{Untried: len(rc.pairs) - rc.next}
+// err returns the error of a race that no attempt won; cause is the error of
+// the dial's context, if done.
+func (rc *racer) err(cause error) *AttemptsError {
+	e := &AttemptsError{Untried: len(rc.pairs) - rc.next, Cause: cause}
 	for _, a := range rc.failed {
 		if a != nil {
 			e.Attempts = append(e.Attempts, a)

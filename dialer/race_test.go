@@ -3,9 +3,11 @@ package dialer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"slices"
+	"sync"
 	"syscall"
 	"testing"
 	"testing/synctest"
@@ -312,6 +314,95 @@ func TestRaceOutcomes(t *testing.T) {
 		}
 		if !slices.Equal(got, want) {
 			t.Errorf("outcomes\n got %+v\nwant %+v", f.outcomes, want)
+		}
+	})
+}
+
+func TestRaceStoppedByContext(t *testing.T) {
+	tests := []struct {
+		name     string
+		ctx      func(context.Context) (context.Context, context.CancelFunc)
+		want     string
+		cause    error
+		timeout  bool
+		attempts int
+	}{
+		{
+			name: "deadline passed before the first attempt",
+			ctx: func(ctx context.Context) (context.Context, context.CancelFunc) {
+				return context.WithDeadline(ctx, time.Now().Add(-time.Second))
+			},
+			want:  "none of 2 pairs tried: context deadline exceeded",
+			cause: context.DeadlineExceeded, timeout: true,
+		},
+		{
+			name: "canceled during the first attempt",
+			ctx: func(ctx context.Context) (context.Context, context.CancelFunc) {
+				ctx, cancel := context.WithCancel(ctx)
+				stop := time.AfterFunc(100*time.Millisecond, cancel)
+				return ctx, func() { stop.Stop(); cancel() }
+			},
+			want: "1 attempt failed: 192.0.2.1->198.51.100.1:80 via eth0 after 100ms: context canceled; " +
+				"1 more not tried: context canceled",
+			cause: context.Canceled, attempts: 1,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ps := testPairs(2)
+				f := newFakeNet(stepsBySource(ps, []step{{hang: true}, {hang: true}}))
+				ctx, cancel := tt.ctx(t.Context())
+				defer cancel()
+				_, err := f.newRace(ps, 0).run(ctx)
+				var ae *AttemptsError
+				if !errors.As(err, &ae) || err.Error() != tt.want {
+					t.Fatalf("error\n got %v\nwant %s", err, tt.want)
+				}
+				if len(ae.Attempts) != tt.attempts || len(f.outcomes) != tt.attempts || ae.Cause != tt.cause {
+					t.Errorf("%d attempts, %d outcomes, cause %v; want %d, %d, %v",
+						len(ae.Attempts), len(f.outcomes), ae.Cause, tt.attempts, tt.attempts, tt.cause)
+				}
+				if !errors.Is(err, tt.cause) || ae.Timeout() != tt.timeout {
+					t.Errorf("errors.Is(err, %v) = false or Timeout() = %v, want %v", tt.cause, ae.Timeout(), tt.timeout)
+				}
+			})
+		})
+	}
+}
+
+func TestRaceTrace(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ps := testPairs(3)
+		f := newFakeNet(stepsBySource(ps, []step{{after: 10 * time.Millisecond, err: errRefused}, {hang: true}, {after: 5 * time.Millisecond}}))
+		var mu sync.Mutex
+		var events []string
+		tr := &Trace{
+			AttemptStart: func(p pairs.Pair) {
+				mu.Lock()
+				defer mu.Unlock()
+				events = append(events, "start "+p.Src.Addr().String())
+			},
+			AttemptDone: func(p pairs.Pair, d time.Duration, err error) {
+				mu.Lock()
+				defer mu.Unlock()
+				events = append(events, fmt.Sprintf("done %v %v %v", p.Src.Addr(), d, err == nil))
+			},
+		}
+		r := f.newRace(ps, 0)
+		r.trace = tr
+		c, err := r.run(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		want := []string{
+			"start 192.0.2.1", "done 192.0.2.1 10ms false",
+			"start 192.0.2.2", "start 192.0.2.3",
+			"done 192.0.2.3 5ms true", "done 192.0.2.2 255ms false",
+		}
+		if !slices.Equal(events, want) {
+			t.Errorf("trace\n got %q\nwant %q", events, want)
 		}
 	})
 }

@@ -1,0 +1,167 @@
+package dialer
+
+import (
+	"context"
+	"errors"
+	"net"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/getapr/getapr/internal/sockopt"
+	"github.com/getapr/getapr/pairs"
+)
+
+// BindMode says when an attempt binds its socket to the interface of its source
+// address (SO_BINDTODEVICE on Linux), so that the connection leaves by that
+// interface whatever the routing table says. That matters on a host without
+// source-based policy routing: there the kernel sends every connection by the
+// main table's default route, and an ISP that filters foreign sources (BCP 38)
+// drops those from the other ISP's address.
+//
+// On Linux 5.7 and later, SO_BINDTODEVICE needs no privilege on a socket not
+// yet bound to a device; before 5.7 it needs CAP_NET_RAW. Other systems do not
+// support it.
+type BindMode uint8
+
+// The bind modes.
+const (
+	// BindAuto binds to the device only for pairs whose kernel route leaves by
+	// another interface than the source's (pairs.Pair.EgressMismatch). Where
+	// that is refused (no privilege, or unsupported), the attempt is repeated
+	// with the source address bound alone, and the PairDialer stops trying
+	// SO_BINDTODEVICE for the rest of its life.
+	BindAuto BindMode = iota
+	// BindNever binds the source address only: the kernel's routes decide the
+	// egress interface.
+	BindNever
+	// BindAlways binds every attempt to its source's interface. An attempt
+	// where that fails, fails.
+	BindAlways
+)
+
+var bindModeNames = [...]string{"auto", "never", "always"}
+
+func (m BindMode) String() string {
+	if int(m) < len(bindModeNames) {
+		return bindModeNames[m]
+	}
+	return "bindmode(?)"
+}
+
+// bindDeviceError is the error of SO_BINDTODEVICE on an attempt's socket.
+type bindDeviceError struct {
+	ifname string
+	err    error
+}
+
+func (e *bindDeviceError) Error() string { return "bind to device " + e.ifname + ": " + e.err.Error() }
+func (e *bindDeviceError) Unwrap() error { return e.err }
+
+// deviceBindRefused reports whether err is SO_BINDTODEVICE refused for lack of
+// privilege or support, rather than a failure of the path.
+func deviceBindRefused(err error) bool {
+	var be *bindDeviceError
+	return errors.As(err, &be) &&
+		(errors.Is(be.err, syscall.EPERM) || errors.Is(be.err, syscall.EACCES) || errors.Is(be.err, errors.ErrUnsupported))
+}
+
+// attemptFunc returns the dial function of a race over base ("tcp", "udp").
+func (d *PairDialer) attemptFunc(base string, log *zap.Logger) dialFunc {
+	return func(ctx context.Context, p pairs.Pair) (net.Conn, error) {
+		return d.dialPair(ctx, base, p, log)
+	}
+}
+
+// dialPair makes one attempt over p: bind p.Src, bind to p.Interface if the
+// mode says so, connect to p.Dst.
+func (d *PairDialer) dialPair(ctx context.Context, base string, p pairs.Pair, log *zap.Logger) (net.Conn, error) {
+	bind := d.bindsDevice(p)
+	c, err := d.connect(ctx, base, p, bind)
+	if bind && d.BindToDevice == BindAuto && deviceBindRefused(err) {
+		if !d.bindDenied.Swap(true) {
+			log.Info("SO_BINDTODEVICE refused; binding source addresses only",
+				zap.String("interface", p.Interface), zap.Error(err))
+		}
+		c, err = d.connect(ctx, base, p, false)
+	}
+	return c, err
+}
+
+// bindsDevice reports whether an attempt over p binds to p.Interface.
+func (d *PairDialer) bindsDevice(p pairs.Pair) bool {
+	switch {
+	case p.Interface == "" || d.BindToDevice == BindNever:
+		return false
+	case d.BindToDevice == BindAlways:
+		return true
+	}
+	return p.EgressMismatch && !d.bindDenied.Load()
+}
+
+// connect binds p.Src and connects to p.Dst with a net.Dialer carrying d's
+// socket settings; bind adds SO_BINDTODEVICE to p.Interface after d's Control.
+func (d *PairDialer) connect(ctx context.Context, base string, p pairs.Pair, bind bool) (net.Conn, error) {
+	nd := net.Dialer{
+		LocalAddr:       p.LocalAddr(base),
+		KeepAlive:       d.KeepAlive,
+		KeepAliveConfig: d.KeepAliveConfig,
+		Control:         d.Control,
+		ControlContext:  d.ControlContext,
+	}
+	if bind {
+		nd.Control, nd.ControlContext = nil, bindControl(p.Interface, d.Control, d.ControlContext)
+	}
+	return nd.DialContext(ctx, p.Network(base), p.Dst.String())
+}
+
+// bindControl returns a ControlContext that runs the user's control function
+// (cc, else c), then binds the socket to the interface ifname.
+func bindControl(ifname string, c func(string, string, syscall.RawConn) error,
+	cc func(context.Context, string, string, syscall.RawConn) error,
+) func(context.Context, string, string, syscall.RawConn) error {
+	bind := sockopt.BindToDevice(ifname, nil)
+	return func(ctx context.Context, network, address string, rc syscall.RawConn) error {
+		var err error
+		switch {
+		case cc != nil:
+			err = cc(ctx, network, address, rc)
+		case c != nil:
+			err = c(network, address, rc)
+		}
+		if err != nil {
+			return err
+		}
+		if err := bind(network, address, rc); err != nil {
+			return &bindDeviceError{ifname: ifname, err: err}
+		}
+		return nil
+	}
+}
+
+// dialUDP connects a UDP socket over the first pair the kernel accepts. A UDP
+// connect sends nothing: it only checks the route, so there is nothing to race
+// and nothing to report to probe.
+func (d *PairDialer) dialUDP(ctx context.Context, ps []pairs.Pair, t *Trace, log *zap.Logger) (net.Conn, error) {
+	e := &AttemptsError{}
+	for i, p := range ps {
+		if err := ctx.Err(); err != nil {
+			e.Untried, e.Cause = len(ps)-i, err
+			break
+		}
+		if t != nil && t.AttemptStart != nil {
+			t.AttemptStart(p)
+		}
+		start := time.Now()
+		c, err := d.dialPair(ctx, "udp", p, log)
+		if t != nil && t.AttemptDone != nil {
+			t.AttemptDone(p, time.Since(start), err)
+		}
+		if err == nil {
+			return c, nil
+		}
+		e.Attempts = append(e.Attempts, &AttemptError{Pair: p, Duration: time.Since(start), Err: err})
+	}
+	return nil, e
+}

@@ -1,0 +1,74 @@
+// Package dialer provides PairDialer, a drop-in replacement for net.Dialer on
+// hosts with several addresses: it connects over (source, destination) address
+// pairs ranked by package pairs, racing them Happy Eyeballs style, so that a
+// connection succeeds when the kernel's own choice of source would hang or fail.
+//
+// # Use
+//
+// Anything that takes a net.Dialer's DialContext takes a PairDialer's:
+//
+//	d := &dialer.PairDialer{Timeout: 30 * time.Second}
+//	client := &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
+//
+// For gRPC, grpc.WithContextDialer wraps a func(ctx, addr) that calls
+// d.DialContext(ctx, "tcp", addr); use a "passthrough:///host:port" target so
+// the dialer, not gRPC, resolves the name. PairDialer also satisfies
+// golang.org/x/net/proxy.ContextDialer.
+//
+// # Racing
+//
+// For TCP, DialContext asks its Selector for the pairs of the destination
+// (pairs.Selector.Attempts: names resolved, pairs formed and ranked, in racing
+// order with families and sources interleaved) and runs the connection attempt
+// algorithm of RFC 8305 section 5 over them: the first attempt starts at once,
+// the next one when the attempt delay has passed since the previous start, or at
+// once when an attempt fails; the first connection established wins, the other
+// attempts are canceled and any connection that completes late is closed.
+// DialContext returns only after every attempt has ended: it leaves no goroutine
+// and no socket behind.
+//
+// The attempt delay is AttemptDelay when set (at least 10 ms). Otherwise it is
+// 250 ms, or, when the round-trip time of the pair just started has been
+// measured, the retransmission timeout derived from it (SRTT + 4·RTTVAR, RFC
+// 6298) clamped to [100 ms, 2 s], the bounds RFC 8305 section 5 recommends. A
+// negative AttemptDelay tries one pair at a time, each with an equal share of
+// the time left, as net.Dialer does with addresses.
+//
+// Each attempt binds its pair's source address (with its zone when link-local)
+// and LocalAddr's port if set, applies Control or ControlContext and the
+// keep-alive settings, and connects to the pair's destination. The outcome of
+// every attempt (success, refused, timeout, unreachable, canceled, with its
+// duration and the kernel's RTT estimate of a connection) is reported to the
+// Selector, which learns from it which sources work.
+//
+// When every attempt fails, the error is a *net.OpError naming the best pair,
+// whose Err is an *AttemptsError that lists each attempt (pair, duration,
+// error) and unwraps to each attempt's error.
+//
+// # Egress interface and SO_BINDTODEVICE
+//
+// On a host without source-based policy routing, the kernel sends a connection
+// bound to the address of one uplink by the main table's default route, which
+// may leave through the other uplink, whose ISP then drops it for its foreign
+// source (BCP 38 ingress filtering). pairs marks such pairs EgressMismatch, and
+// by default (BindAuto) PairDialer also binds their sockets to the source's
+// interface with SO_BINDTODEVICE, so that they leave the way their source
+// belongs. Linux allows that without privilege since 5.7, for a socket not
+// already bound to a device; before 5.7, and to change an existing binding, it
+// needs CAP_NET_RAW. Where it is refused, or on systems other than Linux,
+// PairDialer binds the source address alone and stops trying. BindToDevice
+// selects another policy.
+//
+// # UDP
+//
+// A UDP connect sends no packet, so there is no handshake to race: for "udp",
+// "udp4" and "udp6" DialContext connects the socket of the best pair that the
+// kernel accepts (a route exists from its source) and returns it. No outcome
+// is reported for UDP.
+//
+// # Other networks
+//
+// "unix", "ip4:icmp" and any other network are dialed by a net.Dialer with the
+// same Timeout, Deadline, LocalAddr, KeepAlive, KeepAliveConfig, Resolver,
+// Control and ControlContext: behaviour and errors are net.Dialer's.
+package dialer
