@@ -172,6 +172,11 @@ func containsUnzoned(s []netip.Addr, ip netip.Addr) bool {
 
 // ranked resolves q and ranks its pairs.
 func (s *Selector) ranked(ctx context.Context, q Query) ([]Pair, error) {
+	return s.rankedWith(ctx, q, s.store)
+}
+
+// rankedWith is ranked with the knowledge k.
+func (s *Selector) rankedWith(ctx context.Context, q Query, k knowledge) ([]Pair, error) {
 	if s.err != nil {
 		return nil, s.err
 	}
@@ -183,7 +188,7 @@ func (s *Selector) ranked(ctx context.Context, q Query) ([]Pair, error) {
 	if err != nil {
 		return nil, err
 	}
-	ps, why := s.rank(ctx, q, dsts)
+	ps, why := s.rankWith(ctx, q, dsts, k)
 	if len(ps) == 0 {
 		return nil, &NoPairError{Host: q.Host, Reasons: why}
 	}
