@@ -1,0 +1,140 @@
+package lab
+
+import (
+	"errors"
+	"net/netip"
+	"strings"
+	"time"
+
+	"golang.org/x/net/dns/dnsmessage"
+)
+
+// dnsTTL is the TTL of every answer, positive or negative.
+const dnsTTL = 60
+
+// rrset is the records of one name.
+type rrset struct {
+	a, aaaa   []netip.Addr
+	aaaaDelay time.Duration // how long the AAAA answer is held back
+}
+
+// zone is the lab's authoritative data: names (lower case, with the final dot)
+// under origin.
+type zone struct {
+	origin  string
+	records map[string]rrset
+}
+
+// errNoAnswer means a message that gets no answer at all: not a query, or not
+// even a DNS header.
+var errNoAnswer = errors.New("dns: not a query")
+
+// respond builds the answer to one query and says how long to hold it back. A
+// name of the zone gets its A or AAAA records (NOERROR with the zone's SOA when
+// it has none of that type); any other name gets NXDOMAIN, so that nothing in
+// the lab waits for a DNS server that is not there.
+func (z *zone) respond(query []byte) (resp []byte, delay time.Duration, err error) {
+	var p dnsmessage.Parser
+	h, err := p.Start(query)
+	if err != nil || h.Response {
+		return nil, 0, errNoAnswer
+	}
+	rh := dnsmessage.Header{ID: h.ID, Response: true, OpCode: h.OpCode, RecursionDesired: h.RecursionDesired}
+	if h.OpCode != 0 {
+		rh.RCode = dnsmessage.RCodeNotImplemented
+		return finish(dnsmessage.NewBuilder(nil, rh))
+	}
+	q, err := p.Question()
+	if err == nil {
+		_, err = p.Question()
+		if errors.Is(err, dnsmessage.ErrSectionDone) {
+			err = nil
+		} else if err == nil {
+			err = errors.New("more than one question")
+		}
+	}
+	if err != nil {
+		rh.RCode = dnsmessage.RCodeFormatError
+		return finish(dnsmessage.NewBuilder(nil, rh))
+	}
+	name := strings.ToLower(q.Name.String())
+	rr, found := z.records[name]
+	rh.Authoritative = strings.HasSuffix(name, "."+z.origin) || name == z.origin
+	rh.RecursionAvailable = true
+	if !found && name != z.origin {
+		rh.RCode = dnsmessage.RCodeNameError
+	}
+	b := dnsmessage.NewBuilder(nil, rh)
+	b.EnableCompression()
+	if err := b.StartQuestions(); err != nil {
+		return nil, 0, err
+	}
+	if err := b.Question(q); err != nil {
+		return nil, 0, err
+	}
+	if err := b.StartAnswers(); err != nil {
+		return nil, 0, err
+	}
+	n, err := z.answers(&b, q, rr)
+	if err != nil {
+		return nil, 0, err
+	}
+	if q.Type == dnsmessage.TypeAAAA {
+		delay = rr.aaaaDelay
+	}
+	if n == 0 {
+		if err := z.soa(&b); err != nil {
+			return nil, 0, err
+		}
+	}
+	resp, _, err = finish(b)
+	return resp, delay, err
+}
+
+// answers adds the records of rr that q asks for and returns how many.
+func (z *zone) answers(b *dnsmessage.Builder, q dnsmessage.Question, rr rrset) (int, error) {
+	if q.Class != dnsmessage.ClassINET {
+		return 0, nil
+	}
+	hdr := dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: dnsTTL}
+	n := 0
+	switch q.Type {
+	case dnsmessage.TypeA:
+		for _, a := range rr.a {
+			if err := b.AResource(hdr, dnsmessage.AResource{A: a.As4()}); err != nil {
+				return n, err
+			}
+			n++
+		}
+	case dnsmessage.TypeAAAA:
+		for _, a := range rr.aaaa {
+			if err := b.AAAAResource(hdr, dnsmessage.AAAAResource{AAAA: a.As16()}); err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
+	return n, nil
+}
+
+// soa adds the zone's SOA to the authority section, which makes a negative
+// answer cacheable (RFC 2308).
+func (z *zone) soa(b *dnsmessage.Builder) error {
+	if err := b.StartAuthorities(); err != nil {
+		return err
+	}
+	origin, err := dnsmessage.NewName(z.origin)
+	if err != nil {
+		return err
+	}
+	ns, _ := dnsmessage.NewName("ns." + z.origin)
+	mbox, _ := dnsmessage.NewName("hostmaster." + z.origin)
+	return b.SOAResource(
+		dnsmessage.ResourceHeader{Name: origin, Class: dnsmessage.ClassINET, TTL: dnsTTL},
+		dnsmessage.SOAResource{NS: ns, MBox: mbox, Serial: 1, Refresh: 3600, Retry: 600, Expire: 86400, MinTTL: dnsTTL})
+}
+
+func finish(b dnsmessage.Builder) ([]byte, time.Duration, error) {
+	resp, err := b.Finish()
+	return resp, 0, err
+}

@@ -1,0 +1,123 @@
+package lab
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"syscall"
+	"time"
+
+	"github.com/jsimonetti/rtnetlink/v2"
+	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// inNetNS runs fn on a fresh OS thread switched into the named network
+// namespace, then switches the thread back. Sockets fn creates stay in that
+// namespace and may be used from any goroutine afterwards. If the thread cannot
+// switch back it is never unlocked, so the runtime ends it with its goroutine.
+func inNetNS(ns string, fn func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		orig, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- os.NewSyscallError("open own netns", err)
+			return
+		}
+		defer unix.Close(orig)
+		target, err := unix.Open(netnsDir+ns, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("netns %s: %w", ns, os.NewSyscallError("open", err))
+			return
+		}
+		defer unix.Close(target)
+		if err := unix.Setns(target, unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("netns %s: %w", ns, os.NewSyscallError("setns", err))
+			return
+		}
+		ferr := fn()
+		if err := unix.Setns(orig, unix.CLONE_NEWNET); err != nil {
+			errc <- fmt.Errorf("netns %s: switching back: %w", ns, os.NewSyscallError("setns", err))
+			return // the thread stays locked and dies with this goroutine
+		}
+		runtime.UnlockOSThread()
+		errc <- ferr
+	}()
+	return <-errc
+}
+
+// writeSysctls writes /proc/sys settings inside a namespace.
+func writeSysctls(ns string, kv [][2]string) error {
+	return inNetNS(ns, func() error {
+		for _, s := range kv {
+			if err := os.WriteFile("/proc/sys/"+s[0], []byte(s[1]), 0); err != nil {
+				return fmt.Errorf("netns %s: sysctl: %w", ns, err)
+			}
+		}
+		return nil
+	})
+}
+
+// waitOperUp waits until every named interface in the namespace is
+// operationally up (carrier on both veth ends), polling every millisecond.
+func waitOperUp(ctx context.Context, ns string, ifnames []string) error {
+	fd, err := unix.Open(netnsDir+ns, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("netns %s: %w", ns, os.NewSyscallError("open", err))
+	}
+	defer unix.Close(fd)
+	conn, err := rtnetlink.Dial(&netlink.Config{NetNS: fd})
+	if err != nil {
+		return fmt.Errorf("netns %s: rtnetlink: %w", ns, err)
+	}
+	defer conn.Close()
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for {
+		links, err := conn.Link.List()
+		if err != nil {
+			return fmt.Errorf("netns %s: list links: %w", ns, err)
+		}
+		missing := notUp(links, ifnames)
+		if missing == "" {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("netns %s: %s not up: %w", ns, missing, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// notUp returns the first of ifnames that is not operationally up, or "".
+func notUp(links []rtnetlink.LinkMessage, ifnames []string) string {
+	up := map[string]bool{}
+	for _, l := range links {
+		if l.Attributes != nil {
+			up[l.Attributes.Name] = l.Attributes.OperationalState == rtnetlink.OperStateUp
+		}
+	}
+	for _, n := range ifnames {
+		if !up[n] {
+			return n
+		}
+	}
+	return ""
+}
+
+// childAttr makes the re-executed test binary die with the process that owns
+// the lab.
+func childAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+}
+
+// detachAttr starts a daemon in its own session, away from the terminal.
+func detachAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setsid: true}
+}

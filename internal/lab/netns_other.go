@@ -1,0 +1,26 @@
+//go:build !linux
+
+package lab
+
+import (
+	"context"
+	"errors"
+	"syscall"
+)
+
+// The lab needs Linux network namespaces; elsewhere every step that touches
+// the kernel fails with errors.ErrUnsupported and Main runs tests without a lab.
+
+const vnetHdrLen = 0
+
+func inNetNS(string, func() error) error { return errors.ErrUnsupported }
+
+func writeSysctls(string, [][2]string) error { return errors.ErrUnsupported }
+
+func waitOperUp(context.Context, string, []string) error { return errors.ErrUnsupported }
+
+func openPacketPort(string, int) (framePort, error) { return nil, errors.ErrUnsupported }
+
+func childAttr() *syscall.SysProcAttr { return nil }
+
+func detachAttr() *syscall.SysProcAttr { return nil }
