@@ -38,7 +38,8 @@ type config struct {
 	policy           PolicyTable
 	firstFamilyCount int
 	resolutionDelay  time.Duration
-	sharing          string
+	sharing          string             // shared file; "" shares nothing
+	atlas            *probe.AtlasConfig // nil: no RIPE Atlas anchors
 }
 
 func defaultConfig() config {
@@ -121,7 +122,14 @@ func WithResolutionDelay(d time.Duration) Option {
 // withLookup replaces the resolver by a lookup function (tests).
 func withLookup(f lookupFunc) Option { return func(c *config) { c.lookup = f } }
 
-// WithSharing makes the Selector share what it learns with the other processes of
-// the host through the file at path (the prototype's system-wide pair list). The
-// default shares nothing.
+// WithSharing makes the Selector share what it learns with the user's other
+// processes through the file at path (the prototype's system-wide pair list; see
+// probe.Sharer and probe.DefaultSharePath), merged every 4 to 6 minutes and on
+// Close. Link-local pairs are never shared. The default shares nothing.
 func WithSharing(path string) Option { return func(c *config) { c.sharing = path } }
+
+// WithAtlas adds one IPv6 and one IPv4 RIPE Atlas anchor, picked at random and
+// re-picked periodically, to the prober's targets (see probe.AtlasConfig; its zero
+// value is the defaults). It has no effect together with WithoutProbing. The
+// default uses no anchors.
+func WithAtlas(a probe.AtlasConfig) Option { return func(c *config) { c.atlas = &a } }

@@ -2,6 +2,7 @@ package pairs
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/netip"
 	"sync"
@@ -41,6 +42,8 @@ type Selector struct {
 	watcher netstate.Watcher
 	ownW    bool // the Selector started watcher and closes it
 	store   *probe.Store
+	prober  *probe.Prober // nil without probing
+	sharer  *probe.Sharer // sharing without probing; nil otherwise
 	unsub   func()
 
 	mu   sync.Mutex
@@ -73,20 +76,42 @@ func New(opts ...Option) (*Selector, error) {
 	s.store = probe.NewStore(probe.WithLogger(cfg.log))
 	s.store.Observe(s.watcher.Snapshot())
 	s.unsub = s.watcher.Subscribe(s.store.Observe)
+	switch {
+	case cfg.probing:
+		s.prober = probe.NewProber(s.store, s.watcher, probe.ProberConfig{
+			Candidates: s.probeCandidates,
+			Targets:    cfg.targets,
+			Dial:       cfg.dial,
+			Atlas:      cfg.atlas,
+			SharePath:  cfg.sharing,
+			Logger:     cfg.log,
+		})
+	case cfg.sharing != "":
+		s.sharer = probe.NewSharer(s.store, cfg.sharing, probe.WithShareLogger(cfg.log))
+	}
 	return s, nil
 }
 
-// Close stops the prober and the subscription to the watcher, and closes the
-// watcher if New started it. It is idempotent.
+// Close stops the prober (which makes a last merge of the shared file, if sharing)
+// and the subscription to the watcher, and closes the watcher if New started it.
+// It is idempotent; the Selector still ranks afterwards, from what it knew.
 func (s *Selector) Close() error {
 	s.closeOnce.Do(func() {
 		if s.err != nil {
 			return
 		}
+		var errs []error
+		if s.prober != nil {
+			errs = append(errs, s.prober.Close())
+		}
+		if s.sharer != nil {
+			errs = append(errs, s.sharer.Close())
+		}
 		s.unsub()
 		if s.ownW {
-			s.closeErr = s.watcher.Close()
+			errs = append(errs, s.watcher.Close())
 		}
+		s.closeErr = errors.Join(errs...)
 	})
 	return s.closeErr
 }
@@ -98,7 +123,10 @@ func (s *Selector) Init(ctx context.Context) error {
 	if s.err != nil {
 		return s.err
 	}
-	return ctx.Err()
+	if s.prober == nil {
+		return ctx.Err()
+	}
+	return s.prober.WaitRound(ctx)
 }
 
 // Status returns the connectivity detected so far, with the prototype's flags.
@@ -145,6 +173,7 @@ func (s *Selector) LookupNetIP(ctx context.Context, network, host string) ([]net
 	if err != nil {
 		return nil, err
 	}
+	s.want(dsts, 0)
 	ps, _ := s.rank(ctx, Query{Network: network, Host: host}, dsts)
 	out := make([]netip.Addr, 0, len(dsts))
 	for _, p := range ps {
@@ -188,6 +217,7 @@ func (s *Selector) rankedWith(ctx context.Context, q Query, k knowledge) ([]Pair
 	if err != nil {
 		return nil, err
 	}
+	s.want(dsts, q.Port)
 	ps, why := s.rankWith(ctx, q, dsts, k)
 	if len(ps) == 0 {
 		return nil, &NoPairError{Host: q.Host, Reasons: why}
