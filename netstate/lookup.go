@@ -119,8 +119,8 @@ func (s *Snapshot) rulesFor(is6 bool) []Rule {
 }
 
 // bestRoute returns the longest-prefix, then lowest-metric, route of table for dst.
-// A non-zero oif keeps only routes through that interface (and reject routes, which
-// have none).
+// A non-zero oif keeps only unicast routes through that interface (and reject
+// routes, whose interface means nothing).
 func (s *Snapshot) bestRoute(table uint32, dst netip.Addr, oif int) (Route, bool) {
 	var best Route
 	found := false
@@ -130,7 +130,7 @@ func (s *Snapshot) bestRoute(table uint32, dst netip.Addr, oif int) (Route, bool
 			r.Dst.Addr().Is6() != ip.Is6() || !r.Dst.Contains(ip) {
 			continue
 		}
-		if oif != 0 && r.Index != 0 && r.Index != oif {
+		if oif != 0 && r.Type == Unicast && r.Index != oif {
 			continue
 		}
 		if !found || r.Dst.Bits() > best.Dst.Bits() ||
