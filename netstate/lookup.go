@@ -30,7 +30,11 @@ func tableOf(t uint32) uint32 {
 // errno.
 //
 // Lookup is what Static.RouteFor uses; it is a model of the kernel, not the kernel:
-// Monitor.RouteFor asks the kernel itself.
+// Monitor.RouteFor asks the kernel itself. Where the kernel's answer depends on
+// more than the tables (the next hop of a multipath route, the source the kernel
+// picks by RFC 6724 when src is unset), Lookup takes the first candidate: for the
+// source, the route's preferred source, else the first non-deprecated usable
+// address of dst's scope on the egress interface.
 func (s *Snapshot) Lookup(src, dst netip.Addr) (Decision, error) {
 	src, dst = src.Unmap(), dst.Unmap()
 	fail := func(k RouteErrorKind) (Decision, error) {
