@@ -3,9 +3,12 @@ package probe_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
+	"syscall"
 	"time"
 
+	"github.com/getapr/getapr/netstate"
 	"github.com/getapr/getapr/probe"
 )
 
@@ -32,4 +35,46 @@ func ExampleStore() {
 func ExampleResultOf() {
 	fmt.Println(probe.ResultOf(nil), probe.ResultOf(context.DeadlineExceeded))
 	// Output: success timeout
+}
+
+// A Prober on a host described by hand (netstate.Static), with a Dial that answers
+// every connect with a reset at once: the paths work, the services do not.
+func ExampleNewProber() {
+	w := netstate.NewStatic(&netstate.Snapshot{
+		Links: []netstate.Link{{Index: 2, Name: "eth0", Up: true, Running: true}},
+		Addrs: []netstate.Addr{
+			{IP: netip.MustParseAddr("192.168.1.10"), Bits: 24, Index: 2, Interface: "eth0"},
+			{IP: netip.MustParseAddr("fd00::10"), Bits: 64, Index: 2, Interface: "eth0"},
+		},
+		Gateway4: netip.MustParseAddr("192.168.1.1"),
+	})
+	s := probe.NewStore()
+	p := probe.NewProber(s, w, probe.ProberConfig{
+		Candidates: func(dst netip.AddrPort) []probe.Path {
+			var out []probe.Path
+			for _, a := range w.Snapshot().Sources() {
+				if a.IP.Is4() == dst.Addr().Is4() {
+					out = append(out, probe.Path{Src: netip.AddrPortFrom(a.IP, 0), Dst: dst})
+				}
+			}
+			return out
+		},
+		Targets: []netip.AddrPort{netip.MustParseAddrPort("198.51.100.7:443")},
+		Dial: func(ctx context.Context, p probe.Path) (net.Conn, error) {
+			return nil, &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+		},
+	})
+	defer p.Close()
+	if err := p.WaitRound(context.Background()); err != nil {
+		fmt.Println(err)
+		return
+	}
+	st := s.Status()
+	fmt.Println("targets", p.Targets())
+	fmt.Println("IPv4_ok", st.IPv4OK, "NAT44", st.NAT44, "NAT44_tried", st.NAT44Tried, "RFC1918", st.RFC1918, "ULA_present", st.ULAPresent)
+	fmt.Println("connects", p.Stats().Connects)
+	// Output:
+	// targets [192.168.1.1:80 198.51.100.7:443]
+	// IPv4_ok true NAT44 true NAT44_tried true RFC1918 true ULA_present true
+	// connects 2
 }

@@ -124,6 +124,10 @@ func (s *Store) kill(sc *source, now time.Time, kernel bool) {
 	sc.backoff, sc.nextCheck = 0, time.Time{}
 	if !kernel {
 		sc.backoff, sc.nextCheck = RecheckMin, now.Add(RecheckMin)
+		select {
+		case s.died <- struct{}{}:
+		default:
+		}
 	}
 	s.setHealth(sc, Dead, now)
 	s.changed = now

@@ -29,6 +29,7 @@ type Store struct {
 	maxPairs  int
 
 	trans atomic.Uint32 // the translator flags, for Translators without the lock
+	died  chan struct{} // signalled when a source dies of traffic: its re-checks start
 
 	mu      sync.RWMutex
 	snap    *netstate.Snapshot // last observed; nil before the first Observe
@@ -78,6 +79,7 @@ func NewStore(opts ...StoreOption) *Store {
 		deadAfter: DefaultDeadAfter,
 		maxPairs:  DefaultMaxPairs,
 		sources:   make(map[netip.Addr]*source),
+		died:      make(chan struct{}, 1),
 	}
 	for _, o := range opts {
 		o(s)

@@ -1,0 +1,72 @@
+package probe
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"syscall"
+	"testing"
+
+	"go.uber.org/zap"
+
+	"github.com/getapr/getapr/netstate"
+)
+
+// TestDialTCPLoopback runs the default Dial on loopback: bound to the source, and
+// to its interface where permitted.
+func TestDialTCPLoopback(t *testing.T) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan struct{})
+	go func() {
+		defer close(accepted)
+		if c, err := ln.Accept(); err == nil {
+			c.Close()
+		}
+	}()
+	lo := netip.MustParseAddr("127.0.0.1")
+	w := netstate.NewStatic(&netstate.Snapshot{
+		Links: []netstate.Link{{Index: 1, Name: "lo", Up: true, Running: true, Loopback: true}},
+		Addrs: []netstate.Addr{{IP: lo, Bits: 8, Index: 1, Interface: "lo"}},
+	})
+	p := &Prober{w: w, log: zap.NewNop()}
+	dst := ln.Addr().(*net.TCPAddr).AddrPort()
+	c, err := p.dialTCP(context.Background(), Path{Src: netip.AddrPortFrom(lo, 0), Dst: dst})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.LocalAddr().(*net.TCPAddr).AddrPort().Addr(); got != lo {
+		t.Errorf("local address %v, want %v", got, lo)
+	}
+	c.Close()
+	<-accepted
+	t.Logf("SO_BINDTODEVICE refused: %v", p.noBind.Load())
+
+	ln.Close() // nothing listens any more: the kernel answers with a reset
+	_, err = p.dialTCP(context.Background(), Path{Src: netip.AddrPortFrom(lo, 0), Dst: dst})
+	if r := ResultOf(err); r != Refused {
+		t.Errorf("dial to a closed port: %v (%v), want refused", r, err)
+	}
+}
+
+func TestBindRefused(t *testing.T) {
+	tests := []struct {
+		err  error
+		want bool
+	}{
+		{nil, false},
+		{&net.OpError{Op: "dial", Err: errors.ErrUnsupported}, true},
+		{&net.OpError{Op: "dial", Err: os.NewSyscallError("setsockopt SO_BINDTODEVICE", syscall.EPERM)}, true},
+		{&net.OpError{Op: "dial", Err: os.NewSyscallError("connect", syscall.EPERM)}, false},
+	}
+	for _, tt := range tests {
+		if got := bindRefused(tt.err); got != tt.want {
+			t.Errorf("bindRefused(%v) = %v, want %v", tt.err, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,128 @@
+package probe_test
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/getapr/getapr/netstate"
+	"github.com/getapr/getapr/probe"
+)
+
+// fakeNet is a fake Dial: every path answers after rtt unless broken says it drops
+// packets (the connect then hangs until its deadline) or fails with an error.
+type fakeNet struct {
+	rtt time.Duration
+
+	mu       sync.Mutex
+	broken   func(p probe.Path) (drop bool, err error) // nil: every path works
+	dials    []dial
+	inFlight int
+	maxIn    int
+}
+
+// dial is one connect the fake saw.
+type dial struct {
+	probe.Path
+	at time.Time
+}
+
+func (f *fakeNet) setBroken(fn func(p probe.Path) (bool, error)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.broken = fn
+}
+
+func (f *fakeNet) Dial(ctx context.Context, p probe.Path) (net.Conn, error) {
+	f.mu.Lock()
+	f.dials = append(f.dials, dial{p, time.Now()})
+	f.inFlight++
+	f.maxIn = max(f.maxIn, f.inFlight)
+	var drop bool
+	var err error
+	if f.broken != nil {
+		drop, err = f.broken(p)
+	}
+	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		f.inFlight--
+		f.mu.Unlock()
+	}()
+	wait := time.After(f.rtt)
+	if drop {
+		wait = nil
+	}
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-wait:
+	}
+	if err != nil {
+		return nil, err
+	}
+	c, other := net.Pipe()
+	other.Close()
+	return c, nil
+}
+
+// seen returns the connects so far, optionally only those matching keep.
+func (f *fakeNet) seen(keep func(d dial) bool) []dial {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []dial
+	for _, d := range f.dials {
+		if keep == nil || keep(d) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// to keeps the connects to dst.
+func to(dst netip.AddrPort) func(d dial) bool {
+	return func(d dial) bool { return d.Dst == dst }
+}
+
+// from keeps the connects from src.
+func from(src string) func(d dial) bool {
+	return func(d dial) bool { return d.Src.Addr() == addr(src) }
+}
+
+// candidates pairs a destination with every source of its family and scope, the
+// way package pairs does in essence.
+func candidates(w netstate.Watcher) func(netip.AddrPort) []probe.Path {
+	return func(dst netip.AddrPort) []probe.Path {
+		var out []probe.Path
+		for _, a := range w.Snapshot().Sources() {
+			if a.IP.Is6() != dst.Addr().Is6() || a.IP.IsLinkLocalUnicast() != dst.Addr().IsLinkLocalUnicast() {
+				continue
+			}
+			out = append(out, probe.Path{Src: netip.AddrPortFrom(a.IP, 0), Dst: dst})
+		}
+		return out
+	}
+}
+
+// lab is a Prober on a fake network, for use inside a synctest bubble.
+type lab struct {
+	w   *netstate.Static
+	s   *probe.Store
+	net *fakeNet
+	p   *probe.Prober
+}
+
+// newLab starts a Prober over h and the fake network f (nil: every path works with
+// a 10 ms RTT); cfg's Candidates and Dial are filled in.
+func newLab(h host, cfg probe.ProberConfig, f *fakeNet) *lab {
+	if f == nil {
+		f = &fakeNet{rtt: 10 * time.Millisecond}
+	}
+	l := &lab{w: netstate.NewStatic(h.snap()), s: probe.NewStore(), net: f}
+	cfg.Candidates = candidates(l.w)
+	cfg.Dial = l.net.Dial
+	l.p = probe.NewProber(l.s, l.w, cfg)
+	return l
+}

@@ -1,0 +1,87 @@
+package probe
+
+import (
+	"net/netip"
+	"slices"
+
+	"github.com/getapr/getapr/netstate"
+)
+
+// keptTargets returns the destinations that are never dropped: the default
+// gateways on the probe port, the configured targets and the Atlas anchors, without
+// duplicates, in that order.
+func (p *Prober) keptTargets(snap *netstate.Snapshot) []netip.AddrPort {
+	var out []netip.AddrPort
+	add := func(ap netip.AddrPort) {
+		if ap.Addr().IsValid() && !slices.Contains(out, ap) {
+			out = append(out, ap)
+		}
+	}
+	add(netip.AddrPortFrom(snap.Gateway6, p.cfg.Port))
+	add(netip.AddrPortFrom(snap.Gateway4, p.cfg.Port))
+	for _, t := range p.cfg.Targets {
+		add(t)
+	}
+	for _, a := range p.anchors {
+		add(a)
+	}
+	return out
+}
+
+// kept reports whether dst is one of the kept targets. p.mu is held.
+func (p *Prober) kept(snap *netstate.Snapshot, dst netip.AddrPort) bool {
+	return slices.Contains(p.keptTargets(snap), dst)
+}
+
+// capWanted drops the least recently asked-for destinations until the kept and the
+// wanted ones together are at most MaxDestinations. p.mu is held.
+func (p *Prober) capWanted(snap *netstate.Snapshot) {
+	room := max(0, p.cfg.MaxDestinations-len(p.keptTargets(snap)))
+	for len(p.wanted) > room {
+		var oldest netip.AddrPort
+		first := true
+		for d, at := range p.wanted {
+			if first || at.Before(p.wanted[oldest]) || (at.Equal(p.wanted[oldest]) && d.Compare(oldest) < 0) {
+				oldest, first = d, false
+			}
+		}
+		delete(p.wanted, oldest)
+		delete(p.pending, oldest)
+	}
+}
+
+// targets returns the target list: the kept targets, then the wanted ones, most
+// recently asked first, MaxDestinations in all unless the kept ones alone are more.
+// p.mu is held.
+func (p *Prober) targets(snap *netstate.Snapshot) []netip.AddrPort {
+	p.capWanted(snap)
+	out := p.keptTargets(snap)
+	wanted := make([]netip.AddrPort, 0, len(p.wanted))
+	for d := range p.wanted {
+		if !slices.Contains(out, d) {
+			wanted = append(wanted, d)
+		}
+	}
+	slices.SortFunc(wanted, func(a, b netip.AddrPort) int {
+		if c := p.wanted[b].Compare(p.wanted[a]); c != 0 {
+			return c
+		}
+		return a.Compare(b)
+	})
+	return append(out, wanted...)
+}
+
+// prune forgets the probe times of destinations that are no longer targets.
+// p.mu is held.
+func (p *Prober) prune(targets []netip.AddrPort) {
+	for d := range p.lastDst {
+		if !slices.Contains(targets, d) {
+			delete(p.lastDst, d)
+		}
+	}
+	for path := range p.lastProbe {
+		if _, busy := p.inflight[path]; !busy && !slices.Contains(targets, path.Dst) {
+			delete(p.lastProbe, path)
+		}
+	}
+}
