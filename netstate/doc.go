@@ -7,18 +7,57 @@
 // current Snapshot, tells subscribers about new ones, and answers
 // [Watcher.RouteFor]. Two Watchers exist:
 //
-//   - [Monitor], the real one. On Linux it dumps the host through rtnetlink and
-//     follows the netlink multicast groups of links, addresses, routes and rules,
-//     with duplicate events dropped and a short debounce; RouteFor sends
-//     RTM_GETROUTE with the source set, so it honours source-based policy routing.
-//     Elsewhere it polls net.Interfaces and knows no routes.
+//   - [Monitor], the real one (see below).
 //   - [Static], a fake whose snapshot tests set by hand; its RouteFor evaluates the
-//     snapshot's own routes and rules ([Snapshot.Lookup]).
+//     snapshot's own routes and rules ([Snapshot.Lookup]), or a function the test
+//     supplies.
 //
 // [Classify] sorts addresses into the classes the pair rules need (loopback,
 // link-local, ULA, GUA, RFC 1918, shared address space, global IPv4), following
 // net/netip: documentation prefixes are global unicast.
 //
-// IPv6 link-local addresses and gateways always carry their zone, the interface
-// name, so they can be bound and dialled as they are.
+// # Addresses and zones
+//
+// Snapshot.Addrs holds every address except those on loopback interfaces, in
+// every kernel state; [Snapshot.Sources] keeps the ones a socket can bind now:
+// not tentative, not DAD-failed, not loopback or otherwise [NotSource], on a link
+// that is administratively up. Deprecated and temporary addresses are sources
+// (they rank lower). IPv6 link-local addresses, and IPv6 link-local gateways in
+// Routes and Gateway6, always carry their zone, the interface name, so they can be
+// bound and dialled as they are.
+//
+// # Linux
+//
+// New dumps links, addresses, policy rules and routes through rtnetlink and joins
+// the multicast groups of links, IPv4/IPv6 addresses, routes and rules. Events
+// that repeat the last known state of the same object (or concern the local table
+// or cached routes) are dropped; the rest wake a debounced rebuild (see
+// [WithDebounce]): the first change after a quiet period is published within a
+// few milliseconds, a burst costs at most one rebuild per debounce interval, and
+// a rebuild that finds nothing changed publishes nothing. A lost event (socket
+// overrun) forces a rebuild. If the kernel refuses the group subscription, or the
+// event socket fails, the Monitor logs it and polls instead ([WithPollInterval]).
+// Routes are those of the main table and of every table a lookup rule selects;
+// rules that need more than the addresses to match (fwmark, iif other than lo,
+// oif, uid, ports...) are left out.
+//
+// Monitor.RouteFor sends RTM_GETROUTE with RTA_DST, RTA_SRC when a source is
+// given, and RTA_OIF for a zoned link-local address, so it honours source-based
+// policy routing ("ip rule from ... lookup ..."). Kernel errors map to
+// [RouteError] kinds: ENETUNREACH is NoRoute, EHOSTUNREACH or an unreachable
+// route is UnreachableErr, EACCES or a prohibit route is ProhibitedErr, EINVAL or
+// a blackhole route is BlackholeErr. The kernel does not check the source itself,
+// so RouteFor does: a source that is not a configured address (checked against
+// the snapshot, then with the kernel for addresses newer than it), or is
+// tentative or DAD-failed, or of the other family, or on another zone, is
+// BadSource.
+//
+// # Other systems
+//
+// New polls net.Interfaces (default every 5 s): links and addresses, without
+// flags (lifetimes are Forever) and without routes, rules or gateways.
+// RouteFor cannot ask a kernel: it returns the interface of the source, or
+// without a source the first running interface with an address of the
+// destination's family and scope; an unknown source is NoRoute. WithNetNS is an
+// error there.
 package netstate

@@ -2,6 +2,7 @@ package netstate_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 
@@ -56,4 +57,31 @@ func ExampleNewStatic() {
 	// eth0 192.0.2.1 <nil>
 	// route from 192.0.2.10 to 203.0.113.9: unreachable
 	// generation 1 sources 0
+}
+
+func ExampleNew() {
+	m, err := netstate.New()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer m.Close()
+
+	for _, a := range m.Snapshot().Sources() {
+		fmt.Println(a.Interface, a.IP, a.Class())
+	}
+	unsubscribe := m.Subscribe(func(s *netstate.Snapshot) {
+		fmt.Println("host changed, generation", s.Generation)
+	})
+	defer unsubscribe()
+
+	// Which interface would a packet from this source to this destination use?
+	d, err := m.RouteFor(context.Background(), netip.MustParseAddr("192.0.2.10"), netip.MustParseAddr("198.51.100.1"))
+	var re *netstate.RouteError
+	switch {
+	case errors.As(err, &re):
+		fmt.Println("the kernel would not send it:", re.Kind)
+	case err == nil:
+		fmt.Println("leaves by", d.Interface, "via", d.Gateway)
+	}
 }

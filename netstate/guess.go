@@ -2,12 +2,6 @@ package netstate
 
 import "net/netip"
 
-// netipAddr converts a 4- or 16-byte IP slice, unmapping IPv4-mapped addresses.
-func netipAddr(ip []byte) (netip.Addr, bool) {
-	a, ok := netip.AddrFromSlice(ip)
-	return a.Unmap(), ok
-}
-
 // guessRoute is RouteFor where the system's routes cannot be read: the packet
 // leaves by the interface of src; without src, by the interface its zone names,
 // else by the first running interface that has a usable address of dst's family

@@ -95,6 +95,12 @@ func (s *Snapshot) Lookup(src, dst netip.Addr) (Decision, error) {
 	return fail(NoRoute)
 }
 
+// netipAddr converts a 4- or 16-byte IP slice, unmapping IPv4-mapped addresses.
+func netipAddr(ip []byte) (netip.Addr, bool) {
+	a, ok := netip.AddrFromSlice(ip)
+	return a.Unmap(), ok
+}
+
 // hasSrc reports whether src names a source, rather than "any".
 func hasSrc(src netip.Addr) bool { return src.IsValid() && !src.IsUnspecified() }
 

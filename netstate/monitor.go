@@ -92,7 +92,8 @@ func (m *Monitor) Snapshot() *Snapshot { return m.snap.Load() }
 
 // Subscribe calls fn with every new snapshot until unsubscribe is called. The calls
 // come from the Monitor's own goroutine, one at a time, in generation order; while
-// fn runs no newer snapshot is built, so fn must return quickly.
+// fn runs no newer snapshot is built, so fn must return quickly; it must not call
+// Close (Close waits for it).
 func (m *Monitor) Subscribe(fn func(*Snapshot)) (unsubscribe func()) {
 	return m.subs.add(fn)
 }

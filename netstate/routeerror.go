@@ -26,6 +26,7 @@ var routeErrorNames = [...]string{
 	BadSource:      "bad source",
 }
 
+// String returns a short description such as "unreachable".
 func (k RouteErrorKind) String() string {
 	if int(k) < len(routeErrorNames) {
 		return routeErrorNames[k]
@@ -41,6 +42,7 @@ type RouteError struct {
 	Errno    syscall.Errno // 0 if not from the kernel
 }
 
+// Error returns "route from SRC to DST: KIND".
 func (e *RouteError) Error() string {
 	return fmt.Sprintf("route from %v to %v: %v", e.Src, e.Dst, e.Kind)
 }
