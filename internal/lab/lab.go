@@ -89,7 +89,8 @@ type Server struct {
 // Up brings up a lab from ordinary code: the namespaces, links, addresses,
 // routes and firewall rules, and, in this process, the relays, the servers, the
 // DNS and the control socket. A lab of the same name is torn down first. Up
-// needs root, ip and nft on Linux.
+// needs root, ip and nft on Linux. It raises this process's scheduling priority
+// (nice -20) so that the relays keep time on a loaded machine.
 func Up(ctx context.Context, opts Options) (*Lab, error) {
 	if why := unavailable(); why != "" {
 		return nil, fmt.Errorf("lab: %s", why)

@@ -6,12 +6,11 @@ import (
 	"context"
 	"errors"
 	"syscall"
+	"time"
 )
 
 // The lab needs Linux network namespaces; elsewhere every step that touches
 // the kernel fails with errors.ErrUnsupported and Main runs tests without a lab.
-
-const vnetHdrLen = 0
 
 func inNetNS(string, func() error) error { return errors.ErrUnsupported }
 
@@ -24,3 +23,7 @@ func openPacketPort(string, int) (framePort, error) { return nil, errors.ErrUnsu
 func childAttr() *syscall.SysProcAttr { return nil }
 
 func detachAttr() *syscall.SysProcAttr { return nil }
+
+func raisePriority() {}
+
+func preciseSleep(d time.Duration) { time.Sleep(d) }

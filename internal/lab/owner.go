@@ -40,6 +40,7 @@ func (o *owner) bringUp(ctx context.Context) error {
 	if err := os.MkdirAll(o.dir, 0o700); err != nil {
 		return err
 	}
+	raisePriority()
 	if err := writeOwner(o.dir); err != nil {
 		return err
 	}
@@ -135,7 +136,7 @@ func (o *owner) startRelay(i int) (*relay, error) {
 		a.Close()
 		return nil, err
 	}
-	return newRelay(a, b, vnetHdrLen, o.state.RTT[i]/2, o.log.With(zap.Int("uplink", i))), nil
+	return newRelay(a, b, vnetHdrLen, o.state.RTT[i]/2, preciseSleep, o.log.With(zap.Int("uplink", i))), nil
 }
 
 // listenIn listens in namespace ns.

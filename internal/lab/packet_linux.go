@@ -8,12 +8,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// vnetHdrLen is the size of the virtio_net_hdr that PACKET_VNET_HDR puts in
-// front of every frame: it carries the GSO and checksum-offload state, so that a
-// 64 KiB TCP segment crosses the relay whole and is segmented (or not) further on
-// as if the relay were a wire.
-const vnetHdrLen = 10
-
 // packetPort is an AF_PACKET socket bound to one interface, reading and writing
 // whole frames through the runtime's poller (so Close wakes a blocked read).
 type packetPort struct {

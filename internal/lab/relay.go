@@ -21,6 +21,12 @@ type framePort interface {
 	Close() error
 }
 
+// vnetHdrLen is the size of the virtio_net_hdr that PACKET_VNET_HDR puts in
+// front of every frame: it carries the GSO and checksum-offload state, so that a
+// 64 KiB TCP segment crosses the relay whole and is segmented (or not) further on
+// as if the relay were a wire.
+const vnetHdrLen = 10
+
 // Relay limits: the largest frame read (a GSO frame is at most 64 KiB plus
 // headers), and how much one direction may hold before it drops, like a full
 // queue on a real link.
@@ -85,14 +91,22 @@ type relay struct {
 	hdr    int // bytes in front of the Ethernet header (the vnet header)
 	lines  [2]delayLine
 	queued atomic.Int64 // bytes held, both directions
-	done   chan struct{}
-	wg     sync.WaitGroup
-	once   sync.Once
+	// fine, if set, sleeps precisely for the last fineWindow before a frame is
+	// due: the runtime's timers may fire up to a millisecond late.
+	fine func(time.Duration)
+	done chan struct{}
+	wg   sync.WaitGroup
+	once sync.Once
 }
 
-// newRelay starts relaying between a and b with the given one-way delay.
-func newRelay(a, b framePort, hdr int, oneWay time.Duration, log *zap.Logger) *relay {
-	r := &relay{log: log, ports: [2]framePort{a, b}, hdr: hdr, done: make(chan struct{})}
+// fineWindow is how long before a frame is due the relay stops waiting on a
+// runtime timer and sleeps precisely (relay.fine).
+const fineWindow = 2 * time.Millisecond
+
+// newRelay starts relaying between a and b with the given one-way delay; fine
+// is the precise sleep, or nil.
+func newRelay(a, b framePort, hdr int, oneWay time.Duration, fine func(time.Duration), log *zap.Logger) *relay {
+	r := &relay{log: log, ports: [2]framePort{a, b}, hdr: hdr, fine: fine, done: make(chan struct{})}
 	r.setOneWay(oneWay)
 	for dir := range 2 {
 		q := make(chan delayedFrame, queueFrames)
@@ -156,17 +170,35 @@ func (r *relay) write(to framePort, q <-chan delayedFrame) {
 			return
 		case fr = <-q:
 		}
-		if d := time.Until(fr.due); d > 0 {
-			t.Reset(d)
-			select {
-			case <-r.done:
-				return
-			case <-t.C:
-			}
+		if !r.waitUntil(t, fr.due) {
+			return
 		}
 		r.queued.Add(-int64(len(fr.b)))
 		_ = to.writeFrame(fr.b) // lost like on a wire if the far side is down
 	}
+}
+
+// waitUntil waits until due on t, then with fine for the last fineWindow. It
+// returns false when the relay stops first.
+func (r *relay) waitUntil(t *time.Timer, due time.Time) bool {
+	d := time.Until(due)
+	if r.fine != nil {
+		d -= fineWindow
+	}
+	if d > 0 {
+		t.Reset(d)
+		select {
+		case <-r.done:
+			return false
+		case <-t.C:
+		}
+	}
+	if r.fine != nil {
+		if rest := time.Until(due); rest > 0 {
+			r.fine(rest)
+		}
+	}
+	return true
 }
 
 func (r *relay) stopped() bool {
