@@ -91,13 +91,14 @@ func from(src string) func(d dial) bool {
 	return func(d dial) bool { return d.Src.Addr() == addr(src) }
 }
 
-// candidates pairs a destination with every source of its family and scope, the
-// way package pairs does in essence.
+// candidates pairs a destination with every source of its family and scope (the
+// same zone for link-local), the way package pairs does in essence.
 func candidates(w netstate.Watcher) func(netip.AddrPort) []probe.Path {
 	return func(dst netip.AddrPort) []probe.Path {
 		var out []probe.Path
 		for _, a := range w.Snapshot().Sources() {
-			if a.IP.Is6() != dst.Addr().Is6() || a.IP.IsLinkLocalUnicast() != dst.Addr().IsLinkLocalUnicast() {
+			ll := dst.Addr().IsLinkLocalUnicast()
+			if a.IP.Is6() != dst.Addr().Is6() || a.IP.IsLinkLocalUnicast() != ll || (ll && a.IP.Zone() != dst.Addr().Zone()) {
 				continue
 			}
 			out = append(out, probe.Path{Src: netip.AddrPortFrom(a.IP, 0), Dst: dst})

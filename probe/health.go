@@ -24,6 +24,7 @@ type source struct {
 	nextCheck time.Time     // a dead source's next re-check; zero if none is due
 	backoff   time.Duration // the wait before the re-check after nextCheck
 	kernel    bool          // dead because the kernel says so; only Observe or a working path revive it
+	prefix    netip.Prefix  // the on-link prefix of the address; invalid before Observe
 	farFail   bool          // a blamed failure was to a destination beyond the on-link prefixes
 
 	pairs   map[netip.Addr]*pair     // by destination
@@ -97,10 +98,11 @@ func (s *Store) pathWorked(sc *source, dst netip.Addr, now time.Time) {
 }
 
 // pathFailed applies a timeout or unreachable result from sc to dst. It counts
-// against the source only when the source is to blame (see blames): the first such
-// failure makes it suspect, the deadAfter-th dead.
+// against the source only when the source is to blame (see blames), and never when
+// dst is on another link than the source's (another uplink's gateway): the first
+// such failure makes it suspect, the deadAfter-th dead.
 func (s *Store) pathFailed(sc *source, dst netip.Addr, now time.Time) {
-	if !s.blames(sc, dst) {
+	if (s.onLink(dst) && !sc.owns(dst)) || !s.blames(sc, dst) {
 		return
 	}
 	sc.failures++
@@ -150,6 +152,15 @@ func (s *Store) blames(sc *source, dst netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+// owns reports whether dst is on sc's own link: inside its prefix, or link-local on
+// its zone.
+func (sc *source) owns(dst netip.Addr) bool {
+	if dst.IsLinkLocalUnicast() {
+		return sc.addr.IsLinkLocalUnicast() && sc.addr.Zone() == dst.Zone()
+	}
+	return sc.prefix.IsValid() && sc.prefix.Contains(dst.WithZone(""))
 }
 
 // onLink reports whether dst is reached without a router: a link-local address, a

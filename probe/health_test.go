@@ -87,6 +87,15 @@ func TestHealthStateMachine(t *testing.T) {
 			report(s, srcA, dstD, probe.Timeout)
 			report(s, srcA, dstD, probe.Refused)
 		}, srcA, probe.Alive},
+		{"not blamed for another link's gateway", func(s *probe.Store) {
+			report(s, srcA, "2001:db8:a::1", probe.Success)
+			report(s, srcB, "2001:db8:a::1", probe.Timeout)
+			report(s, srcB, "2001:db8:a::1", probe.Timeout)
+		}, srcB, probe.Unknown},
+		{"blamed for its own link's gateway", func(s *probe.Store) {
+			report(s, "fe80::10%eth0", "fe80::1%eth0", probe.Success)
+			report(s, "fe80::11%eth0", "fe80::1%eth0", probe.Unreachable)
+		}, "fe80::11%eth0", probe.Suspect},
 		{"reaching the gateway does not revive a source that failed beyond it", func(s *probe.Store) {
 			report(s, srcB, dstD, probe.Success)
 			report(s, srcA, dstD, probe.Timeout)
@@ -98,7 +107,9 @@ func TestHealthStateMachine(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				s := probe.NewStore()
-				s.Observe(twoUplinks.snap())
+				h := twoUplinks
+				h.addrs = append(slices.Clip(h.addrs), "eth0 fe80::10/64", "eth0 fe80::11/64")
+				s.Observe(h.snap())
 				tt.steps(s)
 				wantHealth(t, s, tt.src, tt.want)
 			})

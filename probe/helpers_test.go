@@ -16,6 +16,7 @@ type host struct {
 	gw4, gw6 string
 	down     []string // names of links that are not running
 	routes   bool     // add a default route per family through every link
+	via      bool     // the first link's default routes go through gw4 and gw6
 }
 
 // snap builds the host's snapshot. Links are numbered in order of first mention.
@@ -52,6 +53,14 @@ func (h host) snap() *netstate.Snapshot {
 	}
 	if h.gw6 != "" {
 		s.Gateway6 = netip.MustParseAddr(h.gw6)
+	}
+	for i, r := range s.Routes {
+		if h.via && r.Index == 1 {
+			s.Routes[i].Gateway = s.Gateway4
+			if r.Dst.Addr().Is6() {
+				s.Routes[i].Gateway = s.Gateway6
+			}
+		}
 	}
 	return s
 }

@@ -73,6 +73,7 @@ func (s *Store) syncSources(snap *netstate.Snapshot, now time.Time) {
 		if sc == nil {
 			sc = s.addSource(k, now)
 		}
+		sc.prefix = a.Prefix()
 		switch down := kernelDown(snap, a); {
 		case down && !(sc.health == Dead && sc.kernel):
 			s.log.Info("source down", zap.Stringer("src", k), zap.String("interface", a.Interface))

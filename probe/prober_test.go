@@ -31,9 +31,9 @@ func TestProberFirstRound(t *testing.T) {
 		if d := time.Since(start); d != 10*time.Millisecond {
 			t.Errorf("first round took %v, want one RTT (10ms)", d)
 		}
+		// Each gateway from the sources on its own link only: not srcB -> gw6.
 		want := []probe.Path{
 			{Src: addrPort(srcA, 0), Dst: gw6},
-			{Src: addrPort(srcB, 0), Dst: gw6},
 			{Src: addrPort(src4, 0), Dst: gw4},
 		}
 		got := l.net.seen(nil)
@@ -51,7 +51,7 @@ func TestProberFirstRound(t *testing.T) {
 		if st := l.s.Status(); !st.GUAOK || !st.IPv4OK {
 			t.Errorf("Status = %+v", st)
 		}
-		if st := l.p.Stats(); st.Connects != 3 || st.Rounds != 1 || st.Targets != 2 || st.InFlight != 0 {
+		if st := l.p.Stats(); st.Connects != 2 || st.Rounds != 1 || st.Targets != 2 || st.InFlight != 0 {
 			t.Errorf("Stats = %+v", st)
 		}
 	})
@@ -66,13 +66,14 @@ func TestProberRateBound(t *testing.T) {
 		const run = 10 * time.Minute
 		time.Sleep(run)
 		synctest.Wait()
-		// 8 paths: 3 IPv6 destinations from 2 sources, 2 IPv4 ones from 1.
+		// 7 paths: 2 IPv6 targets from 2 sources, the IPv6 gateway from 1, 2 IPv4
+		// destinations from 1.
 		paths := map[probe.Path][]time.Time{}
 		for _, d := range l.net.seen(nil) {
 			paths[d.Path] = append(paths[d.Path], d.at)
 		}
-		if len(paths) != 8 {
-			t.Fatalf("%d paths probed, want 8", len(paths))
+		if len(paths) != 7 {
+			t.Fatalf("%d paths probed, want 7", len(paths))
 		}
 		interval := probe.DefaultInterval
 		lo, hi := int(run/(interval*11/10)), int(run/(interval*9/10))+1
@@ -182,11 +183,11 @@ func TestProberNetworkChange(t *testing.T) {
 		synctest.Wait()
 		newGW := addrPort("2001:db8:a::2", 80)
 		got := l.net.seen(to(newGW))
-		if len(got) != 2 || got[0].at.Sub(changed) > time.Second {
+		if len(got) != 1 || got[0].at.Sub(changed) > time.Second {
 			t.Errorf("connects to the new gateway: %v (changed at %v)", got, changed)
 		}
-		if n := len(l.net.seen(to(gw6))); n != 2 {
-			t.Errorf("old gateway probed %d times, want 2 (first round only)", n)
+		if n := len(l.net.seen(to(gw6))); n != 1 {
+			t.Errorf("old gateway probed %d times, want once (first round only)", n)
 		}
 		if r := l.p.Stats().Rounds - rounds; r != 1 {
 			t.Errorf("one change made %d rounds, want 1", r)
@@ -270,8 +271,8 @@ func TestProberClose(t *testing.T) {
 		drop := func(probe.Path) (bool, error) { return true, nil }
 		l := newLab(twoUplinks, probe.ProberConfig{}, &fakeNet{broken: drop})
 		time.Sleep(10 * time.Millisecond)
-		if n := l.p.Stats().InFlight; n != 3 {
-			t.Errorf("InFlight = %d, want 3", n)
+		if n := l.p.Stats().InFlight; n != 2 {
+			t.Errorf("InFlight = %d, want 2", n)
 		}
 		if err := l.p.Close(); err != nil {
 			t.Fatal(err)
@@ -293,6 +294,42 @@ func TestProberClose(t *testing.T) {
 			t.Errorf("WaitRound = %v, want the context's deadline", err)
 		}
 	})
+}
+
+func TestProberGatewayFromItsLink(t *testing.T) {
+	tests := []struct {
+		name string
+		gw6  string
+		from []string
+	}{
+		{"in a prefix", "2001:db8:b::1", []string{srcB}},
+		{"link-local with zone", "fe80::1%eth1", []string{"fe80::10%eth1"}},
+		{"by its default route", "2001:db8:77::1", []string{srcA}},
+		{"nowhere known", "2001:db8:99::1", []string{srcA, srcB}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				h := twoUplinks
+				h.addrs = append(slices.Clip(h.addrs), "eth1 fe80::10/64")
+				h.gw6 = tt.gw6
+				h.via = tt.name == "by its default route"
+				l := newLab(h, probe.ProberConfig{}, nil)
+				defer l.p.Close()
+				time.Sleep(2 * time.Second)
+				var got []string
+				for _, d := range l.net.seen(to(netip.AddrPortFrom(addr(tt.gw6), 80))) {
+					if s := d.Src.Addr().String(); !slices.Contains(got, s) {
+						got = append(got, s)
+					}
+				}
+				slices.Sort(got)
+				if !slices.Equal(got, tt.from) {
+					t.Errorf("gateway probed from %v, want %v", got, tt.from)
+				}
+			})
+		})
+	}
 }
 
 func TestNewProberWithoutCandidates(t *testing.T) {

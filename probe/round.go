@@ -109,7 +109,7 @@ func (p *Prober) round(now time.Time, full, first bool) {
 
 	var paths []Path
 	for _, d := range dsts {
-		for _, c := range p.cfg.Candidates(d) {
+		for _, c := range p.candidates(snap, d) {
 			if p.store.Health(c.Src.Addr()) != Dead {
 				paths = append(paths, c)
 			}
@@ -151,12 +151,13 @@ func (p *Prober) recheck(now time.Time) {
 	if len(due) == 0 {
 		return
 	}
+	snap := p.w.Snapshot()
 	targets := p.Targets()
 	var paths []Path
 	for _, src := range due {
 		var mine []Path
 		for _, t := range targets {
-			for _, c := range p.cfg.Candidates(t) {
+			for _, c := range p.candidates(snap, t) {
 				if addrKey(c.Src.Addr()) == src {
 					mine = append(mine, c)
 				}

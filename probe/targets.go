@@ -85,3 +85,47 @@ func (p *Prober) prune(targets []netip.AddrPort) {
 		}
 	}
 }
+
+// candidates returns cfg.Candidates(dst), except that a default gateway is only
+// probed from the sources on its own link: from another uplink it cannot answer,
+// and its silence would say nothing.
+func (p *Prober) candidates(snap *netstate.Snapshot, dst netip.AddrPort) []Path {
+	all := p.cfg.Candidates(dst)
+	gw := dst.Addr()
+	if gw != snap.Gateway4 && gw != snap.Gateway6 {
+		return all
+	}
+	index, ok := gatewayLink(snap, gw)
+	if !ok {
+		return all
+	}
+	return slices.DeleteFunc(all, func(c Path) bool {
+		a, ok := snap.Addr(c.Src.Addr())
+		return ok && a.Index != index
+	})
+}
+
+// gatewayLink returns the index of the link a gateway is on: the link its zone
+// names, the link of a default route through it, or the link of an address whose
+// prefix contains it.
+func gatewayLink(snap *netstate.Snapshot, gw netip.Addr) (index int, ok bool) {
+	if z := gw.Zone(); z != "" {
+		for _, l := range snap.Links {
+			if l.Name == z {
+				return l.Index, true
+			}
+		}
+	}
+	bare := gw.WithZone("")
+	for _, r := range snap.Routes {
+		if r.Dst.Bits() == 0 && r.Index != 0 && r.Gateway.WithZone("") == bare {
+			return r.Index, true
+		}
+	}
+	for _, a := range snap.Addrs {
+		if !a.IP.IsLinkLocalUnicast() && a.Prefix().Contains(bare) {
+			return a.Index, true
+		}
+	}
+	return 0, false
+}
