@@ -12,6 +12,9 @@ import (
 	"time"
 )
 
+// errNoEvents is what listen returns where change events do not exist.
+var errNoEvents = errors.New("netstate: no change events on this system")
+
 // otherBackend polls the standard library's interface list: no routes, no
 // gateways, no address flags, lifetimes Forever.
 type otherBackend struct{}

@@ -2,7 +2,6 @@ package netstate
 
 import (
 	"context"
-	"errors"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -214,6 +213,3 @@ func (m *Monitor) rebuild() error {
 	m.subs.publish(s)
 	return nil
 }
-
-// errNoEvents is what listen returns where change events do not exist.
-var errNoEvents = errors.New("netstate: no change events on this system")
