@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http/httptrace"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -30,8 +32,8 @@ const (
 	// BindAuto binds to the device only for pairs whose kernel route leaves by
 	// another interface than the source's (pairs.Pair.EgressMismatch). Where
 	// that is refused (no privilege, or unsupported), the attempt is repeated
-	// with the source address bound alone, and the PairDialer stops trying
-	// SO_BINDTODEVICE for the rest of its life.
+	// with the source address bound alone, and the dial's later attempts do not
+	// try SO_BINDTODEVICE again.
 	BindAuto BindMode = iota
 	// BindNever binds the source address only: the kernel's routes decide the
 	// egress interface.
@@ -67,21 +69,23 @@ func deviceBindRefused(err error) bool {
 		(errors.Is(be.err, syscall.EPERM) || errors.Is(be.err, syscall.EACCES) || errors.Is(be.err, errors.ErrUnsupported))
 }
 
-// attemptFunc returns the dial function of a race over base ("tcp", "udp").
+// attemptFunc returns the dial function of one race over base ("tcp", "udp").
 func (d *PairDialer) attemptFunc(base string, log *zap.Logger) dialFunc {
+	denied := new(atomic.Bool) // shared by the race's attempts
 	return func(ctx context.Context, p pairs.Pair) (net.Conn, error) {
-		return d.dialPair(ctx, base, p, log)
+		return d.dialPair(ctx, base, p, denied, log)
 	}
 }
 
 // dialPair makes one attempt over p: bind p.Src, bind to p.Interface if the
-// mode says so, connect to p.Dst.
-func (d *PairDialer) dialPair(ctx context.Context, base string, p pairs.Pair, log *zap.Logger) (net.Conn, error) {
-	bind := d.bindsDevice(p)
+// mode says so, connect to p.Dst. denied is set, and then skips the device
+// bind, once SO_BINDTODEVICE was refused in BindAuto mode.
+func (d *PairDialer) dialPair(ctx context.Context, base string, p pairs.Pair, denied *atomic.Bool, log *zap.Logger) (net.Conn, error) {
+	bind := d.bindsDevice(p, denied.Load())
 	c, err := d.connect(ctx, base, p, bind)
 	if bind && d.BindToDevice == BindAuto && deviceBindRefused(err) {
-		if !d.bindDenied.Swap(true) {
-			log.Info("SO_BINDTODEVICE refused; binding source addresses only",
+		if !denied.Swap(true) && log != nil {
+			log.Debug("SO_BINDTODEVICE refused; binding source addresses only",
 				zap.String("interface", p.Interface), zap.Error(err))
 		}
 		c, err = d.connect(ctx, base, p, false)
@@ -89,39 +93,73 @@ func (d *PairDialer) dialPair(ctx context.Context, base string, p pairs.Pair, lo
 	return c, err
 }
 
-// bindsDevice reports whether an attempt over p binds to p.Interface.
-func (d *PairDialer) bindsDevice(p pairs.Pair) bool {
+// bindsDevice reports whether an attempt over p binds to p.Interface; denied
+// says SO_BINDTODEVICE was refused earlier in the dial.
+func (d *PairDialer) bindsDevice(p pairs.Pair, denied bool) bool {
 	switch {
 	case p.Interface == "" || d.BindToDevice == BindNever:
 		return false
 	case d.BindToDevice == BindAlways:
 		return true
 	}
-	return p.EgressMismatch && !d.bindDenied.Load()
+	return p.EgressMismatch && !denied
 }
 
 // connect binds p.Src and connects to p.Dst with a net.Dialer carrying d's
 // socket settings; bind adds SO_BINDTODEVICE to p.Interface after d's Control.
+// An httptrace.ClientTrace in ctx sees the connect as with net.Dialer.
 func (d *PairDialer) connect(ctx context.Context, base string, p pairs.Pair, bind bool) (net.Conn, error) {
-	nd := net.Dialer{
-		LocalAddr:       p.LocalAddr(base),
-		KeepAlive:       d.KeepAlive,
-		KeepAliveConfig: d.KeepAliveConfig,
-		Control:         d.Control,
-		ControlContext:  d.ControlContext,
-	}
+	nd := net.Dialer{KeepAlive: d.KeepAlive, KeepAliveConfig: d.KeepAliveConfig}
+	ifname := ""
 	if bind {
-		nd.Control, nd.ControlContext = nil, bindControl(p.Interface, d.Control, d.ControlContext)
+		ifname = p.Interface
 	}
-	return nd.DialContext(ctx, p.Network(base), p.Dst.String())
+	// A TCP source bound with port 0 gets its port at connect, from the whole
+	// 4-tuple, rather than at bind from the ports nobody uses at all: without
+	// that, TIME_WAIT connections exhaust the ports of a busy source.
+	noPort := base == "tcp" && p.Src.Port() == 0
+	nd.ControlContext = attemptControl(ifname, noPort, d.Control, d.ControlContext)
+	network := p.Network(base)
+	ct := httptrace.ContextClientTrace(ctx)
+	if ct != nil && ct.ConnectStart != nil {
+		ct.ConnectStart(network, p.Dst.String())
+	}
+	var c net.Conn
+	var err error
+	if base == "udp" {
+		c, err = dialUDP(ctx, &nd, network, p)
+	} else {
+		c, err = dialTCP(ctx, &nd, network, p)
+	}
+	if ct != nil && ct.ConnectDone != nil {
+		ct.ConnectDone(network, p.Dst.String(), err)
+	}
+	return c, err
 }
 
-// bindControl returns a ControlContext that runs the user's control function
-// (cc, else c), then binds the socket to the interface ifname.
-func bindControl(ifname string, c func(string, string, syscall.RawConn) error,
+// dialTCP and dialUDP return a nil net.Conn, not a typed nil, on error.
+func dialTCP(ctx context.Context, nd *net.Dialer, network string, p pairs.Pair) (net.Conn, error) {
+	c, err := nd.DialTCP(ctx, network, p.Src, p.Dst)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func dialUDP(ctx context.Context, nd *net.Dialer, network string, p pairs.Pair) (net.Conn, error) {
+	c, err := nd.DialUDP(ctx, network, p.Src, p.Dst)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// attemptControl returns the ControlContext of an attempt: the user's control
+// function (cc, else c), then SO_BINDTODEVICE to ifname unless it is empty,
+// then IP_BIND_ADDRESS_NO_PORT when noPort (best effort, Linux only).
+func attemptControl(ifname string, noPort bool, c func(string, string, syscall.RawConn) error,
 	cc func(context.Context, string, string, syscall.RawConn) error,
 ) func(context.Context, string, string, syscall.RawConn) error {
-	bind := sockopt.BindToDevice(ifname, nil)
 	return func(ctx context.Context, network, address string, rc syscall.RawConn) error {
 		var err error
 		switch {
@@ -133,18 +171,24 @@ func bindControl(ifname string, c func(string, string, syscall.RawConn) error,
 		if err != nil {
 			return err
 		}
-		if err := bind(network, address, rc); err != nil {
-			return &bindDeviceError{ifname: ifname, err: err}
+		if ifname != "" {
+			if err := sockopt.BindToDevice(ifname, nil)(network, address, rc); err != nil {
+				return &bindDeviceError{ifname: ifname, err: err}
+			}
+		}
+		if noPort {
+			bindAddressNoPort(rc)
 		}
 		return nil
 	}
 }
 
-// dialUDP connects a UDP socket over the first pair the kernel accepts. A UDP
+// connectUDP connects a UDP socket over the first pair the kernel accepts. A UDP
 // connect sends nothing: it only checks the route, so there is nothing to race
 // and nothing to report to probe.
-func (d *PairDialer) dialUDP(ctx context.Context, ps []pairs.Pair, t *Trace, log *zap.Logger) (net.Conn, error) {
+func (d *PairDialer) connectUDP(ctx context.Context, ps []pairs.Pair, t *Trace, log *zap.Logger) (net.Conn, error) {
 	e := &AttemptsError{}
+	denied := new(atomic.Bool)
 	for i, p := range ps {
 		if err := ctx.Err(); err != nil {
 			e.Untried, e.Cause = len(ps)-i, err
@@ -154,7 +198,7 @@ func (d *PairDialer) dialUDP(ctx context.Context, ps []pairs.Pair, t *Trace, log
 			t.AttemptStart(p)
 		}
 		start := time.Now()
-		c, err := d.dialPair(ctx, "udp", p, log)
+		c, err := d.dialPair(ctx, "udp", p, denied, log)
 		if t != nil && t.AttemptDone != nil {
 			t.AttemptDone(p, time.Since(start), err)
 		}

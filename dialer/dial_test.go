@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -240,8 +241,7 @@ func TestBindsDevice(t *testing.T) {
 	}
 	for _, tt := range tests {
 		d := &PairDialer{BindToDevice: tt.mode}
-		d.bindDenied.Store(tt.denied)
-		if got := d.bindsDevice(tt.p); got != tt.want {
+		if got := d.bindsDevice(tt.p, tt.denied); got != tt.want {
 			t.Errorf("%v (denied %v), %+v: bindsDevice = %v, want %v", tt.mode, tt.denied, tt.p, got, tt.want)
 		}
 	}
@@ -289,7 +289,8 @@ func TestDialPairBindToDevice(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			controls = 0
 			d := &PairDialer{Control: control}
-			c, err := d.dialPair(t.Context(), "tcp", tt.p, d.logger())
+			var denied atomic.Bool
+			c, err := d.dialPair(t.Context(), "tcp", tt.p, &denied, d.logger())
 			if err == nil {
 				c.Close()
 			}
@@ -300,7 +301,7 @@ func TestDialPairBindToDevice(t *testing.T) {
 			if controls != 1 {
 				t.Errorf("user Control ran %d times, want 1", controls)
 			}
-			if d.bindDenied.Load() {
+			if denied.Load() {
 				t.Error("a missing interface counted as a refused privilege")
 			}
 		})

@@ -3,7 +3,6 @@ package dialer
 import (
 	"context"
 	"net"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -19,7 +18,7 @@ import (
 // fields that net.Dialer also has mean the same here.
 //
 // The zero value is ready to use: it uses the process-wide default Selector. A
-// PairDialer is safe for concurrent use; it must not be copied after first use.
+// PairDialer is safe for concurrent use as long as its fields are not changed.
 type PairDialer struct {
 	// Timeout is the most a dial may take, name resolution and every attempt
 	// included. Zero means no timeout (the operating system's connect timeout
@@ -71,8 +70,8 @@ type PairDialer struct {
 	// BindToDevice says when an attempt also binds its socket to its source's
 	// interface (SO_BINDTODEVICE on Linux). The zero value, BindAuto, does so
 	// only for pairs whose route leaves by another interface
-	// (pairs.Pair.EgressMismatch) and where the privilege is missing falls back
-	// to binding the source address alone. See BindMode.
+	// (pairs.Pair.EgressMismatch), and binds the source address alone where
+	// that is refused. See BindMode.
 	BindToDevice BindMode
 
 	// Selector ranks the pairs and learns from every attempt's outcome. Nil
@@ -83,8 +82,6 @@ type PairDialer struct {
 	// Logger receives debug logs of every attempt, under the name "dialer". Nil
 	// means no logging.
 	Logger *zap.Logger
-
-	bindDenied atomic.Bool // SO_BINDTODEVICE was refused once (BindAuto)
 }
 
 // Compile-time checks of the function shapes PairDialer is used through:
@@ -156,7 +153,7 @@ func (d *PairDialer) dialQuery(ctx context.Context, q pairs.Query, base string, 
 	log := d.logger()
 	var c net.Conn
 	if base == "udp" {
-		c, err = d.dialUDP(ctx, ps, traceFrom(ctx), log)
+		c, err = d.connectUDP(ctx, ps, traceFrom(ctx), log)
 	} else {
 		r := race{pairs: ps, dial: d.attemptFunc(base, log), report: sel.Report,
 			result: probe.ResultOf, delay: d.AttemptDelay, trace: traceFrom(ctx), log: log}
@@ -210,10 +207,10 @@ func (d *PairDialer) netDialer() *net.Dialer {
 	}
 }
 
-// logger returns the logger of one dial.
+// logger returns the logger of one dial; nil when d has none.
 func (d *PairDialer) logger() *zap.Logger {
 	if d.Logger == nil {
-		return zap.NewNop()
+		return nil
 	}
 	return d.Logger.Named("dialer")
 }

@@ -56,8 +56,8 @@
 // belongs. Linux allows that without privilege since 5.7, for a socket not
 // already bound to a device; before 5.7, and to change an existing binding, it
 // needs CAP_NET_RAW. Where it is refused, or on systems other than Linux,
-// PairDialer binds the source address alone and stops trying. BindToDevice
-// selects another policy.
+// PairDialer binds the source address alone, for the rest of that dial.
+// BindToDevice selects another policy.
 //
 // # UDP
 //

@@ -28,7 +28,7 @@ type race struct {
 	result func(error) probe.Result // how an attempt's error counts for probe
 	delay  time.Duration            // PairDialer.AttemptDelay; negative: serial
 	trace  *Trace                   // nil: none
-	log    *zap.Logger
+	log    *zap.Logger              // nil: no logging
 }
 
 // attemptResult is what one attempt goroutine hands back.
@@ -54,6 +54,9 @@ type racer struct {
 // run races the pairs and returns the winning connection, or an *AttemptsError
 // listing every attempt. There must be at least one pair.
 func (r *race) run(parent context.Context) (net.Conn, error) {
+	if len(r.pairs) == 1 {
+		return r.single(parent)
+	}
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	rc := &racer{
@@ -73,6 +76,30 @@ func (r *race) run(parent context.Context) (net.Conn, error) {
 		return c, nil
 	}
 	return nil, rc.err(parent.Err())
+}
+
+// single makes the one attempt of a race over one pair on the caller's
+// goroutine: there is nothing to stagger.
+func (r *race) single(ctx context.Context) (net.Conn, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, &AttemptsError{Untried: 1, Cause: err}
+	}
+	if t := r.trace; t != nil && t.AttemptStart != nil {
+		t.AttemptStart(r.pairs[0])
+	}
+	start := time.Now()
+	c, err := r.dial(ctx, r.pairs[0])
+	res := attemptResult{conn: c, err: err, start: start, dur: time.Since(start)}
+	if err == nil {
+		r.collect(res, msgWon)
+		return c, nil
+	}
+	if c != nil {
+		c.Close()
+		res.conn = nil
+	}
+	ae := r.collect(res, msgFailed)
+	return nil, &AttemptsError{Attempts: []*AttemptError{ae}, Cause: ctx.Err()}
 }
 
 // start launches the attempt over the next pair, unless none is left or the
@@ -139,7 +166,7 @@ func (rc *racer) wait() net.Conn {
 				rc.collect(res, msgWon)
 				return res.conn
 			}
-			rc.collect(res, msgFailed)
+			rc.failed[res.index] = rc.collect(res, msgFailed)
 			rc.start()
 		case <-tick:
 			rc.start()
@@ -170,31 +197,34 @@ const (
 	msgLost   = "attempt canceled"
 )
 
-// collect reports one attempt to probe and logs it; a failure before any
-// winner is kept for the error list.
-func (rc *racer) collect(res attemptResult, msg string) {
-	p := rc.pairs[res.index]
+// collect reports one attempt to probe and to the trace, and logs it; for a
+// failure before any winner (msgFailed) it returns the attempt's error.
+func (r *race) collect(res attemptResult, msg string) *AttemptError {
+	p := r.pairs[res.index]
 	o := probe.Outcome{Path: p.Path(), Start: res.start, Duration: res.dur}
 	if res.conn != nil {
 		o.Result = probe.Success
 		o.KernelRTT, _ = sockopt.KernelRTT(res.conn)
 	} else {
-		o.Result = rc.result(res.err)
+		o.Result = r.result(res.err)
 	}
-	if rc.report != nil {
-		rc.report(o)
+	if r.report != nil {
+		r.report(o)
 	}
-	if t := rc.trace; t != nil && t.AttemptDone != nil {
+	if t := r.trace; t != nil && t.AttemptDone != nil {
 		t.AttemptDone(p, res.dur, res.err)
 	}
-	if msg == msgFailed {
-		rc.failed[res.index] = &AttemptError{Pair: p, Duration: res.dur, Err: res.err}
+	if r.log != nil {
+		if ce := r.log.Check(zap.DebugLevel, msg); ce != nil {
+			ce.Write(zap.Stringer("src", p.Src), zap.Stringer("dst", p.Dst),
+				zap.String("interface", p.Interface), zap.Stringer("result", o.Result),
+				zap.Duration("duration", res.dur), zap.Error(res.err))
+		}
 	}
-	if ce := rc.log.Check(zap.DebugLevel, msg); ce != nil {
-		ce.Write(zap.Stringer("src", p.Src), zap.Stringer("dst", p.Dst),
-			zap.String("interface", p.Interface), zap.Stringer("result", o.Result),
-			zap.Duration("duration", res.dur), zap.Error(res.err))
+	if msg != msgFailed {
+		return nil
 	}
+	return &AttemptError{Pair: p, Duration: res.dur, Err: res.err}
 }
 
 // err returns the error of a race that no attempt won; cause is the error of

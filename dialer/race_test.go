@@ -37,6 +37,31 @@ type raceCase struct {
 
 var raceCases = []raceCase{
 	{
+		name:    "one pair connects",
+		steps:   []step{{after: 30 * time.Millisecond}},
+		winner:  0,
+		starts:  []time.Duration{0},
+		results: []probe.Result{probe.Success},
+		elapsed: 30 * time.Millisecond,
+	},
+	{
+		name:    "one pair refused",
+		steps:   []step{{after: 30 * time.Millisecond, err: errRefused}},
+		winner:  never,
+		starts:  []time.Duration{0},
+		results: []probe.Result{probe.Refused},
+		elapsed: 30 * time.Millisecond,
+	},
+	{
+		name:    "one pair times out",
+		steps:   []step{{hang: true}},
+		timeout: 3 * time.Second,
+		winner:  never,
+		starts:  []time.Duration{0},
+		results: []probe.Result{probe.Timeout},
+		elapsed: 3 * time.Second,
+	},
+	{
 		name:    "first wins alone",
 		steps:   []step{{after: 30 * time.Millisecond}, {hang: true}},
 		winner:  0,

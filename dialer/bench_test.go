@@ -1,0 +1,52 @@
+package dialer_test
+
+import (
+	"context"
+	"net"
+	"sync"
+	"testing"
+
+	"github.com/getapr/getapr/dialer"
+)
+
+// BenchmarkDial compares a healthy loopback dial through PairDialer (Selector
+// ranking, one attempt, outcome report) with net.Dialer's.
+func BenchmarkDial(b *testing.B) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	})
+	defer func() { ln.Close(); wg.Wait() }()
+	addr := ln.Addr().String()
+
+	b.Run("pairdialer", func(b *testing.B) {
+		d := &dialer.PairDialer{Selector: newSelector(b)}
+		benchDial(b, d.DialContext, addr)
+	})
+	b.Run("netdialer", func(b *testing.B) {
+		d := &net.Dialer{}
+		benchDial(b, d.DialContext, addr)
+	})
+}
+
+func benchDial(b *testing.B, dial func(context.Context, string, string) (net.Conn, error), addr string) {
+	b.ReportAllocs()
+	ctx := context.Background()
+	for b.Loop() {
+		c, err := dial(ctx, "tcp", addr)
+		if err != nil {
+			b.Fatal(err)
+		}
+		c.Close()
+	}
+}

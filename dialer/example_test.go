@@ -1,0 +1,156 @@
+package dialer_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"syscall"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/getapr/getapr/dialer"
+	"github.com/getapr/getapr/netstate"
+	"github.com/getapr/getapr/pairs"
+)
+
+// loopbackOnly returns a Selector that knows only the host's loopback interface
+// and does not probe, so that the examples send nothing beyond loopback.
+// Programs use the zero PairDialer, which shares pairs.Default(), or a Selector
+// from pairs.New().
+func loopbackOnly() *pairs.Selector {
+	sel, err := pairs.New(pairs.WithWatcher(netstate.NewStatic(loopbackSnapshot())), pairs.WithoutProbing())
+	if err != nil {
+		log.Fatal(err)
+	}
+	return sel
+}
+
+// A direct dial, as with net.Dialer.
+func Example() {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		if c, err := ln.Accept(); err == nil {
+			io.WriteString(c, "hello\n")
+			c.Close()
+		}
+	}()
+
+	sel := loopbackOnly()
+	defer sel.Close()
+	d := &dialer.PairDialer{Selector: sel, Timeout: 5 * time.Second}
+	c, err := d.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Print(line)
+	// Output: hello
+}
+
+// An http.Client whose connections are dialed over address pairs.
+func ExamplePairDialer_DialContext_httpTransport() {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "hello over pairs")
+	}))
+	defer srv.Close()
+
+	sel := loopbackOnly()
+	defer sel.Close()
+	d := &dialer.PairDialer{Selector: sel}
+	transport := &http.Transport{DialContext: d.DialContext}
+	defer transport.CloseIdleConnections()
+	client := &http.Client{Transport: transport, Timeout: 10 * time.Second}
+
+	resp, err := client.Get(srv.URL)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(resp.Status, string(body))
+	// Output: 200 OK hello over pairs
+}
+
+// A gRPC client connection dialed over address pairs. The passthrough scheme
+// hands "host:port" to the dialer as it is: PairDialer resolves the name.
+func ExamplePairDialer_DialContext_grpc() {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	healthpb.RegisterHealthServer(srv, health.NewServer())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	defer func() { srv.Stop(); <-served }()
+
+	sel := loopbackOnly()
+	defer sel.Close()
+	d := &dialer.PairDialer{Selector: sel}
+	conn, err := grpc.NewClient("passthrough:///"+ln.Addr().String(),
+		grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
+			return d.DialContext(ctx, "tcp", addr)
+		}),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer conn.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(resp.GetStatus())
+	// Output: SERVING
+}
+
+// When every attempt fails, the error lists them and unwraps to each one's
+// cause.
+func ExampleAttemptsError() {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now: the connect is refused
+
+	sel := loopbackOnly()
+	defer sel.Close()
+	d := &dialer.PairDialer{Selector: sel}
+	_, err = d.Dial("tcp", addr)
+
+	var ae *dialer.AttemptsError
+	if errors.As(err, &ae) {
+		for _, a := range ae.Attempts {
+			fmt.Println(a.Pair.Src.Addr(), "via", a.Pair.Interface, "refused:", errors.Is(a, syscall.ECONNREFUSED))
+		}
+	}
+	fmt.Println("refused:", errors.Is(err, syscall.ECONNREFUSED), "timeout:", err.(net.Error).Timeout())
+	// Output:
+	// 127.0.0.1 via lo refused: true
+	// refused: true timeout: false
+}
