@@ -58,6 +58,8 @@ func New(opts ...Option) (*Monitor, error) {
 			return nil, err
 		}
 	}
+	// Subscribe before the first dump, so no change falls between the two.
+	listenErr := be.listen()
 	snap, _, err := be.dump()
 	if err != nil {
 		be.close()
@@ -74,10 +76,9 @@ func New(opts ...Option) (*Monitor, error) {
 		stop: stop,
 	}
 	m.snap.Store(snap)
-	polling := false
-	if err := be.listen(); err != nil {
-		m.log.Warn("change events unavailable, polling instead", zap.Error(err), zap.Duration("interval", cfg.poll))
-		polling = true
+	polling := listenErr != nil
+	if polling {
+		m.log.Warn("change events unavailable, polling instead", zap.Error(listenErr), zap.Duration("interval", cfg.poll))
 	}
 	m.wg.Go(func() { m.loop(ctx, polling) })
 	if !polling {
