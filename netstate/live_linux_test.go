@@ -165,3 +165,11 @@ func TestMonitorRootNamespace(t *testing.T) {
 		t.Errorf("RouteFor(127.0.0.1) = %+v, %v", d, err)
 	}
 }
+
+// TestNewBadNetNS checks that a namespace that cannot be entered fails New.
+func TestNewBadNetNS(t *testing.T) {
+	if m, err := New(WithNetNS(1 << 20)); err == nil {
+		m.Close()
+		t.Fatal("New with a bad namespace fd succeeded")
+	}
+}
