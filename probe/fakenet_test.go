@@ -107,8 +107,8 @@ func candidates(w netstate.Watcher) func(netip.AddrPort) []probe.Path {
 	}
 }
 
-// lab is a Prober on a fake network, for use inside a synctest bubble.
-type lab struct {
+// fakeLab is a Prober on a fake network, for use inside a synctest bubble.
+type fakeLab struct {
 	w   *netstate.Static
 	s   *probe.Store
 	net *fakeNet
@@ -117,11 +117,11 @@ type lab struct {
 
 // newLab starts a Prober over h and the fake network f (nil: every path works with
 // a 10 ms RTT); cfg's Candidates and Dial are filled in.
-func newLab(h host, cfg probe.ProberConfig, f *fakeNet) *lab {
+func newLab(h host, cfg probe.ProberConfig, f *fakeNet) *fakeLab {
 	if f == nil {
 		f = &fakeNet{rtt: 10 * time.Millisecond}
 	}
-	l := &lab{w: netstate.NewStatic(h.snap()), s: probe.NewStore(), net: f}
+	l := &fakeLab{w: netstate.NewStatic(h.snap()), s: probe.NewStore(), net: f}
 	cfg.Candidates = candidates(l.w)
 	cfg.Dial = l.net.Dial
 	l.p = probe.NewProber(l.s, l.w, cfg)
