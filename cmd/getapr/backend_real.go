@@ -1,5 +1,3 @@
-//go:build !fakeonly
-
 package main
 
 import (

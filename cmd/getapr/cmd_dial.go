@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/netip"
 	"time"
+
+	"github.com/getapr/getapr/probe"
 )
 
 // dialJSON is the JSON output of "getapr dial".
@@ -180,6 +182,15 @@ func printDial(w io.Writer, rep *dialReport) {
 		fmt.Fprintf(w, "failed (%s)\n", rep.Dialer)
 	}
 	fmt.Fprintf(w, "total %s\n", msText(rep.TotalMS))
+}
+
+// outcomeOf names how an attempt ended: connected, or the probe result (refused,
+// timeout, unreachable, canceled, error).
+func outcomeOf(err error) string {
+	if err == nil {
+		return "connected"
+	}
+	return probe.ResultOf(err).String()
 }
 
 func unmapPort(ap netip.AddrPort) netip.AddrPort {

@@ -45,9 +45,9 @@ func serverPairs() []pairs.Pair {
 	p := []pairs.Pair{
 		mkPair(srcA6, "eth0", server6, 21300*time.Microsecond, pairs.Measured, probe.Alive, "measured 21.3ms"),
 		mkPair(srcA4, "eth0", server4, 25*time.Millisecond, pairs.Inherited, probe.Alive, "inherited 203.0.112.0/20 25ms"),
-		mkPair(srcULA, "eth0", server6, 201*time.Millisecond, pairs.Default, probe.Unknown, "default ula via nptv6 201ms"),
-		mkPair(srcB6, "eth1", server6, 200*time.Millisecond, pairs.Default, probe.Dead, "source dead"),
-		mkPair(srcB4, "eth1", server4, 205*time.Millisecond, pairs.Default, probe.Unknown, "default ipv4 205ms; deprecated"),
+		mkPair(srcULA, "eth0", server6, 201*time.Millisecond, pairs.Assumed, probe.Unknown, "default ula via nptv6 201ms"),
+		mkPair(srcB6, "eth1", server6, 200*time.Millisecond, pairs.Assumed, probe.Dead, "source dead"),
+		mkPair(srcB4, "eth1", server4, 205*time.Millisecond, pairs.Assumed, probe.Unknown, "default ipv4 205ms; deprecated"),
 	}
 	p[1].RTTVar = 2500 * time.Microsecond
 	p[4].Deprecated, p[4].EgressMismatch = true, true
@@ -150,7 +150,7 @@ func newScenario() *fakeBackend {
 			"down.test":    ps[:2],
 			"nopairs.test": nil,
 			"fe80::1%eth0": {mkPair(srcLL, "eth0", netip.MustParseAddr("fe80::1%eth0"),
-				time.Millisecond, pairs.Default, probe.Alive, "default link-local 1ms")},
+				time.Millisecond, pairs.Assumed, probe.Alive, "default link-local 1ms")},
 		},
 		lookups: map[string][]netip.Addr{"server.test": {server6, server4}},
 		status:  scenarioStatus(),
