@@ -22,8 +22,6 @@ func openPacketPort(string, int) (framePort, error) { return nil, errors.ErrUnsu
 
 func childAttr() *syscall.SysProcAttr { return nil }
 
-func detachAttr() *syscall.SysProcAttr { return nil }
-
 func raisePriority() {}
 
 func preciseSleep(d time.Duration) { time.Sleep(d) }

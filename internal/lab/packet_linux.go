@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"syscall"
+	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -51,6 +53,7 @@ func setupPacket(fd, ifindex int) error {
 	}{
 		{unix.SOL_PACKET, unix.PACKET_VNET_HDR, 1, "PACKET_VNET_HDR"},
 		{unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1, "PACKET_IGNORE_OUTGOING"},
+		{unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1, "SO_TIMESTAMPNS"},
 		{unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 8 << 20, "SO_RCVBUFFORCE"},
 		{unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, 8 << 20, "SO_SNDBUFFORCE"},
 	}
@@ -65,17 +68,42 @@ func setupPacket(fd, ifindex int) error {
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
 
-func (p *packetPort) readFrame(b []byte) (int, error) {
-	var n int
+func (p *packetPort) readFrame(b []byte) (int, time.Time, error) {
+	var n, oobn int
 	var serr error
+	var oob [64]byte
 	err := p.rc.Read(func(fd uintptr) bool {
-		n, serr = unix.Read(int(fd), b)
+		n, oobn, _, _, serr = unix.Recvmsg(int(fd), b, oob[:], 0)
 		return serr != unix.EAGAIN
 	})
-	if err != nil {
-		return 0, err
+	if err == nil {
+		err = serr
 	}
-	return n, serr
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	return n, arrival(oob[:oobn], time.Now()), nil
+}
+
+// arrival is when the kernel received the frame (SO_TIMESTAMPNS), expressed as
+// a time with now's monotonic reading; now itself if the stamp is missing or
+// implausible (more than a second old, or in the future).
+func arrival(oob []byte, now time.Time) time.Time {
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return now
+	}
+	for _, m := range msgs {
+		if m.Header.Level != unix.SOL_SOCKET || m.Header.Type != unix.SCM_TIMESTAMPNS || len(m.Data) < int(unsafe.Sizeof(unix.Timespec{})) {
+			continue
+		}
+		ts := *(*unix.Timespec)(unsafe.Pointer(&m.Data[0]))
+		lag := now.Sub(time.Unix(ts.Unix()))
+		if lag >= 0 && lag < time.Second {
+			return now.Add(-lag)
+		}
+	}
+	return now
 }
 
 func (p *packetPort) writeFrame(b []byte) error {

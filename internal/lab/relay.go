@@ -13,10 +13,11 @@ import (
 )
 
 // A framePort is one side of a relay: a packet socket bound to an interface, or
-// a fake in tests. readFrame and writeFrame move one whole frame; after Close,
-// readFrame fails with an error that is os.ErrClosed or net.ErrClosed.
+// a fake in tests. readFrame and writeFrame move one whole frame; readFrame
+// also says when the frame arrived (zero: now). After Close, readFrame fails
+// with an error that is os.ErrClosed or net.ErrClosed.
 type framePort interface {
-	readFrame(b []byte) (int, error)
+	readFrame(b []byte) (int, time.Time, error)
 	writeFrame(b []byte) error
 	Close() error
 }
@@ -131,7 +132,7 @@ func (r *relay) read(from, to framePort, line *delayLine, q chan<- delayedFrame)
 	defer r.wg.Done()
 	buf := make([]byte, maxFrame)
 	for {
-		n, err := from.readFrame(buf)
+		n, arrival, err := from.readFrame(buf)
 		if err != nil {
 			if errors.Is(err, os.ErrClosed) || errors.Is(err, net.ErrClosed) || r.stopped() {
 				return
@@ -140,7 +141,9 @@ func (r *relay) read(from, to framePort, line *delayLine, q chan<- delayedFrame)
 			r.log.Debug("relay read", zap.Error(err))
 			continue
 		}
-		arrival := time.Now()
+		if arrival.IsZero() {
+			arrival = time.Now()
+		}
 		f := buf[:n]
 		if n > r.hdr && immediate(f[r.hdr:]) {
 			_ = to.writeFrame(f) // lost like on a wire if the far side is down

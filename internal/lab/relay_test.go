@@ -24,12 +24,12 @@ func newFakePort() *fakePort {
 	return &fakePort{in: make(chan []byte), out: make(chan []byte, 64), closed: make(chan struct{})}
 }
 
-func (p *fakePort) readFrame(b []byte) (int, error) {
+func (p *fakePort) readFrame(b []byte) (int, time.Time, error) {
 	select {
 	case f := <-p.in:
-		return copy(b, f), nil
+		return copy(b, f), time.Time{}, nil
 	case <-p.closed:
-		return 0, net.ErrClosed
+		return 0, time.Time{}, net.ErrClosed
 	}
 }
 
