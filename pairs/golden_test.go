@@ -51,15 +51,15 @@ type scenario struct {
 		Dst  string `json:"dst"`
 		SRTT string `json:"srtt"`
 	} `json:"stats"`
-	Health           map[string]string `json:"health"`
-	Translators      probe.Translators `json:"translators"`
+	Health           map[string]string   `json:"health"`
+	Translators      probe.Translators   `json:"translators"`
 	DNS              map[string][]string `json:"dns"`
-	Network          string            `json:"network"`
-	Host             string            `json:"host"`
-	Port             uint16            `json:"port"`
-	Local            string            `json:"local"`
-	FirstFamilyCount int               `json:"first_family_count"`
-	IPv6Bias         string            `json:"ipv6_bias"`
+	Network          string              `json:"network"`
+	Host             string              `json:"host"`
+	Port             uint16              `json:"port"`
+	Local            string              `json:"local"`
+	FirstFamilyCount int                 `json:"first_family_count"`
+	IPv6Bias         string              `json:"ipv6_bias"`
 }
 
 func TestGolden(t *testing.T) {

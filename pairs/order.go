@@ -23,22 +23,27 @@ func Order(ranked []Pair, firstFamilyCount int) []Pair {
 	out := make([]Pair, 0, len(ranked))
 	used := make([]bool, len(ranked))
 	first := ranked[0].Is6()
-	var last [2]netip.Addr // previous source per family; [1] is IPv6
+	var fams [2]familyQueue // [1] is IPv6
 	for n := 0; n < len(ranked); n++ {
 		fam := first
 		if n >= firstFamilyCount && (n-firstFamilyCount)%2 == 0 {
 			fam = !first
 		}
-		i := pickNext(ranked, used, fam, last[b2i(fam)])
+		i := fams[b2i(fam)].next(ranked, used, fam)
 		if i < 0 {
 			fam = !fam
-			i = pickNext(ranked, used, fam, last[b2i(fam)])
+			i = fams[b2i(fam)].next(ranked, used, fam)
 		}
 		used[i] = true
-		last[b2i(fam)] = ranked[i].Src.Addr()
 		out = append(out, ranked[i])
 	}
 	return out
+}
+
+// familyQueue walks the pairs of one family in Order.
+type familyQueue struct {
+	head int        // no unused pair of the family before it
+	prev netip.Addr // source of the family's previous attempt
 }
 
 func b2i(b bool) int {
@@ -59,28 +64,32 @@ func tier(p *Pair) int {
 	return 0
 }
 
-// pickNext returns the index of the next pair of the family (is6) to try, or -1
-// when none is left: the best unused one, or the best unused one of the same tier
-// whose source is not prev.
-func pickNext(ranked []Pair, used []bool, is6 bool, prev netip.Addr) int {
-	head := -1
-	for i := range ranked {
-		if used[i] || ranked[i].Is6() != is6 {
-			continue
-		}
-		if head < 0 {
-			head = i
-			if !prev.IsValid() || ranked[i].Src.Addr() != prev {
-				return i
+// next returns the index of the family's (is6) next pair to try, or -1 when none
+// is left: the best unused one, or the best unused one of the same tier whose
+// source differs from the previous attempt's.
+func (q *familyQueue) next(ranked []Pair, used []bool, is6 bool) int {
+	for q.head < len(ranked) && (used[q.head] || ranked[q.head].Is6() != is6) {
+		q.head++
+	}
+	if q.head == len(ranked) {
+		return -1
+	}
+	pick := q.head
+	if q.prev.IsValid() && ranked[pick].Src.Addr() == q.prev {
+		t := tier(&ranked[pick])
+		for i := pick + 1; i < len(ranked); i++ {
+			if used[i] || ranked[i].Is6() != is6 {
+				continue
 			}
-			continue
-		}
-		if tier(&ranked[i]) != tier(&ranked[head]) {
-			break
-		}
-		if ranked[i].Src.Addr() != prev {
-			return i
+			if tier(&ranked[i]) != t {
+				break
+			}
+			if ranked[i].Src.Addr() != q.prev {
+				pick = i
+				break
+			}
 		}
 	}
-	return head
+	q.prev = ranked[pick].Src.Addr()
+	return pick
 }

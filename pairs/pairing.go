@@ -83,8 +83,7 @@ func (v *view) pairsTo(ctx context.Context, w netstate.Watcher, in *rankInput, d
 			why = err.Error()
 			continue
 		}
-		di := in.destIndex(first, dz, dc, t)
-		in.cands = append(in.cands, cand{src: int32(si), dst: di, mismatch: mismatch})
+		in.addCand(int32(si), in.destIndex(first, dz, dc, t), mismatch)
 	}
 	return why
 }
@@ -131,6 +130,6 @@ func (v *view) loopbackPair(in *rankInput, d, local netip.Addr, t PolicyTable) s
 	// v.srcs is shared: the three-index slice makes append copy.
 	in.srcs = append(in.srcs[:len(in.srcs):len(in.srcs)], newSource(a, t))
 	in.dsts = append(in.dsts, dest{attr: attrOf(d, t), class: netstate.Loopback})
-	in.cands = append(in.cands, cand{src: int32(len(in.srcs) - 1), dst: int32(len(in.dsts) - 1)})
+	in.addCand(int32(len(in.srcs)-1), int32(len(in.dsts)-1), false)
 	return ""
 }

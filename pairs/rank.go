@@ -1,7 +1,7 @@
 package pairs
 
 import (
-	"cmp"
+	"math/bits"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -52,11 +52,26 @@ type dest struct {
 	class netstate.Class
 }
 
-// cand is a candidate pair: indexes into the sources and the destinations, and
-// whether the kernel's route leaves by another interface than the source's.
+// cand is a candidate pair: indexes into the sources and the destinations,
+// whether the kernel's route leaves by another interface than the source's, and the
+// common prefix length of the two addresses (RFC 6724 section 2.2).
 type cand struct {
 	src, dst int32
 	mismatch bool
+	cpl      uint8
+}
+
+// addCand adds the candidate pair of sources[si] and dsts[di].
+func (in *rankInput) addCand(si, di int32, mismatch bool) {
+	s := &in.srcs[si].attr
+	cpl := commonPrefixLen(s.ip, in.dsts[di].attr.ip, s.bits)
+	in.cands = append(in.cands, cand{src: si, dst: di, mismatch: mismatch, cpl: uint8(cpl)})
+}
+
+// choice returns candidate i's source as a choice for its destination.
+func (in *rankInput) choice(i int32) choice {
+	c := in.cands[i]
+	return choice{srcAttr: &in.srcs[c.src].attr, out: !c.mismatch, cpl: int(c.cpl)}
 }
 
 // rankInput is everything one ranking depends on.
@@ -70,147 +85,187 @@ type rankInput struct {
 	dstPort uint16
 }
 
-// ranked is a candidate with its sort key.
-type ranked struct {
-	tier     uint8         // 0 usable, 1 deprecated source, 2 dead source
-	key      time.Duration // latency minus the IPv6 bias
-	dstRank  int32
-	srcRank  int32
-	i        int32 // index into rankInput.cands
-	latency  time.Duration
-	rttvar   time.Duration
-	basis    Basis
-	health   probe.Health
-	estimate string // how latency was found
+// estimate is what is known of one candidate's latency and source.
+type estimate struct {
+	latency, rttvar time.Duration
+	basis           Basis
+	health          probe.Health
 }
 
 // rank orders the candidates of in, best first. It is a pure function of in.
+//
+// The order is by tier (usable, then deprecated source, then dead source), then by
+// latency to the microsecond (IPv6 biased), then by the RFC 6724 order: the rank of
+// the destination, then that of the source. Each candidate gets one integer key
+// made of these fields, so that sorting is a plain integer sort.
 func rank(in *rankInput) []Pair {
 	if len(in.cands) == 0 {
 		return nil
 	}
-	rs := make([]ranked, len(in.cands))
-	bestSrc := in.rankSources(rs)
-	in.rankDestinations(rs, bestSrc)
-	for i := range rs {
-		in.estimate(&rs[i])
+	r := &ranking{in: in}
+	r.rankSources()
+	dstOrder := r.rankDestinations()
+	keys := make([]uint64, len(in.cands))
+	est := make([]estimate, len(in.cands))
+	health := make([]probe.Health, len(in.srcs))
+	for i := range health {
+		health[i] = in.k.Health(in.srcs[i].addr.IP)
 	}
-	slices.SortFunc(rs, compareRanked)
-	return in.pairs(rs, bestSrc)
+	// rfc[i] is candidate i's place in the RFC 6724 order; at[p] the candidate
+	// in place p.
+	rfc, at := make([]uint32, len(in.cands)), make([]int32, len(in.cands))
+	p := uint32(0)
+	for _, d := range dstOrder {
+		for _, ci := range r.byDst[d] {
+			rfc[ci], at[p] = p, ci
+			p++
+		}
+	}
+	kb := newKeyBits(len(in.cands))
+	for i, c := range in.cands {
+		e := in.estimate(c)
+		e.health = health[c.src]
+		lat := e.latency
+		if in.dsts[c.dst].attr.ip.Is6() {
+			lat -= in.bias
+		}
+		tier := uint64(0)
+		switch {
+		case e.health == probe.Dead:
+			tier = 2
+		case in.srcs[c.src].attr.deprecated:
+			tier = 1
+		}
+		est[i], keys[i] = e, kb.key(tier, lat, rfc[i])
+	}
+	slices.Sort(keys)
+	return r.pairs(keys, kb, at, est)
 }
 
-func compareRanked(a, b ranked) int {
-	if c := cmp.Compare(a.tier, b.tier); c != 0 {
-		return c
-	}
-	if c := cmp.Compare(a.key, b.key); c != 0 {
-		return c
-	}
-	if c := cmp.Compare(a.dstRank, b.dstRank); c != 0 {
-		return c
-	}
-	return cmp.Compare(a.srcRank, b.srcRank)
+// ranking is the working state of one rank call.
+type ranking struct {
+	in      *rankInput
+	srcKeys []srcKey  // per candidate: its source's RFC 6724 rule values
+	best    []int32   // per destination: the candidate with its best source, or -1
+	byDst   [][]int32 // per destination: its candidates, best source first
+	dstKeys []dstKey  // per destination: its RFC 6724 rule values with its best source
 }
 
-// rankSources sets i and srcRank of every entry of rs: the rank of the candidate's
-// source among those of its destination by the RFC 6724 source rules. It returns,
-// per destination, the candidate index of its best source (-1 for a destination
-// without candidates).
-func (in *rankInput) rankSources(rs []ranked) []int32 {
+// keyBits lays out a sort key: 2 bits of tier, then the latency in microseconds
+// (offset to be non-negative, clamped), then posBits of RFC 6724 place.
+type keyBits struct{ posBits, latBits uint }
+
+func newKeyBits(n int) keyBits {
+	pb := uint(bits.Len(uint(n)))
+	return keyBits{posBits: pb, latBits: 62 - pb}
+}
+
+func (kb keyBits) key(tier uint64, lat time.Duration, pos uint32) uint64 {
+	half := int64(1) << (kb.latBits - 1)
+	us := min(max(int64(lat/time.Microsecond)+half, 0), 2*half-1)
+	return tier<<62 | uint64(us)<<kb.posBits | uint64(pos)
+}
+
+// pos returns the RFC 6724 place in key k.
+func (kb keyBits) pos(k uint64) uint32 { return uint32(k & (1<<kb.posBits - 1)) }
+
+// ties reports whether keys a and b have the same tier and latency.
+func (kb keyBits) ties(a, b uint64) bool { return a>>kb.posBits == b>>kb.posBits }
+
+// rankSources orders the candidates of each destination by the RFC 6724 source
+// rules, filling srcKeys, byDst and best.
+func (r *ranking) rankSources() {
+	in := r.in
+	// Bucket the candidates by destination, keeping their order (sources in
+	// snapshot order) inside a bucket.
+	start := make([]int32, len(in.dsts)+1)
+	for _, c := range in.cands {
+		start[c.dst+1]++
+	}
+	for d := range in.dsts {
+		start[d+1] += start[d]
+	}
 	order := make([]int32, len(in.cands))
-	for i := range order {
-		order[i] = int32(i)
+	fill := slices.Clone(start[:len(in.dsts)])
+	for i, c := range in.cands {
+		order[fill[c.dst]] = int32(i)
+		fill[c.dst]++
 	}
-	// Group by destination, keeping snapshot order inside a group, then sort
-	// each group by the source rules.
-	slices.SortStableFunc(order, func(a, b int32) int {
-		return cmp.Compare(in.cands[a].dst, in.cands[b].dst)
-	})
-	best := make([]int32, len(in.dsts))
-	for i := range best {
-		best[i] = -1
-	}
-	for lo := 0; lo < len(order); {
-		d := in.cands[order[lo]].dst
-		hi := lo + 1
-		for hi < len(order) && in.cands[order[hi]].dst == d {
-			hi++
+	r.srcKeys = make([]srcKey, len(in.cands))
+	r.best = fill // reuse: one entry per destination
+	r.byDst = make([][]int32, len(in.dsts))
+	keys := make([]uint64, 0, len(in.cands))
+	for d := range in.dsts {
+		group := order[start[d]:start[d+1]]
+		r.byDst[d], r.best[d] = group, -1
+		if len(group) == 0 {
+			continue
 		}
-		group := order[lo:hi]
-		slices.SortStableFunc(group, func(a, b int32) int {
-			c, _ := in.compareSources(a, b)
-			return c
-		})
-		best[d] = group[0]
-		for r, ci := range group {
-			rs[ci].i, rs[ci].srcRank = ci, int32(r)
+		// Sort by the packed rule values; the candidate index below them keeps
+		// equal sources in snapshot order.
+		keys = keys[:0]
+		for _, ci := range group {
+			k := sourceKey(&in.dsts[d].attr, in.choice(ci))
+			r.srcKeys[ci] = k
+			keys = append(keys, k.pack()|uint64(ci))
 		}
-		lo = hi
+		slices.Sort(keys)
+		for i, k := range keys {
+			group[i] = int32(k & (1<<srcKeyShift - 1))
+		}
+		r.best[d] = group[0]
 	}
-	return best
 }
 
-// compareSources compares the sources of two candidates for the same destination.
-func (in *rankInput) compareSources(a, b int32) (int, rule) {
-	ca, cb := in.cands[a], in.cands[b]
-	return compareSources(in.dsts[ca.dst].attr, in.srcs[ca.src].attr, in.srcs[cb.src].attr,
-		!ca.mismatch, !cb.mismatch)
-}
-
-// compareDestinations compares two destinations, each with its best source.
-func (in *rankInput) compareDestinations(da, db int32, bestSrc []int32) (int, rule) {
-	sa, sb := in.cands[bestSrc[da]].src, in.cands[bestSrc[db]].src
-	return compareDestinations(in.dsts[da].attr, in.dsts[db].attr, in.srcs[sa].attr, in.srcs[sb].attr)
-}
-
-// rankDestinations sets dstRank of every entry of rs: the rank of its destination
-// by the RFC 6724 destination rules, each destination judged with its best source.
-func (in *rankInput) rankDestinations(rs []ranked, bestSrc []int32) {
+// rankDestinations returns the destinations that have candidates in the order of
+// the RFC 6724 destination rules, each judged with its best source, and fills
+// dstKeys.
+func (r *ranking) rankDestinations() []int32 {
+	in := r.in
+	r.dstKeys = make([]dstKey, len(in.dsts))
 	order := make([]int32, 0, len(in.dsts))
-	for d, b := range bestSrc {
+	for d, b := range r.best {
 		if b >= 0 {
+			r.dstKeys[d] = destinationKey(&in.dsts[d].attr, in.choice(b))
 			order = append(order, int32(d))
 		}
 	}
 	slices.SortStableFunc(order, func(a, b int32) int {
-		c, _ := in.compareDestinations(a, b, bestSrc)
+		c, _ := r.dstKeys[a].compare(r.dstKeys[b])
 		return c
 	})
-	rankOf := make([]int32, len(in.dsts))
-	for r, d := range order {
-		rankOf[d] = int32(r)
-	}
-	for i := range rs {
-		rs[i].dstRank = rankOf[in.cands[rs[i].i].dst]
-	}
+	return order
 }
 
-// estimate fills in the latency estimate, the health and the sort key of r.
-func (in *rankInput) estimate(r *ranked) {
-	c := in.cands[r.i]
+// ruleBetween returns the RFC 6724 rule that ranks candidate b after candidate a
+// when their latencies tie: a source rule for the same destination, else a
+// destination rule.
+func (r *ranking) ruleBetween(a, b int32) rule {
+	da, db := r.in.cands[a].dst, r.in.cands[b].dst
+	var ru rule
+	if da == db {
+		_, ru = r.srcKeys[a].compare(r.srcKeys[b])
+	} else {
+		_, ru = r.dstKeys[da].compare(r.dstKeys[db])
+	}
+	return ru
+}
+
+// estimate returns what is known of candidate c's latency: the measured RTT of the
+// pair, else that of a nearby destination from the same source, else the default.
+func (in *rankInput) estimate(c cand) estimate {
 	s, d := &in.srcs[c.src], &in.dsts[c.dst]
 	src, dst := s.addr.IP, d.attr.ip
-	r.health = in.k.Health(src)
+	var e estimate
 	if st, ok := in.k.Pair(src, dst); ok && st.Samples > 0 && st.SRTT > 0 {
-		r.latency, r.rttvar, r.basis = st.SRTT, st.RTTVar, Measured
-		r.estimate = "measured " + fmtLatency(st.SRTT)
+		e.latency, e.rttvar, e.basis = st.SRTT, st.RTTVar, Measured
 	} else if st, ok := in.k.Nearby(src, dst); ok && st.Samples > 0 && st.SRTT > 0 {
-		r.latency, r.rttvar, r.basis = st.SRTT, st.RTTVar, Inherited
-		r.estimate = "inherited " + nearbyPrefix(dst).String() + " " + fmtLatency(st.SRTT)
+		e.latency, e.rttvar, e.basis = st.SRTT, st.RTTVar, Inherited
 	} else {
-		r.latency, r.estimate = defaultLatency(s.class, d.class)
-		r.basis = Assumed
+		e.latency, _ = defaultLatency(s.class, d.class)
+		e.basis = Assumed
 	}
-	r.key = r.latency
-	if dst.Is6() {
-		r.key -= in.bias
-	}
-	switch {
-	case r.health == probe.Dead:
-		r.tier = 2
-	case s.attr.deprecated:
-		r.tier = 1
-	}
+	return e
 }
 
 // nearbyPrefix returns the prefix within which destinations inherit each other's
@@ -224,22 +279,30 @@ func nearbyPrefix(dst netip.Addr) netip.Prefix {
 	return p
 }
 
-// fmtLatency formats d for a Reason: whole milliseconds from 10 ms up, else to
-// the tenth of a millisecond.
-func fmtLatency(d time.Duration) string {
-	ms := float64(d) / float64(time.Millisecond)
+// appendLatency appends d for a Reason, rounded: whole milliseconds from 10 ms up,
+// else to the tenth of a millisecond.
+func appendLatency(b []byte, d time.Duration) []byte {
 	if d >= 10*time.Millisecond {
-		return strconv.FormatFloat(ms, 'f', 0, 64) + "ms"
+		b = strconv.AppendInt(b, int64((d+time.Millisecond/2)/time.Millisecond), 10)
+	} else {
+		tenths := int64((d + 50*time.Microsecond) / (100 * time.Microsecond))
+		b = strconv.AppendInt(b, tenths/10, 10)
+		b = append(b, '.', byte('0'+tenths%10))
 	}
-	return strconv.FormatFloat(ms, 'f', 1, 64) + "ms"
+	return append(b, "ms"...)
 }
 
-// pairs builds the result from the sorted rs.
-func (in *rankInput) pairs(rs []ranked, bestSrc []int32) []Pair {
-	out := make([]Pair, len(rs))
-	for i := range rs {
-		r := &rs[i]
-		c := in.cands[r.i]
+// pairs builds the result in the order of keys. The reasons are written into one
+// buffer and sliced out of one string.
+func (r *ranking) pairs(keys []uint64, kb keyBits, at []int32, est []estimate) []Pair {
+	in := r.in
+	out := make([]Pair, len(keys))
+	ends := make([]int, len(keys))
+	buf := make([]byte, 0, 48*len(keys))
+	prefixText := make([][2]int, len(in.dsts)) // a destination's nearby prefix in buf
+	for i, k := range keys {
+		ci := at[kb.pos(k)]
+		c, e := in.cands[ci], &est[ci]
 		s, d := &in.srcs[c.src], &in.dsts[c.dst]
 		out[i] = Pair{
 			Src:            netip.AddrPortFrom(s.addr.IP, in.srcPort),
@@ -247,44 +310,64 @@ func (in *rankInput) pairs(rs []ranked, bestSrc []int32) []Pair {
 			Interface:      s.addr.Interface,
 			SrcClass:       s.class,
 			DstClass:       d.class,
-			Latency:        r.latency,
-			RTTVar:         r.rttvar,
-			Basis:          r.basis,
-			Health:         r.health,
+			Latency:        e.latency,
+			RTTVar:         e.rttvar,
+			Basis:          e.basis,
+			Health:         e.health,
 			Deprecated:     s.attr.deprecated,
 			EgressMismatch: c.mismatch,
-			Reason:         in.reason(rs, i, bestSrc),
 		}
+		tie := int32(-1) // the previous candidate, if this one ties with it
+		if i > 0 && kb.ties(keys[i-1], k) {
+			tie = at[kb.pos(keys[i-1])]
+		}
+		buf = r.appendReason(buf, ci, tie, e, prefixText)
+		ends[i] = len(buf)
+	}
+	all, from := string(buf), 0
+	for i := range out {
+		out[i].Reason, from = all[from:ends[i]], ends[i]
 	}
 	return out
 }
 
-// reason says why rs[i] ranks where it does: its tier, its latency estimate, and
-// the RFC 6724 rule that put it after rs[i-1] when their keys tie.
-func (in *rankInput) reason(rs []ranked, i int, bestSrc []int32) string {
-	r := &rs[i]
-	why := r.estimate
-	switch r.tier {
-	case 2:
-		why = "source dead; " + why
-	case 1:
-		why = "source deprecated; " + why
+// appendReason appends why candidate ci ranks where it does: its tier, its
+// latency estimate, and the RFC 6724 rule that put it after candidate prev when
+// they tie (prev < 0: no tie).
+// The text of a destination's nearby prefix is written once; prefixText remembers
+// where.
+func (r *ranking) appendReason(b []byte, ci, prev int32, e *estimate, prefixText [][2]int) []byte {
+	in := r.in
+	c := in.cands[ci]
+	switch {
+	case e.health == probe.Dead:
+		b = append(b, "source dead; "...)
+	case in.srcs[c.src].attr.deprecated:
+		b = append(b, "source deprecated; "...)
 	}
-	if i == 0 {
-		return why
+	switch e.basis {
+	case Measured:
+		b = appendLatency(append(b, "measured "...), e.latency)
+	case Inherited:
+		b = append(b, "inherited "...)
+		if pt := prefixText[c.dst]; pt[1] > 0 {
+			b = append(b, b[pt[0]:pt[1]]...)
+		} else {
+			start := len(b)
+			b, _ = nearbyPrefix(in.dsts[c.dst].attr.ip).AppendText(b)
+			prefixText[c.dst] = [2]int{start, len(b)}
+		}
+		b = appendLatency(append(b, ' '), e.latency)
+	default:
+		_, words := defaultLatency(in.srcs[c.src].class, in.dsts[c.dst].class)
+		b = append(b, words...)
 	}
-	p := &rs[i-1]
-	if p.tier != r.tier || p.key != r.key {
-		return why
+	if prev < 0 {
+		return b
 	}
-	var ru rule
-	if pd, rd := in.cands[p.i].dst, in.cands[r.i].dst; pd == rd {
-		_, ru = in.compareSources(p.i, r.i)
-	} else {
-		_, ru = in.compareDestinations(pd, rd, bestSrc)
-	}
+	ru := r.ruleBetween(prev, ci)
 	if ru.n == 0 {
-		return why
+		return b
 	}
-	return why + "; " + ru.String()
+	return ru.appendTo(append(b, "; "...))
 }

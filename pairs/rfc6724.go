@@ -1,6 +1,7 @@
 package pairs
 
 import (
+	"cmp"
 	"net/netip"
 	"strconv"
 )
@@ -50,6 +51,13 @@ type srcAttr struct {
 	temporary  bool // privacy address
 }
 
+// choice is a source as a candidate for one destination D.
+type choice struct {
+	*srcAttr
+	out bool // the source is on the interface the kernel's route to D leaves by
+	cpl int  // CommonPrefixLen(source, D), up to the source's prefix length
+}
+
 // rule says which RFC 6724 rule decided a comparison: a source rule (section 5) or
 // a destination rule (section 6), by number; the zero rule decided nothing.
 type rule struct {
@@ -67,148 +75,183 @@ var dstRuleNames = [...]string{
 	8: "smaller scope", 9: "longest match", 10: "input order",
 }
 
-func (r rule) String() string {
+func (r rule) String() string { return string(r.appendTo(nil)) }
+
+// appendTo appends the rule's number and name, "rule 6 label" for a source rule,
+// "dst rule 6 precedence" for a destination rule; nothing for the zero rule.
+func (r rule) appendTo(b []byte) []byte {
 	switch {
 	case r.n == 0:
-		return ""
+		return b
 	case r.dst:
-		return "dst rule " + strconv.Itoa(int(r.n)) + " " + dstRuleNames[r.n]
+		b = strconv.AppendInt(append(b, "dst rule "...), int64(r.n), 10)
+		return append(append(b, ' '), dstRuleNames[r.n]...)
 	}
-	return "rule " + strconv.Itoa(int(r.n)) + " " + ruleNames[r.n]
+	b = strconv.AppendInt(append(b, "rule "...), int64(r.n), 10)
+	return append(append(b, ' '), ruleNames[r.n]...)
 }
 
-// preferBool returns -1 when only a is true, +1 when only b is, else 0.
-func preferBool(a, b bool) int {
-	switch {
-	case a && !b:
-		return -1
-	case b && !a:
-		return 1
+// boolKey is 0 for a preferred true, 1 otherwise: lower keys are preferred.
+func boolKey(preferred bool) uint8 {
+	if preferred {
+		return 0
 	}
-	return 0
+	return 1
 }
 
-// compareSources orders two candidate sources a and b for destination d by the
-// source address selection rules of RFC 6724 section 5. A negative result prefers
-// a, a positive one b. outA and outB tell whether the source's interface is the
-// one the kernel would send to d by (rule 5). The rule returned is the one that
-// decided, zero when none did.
-func compareSources(d attr, a, b srcAttr, outA, outB bool) (int, rule) {
+// srcRuleNums are the numbers of the source rules in the order of a srcKey.
+var srcRuleNums = [...]uint8{1, 2, 3, 5, 6, 7, 8}
+
+// srcKey holds one value per RFC 6724 source rule for a candidate source S of a
+// destination D, in rule order, lower preferred. Comparing two keys field by field
+// is comparing the two sources by the rules of section 5 (they are written as
+// pairwise comparisons, but each depends on one source only).
+type srcKey [len(srcRuleNums)]uint8
+
+// sourceKey returns the rule values of source s for destination d.
+func sourceKey(d *attr, s choice) srcKey {
+	var k srcKey
+
 	// Rule 1: Prefer same address.
-	if c := preferBool(a.ip == d.ip, b.ip == d.ip); c != 0 {
-		return c, rule{n: 1}
-	}
+	k[0] = boolKey(s.ip == d.ip)
 
-	// Rule 2: Prefer appropriate scope: the smaller scope if it is large enough
-	// for d, else the larger one.
-	if a.scope != b.scope {
-		small, big := -1, 1 // a is the smaller
-		if b.scope < a.scope {
-			small, big = 1, -1
-		}
-		if min(a.scope, b.scope) < d.scope {
-			return big, rule{n: 2}
-		}
-		return small, rule{n: 2}
+	// Rule 2: Prefer appropriate scope: of two scopes, the smaller if it is at
+	// least Scope(D), else the larger. So every scope at least Scope(D) comes
+	// first, smallest first; then the others, largest first.
+	if s.scope >= d.scope {
+		k[1] = uint8(s.scope)
+	} else {
+		k[1] = 0xff - uint8(s.scope)
 	}
 
 	// Rule 3: Avoid deprecated addresses.
-	if c := preferBool(!a.deprecated, !b.deprecated); c != 0 {
-		return c, rule{n: 3}
-	}
+	k[2] = boolKey(!s.deprecated)
 
 	// Rule 4: Prefer home addresses. Mobile IPv6 is not modelled: no source is a
 	// home address.
 
 	// Rule 5: Prefer outgoing interface: the source on the interface the kernel's
-	// route for d leaves by.
-	if c := preferBool(outA, outB); c != 0 {
-		return c, rule{n: 5}
-	}
+	// route to D leaves by.
+	k[3] = boolKey(s.out)
 
 	// Rule 5.5: Prefer addresses in a prefix advertised by the next-hop. Not
 	// modelled: the host's router advertisements are not known here.
 
 	// Rule 6: Prefer matching label.
-	if c := preferBool(a.label == d.label, b.label == d.label); c != 0 {
-		return c, rule{n: 6}
-	}
+	k[4] = boolKey(s.label == d.label)
 
 	// Rule 7: Prefer temporary addresses (privacy addresses, RFC 8981).
-	if c := preferBool(a.temporary, b.temporary); c != 0 {
-		return c, rule{n: 7}
-	}
+	k[5] = boolKey(s.temporary)
 
 	// Rule 8: Use longest matching prefix, up to the source's prefix length.
-	ca, cb := commonPrefixLen(a.ip, d.ip, a.bits), commonPrefixLen(b.ip, d.ip, b.bits)
-	if ca != cb {
-		if ca > cb {
-			return -1, rule{n: 8}
-		}
-		return 1, rule{n: 8}
+	k[6] = 0xff - uint8(s.cpl)
+	return k
+}
+
+// srcKeyShift is where a packed srcKey starts in a source sort key; the bits below
+// hold the candidate's index.
+const srcKeyShift = 64 - 21
+
+// pack returns k as an integer that orders like k: the fields take 1, 8, 1, 1, 1,
+// 1 and 8 bits, shifted to the top srcKeyShift bits.
+func (k srcKey) pack() uint64 {
+	v := uint64(k[0])
+	v = v<<8 | uint64(k[1])
+	for _, f := range k[2:6] {
+		v = v<<1 | uint64(f)
+	}
+	v = v<<8 | uint64(k[6])
+	return v << srcKeyShift
+}
+
+// compareSources orders two candidate sources a and b for destination d by the
+// source address selection rules of RFC 6724 section 5. A negative result prefers
+// a, a positive one b. The rule returned is the one that decided, zero when none
+// did.
+func compareSources(d *attr, a, b choice) (int, rule) {
+	return sourceKey(d, a).compare(sourceKey(d, b))
+}
+
+// compare compares two source keys and says by which rule.
+func (k srcKey) compare(o srcKey) (int, rule) {
+	if c, i := firstDiff(k[:], o[:]); c != 0 {
+		return c, rule{n: srcRuleNums[i]}
 	}
 	return 0, rule{}
 }
 
-// compareDestinations orders two destinations da and db, reached from sources sa and
-// sb, by the destination address selection rules of RFC 6724 section 6. A negative
-// result prefers da, a positive one db. Pairs the kernel cannot route never get
-// here, which settles rule 1.
-func compareDestinations(da, db attr, sa, sb srcAttr) (int, rule) {
+// firstDiff compares a and b, of equal length, element by element, and returns
+// the result and the index of the first element that differs.
+func firstDiff(a, b []uint8) (int, int) {
+	for i := range a {
+		if a[i] != b[i] {
+			return cmp.Compare(a[i], b[i]), i
+		}
+	}
+	return 0, len(a)
+}
+
+// dstRuleNums are the numbers of the destination rules in the order of a dstKey.
+var dstRuleNums = [...]uint8{2, 3, 5, 6, 8, 9}
+
+// dstKey holds one value per RFC 6724 destination rule for a destination D reached
+// from its source S, in rule order, lower preferred.
+type dstKey [len(dstRuleNums)]uint8
+
+// destinationKey returns the rule values of destination d reached from s.
+func destinationKey(d *attr, s choice) dstKey {
+	var k dstKey
+
 	// Rule 1: Avoid unusable destinations. Unroutable pairs were dropped before
 	// ranking, and every destination ranked has a source.
 
 	// Rule 2: Prefer matching scope.
-	if c := preferBool(da.scope == sa.scope, db.scope == sb.scope); c != 0 {
-		return c, rule{dst: true, n: 2}
-	}
+	k[0] = boolKey(d.scope == s.scope)
 
 	// Rule 3: Avoid deprecated addresses: a destination whose source is deprecated
 	// goes after one whose source is not.
-	if c := preferBool(!sa.deprecated, !sb.deprecated); c != 0 {
-		return c, rule{dst: true, n: 3}
-	}
+	k[1] = boolKey(!s.deprecated)
 
 	// Rule 4: Prefer home addresses. Mobile IPv6 is not modelled.
 
 	// Rule 5: Prefer matching label.
-	if c := preferBool(sa.label == da.label, sb.label == db.label); c != 0 {
-		return c, rule{dst: true, n: 5}
-	}
+	k[2] = boolKey(s.label == d.label)
 
 	// Rule 6: Prefer higher precedence.
-	if da.precedence != db.precedence {
-		if da.precedence > db.precedence {
-			return -1, rule{dst: true, n: 6}
-		}
-		return 1, rule{dst: true, n: 6}
-	}
+	k[3] = 0xff - d.precedence
 
 	// Rule 7: Prefer native transport. Encapsulation is not visible from the
 	// addresses alone; tunnels show up as interfaces and are native here.
 
 	// Rule 8: Prefer smaller scope.
-	if da.scope != db.scope {
-		if da.scope < db.scope {
-			return -1, rule{dst: true, n: 8}
-		}
-		return 1, rule{dst: true, n: 8}
-	}
+	k[4] = uint8(d.scope)
 
 	// Rule 9: Use longest matching prefix. Like Go's net package (issues 13283 and
-	// 18518), only between IPv6 destinations: IPv4 prefixes say little about
-	// distance.
-	if da.ip.Is6() && db.ip.Is6() {
-		ca, cb := commonPrefixLen(sa.ip, da.ip, sa.bits), commonPrefixLen(sb.ip, db.ip, sb.bits)
-		if ca != cb {
-			if ca > cb {
-				return -1, rule{dst: true, n: 9}
-			}
-			return 1, rule{dst: true, n: 9}
-		}
+	// 18518), not for IPv4, where prefixes say little about distance: an IPv4
+	// destination counts as sharing no bits with its source.
+	if d.ip.Is6() {
+		k[5] = 0xff - uint8(s.cpl)
+	} else {
+		k[5] = 0xff
 	}
 
-	// Rule 10: Otherwise, leave the order unchanged (the caller sorts stably).
+	// Rule 10: Otherwise, leave the order unchanged: the caller sorts stably.
+	return k
+}
+
+// compareDestinations orders two destinations da and db, reached from sources sa
+// and sb, by the destination address selection rules of RFC 6724 section 6. A
+// negative result prefers da, a positive one db. When no rule decides, the rule
+// returned is rule 10 (the input order).
+func compareDestinations(da, db *attr, sa, sb choice) (int, rule) {
+	return destinationKey(da, sa).compare(destinationKey(db, sb))
+}
+
+// compare compares two destination keys and says by which rule.
+func (k dstKey) compare(o dstKey) (int, rule) {
+	if c, i := firstDiff(k[:], o[:]); c != 0 {
+		return c, rule{dst: true, n: dstRuleNums[i]}
+	}
 	return 0, rule{dst: true, n: 10}
 }
 

@@ -35,11 +35,15 @@ func src(t *testing.T, spec string) srcAttr {
 
 // bestSource picks the source for d among srcs by the source rules; all sources
 // are on the outgoing interface unless listed in other.
-func bestSource(d attr, srcs []srcAttr, other map[netip.Addr]bool) (srcAttr, rule) {
-	best := srcs[0]
+func bestSource(d attr, srcs []srcAttr, other map[netip.Addr]bool) (choice, rule) {
+	choices := make([]choice, len(srcs))
+	for i := range srcs {
+		choices[i] = choice{srcAttr: &srcs[i], out: !other[srcs[i].ip], cpl: commonPrefixLen(srcs[i].ip, d.ip, srcs[i].bits)}
+	}
+	best := choices[0]
 	var why rule
-	for _, s := range srcs[1:] {
-		if c, r := compareSources(d, best, s, !other[best.ip], !other[s.ip]); c > 0 {
+	for _, s := range choices[1:] {
+		if c, r := compareSources(&d, best, s); c > 0 {
 			best, why = s, r
 		} else if c < 0 {
 			why = r
@@ -104,7 +108,7 @@ func reversed[T any](s []T) []T {
 func sortDestinations(dsts []netip.Addr, srcs []srcAttr) []string {
 	type pair struct {
 		d attr
-		s srcAttr
+		s choice
 	}
 	var ps []pair
 	for _, d := range dsts {
@@ -119,7 +123,7 @@ func sortDestinations(dsts []netip.Addr, srcs []srcAttr) []string {
 		ps = append(ps, pair{da, s})
 	}
 	slices.SortStableFunc(ps, func(a, b pair) int {
-		c, _ := compareDestinations(a.d, b.d, a.s, b.s)
+		c, _ := compareDestinations(&a.d, &b.d, a.s, b.s)
 		return c
 	})
 	var out []string

@@ -1,0 +1,168 @@
+package pairs
+
+import (
+	"context"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/getapr/getapr/netstate"
+	"github.com/getapr/getapr/probe"
+)
+
+// deadSource is a probe.Store in which one more source is dead.
+type deadSource struct {
+	*probe.Store
+	dead netip.Addr
+}
+
+func (d deadSource) Health(src netip.Addr) probe.Health {
+	if src == d.dead {
+		return probe.Dead
+	}
+	return d.Store.Health(src)
+}
+
+// benchInput returns a ranking input of n GUA sources (on n interfaces) by n GUA
+// destinations (in n/4 /32 prefixes), every pair routable, a third of them
+// measured in a real probe.Store, one source dead.
+func benchInput(n int) *rankInput {
+	t := DefaultPolicyTable()
+	snap := &netstate.Snapshot{Generation: 1}
+	in := &rankInput{bias: DefaultIPv6Bias, dstPort: 443}
+	for i := range n {
+		a := netstate.Addr{IP: netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, byte(i), 1, 15: 0x10}),
+			Bits: 64, Index: i + 2, Interface: "eth"}
+		snap.Links = append(snap.Links, netstate.Link{Index: i + 2, Name: "eth", Up: true, Running: true})
+		snap.Addrs = append(snap.Addrs, a)
+		snap.Routes = append(snap.Routes, netstate.Route{Dst: netip.MustParsePrefix("::/0"), Index: i + 2})
+		in.srcs = append(in.srcs, newSource(a, t))
+		d := netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, byte(i / 4), 0x80, byte(i), 15: 1})
+		in.dsts = append(in.dsts, dest{attr: attrOf(d, t), class: netstate.GUA})
+	}
+	store := probe.NewStore()
+	store.Observe(snap)
+	now := time.Now()
+	for si := range in.srcs {
+		for di := range in.dsts {
+			in.addCand(int32(si), int32(di), si%2 == 1)
+			if (si+di)%3 == 0 {
+				store.Report(probe.Outcome{
+					Path:     probe.Path{Src: netip.AddrPortFrom(in.srcs[si].addr.IP, 0), Dst: netip.AddrPortFrom(in.dsts[di].attr.ip, 443)},
+					Result:   probe.Success,
+					Start:    now,
+					Duration: time.Duration(10+si+di) * time.Millisecond,
+				})
+			}
+		}
+	}
+	in.k = deadSource{store, in.srcs[n-1].addr.IP}
+	return in
+}
+
+func benchmarkRank(b *testing.B, n int) {
+	in := benchInput(n)
+	b.ReportAllocs()
+	for b.Loop() {
+		if ps := rank(in); len(ps) != n*n {
+			b.Fatalf("%d pairs", len(ps))
+		}
+	}
+}
+
+// BenchmarkRank16x16 ranks 16 sources by 16 destinations (target: at most 50 µs).
+func BenchmarkRank16x16(b *testing.B) { benchmarkRank(b, 16) }
+
+// BenchmarkRank64x64 ranks 64 sources by 64 destinations.
+func BenchmarkRank64x64(b *testing.B) { benchmarkRank(b, 64) }
+
+// BenchmarkOrder16x16 puts 256 ranked pairs in racing order.
+func BenchmarkOrder16x16(b *testing.B) {
+	ps := rank(benchInput(16))
+	b.ReportAllocs()
+	for b.Loop() {
+		Order(ps, 1)
+	}
+}
+
+// BenchmarkFirstGetStatic measures New, the first Get of a literal and Close over
+// a Static watcher: the ranking available at start-up, without any I/O (target: at
+// most 1 ms).
+func BenchmarkFirstGetStatic(b *testing.B) {
+	w := netstate.NewStatic(homeSnapshot())
+	defer w.Close()
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		s, err := New(WithWatcher(w), WithoutProbing())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.Get(ctx, "2001:db8:2::1", 443); err != nil {
+			b.Fatal(err)
+		}
+		s.Close()
+	}
+}
+
+// BenchmarkFirstGetMonitor measures the first Get of a literal just after New with
+// the host's real netstate Monitor and no probing. It reads the host (address,
+// route and rule dumps) and asks the kernel for route decisions (RTM_GETROUTE):
+// nothing is sent on any network.
+func BenchmarkFirstGetMonitor(b *testing.B) {
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		s, err := New(WithoutProbing())
+		if err != nil {
+			b.Skip("no netstate Monitor here:", err)
+		}
+		start := time.Now()
+		_, err = s.Get(ctx, "2001:db8:2::1", 443)
+		b.ReportMetric(float64(time.Since(start).Microseconds()), "µs-first-get")
+		s.Close()
+		if err != nil {
+			if _, ok := err.(*NoPairError); !ok {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+// BenchmarkGetWarm measures Get of a literal once the route decisions are cached.
+func BenchmarkGetWarm(b *testing.B) {
+	s, _ := newTestSelector(b, homeSnapshot(), nil)
+	ctx := context.Background()
+	if _, err := s.Get(ctx, "2001:db8:2::1", 443); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Get(ctx, "2001:db8:2::1", 443); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkAttemptsWarm measures Attempts of a name (fake resolver, both families)
+// once the route decisions are cached.
+func BenchmarkAttemptsWarm(b *testing.B) {
+	s, _ := newTestSelector(b, homeSnapshot(), fakeDNS{"server.test": {ip("2001:db8:2::1"), ip("198.51.100.1")}})
+	ctx := context.Background()
+	q := Query{Network: "tcp", Host: "server.test", Port: 443}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Attempts(ctx, q); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkStatus measures Status.
+func BenchmarkStatus(b *testing.B) {
+	s, _ := newTestSelector(b, homeSnapshot(), nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		s.Status()
+	}
+}
