@@ -1,10 +1,14 @@
 package probe_test
 
 import (
+	"context"
+	"errors"
+	"net"
 	"net/netip"
 	"testing"
 	"time"
 
+	"github.com/getapr/getapr/netstate"
 	"github.com/getapr/getapr/probe"
 )
 
@@ -81,5 +85,26 @@ func BenchmarkStatus(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		_ = s.Status()
+	}
+}
+
+// BenchmarkWant is the cost of telling the Prober about a destination it already
+// probes: what every dial pays.
+func BenchmarkWant(b *testing.B) {
+	w := netstate.NewStatic(twoUplinks.snap())
+	p := probe.NewProber(probe.NewStore(), w, probe.ProberConfig{
+		Candidates: candidates(w),
+		Dial: func(context.Context, probe.Path) (net.Conn, error) {
+			return nil, errors.New("benchmark: no network")
+		},
+	})
+	defer p.Close()
+	p.Want(tD)
+	if err := p.WaitRound(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		p.Want(tD)
 	}
 }

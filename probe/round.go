@@ -168,7 +168,9 @@ func (p *Prober) recheck(now time.Time) {
 	}
 	paths = p.claim(now, paths, true)
 	p.log.Debug("re-check", zap.Int("sources", len(due)), zap.Int("paths", len(paths)))
-	p.launch(paths, nil)
+	if len(paths) > 0 {
+		p.launch(paths, nil)
+	}
 }
 
 // failedLast reports whether the last result over path was a failure.

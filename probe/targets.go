@@ -30,12 +30,17 @@ func (p *Prober) keptTargets(snap *netstate.Snapshot) []netip.AddrPort {
 
 // kept reports whether dst is one of the kept targets. p.mu is held.
 func (p *Prober) kept(snap *netstate.Snapshot, dst netip.AddrPort) bool {
-	return slices.Contains(p.keptTargets(snap), dst)
+	return dst == netip.AddrPortFrom(snap.Gateway6, p.cfg.Port) ||
+		dst == netip.AddrPortFrom(snap.Gateway4, p.cfg.Port) ||
+		slices.Contains(p.cfg.Targets, dst) || slices.Contains(p.anchors, dst)
 }
 
 // capWanted drops the least recently asked-for destinations until the kept and the
 // wanted ones together are at most MaxDestinations. p.mu is held.
 func (p *Prober) capWanted(snap *netstate.Snapshot) {
+	if len(p.wanted)+2+len(p.cfg.Targets)+len(p.anchors) <= p.cfg.MaxDestinations {
+		return // room whatever the kept ones are
+	}
 	room := max(0, p.cfg.MaxDestinations-len(p.keptTargets(snap)))
 	for len(p.wanted) > room {
 		var oldest netip.AddrPort
