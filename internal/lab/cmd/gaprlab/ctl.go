@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/getapr/getapr/internal/lab"
@@ -15,87 +16,71 @@ func ctl(args []string) error {
 	if len(rest) == 0 {
 		return fmt.Errorf("which control? rtt, blackhole, cut, ingress, policy, families, nat44, nptv6, addaddr, deladdr, restore")
 	}
+	apply, err := parseControl(rest[0], rest[1:])
+	if err != nil {
+		return err
+	}
 	l, err := lab.Attach(name)
 	if err != nil {
 		return err
 	}
-	return applyControl(l, rest[0], rest[1:])
+	return apply(l)
 }
 
-// applyControl runs control op with its arguments on l.
-func applyControl(l *lab.Lab, op string, args []string) error {
-	want := func(n int, form string) error {
-		if len(args) != n {
-			return fmt.Errorf("usage: gaprlab ctl %s %s", op, form)
-		}
-		return nil
+// A control is one parsed control, ready to apply to a lab.
+type control func(*lab.Lab) error
+
+// parseControl parses control op with its arguments.
+func parseControl(op string, args []string) (control, error) {
+	usage := map[string]string{
+		"restore": "", "policy": "on|off", "nat44": "on|off", "nptv6": "on|off", "families": "v4|v6|both",
+		"rtt": "UPLINK DURATION", "blackhole": "UPLINK on|off", "cut": "UPLINK on|off",
+		"ingress": "UPLINK on|off", "addaddr": "UPLINK PREFIX", "deladdr": "UPLINK PREFIX",
+	}
+	form, ok := usage[op]
+	if !ok {
+		return nil, fmt.Errorf("unknown control %q", op)
+	}
+	if want := len(strings.Fields(form)); len(args) != want {
+		return nil, fmt.Errorf("usage: gaprlab ctl %s %s", op, form)
 	}
 	switch op {
 	case "restore":
-		if err := want(0, ""); err != nil {
-			return err
-		}
-		return l.Restore()
+		return (*lab.Lab).Restore, nil
 	case "policy", "nat44", "nptv6":
-		if err := want(1, "on|off"); err != nil {
-			return err
-		}
 		on, err := onOff(args[0])
-		if err != nil {
-			return err
-		}
-		return map[string]func(bool) error{"policy": l.PolicyRouting, "nat44": l.NAT44, "nptv6": l.NPTv6}[op](on)
+		set := map[string]func(*lab.Lab, bool) error{"policy": (*lab.Lab).PolicyRouting, "nat44": (*lab.Lab).NAT44, "nptv6": (*lab.Lab).NPTv6}[op]
+		return func(l *lab.Lab) error { return set(l, on) }, err
 	case "families":
-		if err := want(1, "v4|v6|both"); err != nil {
-			return err
-		}
-		fam := map[string][2]bool{"v4": {true, false}, "v6": {false, true}, "both": {true, true}}
-		f, ok := fam[args[0]]
+		f, ok := map[string][2]bool{"v4": {true, false}, "v6": {false, true}, "both": {true, true}}[args[0]]
 		if !ok {
-			return fmt.Errorf("families %q: want v4, v6 or both", args[0])
+			return nil, fmt.Errorf("families %q: want v4, v6 or both", args[0])
 		}
-		return l.Families(f[0], f[1])
-	}
-	return uplinkControl(l, op, args)
-}
-
-// uplinkControl runs a control that takes an uplink first.
-func uplinkControl(l *lab.Lab, op string, args []string) error {
-	forms := map[string]string{"rtt": "UPLINK DURATION", "blackhole": "UPLINK on|off", "cut": "UPLINK on|off",
-		"ingress": "UPLINK on|off", "addaddr": "UPLINK PREFIX", "deladdr": "UPLINK PREFIX"}
-	form, ok := forms[op]
-	if !ok {
-		return fmt.Errorf("unknown control %q", op)
-	}
-	if len(args) != 2 {
-		return fmt.Errorf("usage: gaprlab ctl %s %s", op, form)
+		return func(l *lab.Lab) error { return l.Families(f[0], f[1]) }, nil
 	}
 	uplink, err := strconv.Atoi(args[0])
-	if err != nil {
-		return fmt.Errorf("uplink %q: want 0 or 1", args[0])
+	if err != nil || uplink < 0 || uplink > 1 {
+		return nil, fmt.Errorf("uplink %q: want 0 or 1", args[0])
 	}
+	return parseUplinkControl(op, uplink, args[1])
+}
+
+// parseUplinkControl parses the argument of a control that takes an uplink.
+func parseUplinkControl(op string, uplink int, arg string) (control, error) {
 	switch op {
 	case "rtt":
-		d, err := time.ParseDuration(args[1])
-		if err != nil {
-			return err
-		}
-		return l.SetRTT(uplink, d)
+		d, err := time.ParseDuration(arg)
+		return func(l *lab.Lab) error { return l.SetRTT(uplink, d) }, err
 	case "addaddr", "deladdr":
-		p, err := netip.ParsePrefix(args[1])
-		if err != nil {
-			return err
-		}
+		p, err := netip.ParsePrefix(arg)
 		if op == "addaddr" {
-			return l.AddClientAddr(uplink, p)
+			return func(l *lab.Lab) error { return l.AddClientAddr(uplink, p) }, err
 		}
-		return l.RemoveClientAddr(uplink, p)
+		return func(l *lab.Lab) error { return l.RemoveClientAddr(uplink, p) }, err
 	}
-	on, err := onOff(args[1])
-	if err != nil {
-		return err
-	}
-	return map[string]func(int, bool) error{"blackhole": l.Blackhole, "cut": l.Cut, "ingress": l.IngressFilter}[op](uplink, on)
+	on, err := onOff(arg)
+	set := map[string]func(*lab.Lab, int, bool) error{"blackhole": (*lab.Lab).Blackhole, "cut": (*lab.Lab).Cut, "ingress": (*lab.Lab).IngressFilter}[op]
+	return func(l *lab.Lab) error { return set(l, uplink, on) }, err
 }
 
 func onOff(s string) (bool, error) {
