@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/getapr/getapr/netstate"
 	"github.com/getapr/getapr/probe"
 )
 
@@ -131,5 +132,69 @@ func TestLocalAddrRestricts(t *testing.T) {
 	}
 	if ps[0].Src.Port() != 5555 {
 		t.Errorf("Src port = %d, want 5555", ps[0].Src.Port())
+	}
+}
+
+func TestLookupNetIP(t *testing.T) {
+	dns := fakeDNS{"server.test": {ip("2001:db8:2::1"), ip("169.254.1.1"), ip("fd00:2::1"), ip("198.51.100.1")}}
+	s, _ := newTestSelector(t, homeSnapshot(), dns)
+	ctx := context.Background()
+	s.Report(probe.Outcome{
+		Path:     probe.Path{Src: netip.MustParseAddrPort("192.168.1.10:0"), Dst: netip.MustParseAddrPort("198.51.100.1:80")},
+		Result:   probe.Success,
+		Start:    time.Now(),
+		Duration: 15 * time.Millisecond,
+	})
+	tests := []struct {
+		network string
+		want    []string
+	}{
+		// 169.254.1.1 has no pair (no IPv4 link-local source): it comes last.
+		{"ip", []string{"198.51.100.1", "fd00:2::1", "2001:db8:2::1", "169.254.1.1"}},
+		{"ip4", []string{"198.51.100.1", "169.254.1.1"}},
+		{"ip6", []string{"fd00:2::1", "2001:db8:2::1"}},
+	}
+	for _, tt := range tests {
+		got, err := s.LookupNetIP(ctx, tt.network, "server.test")
+		if err != nil {
+			t.Fatalf("%s: %v", tt.network, err)
+		}
+		var gs []string
+		for _, a := range got {
+			gs = append(gs, a.String())
+		}
+		if !slicesEqual(gs, tt.want) {
+			t.Errorf("LookupNetIP(%s) = %q, want %q", tt.network, gs, tt.want)
+		}
+	}
+	if _, err := s.LookupNetIP(ctx, "tcp", "server.test"); err == nil {
+		t.Error("LookupNetIP(tcp) succeeded")
+	}
+	_, err := s.LookupNetIP(ctx, "ip", "nosuch.test")
+	if dnsErr, ok := errors.AsType[*net.DNSError](err); !ok || !dnsErr.IsNotFound {
+		t.Errorf("unknown name: %v", err)
+	}
+}
+
+func TestEmptyHostIsLoopback(t *testing.T) {
+	s, _ := newTestSelector(t, homeSnapshot(), nil)
+	tests := []struct {
+		network string
+		want    []string
+	}{
+		{"tcp", []string{"::1 [::1]:8080", "127.0.0.1 127.0.0.1:8080"}},
+		{"udp4", []string{"127.0.0.1 127.0.0.1:8080"}},
+	}
+	for _, tt := range tests {
+		ps, err := s.Attempts(context.Background(), Query{Network: tt.network, Port: 8080})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := dsts(ps); !slicesEqual(got, tt.want) {
+			t.Errorf("%s: got %q, want %q", tt.network, got, tt.want)
+		}
+		if ps[0].Interface != "lo" || ps[0].SrcClass != netstate.Loopback {
+			t.Errorf("loopback pair = %+v", ps[0])
+		}
 	}
 }
