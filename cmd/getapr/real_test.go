@@ -177,11 +177,16 @@ func TestRealWatchSeesChange(t *testing.T) {
 // waitFor waits until b has received s; a failure guard, not a timing assertion.
 func waitFor(t *testing.T, b *syncBuffer, s string) {
 	t.Helper()
+	waitForWithin(t, b, s, 10*time.Second)
+}
+
+func waitForWithin(t *testing.T, b *syncBuffer, s string, limit time.Duration) {
+	t.Helper()
 	ch := make(chan struct{})
 	b.notify(s, ch)
 	select {
 	case <-ch:
-	case <-time.After(10 * time.Second):
+	case <-time.After(limit):
 		t.Fatalf("output never contained %q:\n%s", s, b.String())
 	}
 }
