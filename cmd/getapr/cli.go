@@ -114,7 +114,7 @@ const commonFlagsText = `Common flags (every command but version; also accepted 
   --json                 print JSON with stable field names
   --probe-target H:P     probe HOST:PORT too (repeatable)
   --no-probe             no background probing
-  --share[=PATH]         share what was learned system-wide
+  --share[=PATH]         share what was learned with other processes
   --timeout D            give up on each network operation after D (default 5s)
   --wait                 wait for the first probe round before answering
   --log-level L          log the library at zap level L to stderr (default off)

@@ -12,6 +12,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/zap"
+
+	"github.com/getapr/getapr/probe"
 )
 
 func TestExitCodes(t *testing.T) {
@@ -107,7 +109,7 @@ func TestBackendOptions(t *testing.T) {
 				NoProbe: true, Share: "/tmp/gapr-share", Timeout: 2 * time.Second},
 			debug: true},
 		{name: "share default", args: []string{"status", "--share"},
-			want: backendOptions{Share: defaultSharePath, Timeout: defaultTimeout}},
+			want: backendOptions{Share: mustSharePath(t), Timeout: defaultTimeout}},
 		{name: "attempt delay", args: []string{"dial", "--attempt-delay=-1ms", "server.test:443"},
 			want: backendOptions{AttemptDelay: -time.Millisecond, Timeout: defaultTimeout}},
 	}
@@ -132,6 +134,14 @@ func TestBackendOptions(t *testing.T) {
 			})
 		})
 	}
+}
+
+func mustSharePath(t *testing.T) string {
+	p, err := probe.DefaultSharePath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func TestLogsGoToStderr(t *testing.T) {

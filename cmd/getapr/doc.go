@@ -18,7 +18,8 @@
 //	--json               JSON output with stable field names
 //	--probe-target H:P   also probe HOST:PORT (repeatable)
 //	--no-probe           no background probing
-//	--share[=PATH]       share what was learned system-wide
+//	--share[=PATH]       share what was learned with other processes (default file:
+//	                     getapr/pairs.json in the user's cache directory)
 //	--timeout D          limit for each network operation (default 5s)
 //	--wait               wait for the first probe round before answering
 //	--log-level L        library logs at zap level L on stderr (default off)

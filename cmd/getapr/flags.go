@@ -14,13 +14,12 @@ import (
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+
+	"github.com/getapr/getapr/probe"
 )
 
 // defaultTimeout is the default of --timeout.
 const defaultTimeout = 5 * time.Second
-
-// defaultSharePath is where --share without a value shares what was learned.
-const defaultSharePath = "/var/tmp/getapr-share.json"
 
 // options are the flags common to every command but version.
 type options struct {
@@ -44,7 +43,7 @@ func (o *options) register(fs *flag.FlagSet, jsonOnly bool) {
 	}
 	fs.Var(&o.probeTargets, "probe-target", "probe `HOST:PORT` too (repeatable)")
 	fs.BoolVar(&o.noProbe, "no-probe", false, "no background probing: rank from the kernel's state and defaults only")
-	fs.Var(&o.share, "share", "share what was learned system-wide, in "+defaultSharePath+" or in --share=PATH")
+	fs.Var(&o.share, "share", "share what was learned with other processes, in the user's cache directory\n(getapr/pairs.json) or in --share=PATH")
 	fs.DurationVar(&o.timeout, "timeout", defaultTimeout, "give up on each network operation after this long")
 	fs.BoolVar(&o.wait, "wait", false, "wait for the first probe round before answering")
 	fs.Var(&o.logLevel, "log-level", "log the library at this zap `level` (debug, info, warn, error) to stderr; off by default")
@@ -101,7 +100,11 @@ func (f *shareFlag) IsBoolFlag() bool { return true }
 func (f *shareFlag) Set(s string) error {
 	switch s {
 	case "true":
-		f.path = defaultSharePath
+		p, err := probe.DefaultSharePath()
+		if err != nil {
+			return err
+		}
+		f.path = p
 	case "false", "":
 		f.path = ""
 	default:
