@@ -28,6 +28,7 @@ import (
 // lab: lab tests then skip (see Current).
 func Main(m *testing.M, opts Options) int {
 	if os.Getenv(EnvState) != "" {
+		normalPriority()
 		return m.Run()
 	}
 	if why := unavailable(); why != "" {

@@ -124,14 +124,33 @@ func childAttr() *syscall.SysProcAttr {
 // precise sleep is not stretched by the default 50 µs slack. Failures are
 // ignored: the lab works, with less accurate delays.
 func raisePriority() {
+	forThreads(func(tid int, dir string) {
+		_ = unix.Setpriority(unix.PRIO_PROCESS, tid, -20)
+		_ = os.WriteFile(dir+"/timerslack_ns", []byte("1"), 0)
+	})
+}
+
+// normalPriority puts threads with a raised priority (inherited from the
+// process that runs the lab) back to nice 0: the tests should not compete with
+// the relays.
+func normalPriority() {
+	forThreads(func(tid int, _ string) {
+		// getpriority(2) returns 20 - nice.
+		if p, err := unix.Getpriority(unix.PRIO_PROCESS, tid); err == nil && p > 20 {
+			_ = unix.Setpriority(unix.PRIO_PROCESS, tid, 0)
+		}
+	})
+}
+
+// forThreads calls fn for every thread of this process with its task directory.
+func forThreads(fn func(tid int, dir string)) {
 	tasks, err := os.ReadDir("/proc/self/task")
 	if err != nil {
 		return
 	}
 	for _, t := range tasks {
 		if tid, err := strconv.Atoi(t.Name()); err == nil {
-			_ = unix.Setpriority(unix.PRIO_PROCESS, tid, -20)
-			_ = os.WriteFile("/proc/self/task/"+t.Name()+"/timerslack_ns", []byte("1"), 0)
+			fn(tid, "/proc/self/task/"+t.Name())
 		}
 	}
 }

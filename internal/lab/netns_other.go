@@ -24,4 +24,6 @@ func childAttr() *syscall.SysProcAttr { return nil }
 
 func raisePriority() {}
 
+func normalPriority() {}
+
 func preciseSleep(d time.Duration) { time.Sleep(d) }
