@@ -1,0 +1,342 @@
+//go:build lab
+
+package dialer_test
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/getapr/getapr/dialer"
+	"github.com/getapr/getapr/internal/lab"
+	"github.com/getapr/getapr/pairs"
+	"github.com/getapr/getapr/probe"
+)
+
+func TestMain(m *testing.M) { os.Exit(lab.Main(m, lab.Options{})) }
+
+// labSelector returns a fresh Selector of the client namespace, closed when the
+// test ends: it knows nothing yet (a cold start).
+func labSelector(t *testing.T, l *lab.Lab, probing bool) *pairs.Selector {
+	t.Helper()
+	opts := []pairs.Option{pairs.WithResolver(l.Resolver())}
+	if !probing {
+		opts = append(opts, pairs.WithoutProbing())
+	}
+	sel, err := pairs.New(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sel.Close() })
+	return sel
+}
+
+// timeline records a dial's attempts for the test log.
+type timeline struct {
+	t0     time.Time
+	mu     sync.Mutex
+	events []string
+}
+
+func (tl *timeline) trace() *dialer.Trace {
+	tl.t0 = time.Now()
+	add := func(s string) {
+		tl.mu.Lock()
+		defer tl.mu.Unlock()
+		tl.events = append(tl.events, fmt.Sprintf("%7.1fms %s", float64(time.Since(tl.t0).Microseconds())/1000, s))
+	}
+	return &dialer.Trace{
+		AttemptStart: func(p pairs.Pair) {
+			bind := ""
+			if p.EgressMismatch {
+				bind = ", egress mismatch"
+			}
+			add(fmt.Sprintf("start %v -> %v (%s%s, %v %v)", p.Src.Addr(), p.Dst, p.Interface, bind, p.Latency, p.Basis))
+		},
+		AttemptDone: func(p pairs.Pair, d time.Duration, err error) {
+			add(fmt.Sprintf("done  %v -> %v after %v: %v", p.Src.Addr(), p.Dst, d.Round(100*time.Microsecond), probe.ResultOf(err)))
+		},
+	}
+}
+
+func (tl *timeline) String() string {
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	return strings.Join(tl.events, "\n\t")
+}
+
+// dialPeer dials address with d and returns the connection's local address,
+// what the server saw, and how long the dial took.
+func dialPeer(t *testing.T, d *dialer.PairDialer, network, address string) (local, seen netip.AddrPort, elapsed time.Duration, err error) {
+	t.Helper()
+	tl := &timeline{}
+	ctx := dialer.WithTrace(t.Context(), tl.trace())
+	start := time.Now()
+	c, err := d.DialContext(ctx, network, address)
+	elapsed = time.Since(start)
+	t.Logf("dial %s %s: %v in %v\n\t%s", network, address, err, elapsed.Round(100*time.Microsecond), tl)
+	if err != nil {
+		return local, seen, elapsed, err
+	}
+	defer c.Close()
+	local = c.LocalAddr().(*net.TCPAddr).AddrPort()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	seen, err = lab.ReadPeer(c)
+	return local, seen, elapsed, err
+}
+
+// uplinkOf returns the uplink whose client address is a, or -1.
+func uplinkOf(l *lab.Lab, a netip.Addr) int {
+	a = a.WithZone("").Unmap()
+	for i := range 2 {
+		u := l.Uplink(i)
+		if a == u.GUA || a == u.ULA || a == u.IPv4 {
+			return i
+		}
+	}
+	return -1
+}
+
+// TestLabBlackholeCold: with uplink 0 silently dropping everything, a fresh
+// Selector's first dial connects through uplink 1 within one attempt delay plus
+// about one RTT of uplink 1, while net.Dialer with the same timeout fails.
+func TestLabBlackholeCold(t *testing.T) {
+	l := lab.Current(t)
+	s := l.Server()
+	if err := l.Blackhole(0, true); err != nil {
+		t.Fatal(err)
+	}
+	rtt1 := l.Uplink(1).RTT
+	bound := dialer.DefaultAttemptDelay + rtt1*12/10
+	targets := []struct{ name, network, address string }{
+		{"IPv6 literal", "tcp", netip.AddrPortFrom(s.Open6, s.Port).String()},
+		{"IPv4 literal", "tcp", netip.AddrPortFrom(s.Open4, s.Port).String()},
+		{"name", "tcp", net.JoinHostPort(s.Name, fmt.Sprint(s.Port))},
+	}
+	const timeout = 2 * time.Second
+	for _, tt := range targets {
+		t.Run(tt.name, func(t *testing.T) {
+			d := &dialer.PairDialer{Selector: labSelector(t, l, false), Timeout: timeout, Resolver: l.Resolver()}
+			local, seen, elapsed, err := dialPeer(t, d, tt.network, tt.address)
+			if err != nil {
+				t.Fatalf("PairDialer: %v", err)
+			}
+			t.Logf("cold dial %s: %v via uplink %d (server saw %v) in %v; bound %v",
+				tt.name, local, uplinkOf(l, local.Addr()), seen, elapsed.Round(100*time.Microsecond), bound)
+			if uplinkOf(l, local.Addr()) != 1 {
+				t.Errorf("connected from %v, want an uplink 1 address", local)
+			}
+			if elapsed > bound {
+				t.Errorf("cold dial took %v, want ≤ %v (attempt delay + 1.2 × RTT of uplink 1)", elapsed, bound)
+			}
+			nd := &net.Dialer{Timeout: timeout, Resolver: l.Resolver()}
+			start := time.Now()
+			c, err := nd.Dial(tt.network, tt.address)
+			t.Logf("net.Dialer with Timeout %v: %v after %v", timeout, err, time.Since(start).Round(time.Millisecond))
+			if err == nil {
+				c.Close()
+				t.Errorf("net.Dialer connected from %v through the blackholed uplink's lab?", c.LocalAddr())
+			}
+		})
+	}
+}
+
+// TestLabBlackholeWarm: once the Selector knows uplink 0's GUA is dead (learned
+// by its prober), a dial to an IPv6 destination goes straight to uplink 1:
+// about one RTT.
+func TestLabBlackholeWarm(t *testing.T) {
+	l := lab.Current(t)
+	s := l.Server()
+	if err := l.Blackhole(0, true); err != nil {
+		t.Fatal(err)
+	}
+	sel := labSelector(t, l, true)
+	d := &dialer.PairDialer{Selector: sel, Timeout: 5 * time.Second, Resolver: l.Resolver()}
+	addr := netip.AddrPortFrom(s.Open6, s.Port).String()
+	if _, _, _, err := dialPeer(t, d, "tcp", addr); err != nil { // makes Open6 a probed destination
+		t.Fatal(err)
+	}
+	u0 := l.Uplink(0)
+	learned := waitDead(t, sel, time.Minute, u0.GUA)
+	t.Logf("uplink 0's GUA known dead after %v", learned.Round(time.Millisecond))
+	rtt1 := l.Uplink(1).RTT
+	bound := rtt1 * 11 / 10
+	for i := range 3 {
+		local, _, elapsed, err := dialPeer(t, d, "tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("warm dial %d: %v via uplink %d in %v; bound %v", i, local, uplinkOf(l, local.Addr()), elapsed.Round(100*time.Microsecond), bound)
+		if uplinkOf(l, local.Addr()) != 1 || elapsed > bound {
+			t.Errorf("warm dial from %v in %v, want uplink 1 within %v (1.1 × its RTT)", local, elapsed, bound)
+		}
+	}
+}
+
+// TestLabBlackholeAfterHealthy: uplink 0 worked (its pair is measured at its
+// RTT, so it ranks first) and then goes silent. The first dial after that
+// starts uplink 1's pair after the adaptive attempt delay (the measured RTT's
+// RTO, clamped to 100 ms); once the prober has found uplink 0 dead, dials go
+// straight to uplink 1.
+func TestLabBlackholeAfterHealthy(t *testing.T) {
+	l := lab.Current(t)
+	s := l.Server()
+	sel := labSelector(t, l, true)
+	d := &dialer.PairDialer{Selector: sel, Timeout: 5 * time.Second}
+	addr := netip.AddrPortFrom(s.Open6, s.Port).String()
+	u0, rtt0, rtt1 := l.Uplink(0), l.Uplink(0).RTT, l.Uplink(1).RTT
+	for range 3 {
+		local, _, elapsed, err := dialPeer(t, d, "tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("healthy: %v via uplink %d in %v", local, uplinkOf(l, local.Addr()), elapsed.Round(100*time.Microsecond))
+	}
+	if err := l.Blackhole(0, true); err != nil {
+		t.Fatal(err)
+	}
+	local, _, elapsed, err := dialPeer(t, d, "tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bound := 100*time.Millisecond + rtt1*12/10
+	t.Logf("first dial after the blackhole: %v via uplink %d in %v; bound %v (minimum adaptive delay + 1.2 × RTT %v)",
+		local, uplinkOf(l, local.Addr()), elapsed.Round(100*time.Microsecond), bound, rtt1)
+	if uplinkOf(l, local.Addr()) != 1 || elapsed > bound {
+		t.Errorf("from %v in %v, want uplink 1 within %v", local, elapsed, bound)
+	}
+	learned := waitDead(t, sel, time.Minute, u0.GUA)
+	local, _, elapsed, err = dialPeer(t, d, "tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bound = rtt1 * 11 / 10
+	t.Logf("warm, %v after the blackhole was learned: %v via uplink %d in %v; bound %v (RTT of uplink 0 was %v)",
+		learned.Round(time.Millisecond), local, uplinkOf(l, local.Addr()), elapsed.Round(100*time.Microsecond), bound, rtt0)
+	if uplinkOf(l, local.Addr()) != 1 || elapsed > bound {
+		t.Errorf("from %v in %v, want uplink 1 within %v", local, elapsed, bound)
+	}
+}
+
+// waitDead waits until the Selector knows every one of srcs as dead (a suspect
+// source still ranks by its latency), and returns how long that took.
+func waitDead(t *testing.T, sel *pairs.Selector, limit time.Duration, srcs ...netip.Addr) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for time.Since(start) < limit {
+		dead := 0
+		for _, st := range sel.Status().Sources {
+			if slices.Contains(srcs, st.Addr) && st.Health == probe.Dead {
+				dead++
+			}
+		}
+		if dead == len(srcs) {
+			return time.Since(start)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%v not known dead after %v: %+v", srcs, limit, sel.Status().Sources)
+	return 0
+}
+
+// TestLabTranslated: pairs whose source needs a translator work through it:
+// RFC 1918 behind NAT44 and ULA behind NPTv6 (both on uplink 0).
+func TestLabTranslated(t *testing.T) {
+	l := lab.Current(t)
+	s := l.Server()
+	u := l.Uplink(0)
+	tests := []struct {
+		name        string
+		src, dst    netip.Addr
+		wantOutside netip.Addr
+	}{
+		{"NAT44", u.IPv4, s.Open4, u.IPv4Outside},
+		{"NPTv6", u.ULA, s.Open6, u.ULAOutside},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := &dialer.PairDialer{Selector: labSelector(t, l, false), Timeout: 5 * time.Second,
+				LocalAddr: net.TCPAddrFromAddrPort(netip.AddrPortFrom(tt.src, 0))}
+			local, seen, elapsed, err := dialPeer(t, d, "tcp", netip.AddrPortFrom(tt.dst, s.Port).String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s: %v seen as %v in %v", tt.name, local, seen, elapsed.Round(100*time.Microsecond))
+			if local.Addr() != tt.src || seen.Addr() != tt.wantOutside {
+				t.Errorf("from %v seen as %v, want from %v seen as %v", local, seen, tt.src, tt.wantOutside)
+			}
+		})
+	}
+}
+
+// TestLabLinkLocal: a link-local destination with its zone is dialed from the
+// link-local source of that interface. The ISP routers run no TCP service: the
+// RST that comes back proves the pair (and its zone) worked.
+func TestLabLinkLocal(t *testing.T) {
+	l := lab.Current(t)
+	for i := range 2 {
+		u := l.Uplink(i)
+		t.Run(u.Interface, func(t *testing.T) {
+			d := &dialer.PairDialer{Selector: labSelector(t, l, false), Timeout: 5 * time.Second}
+			addr := netip.AddrPortFrom(u.Router6, 9).String()
+			start := time.Now()
+			_, err := d.Dial("tcp", addr)
+			elapsed := time.Since(start)
+			t.Logf("dial %s: %v after %v (RTT %v)", addr, err, elapsed.Round(100*time.Microsecond), u.RTT)
+			var ae *dialer.AttemptsError
+			if !errors.As(err, &ae) || !errors.Is(err, syscall.ECONNREFUSED) {
+				t.Fatalf("error %v, want every attempt refused", err)
+			}
+			for _, a := range ae.Attempts {
+				if src := a.Pair.Src.Addr(); !src.IsLinkLocalUnicast() || src.Zone() != u.Interface || a.Pair.Dst.Addr() != u.Router6 {
+					t.Errorf("attempt %v, want from a link-local source on %s to %v", a, u.Interface, u.Router6)
+				}
+			}
+		})
+	}
+}
+
+// TestLabNoPolicyRouting shows what SO_BINDTODEVICE gains on a host without
+// source-based policy routing: every packet leaves by uplink 0, whose ISP drops
+// uplink 1's sources (BCP 38). Binding to the source's interface sends them by
+// uplink 1 instead.
+func TestLabNoPolicyRouting(t *testing.T) {
+	l := lab.Current(t)
+	s := l.Server()
+	if err := l.PolicyRouting(false); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Blackhole(0, true); err != nil {
+		t.Fatal(err)
+	}
+	addr := netip.AddrPortFrom(s.Open6, s.Port).String()
+	tests := []struct {
+		mode   dialer.BindMode
+		wantOK bool
+	}{
+		{dialer.BindAuto, true},
+		{dialer.BindNever, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.mode.String(), func(t *testing.T) {
+			d := &dialer.PairDialer{Selector: labSelector(t, l, false), Timeout: 2 * time.Second, BindToDevice: tt.mode}
+			local, _, elapsed, err := dialPeer(t, d, "tcp", addr)
+			t.Logf("policy routing off, uplink 0 blackholed, BindToDevice %v: %v from %v in %v",
+				tt.mode, err, local, elapsed.Round(100*time.Microsecond))
+			if (err == nil) != tt.wantOK {
+				t.Errorf("dial error %v, want success %v", err, tt.wantOK)
+			}
+			if err == nil && uplinkOf(l, local.Addr()) != 1 {
+				t.Errorf("connected from %v, want uplink 1", local)
+			}
+		})
+	}
+}
