@@ -54,7 +54,9 @@ func (b *realBackend) newSelector(ctx context.Context, o backendOptions) (*pairs
 		opts = append(opts, pairs.WithoutProbing())
 	}
 	if len(o.ProbeTargets) > 0 {
-		targets, err := resolveTargets(ctx, o.Resolver, o.ProbeTargets)
+		rctx, cancel := context.WithTimeout(ctx, o.Timeout)
+		targets, err := resolveTargets(rctx, o.Resolver, o.ProbeTargets)
+		cancel()
 		if err != nil {
 			return nil, err
 		}
