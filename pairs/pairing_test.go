@@ -188,3 +188,31 @@ func TestLinkLocalZones(t *testing.T) {
 		t.Errorf("unknown zone: err = %v", err)
 	}
 }
+
+// TestSameLinkLocalOnTwoInterfaces checks that one link-local address configured
+// on two interfaces (common with VLANs on one NIC) gives one pair per zone. The
+// route check is faked to accept both, so that only the pairing is tested.
+func TestSameLinkLocalOnTwoInterfaces(t *testing.T) {
+	snap := homeSnapshot()
+	snap.Links = append(snap.Links, link(3, "eth0.7"))
+	snap.Addrs = append(snap.Addrs, addr("fe80::10/64", 3, "eth0.7"))
+	s, w := newTestSelector(t, snap, nil)
+	w.SetRouteFunc(func(src, dst netip.Addr) (netstate.Decision, error) {
+		if src.Zone() != dst.Zone() {
+			return netstate.Decision{}, &netstate.RouteError{Src: src, Dst: dst, Kind: netstate.BadSource}
+		}
+		idx := map[string]int{"eth0": 2, "eth0.7": 3}[src.Zone()]
+		return netstate.Decision{Index: idx}, nil
+	})
+	ps, err := s.Get(context.Background(), "fe80::1", 80)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"fe80::10%eth0 [fe80::1%eth0]:80", "fe80::10%eth0.7 [fe80::1%eth0.7]:80"}
+	if got := dsts(ps); !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if got := Order(ps, 1); got[0].Src == got[1].Src {
+		t.Errorf("the two zones' sources count as one source in Order")
+	}
+}
