@@ -36,8 +36,9 @@ say "getapr status --wait $probe"
 echo "(the prototype's flags after the first probe round: NAT44 and NPTv6 detected)"
 client bin/getapr status --wait $probe
 
-say "getapr pairs server.getapr.test 80 --wait   (ranked pairs, measured latencies)"
-client bin/getapr pairs server.getapr.test 80 --wait
+say "getapr pairs server.getapr.test 80 --wait $probe"
+echo "(ranked pairs with measured latencies: the 20 ms uplink first)"
+client bin/getapr pairs server.getapr.test 80 --wait $probe
 
 say "Blackholing uplink 0 (ISP A, the kernel's preferred route): packets vanish silently"
 $lab ctl blackhole 0 on
