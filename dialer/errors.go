@@ -27,7 +27,7 @@ func (e *AttemptError) Error() string {
 	var b strings.Builder
 	writePair(&b, e.Pair)
 	b.WriteString(" after ")
-	b.WriteString(e.Duration.String())
+	b.WriteString(roundDuration(e.Duration).String())
 	b.WriteString(": ")
 	b.WriteString(reason(e.Err))
 	return b.String()
@@ -114,6 +114,15 @@ func (e *AttemptsError) Timeout() bool {
 		}
 	}
 	return false
+}
+
+// roundDuration rounds d for reading: to the millisecond from 10 ms up, to the
+// microsecond below.
+func roundDuration(d time.Duration) time.Duration {
+	if d >= 10*time.Millisecond {
+		return d.Round(time.Millisecond)
+	}
+	return d.Round(time.Microsecond)
 }
 
 // writePair writes "src->dst via ifname" with the source's port only when set.

@@ -13,6 +13,9 @@ import (
 	"testing/synctest"
 	"time"
 
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
 	"github.com/getapr/getapr/pairs"
 	"github.com/getapr/getapr/probe"
 )
@@ -428,6 +431,33 @@ func TestRaceTrace(t *testing.T) {
 		}
 		if !slices.Equal(events, want) {
 			t.Errorf("trace\n got %q\nwant %q", events, want)
+		}
+	})
+}
+
+func TestRaceLogs(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ps := testPairs(3)
+		f := newFakeNet(stepsBySource(ps, []step{{after: 10 * time.Millisecond, err: errRefused}, {hang: true}, {after: 5 * time.Millisecond}}))
+		core, logs := observer.New(zap.DebugLevel)
+		r := f.newRace(ps, 0)
+		r.log = zap.New(core)
+		c, err := r.run(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		var got []string
+		for _, e := range logs.All() {
+			got = append(got, e.Message+" "+e.ContextMap()["src"].(string)+" "+e.ContextMap()["result"].(string))
+		}
+		want := []string{
+			"attempt failed 192.0.2.1:0 refused",
+			"attempt won 192.0.2.3:0 success",
+			"attempt canceled 192.0.2.2:0 canceled",
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("logs\n got %q\nwant %q", got, want)
 		}
 	})
 }

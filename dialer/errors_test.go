@@ -1,0 +1,69 @@
+package dialer
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/getapr/getapr/pairs"
+)
+
+func TestAttemptErrorString(t *testing.T) {
+	p := pairs.Pair{
+		Src:       netip.MustParseAddrPort("[fe80::1%eth0]:0"),
+		Dst:       netip.MustParseAddrPort("[fe80::2%eth0]:22"),
+		Interface: "eth0",
+	}
+	refused := &net.OpError{Op: "dial", Net: "tcp6", Err: errRefused}
+	tests := []struct {
+		name string
+		e    *AttemptError
+		want string
+	}{
+		{"link-local, rounded to ms", &AttemptError{Pair: p, Duration: 2000323335, Err: refused},
+			"fe80::1%eth0->[fe80::2%eth0]:22 via eth0 after 2s: connect: connection refused"},
+		{"fast, rounded to µs", &AttemptError{Pair: p, Duration: 102071 * time.Nanosecond, Err: refused},
+			"fe80::1%eth0->[fe80::2%eth0]:22 via eth0 after 102µs: connect: connection refused"},
+		{"fixed source port, no interface, plain error",
+			&AttemptError{Pair: pairs.Pair{Src: netip.MustParseAddrPort("192.0.2.1:5000"), Dst: netip.MustParseAddrPort("198.51.100.1:80")},
+				Duration: 15 * time.Millisecond, Err: context.DeadlineExceeded},
+			"192.0.2.1:5000->198.51.100.1:80 after 15ms: context deadline exceeded"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.e.Error(); got != tt.want {
+				t.Errorf("Error()\n got %s\nwant %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestAttemptsErrorUnwrap(t *testing.T) {
+	e := &AttemptsError{
+		Attempts: []*AttemptError{
+			{Err: &net.OpError{Op: "dial", Err: errRefused}},
+			{Err: &net.OpError{Op: "dial", Err: errUnreachable}},
+		},
+		Untried: 1,
+		Cause:   context.Canceled,
+	}
+	for _, target := range []error{syscall.ECONNREFUSED, syscall.EHOSTUNREACH, context.Canceled} {
+		if !errors.Is(e, target) {
+			t.Errorf("errors.Is(e, %v) = false", target)
+		}
+	}
+	if errors.Is(e, syscall.ETIMEDOUT) || e.Timeout() {
+		t.Error("a refusal, an unreachable and a cancellation count as a timeout")
+	}
+	var ae *AttemptError
+	if !errors.As(e, &ae) || ae != e.Attempts[0] {
+		t.Errorf("errors.As found %v, want the first attempt", ae)
+	}
+	if got := len(e.Unwrap()); got != 3 {
+		t.Errorf("Unwrap returned %d errors, want 3", got)
+	}
+}
