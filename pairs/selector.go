@@ -267,12 +267,13 @@ func (s *Selector) lookupFor(r *net.Resolver) lookupFunc {
 	return s.cfg.resolver.LookupNetIP
 }
 
-// currentView returns the view of the watcher's current snapshot.
+// currentView returns the view of the watcher's current snapshot, built once per
+// snapshot generation.
 func (s *Selector) currentView() *view {
 	snap := s.watcher.Snapshot()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.view == nil || s.view.snap != snap {
+	if s.view == nil || s.view.snap.Generation != snap.Generation {
 		s.view = newView(snap, s.cfg.policy)
 	}
 	return s.view
