@@ -35,6 +35,8 @@ func localAllows(local, ip netip.Addr) bool {
 		return false
 	case local.IsUnspecified():
 		return true
+	case local.Zone() != "" && ip.Zone() != "":
+		return local == ip // the same link-local address may be on several links
 	}
 	return local.WithZone("") == ip.WithZone("")
 }

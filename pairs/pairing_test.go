@@ -215,4 +215,11 @@ func TestSameLinkLocalOnTwoInterfaces(t *testing.T) {
 	if got := Order(ps, 1); got[0].Src == got[1].Src {
 		t.Errorf("the two zones' sources count as one source in Order")
 	}
+	ps, err = s.Attempts(context.Background(), Query{Host: "fe80::1", Port: 80, Local: netip.MustParseAddrPort("[fe80::10%eth0.7]:0")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := dsts(ps); !slices.Equal(got, want[1:]) {
+		t.Errorf("LocalAddr with a zone: got %q, want %q", got, want[1:])
+	}
 }

@@ -220,7 +220,9 @@ func (s *Selector) rankedWith(ctx context.Context, q Query, k knowledge) ([]Pair
 	s.want(dsts, q.Port)
 	ps, why := s.rankWith(ctx, q, dsts, k)
 	if len(ps) == 0 {
-		return nil, &NoPairError{Host: q.Host, Reasons: why}
+		err := &NoPairError{Host: q.Host, Reasons: why}
+		s.log.Debug("no usable pair", zap.String("host", q.Host), zap.Strings("reasons", why))
+		return nil, err
 	}
 	return ps, nil
 }
