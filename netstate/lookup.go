@@ -49,7 +49,7 @@ func (s *Snapshot) Lookup(src, dst netip.Addr) (Decision, error) {
 	}
 	if hasSrc(src) {
 		a, ok := s.Addr(src)
-		if !ok || !a.Usable() || src.Is6() != dst.Is6() || (src.Zone() != "" && !s.zoneIs(src, a.Index)) {
+		if !ok || !a.Usable() || src.Is6() != dst.Is6() {
 			return fail(BadSource)
 		}
 		if oif == 0 && a.IP.IsLinkLocalUnicast() && dst.IsLinkLocalUnicast() {
@@ -223,8 +223,3 @@ func (s *Snapshot) zoneIndex(ip netip.Addr) (index int, ok bool) {
 	return 0, false
 }
 
-// zoneIs reports whether ip's zone names interface index.
-func (s *Snapshot) zoneIs(ip netip.Addr, index int) bool {
-	n, ok := s.zoneIndex(ip)
-	return ok && n == index
-}

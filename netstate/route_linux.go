@@ -62,7 +62,7 @@ func (b *linuxBackend) checkSource(cur *Snapshot, src, dst netip.Addr) (int, err
 		return 0, bad
 	}
 	if a, ok := cur.Addr(src); ok {
-		if !a.Usable() || (src.Zone() != "" && !cur.zoneIs(src, a.Index)) {
+		if !a.Usable() {
 			return 0, bad
 		}
 		return a.Index, nil

@@ -158,11 +158,18 @@ func (s *Snapshot) Link(index int) (Link, bool) {
 	return Link{}, false
 }
 
-// Addr returns the configured address equal to ip (zones ignored).
+// Addr returns the configured address equal to ip. When ip carries a zone, only
+// the address on that interface (by name or index) matches, so the same link-local
+// address on two interfaces is told apart; without a zone the first match wins.
 func (s *Snapshot) Addr(ip netip.Addr) (Addr, bool) {
-	ip = ip.WithZone("")
+	zoned := ip.Zone() != ""
+	index, known := s.zoneIndex(ip)
+	if zoned && !known {
+		return Addr{}, false
+	}
+	bare := ip.WithZone("")
 	for _, a := range s.Addrs {
-		if a.IP.WithZone("") == ip {
+		if a.IP.WithZone("") == bare && (!zoned || a.Index == index) {
 			return a, true
 		}
 	}

@@ -284,3 +284,48 @@ func TestStaticUnreachableDefaultStopsFallThrough(t *testing.T) {
 		t.Fatalf("err = %v, want unreachable", err)
 	}
 }
+
+// The same link-local address on two interfaces (as on VLANs of one card, or in the
+// project's lab) is told apart by its zone.
+func TestSameLinkLocalOnTwoInterfaces(t *testing.T) {
+	ip, pfx := netip.MustParseAddr, netip.MustParsePrefix
+	snap := &Snapshot{
+		Links: []Link{
+			{Index: 2, Name: "eth0", Up: true, Running: true},
+			{Index: 3, Name: "eth1", Up: true, Running: true},
+		},
+		Addrs: []Addr{
+			{IP: ip("fe80::100%eth0"), Bits: 64, Index: 2, Interface: "eth0"},
+			{IP: ip("fe80::100%eth1"), Bits: 64, Index: 3, Interface: "eth1"},
+		},
+		Routes: []Route{
+			{Dst: pfx("fe80::/64"), Index: 2, Priority: 256},
+			{Dst: pfx("fe80::/64"), Index: 3, Priority: 256},
+		},
+	}
+	for _, tt := range []struct {
+		src, dst  string
+		wantIndex int
+		wantOK    bool
+	}{
+		{"fe80::100%eth0", "fe80::a%eth0", 2, true},
+		{"fe80::100%eth1", "fe80::b%eth1", 3, true},
+		{"fe80::100%3", "fe80::b%eth1", 3, true},
+		{"fe80::100%eth9", "fe80::b%eth1", 0, false},
+	} {
+		a, ok := snap.Addr(ip(tt.src))
+		if ok != tt.wantOK || a.Index != tt.wantIndex {
+			t.Errorf("Addr(%s) = index %d, %v; want %d, %v", tt.src, a.Index, ok, tt.wantIndex, tt.wantOK)
+		}
+		if !tt.wantOK {
+			continue
+		}
+		d, err := snap.Lookup(ip(tt.src), ip(tt.dst))
+		if err != nil || d.Index != tt.wantIndex {
+			t.Errorf("Lookup(%s, %s) = %+v, %v; want index %d", tt.src, tt.dst, d, err, tt.wantIndex)
+		}
+	}
+	if a, ok := snap.Addr(ip("fe80::100")); !ok || a.Index != 2 {
+		t.Errorf("Addr without zone = %+v, %v; want the first (eth0)", a, ok)
+	}
+}
