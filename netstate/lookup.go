@@ -222,4 +222,3 @@ func (s *Snapshot) zoneIndex(ip netip.Addr) (index int, ok bool) {
 	}
 	return 0, false
 }
-
