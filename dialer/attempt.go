@@ -119,7 +119,7 @@ func (d *PairDialer) connect(ctx context.Context, base string, p pairs.Pair, bin
 	// that, TIME_WAIT connections exhaust the ports of a busy source.
 	noPort := base == "tcp" && p.Src.Port() == 0
 	nd.ControlContext = attemptControl(ifname, noPort, d.Control, d.ControlContext)
-	network := p.Network(base)
+	network := familyNetwork(base, p.Is6())
 	ct := httptrace.ContextClientTrace(ctx)
 	if ct != nil && ct.ConnectStart != nil {
 		ct.ConnectStart(network, p.Dst.String())
@@ -135,6 +135,20 @@ func (d *PairDialer) connect(ctx context.Context, base string, p pairs.Pair, bin
 		ct.ConnectDone(network, p.Dst.String(), err)
 	}
 	return c, err
+}
+
+// familyNetwork returns base ("tcp", "udp") with the family digit, like
+// pairs.Pair.Network but without building the string.
+func familyNetwork(base string, is6 bool) string {
+	switch {
+	case base == "udp" && is6:
+		return "udp6"
+	case base == "udp":
+		return "udp4"
+	case is6:
+		return "tcp6"
+	}
+	return "tcp4"
 }
 
 // dialTCP and dialUDP return a nil net.Conn, not a typed nil, on error.
