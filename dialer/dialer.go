@@ -30,8 +30,10 @@ type PairDialer struct {
 	Deadline time.Time
 
 	// LocalAddr restricts the sources: when its IP is set, only pairs from that
-	// address are tried; when its port is not zero, every attempt binds that
-	// port. It must be a *net.TCPAddr for TCP networks and a *net.UDPAddr for UDP
+	// address are tried (an unspecified IP restricts the family only); when its
+	// port is not zero, every attempt binds that port, so two attempts from one
+	// source cannot overlap (the second bind fails and the next pair starts).
+	// It must be a *net.TCPAddr for TCP networks and a *net.UDPAddr for UDP
 	// ones. Nil means any source and an ephemeral port.
 	LocalAddr net.Addr
 
