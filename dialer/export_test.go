@@ -1,0 +1,4 @@
+package dialer
+
+// BindAddressNoPort exports bindAddressNoPort to the external tests.
+var BindAddressNoPort = bindAddressNoPort
