@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/getapr/getapr/dialer"
+	"github.com/getapr/getapr/pairs"
+)
+
+// A dialFunc makes one dial and says how long it took to connect.
+type dialFunc func(ctx context.Context) (time.Duration, error)
+
+// dialers makes the dials of every method to one address in the lab. Its
+// methods are safe for concurrent use.
+type dialers struct {
+	resolver *net.Resolver
+	timeout  time.Duration
+	addr     string // host:port of the lab server
+	url      string // the same, for curl
+
+	mu   sync.Mutex
+	news []time.Duration // how long each cold pairs.New took
+}
+
+// contextDialer is what net.Dialer and dialer.PairDialer have in common.
+type contextDialer interface {
+	DialContext(ctx context.Context, network, address string) (net.Conn, error)
+}
+
+// timeDial dials the lab server with d, closes the connection and returns how
+// long the connect took.
+func (ds *dialers) timeDial(ctx context.Context, d contextDialer) (time.Duration, error) {
+	start := time.Now()
+	c, err := d.DialContext(ctx, "tcp", ds.addr)
+	elapsed := time.Since(start)
+	if err != nil {
+		return elapsed, err
+	}
+	return elapsed, c.Close()
+}
+
+// net dials with net.Dialer.
+func (ds *dialers) net(ctx context.Context) (time.Duration, error) {
+	return ds.timeDial(ctx, &net.Dialer{Timeout: ds.timeout, Resolver: ds.resolver})
+}
+
+// pairDialer returns a PairDialer over sel.
+func (ds *dialers) pairDialer(sel *pairs.Selector) *dialer.PairDialer {
+	return &dialer.PairDialer{Timeout: ds.timeout, Resolver: ds.resolver, Selector: sel}
+}
+
+// newSelector returns a fresh Selector, probing on, with the lab's resolver.
+func (ds *dialers) newSelector(opts ...pairs.Option) (*pairs.Selector, error) {
+	return pairs.New(append([]pairs.Option{pairs.WithResolver(ds.resolver)}, opts...)...)
+}
+
+// cold dials with a PairDialer over a fresh Selector; only the dial is timed.
+func (ds *dialers) cold(ctx context.Context) (time.Duration, error) {
+	start := time.Now()
+	sel, err := ds.newSelector()
+	if err != nil {
+		return 0, err
+	}
+	defer sel.Close()
+	ds.mu.Lock()
+	ds.news = append(ds.news, time.Since(start))
+	ds.mu.Unlock()
+	return ds.timeDial(ctx, ds.pairDialer(sel))
+}
+
+// coldNew returns the median time a cold Selector took to start.
+func (ds *dialers) coldNew() time.Duration {
+	ds.mu.Lock()
+	defer ds.mu.Unlock()
+	return median(ds.news)
+}
+
+// warm returns the dials of a PairDialer over sel.
+func (ds *dialers) warm(sel *pairs.Selector) dialFunc {
+	d := ds.pairDialer(sel)
+	return func(ctx context.Context) (time.Duration, error) { return ds.timeDial(ctx, d) }
+}
+
+// curl runs curl, which connects with its own Happy Eyeballs and resolves
+// through the system's resolver (the lab's resolv.conf in the client
+// namespace), and returns its time_connect. The lab server is no HTTP server:
+// curl gives up on its answer at once, which does not matter here.
+func (ds *dialers) curl(ctx context.Context) (time.Duration, error) {
+	secs := strconv.FormatFloat(ds.timeout.Seconds(), 'f', -1, 64)
+	out, err := exec.CommandContext(ctx, "curl", "--connect-timeout", secs, "-so", "/dev/null",
+		"-w", "%{time_connect}", ds.url).Output()
+	return curlConnectTime(string(out), err)
+}
+
+// curlConnectTime reads curl's -w '%{time_connect}' output: seconds, zero when
+// curl did not connect. runErr is how curl exited, reported when it did not
+// connect.
+func curlConnectTime(out string, runErr error) (time.Duration, error) {
+	secs, err := strconv.ParseFloat(strings.TrimSpace(out), 64)
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("curl: time_connect %q: %v (curl: %v)", out, err, runErr)
+	case secs <= 0:
+		return 0, fmt.Errorf("curl: not connected (%v)", runErr)
+	}
+	return time.Duration(math.Round(secs * float64(time.Second))), nil
+}
+
+// curlVersion returns the first line of curl --version, or "" when there is
+// no curl.
+func curlVersion() string {
+	out, err := exec.Command("curl", "--version").Output()
+	if err != nil {
+		return ""
+	}
+	line, _, _ := strings.Cut(string(out), "\n")
+	return line
+}

@@ -1,0 +1,40 @@
+// Gaprbench measures time-to-connect on broken networks in the project's lab
+// (package internal/lab): getapr's PairDialer (cold and warm) beside net.Dialer
+// and curl, next to the physical limit, and the idle probe traffic of a
+// Selector. It writes a markdown report and, with -readme, puts its table into
+// the README between the lines "<!-- bench:start -->" and "<!-- bench:end -->".
+// It needs root, ip, nft and curl on Linux.
+//
+// Usage:
+//
+//	gaprbench [-out BENCHMARKS.md] [-readme README.md] [-gobench bench-go.txt]
+//	          [-dials 20] [-timeout 5s] [-idle 60s] [-rtt0 20ms] [-rtt1 60ms]
+//
+// It brings up a lab of its own (namespaces gapr-bench-<pid>-*), runs itself
+// again inside the lab's client namespace (lab.Lab.ExecClient) where every dial
+// is made, and tears the lab down when it is done, on error, and on SIGINT or
+// SIGTERM. Traffic stays inside the lab.
+//
+// Scenarios, each after the lab's controls are restored:
+//
+//   - healthy: both uplinks work;
+//   - uplink 0 blackholed: ISP A silently drops everything of the client;
+//   - uplink 0 cut: the client's link to ISP A has no carrier;
+//   - no policy routing: the client has no source-based routing, both ISPs
+//     filter foreign sources (BCP 38) and uplink 0 is blackholed, so the only way
+//     out is an uplink 1 source sent by uplink 1's interface;
+//   - NAT44 only: an IPv4-only client whose uplink 1 (public IPv4) is
+//     blackholed, so only the RFC 1918 source behind ISP A's NAT44 works;
+//   - NPTv6 only: an IPv6-only client without uplink 0's GUA and with uplink 1
+//     blackholed, so only the ULA behind ISP A's NPTv6 works.
+//
+// In each, every method dials the lab server's name -dials times with a
+// timeout of -timeout; a failed dial counts as the timeout. A method's first
+// dial runs alone; when it failed, the other dials of that method run all at
+// once, in parallel, so that a scenario does not take dials × timeout.
+//
+// -gobench names the output of `make bench-go` (go test -bench -benchmem
+// -count N); when the file exists, the medians over the runs of the ranking,
+// Get, Status and loopback dial benchmarks are added to the report. Its
+// default is bench-go.txt, skipped quietly when absent.
+package main

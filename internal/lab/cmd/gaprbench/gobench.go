@@ -1,0 +1,112 @@
+package main
+
+import (
+	"bufio"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// BenchResult is one Go benchmark summed up over the runs of go test -count.
+type BenchResult struct {
+	// Pkg is the benchmark's package import path; Name its name without the
+	// -GOMAXPROCS suffix ("BenchmarkDial/pairdialer").
+	Pkg, Name string
+	// Runs is how many result lines were read.
+	Runs int
+	// NsOp, BytesOp and AllocsOp are medians over the runs; a unit that was not
+	// reported is zero.
+	NsOp, BytesOp, AllocsOp float64
+}
+
+// parseGoBench reads the output of go test -bench (with -benchmem, any
+// -count) and returns one result per benchmark, in the order of first
+// appearance, with the median of each unit over the runs.
+func parseGoBench(r io.Reader) ([]BenchResult, error) {
+	type runs struct{ ns, b, allocs []float64 }
+	var order []BenchResult
+	seen := map[[2]string]*runs{}
+	pkg := ""
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if p, ok := strings.CutPrefix(line, "pkg: "); ok {
+			pkg = strings.TrimSpace(p)
+			continue
+		}
+		name, units, ok := parseBenchLine(line)
+		if !ok {
+			continue
+		}
+		key := [2]string{pkg, name}
+		rs := seen[key]
+		if rs == nil {
+			rs = &runs{}
+			seen[key] = rs
+			order = append(order, BenchResult{Pkg: pkg, Name: name})
+		}
+		for unit, v := range units {
+			switch unit {
+			case "ns/op":
+				rs.ns = append(rs.ns, v)
+			case "B/op":
+				rs.b = append(rs.b, v)
+			case "allocs/op":
+				rs.allocs = append(rs.allocs, v)
+			}
+		}
+	}
+	for i := range order {
+		rs := seen[[2]string{order[i].Pkg, order[i].Name}]
+		order[i].Runs = len(rs.ns)
+		order[i].NsOp, order[i].BytesOp, order[i].AllocsOp = median(rs.ns), median(rs.b), median(rs.allocs)
+	}
+	return order, sc.Err()
+}
+
+// parseBenchLine parses one result line, "BenchmarkX-8  1000  123 ns/op  16
+// B/op  1 allocs/op", into the name without its -GOMAXPROCS suffix and the
+// value of each unit.
+func parseBenchLine(line string) (name string, units map[string]float64, ok bool) {
+	f := strings.Fields(line)
+	if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") || len(f)%2 != 0 {
+		return "", nil, false
+	}
+	if _, err := strconv.ParseUint(f[1], 10, 64); err != nil {
+		return "", nil, false
+	}
+	units = map[string]float64{}
+	for i := 2; i+1 < len(f); i += 2 {
+		v, err := strconv.ParseFloat(f[i], 64)
+		if err != nil {
+			return "", nil, false
+		}
+		units[f[i+1]] = v
+	}
+	return trimProcs(f[0]), units, true
+}
+
+// trimProcs removes the -GOMAXPROCS suffix that go test adds to a benchmark's
+// name when GOMAXPROCS is not 1.
+func trimProcs(name string) string {
+	i := strings.LastIndexByte(name, '-')
+	if i < 0 || i == len(name)-1 {
+		return name
+	}
+	if _, err := strconv.Atoi(name[i+1:]); err != nil {
+		return name
+	}
+	return name[:i]
+}
+
+// findBench returns the result of benchmark name in the package whose import
+// path ends in "/"+pkg.
+func findBench(rs []BenchResult, pkg, name string) (BenchResult, bool) {
+	for _, r := range rs {
+		if r.Name == name && (r.Pkg == pkg || strings.HasSuffix(r.Pkg, "/"+pkg)) {
+			return r, true
+		}
+	}
+	return BenchResult{}, false
+}

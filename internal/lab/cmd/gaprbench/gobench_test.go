@@ -1,0 +1,89 @@
+package main
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+func TestParseGoBench(t *testing.T) {
+	rs := testGoBench(t)
+	want := []BenchResult{
+		{"github.com/getapr/getapr/dialer", "BenchmarkDial/pairdialer", 3, 52000, 2100, 31},
+		{"github.com/getapr/getapr/dialer", "BenchmarkDial/netdialer", 3, 44000, 600, 12},
+		{"github.com/getapr/getapr/pairs", "BenchmarkRank16x16", 3, 91000.5, 74032, 17},
+		{"github.com/getapr/getapr/pairs", "BenchmarkRank64x64", 3, 1450000, 1200000, 19},
+		{"github.com/getapr/getapr/pairs", "BenchmarkGetWarm", 3, 1927, 840, 17},
+		{"github.com/getapr/getapr/pairs", "BenchmarkStatus", 3, 650, 480, 1},
+		{"github.com/getapr/getapr/probe", "BenchmarkStatus", 1, 498.3, 384, 1},
+	}
+	if len(rs) != len(want) {
+		t.Fatalf("got %d results, want %d:\n%+v", len(rs), len(want), rs)
+	}
+	for i := range want {
+		if rs[i] != want[i] {
+			t.Errorf("result %d = %+v; want %+v", i, rs[i], want[i])
+		}
+	}
+	if r, ok := findBench(rs, "probe", "BenchmarkStatus"); !ok || r.NsOp != 498.3 {
+		t.Errorf(`findBench(probe, BenchmarkStatus) = %+v, %v; want the probe package's`, r, ok)
+	}
+	if _, ok := findBench(rs, "robe", "BenchmarkStatus"); ok {
+		t.Error(`findBench matched "robe" against .../probe`)
+	}
+}
+
+// testGoBench parses testdata/bench-go.txt.
+func testGoBench(t *testing.T) []BenchResult {
+	t.Helper()
+	f, err := os.Open("testdata/bench-go.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rs, err := parseGoBench(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
+}
+
+func TestParseBenchLine(t *testing.T) {
+	for _, tc := range []struct {
+		line  string
+		name  string
+		units map[string]float64
+	}{
+		{"BenchmarkX-8   100   12.5 ns/op", "BenchmarkX", map[string]float64{"ns/op": 12.5}},
+		{"BenchmarkX/sub-case-16 5 3 ns/op 0 B/op 0 allocs/op", "BenchmarkX/sub-case",
+			map[string]float64{"ns/op": 3, "B/op": 0, "allocs/op": 0}},
+		{"BenchmarkX 5 3 ns/op", "BenchmarkX", map[string]float64{"ns/op": 3}}, // GOMAXPROCS=1: no suffix
+		{"BenchmarkX-2 --- FAIL", "", nil},
+		{"BenchmarkX-2 many 3 ns/op", "", nil},
+		{"BenchmarkX-2 5 fast ns/op", "", nil},
+		{"ok  \tgithub.com/x\t1.0s", "", nil},
+		{"", "", nil},
+	} {
+		t.Run(tc.line, func(t *testing.T) {
+			name, units, ok := parseBenchLine(tc.line)
+			if ok != (tc.units != nil) || name != tc.name {
+				t.Fatalf("parseBenchLine = %q, %v, %v; want %q, %v", name, units, ok, tc.name, tc.units)
+			}
+			for u, v := range tc.units {
+				if units[u] != v {
+					t.Errorf("%s = %v; want %v", u, units[u], v)
+				}
+			}
+			if len(units) != len(tc.units) {
+				t.Errorf("units %v; want %v", units, tc.units)
+			}
+		})
+	}
+}
+
+func TestParseGoBenchEmpty(t *testing.T) {
+	rs, err := parseGoBench(strings.NewReader("PASS\nok x 0.1s\n"))
+	if err != nil || len(rs) != 0 {
+		t.Errorf("parseGoBench = %v, %v; want nothing", rs, err)
+	}
+}

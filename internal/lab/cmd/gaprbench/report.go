@@ -1,0 +1,111 @@
+package main
+
+import (
+	"net/netip"
+	"time"
+)
+
+// The dial methods compared, in the order of the table's columns.
+const (
+	methodNetDialer = iota
+	methodCurl
+	methodPairCold
+	methodPairWarm
+	numMethods
+)
+
+// methodName returns the column head of method m.
+func methodName(m int) string {
+	return [numMethods]string{"net.Dialer", "curl", "PairDialer cold", "PairDialer warm"}[m]
+}
+
+// Report is everything one run found: the input of the markdown.
+type Report struct {
+	Machine Machine
+	// Date is when the run started.
+	Date time.Time
+	// Command is the command line, as a user would type it.
+	Command string
+	// GoVersion is the Go release the program was built with.
+	GoVersion string
+	// Curl is curl's version line; empty when curl was not found.
+	Curl string
+	// RTT is the round-trip delay of uplink 0 and uplink 1 as set in the lab.
+	RTT [2]time.Duration
+	// Timeout bounds each dial; a failed dial counts as Timeout.
+	Timeout time.Duration
+	// Dials is the number of dials per method and scenario.
+	Dials int
+	// ColdNew is the median time pairs.New took for the cold dials (not part of
+	// their time to connect).
+	ColdNew time.Duration
+	// Scenarios are the lab scenarios, in the order run.
+	Scenarios []ScenarioResult
+	// Idle is the idle probe traffic; nil when it was not measured.
+	Idle *IdleResult
+	// GoBench are the Go benchmarks read from GoBenchFile; nil when none.
+	GoBench     []BenchResult
+	GoBenchFile string
+	// GoBenchTime is GoBenchFile's modification time.
+	GoBenchTime time.Time
+}
+
+// ScenarioResult is what one lab scenario measured.
+type ScenarioResult struct {
+	// Name is the row's label; Setup says how the lab was set for it.
+	Name, Setup string
+	// Limit is the physical limit: the RTT of the best working pair.
+	Limit time.Duration
+	// Results are indexed by method; a zero Summary was not measured.
+	Results [numMethods]Summary
+	// Learned is how long the warm Selector took, from its first dial, to finish
+	// its first probe round and know the failing sources dead (or stop offering
+	// their pairs); negative when it did not within the limit given.
+	Learned time.Duration
+	// Targets says that the cold and warm targets apply.
+	Targets bool
+}
+
+// ColdTarget is the bound on a cold dial: 250 ms plus 1.2 × the RTT of the
+// working uplink.
+func (s *ScenarioResult) ColdTarget() time.Duration { return 250*time.Millisecond + s.Limit*12/10 }
+
+// WarmTarget is the bound on a warm dial: 1.1 × the RTT of the working uplink.
+func (s *ScenarioResult) WarmTarget() time.Duration { return s.Limit * 11 / 10 }
+
+// IdleResult is the probe traffic of an idle Selector.
+type IdleResult struct {
+	// Duration is how long the Selector was watched.
+	Duration time.Duration
+	// Targets are the destinations probed, with their traffic.
+	Targets []IdleTarget
+}
+
+// IdleTarget is the probe traffic to one destination.
+type IdleTarget struct {
+	Dst netip.AddrPort
+	// Paths is the number of sources that probed Dst.
+	Paths int
+	// Connects is the number of connects to Dst.
+	Connects int
+}
+
+// per10s returns n events in d as a rate per 10 seconds.
+func per10s(n float64, d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return n * float64(10*time.Second) / float64(d)
+}
+
+// worstPathRate is the highest rate of connects per path per 10 s over the
+// targets.
+func (r *IdleResult) worstPathRate() float64 {
+	worst := 0.0
+	for _, t := range r.Targets {
+		if t.Paths > 0 {
+			worst = max(worst, per10s(float64(t.Connects)/float64(t.Paths), r.Duration))
+		}
+	}
+	return worst
+}

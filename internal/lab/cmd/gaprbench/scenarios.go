@@ -1,0 +1,107 @@
+package main
+
+import (
+	"net/netip"
+
+	"github.com/getapr/getapr/internal/lab"
+)
+
+// A scenario breaks the lab in one way; the methods then dial through it.
+type scenario struct {
+	// key names the scenario on the command line (-scenarios).
+	key string
+	// name is the table's row label; setup says what was done to the lab.
+	name, setup string
+	// best is the uplink of the best pair that still works: its RTT is the
+	// physical limit.
+	best int
+	// targets says that the issue's cold and warm targets apply.
+	targets bool
+	// apply breaks the lab (after a Restore).
+	apply func(l *lab.Lab) error
+	// failing returns the sources that cannot work in this scenario: the warm
+	// Selector is measured once it knows every one of them dead.
+	failing func(l *lab.Lab) []netip.Addr
+}
+
+// scenarios returns every scenario, in the order they run.
+func scenarios() []scenario {
+	return []scenario{
+		{
+			key: "healthy", name: "healthy", best: 0,
+			setup: "both uplinks work (source-based policy routing, BCP 38 at both ISPs, NAT44 and NPTv6 at ISP A).",
+			apply: func(*lab.Lab) error { return nil },
+		},
+		{
+			key: "blackhole", name: "uplink 0 blackholed", best: 1, targets: true,
+			setup: "ISP A (uplink 0, the kernel's preferred default route) silently drops every packet from and to the client " +
+				"(`Blackhole(0, true)`); only uplink 1's sources work.",
+			apply:   func(l *lab.Lab) error { return l.Blackhole(0, true) },
+			failing: uplinkSources(0),
+		},
+		{
+			key: "cut", name: "uplink 0 cut", best: 1,
+			setup:   "the client's link to ISP A has lost its carrier (`Cut(0, true)`: the far end is down); only uplink 1's sources work.",
+			apply:   func(l *lab.Lab) error { return l.Cut(0, true) },
+			failing: uplinkSources(0),
+		},
+		{
+			key: "nopolicy", name: "no policy routing, BCP 38", best: 1,
+			setup: "no source-based policy routing on the client (`PolicyRouting(false)`: every packet takes the main table's " +
+				"default route, uplink 0), BCP 38 ingress filtering at both ISPs, and uplink 0 blackholed: the only way out is " +
+				"an uplink 1 source sent out of uplink 1's interface (SO_BINDTODEVICE).",
+			apply: func(l *lab.Lab) error {
+				return steps(func() error { return l.PolicyRouting(false) },
+					func() error { return l.IngressFilter(0, true) },
+					func() error { return l.IngressFilter(1, true) },
+					func() error { return l.Blackhole(0, true) })
+			},
+			failing: uplinkSources(0),
+		},
+		{
+			key: "nat44", name: "IPv4 only, behind NAT44", best: 0,
+			setup: "an IPv4-only client (`Families(true, false)`) whose uplink 1 is blackholed: its public IPv4 source " +
+				"is dead, only the RFC 1918 source behind ISP A's NAT44 works.",
+			apply: func(l *lab.Lab) error {
+				return steps(func() error { return l.Families(true, false) }, func() error { return l.Blackhole(1, true) })
+			},
+			failing: func(l *lab.Lab) []netip.Addr { return []netip.Addr{l.Uplink(1).IPv4} },
+		},
+		{
+			key: "nptv6", name: "IPv6 ULA only, behind NPTv6", best: 0,
+			setup: "an IPv6-only client (`Families(false, true)`) without uplink 0's GUA (`RemoveClientAddr`) and with " +
+				"uplink 1 blackholed: only the ULA behind ISP A's NPTv6 works; uplink 1's GUA stays, dead.",
+			apply: func(l *lab.Lab) error {
+				gua := netip.PrefixFrom(l.Uplink(0).GUA, 64)
+				return steps(func() error { return l.Families(false, true) },
+					func() error { return l.RemoveClientAddr(0, gua) },
+					func() error { return l.Blackhole(1, true) })
+			},
+			failing: func(l *lab.Lab) []netip.Addr { return []netip.Addr{l.Uplink(1).GUA} },
+		},
+	}
+}
+
+// uplinkSources returns the client's sources on uplink i.
+func uplinkSources(i int) func(l *lab.Lab) []netip.Addr {
+	return func(l *lab.Lab) []netip.Addr {
+		u := l.Uplink(i)
+		var out []netip.Addr
+		for _, a := range []netip.Addr{u.GUA, u.ULA, u.IPv4} {
+			if a.IsValid() {
+				out = append(out, a)
+			}
+		}
+		return out
+	}
+}
+
+// steps runs fns in order and stops at the first error.
+func steps(fns ...func() error) error {
+	for _, f := range fns {
+		if err := f(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
