@@ -11,6 +11,7 @@ func TestParseGoBench(t *testing.T) {
 	want := []BenchResult{
 		{"github.com/getapr/getapr/dialer", "BenchmarkDial/pairdialer", 3, 52000, 2100, 31},
 		{"github.com/getapr/getapr/dialer", "BenchmarkDial/netdialer", 3, 44000, 600, 12},
+		{"github.com/getapr/getapr/dialer", "BenchmarkDial/netdialer-bound", 1, 48000, 650, 13},
 		{"github.com/getapr/getapr/pairs", "BenchmarkRank16x16", 3, 91000.5, 74032, 17},
 		{"github.com/getapr/getapr/pairs", "BenchmarkRank64x64", 3, 1450000, 1200000, 19},
 		{"github.com/getapr/getapr/pairs", "BenchmarkGetWarm", 3, 1927, 840, 17},
