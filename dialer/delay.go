@@ -58,3 +58,19 @@ func partialDeadline(now, deadline time.Time, remaining int) (t time.Time, ok bo
 	}
 	return now.Add(share), true
 }
+
+// initialRTO is TCP's initial retransmission timeout (RFC 6298 section 2.1): a
+// working path answers a SYN before it runs out.
+const initialRTO = time.Second
+
+// overdue reports whether an attempt canceled because another one won had waited
+// long enough without an answer for its silence to count against its path: the
+// retransmission timeout of its measured RTT (as attemptDelay derives it), or
+// without a measurement TCP's initial retransmission timeout.
+func overdue(p pairs.Pair, waited time.Duration) bool {
+	limit := initialRTO
+	if p.Basis == pairs.Measured && p.Latency > 0 {
+		limit = attemptDelay(0, p)
+	}
+	return waited >= limit
+}

@@ -39,7 +39,11 @@
 // keep-alive settings, and connects to the pair's destination. The outcome of
 // every attempt (success, refused, timeout, unreachable, canceled, with its
 // duration and the kernel's RTT estimate of a connection) is reported to the
-// Selector, which learns from it which sources work.
+// Selector, which learns from it which sources work. An attempt canceled because
+// another won, after it had waited longer than a working path would have taken
+// to answer (its measured retransmission timeout, or TCP's initial 1 s without a
+// measurement), is reported as a timeout: the next dial ranks its source after
+// the others while the prober checks it.
 //
 // When every attempt fails, the error is a *net.OpError naming the best pair,
 // whose Err is an *AttemptsError that lists each attempt (pair, duration,

@@ -207,6 +207,11 @@ func (r *race) collect(res attemptResult, msg string) *AttemptError {
 		o.KernelRTT, _ = sockopt.KernelRTT(res.conn)
 	} else {
 		o.Result = r.result(res.err)
+		if msg == msgLost && o.Result == probe.Canceled && overdue(p, res.dur) {
+			// No answer for longer than a working path takes, while another
+			// attempt connected: evidence against this path, like a timeout.
+			o.Result = probe.Timeout
+		}
 	}
 	if r.report != nil {
 		r.report(o)

@@ -81,6 +81,14 @@ var raceCases = []raceCase{
 		elapsed: 540 * time.Millisecond,
 	},
 	{
+		name:    "losers past the initial RTO count as timeouts",
+		steps:   []step{{hang: true}, {hang: true}, {hang: true}, {hang: true}, {hang: true}, {after: 10 * time.Millisecond}},
+		winner:  5,
+		starts:  []time.Duration{0, 250 * time.Millisecond, 500 * time.Millisecond, 750 * time.Millisecond, time.Second, 1250 * time.Millisecond},
+		results: []probe.Result{probe.Timeout, probe.Timeout, probe.Canceled, probe.Canceled, probe.Canceled, probe.Success},
+		elapsed: 1260 * time.Millisecond,
+	},
+	{
 		name:    "fast failure starts the next at once",
 		steps:   []step{{after: 30 * time.Millisecond, err: errRefused}, {after: 100 * time.Millisecond, err: errUnreachable}, {after: 20 * time.Millisecond}},
 		winner:  2,
@@ -129,7 +137,7 @@ var raceCases = []raceCase{
 		steps:   []step{{hang: true}, {after: 5 * time.Millisecond}},
 		winner:  1,
 		starts:  []time.Duration{0, 100 * time.Millisecond},
-		results: []probe.Result{probe.Canceled, probe.Success},
+		results: []probe.Result{probe.Timeout, probe.Success}, // waited its RTO: overdue
 		elapsed: 105 * time.Millisecond,
 	},
 	{
@@ -138,7 +146,7 @@ var raceCases = []raceCase{
 		steps:   []step{{hang: true}, {after: 5 * time.Millisecond}},
 		winner:  1,
 		starts:  []time.Duration{0, 500 * time.Millisecond},
-		results: []probe.Result{probe.Canceled, probe.Success},
+		results: []probe.Result{probe.Timeout, probe.Success}, // waited its RTO: overdue
 		elapsed: 505 * time.Millisecond,
 	},
 	{
@@ -147,7 +155,7 @@ var raceCases = []raceCase{
 		steps:   []step{{hang: true}, {after: 5 * time.Millisecond}},
 		winner:  1,
 		starts:  []time.Duration{0, 2 * time.Second},
-		results: []probe.Result{probe.Canceled, probe.Success},
+		results: []probe.Result{probe.Timeout, probe.Success}, // waited its RTO: overdue
 		elapsed: 2005 * time.Millisecond,
 	},
 	{

@@ -9,7 +9,9 @@
 // global to global), drops the pairs the kernel cannot route (netstate's RouteFor,
 // cached per snapshot generation) and ranks the rest:
 //
-//   - sources that probe knows to be dead go last, deprecated sources just before;
+//   - sources that probe knows to be dead go last, deprecated sources just before,
+//     and sources that probe suspects (they failed where others worked) after
+//     the sources in good standing;
 //   - then the estimated latency: the pair's measured smoothed RTT, else the RTT of a
 //     known pair from the same source to a nearby destination, else the prototype's
 //     defaults per address class, with a bias (default 5 ms) in favour of IPv6;

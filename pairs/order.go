@@ -12,7 +12,7 @@ import (
 // the families alternate, one pair each, until one runs out. Within a family the
 // next pair is the best one left, except that a pair whose source differs from the
 // family's previous attempt is preferred to repeating that source, as long as it is
-// in the same tier (usable, deprecated source, dead source): a source that does not
+// in the same tier (usable, suspect, deprecated or dead source): a source that does not
 // work then costs one attempt, not several in a row, while a dead source never moves
 // ahead of a live one. Order does not modify ranked.
 func Order(ranked []Pair, firstFamilyCount int) []Pair {
@@ -53,16 +53,29 @@ func b2i(b bool) int {
 	return 0
 }
 
-// tier is a pair's rank group: 0 usable, 1 deprecated source, 2 dead source.
-func tier(p *Pair) int {
+// Tiers group the ranking before latency: a pair's tier comes from its source.
+const (
+	tierUsable     = iota // alive or not yet known
+	tierSuspect           // failed where other sources worked, not yet dead
+	tierDeprecated        // preferred lifetime over (RFC 6724 source rule 3)
+	tierDead              // failed repeatedly, or the kernel says it cannot work
+)
+
+// tierOf returns the tier of a pair whose source has health h.
+func tierOf(h probe.Health, deprecated bool) int {
 	switch {
-	case p.Health == probe.Dead:
-		return 2
-	case p.Deprecated:
-		return 1
+	case h == probe.Dead:
+		return tierDead
+	case deprecated:
+		return tierDeprecated
+	case h == probe.Suspect:
+		return tierSuspect
 	}
-	return 0
+	return tierUsable
 }
+
+// tier returns p's tier.
+func tier(p *Pair) int { return tierOf(p.Health, p.Deprecated) }
 
 // next returns the index of the family's (is6) next pair to try, or -1 when none
 // is left: the best unused one, or the best unused one of the same tier whose

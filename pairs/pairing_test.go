@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/getapr/getapr/netstate"
 	"github.com/getapr/getapr/probe"
@@ -61,8 +62,9 @@ func TestPrototypeRules(t *testing.T) {
 	}
 }
 
-// TestSourceFlags checks that tentative and DAD-failed sources are never used, and
-// that deprecated ones come after all others, dead ones last.
+// TestSourceFlags checks that tentative and DAD-failed sources are never used, that
+// suspect sources come after those in good standing even when faster, deprecated
+// ones after all others, dead ones last.
 func TestSourceFlags(t *testing.T) {
 	snap := homeSnapshot()
 	snap.Addrs = append(snap.Addrs,
@@ -70,9 +72,13 @@ func TestSourceFlags(t *testing.T) {
 		addr("2001:db8:1::21/64", 2, "eth0", netstate.DADFailed),
 		addr("2001:db8:1::22/64", 2, "eth0", netstate.Deprecated),
 		addr("2001:db8:1::23/64", 2, "eth0"),
+		addr("2001:db8:1::24/64", 2, "eth0"),
 	)
 	s, _ := newTestSelector(t, snap, nil)
-	k := &fakeKnowledge{health: map[netip.Addr]probe.Health{ip("2001:db8:1::23"): probe.Dead}}
+	k := &fakeKnowledge{
+		health: map[netip.Addr]probe.Health{ip("2001:db8:1::23"): probe.Dead, ip("2001:db8:1::24"): probe.Suspect},
+		pairs:  map[[2]netip.Addr]probe.PairStats{{ip("2001:db8:1::24"), ip("2001:db8:2::1")}: {SRTT: 10 * time.Millisecond, Samples: 3}},
+	}
 	ps, _ := s.rankWith(context.Background(), Query{Host: "2001:db8:2::1", Port: 80}, []netip.Addr{ip("2001:db8:2::1")}, k)
 	var got []string
 	for _, p := range ps {
@@ -81,6 +87,7 @@ func TestSourceFlags(t *testing.T) {
 	want := []string{
 		"2001:db8:1::10 default ipv6 gua 200ms",
 		"fd00:1::10 default ula via nptv6 201ms",
+		"2001:db8:1::24 source suspect; measured 10ms",
 		"2001:db8:1::22 source deprecated; default ipv6 gua 200ms",
 		"2001:db8:1::23 source dead; default ipv6 gua 200ms",
 	}

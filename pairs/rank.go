@@ -94,7 +94,7 @@ type estimate struct {
 
 // rank orders the candidates of in, best first. It is a pure function of in.
 //
-// The order is by tier (usable, then deprecated source, then dead source), then by
+// The order is by tier (usable, suspect, deprecated or dead source), then by
 // latency to the microsecond (IPv6 biased), then by the RFC 6724 order: the rank of
 // the destination, then that of the source. Each candidate gets one integer key
 // made of these fields, so that sorting is a plain integer sort.
@@ -129,13 +129,7 @@ func rank(in *rankInput) []Pair {
 		if in.dsts[c.dst].attr.ip.Is6() {
 			lat -= in.bias
 		}
-		tier := uint64(0)
-		switch {
-		case e.health == probe.Dead:
-			tier = 2
-		case in.srcs[c.src].attr.deprecated:
-			tier = 1
-		}
+		tier := uint64(tierOf(e.health, in.srcs[c.src].attr.deprecated))
 		est[i], keys[i] = e, kb.key(tier, lat, rfc[i])
 	}
 	slices.Sort(keys)
@@ -339,11 +333,13 @@ func (r *ranking) pairs(keys []uint64, kb keyBits, at []int32, est []estimate) [
 func (r *ranking) appendReason(b []byte, ci, prev int32, e *estimate, prefixText [][2]int) []byte {
 	in := r.in
 	c := in.cands[ci]
-	switch {
-	case e.health == probe.Dead:
+	switch tierOf(e.health, in.srcs[c.src].attr.deprecated) {
+	case tierDead:
 		b = append(b, "source dead; "...)
-	case in.srcs[c.src].attr.deprecated:
+	case tierDeprecated:
 		b = append(b, "source deprecated; "...)
+	case tierSuspect:
+		b = append(b, "source suspect; "...)
 	}
 	switch e.basis {
 	case Measured:
