@@ -142,7 +142,9 @@ func (s *Store) Report(o Outcome) {
 	sc := s.sources[src]
 	if sc == nil {
 		if s.snap != nil {
-			s.log.Debug("outcome from an unknown source dropped", zap.Stringer("src", src), zap.Stringer("dst", dst))
+			if ce := s.log.Check(zap.DebugLevel, "outcome from an unknown source dropped"); ce != nil {
+				ce.Write(zap.Stringer("src", src), zap.Stringer("dst", dst))
+			}
 			return
 		}
 		sc = s.addSource(src, now)
