@@ -114,13 +114,18 @@ func curlConnectTime(out string, runErr error) (time.Duration, error) {
 	return time.Duration(math.Round(secs * float64(time.Second))), nil
 }
 
-// curlVersion returns the first line of curl --version, or "" when there is
-// no curl.
+// curlVersion returns curl's name and version ("curl 7.88.1"), or "" when
+// there is no curl.
 func curlVersion() string {
 	out, err := exec.Command("curl", "--version").Output()
 	if err != nil {
 		return ""
 	}
-	line, _, _ := strings.Cut(string(out), "\n")
-	return line
+	return shortVersion(string(out))
+}
+
+// shortVersion returns the first two words of a --version output.
+func shortVersion(out string) string {
+	f := strings.Fields(out)
+	return strings.Join(f[:min(2, len(f))], " ")
 }

@@ -35,21 +35,3 @@ func TestIdleTraffic(t *testing.T) {
 		t.Errorf("worstPathRate = %v; want 1 (6 connects per path in a minute)", w)
 	}
 }
-
-func TestCurlConnectTime(t *testing.T) {
-	for _, tc := range []struct {
-		out  string
-		want time.Duration
-		ok   bool
-	}{
-		{"0.061234", 61234 * time.Microsecond, true},
-		{"0.000000", 0, false},
-		{"", 0, false},
-		{"garbage", 0, false},
-	} {
-		got, err := curlConnectTime(tc.out, nil)
-		if (err == nil) != tc.ok || got != tc.want {
-			t.Errorf("curlConnectTime(%q) = %v, %v; want %v, ok %v", tc.out, got, err, tc.want, tc.ok)
-		}
-	}
-}

@@ -126,7 +126,7 @@ func (r *Report) writeMethods(b *strings.Builder) {
 	b.WriteString("- **PairDialer warm**: one Selector per scenario that has dialed once, finished its first probe round and learned which sources fail (time to learn, from its first dial:")
 	for i, s := range r.Scenarios {
 		if i > 0 {
-			b.WriteString(",")
+			b.WriteString(";")
 		}
 		if s.Learned < 0 {
 			fmt.Fprintf(b, " %s: not learned", s.Name)

@@ -148,7 +148,7 @@ func TestVerdict(t *testing.T) {
 }
 
 func TestNsString(t *testing.T) {
-	for ns, want := range map[float64]string{650: "650 ns", 91000.5: "91.0 µs", 1450000: "1.45 ms"} {
+	for ns, want := range map[float64]string{1.24: "1.2 ns", 650: "650 ns", 91000.5: "91.0 µs", 1450000: "1.45 ms"} {
 		if got := nsString(ns); got != want {
 			t.Errorf("nsString(%v) = %q; want %q", ns, got, want)
 		}

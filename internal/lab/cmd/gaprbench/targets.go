@@ -59,7 +59,7 @@ func (r *Report) writeIdleTarget(b *strings.Builder) {
 	}
 	w := r.Idle.worstPathRate()
 	fmt.Fprintf(b, "| idle probing, connects per path per 10 s (worst target, %v idle) | %.2f | ≤ %.0f | %s |\n",
-		r.Idle.Duration, w, idleTarget, verdict(w, idleTarget, numUnit))
+		r.Idle.Duration.Round(time.Second), w, idleTarget, verdict(w, idleTarget, numUnit))
 }
 
 func (r *Report) writeGoTargets(b *strings.Builder) {
@@ -87,7 +87,7 @@ func (r *Report) writeGoTargets(b *strings.Builder) {
 
 func (r *Report) writeIdle(b *strings.Builder) {
 	fmt.Fprintf(b, "A Selector with probing on in the healthy lab, after one dial to the server and its first probe round, left idle for %v; every probe connect counted by destination (%s).\n\n",
-		r.Idle.Duration, idleTargetFootnote)
+		r.Idle.Duration.Round(time.Second), idleTargetFootnote)
 	b.WriteString("| destination | paths | connects | per minute | per path per 10 s |\n|---|--:|--:|--:|--:|\n")
 	total := 0
 	for _, t := range r.Idle.Targets {
@@ -144,6 +144,8 @@ func nsString(ns float64) string {
 		return fmt.Sprintf("%.2f ms", ns/1e6)
 	case ns >= 1e3:
 		return fmt.Sprintf("%.1f µs", ns/1e3)
+	case ns >= 100:
+		return fmt.Sprintf("%.0f ns", ns)
 	}
-	return fmt.Sprintf("%.0f ns", ns)
+	return fmt.Sprintf("%.1f ns", ns)
 }
