@@ -339,7 +339,7 @@ func TestLabPackageLevel(t *testing.T) {
 	if err != nil || !slices.Equal(addrs, []netip.Addr{srv.Open6}) {
 		t.Errorf("LookupNetIP(ip6) = %v, %v", addrs, err)
 	}
-	if Default() != Default() {
+	if a, b := Default(), Default(); a != b {
 		t.Error("Default is not one Selector")
 	}
 }

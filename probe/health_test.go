@@ -151,7 +151,7 @@ func TestRecheckBackoff(t *testing.T) {
 			if !ok {
 				t.Fatal("NextRecheck: none for a dead source")
 			}
-			time.Sleep(next.Sub(time.Now()) - time.Millisecond)
+			time.Sleep(time.Until(next) - time.Millisecond)
 			if due := s.Recheck(time.Now()); len(due) != 0 {
 				t.Fatalf("Recheck before it is due: %v", due)
 			}

@@ -243,7 +243,7 @@ func TestProberDeadSource(t *testing.T) {
 			t.Errorf("dead %v after the start, want 10..12 s (two rounds)", d)
 		}
 
-		time.Sleep(died.Add(40 * time.Second).Sub(time.Now()))
+		time.Sleep(time.Until(died.Add(40 * time.Second)))
 		synctest.Wait()
 		var at []time.Duration
 		for _, d := range l.net.seen(from(srcA)) {
@@ -258,7 +258,7 @@ func TestProberDeadSource(t *testing.T) {
 		}
 
 		l.net.setBroken(nil) // healed 40 s after death; the next re-check is at 63 s
-		time.Sleep(died.Add(64 * time.Second).Sub(time.Now()))
+		time.Sleep(time.Until(died.Add(64 * time.Second)))
 		ss = sourceStatus(t, l.s, srcA)
 		if want := died.Add(63*time.Second + l.net.rtt); ss.Health != probe.Alive || !ss.Since.Equal(want) {
 			t.Errorf("after healing: %+v, want alive since %v (the next re-check and one RTT)", ss, want.Sub(died))

@@ -93,7 +93,7 @@ func info(args []string) error {
 func execClient(args []string) (int, error) {
 	name, rest := flags("exec", args, nil)
 	if len(rest) == 0 {
-		return 0, errors.New("nothing to run: gaprlab exec -- CMD ARGS...")
+		return 0, errors.New("nothing to run: want gaprlab exec -- CMD ARGS")
 	}
 	l, err := lab.Attach(name)
 	if err != nil {
