@@ -105,6 +105,28 @@ func uplinkOf(l *lab.Lab, a netip.Addr) int {
 	return -1
 }
 
+// viaUplink1 runs dial n times; every dial must connect from an uplink 1 address.
+// It returns the median time to connect: the bounds below hold for the median,
+// the figure the benchmarks quote, since one dial on a loaded 2-core machine can
+// be delayed by the scheduler rather than by the library.
+func viaUplink1(t *testing.T, l *lab.Lab, n int, what string, dial func(i int) (local netip.AddrPort, elapsed time.Duration, err error)) time.Duration {
+	t.Helper()
+	times := make([]time.Duration, 0, n)
+	for i := range n {
+		local, elapsed, err := dial(i)
+		if err != nil {
+			t.Fatalf("%s %d: %v", what, i, err)
+		}
+		t.Logf("%s %d: %v via uplink %d in %v", what, i, local, uplinkOf(l, local.Addr()), elapsed.Round(100*time.Microsecond))
+		if uplinkOf(l, local.Addr()) != 1 {
+			t.Errorf("%s %d connected from %v, want an uplink 1 address", what, i, local)
+		}
+		times = append(times, elapsed)
+	}
+	slices.Sort(times)
+	return times[n/2]
+}
+
 // TestLabBlackholeCold: with uplink 0 silently dropping everything, a fresh
 // Selector's first dial connects through uplink 1 within one attempt delay plus
 // about one RTT of uplink 1, while net.Dialer with the same timeout fails.
@@ -124,18 +146,14 @@ func TestLabBlackholeCold(t *testing.T) {
 	const timeout = 2 * time.Second
 	for _, tt := range targets {
 		t.Run(tt.name, func(t *testing.T) {
-			d := &dialer.PairDialer{Selector: labSelector(t, l, false), Timeout: timeout, Resolver: l.Resolver()}
-			local, seen, elapsed, err := dialPeer(t, d, tt.network, tt.address)
-			if err != nil {
-				t.Fatalf("PairDialer: %v", err)
-			}
-			t.Logf("cold dial %s: %v via uplink %d (server saw %v) in %v; bound %v",
-				tt.name, local, uplinkOf(l, local.Addr()), seen, elapsed.Round(100*time.Microsecond), bound)
-			if uplinkOf(l, local.Addr()) != 1 {
-				t.Errorf("connected from %v, want an uplink 1 address", local)
-			}
-			if elapsed > bound {
-				t.Errorf("cold dial took %v, want ≤ %v (attempt delay + 1.2 × RTT of uplink 1)", elapsed, bound)
+			median := viaUplink1(t, l, 3, "cold dial", func(int) (netip.AddrPort, time.Duration, error) {
+				d := &dialer.PairDialer{Selector: labSelector(t, l, false), Timeout: timeout, Resolver: l.Resolver()}
+				local, _, elapsed, err := dialPeer(t, d, tt.network, tt.address)
+				return local, elapsed, err
+			})
+			t.Logf("cold dial %s: median %v; bound %v", tt.name, median.Round(100*time.Microsecond), bound)
+			if median > bound {
+				t.Errorf("cold dial took %v (median), want ≤ %v (attempt delay + 1.2 × RTT of uplink 1)", median, bound)
 			}
 			nd := &net.Dialer{Timeout: timeout, Resolver: l.Resolver()}
 			start := time.Now()
@@ -164,66 +182,80 @@ func TestLabBlackholeWarm(t *testing.T) {
 	if _, _, _, err := dialPeer(t, d, "tcp", addr); err != nil { // makes Open6 a probed destination
 		t.Fatal(err)
 	}
-	u0 := l.Uplink(0)
-	learned := waitDead(t, sel, time.Minute, u0.GUA)
+	learned := waitDead(t, sel, time.Minute, l.Uplink(0).GUA)
 	t.Logf("uplink 0's GUA known dead after %v", learned.Round(time.Millisecond))
-	rtt1 := l.Uplink(1).RTT
-	bound := rtt1 * 11 / 10
-	for i := range 3 {
+	bound := l.Uplink(1).RTT * 11 / 10
+	median := viaUplink1(t, l, 5, "warm dial", func(int) (netip.AddrPort, time.Duration, error) {
 		local, _, elapsed, err := dialPeer(t, d, "tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("warm dial %d: %v via uplink %d in %v; bound %v", i, local, uplinkOf(l, local.Addr()), elapsed.Round(100*time.Microsecond), bound)
-		if uplinkOf(l, local.Addr()) != 1 || elapsed > bound {
-			t.Errorf("warm dial from %v in %v, want uplink 1 within %v (1.1 × its RTT)", local, elapsed, bound)
-		}
+		return local, elapsed, err
+	})
+	t.Logf("warm dials: median %v; bound %v", median.Round(100*time.Microsecond), bound)
+	if median > bound {
+		t.Errorf("warm dial took %v (median), want ≤ %v (1.1 × RTT of uplink 1)", median, bound)
 	}
 }
 
 // TestLabBlackholeAfterHealthy: uplink 0 worked (its pair is measured at its
 // RTT, so it ranks first) and then goes silent. The first dial after that
 // starts uplink 1's pair after the adaptive attempt delay (the measured RTT's
-// RTO, clamped to 100 ms); once the prober has found uplink 0 dead, dials go
-// straight to uplink 1.
+// RTO, clamped to 100 ms). That dial's overdue loser makes uplink 0's source
+// suspect, so the very next dial goes straight to uplink 1, long before the
+// prober finds it dead.
 func TestLabBlackholeAfterHealthy(t *testing.T) {
 	l := lab.Current(t)
 	s := l.Server()
-	sel := labSelector(t, l, true)
-	d := &dialer.PairDialer{Selector: sel, Timeout: 5 * time.Second}
 	addr := netip.AddrPortFrom(s.Open6, s.Port).String()
-	u0, rtt0, rtt1 := l.Uplink(0), l.Uplink(0).RTT, l.Uplink(1).RTT
-	for range 3 {
-		local, _, elapsed, err := dialPeer(t, d, "tcp", addr)
-		if err != nil {
+	u0, rtt1 := l.Uplink(0), l.Uplink(1).RTT
+	first := 100*time.Millisecond + rtt1*12/10
+	second := rtt1 * 11 / 10
+	var firsts, seconds []time.Duration
+	for i := range 3 {
+		if err := l.Blackhole(0, false); err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("healthy: %v via uplink %d in %v", local, uplinkOf(l, local.Addr()), elapsed.Round(100*time.Microsecond))
+		d := &dialer.PairDialer{Selector: labSelector(t, l, false), Timeout: 5 * time.Second}
+		for range 3 {
+			local, _, _, err := dialPeer(t, d, "tcp", addr)
+			if err != nil || uplinkOf(l, local.Addr()) != 0 {
+				t.Fatalf("healthy dial from %v: %v; want uplink 0", local, err)
+			}
+		}
+		if err := l.Blackhole(0, true); err != nil {
+			t.Fatal(err)
+		}
+		viaUplink1(t, l, 2, fmt.Sprintf("round %d, dial after the blackhole", i), func(j int) (netip.AddrPort, time.Duration, error) {
+			local, _, elapsed, err := dialPeer(t, d, "tcp", addr)
+			if j == 0 {
+				firsts = append(firsts, elapsed)
+			} else {
+				seconds = append(seconds, elapsed)
+			}
+			return local, elapsed, err
+		})
+		if h := sourceHealth(d.Selector, u0.GUA); h != probe.Suspect && h != probe.Dead {
+			t.Errorf("round %d: uplink 0's GUA is %v after an overdue loser, want suspect", i, h)
+		}
 	}
-	if err := l.Blackhole(0, true); err != nil {
-		t.Fatal(err)
+	slices.Sort(firsts)
+	slices.Sort(seconds)
+	t.Logf("first dial after the blackhole: median %v, bound %v (minimum adaptive delay + 1.2 × RTT %v); second: median %v, bound %v",
+		firsts[1].Round(100*time.Microsecond), first, rtt1, seconds[1].Round(100*time.Microsecond), second)
+	if firsts[1] > first {
+		t.Errorf("first dial after the blackhole took %v (median), want ≤ %v", firsts[1], first)
 	}
-	local, _, elapsed, err := dialPeer(t, d, "tcp", addr)
-	if err != nil {
-		t.Fatal(err)
+	if seconds[1] > second {
+		t.Errorf("second dial after the blackhole took %v (median), want ≤ %v", seconds[1], second)
 	}
-	bound := 100*time.Millisecond + rtt1*12/10
-	t.Logf("first dial after the blackhole: %v via uplink %d in %v; bound %v (minimum adaptive delay + 1.2 × RTT %v)",
-		local, uplinkOf(l, local.Addr()), elapsed.Round(100*time.Microsecond), bound, rtt1)
-	if uplinkOf(l, local.Addr()) != 1 || elapsed > bound {
-		t.Errorf("from %v in %v, want uplink 1 within %v", local, elapsed, bound)
+}
+
+// sourceHealth returns what sel knows of src.
+func sourceHealth(sel *pairs.Selector, src netip.Addr) probe.Health {
+	for _, st := range sel.Status().Sources {
+		if st.Addr == src {
+			return st.Health
+		}
 	}
-	learned := waitDead(t, sel, time.Minute, u0.GUA)
-	local, _, elapsed, err = dialPeer(t, d, "tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bound = rtt1 * 11 / 10
-	t.Logf("warm, %v after the blackhole was learned: %v via uplink %d in %v; bound %v (RTT of uplink 0 was %v)",
-		learned.Round(time.Millisecond), local, uplinkOf(l, local.Addr()), elapsed.Round(100*time.Microsecond), bound, rtt0)
-	if uplinkOf(l, local.Addr()) != 1 || elapsed > bound {
-		t.Errorf("from %v in %v, want uplink 1 within %v", local, elapsed, bound)
-	}
+	return probe.Unknown
 }
 
 // waitDead waits until the Selector knows every one of srcs as dead (a suspect
