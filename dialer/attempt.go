@@ -2,7 +2,6 @@ package dialer
 
 import (
 	"context"
-	"errors"
 	"net"
 	"net/http/httptrace"
 	"sync/atomic"
@@ -52,23 +51,6 @@ func (m BindMode) String() string {
 	return "bindmode(?)"
 }
 
-// bindDeviceError is the error of SO_BINDTODEVICE on an attempt's socket.
-type bindDeviceError struct {
-	ifname string
-	err    error
-}
-
-func (e *bindDeviceError) Error() string { return "bind to device " + e.ifname + ": " + e.err.Error() }
-func (e *bindDeviceError) Unwrap() error { return e.err }
-
-// deviceBindRefused reports whether err is SO_BINDTODEVICE refused for lack of
-// privilege or support, rather than a failure of the path.
-func deviceBindRefused(err error) bool {
-	var be *bindDeviceError
-	return errors.As(err, &be) &&
-		(errors.Is(be.err, syscall.EPERM) || errors.Is(be.err, syscall.EACCES) || errors.Is(be.err, errors.ErrUnsupported))
-}
-
 // attemptFunc returns the dial function of one race over base ("tcp", "udp").
 func (d *PairDialer) attemptFunc(base string, log *zap.Logger) dialFunc {
 	denied := new(atomic.Bool) // shared by the race's attempts
@@ -83,7 +65,7 @@ func (d *PairDialer) attemptFunc(base string, log *zap.Logger) dialFunc {
 func (d *PairDialer) dialPair(ctx context.Context, base string, p pairs.Pair, denied *atomic.Bool, log *zap.Logger) (net.Conn, error) {
 	bind := d.bindsDevice(p, denied.Load())
 	c, err := d.connect(ctx, base, p, bind)
-	if bind && d.BindToDevice == BindAuto && deviceBindRefused(err) {
+	if bind && d.BindToDevice == BindAuto && sockopt.Refused(err) {
 		if !denied.Swap(true) && log != nil {
 			log.Debug("SO_BINDTODEVICE refused; binding source addresses only",
 				zap.String("interface", p.Interface), zap.Error(err))
@@ -169,8 +151,8 @@ func dialUDP(ctx context.Context, nd *net.Dialer, network string, p pairs.Pair) 
 }
 
 // attemptControl returns the ControlContext of an attempt: the user's control
-// function (cc, else c), then SO_BINDTODEVICE to ifname unless it is empty,
-// then IP_BIND_ADDRESS_NO_PORT when noPort (best effort, Linux only).
+// function (cc, else c), then sockopt.Bind: SO_BINDTODEVICE to ifname unless it
+// is empty, IP_BIND_ADDRESS_NO_PORT when noPort.
 func attemptControl(ifname string, noPort bool, c func(string, string, syscall.RawConn) error,
 	cc func(context.Context, string, string, syscall.RawConn) error,
 ) func(context.Context, string, string, syscall.RawConn) error {
@@ -185,15 +167,7 @@ func attemptControl(ifname string, noPort bool, c func(string, string, syscall.R
 		if err != nil {
 			return err
 		}
-		if ifname != "" {
-			if err := sockopt.BindToDevice(ifname, nil)(network, address, rc); err != nil {
-				return &bindDeviceError{ifname: ifname, err: err}
-			}
-		}
-		if noPort {
-			bindAddressNoPort(rc)
-		}
-		return nil
+		return sockopt.Bind(rc, ifname, noPort)
 	}
 }
 

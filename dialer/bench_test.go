@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/getapr/getapr/dialer"
+	"github.com/getapr/getapr/internal/sockopt"
 )
 
 // BenchmarkDial compares a healthy loopback dial through PairDialer (Selector
@@ -47,10 +48,7 @@ func BenchmarkDial(b *testing.B) {
 }
 
 // bindNoPort sets IP_BIND_ADDRESS_NO_PORT (Linux), as PairDialer does.
-func bindNoPort(_, _ string, c syscall.RawConn) error {
-	dialer.BindAddressNoPort(c)
-	return nil
-}
+func bindNoPort(_, _ string, c syscall.RawConn) error { return sockopt.Bind(c, "", true) }
 
 // benchDial dials addr b.N times. Each connection is reset rather than closed
 // (SO_LINGER 0), so that the benchmark leaves no TIME_WAIT sockets holding the

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net"
 	"net/netip"
-	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -13,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/getapr/getapr/internal/sockopt"
 	"github.com/getapr/getapr/pairs"
 	"github.com/getapr/getapr/probe"
 )
@@ -247,28 +247,6 @@ func TestBindsDevice(t *testing.T) {
 	}
 }
 
-func TestDeviceBindRefused(t *testing.T) {
-	sys := func(errno error) error {
-		return &net.OpError{Op: "dial", Err: &bindDeviceError{ifname: "eth1", err: os.NewSyscallError("setsockopt", errno)}}
-	}
-	tests := []struct {
-		err  error
-		want bool
-	}{
-		{sys(syscall.EPERM), true},
-		{sys(syscall.EACCES), true},
-		{&bindDeviceError{ifname: "eth1", err: errors.ErrUnsupported}, true},
-		{sys(syscall.ENODEV), false},
-		{&net.OpError{Op: "dial", Err: os.NewSyscallError("connect", syscall.EPERM)}, false}, // a firewall, not the bind
-		{nil, false},
-	}
-	for _, tt := range tests {
-		if got := deviceBindRefused(tt.err); got != tt.want {
-			t.Errorf("deviceBindRefused(%v) = %v, want %v", tt.err, got, tt.want)
-		}
-	}
-}
-
 func TestDialPairBindToDevice(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("SO_BINDTODEVICE is Linux only")
@@ -294,7 +272,7 @@ func TestDialPairBindToDevice(t *testing.T) {
 			if err == nil {
 				c.Close()
 			}
-			var be *bindDeviceError
+			var be *sockopt.DeviceError
 			if tt.wantErr != (err != nil) || tt.wantErr && !errors.As(err, &be) {
 				t.Fatalf("dialPair = %v, want error %v (from the device bind)", err, tt.wantErr)
 			}

@@ -2,9 +2,8 @@ package probe
 
 import (
 	"context"
-	"errors"
 	"net"
-	"os"
+	"syscall"
 
 	"go.uber.org/zap"
 
@@ -20,16 +19,19 @@ func (p *Prober) dialTCP(ctx context.Context, path Path) (net.Conn, error) {
 		network = "tcp6"
 	}
 	d := net.Dialer{LocalAddr: net.TCPAddrFromAddrPort(path.Src)}
+	bind := func(ifname string) func(string, string, syscall.RawConn) error {
+		return func(_, _ string, c syscall.RawConn) error { return sockopt.Bind(c, ifname, path.Src.Port() == 0) }
+	}
 	if ifname := p.ifname(path); ifname != "" && !p.noBind.Load() {
-		d.Control = sockopt.BindToDevice(ifname, nil)
+		d.Control = bind(ifname)
 		c, err := d.DialContext(ctx, network, path.Dst.String())
-		if !bindRefused(err) {
+		if !sockopt.Refused(err) {
 			return c, err
 		}
 		p.noBind.Store(true)
 		p.log.Info("binding probes to their interface refused; probing without", zap.Error(err))
-		d.Control = nil
 	}
+	d.Control = bind("")
 	return d.DialContext(ctx, network, path.Dst.String())
 }
 
@@ -43,11 +45,4 @@ func (p *Prober) ifname(path Path) string {
 		return a.Interface
 	}
 	return ""
-}
-
-// bindRefused reports whether err is the system refusing SO_BINDTODEVICE itself.
-func bindRefused(err error) bool {
-	var se *os.SyscallError
-	return errors.Is(err, errors.ErrUnsupported) ||
-		(errors.As(err, &se) && se.Syscall == "setsockopt SO_BINDTODEVICE" && errors.Is(err, os.ErrPermission))
 }

@@ -2,11 +2,8 @@ package probe
 
 import (
 	"context"
-	"errors"
 	"net"
 	"net/netip"
-	"os"
-	"syscall"
 	"testing"
 
 	"go.uber.org/zap"
@@ -51,22 +48,5 @@ func TestDialTCPLoopback(t *testing.T) {
 	_, err = p.dialTCP(context.Background(), Path{Src: netip.AddrPortFrom(lo, 0), Dst: dst})
 	if r := ResultOf(err); r != Refused {
 		t.Errorf("dial to a closed port: %v (%v), want refused", r, err)
-	}
-}
-
-func TestBindRefused(t *testing.T) {
-	tests := []struct {
-		err  error
-		want bool
-	}{
-		{nil, false},
-		{&net.OpError{Op: "dial", Err: errors.ErrUnsupported}, true},
-		{&net.OpError{Op: "dial", Err: os.NewSyscallError("setsockopt SO_BINDTODEVICE", syscall.EPERM)}, true},
-		{&net.OpError{Op: "dial", Err: os.NewSyscallError("connect", syscall.EPERM)}, false},
-	}
-	for _, tt := range tests {
-		if got := bindRefused(tt.err); got != tt.want {
-			t.Errorf("bindRefused(%v) = %v, want %v", tt.err, got, tt.want)
-		}
 	}
 }

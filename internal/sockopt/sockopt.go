@@ -1,32 +1,57 @@
 // Package sockopt holds the socket options getapr sets on its own sockets: binding a
-// socket to the interface that owns its source address, and reading the kernel's
-// RTT estimate of an established TCP connection.
+// socket to the interface that owns its source address, leaving the port of a bound
+// source to connect, and reading the kernel's RTT estimate of an established TCP
+// connection.
 package sockopt
 
 import (
+	"errors"
 	"net"
 	"syscall"
 	"time"
 )
 
-// BindToDevice returns a net.Dialer Control function that binds the socket to the
-// named interface before connect, so that the connection leaves by that interface
-// whatever the routing table says. On Linux this is SO_BINDTODEVICE, which needs
-// CAP_NET_RAW (root) on kernels before 5.7 and is unprivileged since; elsewhere it is
-// not supported and the function returns ErrUnsupported. next, if not nil, runs first.
-func BindToDevice(ifname string, next func(network, address string, c syscall.RawConn) error) func(network, address string, c syscall.RawConn) error {
-	return func(network, address string, c syscall.RawConn) error {
-		if next != nil {
-			if err := next(network, address, c); err != nil {
-				return err
+// DeviceError is the error of binding a socket to an interface (SO_BINDTODEVICE).
+type DeviceError struct {
+	Interface string
+	Err       error
+}
+
+func (e *DeviceError) Error() string { return "bind to device " + e.Interface + ": " + e.Err.Error() }
+
+// Unwrap returns the system's error.
+func (e *DeviceError) Unwrap() error { return e.Err }
+
+// Bind sets the options of a connect from a bound source address on c, before the
+// connect: SO_BINDTODEVICE to ifname unless it is empty, so that the connection
+// leaves by that interface whatever the routing table says (Linux; unprivileged since
+// 5.7 on a socket not yet bound to a device, CAP_NET_RAW before; a *DeviceError
+// otherwise), then, when noPort, IP_BIND_ADDRESS_NO_PORT (Linux 4.2+, best effort),
+// so that a source bound with port 0 gets its port at connect from the whole
+// 4-tuple: without it, TIME_WAIT connections exhaust the ports of a busy source.
+func Bind(c syscall.RawConn, ifname string, noPort bool) error {
+	var err error
+	cerr := c.Control(func(fd uintptr) {
+		if ifname != "" {
+			if err = bindToDevice(fd, ifname); err != nil {
+				err = &DeviceError{Interface: ifname, Err: err}
+				return
 			}
 		}
-		var serr error
-		if err := c.Control(func(fd uintptr) { serr = bindToDevice(fd, ifname) }); err != nil {
-			return err
+		if noPort {
+			bindAddressNoPort(fd)
 		}
-		return serr
-	}
+	})
+	return errors.Join(cerr, err)
+}
+
+// Refused reports whether err is the system refusing SO_BINDTODEVICE itself (no
+// privilege, or not supported here), rather than a failure of the path: the caller
+// may then connect without it.
+func Refused(err error) bool {
+	var de *DeviceError
+	return errors.As(err, &de) &&
+		(errors.Is(de.Err, syscall.EPERM) || errors.Is(de.Err, syscall.EACCES) || errors.Is(de.Err, errors.ErrUnsupported))
 }
 
 // KernelRTT returns the kernel's smoothed round-trip time for an established TCP

@@ -14,6 +14,12 @@ func bindToDevice(fd uintptr, ifname string) error {
 	return nil
 }
 
+// bindAddressNoPort sets IP_BIND_ADDRESS_NO_PORT (it applies to IPv6 sockets
+// too). Where the option is missing, the bind picks the port as before.
+func bindAddressNoPort(fd uintptr) {
+	_ = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1)
+}
+
 func kernelRTT(fd uintptr) (time.Duration, bool) {
 	info, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)
 	if err != nil || info.Rtt == 0 {

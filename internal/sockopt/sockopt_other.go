@@ -9,4 +9,6 @@ import (
 
 func bindToDevice(uintptr, string) error { return errors.ErrUnsupported }
 
+func bindAddressNoPort(uintptr) {}
+
 func kernelRTT(uintptr) (time.Duration, bool) { return 0, false }

@@ -1,4 +1,0 @@
-package dialer
-
-// BindAddressNoPort exports bindAddressNoPort to the external tests.
-var BindAddressNoPort = bindAddressNoPort
