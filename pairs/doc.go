@@ -15,8 +15,13 @@
 //   - then the estimated latency: the pair's measured smoothed RTT, else the RTT of a
 //     known pair from the same source to a nearby destination, else the prototype's
 //     defaults per address class, with a bias (default 5 ms) in favour of IPv6;
-//   - ties are broken by the RFC 6724 source rules (1-8) and destination rules (1-10)
-//     under a policy table (the RFC's default unless WithPolicyTable).
+//   - among a destination's pairs with a default latency, the source the kernel
+//     itself would use (RouteFor without a source) gets the best of their defaults
+//     and goes first: with nothing measured, the first attempt is the one a plain
+//     connect would make, so a cold start is not slower than the kernel's choice
+//     when that works;
+//   - remaining ties are broken by the RFC 6724 source rules (1-8) and destination
+//     rules (1-10) under a policy table (the RFC's default unless WithPolicyTable).
 //
 // The ranking is deterministic: the same snapshot, destinations and knowledge give
 // the same order. Each Pair says why it ranks where it does (Pair.Reason).

@@ -47,7 +47,8 @@ func exampleHost() *netstate.Snapshot {
 }
 
 // A Selector over a fixed view of the host, without probing: the first ranking
-// comes from the address classes and RFC 6724 alone.
+// comes from the address classes, the kernel's own choice of source (here the
+// Static watcher's model of it) and RFC 6724.
 func ExampleSelector_Get() {
 	w := netstate.NewStatic(exampleHost())
 	defer w.Close()
@@ -65,8 +66,8 @@ func ExampleSelector_Get() {
 		fmt.Println(p.Src.Addr(), "->", p.Dst, p.Interface, "|", p.Reason)
 	}
 	// Output:
-	// 2001:db8:a::10 -> [2001:db8:99::7]:443 eth0 | default ipv6 gua 200ms
-	// 2001:db8:b::10 -> [2001:db8:99::7]:443 eth1 | default ipv6 gua 200ms
+	// 2001:db8:a::10 -> [2001:db8:99::7]:443 eth0 | default ipv6 gua 200ms; kernel's choice
+	// 2001:db8:b::10 -> [2001:db8:99::7]:443 eth1 | default ipv6 gua 200ms; after the kernel's choice
 }
 
 // Outcomes reported by a dialer (or the prober) turn into measured latencies: the

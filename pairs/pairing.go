@@ -59,7 +59,7 @@ func (v *view) pairsTo(ctx context.Context, w netstate.Watcher, in *rankInput, d
 		}
 		zoneIdx = i
 	}
-	why, first := "no "+familyName(d)+" source", int32(len(in.dsts))
+	why, first, n := "no "+familyName(d)+" source", int32(len(in.dsts)), len(in.cands)
 	if local.IsValid() && !local.IsUnspecified() {
 		why = "no source " + local.String()
 	}
@@ -87,7 +87,28 @@ func (v *view) pairsTo(ctx context.Context, w netstate.Watcher, in *rankInput, d
 		}
 		in.addCand(int32(si), in.destIndex(first, dz, dc, t), mismatch)
 	}
+	v.markKernelChoice(ctx, w, in, first, n)
 	return why
+}
+
+// markKernelChoice marks, for each destination in.dsts[first:], the candidate
+// among in.cands[n:] whose source is the one the kernel itself would use to reach
+// it (its RFC 6724 choice, with the routes and rules it has), if any is.
+func (v *view) markKernelChoice(ctx context.Context, w netstate.Watcher, in *rankInput, first int32, n int) {
+	for di := first; di < int32(len(in.dsts)); di++ {
+		kc := v.kernelChoice(ctx, w, in.dsts[di].attr.ip)
+		if !kc.IsValid() {
+			continue
+		}
+		kc = kc.WithZone("")
+		for i := n; i < len(in.cands); i++ {
+			c := &in.cands[i]
+			if c.dst == di && in.srcs[c.src].addr.IP.WithZone("") == kc {
+				c.kernel = true
+				break
+			}
+		}
+	}
 }
 
 // destIndex returns the index of destination ip among in.dsts[first:], adding it

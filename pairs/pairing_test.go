@@ -85,7 +85,7 @@ func TestSourceFlags(t *testing.T) {
 		got = append(got, p.Src.Addr().String()+" "+p.Reason)
 	}
 	want := []string{
-		"2001:db8:1::10 default ipv6 gua 200ms",
+		"2001:db8:1::10 default ipv6 gua 200ms; kernel's choice",
 		"fd00:1::10 default ula via nptv6 201ms",
 		"2001:db8:1::24 source suspect; measured 10ms",
 		"2001:db8:1::22 source deprecated; default ipv6 gua 200ms",

@@ -4,7 +4,6 @@ import (
 	"math/bits"
 	"net/netip"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/getapr/getapr/netstate"
@@ -16,8 +15,10 @@ import (
 type knowledge interface {
 	// Pair returns the statistics of the pair src→dst.
 	Pair(src, dst netip.Addr) (probe.PairStats, bool)
-	// Nearby returns the statistics of a measured pair from src to a destination
-	// sharing dst's first 32 (IPv6) or 20 (IPv4) bits.
+	// Nearby returns the statistics of a measured pair from src to another
+	// destination sharing dst's first 32 (IPv6) or 20 (IPv4) bits. When Pair knows
+	// nothing of src→dst, the answer depends on dst's prefix only (the ranking asks
+	// once per source and prefix).
 	Nearby(src, dst netip.Addr) (probe.PairStats, bool)
 	// Health returns what is known of the source src.
 	Health(src netip.Addr) probe.Health
@@ -53,11 +54,13 @@ type dest struct {
 }
 
 // cand is a candidate pair: indexes into the sources and the destinations,
-// whether the kernel's route leaves by another interface than the source's, and the
-// common prefix length of the two addresses (RFC 6724 section 2.2).
+// whether the kernel's route leaves by another interface than the source's,
+// whether its source is the one the kernel itself would use for the destination,
+// and the common prefix length of the two addresses (RFC 6724 section 2.2).
 type cand struct {
 	src, dst int32
 	mismatch bool
+	kernel   bool
 	cpl      uint8
 }
 
@@ -85,150 +88,185 @@ type rankInput struct {
 	dstPort uint16
 }
 
-// estimate is what is known of one candidate's latency and source.
-type estimate struct {
-	latency, rttvar time.Duration
-	basis           Basis
-	health          probe.Health
-}
-
 // rank orders the candidates of in, best first. It is a pure function of in.
 //
 // The order is by tier (usable, suspect, deprecated or dead source), then by
-// latency to the microsecond (IPv6 biased), then by the RFC 6724 order: the rank of
-// the destination, then that of the source. Each candidate gets one integer key
-// made of these fields, so that sorting is a plain integer sort.
+// latency to the microsecond (IPv6 biased), then the kernel's own choice of source
+// for a destination before the other sources (see preferKernelChoice), then by the
+// RFC 6724 order: the rank of the destination, then that of the source. Each
+// candidate gets one integer key made of these fields, so that sorting is a plain
+// integer sort.
 func rank(in *rankInput) []Pair {
 	if len(in.cands) == 0 {
 		return nil
 	}
-	r := &ranking{in: in}
+	r := newRanking(in)
 	r.rankSources()
-	dstOrder := r.rankDestinations()
-	keys := make([]uint64, len(in.cands))
-	est := make([]estimate, len(in.cands))
-	health := make([]probe.Health, len(in.srcs))
-	for i := range health {
-		health[i] = in.k.Health(in.srcs[i].addr.IP)
-	}
-	// rfc[i] is candidate i's place in the RFC 6724 order; at[p] the candidate
-	// in place p.
-	rfc, at := make([]uint32, len(in.cands)), make([]int32, len(in.cands))
-	p := uint32(0)
-	for _, d := range dstOrder {
-		for _, ci := range r.byDst[d] {
-			rfc[ci], at[p] = p, ci
-			p++
-		}
-	}
+	r.rankDestinations()
+	r.placeRFC6724()
+	r.estimate()
 	kb := newKeyBits(len(in.cands))
-	for i, c := range in.cands {
-		e := in.estimate(c)
-		e.health = health[c.src]
-		lat := e.latency
-		if in.dsts[c.dst].attr.ip.Is6() {
-			lat -= in.bias
-		}
-		tier := uint64(tierOf(e.health, in.srcs[c.src].attr.deprecated))
-		est[i], keys[i] = e, kb.key(tier, lat, rfc[i])
+	for i := range in.cands {
+		r.keys[i] = r.key(kb, int32(i))
 	}
-	slices.Sort(keys)
-	return r.pairs(keys, kb, at, est)
+	slices.Sort(r.keys)
+	return r.pairs(r.keys, kb)
 }
 
 // ranking is the working state of one rank call.
 type ranking struct {
-	in      *rankInput
-	srcKeys []srcKey  // per candidate: its source's RFC 6724 rule values
-	best    []int32   // per destination: the candidate with its best source, or -1
-	byDst   [][]int32 // per destination: its candidates, best source first
-	dstKeys []dstKey  // per destination: its RFC 6724 rule values with its best source
+	in    *rankInput
+	cands []candWork // per candidate
+	dsts  []dstWork  // per destination
+	// order holds the candidates grouped by destination, each group best source
+	// first: destination d's group is order[start[d]:start[d+1]].
+	order, start []int32
+	byRFC        []int32  // the destinations that have candidates, in RFC 6724 order
+	at           []int32  // per place in the RFC 6724 order: the candidate there
+	keys         []uint64 // per candidate: scratch, then the sort keys
 }
 
+// candWork is what a rank call works out for one candidate.
+type candWork struct {
+	est    estimate
+	srcKey srcKey // its source's RFC 6724 rule values for its destination
+	place  uint32 // its place in the RFC 6724 order
+}
+
+// dstWork is what a rank call works out for one destination.
+type dstWork struct {
+	key    dstKey       // its RFC 6724 rule values with its best source
+	best   int32        // the candidate with its best source, or -1 when it has none
+	near   netip.Prefix // the prefix within which it inherits latencies
+	group  int32        // the index of near among the destinations' distinct ones
+	lead   int32        // the first destination with the same near
+	prefix string       // near as text, once a Reason needs it
+}
+
+// newRanking allocates the working state for in: one slice per element type.
+func newRanking(in *rankInput) *ranking {
+	n, nd := len(in.cands), len(in.dsts)
+	idx := make([]int32, 2*n+2*nd+1)
+	return &ranking{
+		in:    in,
+		cands: make([]candWork, n),
+		dsts:  make([]dstWork, nd),
+		order: idx[:n:n],
+		at:    idx[n : 2*n : 2*n],
+		start: idx[2*n : 2*n+nd+1 : 2*n+nd+1],
+		byRFC: idx[2*n+nd+1 : 2*n+nd+1 : 2*n+2*nd+1],
+		keys:  make([]uint64, n),
+	}
+}
+
+// group returns destination d's candidates, best source first.
+func (r *ranking) group(d int) []int32 { return r.order[r.start[d]:r.start[d+1]] }
+
 // keyBits lays out a sort key: 2 bits of tier, then the latency in microseconds
-// (offset to be non-negative, clamped), then posBits of RFC 6724 place.
+// (offset to be non-negative, clamped), then one bit that is 0 for a preferred
+// kernel's choice, then posBits of RFC 6724 place.
 type keyBits struct{ posBits, latBits uint }
 
 func newKeyBits(n int) keyBits {
 	pb := uint(bits.Len(uint(n)))
-	return keyBits{posBits: pb, latBits: 62 - pb}
+	return keyBits{posBits: pb, latBits: 61 - pb}
 }
 
-func (kb keyBits) key(tier uint64, lat time.Duration, pos uint32) uint64 {
+func (kb keyBits) key(tier uint64, lat time.Duration, kernel bool, pos uint32) uint64 {
 	half := int64(1) << (kb.latBits - 1)
 	us := min(max(int64(lat/time.Microsecond)+half, 0), 2*half-1)
-	return tier<<62 | uint64(us)<<kb.posBits | uint64(pos)
+	k := tier<<62 | uint64(us)<<(kb.posBits+1) | uint64(pos)
+	if !kernel {
+		k |= 1 << kb.posBits
+	}
+	return k
 }
 
 // pos returns the RFC 6724 place in key k.
 func (kb keyBits) pos(k uint64) uint32 { return uint32(k & (1<<kb.posBits - 1)) }
 
 // ties reports whether keys a and b have the same tier and latency.
-func (kb keyBits) ties(a, b uint64) bool { return a>>kb.posBits == b>>kb.posBits }
+func (kb keyBits) ties(a, b uint64) bool { return a>>(kb.posBits+1) == b>>(kb.posBits+1) }
+
+// key returns candidate ci's sort key.
+func (r *ranking) key(kb keyBits, ci int32) uint64 {
+	in, e := r.in, &r.cands[ci].est
+	c := in.cands[ci]
+	lat := e.latency
+	if in.dsts[c.dst].attr.ip.Is6() {
+		lat -= in.bias
+	}
+	tier := uint64(tierOf(e.health, in.srcs[c.src].attr.deprecated))
+	return kb.key(tier, lat, e.kernel, r.cands[ci].place)
+}
 
 // rankSources orders the candidates of each destination by the RFC 6724 source
-// rules, filling srcKeys, byDst and best.
+// rules, filling order, start, the candidates' srcKey and the destinations' best.
 func (r *ranking) rankSources() {
 	in := r.in
 	// Bucket the candidates by destination, keeping their order (sources in
-	// snapshot order) inside a bucket.
-	start := make([]int32, len(in.dsts)+1)
+	// snapshot order) inside a bucket. A destination's best is its bucket's fill
+	// cursor until it gets its meaning.
 	for _, c := range in.cands {
-		start[c.dst+1]++
+		r.start[c.dst+1]++
 	}
 	for d := range in.dsts {
-		start[d+1] += start[d]
+		r.start[d+1] += r.start[d]
+		r.dsts[d].best = r.start[d]
 	}
-	order := make([]int32, len(in.cands))
-	fill := slices.Clone(start[:len(in.dsts)])
 	for i, c := range in.cands {
-		order[fill[c.dst]] = int32(i)
-		fill[c.dst]++
+		r.order[r.dsts[c.dst].best] = int32(i)
+		r.dsts[c.dst].best++
 	}
-	r.srcKeys = make([]srcKey, len(in.cands))
-	r.best = fill // reuse: one entry per destination
-	r.byDst = make([][]int32, len(in.dsts))
-	keys := make([]uint64, 0, len(in.cands))
 	for d := range in.dsts {
-		group := order[start[d]:start[d+1]]
-		r.byDst[d], r.best[d] = group, -1
+		group := r.group(d)
+		r.dsts[d].best = -1
 		if len(group) == 0 {
 			continue
 		}
 		// Sort by the packed rule values; the candidate index below them keeps
 		// equal sources in snapshot order.
-		keys = keys[:0]
+		keys := r.keys[:0]
 		for _, ci := range group {
 			k := sourceKey(&in.dsts[d].attr, in.choice(ci))
-			r.srcKeys[ci] = k
-			keys = append(keys, k.pack()|uint64(ci))
+			r.cands[ci].srcKey = k
+			keys = append(keys, uint64(k)|uint64(ci))
 		}
 		slices.Sort(keys)
 		for i, k := range keys {
 			group[i] = int32(k & (1<<srcKeyShift - 1))
 		}
-		r.best[d] = group[0]
+		r.dsts[d].best = group[0]
 	}
 }
 
-// rankDestinations returns the destinations that have candidates in the order of
-// the RFC 6724 destination rules, each judged with its best source, and fills
-// dstKeys.
-func (r *ranking) rankDestinations() []int32 {
+// rankDestinations puts the destinations that have candidates in the order of the
+// RFC 6724 destination rules, each judged with its best source, into byRFC, and
+// fills their key.
+func (r *ranking) rankDestinations() {
 	in := r.in
-	r.dstKeys = make([]dstKey, len(in.dsts))
-	order := make([]int32, 0, len(in.dsts))
-	for d, b := range r.best {
-		if b >= 0 {
-			r.dstKeys[d] = destinationKey(&in.dsts[d].attr, in.choice(b))
-			order = append(order, int32(d))
+	for d := range in.dsts {
+		if b := r.dsts[d].best; b >= 0 {
+			r.dsts[d].key = destinationKey(&in.dsts[d].attr, in.choice(b))
+			r.byRFC = append(r.byRFC, int32(d))
 		}
 	}
-	slices.SortStableFunc(order, func(a, b int32) int {
-		c, _ := r.dstKeys[a].compare(r.dstKeys[b])
+	slices.SortStableFunc(r.byRFC, func(a, b int32) int {
+		c, _ := r.dsts[a].key.compare(r.dsts[b].key)
 		return c
 	})
-	return order
+}
+
+// placeRFC6724 gives every candidate its place in the RFC 6724 order: by
+// destination, then by source.
+func (r *ranking) placeRFC6724() {
+	p := uint32(0)
+	for _, d := range r.byRFC {
+		for _, ci := range r.group(int(d)) {
+			r.cands[ci].place, r.at[p] = p, ci
+			p++
+		}
+	}
 }
 
 // ruleBetween returns the RFC 6724 rule that ranks candidate b after candidate a
@@ -238,132 +276,9 @@ func (r *ranking) ruleBetween(a, b int32) rule {
 	da, db := r.in.cands[a].dst, r.in.cands[b].dst
 	var ru rule
 	if da == db {
-		_, ru = r.srcKeys[a].compare(r.srcKeys[b])
+		_, ru = r.cands[a].srcKey.compare(r.cands[b].srcKey)
 	} else {
-		_, ru = r.dstKeys[da].compare(r.dstKeys[db])
+		_, ru = r.dsts[da].key.compare(r.dsts[db].key)
 	}
 	return ru
-}
-
-// estimate returns what is known of candidate c's latency: the measured RTT of the
-// pair, else that of a nearby destination from the same source, else the default.
-func (in *rankInput) estimate(c cand) estimate {
-	s, d := &in.srcs[c.src], &in.dsts[c.dst]
-	src, dst := s.addr.IP, d.attr.ip
-	var e estimate
-	if st, ok := in.k.Pair(src, dst); ok && st.Samples > 0 && st.SRTT > 0 {
-		e.latency, e.rttvar, e.basis = st.SRTT, st.RTTVar, Measured
-	} else if st, ok := in.k.Nearby(src, dst); ok && st.Samples > 0 && st.SRTT > 0 {
-		e.latency, e.rttvar, e.basis = st.SRTT, st.RTTVar, Inherited
-	} else {
-		e.latency, _ = defaultLatency(s.class, d.class)
-		e.basis = Assumed
-	}
-	return e
-}
-
-// nearbyPrefix returns the prefix within which destinations inherit each other's
-// latency: the first 32 bits of IPv6, 20 of IPv4.
-func nearbyPrefix(dst netip.Addr) netip.Prefix {
-	bits := 20
-	if dst.Is6() {
-		bits = 32
-	}
-	p, _ := dst.WithZone("").Prefix(bits)
-	return p
-}
-
-// appendLatency appends d for a Reason, rounded: whole milliseconds from 10 ms up,
-// else to the tenth of a millisecond.
-func appendLatency(b []byte, d time.Duration) []byte {
-	if d >= 10*time.Millisecond {
-		b = strconv.AppendInt(b, int64((d+time.Millisecond/2)/time.Millisecond), 10)
-	} else {
-		tenths := int64((d + 50*time.Microsecond) / (100 * time.Microsecond))
-		b = strconv.AppendInt(b, tenths/10, 10)
-		b = append(b, '.', byte('0'+tenths%10))
-	}
-	return append(b, "ms"...)
-}
-
-// pairs builds the result in the order of keys. The reasons are written into one
-// buffer and sliced out of one string.
-func (r *ranking) pairs(keys []uint64, kb keyBits, at []int32, est []estimate) []Pair {
-	in := r.in
-	out := make([]Pair, len(keys))
-	ends := make([]int, len(keys))
-	buf := make([]byte, 0, 48*len(keys))
-	prefixText := make([][2]int, len(in.dsts)) // a destination's nearby prefix in buf
-	for i, k := range keys {
-		ci := at[kb.pos(k)]
-		c, e := in.cands[ci], &est[ci]
-		s, d := &in.srcs[c.src], &in.dsts[c.dst]
-		out[i] = Pair{
-			Src:            netip.AddrPortFrom(s.addr.IP, in.srcPort),
-			Dst:            netip.AddrPortFrom(d.attr.ip, in.dstPort),
-			Interface:      s.addr.Interface,
-			SrcClass:       s.class,
-			DstClass:       d.class,
-			Latency:        e.latency,
-			RTTVar:         e.rttvar,
-			Basis:          e.basis,
-			Health:         e.health,
-			Deprecated:     s.attr.deprecated,
-			EgressMismatch: c.mismatch,
-		}
-		tie := int32(-1) // the previous candidate, if this one ties with it
-		if i > 0 && kb.ties(keys[i-1], k) {
-			tie = at[kb.pos(keys[i-1])]
-		}
-		buf = r.appendReason(buf, ci, tie, e, prefixText)
-		ends[i] = len(buf)
-	}
-	all, from := string(buf), 0
-	for i := range out {
-		out[i].Reason, from = all[from:ends[i]], ends[i]
-	}
-	return out
-}
-
-// appendReason appends why candidate ci ranks where it does: its tier, its
-// latency estimate, and the RFC 6724 rule that put it after candidate prev when
-// they tie (prev < 0: no tie).
-// The text of a destination's nearby prefix is written once; prefixText remembers
-// where.
-func (r *ranking) appendReason(b []byte, ci, prev int32, e *estimate, prefixText [][2]int) []byte {
-	in := r.in
-	c := in.cands[ci]
-	switch tierOf(e.health, in.srcs[c.src].attr.deprecated) {
-	case tierDead:
-		b = append(b, "source dead; "...)
-	case tierDeprecated:
-		b = append(b, "source deprecated; "...)
-	case tierSuspect:
-		b = append(b, "source suspect; "...)
-	}
-	switch e.basis {
-	case Measured:
-		b = appendLatency(append(b, "measured "...), e.latency)
-	case Inherited:
-		b = append(b, "inherited "...)
-		if pt := prefixText[c.dst]; pt[1] > 0 {
-			b = append(b, b[pt[0]:pt[1]]...)
-		} else {
-			start := len(b)
-			b, _ = nearbyPrefix(in.dsts[c.dst].attr.ip).AppendText(b)
-			prefixText[c.dst] = [2]int{start, len(b)}
-		}
-		b = appendLatency(append(b, ' '), e.latency)
-	default:
-		_, words := defaultLatency(in.srcs[c.src].class, in.dsts[c.dst].class)
-		b = append(b, words...)
-	}
-	if prev < 0 {
-		return b
-	}
-	ru := r.ruleBetween(prev, ci)
-	if ru.n == 0 {
-		return b
-	}
-	return ru.appendTo(append(b, "; "...))
 }

@@ -2,8 +2,8 @@ package pairs
 
 import (
 	"cmp"
+	"math/bits"
 	"net/netip"
-	"strconv"
 )
 
 // scope is an RFC 6724 section 3.1 address scope.
@@ -65,30 +65,27 @@ type rule struct {
 	n   uint8
 }
 
-var ruleNames = [...]string{
-	1: "same address", 2: "scope", 3: "deprecated", 5: "outgoing interface",
-	6: "label", 7: "temporary", 8: "longest match",
+// ruleTexts and dstRuleTexts name the source and destination rules by number, as
+// Reasons cite them.
+var ruleTexts = [...]string{
+	1: "rule 1 same address", 2: "rule 2 scope", 3: "rule 3 deprecated",
+	5: "rule 5 outgoing interface", 6: "rule 6 label", 7: "rule 7 temporary",
+	8: "rule 8 longest match",
 }
 
-var dstRuleNames = [...]string{
-	2: "matching scope", 3: "deprecated", 5: "label", 6: "precedence",
-	8: "smaller scope", 9: "longest match", 10: "input order",
+var dstRuleTexts = [...]string{
+	2: "dst rule 2 matching scope", 3: "dst rule 3 deprecated", 5: "dst rule 5 label",
+	6: "dst rule 6 precedence", 8: "dst rule 8 smaller scope", 9: "dst rule 9 longest match",
+	10: "dst rule 10 input order",
 }
 
-func (r rule) String() string { return string(r.appendTo(nil)) }
-
-// appendTo appends the rule's number and name, "rule 6 label" for a source rule,
-// "dst rule 6 precedence" for a destination rule; nothing for the zero rule.
-func (r rule) appendTo(b []byte) []byte {
-	switch {
-	case r.n == 0:
-		return b
-	case r.dst:
-		b = strconv.AppendInt(append(b, "dst rule "...), int64(r.n), 10)
-		return append(append(b, ' '), dstRuleNames[r.n]...)
+// String returns the rule's number and name, "rule 6 label" for a source rule,
+// "dst rule 6 precedence" for a destination rule; "" for the zero rule.
+func (r rule) String() string {
+	if r.dst {
+		return dstRuleTexts[r.n]
 	}
-	b = strconv.AppendInt(append(b, "rule "...), int64(r.n), 10)
-	return append(append(b, ' '), ruleNames[r.n]...)
+	return ruleTexts[r.n]
 }
 
 // boolKey is 0 for a preferred true, 1 otherwise: lower keys are preferred.
@@ -99,69 +96,64 @@ func boolKey(preferred bool) uint8 {
 	return 1
 }
 
-// srcRuleNums are the numbers of the source rules in the order of a srcKey.
+// srcRuleNums are the numbers of the source rules in the order of a srcKey's
+// fields.
 var srcRuleNums = [...]uint8{1, 2, 3, 5, 6, 7, 8}
 
 // srcKey holds one value per RFC 6724 source rule for a candidate source S of a
-// destination D, in rule order, lower preferred. Comparing two keys field by field
-// is comparing the two sources by the rules of section 5 (they are written as
-// pairwise comparisons, but each depends on one source only).
-type srcKey [len(srcRuleNums)]uint8
+// destination D, lower preferred, packed in rule order into the top srcKeyBits
+// bits: comparing two keys as integers is comparing the two sources by the rules
+// of section 5 (they are written as pairwise comparisons, but each depends on one
+// source only). The bits below are zero; the ranking keeps a candidate's index
+// there.
+type srcKey uint64
+
+// srcKeyBits is the width of a srcKey's fields: 1, 8, 1, 1, 1, 1 and 8 bits.
+const (
+	srcKeyBits  = 21
+	srcKeyShift = 64 - srcKeyBits
+)
+
+// srcKeyField is, for each bit of a srcKey counted from its top, the index of the
+// field that holds it.
+var srcKeyField = [srcKeyBits]uint8{0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 3, 4, 5, 6, 6, 6, 6, 6, 6, 6, 6}
 
 // sourceKey returns the rule values of source s for destination d.
 func sourceKey(d *attr, s choice) srcKey {
-	var k srcKey
-
 	// Rule 1: Prefer same address.
-	k[0] = boolKey(s.ip == d.ip)
+	k := uint64(boolKey(s.ip == d.ip))
 
 	// Rule 2: Prefer appropriate scope: of two scopes, the smaller if it is at
 	// least Scope(D), else the larger. So every scope at least Scope(D) comes
 	// first, smallest first; then the others, largest first.
 	if s.scope >= d.scope {
-		k[1] = uint8(s.scope)
+		k = k<<8 | uint64(s.scope)
 	} else {
-		k[1] = 0xff - uint8(s.scope)
+		k = k<<8 | uint64(0xff-s.scope)
 	}
 
 	// Rule 3: Avoid deprecated addresses.
-	k[2] = boolKey(!s.deprecated)
+	k = k<<1 | uint64(boolKey(!s.deprecated))
 
 	// Rule 4: Prefer home addresses. Mobile IPv6 is not modelled: no source is a
 	// home address.
 
 	// Rule 5: Prefer outgoing interface: the source on the interface the kernel's
 	// route to D leaves by.
-	k[3] = boolKey(s.out)
+	k = k<<1 | uint64(boolKey(s.out))
 
 	// Rule 5.5: Prefer addresses in a prefix advertised by the next-hop. Not
 	// modelled: the host's router advertisements are not known here.
 
 	// Rule 6: Prefer matching label.
-	k[4] = boolKey(s.label == d.label)
+	k = k<<1 | uint64(boolKey(s.label == d.label))
 
 	// Rule 7: Prefer temporary addresses (privacy addresses, RFC 8981).
-	k[5] = boolKey(s.temporary)
+	k = k<<1 | uint64(boolKey(s.temporary))
 
 	// Rule 8: Use longest matching prefix, up to the source's prefix length.
-	k[6] = 0xff - uint8(s.cpl)
-	return k
-}
-
-// srcKeyShift is where a packed srcKey starts in a source sort key; the bits below
-// hold the candidate's index.
-const srcKeyShift = 64 - 21
-
-// pack returns k as an integer that orders like k: the fields take 1, 8, 1, 1, 1,
-// 1 and 8 bits, shifted to the top srcKeyShift bits.
-func (k srcKey) pack() uint64 {
-	v := uint64(k[0])
-	v = v<<8 | uint64(k[1])
-	for _, f := range k[2:6] {
-		v = v<<1 | uint64(f)
-	}
-	v = v<<8 | uint64(k[6])
-	return v << srcKeyShift
+	k = k<<8 | uint64(0xff-uint8(s.cpl))
+	return srcKey(k << srcKeyShift)
 }
 
 // compareSources orders two candidate sources a and b for destination d by the
@@ -172,12 +164,15 @@ func compareSources(d *attr, a, b choice) (int, rule) {
 	return sourceKey(d, a).compare(sourceKey(d, b))
 }
 
-// compare compares two source keys and says by which rule.
+// compare compares two source keys, ignoring the bits below srcKeyShift, and says
+// by which rule: the one whose field holds their highest differing bit.
 func (k srcKey) compare(o srcKey) (int, rule) {
-	if c, i := firstDiff(k[:], o[:]); c != 0 {
-		return c, rule{n: srcRuleNums[i]}
+	x := uint64(k^o) >> srcKeyShift
+	if x == 0 {
+		return 0, rule{}
 	}
-	return 0, rule{}
+	return cmp.Compare(k>>srcKeyShift, o>>srcKeyShift),
+		rule{n: srcRuleNums[srcKeyField[bits.LeadingZeros64(x)-srcKeyShift]]}
 }
 
 // firstDiff compares a and b, of equal length, element by element, and returns

@@ -1,6 +1,7 @@
 package pairs
 
 import (
+	"cmp"
 	"net/netip"
 	"slices"
 	"strings"
@@ -233,6 +234,45 @@ func TestCommonPrefixLen(t *testing.T) {
 	for _, tt := range tests {
 		if got := commonPrefixLen(ip(tt.a), ip(tt.b), tt.limit); got != tt.want {
 			t.Errorf("commonPrefixLen(%s, %s, %d) = %d, want %d", tt.a, tt.b, tt.limit, got, tt.want)
+		}
+	}
+}
+
+// TestSrcKeyCompare checks that comparing two source keys finds the rule of the
+// first field (in rule order) where they differ, whatever is kept in the bits
+// below the key.
+func TestSrcKeyCompare(t *testing.T) {
+	widths := [...]uint{1, 8, 1, 1, 1, 1, 8}
+	pack := func(f [len(widths)]uint8, low uint64) srcKey {
+		var v uint64
+		for i, w := range widths {
+			v = v<<w | uint64(f[i])
+		}
+		return srcKey(v<<srcKeyShift | low)
+	}
+	base := [len(widths)]uint8{1, 0x80, 1, 1, 1, 1, 0x80}
+	fields := [][len(widths)]uint8{base}
+	for i, w := range widths {
+		for _, v := range []uint8{0, 1, 0x7f, 0xff} {
+			if v < 1<<w {
+				f := base
+				f[i] = v
+				fields = append(fields, f)
+			}
+		}
+	}
+	for _, a := range fields {
+		for _, b := range fields {
+			wantC, wantR := 0, rule{}
+			for i := range a {
+				if a[i] != b[i] {
+					wantC, wantR = cmp.Compare(a[i], b[i]), rule{n: srcRuleNums[i]}
+					break
+				}
+			}
+			if c, r := pack(a, 3).compare(pack(b, 12345)); c != wantC || r != wantR {
+				t.Errorf("%v vs %v: compare = %d, %v; want %d, %v", a, b, c, r, wantC, wantR)
+			}
 		}
 	}
 }
