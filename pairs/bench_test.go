@@ -3,6 +3,7 @@ package pairs
 import (
 	"context"
 	"net/netip"
+	"strconv"
 	"testing"
 	"time"
 
@@ -23,17 +24,18 @@ func (d deadSource) Health(src netip.Addr) probe.Health {
 	return d.Store.Health(src)
 }
 
-// benchInput returns a ranking input of n GUA sources (on n interfaces) by n GUA
-// destinations (in n/4 /32 prefixes), every pair routable, a third of them
-// measured in a real probe.Store, one source dead.
+// benchInput returns a ranking input of n GUA sources (on n interfaces, eth0 to
+// eth{n-1}) by n GUA destinations (in n/4 /32 prefixes), every pair routable, a
+// third of them measured in a real probe.Store, one source dead.
 func benchInput(n int) *rankInput {
 	t := DefaultPolicyTable()
 	snap := &netstate.Snapshot{Generation: 1}
 	in := &rankInput{bias: DefaultIPv6Bias, dstPort: 443}
 	for i := range n {
+		name := "eth" + strconv.Itoa(i)
 		a := netstate.Addr{IP: netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, byte(i), 1, 15: 0x10}),
-			Bits: 64, Index: i + 2, Interface: "eth"}
-		snap.Links = append(snap.Links, netstate.Link{Index: i + 2, Name: "eth", Up: true, Running: true})
+			Bits: 64, Index: i + 2, Interface: name}
+		snap.Links = append(snap.Links, netstate.Link{Index: i + 2, Name: name, Up: true, Running: true})
 		snap.Addrs = append(snap.Addrs, a)
 		snap.Routes = append(snap.Routes, netstate.Route{Dst: netip.MustParsePrefix("::/0"), Index: i + 2})
 		in.srcs = append(in.srcs, newSource(a, t))

@@ -28,7 +28,8 @@
 //
 // Order turns a ranking into a racing order for Happy Eyeballs (RFC 8305): the best
 // pair first, then the address families interleaved after the First Address Family
-// Count, preferring a pair whose source differs from the previous attempt's of that
+// Count, preferring a pair that leaves by another interface than the previous
+// attempt, then one whose source differs from the previous attempt's of that
 // family.
 //
 // The package-level functions Get, Init, Status and LookupNetIP are the prototype's

@@ -110,25 +110,29 @@ func ExampleSelector_Attempts() {
 }
 
 // Order puts ranked pairs in racing order: after the best pair, the families
-// alternate, and a source is not repeated while another one is left.
+// alternate; an attempt leaves by another interface than the attempt before when
+// its family has a pair there, else from another source than its family's
+// previous attempt when it can.
 func ExampleOrder() {
-	pair := func(src, dst string) pairs.Pair {
-		return pairs.Pair{Src: netip.MustParseAddrPort(src), Dst: netip.MustParseAddrPort(dst)}
+	pair := func(src, dst, iface string) pairs.Pair {
+		return pairs.Pair{Src: netip.MustParseAddrPort(src), Dst: netip.MustParseAddrPort(dst), Interface: iface}
 	}
 	ranked := []pairs.Pair{
-		pair("[2001:db8:a::10]:0", "[2001:db8:99::7]:443"),
-		pair("[2001:db8:a::10]:0", "[2001:db8:99::8]:443"),
-		pair("[2001:db8:b::10]:0", "[2001:db8:99::7]:443"),
-		pair("192.0.2.10:0", "198.51.100.7:443"),
+		pair("[2001:db8:a::10]:0", "[2001:db8:99::7]:443", "eth0"),
+		pair("[2001:db8:a::10]:0", "[2001:db8:99::8]:443", "eth0"),
+		pair("[2001:db8:b::10]:0", "[2001:db8:99::7]:443", "eth1"),
+		pair("192.0.2.10:0", "198.51.100.7:443", "eth0"),
+		pair("203.0.113.10:0", "198.51.100.7:443", "eth1"),
 	}
 	for _, p := range pairs.Order(ranked, 1) {
-		fmt.Println(p.Src.Addr(), "->", p.Dst)
+		fmt.Println(p.Interface, p.Src.Addr(), "->", p.Dst)
 	}
 	// Output:
-	// 2001:db8:a::10 -> [2001:db8:99::7]:443
-	// 192.0.2.10 -> 198.51.100.7:443
-	// 2001:db8:b::10 -> [2001:db8:99::7]:443
-	// 2001:db8:a::10 -> [2001:db8:99::8]:443
+	// eth0 2001:db8:a::10 -> [2001:db8:99::7]:443
+	// eth1 203.0.113.10 -> 198.51.100.7:443
+	// eth0 2001:db8:a::10 -> [2001:db8:99::8]:443
+	// eth0 192.0.2.10 -> 198.51.100.7:443
+	// eth1 2001:db8:b::10 -> [2001:db8:99::7]:443
 }
 
 // The policy table of RFC 6724 gives each address a precedence and a label.

@@ -9,41 +9,79 @@ import (
 // Order returns ranked (best first, as Selector.Get returns it) in the order to race
 // the pairs in, following RFC 8305 section 4: the best pair first; then the first
 // firstFamilyCount pairs (at least 1) of the best pair's address family, after which
-// the families alternate, one pair each, until one runs out. Within a family the
-// next pair is the best one left, except that a pair whose source differs from the
-// family's previous attempt is preferred to repeating that source, as long as it is
-// in the same tier (usable, suspect, deprecated or dead source): a source that does not
-// work then costs one attempt, not several in a row, while a dead source never moves
-// ahead of a live one. Order does not modify ranked.
+// the families alternate, one pair each, until one runs out.
+//
+// Within the family whose turn it is, the next pair is the best one left, except
+// that among the pairs left in its tier (usable, suspect, deprecated or dead
+// source) Order prefers, in this order: the best one whose Interface differs from
+// the previous attempt's (of either family), then the best one whose source differs
+// from the family's previous attempt's. Sources on one interface share the fate of
+// its uplink, and a source that does not work fails every pair it is in: a dead
+// uplink or source then costs one attempt, not several in a row, while a dead
+// source never moves ahead of a live one. An empty Interface is unknown and never
+// counts as different. Order does not modify ranked.
 func Order(ranked []Pair, firstFamilyCount int) []Pair {
 	if len(ranked) == 0 {
 		return nil
 	}
 	firstFamilyCount = max(firstFamilyCount, 1)
+	o := newOrdering(ranked)
 	out := make([]Pair, 0, len(ranked))
-	used := make([]bool, len(ranked))
 	first := ranked[0].Is6()
-	var fams [2]familyQueue // [1] is IPv6
-	for n := 0; n < len(ranked); n++ {
+	lastIf := "" // the interface of the previous attempt
+	for n := range len(ranked) {
 		fam := first
 		if n >= firstFamilyCount && (n-firstFamilyCount)%2 == 0 {
 			fam = !first
 		}
-		i := fams[b2i(fam)].next(ranked, used, fam)
+		i := o.next(fam, lastIf)
 		if i < 0 {
 			fam = !fam
-			i = fams[b2i(fam)].next(ranked, used, fam)
+			i = o.next(fam, lastIf)
 		}
-		used[i] = true
 		out = append(out, ranked[i])
+		lastIf = ranked[i].Interface
 	}
 	return out
 }
 
-// familyQueue walks the pairs of one family in Order.
-type familyQueue struct {
-	head int        // no unused pair of the family before it
-	prev netip.Addr // source of the family's previous attempt
+// ordering is the working state of one Order call. Runs of pairs that cannot be
+// preferred are jumped over, so that each choice costs about one step per pair
+// already taken after the family's head.
+type ordering struct {
+	ranked []Pair
+	used   []bool
+	head   [2]int32      // per family ([1] is IPv6): no unused pair of it before
+	prev   [2]netip.Addr // per family: the source of its previous attempt
+	// Per pair i: the next pair of its family (len(ranked) when none); and the next
+	// pair of its family whose tier or interface, or tier or source, differs from
+	// i's.
+	nextFam, nextIf, nextSrc []int32
+}
+
+// newOrdering returns the state to order ranked, its runs computed from the end.
+func newOrdering(ranked []Pair) ordering {
+	n := len(ranked)
+	idx := make([]int32, 3*n)
+	o := ordering{ranked: ranked, used: make([]bool, n),
+		nextFam: idx[:n:n], nextIf: idx[n : 2*n : 2*n], nextSrc: idx[2*n:]}
+	after := [2]int32{int32(n), int32(n)} // per family: its first pair after i
+	for i := n - 1; i >= 0; i-- {
+		p, f := &ranked[i], b2i(ranked[i].Is6())
+		j := after[f]
+		o.nextFam[i], o.nextIf[i], o.nextSrc[i] = j, j, j
+		if j < int32(n) && tier(&ranked[j]) == tier(p) {
+			if ranked[j].Interface == p.Interface {
+				o.nextIf[i] = o.nextIf[j]
+			}
+			if ranked[j].Src.Addr() == p.Src.Addr() {
+				o.nextSrc[i] = o.nextSrc[j]
+			}
+		}
+		after[f] = int32(i)
+	}
+	o.head = after
+	return o
 }
 
 func b2i(b bool) int {
@@ -51,6 +89,61 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// next marks as used and returns the index of the family's (is6) next pair to try,
+// or -1 when none is left; lastIf is the interface of the previous attempt.
+func (o *ordering) next(is6 bool, lastIf string) int {
+	f := b2i(is6)
+	h := o.head[f]
+	for h < int32(len(o.ranked)) && o.used[h] {
+		h = o.nextFam[h]
+	}
+	o.head[f] = h
+	if h == int32(len(o.ranked)) {
+		return -1
+	}
+	pick := o.prefer(h, f, lastIf)
+	o.used[pick] = true
+	o.prev[f] = o.ranked[pick].Src.Addr()
+	return int(pick)
+}
+
+// prefer returns the pair to take for family f, whose first unused pair is h: the
+// first of h's tier on another interface than lastIf, else the first of h's tier
+// from another source than the family's previous attempt, else h.
+func (o *ordering) prefer(h int32, f int, lastIf string) int32 {
+	if lastIf != "" {
+		if i := o.find(h, o.nextIf, func(p *Pair) bool { return p.Interface != "" && p.Interface != lastIf }); i >= 0 {
+			return i
+		}
+	}
+	if prev := o.prev[f]; prev.IsValid() {
+		if i := o.find(h, o.nextSrc, func(p *Pair) bool { return p.Src.Addr() != prev }); i >= 0 {
+			return i
+		}
+	}
+	return h
+}
+
+// find returns the first unused pair, from the family's head h on and in h's tier,
+// for which wanted is true, or -1. wanted must depend only on what run (nextIf or
+// nextSrc) groups pairs by: a pair that is not wanted is jumped over with its run.
+func (o *ordering) find(h int32, run []int32, wanted func(*Pair) bool) int32 {
+	t := tier(&o.ranked[h])
+	for i := h; i < int32(len(o.ranked)); {
+		switch p := &o.ranked[i]; {
+		case o.used[i]:
+			i = o.nextFam[i]
+		case tier(p) != t:
+			return -1
+		case !wanted(p):
+			i = run[i]
+		default:
+			return i
+		}
+	}
+	return -1
 }
 
 // Tiers group the ranking before latency: a pair's tier comes from its source.
@@ -76,33 +169,3 @@ func tierOf(h probe.Health, deprecated bool) int {
 
 // tier returns p's tier.
 func tier(p *Pair) int { return tierOf(p.Health, p.Deprecated) }
-
-// next returns the index of the family's (is6) next pair to try, or -1 when none
-// is left: the best unused one, or the best unused one of the same tier whose
-// source differs from the previous attempt's.
-func (q *familyQueue) next(ranked []Pair, used []bool, is6 bool) int {
-	for q.head < len(ranked) && (used[q.head] || ranked[q.head].Is6() != is6) {
-		q.head++
-	}
-	if q.head == len(ranked) {
-		return -1
-	}
-	pick := q.head
-	if q.prev.IsValid() && ranked[pick].Src.Addr() == q.prev {
-		t := tier(&ranked[pick])
-		for i := pick + 1; i < len(ranked); i++ {
-			if used[i] || ranked[i].Is6() != is6 {
-				continue
-			}
-			if tier(&ranked[i]) != t {
-				break
-			}
-			if ranked[i].Src.Addr() != q.prev {
-				pick = i
-				break
-			}
-		}
-	}
-	q.prev = ranked[pick].Src.Addr()
-	return pick
-}
