@@ -98,14 +98,24 @@ func TestProbing(t *testing.T) {
 		if st := s.Status(); !st.IPv4OK || !st.GUAOK || !st.NAT44 {
 			t.Errorf("Status = %+v", st)
 		}
+		fd.mu.Lock()
+		dials := len(fd.paths)
+		fd.mu.Unlock()
+		if st := s.ProberStats(); st.Rounds == 0 || st.Connects != uint64(dials) || st.InFlight != 0 || st.Targets == 0 {
+			t.Errorf("ProberStats = %+v; want rounds, %d connects (as dialed), none in flight, targets", st, dials)
+		}
 	})
 }
 
-// TestInitWithoutProbing checks that Init returns at once without a prober.
+// TestInitWithoutProbing checks that Init returns at once without a prober, and
+// that ProberStats is zero.
 func TestInitWithoutProbing(t *testing.T) {
 	s, _ := newTestSelector(t, homeSnapshot(), nil)
 	if err := s.Init(context.Background()); err != nil {
 		t.Fatal(err)
+	}
+	if st := s.ProberStats(); st != (probe.ProberStats{}) {
+		t.Errorf("ProberStats without probing = %+v, want zero", st)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)

@@ -132,6 +132,16 @@ func (s *Selector) Init(ctx context.Context) error {
 // Status returns the connectivity detected so far, with the prototype's flags.
 func (s *Selector) Status() probe.Status { return s.store.Status() }
 
+// ProberStats returns the counters of the Selector's background prober (rounds,
+// connects started and under way, targets), so that tools can show the probe
+// traffic. It is the zero value when probing is off.
+func (s *Selector) ProberStats() probe.ProberStats {
+	if s.prober == nil {
+		return probe.ProberStats{}
+	}
+	return s.prober.Stats()
+}
+
 // Report records the outcome of a connect attempt over a pair, so that later
 // rankings use it. Dialers call it for every attempt.
 func (s *Selector) Report(o probe.Outcome) { s.store.Report(o) }
