@@ -145,10 +145,11 @@ func TestLabTranslatedPairs(t *testing.T) {
 }
 
 // TestLabFasterUplinkFirst makes uplink 1 the faster one: a new Selector measures
-// it and puts its pairs first.
+// it and ranks its pairs of both families first; in racing order its best pair
+// leads, and the second attempt (the other family) leaves by the other uplink.
 func TestLabFasterUplinkFirst(t *testing.T) {
 	l := lab.Current(t)
-	srv, b := l.Server(), l.Uplink(1)
+	srv, a, b := l.Server(), l.Uplink(0), l.Uplink(1)
 	if err := l.SetRTT(0, 90*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
@@ -161,19 +162,97 @@ func TestLabFasterUplinkFirst(t *testing.T) {
 	if _, err := s.Get(ctx, srv.Name, int(srv.Port)); err != nil {
 		t.Fatal(err)
 	}
+	q := Query{Network: "tcp", Host: srv.Name, Port: srv.Port}
 	eventually(t, 20*time.Second, func() string {
-		ps, err := s.Attempts(ctx, Query{Network: "tcp", Host: srv.Name, Port: srv.Port})
+		ps, err := s.rankedWith(ctx, q, s.store)
+		if err != nil {
+			return err.Error()
+		}
+		if ps[0].Basis != Measured || ps[0].Interface != b.Interface ||
+			ps[1].Basis != Measured || ps[1].Interface != b.Interface || ps[1].Is6() == ps[0].Is6() {
+			return "ranking does not start with uplink 1's two families: " + strings.Join(pairStrings(ps), ", ")
+		}
+		ps, err = s.Attempts(ctx, q)
 		if err != nil {
 			return err.Error()
 		}
 		if ps[0].Basis != Measured || ps[0].Interface != b.Interface {
 			return "first attempt is " + ps[0].Src.String() + " " + ps[0].Reason
 		}
-		if ps[1].Is6() == ps[0].Is6() || ps[1].Interface != b.Interface {
-			return "second attempt is not uplink 1's other family: " + ps[1].Src.String()
+		if ps[1].Is6() == ps[0].Is6() || ps[1].Interface != a.Interface {
+			return "second attempt is not the other family by uplink 0: " + ps[1].Src.String()
 		}
 		return ""
 	})
+}
+
+// TestLabKernelChoiceFirst checks the cold start behind a translator: with
+// nothing measured, the first pair is the kernel's own choice of source (uplink
+// 0's, the main default route), which works through ISP A's NAT44 or NPTv6, while
+// uplink 1's source, ranked ahead before, is blackholed.
+func TestLabKernelChoiceFirst(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(l *lab.Lab) error
+		first func(u lab.Uplink) (src, seen netip.Addr)
+	}{
+		{
+			name: "IPv4 only behind NAT44",
+			setup: func(l *lab.Lab) error {
+				if err := l.Families(true, false); err != nil {
+					return err
+				}
+				return l.Blackhole(1, true)
+			},
+			first: func(u lab.Uplink) (netip.Addr, netip.Addr) { return u.IPv4, u.IPv4Outside },
+		},
+		{
+			name: "IPv6 ULA only behind NPTv6",
+			setup: func(l *lab.Lab) error {
+				if err := l.Families(false, true); err != nil {
+					return err
+				}
+				if err := l.RemoveClientAddr(0, netip.PrefixFrom(l.Uplink(0).GUA, 64)); err != nil {
+					return err
+				}
+				return l.Blackhole(1, true)
+			},
+			first: func(u lab.Uplink) (netip.Addr, netip.Addr) { return u.ULA, u.ULAOutside },
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := lab.Current(t)
+			srv := l.Server()
+			if err := tt.setup(l); err != nil {
+				t.Fatal(err)
+			}
+			wantSrc, wantSeen := tt.first(l.Uplink(0))
+			s, err := New(WithResolver(l.Resolver()), WithoutProbing())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			ps, err := s.Attempts(ctx, Query{Network: "tcp", Host: srv.Name, Port: srv.Port})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range ps {
+				t.Logf("%v → %v %s | %s", p.Src, p.Dst, p.Interface, p.Reason)
+			}
+			if len(ps) < 2 || ps[0].Src.Addr() != wantSrc || ps[0].Basis != Assumed ||
+				!strings.Contains(ps[0].Reason, "kernel's choice") {
+				t.Fatalf("first attempt %v, want %v, the kernel's choice, before the blackholed uplink 1 source", pairStrings(ps), wantSrc)
+			}
+			routable(t, s, ps)
+			seen, err := dialPair(ctx, ps[0])
+			if err != nil || seen.Addr() != wantSeen {
+				t.Errorf("dial over the first pair: server saw %v, %v; want %v", seen, err, wantSeen)
+			}
+		})
+	}
 }
 
 // TestLabLinkLocal checks that pairs to a link-local destination carry zones: one
