@@ -23,18 +23,22 @@ func measured(st probe.PairStats) bool { return st.Samples > 0 && st.SRTT > 0 }
 
 // estimate fills in every candidate's estimate: the measured RTT of the pair, else
 // that of a nearby destination from the same source, else the default; and the
-// health of its source.
+// health of its source, asked once per source that has candidates.
 func (r *ranking) estimate() {
 	in := r.in
-	health := make([]probe.Health, len(in.srcs))
-	for i := range health {
-		health[i] = in.k.Health(in.srcs[i].addr.IP)
+	type known struct {
+		health probe.Health
+		asked  bool
 	}
+	health := make([]known, len(in.srcs))
 	nc := r.nearbyCache()
 	for i, c := range in.cands {
 		e := &r.cands[i].est
 		r.estimateInto(e, c, &nc)
-		e.health = health[c.src]
+		if h := &health[c.src]; !h.asked {
+			*h = known{health: in.k.Health(in.srcs[c.src].addr.IP), asked: true}
+		}
+		e.health = health[c.src].health
 	}
 	r.preferKernelChoice()
 }
