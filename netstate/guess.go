@@ -5,7 +5,8 @@ import "net/netip"
 // guessRoute is RouteFor where the system's routes cannot be read: the packet
 // leaves by the interface of src; without src, by the interface its zone names,
 // else by the first running interface that has a usable address of dst's family
-// (link-local for a link-local dst). An unknown src is NoRoute, as is a family
+// (link-local for a link-local dst), and Decision.Src stays unset: which source the
+// system would choose is not known here. An unknown src is NoRoute, as is a family
 // nobody has.
 func (s *Snapshot) guessRoute(src, dst netip.Addr) (Decision, error) {
 	src, dst = src.Unmap(), dst.Unmap()
@@ -35,7 +36,7 @@ func (s *Snapshot) guessRoute(src, dst netip.Addr) (Decision, error) {
 			!l.Running || (oif != 0 && a.Index != oif) {
 			continue
 		}
-		return Decision{Index: a.Index, Interface: a.Interface, Src: a.IP}, nil
+		return Decision{Index: a.Index, Interface: a.Interface}, nil
 	}
 	return fail(NoRoute)
 }
