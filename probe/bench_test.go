@@ -61,6 +61,27 @@ func BenchmarkPair(b *testing.B) {
 	}
 }
 
+// BenchmarkFrom reads 64 pairs of one source and its health at once: compare with
+// 64 times BenchmarkPair.
+func BenchmarkFrom(b *testing.B) {
+	s, outs := benchStore(b)
+	src := addr(srcA)
+	var dsts []netip.Addr
+	for _, o := range outs {
+		if o.Src.Addr() == src {
+			dsts = append(dsts, o.Dst.Addr())
+		}
+	}
+	out, found := make([]probe.PairStats, len(dsts)), make([]bool, len(dsts))
+	b.ReportAllocs()
+	for b.Loop() {
+		s.From(src, dsts, out, found)
+	}
+	if !found[0] || !found[len(dsts)-1] {
+		b.Fatal("pair not found")
+	}
+}
+
 func BenchmarkNearby(b *testing.B) {
 	s, _ := benchStore(b)
 	src, dst := addr(srcA), addr("2001:db8:ffff::1")

@@ -105,9 +105,12 @@ func addrKey(a netip.Addr) netip.Addr {
 	return a.WithZone("")
 }
 
-// nearPrefix is the prefix destinations share to count as nearby: the first 32 bits
-// of an IPv6 address, the first 20 of an IPv4 address (as the prototype).
-func nearPrefix(dst netip.Addr) netip.Prefix {
+// NearbyPrefix returns the prefix that destinations share to count as nearby, so
+// that a destination without a measured pair inherits the latency of one with: the
+// first 32 bits of an IPv6 address, the first 20 of an IPv4 address, without zone.
+// It is the rule of the Python prototype, used by Nearby and by the ranking in
+// package pairs. An invalid dst gives the zero Prefix.
+func NearbyPrefix(dst netip.Addr) netip.Prefix {
 	bits := 20
 	if dst.Is6() {
 		bits = 32
@@ -115,6 +118,9 @@ func nearPrefix(dst netip.Addr) netip.Prefix {
 	p, _ := dst.WithZone("").Prefix(bits)
 	return p
 }
+
+// nearPrefix is NearbyPrefix, under the name the rest of the package uses.
+func nearPrefix(dst netip.Addr) netip.Prefix { return NearbyPrefix(dst) }
 
 // endTime is when an outcome's attempt ended; now when it carries no Start.
 func endTime(o Outcome) time.Time {
@@ -251,12 +257,43 @@ func (s *Store) Pair(src, dst netip.Addr) (PairStats, bool) {
 	src, dst = addrKey(src), addrKey(dst)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if sc := s.sources[src]; sc != nil {
-		if p := sc.pairs[dst]; p != nil {
-			return p.stats, true
-		}
+	if p := s.sources[src].pairTo(dst); p != nil {
+		return p.stats, true
 	}
 	return PairStats{}, false
+}
+
+// From answers Pair(src, dst) for every dst in dsts, and Health(src), under one read
+// lock: out[i] and found[i] are set to what Pair(src, dsts[i]) returns, and the
+// result is src's health. It is the bulk read of a ranking, which asks about many
+// destinations from each source. out and found must be at least as long as dsts
+// (From panics otherwise); their elements past len(dsts) are left as they are.
+func (s *Store) From(src netip.Addr, dsts []netip.Addr, out []PairStats, found []bool) Health {
+	out, found = out[:len(dsts)], found[:len(dsts)]
+	src = addrKey(src)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	sc := s.sources[src]
+	for i, d := range dsts {
+		if p := sc.pairTo(addrKey(d)); p != nil {
+			out[i], found[i] = p.stats, true
+		} else {
+			out[i], found[i] = PairStats{}, false
+		}
+	}
+	if sc == nil {
+		return Unknown
+	}
+	return sc.health
+}
+
+// pairTo returns sc's pair to dst (keyed by addrKey), or nil when there is none,
+// also when sc is nil (an unknown source).
+func (sc *source) pairTo(dst netip.Addr) *pair {
+	if sc == nil {
+		return nil
+	}
+	return sc.pairs[dst]
 }
 
 // Nearby returns the best measured pair from src to another destination that shares

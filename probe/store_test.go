@@ -1,8 +1,11 @@
 package probe_test
 
 import (
+	"fmt"
 	"net/netip"
 	"reflect"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -216,4 +219,152 @@ func TestReportDropsUnknownSource(t *testing.T) {
 	if _, ok := s.Pair(addr("2001:db8::1"), addr("2001:db8:1::1")); !ok {
 		t.Error("outcome of a host source dropped")
 	}
+}
+
+func TestFrom(t *testing.T) {
+	ms := time.Millisecond
+	s := probe.NewStore()
+	s.Report(outcome("2001:db8::1", "2001:db8:1::1", probe.Success, 10*ms, t0))
+	s.Report(outcome("2001:db8::1", "2001:db8:2::1", probe.Success, 20*ms, t0))
+	s.Report(outcome("2001:db8::1", "2001:db8:2::1", probe.Timeout, 5*time.Second, t0.Add(time.Second)))
+	s.Report(outcome("fe80::1%eth0", "fe80::2%eth0", probe.Success, ms, t0))
+	s.Report(outcome("192.0.2.1", "198.51.100.1", probe.Refused, 40*ms, t0))
+	// 2001:db8::3 fails twice where 2001:db8::1 works: dead.
+	s.Report(outcome("2001:db8::3", "2001:db8:1::1", probe.Timeout, 5*time.Second, t0))
+	s.Report(outcome("2001:db8::3", "2001:db8:1::1", probe.Timeout, 5*time.Second, t0.Add(time.Second)))
+	tests := []struct {
+		name   string
+		src    string
+		dsts   []string
+		srtt   []time.Duration // per dst; -1: not found
+		health probe.Health
+	}{
+		{"known and unknown pairs", "2001:db8::1",
+			[]string{"2001:db8:1::1", "2001:db8:1::2", "2001:db8:2::1", "198.51.100.1"},
+			[]time.Duration{10 * ms, -1, 20 * ms, -1}, probe.Alive},
+		{"no destinations", "2001:db8::1", nil, nil, probe.Alive},
+		{"zones ignored on global addresses", "2001:db8::1%eth0",
+			[]string{"2001:db8:1::1%x", "2001:db8:2::1%eth0"}, []time.Duration{10 * ms, 20 * ms}, probe.Alive},
+		{"but not on link-local ones", "fe80::1%eth0",
+			[]string{"fe80::2%eth0", "fe80::2%eth1", "fe80::2"}, []time.Duration{ms, -1, -1}, probe.Alive},
+		{"link-local source on another zone", "fe80::1%eth1", []string{"fe80::2%eth0", "fe80::2%eth1"},
+			[]time.Duration{-1, -1}, probe.Unknown},
+		{"IPv4-mapped", "::ffff:192.0.2.1", []string{"::ffff:198.51.100.1", "198.51.100.1"},
+			[]time.Duration{40 * ms, 40 * ms}, probe.Alive},
+		{"unknown source", "2001:db8::99", []string{"2001:db8:1::1"}, []time.Duration{-1}, probe.Unknown},
+		{"dead source", "2001:db8::3", []string{"2001:db8:1::1", "2001:db8:2::1"},
+			[]time.Duration{0, -1}, probe.Dead},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := addr(tt.src)
+			dsts := make([]netip.Addr, len(tt.dsts))
+			for i, d := range tt.dsts {
+				dsts[i] = addr(d)
+			}
+			// Stale contents are overwritten; one element past the end is left alone.
+			sentinel := probe.PairStats{Samples: -7}
+			out := slices.Repeat([]probe.PairStats{sentinel}, len(dsts)+1)
+			found := slices.Repeat([]bool{true}, len(dsts)+1)
+			h := s.From(src, dsts, out, found)
+			if h != tt.health || h != s.Health(src) {
+				t.Errorf("From health = %v, want %v (Health says %v)", h, tt.health, s.Health(src))
+			}
+			for i, d := range dsts {
+				want, wantOK := s.Pair(src, d)
+				if out[i] != want || found[i] != wantOK {
+					t.Errorf("From(%v)[%d] = %+v, %v; Pair = %+v, %v", d, i, out[i], found[i], want, wantOK)
+				}
+				if found[i] != (tt.srtt[i] >= 0) || (found[i] && out[i].SRTT != tt.srtt[i]) {
+					t.Errorf("From(%v)[%d] = SRTT %v, found %v; want SRTT %v", d, i, out[i].SRTT, found[i], tt.srtt[i])
+				}
+			}
+			if out[len(dsts)] != sentinel || !found[len(dsts)] {
+				t.Error("From wrote past len(dsts)")
+			}
+		})
+	}
+}
+
+func TestFromShortOutput(t *testing.T) {
+	s := probe.NewStore()
+	defer func() {
+		if recover() == nil {
+			t.Error("From with out shorter than dsts did not panic")
+		}
+	}()
+	s.From(addr("2001:db8::1"), []netip.Addr{addr("2001:db8:1::1")}, nil, make([]bool, 1))
+}
+
+// TestFromConcurrent reads with From while outcomes are reported (for -race).
+func TestFromConcurrent(t *testing.T) {
+	s := probe.NewStore()
+	src := addr("2001:db8::1")
+	dsts := []netip.Addr{addr("2001:db8:1::1"), addr("2001:db8:1::2")}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := range 200 {
+			s.Report(outcome("2001:db8::1", dsts[i%2].String(), probe.Success, time.Millisecond, t0))
+		}
+	})
+	out, found := make([]probe.PairStats, 2), make([]bool, 2)
+	for range 200 {
+		s.From(src, dsts, out, found)
+	}
+	wg.Wait()
+	if s.From(src, dsts, out, found) != probe.Alive || !found[0] || !found[1] || out[0].Successes != 100 {
+		t.Errorf("after the reports: %+v, %v", out, found)
+	}
+}
+
+func TestNearbyPrefix(t *testing.T) {
+	tests := []struct{ dst, want string }{
+		{"2001:db8:aa:bb::1", "2001:db8::/32"},
+		{"fe80::1%eth0", "fe80::/32"},
+		{"fd12:3456:789a::1", "fd12:3456::/32"},
+		{"198.51.100.7", "198.51.96.0/20"},
+		{"10.1.255.1", "10.1.240.0/20"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.dst, func(t *testing.T) {
+			if got := probe.NearbyPrefix(addr(tt.dst)); got != netip.MustParsePrefix(tt.want) {
+				t.Errorf("NearbyPrefix(%s) = %v, want %s", tt.dst, got, tt.want)
+			}
+		})
+	}
+	if got := probe.NearbyPrefix(netip.Addr{}); got != (netip.Prefix{}) {
+		t.Errorf("NearbyPrefix(invalid) = %v, want the zero Prefix", got)
+	}
+}
+
+func ExampleNearbyPrefix() {
+	fmt.Println(probe.NearbyPrefix(netip.MustParseAddr("2001:db8:aa::1")))
+	fmt.Println(probe.NearbyPrefix(netip.MustParseAddr("198.51.100.7")))
+	// Output:
+	// 2001:db8::/32
+	// 198.51.96.0/20
+}
+
+func ExampleStore_From() {
+	s := probe.NewStore()
+	src := netip.MustParseAddr("2001:db8::1")
+	s.Report(probe.Outcome{
+		Path: probe.Path{
+			Src: netip.AddrPortFrom(src, 0),
+			Dst: netip.MustParseAddrPort("[2001:db8:1::1]:443"),
+		},
+		Result:   probe.Success,
+		Duration: 12 * time.Millisecond,
+	})
+	dsts := []netip.Addr{netip.MustParseAddr("2001:db8:1::1"), netip.MustParseAddr("2001:db8:2::1")}
+	out, found := make([]probe.PairStats, len(dsts)), make([]bool, len(dsts))
+	h := s.From(src, dsts, out, found)
+	fmt.Println("source:", h)
+	for i, d := range dsts {
+		fmt.Println(d, found[i], out[i].SRTT)
+	}
+	// Output:
+	// source: alive
+	// 2001:db8:1::1 true 12ms
+	// 2001:db8:2::1 false 0s
 }
