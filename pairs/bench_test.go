@@ -17,11 +17,12 @@ type deadSource struct {
 	dead netip.Addr
 }
 
-func (d deadSource) Health(src netip.Addr) probe.Health {
+func (d deadSource) From(src netip.Addr, dsts []netip.Addr, out []probe.PairStats, found []bool) probe.Health {
+	h := d.Store.From(src, dsts, out, found)
 	if src == d.dead {
 		return probe.Dead
 	}
-	return d.Store.Health(src)
+	return h
 }
 
 // benchInput returns a ranking input of n GUA sources (on n interfaces, eth0 to

@@ -23,38 +23,80 @@ func measured(st probe.PairStats) bool { return st.Samples > 0 && st.SRTT > 0 }
 
 // estimate fills in every candidate's estimate: the measured RTT of the pair, else
 // that of a nearby destination from the same source, else the default; and the
-// health of its source, asked once per source that has candidates.
+// health of its source. It asks the knowledge once per source that has candidates,
+// for all of that source's pairs at once.
 func (r *ranking) estimate() {
 	in := r.in
-	type known struct {
-		health probe.Health
-		asked  bool
-	}
-	health := make([]known, len(in.srcs))
 	nc := r.nearbyCache()
-	for i, c := range in.cands {
-		e := &r.cands[i].est
-		r.estimateInto(e, c, &nc)
-		if h := &health[c.src]; !h.asked {
-			*h = known{health: in.k.Health(in.srcs[c.src].addr.IP), asked: true}
+	fs := newFromScratch(r.groupBySource())
+	for si := range in.srcs {
+		group := r.bySrc[r.srcStart[si]:r.srcStart[si+1]]
+		if len(group) == 0 {
+			continue
 		}
-		e.health = health[c.src].health
+		dsts := fs.dsts[:len(group)]
+		for j, ci := range group {
+			dsts[j] = in.dsts[in.cands[ci].dst].attr.ip
+		}
+		h := in.k.From(in.srcs[si].addr.IP, dsts, fs.stats, fs.found)
+		for j, ci := range group {
+			e := &r.cands[ci].est
+			r.estimateInto(e, in.cands[ci], &fs.stats[j], fs.found[j], &nc)
+			e.health = h
+		}
 	}
 	r.preferKernelChoice()
 }
 
-// estimateInto sets *e to what the knowledge says of candidate c's latency. (It
-// writes through e rather than returning an estimate: that copy showed in
-// profiles.)
-func (r *ranking) estimateInto(e *estimate, c cand, nc *nearbyCache) {
+// groupBySource fills bySrc and srcStart: the candidates grouped by source, in
+// candidate order inside a group. It returns the size of the largest group.
+func (r *ranking) groupBySource() int {
+	// Count each source's candidates into srcStart[s+1], then sum the counts:
+	// srcStart[s] is where source s's group starts.
+	for _, c := range r.in.cands {
+		r.srcStart[c.src+1]++
+	}
+	largest := 0
+	for si := range r.in.srcs {
+		largest = max(largest, int(r.srcStart[si+1]))
+		r.srcStart[si+1] += r.srcStart[si]
+	}
+	// Fill each group with srcStart[s] as its cursor, which leaves srcStart[s] at
+	// the group's end, the next group's start: shift them back by one.
+	next := r.srcStart[:len(r.in.srcs)]
+	for i, c := range r.in.cands {
+		r.bySrc[next[c.src]] = int32(i)
+		next[c.src]++
+	}
+	copy(r.srcStart[1:], next)
+	r.srcStart[0] = 0
+	return largest
+}
+
+// fromScratch holds the arguments of one knowledge.From call, reused from source
+// to source.
+type fromScratch struct {
+	dsts  []netip.Addr
+	stats []probe.PairStats
+	found []bool
+}
+
+// newFromScratch returns scratch for n destinations.
+func newFromScratch(n int) fromScratch {
+	return fromScratch{dsts: make([]netip.Addr, n), stats: make([]probe.PairStats, n), found: make([]bool, n)}
+}
+
+// estimateInto sets *e to what the knowledge says of candidate c's latency, given
+// st and known, what it says of the pair itself. (It writes through e rather than
+// returning an estimate: that copy showed in profiles.)
+func (r *ranking) estimateInto(e *estimate, c cand, st *probe.PairStats, known bool, nc *nearbyCache) {
 	in := r.in
 	s, d := &in.srcs[c.src], &in.dsts[c.dst]
-	src, dst := s.addr.IP, d.attr.ip
-	st, known := in.k.Pair(src, dst)
-	if known && measured(st) {
+	if known && measured(*st) {
 		e.latency, e.rttvar, e.basis = st.SRTT, st.RTTVar, Measured
 		return
 	}
+	src, dst := s.addr.IP, d.attr.ip
 	var n *nearbyAnswer
 	if known {
 		st, ok := in.k.Nearby(src, dst)
@@ -95,17 +137,6 @@ func (r *ranking) preferKernelChoice() {
 	}
 }
 
-// nearbyPrefix returns the prefix within which destinations inherit each other's
-// latency: the first 32 bits of IPv6, 20 of IPv4.
-func nearbyPrefix(dst netip.Addr) netip.Prefix {
-	bits := 20
-	if dst.Is6() {
-		bits = 32
-	}
-	p, _ := dst.WithZone("").Prefix(bits)
-	return p
-}
-
 // nearbyCache remembers what Nearby answered per source and group of destinations
 // sharing a nearby prefix, for destinations Pair knows nothing of: for those the
 // answer depends on the prefix only.
@@ -126,7 +157,7 @@ func (r *ranking) nearbyCache() nearbyCache {
 	groups := int32(0)
 	for d := range r.dsts {
 		w := &r.dsts[d]
-		w.near, w.group, w.lead = nearbyPrefix(r.in.dsts[d].attr.ip), -1, int32(d)
+		w.near, w.group, w.lead = probe.NearbyPrefix(r.in.dsts[d].attr.ip), -1, int32(d)
 		for e := range d {
 			if r.dsts[e].near == w.near {
 				w.group, w.lead = r.dsts[e].group, int32(e)

@@ -106,13 +106,15 @@ type fakeKnowledge struct {
 	tr     probe.Translators
 }
 
-func (f *fakeKnowledge) Pair(src, dst netip.Addr) (probe.PairStats, bool) {
-	st, ok := f.pairs[[2]netip.Addr{src, dst}]
-	return st, ok
+func (f *fakeKnowledge) From(src netip.Addr, dsts []netip.Addr, out []probe.PairStats, found []bool) probe.Health {
+	for i, dst := range dsts {
+		out[i], found[i] = f.pairs[[2]netip.Addr{src, dst}]
+	}
+	return f.health[src]
 }
 
 func (f *fakeKnowledge) Nearby(src, dst netip.Addr) (probe.PairStats, bool) {
-	p := nearbyPrefix(dst)
+	p := probe.NearbyPrefix(dst)
 	var best probe.PairStats
 	found := false
 	for k, st := range f.pairs {
@@ -123,8 +125,6 @@ func (f *fakeKnowledge) Nearby(src, dst netip.Addr) (probe.PairStats, bool) {
 	}
 	return best, found
 }
-
-func (f *fakeKnowledge) Health(src netip.Addr) probe.Health { return f.health[src] }
 
 func (f *fakeKnowledge) Translators() probe.Translators { return f.tr }
 

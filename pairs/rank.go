@@ -13,15 +13,15 @@ import (
 // knowledge is what the ranking asks of what has been learned. *probe.Store
 // implements it.
 type knowledge interface {
-	// Pair returns the statistics of the pair src→dst.
-	Pair(src, dst netip.Addr) (probe.PairStats, bool)
+	// From returns what is known of the source src, and sets out[i] and found[i]
+	// to the statistics of the pair src→dsts[i] and whether there are any. out and
+	// found are at least as long as dsts. The ranking asks once per source.
+	From(src netip.Addr, dsts []netip.Addr, out []probe.PairStats, found []bool) probe.Health
 	// Nearby returns the statistics of a measured pair from src to another
-	// destination sharing dst's first 32 (IPv6) or 20 (IPv4) bits. When Pair knows
-	// nothing of src→dst, the answer depends on dst's prefix only (the ranking asks
-	// once per source and prefix).
+	// destination in dst's probe.NearbyPrefix. When From finds nothing of src→dst,
+	// the answer depends on dst's prefix only (the ranking asks once per source and
+	// prefix).
 	Nearby(src, dst netip.Addr) (probe.PairStats, bool)
-	// Health returns what is known of the source src.
-	Health(src netip.Addr) probe.Health
 	// Translators says whether NPTv6 and NAT44 have been seen or tried.
 	Translators() probe.Translators
 }
@@ -121,9 +121,12 @@ type ranking struct {
 	// order holds the candidates grouped by destination, each group best source
 	// first: destination d's group is order[start[d]:start[d+1]].
 	order, start []int32
-	byRFC        []int32  // the destinations that have candidates, in RFC 6724 order
-	at           []int32  // per place in the RFC 6724 order: the candidate there
-	keys         []uint64 // per candidate: scratch, then the sort keys
+	// bySrc holds the candidates grouped by source: source s's group is
+	// bySrc[srcStart[s]:srcStart[s+1]].
+	bySrc, srcStart []int32
+	byRFC           []int32  // the destinations that have candidates, in RFC 6724 order
+	at              []int32  // per place in the RFC 6724 order: the candidate there
+	keys            []uint64 // per candidate: scratch, then the sort keys
 }
 
 // candWork is what a rank call works out for one candidate.
@@ -144,19 +147,24 @@ type dstWork struct {
 }
 
 // newRanking allocates the working state for in: one slice per element type.
-func newRanking(in *rankInput) *ranking {
-	n, nd := len(in.cands), len(in.dsts)
-	idx := make([]int32, 2*n+2*nd+1)
-	return &ranking{
-		in:    in,
-		cands: make([]candWork, n),
-		dsts:  make([]dstWork, nd),
-		order: idx[:n:n],
-		at:    idx[n : 2*n : 2*n],
-		start: idx[2*n : 2*n+nd+1 : 2*n+nd+1],
-		byRFC: idx[2*n+nd+1 : 2*n+nd+1 : 2*n+2*nd+1],
-		keys:  make([]uint64, n),
-	}
+// (It returns a value, which rank keeps on its stack.)
+func newRanking(in *rankInput) ranking {
+	n, nd, ns := len(in.cands), len(in.dsts), len(in.srcs)
+	r := ranking{in: in, cands: make([]candWork, n), dsts: make([]dstWork, nd), keys: make([]uint64, n)}
+	r.carve(make([]int32, 3*n+2*nd+ns+2))
+	return r
+}
+
+// carve cuts idx into the index slices (three-index slices, so that an append
+// cannot run into the next one).
+func (r *ranking) carve(idx []int32) {
+	n, nd, ns := len(r.in.cands), len(r.in.dsts), len(r.in.srcs)
+	r.order, idx = idx[:n:n], idx[n:]
+	r.at, idx = idx[:n:n], idx[n:]
+	r.bySrc, idx = idx[:n:n], idx[n:]
+	r.start, idx = idx[:nd+1:nd+1], idx[nd+1:]
+	r.srcStart, idx = idx[:ns+1:ns+1], idx[ns+1:]
+	r.byRFC = idx[:0:nd]
 }
 
 // group returns destination d's candidates, best source first.
