@@ -28,7 +28,7 @@ type source struct {
 	farFail   bool          // a blamed failure was to a destination beyond the on-link prefixes
 
 	pairs   map[netip.Addr]*pair     // by destination
-	near    map[netip.Prefix][]*pair // by nearPrefix of the destination
+	near    map[netip.Prefix][]*pair // by NearbyPrefix of the destination
 	working int                      // pairs whose last result proved the path
 }
 
@@ -139,7 +139,7 @@ func (s *Store) kill(sc *source, now time.Time, kernel bool) {
 // source that is not dead reaches dst or a destination near it, or sc reaches
 // nothing at all while another source of its family reaches something.
 func (s *Store) blames(sc *source, dst netip.Addr) bool {
-	np := nearPrefix(dst)
+	np := NearbyPrefix(dst)
 	for _, o := range s.sources {
 		if o == sc || o.health == Dead {
 			continue

@@ -119,8 +119,6 @@ func NearbyPrefix(dst netip.Addr) netip.Prefix {
 	return p
 }
 
-// nearPrefix is NearbyPrefix, under the name the rest of the package uses.
-func nearPrefix(dst netip.Addr) netip.Prefix { return NearbyPrefix(dst) }
 
 // endTime is when an outcome's attempt ended; now when it carries no Start.
 func endTime(o Outcome) time.Time {
@@ -210,7 +208,7 @@ func (s *Store) pairOf(sc *source, dst netip.Addr) *pair {
 	}
 	p := &pair{dst: dst}
 	sc.pairs[dst] = p
-	np := nearPrefix(dst)
+	np := NearbyPrefix(dst)
 	sc.near[np] = append(sc.near[np], p)
 	s.npairs++
 	return p
@@ -220,7 +218,7 @@ func (s *Store) pairOf(sc *source, dst netip.Addr) *pair {
 func (s *Store) dropPair(sc *source, p *pair) {
 	sc.setWorking(p, false)
 	delete(sc.pairs, p.dst)
-	np := nearPrefix(p.dst)
+	np := NearbyPrefix(p.dst)
 	if l := slices.DeleteFunc(sc.near[np], func(q *pair) bool { return q == p }); len(l) > 0 {
 		sc.near[np] = l
 	} else {
@@ -309,7 +307,7 @@ func (s *Store) Nearby(src, dst netip.Addr) (PairStats, bool) {
 		return PairStats{}, false
 	}
 	var best *pair
-	for _, p := range sc.near[nearPrefix(dst)] {
+	for _, p := range sc.near[NearbyPrefix(dst)] {
 		if p.dst == dst || p.stats.Samples == 0 {
 			continue
 		}
