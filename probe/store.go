@@ -119,7 +119,6 @@ func NearbyPrefix(dst netip.Addr) netip.Prefix {
 	return p
 }
 
-
 // endTime is when an outcome's attempt ended; now when it carries no Start.
 func endTime(o Outcome) time.Time {
 	if o.Start.IsZero() {
