@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http/httptrace"
+	"net/netip"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/getapr/getapr/internal/sockopt"
+	"github.com/getapr/getapr/netstate"
 	"github.com/getapr/getapr/pairs"
 )
 
@@ -99,7 +101,7 @@ func (d *PairDialer) connect(ctx context.Context, base string, p pairs.Pair, bin
 	// A TCP source bound with port 0 gets its port at connect, from the whole
 	// 4-tuple, rather than at bind from the ports nobody uses at all: without
 	// that, TIME_WAIT connections exhaust the ports of a busy source.
-	noPort := base == "tcp" && p.Src.Port() == 0
+	noPort := base == "tcp" && p.Src.Port() == 0 && localFor(p).IsValid()
 	nd.ControlContext = attemptControl(ifname, noPort, d.Control, d.ControlContext)
 	network := familyNetwork(base, p.Is6())
 	ct := httptrace.ContextClientTrace(ctx)
@@ -133,9 +135,19 @@ func familyNetwork(base string, is6 bool) string {
 	return "tcp4"
 }
 
+// localFor returns the address an attempt over p binds: p.Src, except for a
+// loopback pair without a fixed port, which is left unbound as net.Dialer leaves
+// it: the kernel has no other source for it.
+func localFor(p pairs.Pair) netip.AddrPort {
+	if p.SrcClass == netstate.Loopback && p.Src.Port() == 0 {
+		return netip.AddrPort{}
+	}
+	return p.Src
+}
+
 // dialTCP and dialUDP return a nil net.Conn, not a typed nil, on error.
 func dialTCP(ctx context.Context, nd *net.Dialer, network string, p pairs.Pair) (net.Conn, error) {
-	c, err := nd.DialTCP(ctx, network, p.Src, p.Dst)
+	c, err := nd.DialTCP(ctx, network, localFor(p), p.Dst)
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +155,7 @@ func dialTCP(ctx context.Context, nd *net.Dialer, network string, p pairs.Pair) 
 }
 
 func dialUDP(ctx context.Context, nd *net.Dialer, network string, p pairs.Pair) (net.Conn, error) {
-	c, err := nd.DialUDP(ctx, network, p.Src, p.Dst)
+	c, err := nd.DialUDP(ctx, network, localFor(p), p.Dst)
 	if err != nil {
 		return nil, err
 	}

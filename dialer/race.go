@@ -8,6 +8,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/getapr/getapr/internal/sockopt"
+	"github.com/getapr/getapr/netstate"
 	"github.com/getapr/getapr/pairs"
 	"github.com/getapr/getapr/probe"
 )
@@ -204,7 +205,9 @@ func (r *race) collect(res attemptResult, msg string) *AttemptError {
 	o := probe.Outcome{Path: p.Path(), Start: res.start, Duration: res.dur}
 	if res.conn != nil {
 		o.Result = probe.Success
-		o.KernelRTT, _ = sockopt.KernelRTT(res.conn)
+		if p.SrcClass != netstate.Loopback { // nothing to learn of loopback's RTT
+			o.KernelRTT, _ = sockopt.KernelRTT(res.conn)
+		}
 	} else {
 		o.Result = r.result(res.err)
 		if msg == msgLost && o.Result == probe.Canceled && overdue(p, res.dur) {
