@@ -65,9 +65,13 @@ func benchInput(n int) *rankInput {
 
 func benchmarkRank(b *testing.B, n int) {
 	in := benchInput(n)
+	var scratch workspaces // as a Selector keeps them
 	b.ReportAllocs()
 	for b.Loop() {
-		if ps := rank(in); len(ps) != n*n {
+		ws := scratch.get()
+		ps := rank(in, ws)
+		scratch.put(ws)
+		if len(ps) != n*n {
 			b.Fatalf("%d pairs", len(ps))
 		}
 	}
@@ -81,7 +85,7 @@ func BenchmarkRank64x64(b *testing.B) { benchmarkRank(b, 64) }
 
 // BenchmarkOrder16x16 puts 256 ranked pairs in racing order.
 func BenchmarkOrder16x16(b *testing.B) {
-	ps := rank(benchInput(16))
+	ps := rank(benchInput(16), new(workspace))
 	b.ReportAllocs()
 	for b.Loop() {
 		Order(ps, 1)

@@ -28,7 +28,8 @@ func measured(st probe.PairStats) bool { return st.Samples > 0 && st.SRTT > 0 }
 func (r *ranking) estimate() {
 	in := r.in
 	nc := r.nearbyCache()
-	fs := newFromScratch(r.groupBySource())
+	fs := &r.ws.from
+	fs.resize(r.groupBySource())
 	for si := range in.srcs {
 		group := r.bySrc[r.srcStart[si]:r.srcStart[si+1]]
 		if len(group) == 0 {
@@ -71,19 +72,6 @@ func (r *ranking) groupBySource() int {
 	copy(r.srcStart[1:], next)
 	r.srcStart[0] = 0
 	return largest
-}
-
-// fromScratch holds the arguments of one knowledge.From call, reused from source
-// to source.
-type fromScratch struct {
-	dsts  []netip.Addr
-	stats []probe.PairStats
-	found []bool
-}
-
-// newFromScratch returns scratch for n destinations.
-func newFromScratch(n int) fromScratch {
-	return fromScratch{dsts: make([]netip.Addr, n), stats: make([]probe.PairStats, n), found: make([]bool, n)}
 }
 
 // estimateInto sets *e to what the knowledge says of candidate c's latency, given
@@ -152,7 +140,7 @@ type nearbyAnswer struct {
 }
 
 // nearbyCache fills the destinations' near, group and lead, and returns an empty cache
-// for them.
+// for them, in the workspace.
 func (r *ranking) nearbyCache() nearbyCache {
 	groups := int32(0)
 	for d := range r.dsts {
@@ -168,7 +156,8 @@ func (r *ranking) nearbyCache() nearbyCache {
 			w.group, groups = groups, groups+1
 		}
 	}
-	return nearbyCache{groups: int(groups), answers: make([]nearbyAnswer, len(r.in.srcs)*int(groups))}
+	r.ws.nearby = resized(r.ws.nearby, len(r.in.srcs)*int(groups))
+	return nearbyCache{groups: int(groups), answers: r.ws.nearby}
 }
 
 // nearby returns k's Nearby(src, dst) for a destination dst in group g that Pair

@@ -9,13 +9,11 @@ import (
 )
 
 // candidates forms the candidate pairs from the view's sources to dsts under the
-// pairing rules, drops those the kernel cannot route (asking w), and returns them
-// ready to rank. local, when valid, restricts the sources (an unspecified local
-// restricts only the family). why has, for each destination without a pair, the
-// reason.
-func (v *view) candidates(ctx context.Context, w netstate.Watcher, dsts []netip.Addr, local netip.Addr, tr probe.Translators, t PolicyTable) (*rankInput, []string) {
-	in := &rankInput{srcs: v.srcs}
-	var why []string
+// pairing rules, drops those the kernel cannot route (asking w), and adds them to
+// in, which holds the view's sources and no candidates, ready to rank. local, when
+// valid, restricts the sources (an unspecified local restricts only the family).
+// why has, for each destination without a pair, the reason.
+func (v *view) candidates(ctx context.Context, w netstate.Watcher, in *rankInput, dsts []netip.Addr, local netip.Addr, tr probe.Translators, t PolicyTable) (why []string) {
 	for _, d := range dsts {
 		n := len(in.cands)
 		reason := v.pairsTo(ctx, w, in, d, local, tr, t)
@@ -23,7 +21,7 @@ func (v *view) candidates(ctx context.Context, w netstate.Watcher, dsts []netip.
 			why = append(why, d.String()+": "+reason)
 		}
 	}
-	return in, why
+	return why
 }
 
 // localAllows reports whether the caller's local address admits source ip.
@@ -150,9 +148,8 @@ func (v *view) loopbackPair(in *rankInput, d, local netip.Addr, t PolicyTable) s
 	if l, ok := v.snap.Link(v.lo); ok {
 		a.Interface = l.Name
 	}
-	// v.srcs is shared: the three-index slice makes append copy.
-	in.srcs = append(in.srcs[:len(in.srcs):len(in.srcs)], newSource(a, t))
+	si := in.addSource(newSource(a, t))
 	in.dsts = append(in.dsts, dest{attr: attrOf(d, t), class: netstate.Loopback})
-	in.addCand(int32(len(in.srcs)-1), int32(len(in.dsts)-1), false)
+	in.addCand(si, int32(len(in.dsts)-1), false)
 	return ""
 }

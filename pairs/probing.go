@@ -38,7 +38,8 @@ func (s *Selector) probeCandidates(dst netip.AddrPort) []probe.Path {
 		return nil
 	}
 	v := s.currentView()
-	in, _ := v.candidates(context.Background(), s.watcher, []netip.Addr{d}, netip.Addr{}, s.store.Translators(), s.cfg.policy)
+	in := &rankInput{srcs: v.srcs}
+	v.candidates(context.Background(), s.watcher, in, []netip.Addr{d}, netip.Addr{}, s.store.Translators(), s.cfg.policy)
 	out := make([]probe.Path, 0, len(in.cands))
 	for _, c := range in.cands {
 		out = append(out, probe.Path{

@@ -79,7 +79,9 @@ func (in *rankInput) choice(i int32) choice {
 
 // rankInput is everything one ranking depends on.
 type rankInput struct {
-	srcs    []source
+	srcs    []source // at first the view's, shared (see addSource)
+	spare   []source // the array addSource copies srcs to; its cap is kept
+	ownSrcs bool     // srcs is spare's array
 	dsts    []dest
 	cands   []cand
 	k       knowledge
@@ -88,7 +90,8 @@ type rankInput struct {
 	dstPort uint16
 }
 
-// rank orders the candidates of in, best first. It is a pure function of in.
+// rank orders the candidates of in, best first, with ws as its scratch. It is a
+// pure function of in: ws holds nothing on return that the next call depends on.
 //
 // The order is by tier (usable, suspect, deprecated or dead source), then by
 // latency to the microsecond (IPv6 biased), then the kernel's own choice of source
@@ -96,11 +99,11 @@ type rankInput struct {
 // RFC 6724 order: the rank of the destination, then that of the source. Each
 // candidate gets one integer key made of these fields, so that sorting is a plain
 // integer sort.
-func rank(in *rankInput) []Pair {
+func rank(in *rankInput, ws *workspace) []Pair {
 	if len(in.cands) == 0 {
 		return nil
 	}
-	r := newRanking(in)
+	r := newRanking(in, ws)
 	r.rankSources()
 	r.rankDestinations()
 	r.placeRFC6724()
@@ -113,9 +116,10 @@ func rank(in *rankInput) []Pair {
 	return r.pairs(r.keys, kb)
 }
 
-// ranking is the working state of one rank call.
+// ranking is the working state of one rank call, its slices in a workspace.
 type ranking struct {
 	in    *rankInput
+	ws    *workspace
 	cands []candWork // per candidate
 	dsts  []dstWork  // per destination
 	// order holds the candidates grouped by destination, each group best source
@@ -146,13 +150,24 @@ type dstWork struct {
 	prefix string       // near as text, once a Reason needs it
 }
 
-// newRanking allocates the working state for in: one slice per element type.
-// (It returns a value, which rank keeps on its stack.)
-func newRanking(in *rankInput) ranking {
-	n, nd, ns := len(in.cands), len(in.dsts), len(in.srcs)
-	r := ranking{in: in, cands: make([]candWork, n), dsts: make([]dstWork, nd), keys: make([]uint64, n)}
-	r.carve(make([]int32, 3*n+2*nd+ns+2))
+// newRanking returns the working state for in, reset in ws: one slice per element
+// type. (It returns a value, which rank keeps on its stack.)
+func newRanking(in *rankInput, ws *workspace) ranking {
+	ws.reset(in)
+	r := ranking{in: in, ws: ws, cands: ws.cands, dsts: ws.dsts, keys: ws.keys}
+	r.carve(ws.idx)
 	return r
+}
+
+// addSource adds s to the sources and returns its index. The view's sources are
+// shared: the first source added copies them into in's own array.
+func (in *rankInput) addSource(s source) int32 {
+	if !in.ownSrcs {
+		in.srcs, in.ownSrcs = append(in.spare[:0], in.srcs...), true
+	}
+	in.srcs = append(in.srcs, s)
+	in.spare = in.srcs
+	return int32(len(in.srcs) - 1)
 }
 
 // carve cuts idx into the index slices (three-index slices, so that an append

@@ -49,6 +49,8 @@ type Selector struct {
 	mu   sync.Mutex
 	view *view // of the newest snapshot ranked with
 
+	scratch workspaces // of the rankings, kept between calls
+
 	closeOnce sync.Once
 	closeErr  error
 
@@ -179,12 +181,15 @@ func (s *Selector) LookupNetIP(ctx context.Context, network, host string) ([]net
 	if err != nil || base != "ip" {
 		return nil, net.UnknownNetworkError(network)
 	}
-	dsts, err := s.destinations(ctx, Query{Network: network, Host: host}, f)
+	ws := s.scratch.get()
+	defer s.scratch.put(ws)
+	q := Query{Network: network, Host: host}
+	dsts, err := s.destinations(ctx, q, f, ws.lits[:0])
 	if err != nil {
 		return nil, err
 	}
 	s.want(dsts, 0)
-	ps, _ := s.rank(ctx, Query{Network: network, Host: host}, dsts)
+	ps, _ := s.rankWith(ctx, q, dsts, s.store, ws)
 	out := make([]netip.Addr, 0, len(dsts))
 	for _, p := range ps {
 		if ip := p.Dst.Addr(); !contains(out, ip) {
@@ -223,12 +228,14 @@ func (s *Selector) rankedWith(ctx context.Context, q Query, k knowledge) ([]Pair
 	if err != nil {
 		return nil, err
 	}
-	dsts, err := s.destinations(ctx, q, f)
+	ws := s.scratch.get()
+	defer s.scratch.put(ws)
+	dsts, err := s.destinations(ctx, q, f, ws.lits[:0])
 	if err != nil {
 		return nil, err
 	}
 	s.want(dsts, q.Port)
-	ps, why := s.rankWith(ctx, q, dsts, k)
+	ps, why := s.rankWith(ctx, q, dsts, k, ws)
 	if len(ps) == 0 {
 		err := &NoPairError{Host: q.Host, Reasons: why}
 		s.log.Debug("no usable pair", zap.String("host", q.Host), zap.Strings("reasons", why))
@@ -237,18 +244,18 @@ func (s *Selector) rankedWith(ctx context.Context, q Query, k knowledge) ([]Pair
 	return ps, nil
 }
 
-// destinations returns the addresses of q.Host allowed by f: the literal, or the
-// resolver's answer.
-func (s *Selector) destinations(ctx context.Context, q Query, f family) ([]netip.Addr, error) {
+// destinations returns the addresses of q.Host allowed by f: the literal (appended
+// to lits, which has room for two), or the resolver's answer.
+func (s *Selector) destinations(ctx context.Context, q Query, f family, lits []netip.Addr) ([]netip.Addr, error) {
 	if q.Host == "" {
-		return filterFamily([]netip.Addr{netip.IPv6Loopback(), netip.AddrFrom4([4]byte{127, 0, 0, 1})}, f, q.Host)
+		return filterFamily(append(lits, netip.IPv6Loopback(), netip.AddrFrom4([4]byte{127, 0, 0, 1})), f, q.Host)
 	}
 	ip, name, err := parseHost(q.Host)
 	if err != nil {
 		return nil, err
 	}
 	if ip.IsValid() {
-		return filterFamily([]netip.Addr{ip}, f, q.Host)
+		return filterFamily(append(lits, ip), f, q.Host)
 	}
 	if q.Local.Addr().IsValid() {
 		f.v4, f.v6 = f.v4 && q.Local.Addr().Is4(), f.v6 && q.Local.Addr().Is6()
@@ -291,19 +298,15 @@ func (s *Selector) currentView() *view {
 	return s.view
 }
 
-// rank forms and ranks the pairs of q to dsts. When there are none, why says for
-// each destination what excluded it.
-func (s *Selector) rank(ctx context.Context, q Query, dsts []netip.Addr) ([]Pair, []string) {
-	return s.rankWith(ctx, q, dsts, s.store)
-}
-
-// rankWith is rank with the knowledge k.
-func (s *Selector) rankWith(ctx context.Context, q Query, dsts []netip.Addr, k knowledge) ([]Pair, []string) {
+// rankWith forms and ranks the pairs of q to dsts with the knowledge k and the
+// scratch ws. When there are none, why says for each destination what excluded it.
+func (s *Selector) rankWith(ctx context.Context, q Query, dsts []netip.Addr, k knowledge, ws *workspace) ([]Pair, []string) {
 	v := s.currentView()
-	in, why := v.candidates(ctx, s.watcher, dsts, q.Local.Addr(), k.Translators(), s.cfg.policy)
+	in := ws.input(v.srcs)
+	why := v.candidates(ctx, s.watcher, in, dsts, q.Local.Addr(), k.Translators(), s.cfg.policy)
 	in.k, in.bias = k, s.cfg.bias
 	in.srcPort, in.dstPort = q.Local.Port(), q.Port
-	return rank(in), why
+	return rank(in, ws), why
 }
 
 // NoPairError is the error of Get and Attempts when a destination was found but no

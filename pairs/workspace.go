@@ -1,0 +1,93 @@
+package pairs
+
+import (
+	"net/netip"
+	"sync"
+
+	"github.com/getapr/getapr/probe"
+)
+
+// workspace is the scratch of one ranking: its input's candidates and
+// destinations, and the working state of rank. A Selector keeps workspaces between
+// rankings (see workspaces), so that a ranking allocates little more than its
+// result. Nothing in a workspace outlives one ranking: each use starts from reset.
+type workspace struct {
+	in     rankInput
+	cands  []candWork
+	dsts   []dstWork
+	keys   []uint64
+	idx    []int32
+	nearby []nearbyAnswer
+	from   fromScratch
+	lits   [2]netip.Addr // the destinations of a literal or empty host
+}
+
+// input returns the workspace's rankInput, emptied, with the view's sources srcs
+// (shared: see addSource).
+func (ws *workspace) input(srcs []source) *rankInput {
+	in := &ws.in
+	*in = rankInput{srcs: srcs, spare: in.spare[:0], cands: in.cands[:0], dsts: in.dsts[:0]}
+	return in
+}
+
+// reset sizes the ranking's scratch for in and zeroes it.
+func (ws *workspace) reset(in *rankInput) {
+	n, nd, ns := len(in.cands), len(in.dsts), len(in.srcs)
+	ws.cands = resized(ws.cands, n)
+	ws.dsts = resized(ws.dsts, nd)
+	ws.keys = resized(ws.keys, n)
+	ws.idx = resized(ws.idx, 3*n+2*nd+ns+2)
+}
+
+// release drops what the workspace refers to outside itself (the view's sources,
+// the knowledge, the Reasons' text), so that a kept workspace holds on to nothing.
+func (ws *workspace) release() {
+	ws.in.k = nil
+	clear(ws.in.spare[:cap(ws.in.spare)])
+	ws.in.srcs = nil
+	clear(ws.dsts)
+}
+
+// resized returns s with length n and every element zero, reusing its array
+// when it is large enough.
+func resized[S ~[]E, E any](s S, n int) S {
+	if cap(s) < n {
+		return make(S, n)
+	}
+	s = s[:n]
+	clear(s)
+	return s
+}
+
+// fromScratch holds the arguments of one knowledge.From call, reused from source
+// to source.
+type fromScratch struct {
+	dsts  []netip.Addr
+	stats []probe.PairStats
+	found []bool
+}
+
+// resize sizes fs for n destinations.
+func (fs *fromScratch) resize(n int) {
+	fs.dsts = resized(fs.dsts, n)
+	fs.stats = resized(fs.stats, n)
+	fs.found = resized(fs.found, n)
+}
+
+// workspaces keeps the workspaces of a Selector's rankings between calls. The zero
+// value is ready to use.
+type workspaces struct{ pool sync.Pool }
+
+// get returns a workspace, a kept one when there is.
+func (p *workspaces) get() *workspace {
+	if ws, ok := p.pool.Get().(*workspace); ok {
+		return ws
+	}
+	return new(workspace)
+}
+
+// put keeps ws for a later ranking.
+func (p *workspaces) put(ws *workspace) {
+	ws.release()
+	p.pool.Put(ws)
+}
