@@ -27,7 +27,7 @@ lab-down:
 bench: bench-go bench-lab
 
 bench-go:
-	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./... | tee bench-go.txt
+	$(GO) test -p 1 -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./... | tee bench-go.txt
 
 bench-lab:
 	$(GO) run ./internal/lab/cmd/gaprbench -out BENCHMARKS.md -readme README.md

@@ -112,7 +112,7 @@ func keyBenchmarks() [][2]string {
 }
 
 func (r *Report) writeGoBench(b *strings.Builder) {
-	fmt.Fprintf(b, "From `%s` (written %s): medians over the runs of `go test -bench . -benchmem -count N`. The ones the issue asks for first, then the rest.\n\n",
+	fmt.Fprintf(b, "From `%s` (written %s): medians over the runs of `go test -p 1 -bench . -benchmem -count N` (one package at a time). The ones the issue asks for first, then the rest.\n\n",
 		filepath.Base(r.GoBenchFile), r.GoBenchTime.UTC().Format("2006-01-02 15:04 UTC"))
 	b.WriteString("| package | benchmark | runs | time/op | B/op | allocs/op |\n|---|---|--:|--:|--:|--:|\n")
 	done := map[[2]string]bool{}
