@@ -17,13 +17,19 @@ type BenchResult struct {
 	// NsOp, BytesOp and AllocsOp are medians over the runs; a unit that was not
 	// reported is zero.
 	NsOp, BytesOp, AllocsOp float64
+	// Metrics are the medians of the benchmark's own metrics (b.ReportMetric),
+	// by unit, such as "ns/event".
+	Metrics map[string]float64
 }
 
 // parseGoBench reads the output of go test -bench (with -benchmem, any
 // -count) and returns one result per benchmark, in the order of first
 // appearance, with the median of each unit over the runs.
 func parseGoBench(r io.Reader) ([]BenchResult, error) {
-	type runs struct{ ns, b, allocs []float64 }
+	type runs struct {
+		ns, b, allocs []float64
+		metrics       map[string][]float64
+	}
 	var order []BenchResult
 	seen := map[[2]string]*runs{}
 	pkg := ""
@@ -54,6 +60,11 @@ func parseGoBench(r io.Reader) ([]BenchResult, error) {
 				rs.b = append(rs.b, v)
 			case "allocs/op":
 				rs.allocs = append(rs.allocs, v)
+			default:
+				if rs.metrics == nil {
+					rs.metrics = map[string][]float64{}
+				}
+				rs.metrics[unit] = append(rs.metrics[unit], v)
 			}
 		}
 	}
@@ -61,6 +72,12 @@ func parseGoBench(r io.Reader) ([]BenchResult, error) {
 		rs := seen[[2]string{order[i].Pkg, order[i].Name}]
 		order[i].Runs = len(rs.ns)
 		order[i].NsOp, order[i].BytesOp, order[i].AllocsOp = median(rs.ns), median(rs.b), median(rs.allocs)
+		for unit, vs := range rs.metrics {
+			if order[i].Metrics == nil {
+				order[i].Metrics = map[string]float64{}
+			}
+			order[i].Metrics[unit] = median(vs)
+		}
 	}
 	return order, sc.Err()
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -9,20 +10,22 @@ import (
 func TestParseGoBench(t *testing.T) {
 	rs := testGoBench(t)
 	want := []BenchResult{
-		{"github.com/getapr/getapr/dialer", "BenchmarkDial/pairdialer", 3, 52000, 2100, 31},
-		{"github.com/getapr/getapr/dialer", "BenchmarkDial/netdialer", 3, 44000, 600, 12},
-		{"github.com/getapr/getapr/dialer", "BenchmarkDial/netdialer-bound", 1, 48000, 650, 13},
-		{"github.com/getapr/getapr/pairs", "BenchmarkRank16x16", 3, 91000.5, 74032, 17},
-		{"github.com/getapr/getapr/pairs", "BenchmarkRank64x64", 3, 1450000, 1200000, 19},
-		{"github.com/getapr/getapr/pairs", "BenchmarkGetWarm", 3, 1927, 840, 17},
-		{"github.com/getapr/getapr/pairs", "BenchmarkStatus", 3, 650, 480, 1},
-		{"github.com/getapr/getapr/probe", "BenchmarkStatus", 1, 498.3, 384, 1},
+		{Pkg: "github.com/getapr/getapr/dialer", Name: "BenchmarkDial/pairdialer", Runs: 3, NsOp: 52000, BytesOp: 2100, AllocsOp: 31},
+		{Pkg: "github.com/getapr/getapr/dialer", Name: "BenchmarkDial/netdialer", Runs: 3, NsOp: 44000, BytesOp: 600, AllocsOp: 12},
+		{Pkg: "github.com/getapr/getapr/dialer", Name: "BenchmarkDial/netdialer-bound", Runs: 1, NsOp: 48000, BytesOp: 650, AllocsOp: 13},
+		{Pkg: "github.com/getapr/getapr/pairs", Name: "BenchmarkRank16x16", Runs: 3, NsOp: 91000.5, BytesOp: 74032, AllocsOp: 17},
+		{Pkg: "github.com/getapr/getapr/pairs", Name: "BenchmarkRank64x64", Runs: 3, NsOp: 1450000, BytesOp: 1200000, AllocsOp: 19},
+		{Pkg: "github.com/getapr/getapr/pairs", Name: "BenchmarkGetWarm", Runs: 3, NsOp: 1927, BytesOp: 840, AllocsOp: 17},
+		{Pkg: "github.com/getapr/getapr/pairs", Name: "BenchmarkStatus", Runs: 3, NsOp: 650, BytesOp: 480, AllocsOp: 1},
+		{Pkg: "github.com/getapr/getapr/probe", Name: "BenchmarkStatus", Runs: 1, NsOp: 498.3, BytesOp: 384, AllocsOp: 1},
+		{Pkg: "github.com/getapr/getapr/netstate", Name: "BenchmarkEventLatency", Runs: 2, NsOp: 66450000, BytesOp: 89000, AllocsOp: 722,
+			Metrics: map[string]float64{"ns/event": 5850000, "max-ns/event": 6150000}},
 	}
 	if len(rs) != len(want) {
 		t.Fatalf("got %d results, want %d:\n%+v", len(rs), len(want), rs)
 	}
 	for i := range want {
-		if rs[i] != want[i] {
+		if !reflect.DeepEqual(rs[i], want[i]) {
 			t.Errorf("result %d = %+v; want %+v", i, rs[i], want[i])
 		}
 	}

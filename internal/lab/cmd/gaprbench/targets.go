@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -114,11 +116,11 @@ func keyBenchmarks() [][2]string {
 func (r *Report) writeGoBench(b *strings.Builder) {
 	fmt.Fprintf(b, "From `%s` (written %s): medians over the runs of `go test -p 1 -bench . -benchmem -count N` (one package at a time). The ones the issue asks for first, then the rest.\n\n",
 		filepath.Base(r.GoBenchFile), r.GoBenchTime.UTC().Format("2006-01-02 15:04 UTC"))
-	b.WriteString("| package | benchmark | runs | time/op | B/op | allocs/op |\n|---|---|--:|--:|--:|--:|\n")
+	b.WriteString("| package | benchmark | runs | time/op | B/op | allocs/op | own metrics |\n|---|---|--:|--:|--:|--:|---|\n")
 	done := map[[2]string]bool{}
 	row := func(x BenchResult) {
 		done[[2]string{x.Pkg, x.Name}] = true
-		fmt.Fprintf(b, "| %s | %s | %d | %s | %.0f | %.0f |\n", shortPkg(x.Pkg), x.Name, x.Runs, nsString(x.NsOp), x.BytesOp, x.AllocsOp)
+		fmt.Fprintf(b, "| %s | %s | %d | %s | %.0f | %.0f | %s |\n", shortPkg(x.Pkg), x.Name, x.Runs, nsString(x.NsOp), x.BytesOp, x.AllocsOp, metricsString(x.Metrics))
 	}
 	for _, k := range keyBenchmarks() {
 		if x, ok := findBench(r.GoBench, k[0], k[1]); ok {
@@ -138,6 +140,24 @@ func shortPkg(p string) string {
 }
 
 // nsString renders a time per operation in ns, µs or ms.
+// metricsString formats a benchmark's own metrics, in unit order: a unit
+// "[LABEL-]ns/X" as a time per X ("5.85 ms/event", "max 6.15 ms/event"), any other
+// as value and unit.
+func metricsString(m map[string]float64) string {
+	var parts []string
+	for _, unit := range slices.Sorted(maps.Keys(m)) {
+		if label, per, ok := strings.Cut(unit, "ns/"); ok && (label == "" || strings.HasSuffix(label, "-")) {
+			if label != "" {
+				label = strings.TrimSuffix(label, "-") + " "
+			}
+			parts = append(parts, label+nsString(m[unit])+"/"+per)
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%.3g %s", m[unit], unit))
+	}
+	return strings.Join(parts, ", ")
+}
+
 func nsString(ns float64) string {
 	switch {
 	case ns >= 1e6:
