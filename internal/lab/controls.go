@@ -136,9 +136,9 @@ func (p *plan) healStage(i int) stage {
 	}
 }
 
-// ispStage applies ISP i's nft rules for state s.
+// ispStage sets ISP i's firewall rules to state s, in one atomic batch.
 func (p *plan) ispStage(i int, s *controlState) stage {
-	return stage{{ns: p.ns(p.Uplinks[i].ISP), nft: true, lines: p.ispRules(i, s)}}
+	return stage{{ns: p.ns(p.Uplinks[i].ISP), nft: p.ispNFT(i, s, false)}}
 }
 
 // addrStage adds or removes one client address on uplink i.

@@ -20,58 +20,6 @@ func has(lines []string, parts ...string) bool {
 	})
 }
 
-func TestISPRules(t *testing.T) {
-	p := newPlan("unit")
-	def := defaultState([2]time.Duration{})
-	for _, tc := range []struct {
-		name   string
-		uplink int
-		change func(*controlState)
-		want   [][]string // each: parts one line must contain
-		absent [][]string
-	}{
-		{"default-a", 0, nil,
-			[][]string{{"ingress", `iifname "lan"`, "2001:db8:a::/48", "fd00:a::/64", "drop"},
-				{"ingress", "ip saddr != { 10.1.0.0/24 }"},
-				{"masquerade", "10.1.0.0/24"},
-				{"snat ip6 prefix to 2001:db8:a:f::/64", "fd00:a::/64"},
-				{"dnat ip6 prefix to fd00:a::/64", "2001:db8:a:f::/64"}},
-			[][]string{{"blackhole", "drop"}}},
-		{"default-b", 1, nil,
-			[][]string{{"ingress", "2001:db8:b::/48"}, {"ingress", "203.0.113.0/25"}},
-			[][]string{{"masquerade"}, {"snat"}, {"blackhole", "drop"}}},
-		{"blackhole", 0, func(s *controlState) { s.Blackhole[0] = true },
-			[][]string{{"blackhole", `iifname "lan"`, "drop"}, {"blackhole", `oifname "lan"`, "drop"}}, nil},
-		{"blackhole-other", 1, func(s *controlState) { s.Blackhole[0] = true }, nil, [][]string{{"blackhole", "drop"}}},
-		{"no-ingress", 0, func(s *controlState) { s.Ingress[0] = false }, nil, [][]string{{"add rule inet gapr ingress"}}},
-		{"no-nat44", 0, func(s *controlState) { s.NAT44 = false }, [][]string{{"snat"}}, [][]string{{"masquerade"}}},
-		{"no-nptv6", 0, func(s *controlState) { s.NPTv6 = false }, [][]string{{"masquerade"}}, [][]string{{"snat"}, {"dnat"}}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			s := def
-			if tc.change != nil {
-				tc.change(&s)
-			}
-			lines := p.ispRules(tc.uplink, &s)
-			for _, ch := range []string{"inet gapr blackhole", "inet gapr ingress", "ip gapr4 postrouting", "ip6 gapr6 postrouting", "ip6 gapr6 prerouting"} {
-				if !has(lines, "flush chain "+ch) {
-					t.Errorf("chain %s is not flushed first", ch)
-				}
-			}
-			for _, w := range tc.want {
-				if !has(lines, w...) {
-					t.Errorf("no rule with %q in\n%s", w, strings.Join(lines, "\n"))
-				}
-			}
-			for _, a := range tc.absent {
-				if has(lines, a...) {
-					t.Errorf("a rule with %q in\n%s", a, strings.Join(lines, "\n"))
-				}
-			}
-		})
-	}
-}
-
 func TestFamilyStages(t *testing.T) {
 	p := newPlan("unit")
 	s := defaultState([2]time.Duration{})
@@ -135,7 +83,6 @@ func TestCmdArgs(t *testing.T) {
 		{cmd{}, "ip -batch -"},
 		{cmd{ns: "gapr-x-client", family: 6, force: true}, "ip -n gapr-x-client -6 -force -batch -"},
 		{cmd{ns: "gapr-x-ispa", family: 4}, "ip -n gapr-x-ispa -4 -batch -"},
-		{cmd{ns: "gapr-x-ispa", nft: true}, "ip netns exec gapr-x-ispa nft -f -"},
 	} {
 		if got := strings.Join(tc.c.args(), " "); got != tc.want {
 			t.Errorf("args = %q; want %q", got, tc.want)

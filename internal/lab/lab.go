@@ -89,7 +89,8 @@ type Server struct {
 // Up brings up a lab from ordinary code: the namespaces, links, addresses,
 // routes and firewall rules, and, in this process, the relays, the servers, the
 // DNS and the control socket. A lab of the same name is torn down first. Up
-// needs root, ip and nft on Linux. It raises this process's scheduling priority
+// needs root and ip (iproute2) on Linux; it programs the firewall rules over
+// netlink, with no nft binary. It raises this process's scheduling priority
 // (nice -20) so that the relays keep time on a loaded machine.
 func Up(ctx context.Context, opts Options) (*Lab, error) {
 	if why := unavailable(); why != "" {
@@ -147,13 +148,13 @@ func attachFile(path string) (*Lab, error) {
 }
 
 // Current returns the lab this test runs in, or calls t.Skip when there is none
-// (not root, no ip or nft, not Linux, or TestMain does not call Main). When the
+// (not root, no ip, not Linux, or TestMain does not call Main). When the
 // test ends, every control it changed through the returned Lab is restored.
 func Current(t testing.TB) *Lab {
 	t.Helper()
 	path := os.Getenv(EnvState)
 	if path == "" {
-		t.Skip("no lab: run as root on Linux with ip and nft, with lab.Main in TestMain")
+		t.Skip("no lab: run as root on Linux with ip (iproute2), with lab.Main in TestMain")
 	}
 	l, err := attachFile(path)
 	if err != nil {

@@ -24,7 +24,7 @@ import (
 // again inside the client namespace (with EnvState set), waits for it and tears
 // the lab down, also when the tests fail or panic and on SIGINT or SIGTERM; it
 // returns the child's exit code. In the child (EnvState set) it runs m.Run.
-// Without root, ip or nft, or off Linux, it prints why and runs m.Run with no
+// Without root or ip (iproute2), or off Linux, it prints why and runs m.Run with no
 // lab: lab tests then skip (see Current).
 func Main(m *testing.M, opts Options) int {
 	if os.Getenv(EnvState) != "" {
@@ -46,10 +46,8 @@ func unavailable() string {
 	if os.Geteuid() != 0 {
 		return "not root"
 	}
-	for _, tool := range []string{"ip", "nft"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			return tool + " not found"
-		}
+	if _, err := exec.LookPath("ip"); err != nil {
+		return "ip not found (install iproute2)"
 	}
 	return ""
 }

@@ -10,8 +10,7 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// CmdError is a failed ip or nft batch: the command line, its input and what it
-// said.
+// CmdError is a failed ip batch: the command line, its input and what it said.
 type CmdError struct {
 	Args   []string
 	Input  string
@@ -28,9 +27,6 @@ func (e *CmdError) Unwrap() error { return e.Err }
 
 // args returns the command line of c.
 func (c cmd) args() []string {
-	if c.nft {
-		return []string{"ip", "netns", "exec", c.ns, "nft", "-f", "-"}
-	}
 	a := []string{"ip"}
 	if c.ns != "" {
 		a = append(a, "-n", c.ns)
@@ -49,6 +45,9 @@ func (c cmd) args() []string {
 
 // run runs c; a forced batch never fails.
 func (c cmd) run(ctx context.Context) error {
+	if c.nft != nil {
+		return c.nft.run(ctx, c.ns)
+	}
 	if len(c.lines) == 0 {
 		return nil
 	}

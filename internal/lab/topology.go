@@ -3,15 +3,15 @@ package lab
 import (
 	"fmt"
 	"net/netip"
-	"strings"
 )
 
-// A cmd is one invocation of ip or nft, fed its batch on stdin.
+// A cmd is one invocation of ip, fed its batch on stdin, or one nftables
+// transaction sent over netlink.
 type cmd struct {
-	ns     string // namespace name; "" is the root namespace
-	nft    bool   // nft -f - (in ns) instead of ip -batch -
-	family int    // ip only: 0 (from the addresses), 4 or 6 (-4/-6)
-	force  bool   // ip only: go on past failing lines and ignore them (deletes of what may be gone)
+	ns     string    // namespace name; "" is the root namespace
+	nft    *nftBatch // if set, the nftables batch to send in ns, instead of ip -batch -
+	family int       // ip only: 0 (from the addresses), 4 or 6 (-4/-6)
+	force  bool      // ip only: go on past failing lines and ignore them (deletes of what may be gone)
 	lines  []string
 }
 
@@ -233,94 +233,6 @@ func (p *plan) serverConfig() cmd {
 	return cmd{ns: p.ns(roleServer), lines: lines}
 }
 
-// serverNFT drops everything addressed to Drop6 and Drop4.
-func (p *plan) serverNFT() cmd {
-	s := &p.Server
-	return cmd{ns: p.ns(roleServer), nft: true, lines: []string{
-		"table inet gapr {",
-		"  chain input {",
-		"    type filter hook input priority filter; policy accept;",
-		fmt.Sprintf("    ip6 daddr %s drop", s.Drop6),
-		fmt.Sprintf("    ip daddr %s drop", s.Drop4),
-		"  }",
-		"}",
-	}}
-}
-
-// ispTables declares ISP i's (empty) nft tables and chains.
-func ispTables() []string {
-	return []string{
-		"table inet gapr {",
-		"  chain blackhole {",
-		"  }",
-		"  chain ingress {",
-		"  }",
-		"  chain forward {",
-		"    type filter hook forward priority filter; policy accept;",
-		"    jump blackhole",
-		"    jump ingress",
-		"  }",
-		"}",
-		"table ip gapr4 {",
-		"  chain postrouting {",
-		"    type nat hook postrouting priority srcnat; policy accept;",
-		"  }",
-		"}",
-		"table ip6 gapr6 {",
-		"  chain postrouting {",
-		"    type nat hook postrouting priority srcnat; policy accept;",
-		"  }",
-		"  chain prerouting {",
-		"    type nat hook prerouting priority dstnat; policy accept;",
-		"  }",
-		"}",
-	}
-}
-
-// ispRules sets ISP i's rule chains to the control state s: blackhole, BCP 38
-// ingress filtering, NAT44 and NPTv6 (the last two only where the uplink has
-// them). The script flushes every chain first, so it is idempotent and atomic.
-func (p *plan) ispRules(i int, s *controlState) []string {
-	u := &p.Uplinks[i]
-	lines := []string{
-		"flush chain inet gapr blackhole",
-		"flush chain inet gapr ingress",
-		"flush chain ip gapr4 postrouting",
-		"flush chain ip6 gapr6 postrouting",
-		"flush chain ip6 gapr6 prerouting",
-	}
-	if s.Blackhole[i] {
-		lines = append(lines,
-			`add rule inet gapr blackhole iifname "`+ifISPDown+`" drop`,
-			`add rule inet gapr blackhole oifname "`+ifISPDown+`" drop`)
-	}
-	if s.Ingress[i] {
-		lines = append(lines,
-			fmt.Sprintf(`add rule inet gapr ingress iifname "%s" ip6 saddr != { %s } drop`, ifISPDown, joinPrefixes(u.Prefixes6)),
-			fmt.Sprintf(`add rule inet gapr ingress iifname "%s" ip saddr != { %s } drop`, ifISPDown, joinPrefixes(u.Prefixes4)))
-	}
-	if s.NAT44 && u.IPv4.Addr().IsPrivate() {
-		lines = append(lines, fmt.Sprintf(`add rule ip gapr4 postrouting oifname "%s" ip saddr %s masquerade`,
-			ifISPUp, u.IPv4.Masked()))
-	}
-	if s.NPTv6 && u.ULA.IsValid() {
-		lines = append(lines,
-			fmt.Sprintf(`add rule ip6 gapr6 postrouting oifname "%s" ip6 saddr %s snat ip6 prefix to %s`,
-				ifISPUp, u.ULA.Masked(), u.ULAOutside),
-			fmt.Sprintf(`add rule ip6 gapr6 prerouting iifname "%s" ip6 daddr %s dnat ip6 prefix to %s`,
-				ifISPUp, u.ULAOutside, u.ULA.Masked()))
-	}
-	return lines
-}
-
-func joinPrefixes(ps []netip.Prefix) string {
-	s := make([]string, len(ps))
-	for i, p := range ps {
-		s[i] = p.String()
-	}
-	return strings.Join(s, ", ")
-}
-
 // configStage returns every namespace's bring-up configuration for the initial
 // control state s; the commands are independent of each other.
 func (p *plan) configStage(s *controlState) stage {
@@ -329,10 +241,9 @@ func (p *plan) configStage(s *controlState) stage {
 		st = append(st, cmd{ns: p.ns(r), lines: p.upLines(r)})
 	}
 	for i := range p.Uplinks {
-		st = append(st, p.ispConfig(i),
-			cmd{ns: p.ns(p.Uplinks[i].ISP), nft: true, lines: append(ispTables(), p.ispRules(i, s)...)})
+		st = append(st, p.ispConfig(i), cmd{ns: p.ns(p.Uplinks[i].ISP), nft: p.ispNFT(i, s, true)})
 	}
-	return append(st, p.coreConfig(), p.serverConfig(), p.serverNFT())
+	return append(st, p.coreConfig(), p.serverConfig(), cmd{ns: p.ns(roleServer), nft: p.serverNFT()})
 }
 
 // sysctls returns the /proc/sys settings of a role, applied before its

@@ -3,7 +3,8 @@
 // and curl, next to the physical limit, and the idle probe traffic of a
 // Selector. It writes a markdown report and, with -readme, puts its table into
 // the README between the lines "<!-- bench:start -->" and "<!-- bench:end -->".
-// It needs root, ip, nft and curl on Linux.
+// It needs root and ip (iproute2) on Linux; without curl, curl's column stays
+// empty.
 //
 // Usage:
 //

@@ -42,7 +42,7 @@ func (r *Report) Region() string {
 	r.writeResults(&b)
 	b.WriteString("\n")
 	r.writeTargets(&b)
-	b.WriteString("\nRegenerate (root; needs ip, nft and curl; a few minutes): `sudo make bench` — the Go benchmarks into bench-go.txt, then `gaprbench -out BENCHMARKS.md -readme README.md`, which rewrites this section.\n")
+	b.WriteString("\nRegenerate (root; needs iproute2, and curl for its column; a few minutes): `sudo make bench` — the Go benchmarks into bench-go.txt, then `gaprbench -out BENCHMARKS.md -readme README.md`, which rewrites this section.\n")
 	return b.String()
 }
 
