@@ -12,8 +12,10 @@
 //
 // For gRPC, grpc.WithContextDialer wraps a func(ctx, addr) that calls
 // d.DialContext(ctx, "tcp", addr); use a "passthrough:///host:port" target so
-// the dialer, not gRPC, resolves the name. PairDialer also satisfies
-// golang.org/x/net/proxy.ContextDialer.
+// the dialer, not gRPC, resolves the name. The module
+// github.com/getapr/getapr/examples has it as a runnable program and example
+// (examples/grpc), kept apart so that this module does not require gRPC.
+// PairDialer also satisfies golang.org/x/net/proxy.ContextDialer.
 //
 // # Racing
 //

@@ -2,7 +2,6 @@ package dialer_test
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -12,11 +11,6 @@ import (
 	"net/http/httptest"
 	"syscall"
 	"time"
-
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/health"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/getapr/getapr/dialer"
 	"github.com/getapr/getapr/netstate"
@@ -90,42 +84,6 @@ func ExamplePairDialer_DialContext_httpTransport() {
 	}
 	fmt.Println(resp.Status, string(body))
 	// Output: 200 OK hello over pairs
-}
-
-// A gRPC client connection dialed over address pairs. The passthrough scheme
-// hands "host:port" to the dialer as it is: PairDialer resolves the name.
-func ExamplePairDialer_DialContext_grpc() {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		log.Fatal(err)
-	}
-	srv := grpc.NewServer()
-	healthpb.RegisterHealthServer(srv, health.NewServer())
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	defer func() { srv.Stop(); <-served }()
-
-	sel := loopbackOnly()
-	defer sel.Close()
-	d := &dialer.PairDialer{Selector: sel}
-	conn, err := grpc.NewClient("passthrough:///"+ln.Addr().String(),
-		grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
-			return d.DialContext(ctx, "tcp", addr)
-		}),
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer conn.Close()
-
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println(resp.GetStatus())
-	// Output: SERVING
 }
 
 // When every attempt fails, the error lists them and unwraps to each one's

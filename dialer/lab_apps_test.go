@@ -3,7 +3,6 @@
 package dialer_test
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -15,11 +14,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/health"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/getapr/getapr/dialer"
 	"github.com/getapr/getapr/internal/lab"
@@ -59,43 +53,6 @@ func TestLabHTTP(t *testing.T) {
 	t.Logf("GET %s: %s %q, %v in %v", ln.Addr(), resp.Status, body, err, time.Since(start).Round(100*time.Microsecond))
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Errorf("GET: %s, %v", resp.Status, err)
-	}
-}
-
-// TestLabGRPC: a gRPC health check through PairDialer (grpc.WithContextDialer),
-// with uplink 0 blackholed.
-func TestLabGRPC(t *testing.T) {
-	l := lab.Current(t)
-	ln, err := l.Listen("tcp", netip.AddrPortFrom(l.Server().Open6, 0).String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := grpc.NewServer()
-	healthpb.RegisterHealthServer(srv, health.NewServer())
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	defer func() { srv.Stop(); <-served }()
-	if err := l.Blackhole(0, true); err != nil {
-		t.Fatal(err)
-	}
-
-	d := &dialer.PairDialer{Selector: labSelector(t, l, false)}
-	conn, err := grpc.NewClient("passthrough:///"+ln.Addr().String(),
-		grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
-			return d.DialContext(ctx, "tcp", addr)
-		}),
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	start := time.Now()
-	resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
-	t.Logf("health check %s: %v, %v in %v", ln.Addr(), resp.GetStatus(), err, time.Since(start).Round(100*time.Microsecond))
-	if err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
-		t.Errorf("health check: %v, %v", resp.GetStatus(), err)
 	}
 }
 

@@ -4,7 +4,7 @@
 //
 // Usage:
 //
-//	go run ./examples/dial [-network tcp] [-timeout 10s] [-delay 0] [-noprobe] [-pairs] [-v] host:port
+//	cd examples && go run ./dial [-network tcp] [-timeout 10s] [-delay 0] [-noprobe] [-pairs] [-v] host:port
 package main
 
 import (

@@ -8,7 +8,7 @@
 //
 // Usage:
 //
-//	go run ./examples/grpc [-service NAME] [-timeout 10s] [-noprobe] [-v] host:port
+//	cd examples && go run ./grpc [-service NAME] [-timeout 10s] [-noprobe] [-v] host:port
 package main
 
 import (

@@ -3,7 +3,7 @@
 //
 // Usage:
 //
-//	go run ./examples/http [-timeout 30s] [-noprobe] [-v] URL
+//	cd examples && go run ./http [-timeout 30s] [-noprobe] [-v] URL
 package main
 
 import (
