@@ -3,7 +3,8 @@
 #
 # Brings up the lab (namespaces gapr-demo-*, nothing linked to this machine's real
 # interfaces), runs the getapr CLI inside the lab's client namespace, and tears the
-# lab down on exit, Ctrl-C included. Needs root, iproute2 and nftables.
+# lab down on exit, Ctrl-C included. Needs root, Go and iproute2 (installed here
+# with apt-get when missing); the lab's firewall goes over netlink, no nft needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
@@ -12,9 +13,20 @@ if [ "$(id -u)" != 0 ]; then
 	echo "make demo needs root: it builds network namespaces (sudo make demo)" >&2
 	exit 1
 fi
-if ! command -v nft >/dev/null; then
-	echo "make demo needs nftables: apt-get install nftables" >&2
+if ! command -v go >/dev/null; then
+	echo "make demo needs Go 1.26 or later (https://go.dev/dl/), in PATH or /usr/local/go/bin" >&2
 	exit 1
+fi
+if ! command -v ip >/dev/null; then
+	if ! command -v apt-get >/dev/null; then
+		echo "make demo needs the ip command: install iproute2" >&2
+		exit 1
+	fi
+	echo "make demo: installing iproute2 (the ip command) with apt-get" >&2
+	if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null; }; then
+		echo "make demo needs the ip command, and apt-get could not install it: apt-get install iproute2" >&2
+		exit 1
+	fi
 fi
 
 mkdir -p bin
