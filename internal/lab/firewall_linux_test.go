@@ -5,6 +5,7 @@ package lab
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"flag"
 	"fmt"
 	"net/netip"
@@ -291,5 +292,13 @@ func TestIntervals(t *testing.T) {
 		if d := cmp.Diff(tc.want, got); d != "" {
 			t.Errorf("intervals(%v) (-want +got):\n%s", tc.in, d)
 		}
+	}
+}
+
+func TestNFTRunNoNamespace(t *testing.T) {
+	p := newPlan("unit")
+	err := p.serverNFT().run(t.Context(), "gapr-no-such-namespace")
+	if err == nil || !strings.Contains(err.Error(), "nftables in gapr-no-such-namespace") || !errors.Is(err, unix.ENOENT) {
+		t.Errorf("run in a missing namespace: %v", err)
 	}
 }
