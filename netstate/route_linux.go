@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"syscall"
+	"time"
 
 	"github.com/jsimonetti/rtnetlink/v2"
 	"github.com/mdlayher/netlink"
@@ -29,7 +30,7 @@ func (b *linuxBackend) routeFor(ctx context.Context, cur *Snapshot, src, dst net
 		return fail(NoRoute, unix.ENODEV)
 	}
 	if hasSrc(src) {
-		index, err := b.checkSource(cur, src, dst)
+		index, err := b.checkSource(ctx, cur, src, dst)
 		if err != nil {
 			return Decision{}, err
 		}
@@ -56,7 +57,7 @@ func (b *linuxBackend) routeFor(ctx context.Context, cur *Snapshot, src, dst net
 
 // checkSource returns the interface index of src, or a BadSource error if src is
 // not a usable address of dst's family on this host.
-func (b *linuxBackend) checkSource(cur *Snapshot, src, dst netip.Addr) (int, error) {
+func (b *linuxBackend) checkSource(ctx context.Context, cur *Snapshot, src, dst netip.Addr) (int, error) {
 	bad := &RouteError{Src: src, Dst: dst, Kind: BadSource, Errno: unix.EADDRNOTAVAIL}
 	if src.Is6() != dst.Is6() {
 		return 0, bad
@@ -70,11 +71,43 @@ func (b *linuxBackend) checkSource(cur *Snapshot, src, dst netip.Addr) (int, err
 	// Not in the snapshot (yet): ask the kernel, which routes a local address
 	// through its local table.
 	oif, _ := cur.zoneIndex(src)
-	m, err := b.getRoute(netip.Addr{}, src, oif)
-	if err != nil || m.Type != unix.RTN_LOCAL {
+	if !b.isLocal(ctx, src, oif) {
 		return 0, bad
 	}
 	return oif, nil
+}
+
+// newSourceWait bounds how long isLocal waits for a new IPv6 address to become
+// usable. The kernel lists an address added with nodad at once, but adds its
+// local route (and clears its tentative flag) from a work queue a moment later:
+// a few milliseconds, tens on a loaded machine. A source that a program adds and
+// uses at once meets that window.
+const newSourceWait = 250 * time.Millisecond
+
+// isLocal reports whether the kernel routes src through its local table, that
+// is whether src is a usable local address now. For IPv6 it asks again, for up
+// to newSourceWait, while the answer is no: the address may have just been
+// added (see newSourceWait). Nothing is remembered between calls.
+func (b *linuxBackend) isLocal(ctx context.Context, src netip.Addr, oif int) bool {
+	deadline := time.Now().Add(newSourceWait)
+	pause := time.Millisecond
+	for {
+		m, err := b.getRoute(netip.Addr{}, src, oif)
+		if err == nil && m.Type == unix.RTN_LOCAL {
+			return true
+		}
+		if !src.Is6() || time.Now().Add(pause).After(deadline) {
+			return false
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false
+		case <-t.C:
+		}
+		pause = min(2*pause, 32*time.Millisecond)
+	}
 }
 
 // getRoute sends RTM_GETROUTE for dst, with RTA_SRC when src is set and RTA_OIF

@@ -181,7 +181,10 @@ func TestRouteForBadSource(t *testing.T) {
 }
 
 // TestRouteForNewSource checks that a source the snapshot does not know yet is
-// checked with the kernel rather than refused.
+// checked with the kernel rather than refused. The addresses are used right
+// after they are added: an IPv6 one is still tentative for a moment (its local
+// route comes from the kernel's work queue, later on a loaded machine), which
+// RouteFor must wait out rather than call it a bad source.
 func TestRouteForNewSource(t *testing.T) {
 	l := newLab(t)
 	l.in(l.host, "addr", "add", "192.0.2.10/24", "dev", "v0")
