@@ -23,8 +23,10 @@
 // not tentative, not DAD-failed, not loopback or otherwise [NotSource], on a link
 // that is administratively up. Deprecated and temporary addresses are sources
 // (they rank lower). IPv6 link-local addresses, and IPv6 link-local gateways in
-// Routes and Gateway6, always carry their zone, the interface name, so they can be
-// bound and dialled as they are.
+// Routes and Gateway6, always carry their zone, so they can be bound and dialled
+// as they are: the interface name, or its index in decimal where the Monitor
+// reads the host without rtnetlink (see below), since the standard library then
+// cannot turn names into indexes.
 //
 // # Linux
 //
@@ -41,6 +43,15 @@
 // rules that need more than the addresses to match (fwmark, iif other than lo,
 // oif, uid, ports...) are left out.
 //
+// Where rtnetlink is refused (a seccomp filter, or systemd's
+// RestrictAddressFamilies without AF_NETLINK, makes socket(AF_NETLINK) fail),
+// New logs one warning and reads the host without it, polling: the interfaces
+// from /proc/net/dev (else /sys/class/net) and ioctls, IPv4 addresses by
+// SIOCGIFCONF, IPv6 addresses with their flags from /proc/net/if_inet6; what
+// cannot be read (no /proc) is left out. Such snapshots have no routes, rules
+// or gateways, and RouteFor works as on other systems (below). The standard
+// library's net.Interfaces cannot help there: on Linux it asks rtnetlink too.
+//
 // Monitor.RouteFor sends RTM_GETROUTE with RTA_DST, RTA_SRC when a source is
 // given, and RTA_OIF for a zoned link-local address, so it honours source-based
 // policy routing ("ip rule from ... lookup ..."). Kernel errors map to
@@ -56,8 +67,11 @@
 //
 // New polls net.Interfaces (default every 5 s): links and addresses, without
 // flags (lifetimes are Forever) and without routes, rules or gateways.
-// RouteFor cannot ask a kernel: it returns the interface of the source, or
-// without a source the first running interface with an address of the
-// destination's family and scope; an unknown source is NoRoute. WithNetNS is an
-// error there.
+// RouteFor connects a UDP socket, bound to the source when one is given, to
+// the destination: a datagram connect sends nothing, but makes the system's
+// own route lookup, so the answer is the system's: its choice of source, or
+// its refusal with the errno mapped as above (a source it will not bind is
+// BadSource). The egress interface is not learned this way: Decision names the
+// source's interface (the zone's, for a zoned destination) and no gateway.
+// WithNetNS is an error there.
 package netstate

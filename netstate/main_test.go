@@ -4,8 +4,11 @@ import (
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"github.com/getapr/getapr/internal/isolate"
 )
 
 func TestMain(m *testing.M) {
+	isolate.MustSetup()
 	goleak.VerifyTestMain(m)
 }

@@ -2,6 +2,7 @@ package netstate
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -77,7 +78,9 @@ func New(opts ...Option) (*Monitor, error) {
 	}
 	m.snap.Store(snap)
 	polling := listenErr != nil
-	if polling {
+	switch {
+	case errors.Is(listenErr, errNoEvents): // expected: the backend polls
+	case polling:
 		m.log.Warn("change events unavailable, polling instead", zap.Error(listenErr), zap.Duration("interval", cfg.poll))
 	}
 	m.wg.Go(func() { m.loop(ctx, polling) })

@@ -34,13 +34,20 @@ type linuxBackend struct {
 	dedup  dedup // used by read only
 }
 
+// newBackend returns the rtnetlink backend, or, when rtnetlink is refused (and
+// no other namespace was asked for: the fallback can only read its own), the
+// fallback that reads the host without it (see newFallback).
 func newBackend(cfg config) (backend, error) {
 	b := &linuxBackend{log: cfg.log}
 	for _, c := range []**netlink.Conn{&b.dumpc, &b.eventc, &b.queryc} {
 		conn, err := netlink.Dial(unix.NETLINK_ROUTE, &netlink.Config{NetNS: cfg.netns})
 		if err != nil {
 			b.close()
-			return nil, fmt.Errorf("netstate: dialing rtnetlink: %w", err)
+			err = fmt.Errorf("netstate: dialing rtnetlink: %w", err)
+			if cfg.netns != 0 {
+				return nil, err
+			}
+			return newFallback(cfg, err), nil
 		}
 		*c = conn
 	}

@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/netip"
 	"syscall"
-	"time"
 
 	"github.com/jsimonetti/rtnetlink/v2"
 	"github.com/mdlayher/netlink"
@@ -77,37 +76,19 @@ func (b *linuxBackend) checkSource(ctx context.Context, cur *Snapshot, src, dst 
 	return oif, nil
 }
 
-// newSourceWait bounds how long isLocal waits for a new IPv6 address to become
-// usable. The kernel lists an address added with nodad at once, but adds its
-// local route (and clears its tentative flag) from a work queue a moment later:
-// a few milliseconds, tens on a loaded machine. A source that a program adds and
-// uses at once meets that window.
-const newSourceWait = 250 * time.Millisecond
-
 // isLocal reports whether the kernel routes src through its local table, that
 // is whether src is a usable local address now. For IPv6 it asks again, for up
 // to newSourceWait, while the answer is no: the address may have just been
-// added (see newSourceWait). Nothing is remembered between calls.
+// added. Nothing is remembered between calls.
 func (b *linuxBackend) isLocal(ctx context.Context, src netip.Addr, oif int) bool {
-	deadline := time.Now().Add(newSourceWait)
-	pause := time.Millisecond
-	for {
+	local := func() bool {
 		m, err := b.getRoute(netip.Addr{}, src, oif)
-		if err == nil && m.Type == unix.RTN_LOCAL {
-			return true
-		}
-		if !src.Is6() || time.Now().Add(pause).After(deadline) {
-			return false
-		}
-		t := time.NewTimer(pause)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return false
-		case <-t.C:
-		}
-		pause = min(2*pause, 32*time.Millisecond)
+		return err == nil && m.Type == unix.RTN_LOCAL
 	}
+	if !src.Is6() {
+		return local()
+	}
+	return waitUntil(ctx, newSourceWait, local)
 }
 
 // getRoute sends RTM_GETROUTE for dst, with RTA_SRC when src is set and RTA_OIF
@@ -151,28 +132,9 @@ func (b *linuxBackend) getRoute(src, dst netip.Addr, oif int) (rtnetlink.RouteMe
 func (b *linuxBackend) kernelError(src, dst netip.Addr, err error) error {
 	var errno unix.Errno
 	if errors.As(err, &errno) {
-		kind := NoRoute
-		switch errno {
-		case unix.EHOSTUNREACH:
-			kind = UnreachableErr
-		case unix.EACCES, unix.EPERM:
-			kind = ProhibitedErr
-		case unix.EINVAL: // the source was checked: IPv4 says EINVAL for blackhole
-			kind = BlackholeErr
-		case unix.EADDRNOTAVAIL:
-			kind = BadSource
-		}
-		return &RouteError{Src: src, Dst: dst, Kind: kind, Errno: errno}
+		return &RouteError{Src: src, Dst: dst, Kind: kindOfErrno(errno), Errno: errno}
 	}
 	return &net.OpError{Op: "route", Net: "ip", Source: ipAddr(src), Addr: ipAddr(dst), Err: err}
-}
-
-// ipAddr converts to a net.Addr for a *net.OpError; nil for an invalid address.
-func ipAddr(ip netip.Addr) net.Addr {
-	if !ip.IsValid() {
-		return nil
-	}
-	return &net.IPAddr{IP: ip.AsSlice(), Zone: ip.Zone()}
 }
 
 // decision converts the kernel's answer.

@@ -47,6 +47,22 @@ func (e *RouteError) Error() string {
 	return fmt.Sprintf("route from %v to %v: %v", e.Src, e.Dst, e.Kind)
 }
 
+// kindOfErrno maps the errno of a refused route lookup, or of a refused connect
+// on a datagram socket (which makes the same lookup), to its kind.
+func kindOfErrno(errno syscall.Errno) RouteErrorKind {
+	switch errno {
+	case syscall.EHOSTUNREACH:
+		return UnreachableErr
+	case syscall.EACCES, syscall.EPERM:
+		return ProhibitedErr
+	case syscall.EINVAL: // the source was checked: IPv4 says EINVAL for blackhole
+		return BlackholeErr
+	case syscall.EADDRNOTAVAIL:
+		return BadSource
+	}
+	return NoRoute
+}
+
 // Unwrap returns the kernel's errno, or nil.
 func (e *RouteError) Unwrap() error {
 	if e.Errno == 0 {

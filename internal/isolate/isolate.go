@@ -1,0 +1,148 @@
+package isolate
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// envMode carries the conditions to the child: a comma-separated list of
+// "netns" and "nonetlink"; envCommands carries Options.Commands, as JSON.
+const (
+	envMode     = "GETAPR_ISOLATE"
+	envCommands = "GETAPR_ISOLATE_COMMANDS"
+)
+
+// Options say what the child runs under.
+type Options struct {
+	// NewNetNS runs the child in a new network namespace whose only interface
+	// is loopback, brought up.
+	NewNetNS bool
+	// NoNetlink makes every socket(AF_NETLINK, ...) of the child fail with
+	// EAFNOSUPPORT.
+	NoNetlink bool
+	// Commands are run by the child, in order, before rtnetlink is refused:
+	// typically "ip" commands that set up its namespace. Only with NewNetNS,
+	// so that they change nothing outside it.
+	Commands [][]string
+}
+
+// String returns the conditions as envMode carries them ("netns,nonetlink").
+func (o Options) String() string {
+	var s []string
+	if o.NewNetNS {
+		s = append(s, "netns")
+	}
+	if o.NoNetlink {
+		s = append(s, "nonetlink")
+	}
+	return strings.Join(s, ",")
+}
+
+// Current returns the conditions this process runs under, as Run set them
+// (without the Commands); the zero Options outside Run.
+func Current() Options {
+	var o Options
+	for _, f := range strings.Split(os.Getenv(envMode), ",") {
+		switch f {
+		case "netns":
+			o.NewNetNS = true
+		case "nonetlink":
+			o.NoNetlink = true
+		}
+	}
+	return o
+}
+
+// Setup puts the process in the conditions Run asked for, if any: it brings
+// loopback up in the new namespace, then refuses rtnetlink. TestMain calls it
+// before anything else; on error the child must exit.
+func Setup() error {
+	o := Current()
+	if o.NewNetNS {
+		if err := loopbackUp(); err != nil {
+			return fmt.Errorf("isolate: bringing loopback up: %w", err)
+		}
+		if err := runCommands(os.Getenv(envCommands)); err != nil {
+			return err
+		}
+	}
+	if o.NoNetlink {
+		if err := refuseNetlink(); err != nil {
+			return fmt.Errorf("isolate: refusing rtnetlink: %w", err)
+		}
+	}
+	return nil
+}
+
+// MustSetup is Setup for TestMain: it exits the process with status 2 if
+// Setup fails.
+func MustSetup() {
+	if err := Setup(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+}
+
+// Run runs the tests matching run of this test binary again under o, with -v,
+// and logs their output to t. It fails t if they fail, and skips t where the
+// conditions cannot be made (not root, not Linux, an architecture without the
+// seccomp filter). Run inside a child of Run is an error.
+func Run(t *testing.T, run string, o Options) {
+	t.Helper()
+	if os.Getenv(envMode) != "" {
+		t.Fatal("isolate.Run in a child of isolate.Run")
+	}
+	if why := unavailable(o); why != "" {
+		t.Skip("isolate:", why)
+	}
+	if len(o.Commands) > 0 && !o.NewNetNS {
+		t.Fatal("isolate: Commands without NewNetNS would change this namespace")
+	}
+	cmds, err := json.Marshal(o.Commands)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(t.Context(), exe, "-test.run", run, "-test.count", "1", "-test.v")
+	cmd.Env = append(os.Environ(), envMode+"="+o.String(), envCommands+"="+string(cmds))
+	cmd.SysProcAttr = procAttr(o)
+	out, err := cmd.CombinedOutput()
+	t.Logf("%s under %s:\n%s", run, o, out)
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		t.Fatalf("%s under %s: %v", run, o, err)
+	case err != nil:
+		t.Fatal(err)
+	case !strings.Contains(string(out), "\n--- PASS") && !strings.Contains(string(out), "\n--- SKIP"):
+		t.Fatalf("%s under %s: no test ran", run, o)
+	}
+}
+
+// runCommands runs the commands of Options.Commands, given as JSON.
+func runCommands(js string) error {
+	if js == "" {
+		return nil
+	}
+	var cmds [][]string
+	if err := json.Unmarshal([]byte(js), &cmds); err != nil {
+		return fmt.Errorf("isolate: %s: %w", envCommands, err)
+	}
+	for _, c := range cmds {
+		if len(c) == 0 {
+			continue
+		}
+		if out, err := exec.Command(c[0], c[1:]...).CombinedOutput(); err != nil {
+			return fmt.Errorf("isolate: %q: %v: %s", c, err, out)
+		}
+	}
+	return nil
+}
