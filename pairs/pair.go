@@ -52,6 +52,12 @@ type Pair struct {
 	// EgressMismatch is set when the kernel's route for the pair leaves by an
 	// interface other than Interface (no source-based policy routing on the host).
 	EgressMismatch bool
+	// Fallback is set on the pairs Selector.Attempts returns when the rules
+	// left no pair at all: the dial net.Dialer would make to Dst. Src is then
+	// the caller's local address, or the unspecified address of Dst's family
+	// (with the local port, if any) for "let the kernel choose at connect
+	// time"; Interface is empty and nothing was checked or measured.
+	Fallback bool
 	// Reason says in a few words why the pair ranks where it does.
 	Reason string
 }

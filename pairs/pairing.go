@@ -24,19 +24,21 @@ func (v *view) candidates(ctx context.Context, w netstate.Watcher, in *rankInput
 	return why
 }
 
-// localAllows reports whether the caller's local address admits source ip.
-func localAllows(local, ip netip.Addr) bool {
+// localAllows reports whether the caller's local address admits source a. As
+// for net.Dialer's LocalAddr, an unspecified local address admits any source
+// (its port alone is kept); a zone, given as a name or an index, must name a's
+// interface.
+func (v *view) localAllows(local netip.Addr, a netstate.Addr) bool {
 	switch {
-	case !local.IsValid():
+	case !local.IsValid() || local.IsUnspecified():
 		return true
-	case local.Is4() != ip.Is4():
+	case local.Is4() != a.IP.Is4() || local.WithZone("") != a.IP.WithZone(""):
 		return false
-	case local.IsUnspecified():
-		return true
-	case local.Zone() != "" && ip.Zone() != "":
-		return local == ip // the same link-local address may be on several links
+	case local.Zone() != "":
+		i, ok := v.zoneIndex(local.Zone())
+		return ok && i == a.Index // the same link-local address may be on several links
 	}
-	return local.WithZone("") == ip.WithZone("")
+	return true
 }
 
 // pairsTo adds to in the candidate pairs to destination d and returns why there is
@@ -63,7 +65,7 @@ func (v *view) pairsTo(ctx context.Context, w netstate.Watcher, in *rankInput, d
 	}
 	for si := range in.srcs {
 		s := &in.srcs[si]
-		if !localAllows(local, s.addr.IP) || s.addr.IP.Is4() != d.Is4() {
+		if !v.localAllows(local, s.addr) || s.addr.IP.Is4() != d.Is4() {
 			continue
 		}
 		if ok, rule := allowed(s.class, dc, tr); !ok {
@@ -76,7 +78,7 @@ func (v *view) pairsTo(ctx context.Context, w netstate.Watcher, in *rankInput, d
 				why = "no link-local source on " + d.Zone()
 				continue
 			}
-			dz = d.WithZone(s.addr.Interface)
+			dz = d.WithZone(s.addr.IP.Zone()) // the name, or the index (netstate's fallback)
 		}
 		mismatch, err := v.route(ctx, w, s.addr.IP, s.addr.Index, dz)
 		if err != nil {
@@ -141,8 +143,6 @@ func (v *view) loopbackPair(in *rankInput, d, local netip.Addr, t PolicyTable) s
 			return "loopback only from loopback"
 		}
 		src = local.WithZone("")
-	} else if !localAllows(local, src) {
-		return "no " + familyName(d) + " source"
 	}
 	a := netstate.Addr{IP: src, Bits: src.BitLen(), Index: v.lo}
 	if l, ok := v.snap.Link(v.lo); ok {

@@ -55,13 +55,14 @@ func parseHost(host string) (ip netip.Addr, name string, err error) {
 	return netip.Addr{}, host, nil
 }
 
-// normalizeLiteral unmaps an IPv4-mapped address and drops a zone that is not on a
-// link-local address (the kernel ignores it there).
+// normalizeLiteral unmaps an IPv4-mapped address and drops a zone where the
+// kernel ignores it: it is kept on link-local unicast, and on link-local and
+// interface-local multicast addresses ("[ff02::fb%eth0]:5353").
 func normalizeLiteral(ip netip.Addr) netip.Addr {
 	if ip.Is4In6() {
 		return ip.Unmap()
 	}
-	if !ip.IsLinkLocalUnicast() {
+	if !ip.IsLinkLocalUnicast() && !ip.IsLinkLocalMulticast() && !ip.IsInterfaceLocalMulticast() {
 		return ip.WithZone("")
 	}
 	return ip

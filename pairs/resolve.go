@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http/httptrace"
 	"net/netip"
+	"reflect"
 	"sync"
 	"time"
 )
@@ -26,7 +28,47 @@ type answer struct {
 // the resolver's order, then the IPv4 ones, unmapped and without duplicates. When no
 // address is found, the error is the resolver's: a *net.DNSError with IsNotFound
 // when both families were not found.
+//
+// An httptrace.ClientTrace in ctx sees the lookup as net.Dialer shows it: one
+// DNSStart and one DNSDone for the name (not one per family), and no
+// ConnectStart or ConnectDone for the resolver's own sockets (see noNetTrace).
 func resolve(ctx context.Context, lookup lookupFunc, host string, f family, delay time.Duration) ([]netip.Addr, error) {
+	ct := httptrace.ContextClientTrace(ctx)
+	if ct == nil {
+		return resolveFamilies(ctx, lookup, host, f, delay)
+	}
+	if ct.DNSStart != nil {
+		ct.DNSStart(httptrace.DNSStartInfo{Host: host})
+	}
+	addrs, err := resolveFamilies(noNetTrace{ctx}, lookup, host, f, delay)
+	if ct.DNSDone != nil {
+		info := httptrace.DNSDoneInfo{Addrs: make([]net.IPAddr, len(addrs)), Err: err}
+		for i, a := range addrs {
+			info.Addrs[i] = net.IPAddr{IP: a.AsSlice(), Zone: a.Zone()}
+		}
+		ct.DNSDone(info)
+	}
+	return addrs, err
+}
+
+// noNetTrace is a context that hides the standard library's own trace hooks
+// (the internal/nettrace.Trace that httptrace.WithClientTrace installs beside
+// the ClientTrace) and nothing else. net.Dialer resolves under such a shadow
+// too, so that the lookups' own DNS events and the resolver's connections do
+// not reach the caller's trace; it can reach the internal type, we recognise
+// it by its name.
+type noNetTrace struct{ context.Context }
+
+// Value returns nil for the internal trace key, else what the context holds.
+func (c noNetTrace) Value(key any) any {
+	if t := reflect.TypeOf(key); t != nil && t.Name() == "TraceKey" && t.PkgPath() == "internal/nettrace" {
+		return nil
+	}
+	return c.Context.Value(key)
+}
+
+// resolveFamilies is resolve without the trace.
+func resolveFamilies(ctx context.Context, lookup lookupFunc, host string, f family, delay time.Duration) ([]netip.Addr, error) {
 	switch {
 	case !f.v6:
 		return collect(host, nil, lookupAnswer(ctx, lookup, "ip4", host))

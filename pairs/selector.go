@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 
 	"go.uber.org/zap"
@@ -161,9 +162,15 @@ func (s *Selector) Get(ctx context.Context, host string, port int) ([]Pair, erro
 // Attempts returns the pairs for q ranked and then put in racing order (see
 // Order, with the Selector's First Address Family Count): the order in which a
 // dialer should start its attempts. An unknown name gives a *net.DNSError with
-// IsNotFound set; when no pair may be tried, the *NoPairError says why.
+// IsNotFound set. When the rules leave no pair at all (where Get says
+// *NoPairError), Attempts returns the pairs net.Dialer would dial instead, one
+// per destination, marked Fallback (see fallbackPairs): a dialer is never left
+// with less to try than net.Dialer.
 func (s *Selector) Attempts(ctx context.Context, q Query) ([]Pair, error) {
 	r, err := s.ranked(ctx, q)
+	if npe, ok := err.(*NoPairError); ok {
+		return s.fallbackPairs(ctx, q, npe), nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -237,7 +244,7 @@ func (s *Selector) rankedWith(ctx context.Context, q Query, k knowledge) ([]Pair
 	s.want(dsts, q.Port)
 	ps, why := s.rankWith(ctx, q, dsts, k, ws)
 	if len(ps) == 0 {
-		err := &NoPairError{Host: q.Host, Reasons: why}
+		err := &NoPairError{Host: q.Host, Reasons: why, dsts: slices.Clone(dsts)}
 		s.log.Debug("no usable pair", zap.String("host", q.Host), zap.Strings("reasons", why))
 		return nil, err
 	}
@@ -246,7 +253,17 @@ func (s *Selector) rankedWith(ctx context.Context, q Query, k knowledge) ([]Pair
 
 // destinations returns the addresses of q.Host allowed by f: the literal (appended
 // to lits, which has room for two), or the resolver's answer.
+// Then, as net.Dialer does with its LocalAddr, a local address of one family
+// keeps only the destinations of that family (and unspecified ones).
 func (s *Selector) destinations(ctx context.Context, q Query, f family, lits []netip.Addr) ([]netip.Addr, error) {
+	dsts, err := s.hostAddrs(ctx, q, f, lits)
+	if err != nil {
+		return nil, err
+	}
+	return filterLocal(dsts, q.Local)
+}
+
+func (s *Selector) hostAddrs(ctx context.Context, q Query, f family, lits []netip.Addr) ([]netip.Addr, error) {
 	if q.Host == "" {
 		return filterFamily(append(lits, netip.IPv6Loopback(), netip.AddrFrom4([4]byte{127, 0, 0, 1})), f, q.Host)
 	}
@@ -256,9 +273,6 @@ func (s *Selector) destinations(ctx context.Context, q Query, f family, lits []n
 	}
 	if ip.IsValid() {
 		return filterFamily(append(lits, ip), f, q.Host)
-	}
-	if q.Local.Addr().IsValid() {
-		f.v4, f.v6 = f.v4 && q.Local.Addr().Is4(), f.v6 && q.Local.Addr().Is6()
 	}
 	return resolve(ctx, s.lookupFor(q.Resolver), name, f, s.cfg.resolutionDelay)
 }
@@ -309,13 +323,15 @@ func (s *Selector) rankWith(ctx context.Context, q Query, dsts []netip.Addr, k k
 	return rank(in, ws), why
 }
 
-// NoPairError is the error of Get and Attempts when a destination was found but no
-// (source, destination) pair may be tried.
+// NoPairError is the error of Get when a destination was found but no (source,
+// destination) pair may be tried.
 type NoPairError struct {
 	// Host is the host asked for.
 	Host string
 	// Reasons says, per destination address, why it has no pair.
 	Reasons []string
+
+	dsts []netip.Addr // the destinations, for Attempts' fallback
 }
 
 func (e *NoPairError) Error() string {
