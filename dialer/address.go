@@ -24,6 +24,14 @@ func baseNetwork(network string) string {
 	return ""
 }
 
+// localSystem reports whether address is "host:port" with an empty host, "the
+// local system" to net.Dial: PairDialer leaves those to net.Dialer, which picks
+// the one address and family for it.
+func localSystem(address string) bool {
+	host, _, err := net.SplitHostPort(address)
+	return err == nil && host == ""
+}
+
 // query parses address as net.Dial does ("host:port", "[v6%zone]:port", a
 // service name for the port) into the question for the Selector. Its errors
 // are those net.Dialer wraps in an *net.OpError.

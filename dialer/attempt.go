@@ -3,8 +3,6 @@ package dialer
 import (
 	"context"
 	"net"
-	"net/http/httptrace"
-	"net/netip"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -53,26 +51,37 @@ func (m BindMode) String() string {
 	return "bindmode(?)"
 }
 
-// attemptFunc returns the dial function of one race over base ("tcp", "udp").
-func (d *PairDialer) attemptFunc(base string, log *zap.Logger) dialFunc {
-	denied := new(atomic.Bool) // shared by the race's attempts
+// attemptFunc returns the dial function of one dial for q over base ("tcp",
+// "udp").
+func (d *PairDialer) attemptFunc(q pairs.Query, base string, log *zap.Logger) dialFunc {
+	denied := new(atomic.Bool) // shared by the dial's attempts
+	a := attempt{network: q.Network, base: base, local: q.Local.IsValid(), denied: denied, log: log}
 	return func(ctx context.Context, p pairs.Pair) (net.Conn, error) {
-		return d.dialPair(ctx, base, p, denied, log)
+		return d.dialPair(ctx, a, p)
 	}
 }
 
+// attempt is what the attempts of one dial share.
+type attempt struct {
+	network string // the caller's
+	base    string // "tcp" or "udp"
+	local   bool   // the caller asked for a local address
+	denied  *atomic.Bool
+	log     *zap.Logger
+}
+
 // dialPair makes one attempt over p: bind p.Src, bind to p.Interface if the
-// mode says so, connect to p.Dst. denied is set, and then skips the device
+// mode says so, connect to p.Dst. a.denied is set, and then skips the device
 // bind, once SO_BINDTODEVICE was refused in BindAuto mode.
-func (d *PairDialer) dialPair(ctx context.Context, base string, p pairs.Pair, denied *atomic.Bool, log *zap.Logger) (net.Conn, error) {
-	bind := d.bindsDevice(p, denied.Load())
-	c, err := d.connect(ctx, base, p, bind)
+func (d *PairDialer) dialPair(ctx context.Context, a attempt, p pairs.Pair) (net.Conn, error) {
+	bind := d.bindsDevice(p, a.denied.Load())
+	c, err := d.connect(ctx, a, p, bind)
 	if bind && d.BindToDevice == BindAuto && sockopt.Refused(err) {
-		if !denied.Swap(true) && log != nil {
-			log.Debug("SO_BINDTODEVICE refused; binding source addresses only",
+		if !a.denied.Swap(true) {
+			a.log.Debug("SO_BINDTODEVICE refused; binding source addresses only",
 				zap.String("interface", p.Interface), zap.Error(err))
 		}
-		c, err = d.connect(ctx, base, p, false)
+		c, err = d.connect(ctx, a, p, false)
 	}
 	return c, err
 }
@@ -89,11 +98,16 @@ func (d *PairDialer) bindsDevice(p pairs.Pair, denied bool) bool {
 	return p.EgressMismatch && !denied
 }
 
-// connect binds p.Src and connects to p.Dst with a net.Dialer carrying d's
-// socket settings; bind adds SO_BINDTODEVICE to p.Interface after d's Control.
-// An httptrace.ClientTrace in ctx sees the connect as with net.Dialer.
-func (d *PairDialer) connect(ctx context.Context, base string, p pairs.Pair, bind bool) (net.Conn, error) {
-	nd := net.Dialer{KeepAlive: d.KeepAlive, KeepAliveConfig: d.KeepAliveConfig}
+// connect makes one attempt with a net.Dialer carrying d's socket settings:
+// from bindAddr to p.Dst over the caller's network, so that the attempt's
+// error, and what an httptrace.ClientTrace in ctx sees (ConnectStart and
+// ConnectDone), are net.Dialer's for that one address. bind adds
+// SO_BINDTODEVICE to p.Interface after d's Control.
+func (d *PairDialer) connect(ctx context.Context, a attempt, p pairs.Pair, bind bool) (net.Conn, error) {
+	nd := net.Dialer{KeepAlive: d.KeepAlive, KeepAliveConfig: d.KeepAliveConfig, LocalAddr: d.bindAddr(p, a.base, a.local)}
+	if d.mptcp != 0 {
+		nd.SetMultipathTCP(d.mptcp == mptcpOn)
+	}
 	ifname := ""
 	if bind {
 		ifname = p.Interface
@@ -101,65 +115,27 @@ func (d *PairDialer) connect(ctx context.Context, base string, p pairs.Pair, bin
 	// A TCP source bound with port 0 gets its port at connect, from the whole
 	// 4-tuple, rather than at bind from the ports nobody uses at all: without
 	// that, TIME_WAIT connections exhaust the ports of a busy source.
-	noPort := base == "tcp" && p.Src.Port() == 0 && localFor(p).IsValid()
+	noPort := a.base == "tcp" && p.Src.Port() == 0 && nd.LocalAddr != nil
 	nd.ControlContext = attemptControl(ifname, noPort, d.Control, d.ControlContext)
-	network := familyNetwork(base, p.Is6())
-	ct := httptrace.ContextClientTrace(ctx)
-	if ct != nil && ct.ConnectStart != nil {
-		ct.ConnectStart(network, p.Dst.String())
-	}
-	var c net.Conn
-	var err error
-	if base == "udp" {
-		c, err = dialUDP(ctx, &nd, network, p)
-	} else {
-		c, err = dialTCP(ctx, &nd, network, p)
-	}
-	if ct != nil && ct.ConnectDone != nil {
-		ct.ConnectDone(network, p.Dst.String(), err)
-	}
-	return c, err
+	return nd.DialContext(ctx, a.network, p.Dst.String())
 }
 
-// familyNetwork returns base ("tcp", "udp") with the family digit, like
-// pairs.Pair.Network but without building the string.
-func familyNetwork(base string, is6 bool) string {
+// bindAddr returns the local address an attempt over p binds, as a
+// *net.TCPAddr or *net.UDPAddr for base, or nil for none; local says the
+// caller asked for a local address (LocalAddr, or DialTCP's laddr). That is
+// p.Src, except that a Fallback pair binds what the caller asked (if
+// anything), and a loopback pair that pairs chose is left unbound as
+// net.Dialer leaves it: the kernel has no other source for it.
+func (d *PairDialer) bindAddr(p pairs.Pair, base string, local bool) net.Addr {
 	switch {
-	case base == "udp" && is6:
-		return "udp6"
-	case base == "udp":
-		return "udp4"
-	case is6:
-		return "tcp6"
+	case p.Fallback && d.LocalAddr != nil:
+		return d.LocalAddr
+	case p.Fallback && p.Src.Addr().IsUnspecified() && p.Src.Port() == 0:
+		return nil
+	case !local && p.SrcClass == netstate.Loopback:
+		return nil
 	}
-	return "tcp4"
-}
-
-// localFor returns the address an attempt over p binds: p.Src, except for a
-// loopback pair without a fixed port, which is left unbound as net.Dialer leaves
-// it: the kernel has no other source for it.
-func localFor(p pairs.Pair) netip.AddrPort {
-	if p.SrcClass == netstate.Loopback && p.Src.Port() == 0 {
-		return netip.AddrPort{}
-	}
-	return p.Src
-}
-
-// dialTCP and dialUDP return a nil net.Conn, not a typed nil, on error.
-func dialTCP(ctx context.Context, nd *net.Dialer, network string, p pairs.Pair) (net.Conn, error) {
-	c, err := nd.DialTCP(ctx, network, localFor(p), p.Dst)
-	if err != nil {
-		return nil, err
-	}
-	return c, nil
-}
-
-func dialUDP(ctx context.Context, nd *net.Dialer, network string, p pairs.Pair) (net.Conn, error) {
-	c, err := nd.DialUDP(ctx, network, localFor(p), p.Dst)
-	if err != nil {
-		return nil, err
-	}
-	return c, nil
+	return p.LocalAddr(base)
 }
 
 // attemptControl returns the ControlContext of an attempt: the user's control
@@ -186,11 +162,10 @@ func attemptControl(ifname string, noPort bool, c func(string, string, syscall.R
 // connectUDP connects a UDP socket over the first pair the kernel accepts. A UDP
 // connect sends nothing: it only checks the route, so there is nothing to race
 // and nothing to report to probe.
-func (d *PairDialer) connectUDP(ctx context.Context, ps []pairs.Pair, t *Trace, log *zap.Logger) (net.Conn, error) {
+func (d *PairDialer) connectUDP(ctx context.Context, ps []pairs.Pair, dial dialFunc, t *Trace) (net.Conn, error) {
 	e := &AttemptsError{}
-	denied := new(atomic.Bool)
 	for i, p := range ps {
-		if err := ctx.Err(); err != nil {
+		if err := ctx.Err(); err != nil && i > 0 {
 			e.Untried, e.Cause = len(ps)-i, err
 			break
 		}
@@ -198,7 +173,7 @@ func (d *PairDialer) connectUDP(ctx context.Context, ps []pairs.Pair, t *Trace, 
 			t.AttemptStart(p)
 		}
 		start := time.Now()
-		c, err := d.dialPair(ctx, "udp", p, denied, log)
+		c, err := dial(ctx, p)
 		if t != nil && t.AttemptDone != nil {
 			t.AttemptDone(p, time.Since(start), err)
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"os"
 	"syscall"
 	"testing"
 	"time"
@@ -65,7 +66,7 @@ func TestAttemptSocketSettings(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			controls, contexts = nil, nil
 			tt.d.KeepAliveConfig = net.KeepAliveConfig{Enable: true, Idle: 7 * time.Second, Interval: 3 * time.Second, Count: 4}
-			sel := &fakeSelector{pairs: []pairs.Pair{loopbackPair(dst)}}
+			sel := &fakeSelector{pairs: []pairs.Pair{boundPair(dst)}}
 			ctx := context.WithValue(t.Context(), ctxKey{}, true)
 			c, err := tt.d.dialQuery(ctx, pairs.Query{Network: "tcp"}, "tcp", sel)
 			if err != nil {
@@ -112,8 +113,12 @@ func TestConnectUDPNextPair(t *testing.T) {
 		t.Errorf("UDP reported outcomes %v, want none", sel.outcomes)
 	}
 	_, err = (&PairDialer{}).dialQuery(t.Context(), pairs.Query{Network: "udp"}, "udp", &fakeSelector{pairs: []pairs.Pair{foreign}})
-	var ae *AttemptsError
-	if !errors.As(err, &ae) || len(ae.Attempts) != 1 || !errors.Is(err, syscall.EADDRNOTAVAIL) {
-		t.Errorf("error %v, want one attempt failing with EADDRNOTAVAIL", err)
+	// One attempt: its error as net.Dialer gives it, the source it bound named.
+	var oe *net.OpError
+	if !errors.As(err, &oe) || !errors.Is(err, syscall.EADDRNOTAVAIL) || oe.Source.String() != "192.0.2.1:0" {
+		t.Errorf("error %v, want the bind's EADDRNOTAVAIL from 192.0.2.1:0", err)
+	}
+	if _, ok := oe.Err.(*os.SyscallError); !ok {
+		t.Errorf("Err is a %T, want the *os.SyscallError as net.Dialer's", oe.Err)
 	}
 }

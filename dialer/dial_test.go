@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/getapr/getapr/internal/sockopt"
+	"github.com/getapr/getapr/netstate"
 	"github.com/getapr/getapr/pairs"
 	"github.com/getapr/getapr/probe"
 )
@@ -75,14 +77,24 @@ func closedPort(t *testing.T) netip.AddrPort {
 	return ap
 }
 
+// boundPair is a pair from 127.0.0.1 that the dialer binds, as it binds a
+// source pairs chose among the host's addresses (it leaves a loopback pair
+// unbound, as net.Dialer does).
+func boundPair(dst netip.AddrPort) pairs.Pair {
+	p := loopbackPair(dst)
+	p.SrcClass = netstate.Private4
+	return p
+}
+
 func loopbackPair(dst netip.AddrPort) pairs.Pair {
-	return pairs.Pair{Src: netip.MustParseAddrPort("127.0.0.1:0"), Dst: dst, Interface: "lo"}
+	return pairs.Pair{Src: netip.MustParseAddrPort("127.0.0.1:0"), Dst: dst, Interface: "lo",
+		SrcClass: netstate.Loopback, DstClass: netstate.Loopback}
 }
 
 func TestDialQueryLoopback(t *testing.T) {
 	ln := listenTCP(t, "127.0.0.1:0")
 	good := ln.Addr().(*net.TCPAddr).AddrPort()
-	sel := &fakeSelector{pairs: []pairs.Pair{loopbackPair(closedPort(t)), loopbackPair(good)}}
+	sel := &fakeSelector{pairs: []pairs.Pair{boundPair(closedPort(t)), boundPair(good)}}
 	d := &PairDialer{}
 	c, err := d.dialQuery(t.Context(), pairs.Query{Network: "tcp", Host: "127.0.0.1", Port: good.Port()}, "tcp", sel)
 	if err != nil {
@@ -107,24 +119,38 @@ func TestDialQueryLoopback(t *testing.T) {
 	}
 }
 
+// TestDialQueryAllRefused: one attempt fails with net.Dialer's own error
+// (Source nil: a loopback pair binds nothing); two with an *AttemptsError
+// naming the first pair.
 func TestDialQueryAllRefused(t *testing.T) {
 	dst := closedPort(t)
 	p := loopbackPair(dst)
 	sel := &fakeSelector{pairs: []pairs.Pair{p}}
 	_, err := (&PairDialer{}).dialQuery(t.Context(), pairs.Query{Network: "tcp4"}, "tcp", sel)
 	var oe *net.OpError
+	if !errors.As(err, &oe) {
+		t.Fatalf("error %#v, want a *net.OpError", err)
+	}
+	if _, ok := oe.Err.(*os.SyscallError); !ok || oe.Op != "dial" || oe.Net != "tcp4" || oe.Source != nil || oe.Addr.String() != dst.String() {
+		t.Errorf("OpError{Op: %q, Net: %q, Source: %v, Addr: %v, Err: %T}, want dial tcp4 %v *os.SyscallError", oe.Op, oe.Net, oe.Source, oe.Addr, oe.Err, dst)
+	}
+	if !errors.Is(err, syscall.ECONNREFUSED) || oe.Timeout() || oe.Temporary() {
+		t.Errorf("errors.Is(ECONNREFUSED) false or Timeout() or Temporary() true: %v", err)
+	}
+
+	bound := p
+	bound.Src, bound.SrcClass = netip.MustParseAddrPort("127.0.0.2:0"), netstate.GUA // a pair that binds its source
+	sel = &fakeSelector{pairs: []pairs.Pair{bound, p}}
+	_, err = (&PairDialer{}).dialQuery(t.Context(), pairs.Query{Network: "tcp"}, "tcp", sel)
 	var ae *AttemptsError
 	if !errors.As(err, &oe) || !errors.As(err, &ae) {
 		t.Fatalf("error %#v, want a *net.OpError wrapping an *AttemptsError", err)
 	}
-	if oe.Op != "dial" || oe.Net != "tcp4" || oe.Source.String() != "127.0.0.1:0" || oe.Addr.String() != dst.String() {
-		t.Errorf("OpError{Op: %q, Net: %q, Source: %v, Addr: %v}, want dial tcp4 127.0.0.1:0 -> %v", oe.Op, oe.Net, oe.Source, oe.Addr, dst)
+	if oe.Net != "tcp" || oe.Source.String() != "127.0.0.2:0" || oe.Addr.String() != dst.String() {
+		t.Errorf("OpError{Net: %q, Source: %v, Addr: %v}, want tcp 127.0.0.2:0 -> %v", oe.Net, oe.Source, oe.Addr, dst)
 	}
-	if !errors.Is(err, syscall.ECONNREFUSED) || oe.Timeout() {
-		t.Errorf("errors.Is(ECONNREFUSED) false or Timeout() true: %v", err)
-	}
-	if len(ae.Attempts) != 1 || ae.Attempts[0].Pair != p {
-		t.Errorf("attempts %v, want the one pair", ae.Attempts)
+	if len(ae.Attempts) != 2 || ae.Attempts[0].Pair != bound || !errors.Is(err, syscall.ECONNREFUSED) || ae.Temporary() {
+		t.Errorf("attempts %v, want both pairs refused, not temporary", ae.Attempts)
 	}
 }
 
@@ -268,7 +294,7 @@ func TestDialPairBindToDevice(t *testing.T) {
 			controls = 0
 			d := &PairDialer{Control: control}
 			var denied atomic.Bool
-			c, err := d.dialPair(t.Context(), "tcp", tt.p, &denied, d.logger())
+			c, err := d.dialPair(t.Context(), attempt{network: "tcp", base: "tcp", denied: &denied, log: d.logger()}, tt.p)
 			if err == nil {
 				c.Close()
 			}

@@ -3,6 +3,7 @@ package dialer
 import (
 	"context"
 	"net"
+	"net/netip"
 	"syscall"
 	"time"
 
@@ -29,13 +30,31 @@ type PairDialer struct {
 	// Deadline is the time after which a dial fails. Zero means no deadline.
 	Deadline time.Time
 
-	// LocalAddr restricts the sources: when its IP is set, only pairs from that
-	// address are tried (an unspecified IP restricts the family only); when its
-	// port is not zero, every attempt binds that port, so two attempts from one
-	// source cannot overlap (the second bind fails and the next pair starts).
-	// It must be a *net.TCPAddr for TCP networks and a *net.UDPAddr for UDP
-	// ones. Nil means any source and an ephemeral port.
+	// LocalAddr is the local address to dial from, as in net.Dialer: when its
+	// IP is set, only pairs from that address are tried (and destinations of
+	// its family), and any address the kernel can bind is used, also one that
+	// is not among the host's sources (a loopback alias); an unspecified IP
+	// restricts nothing but the port. When its port is not zero, every attempt
+	// binds that port, so two attempts from one source cannot overlap (the
+	// second bind fails and the next pair starts). It must be a *net.TCPAddr
+	// for TCP networks and a *net.UDPAddr for UDP ones. Nil means any source
+	// and an ephemeral port.
 	LocalAddr net.Addr
+
+	// DualStack is ignored, as in net.Dialer.
+	//
+	// Deprecated: Fast Fallback is enabled by default. To disable, set
+	// FallbackDelay to a negative value.
+	DualStack bool
+
+	// FallbackDelay is net.Dialer's Fast Fallback delay (RFC 6555), applied to
+	// the family interleave of the racing order: when positive, the first
+	// attempt of the other address family starts no earlier than FallbackDelay
+	// after the first attempt, unless every attempt started before it has
+	// failed. Zero leaves the pace to AttemptDelay alone. Negative disables the
+	// interleave: every pair of the first pair's family is tried before any of
+	// the other family, as net.Dialer tries its primary addresses first.
+	FallbackDelay time.Duration
 
 	// KeepAlive is the interval between TCP keep-alive probes on the connection,
 	// as in net.Dialer: zero means the default (15 s where supported), negative
@@ -49,6 +68,12 @@ type PairDialer struct {
 	// Resolver looks up host names and service names. Nil means
 	// net.DefaultResolver.
 	Resolver *net.Resolver
+
+	// Cancel, if not nil, cancels the dial when it is closed, as in
+	// net.Dialer.
+	//
+	// Deprecated: Use DialContext instead.
+	Cancel <-chan struct{}
 
 	// Control, if not nil, is called for each attempt's socket after it is
 	// created and before it is bound and connected, with the attempt's network
@@ -84,7 +109,17 @@ type PairDialer struct {
 	// Logger receives debug logs of every attempt, under the name "dialer". Nil
 	// means no logging.
 	Logger *zap.Logger
+
+	// mptcp is what SetMultipathTCP asked: 0 nothing (net's default), else
+	// mptcpOn or mptcpOff.
+	mptcp uint8
 }
+
+// The values of PairDialer.mptcp.
+const (
+	mptcpOn  = 1
+	mptcpOff = 2
+)
 
 // Compile-time checks of the function shapes PairDialer is used through:
 // http.Transport.DialContext and the like.
@@ -107,19 +142,20 @@ func (d *PairDialer) Dial(network, address string) (net.Conn, error) {
 // order, and races them: it returns the first connection established and
 // closes or cancels the others. For "udp", "udp4" and "udp6" there is no
 // handshake to race: it connects the socket of the best pair whose route the
-// kernel accepts. Any other network is dialed by a net.Dialer with the same
-// fields.
+// kernel accepts. An empty host (the local system, ":80") and any other
+// network are dialed by a net.Dialer with the same fields.
 //
-// Errors are *net.OpError values as net.Dialer returns them. When every attempt
-// failed, the OpError names the best pair's source and destination and its Err
-// is an *AttemptsError listing each attempt.
+// Errors are *net.OpError values as net.Dialer returns them. A dial that made
+// one attempt returns that attempt's error as net.Dialer would (Source set only
+// when a source was bound). When several attempts failed, the OpError names the
+// first pair and its Err is an *AttemptsError listing each attempt.
 func (d *PairDialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
-	base := baseNetwork(network)
-	if base == "" {
-		return d.netDialer().DialContext(ctx, network, address)
-	}
 	if ctx == nil {
 		panic("nil context")
+	}
+	base := baseNetwork(network)
+	if base == "" || localSystem(address) {
+		return d.netDialer().DialContext(ctx, network, address)
 	}
 	ctx, cancel := d.dialCtx(ctx)
 	defer cancel()
@@ -127,6 +163,98 @@ func (d *PairDialer) DialContext(ctx context.Context, network, address string) (
 	if err != nil {
 		return nil, &net.OpError{Op: "dial", Net: network, Err: err}
 	}
+	return d.dialQuery(ctx, q, base, d.selector())
+}
+
+// DialTCP connects to raddr over the named TCP network, as
+// net.Dialer.DialTCP, but over pairs: laddr, when valid, restricts the
+// sources as LocalAddr does (an unspecified address restricts only the port);
+// otherwise the Selector's pairs to raddr race as in DialContext. An invalid
+// raddr is the local system, dialed by a net.Dialer.
+func (d *PairDialer) DialTCP(ctx context.Context, network string, laddr, raddr netip.AddrPort) (*net.TCPConn, error) {
+	switch network {
+	case "tcp", "tcp4", "tcp6":
+	default:
+		return nil, &net.OpError{Op: "dial", Net: network, Source: net.TCPAddrFromAddrPort(laddr),
+			Addr: net.TCPAddrFromAddrPort(raddr), Err: net.UnknownNetworkError(network)}
+	}
+	if !raddr.Addr().IsValid() {
+		return d.netDialer().DialTCP(ctx, network, laddr, raddr)
+	}
+	c, err := d.dialAddrPort(ctx, network, "tcp", laddr, raddr)
+	if err != nil {
+		return nil, err
+	}
+	return c.(*net.TCPConn), nil
+}
+
+// DialUDP connects to raddr over the named UDP network, as
+// net.Dialer.DialUDP, but from the best pair (see DialTCP for laddr and an
+// invalid raddr).
+func (d *PairDialer) DialUDP(ctx context.Context, network string, laddr, raddr netip.AddrPort) (*net.UDPConn, error) {
+	switch network {
+	case "udp", "udp4", "udp6":
+	default:
+		return nil, &net.OpError{Op: "dial", Net: network, Source: net.UDPAddrFromAddrPort(laddr),
+			Addr: net.UDPAddrFromAddrPort(raddr), Err: net.UnknownNetworkError(network)}
+	}
+	if !raddr.Addr().IsValid() {
+		return d.netDialer().DialUDP(ctx, network, laddr, raddr)
+	}
+	c, err := d.dialAddrPort(ctx, network, "udp", laddr, raddr)
+	if err != nil {
+		return nil, err
+	}
+	return c.(*net.UDPConn), nil
+}
+
+// DialIP is net.Dialer.DialIP with d's fields: IP networks are not dialed over
+// pairs.
+func (d *PairDialer) DialIP(ctx context.Context, network string, laddr, raddr netip.Addr) (*net.IPConn, error) {
+	return d.netDialer().DialIP(ctx, network, laddr, raddr)
+}
+
+// DialUnix is net.Dialer.DialUnix with d's fields.
+func (d *PairDialer) DialUnix(ctx context.Context, network string, laddr, raddr *net.UnixAddr) (*net.UnixConn, error) {
+	return d.netDialer().DialUnix(ctx, network, laddr, raddr)
+}
+
+// MultipathTCP reports whether MPTCP will be used, as net.Dialer.MultipathTCP:
+// what SetMultipathTCP asked, else the system default (GODEBUG multipathtcp).
+// It does not check that the operating system supports MPTCP.
+func (d *PairDialer) MultipathTCP() bool {
+	switch d.mptcp {
+	case mptcpOn:
+		return true
+	case mptcpOff:
+		return false
+	}
+	var nd net.Dialer
+	return nd.MultipathTCP()
+}
+
+// SetMultipathTCP directs every attempt of the TCP dials to use, or not use,
+// MPTCP (RFC 8684) if supported by the operating system, as
+// net.Dialer.SetMultipathTCP. Where MPTCP is not available on the host or not
+// supported by the server, the attempts fall back to TCP. On a multi-homed host
+// the attempt that wins sets up the first subflow over its own pair; the
+// kernel's path manager may add more.
+func (d *PairDialer) SetMultipathTCP(use bool) {
+	d.mptcp = mptcpOff
+	if use {
+		d.mptcp = mptcpOn
+	}
+}
+
+// dialAddrPort is DialTCP and DialUDP once the network is checked.
+func (d *PairDialer) dialAddrPort(ctx context.Context, network, base string, laddr, raddr netip.AddrPort) (net.Conn, error) {
+	if ctx == nil {
+		panic("nil context")
+	}
+	ctx, cancel := d.dialCtx(ctx)
+	defer cancel()
+	local := netip.AddrPortFrom(laddr.Addr().Unmap(), laddr.Port())
+	q := pairs.Query{Network: network, Host: raddr.Addr().Unmap().String(), Port: raddr.Port(), Local: local, Resolver: d.Resolver}
 	return d.dialQuery(ctx, q, base, d.selector())
 }
 
@@ -152,30 +280,78 @@ func (d *PairDialer) dialQuery(ctx context.Context, q pairs.Query, base string, 
 	if len(ps) == 0 {
 		return nil, &net.OpError{Op: "dial", Net: q.Network, Err: d.noSuitableAddress(q)}
 	}
+	if d.FallbackDelay < 0 {
+		ps = firstFamilyFirst(ps)
+	}
+	if ctx.Err() != nil {
+		// One attempt, which fails at once with net.Dialer's own error for a
+		// dial whose context has ended.
+		ps = ps[:1]
+	}
 	log := d.logger()
+	dial := d.attemptFunc(q, base, log)
 	var c net.Conn
 	if base == "udp" {
-		c, err = d.connectUDP(ctx, ps, traceFrom(ctx), log)
+		c, err = d.connectUDP(ctx, ps, dial, traceFrom(ctx))
 	} else {
-		r := race{pairs: ps, dial: d.attemptFunc(base, log), report: sel.Report,
-			result: probe.ResultOf, delay: d.AttemptDelay, trace: traceFrom(ctx), log: log}
+		r := race{pairs: ps, dial: dial, report: sel.Report, result: probe.ResultOf,
+			delay: d.AttemptDelay, fallback: d.FallbackDelay, trace: traceFrom(ctx), log: log}
 		c, err = r.run(ctx)
 	}
 	if err != nil {
-		return nil, &net.OpError{Op: "dial", Net: q.Network, Source: ps[0].LocalAddr(base),
-			Addr: ps[0].RemoteAddr(base), Err: err}
+		return nil, d.dialError(q.Network, base, q.Local.IsValid(), ps[0], err)
 	}
 	return c, nil
 }
 
-// dialCtx applies Timeout and Deadline to ctx, as net.Dialer does.
+// dialError is the error of a dial whose attempts failed: the attempt's own
+// error, as net.Dialer would return it, when there was only one; else a
+// *net.OpError naming the first pair, wrapping err.
+func (d *PairDialer) dialError(network, base string, local bool, first pairs.Pair, err error) error {
+	if ae, ok := err.(*AttemptsError); ok && len(ae.Attempts) == 1 && ae.Untried == 0 {
+		if oe, ok := ae.Attempts[0].Err.(*net.OpError); ok {
+			return oe
+		}
+	}
+	return &net.OpError{Op: "dial", Net: network, Source: d.bindAddr(first, base, local), Addr: first.RemoteAddr(base), Err: err}
+}
+
+// firstFamilyFirst returns ps with every pair of the first pair's family
+// before the others, each group in its order.
+func firstFamilyFirst(ps []pairs.Pair) []pairs.Pair {
+	out := make([]pairs.Pair, 0, len(ps))
+	for _, same := range []bool{true, false} {
+		for _, p := range ps {
+			if (p.Is6() == ps[0].Is6()) == same {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// dialCtx applies Timeout, Deadline and Cancel to ctx, as net.Dialer does.
+// The returned func releases what it made (the goroutine watching Cancel
+// ends).
 func (d *PairDialer) dialCtx(ctx context.Context) (context.Context, context.CancelFunc) {
 	ctxDeadline, hasDeadline := ctx.Deadline()
 	dl := earliestDeadline(time.Now(), d.Timeout, d.Deadline, ctxDeadline)
-	if dl.IsZero() || hasDeadline && !dl.Before(ctxDeadline) {
-		return ctx, func() {}
+	cancel := func() {}
+	if !dl.IsZero() && (!hasDeadline || dl.Before(ctxDeadline)) {
+		ctx, cancel = context.WithDeadline(ctx, dl)
 	}
-	return context.WithDeadline(ctx, dl)
+	if d.Cancel == nil {
+		return ctx, cancel
+	}
+	ctx, cancel2 := context.WithCancel(ctx)
+	go func(c <-chan struct{}) {
+		select {
+		case <-c:
+			cancel2()
+		case <-ctx.Done():
+		}
+	}(d.Cancel)
+	return ctx, func() { cancel2(); cancel() }
 }
 
 // earliestDeadline returns the earliest of now+timeout (when timeout is not
@@ -194,25 +370,32 @@ func earliestDeadline(now time.Time, timeout time.Duration, deadline, ctxDeadlin
 	return earliest
 }
 
-// netDialer returns a net.Dialer with d's fields, for the networks PairDialer
-// does not race.
+// netDialer returns a net.Dialer with d's fields, for what PairDialer does not
+// dial over pairs.
 func (d *PairDialer) netDialer() *net.Dialer {
-	return &net.Dialer{
+	nd := &net.Dialer{
 		Timeout:         d.Timeout,
 		Deadline:        d.Deadline,
 		LocalAddr:       d.LocalAddr,
+		DualStack:       d.DualStack, //lint:ignore SA1019 passed on as given
+		FallbackDelay:   d.FallbackDelay,
 		KeepAlive:       d.KeepAlive,
 		KeepAliveConfig: d.KeepAliveConfig,
 		Resolver:        d.Resolver,
+		Cancel:          d.Cancel, //lint:ignore SA1019 passed on as given
 		Control:         d.Control,
 		ControlContext:  d.ControlContext,
 	}
+	if d.mptcp != 0 {
+		nd.SetMultipathTCP(d.mptcp == mptcpOn)
+	}
+	return nd
 }
 
-// logger returns the logger of one dial; nil when d has none.
+// logger returns the logger of one dial: a no-op one when d has none.
 func (d *PairDialer) logger() *zap.Logger {
 	if d.Logger == nil {
-		return nil
+		return zap.NewNop()
 	}
 	return d.Logger.Named("dialer")
 }

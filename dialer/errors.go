@@ -39,11 +39,13 @@ func (e *AttemptError) Unwrap() error { return e.Err }
 // Timeout reports whether the attempt timed out.
 func (e *AttemptError) Timeout() bool { return isTimeout(e.Err) }
 
-// AttemptsError is the error of a dial whose every attempt failed. It is the Err
-// of the *net.OpError that PairDialer.DialContext returns then, and it unwraps to
-// each attempt's error (and to Cause), so that errors.Is(err,
-// syscall.ECONNREFUSED) or errors.Is(err, context.DeadlineExceeded) hold when
-// an attempt failed so.
+// AttemptsError is the error of a dial whose attempts (more than one) all
+// failed. It is the Err of the *net.OpError that PairDialer.DialContext
+// returns then, and it unwraps to each attempt's error (and to Cause), so that
+// errors.Is(err, syscall.ECONNREFUSED) or errors.Is(err,
+// context.DeadlineExceeded) hold when an attempt failed so. It answers
+// Timeout and Temporary as net.Dialer's errors do. (A dial that made one
+// attempt returns that attempt's error itself, as net.Dialer does.)
 type AttemptsError struct {
 	// Attempts lists the attempts made, in racing order.
 	Attempts []*AttemptError
@@ -114,6 +116,21 @@ func (e *AttemptsError) Timeout() bool {
 		}
 	}
 	return false
+}
+
+// Temporary reports whether the dial's failure is temporary as net.Dialer's
+// errors answer it, for callers that still read it (grpc-go's isTemporary):
+// a dial that timed out is (see Timeout), and otherwise the first attempt's
+// error decides, as net.Dialer returns the error of its first address.
+func (e *AttemptsError) Temporary() bool {
+	if e.Timeout() {
+		return true
+	}
+	if len(e.Attempts) == 0 {
+		return false
+	}
+	var t interface{ Temporary() bool }
+	return errors.As(e.Attempts[0].Err, &t) && t.Temporary()
 }
 
 // roundDuration rounds d for reading: to the millisecond from 10 ms up, to the

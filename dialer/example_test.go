@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"syscall"
 	"time"
 
@@ -87,28 +88,36 @@ func ExamplePairDialer_DialContext_httpTransport() {
 }
 
 // When every attempt fails, the error lists them and unwraps to each one's
-// cause.
+// cause. (A dial that made one attempt returns that attempt's error, as
+// net.Dialer does.)
 func ExampleAttemptsError() {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		log.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close() // nothing listens there now: the connect is refused
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	ln.Close() // nothing listens there now: the connects are refused
 
+	// A name with two addresses: two attempts.
+	dns, err := newFakeDNS(map[string][]netip.Addr{"both.example": {netip.IPv6Loopback(), netip.MustParseAddr("127.0.0.1")}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer dns.Close()
 	sel := loopbackOnly()
 	defer sel.Close()
-	d := &dialer.PairDialer{Selector: sel}
-	_, err = d.Dial("tcp", addr)
+	d := &dialer.PairDialer{Selector: sel, Resolver: dns.Resolver()}
+	_, err = d.Dial("tcp", net.JoinHostPort("both.example", port))
 
 	var ae *dialer.AttemptsError
 	if errors.As(err, &ae) {
 		for _, a := range ae.Attempts {
-			fmt.Println(a.Pair.Src.Addr(), "via", a.Pair.Interface, "refused:", errors.Is(a, syscall.ECONNREFUSED))
+			fmt.Println(a.Pair.Dst.Addr(), "refused:", errors.Is(a, syscall.ECONNREFUSED))
 		}
 	}
 	fmt.Println("refused:", errors.Is(err, syscall.ECONNREFUSED), "timeout:", err.(net.Error).Timeout())
 	// Output:
-	// 127.0.0.1 via lo refused: true
+	// ::1 refused: true
+	// 127.0.0.1 refused: true
 	// refused: true timeout: false
 }

@@ -23,14 +23,35 @@ type dialFunc func(ctx context.Context, p pairs.Pair) (net.Conn, error)
 // the others are canceled and closed. run owns every goroutine it starts and
 // returns only when all have ended.
 type race struct {
-	pairs  []pairs.Pair
-	dial   dialFunc
-	report func(probe.Outcome)      // called for every attempt, from run's goroutine
-	result func(error) probe.Result // how an attempt's error counts for probe
-	delay  time.Duration            // PairDialer.AttemptDelay; negative: serial
-	trace  *Trace                   // nil: none
-	log    *zap.Logger              // nil: no logging
+	pairs    []pairs.Pair
+	dial     dialFunc
+	report   func(probe.Outcome)      // called for every attempt but Fallback pairs', from run's goroutine
+	result   func(error) probe.Result // how an attempt's error counts for probe
+	delay    time.Duration            // PairDialer.AttemptDelay; negative: serial
+	fallback time.Duration            // PairDialer.FallbackDelay; used when positive
+	trace    *Trace                   // nil: none
+	log      *zap.Logger              // never nil: zap.NewNop() for none
 }
+
+// ending is how one attempt of a race ended.
+type ending uint8
+
+const (
+	won    ending = iota // connected first: the dial's connection
+	failed               // failed before any attempt won
+	late                 // connected after another had won; closed
+	lost                 // canceled because another attempt won
+)
+
+var endingMessages = [...]string{
+	won:    "attempt won",
+	failed: "attempt failed",
+	late:   "attempt connected late, closed",
+	lost:   "attempt canceled",
+}
+
+// String returns the ending's log message.
+func (e ending) String() string { return endingMessages[e] }
 
 // attemptResult is what one attempt goroutine hands back.
 type attemptResult struct {
@@ -50,6 +71,8 @@ type racer struct {
 	next    int                // index of the next pair to start
 	running int                // attempts started and not yet collected
 	failed  []*AttemptError    // by pair index; nil where not failed
+	t0      time.Time          // when the first attempt started
+	other   bool               // an attempt of the other family than the first has started
 }
 
 // run races the pairs and returns the winning connection, or an *AttemptsError
@@ -80,11 +103,10 @@ func (r *race) run(parent context.Context) (net.Conn, error) {
 }
 
 // single makes the one attempt of a race over one pair on the caller's
-// goroutine: there is nothing to stagger.
+// goroutine: there is nothing to stagger. The attempt is made even when ctx
+// has ended: the dial function then fails at once, with the error net.Dialer
+// gives.
 func (r *race) single(ctx context.Context) (net.Conn, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, &AttemptsError{Untried: 1, Cause: err}
-	}
 	if t := r.trace; t != nil && t.AttemptStart != nil {
 		t.AttemptStart(r.pairs[0])
 	}
@@ -92,14 +114,14 @@ func (r *race) single(ctx context.Context) (net.Conn, error) {
 	c, err := r.dial(ctx, r.pairs[0])
 	res := attemptResult{conn: c, err: err, start: start, dur: time.Since(start)}
 	if err == nil {
-		r.collect(res, msgWon)
+		r.collect(res, won)
 		return c, nil
 	}
 	if c != nil {
 		c.Close()
 		res.conn = nil
 	}
-	ae := r.collect(res, msgFailed)
+	ae := r.collect(res, failed)
 	return nil, &AttemptsError{Attempts: []*AttemptError{ae}, Cause: ctx.Err()}
 }
 
@@ -112,6 +134,10 @@ func (rc *racer) start() {
 	i := rc.next
 	rc.next++
 	rc.running++
+	if i == 0 {
+		rc.t0 = time.Now()
+	}
+	rc.other = rc.other || rc.pairs[i].Is6() != rc.pairs[0].Is6()
 	if t := rc.trace; t != nil && t.AttemptStart != nil {
 		t.AttemptStart(rc.pairs[i])
 	}
@@ -120,6 +146,10 @@ func (rc *racer) start() {
 		return
 	}
 	d := attemptDelay(rc.delay, rc.pairs[i])
+	if rc.fallback > 0 && !rc.other && rc.pairs[rc.next].Is6() != rc.pairs[0].Is6() {
+		// The first attempt of the other family waits for FallbackDelay.
+		d = max(d, rc.fallback-time.Since(rc.t0))
+	}
 	if rc.timer == nil {
 		rc.timer = time.NewTimer(d)
 	} else {
@@ -164,10 +194,10 @@ func (rc *racer) wait() net.Conn {
 		case res := <-rc.results:
 			rc.running--
 			if res.err == nil {
-				rc.collect(res, msgWon)
+				rc.collect(res, won)
 				return res.conn
 			}
-			rc.failed[res.index] = rc.collect(res, msgFailed)
+			rc.failed[res.index] = rc.collect(res, failed)
 			rc.start()
 		case <-tick:
 			rc.start()
@@ -182,54 +212,45 @@ func (rc *racer) drain() {
 	for ; rc.running > 0; rc.running-- {
 		res := <-rc.results
 		if res.conn != nil {
-			rc.collect(res, msgLate)
+			rc.collect(res, late)
 			res.conn.Close()
 			continue
 		}
-		rc.collect(res, msgLost)
+		rc.collect(res, lost)
 	}
 }
 
-// Log messages of collect, one per way an attempt can end.
-const (
-	msgWon    = "attempt won"
-	msgFailed = "attempt failed"
-	msgLate   = "attempt connected late, closed"
-	msgLost   = "attempt canceled"
-)
-
-// collect reports one attempt to probe and to the trace, and logs it; for a
-// failure before any winner (msgFailed) it returns the attempt's error.
-func (r *race) collect(res attemptResult, msg string) *AttemptError {
+// collect reports one attempt to probe (unless its pair is a Fallback one:
+// nothing to learn of a source the kernel chose) and to the trace, and logs it;
+// for a failure before any winner it returns the attempt's error.
+func (r *race) collect(res attemptResult, how ending) *AttemptError {
 	p := r.pairs[res.index]
 	o := probe.Outcome{Path: p.Path(), Start: res.start, Duration: res.dur}
 	if res.conn != nil {
 		o.Result = probe.Success
-		if p.SrcClass != netstate.Loopback { // nothing to learn of loopback's RTT
+		if p.SrcClass != netstate.Loopback && !p.Fallback { // nothing to learn of loopback's RTT
 			o.KernelRTT, _ = sockopt.KernelRTT(res.conn)
 		}
 	} else {
 		o.Result = r.result(res.err)
-		if msg == msgLost && o.Result == probe.Canceled && overdue(p, res.dur) {
+		if how == lost && o.Result == probe.Canceled && overdue(p, res.dur) {
 			// No answer for longer than a working path takes, while another
 			// attempt connected: evidence against this path, like a timeout.
 			o.Result = probe.Timeout
 		}
 	}
-	if r.report != nil {
+	if r.report != nil && !p.Fallback {
 		r.report(o)
 	}
 	if t := r.trace; t != nil && t.AttemptDone != nil {
 		t.AttemptDone(p, res.dur, res.err)
 	}
-	if r.log != nil {
-		if ce := r.log.Check(zap.DebugLevel, msg); ce != nil {
-			ce.Write(zap.Stringer("src", p.Src), zap.Stringer("dst", p.Dst),
-				zap.String("interface", p.Interface), zap.Stringer("result", o.Result),
-				zap.Duration("duration", res.dur), zap.Error(res.err))
-		}
+	if ce := r.log.Check(zap.DebugLevel, how.String()); ce != nil {
+		ce.Write(zap.Stringer("src", p.Src), zap.Stringer("dst", p.Dst),
+			zap.String("interface", p.Interface), zap.Stringer("result", o.Result),
+			zap.Duration("duration", res.dur), zap.Error(res.err))
 	}
-	if msg != msgFailed {
+	if how != failed {
 		return nil
 	}
 	return &AttemptError{Pair: p, Duration: res.dur, Err: res.err}

@@ -29,6 +29,7 @@ type raceCase struct {
 	pairs    []pairs.Pair // nil: testPairs(len(steps))
 	steps    []step       // by pair index
 	delay    time.Duration
+	fallback time.Duration // PairDialer.FallbackDelay
 	timeout  time.Duration // the dial's deadline; 0: none
 	cancelAt time.Duration // when the caller cancels; 0: never
 	winner   int           // pair index, or never
@@ -38,7 +39,46 @@ type raceCase struct {
 	elapsed  time.Duration  // when run returns
 }
 
+// mixedPairs are an IPv6, an IPv4 and an IPv6 pair, in that (racing) order.
+func mixedPairs() []pairs.Pair {
+	v6 := func(i byte) pairs.Pair {
+		return pairs.Pair{Src: netip.AddrPortFrom(netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 15: i}), 0),
+			Dst: netip.MustParseAddrPort("[2001:db8:ff::1]:80")}
+	}
+	return []pairs.Pair{v6(1), testPairs(2)[1], v6(3)}
+}
+
 var raceCases = []raceCase{
+	{
+		name:     "FallbackDelay holds the first attempt of the other family",
+		pairs:    mixedPairs(),
+		steps:    []step{{hang: true}, {hang: true}, {after: 40 * time.Millisecond}},
+		fallback: 300 * time.Millisecond,
+		winner:   2,
+		starts:   []time.Duration{0, 300 * time.Millisecond, 550 * time.Millisecond},
+		results:  []probe.Result{probe.Canceled, probe.Canceled, probe.Success},
+		elapsed:  590 * time.Millisecond,
+	},
+	{
+		name:     "FallbackDelay does not hold after a failure",
+		pairs:    mixedPairs(),
+		steps:    []step{{after: 20 * time.Millisecond, err: errRefused}, {after: 40 * time.Millisecond}, {hang: true}},
+		fallback: 300 * time.Millisecond,
+		winner:   1,
+		starts:   []time.Duration{0, 20 * time.Millisecond},
+		results:  []probe.Result{probe.Refused, probe.Success},
+		elapsed:  60 * time.Millisecond,
+	},
+	{
+		name:     "FallbackDelay shorter than the attempt delay",
+		pairs:    mixedPairs(),
+		steps:    []step{{hang: true}, {after: 40 * time.Millisecond}, {hang: true}},
+		fallback: 100 * time.Millisecond,
+		winner:   1,
+		starts:   []time.Duration{0, 250 * time.Millisecond},
+		results:  []probe.Result{probe.Canceled, probe.Success},
+		elapsed:  290 * time.Millisecond,
+	},
 	{
 		name:    "one pair connects",
 		steps:   []step{{after: 30 * time.Millisecond}},
@@ -223,7 +263,9 @@ func (tc raceCase) check(t *testing.T) {
 	ctx, cancel := tc.context(t)
 	defer cancel()
 	t0 := time.Now()
-	c, err := f.newRace(ps, tc.delay).run(ctx)
+	r := f.newRace(ps, tc.delay)
+	r.fallback = tc.fallback
+	c, err := r.run(ctx)
 	if got := time.Since(t0); got != tc.elapsed {
 		t.Errorf("run returned after %v, want %v", got, tc.elapsed)
 	}

@@ -1,0 +1,96 @@
+package dialer_test
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+
+	"golang.org/x/net/dns/dnsmessage"
+)
+
+// fakeDNS is a DNS server on loopback for the tests' names: A and AAAA
+// records from a map (NOERROR without answers for a type a name lacks),
+// NXDOMAIN for other names. Close stops it.
+type fakeDNS struct {
+	pc      net.PacketConn
+	records map[string][]netip.Addr // lower-case names with the final dot
+	wg      sync.WaitGroup
+}
+
+// newFakeDNS starts a server for records (names without the final dot).
+func newFakeDNS(records map[string][]netip.Addr) (*fakeDNS, error) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s := &fakeDNS{pc: pc, records: make(map[string][]netip.Addr)}
+	for name, addrs := range records {
+		s.records[strings.ToLower(name)+"."] = addrs
+	}
+	s.wg.Go(s.serve)
+	return s, nil
+}
+
+// Close stops the server and waits for it.
+func (s *fakeDNS) Close() {
+	s.pc.Close()
+	s.wg.Wait()
+}
+
+// Resolver returns a pure-Go resolver that asks s only (after /etc/hosts).
+func (s *fakeDNS) Resolver() *net.Resolver {
+	addr := s.pc.LocalAddr().String()
+	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "udp", addr)
+	}}
+}
+
+func (s *fakeDNS) serve() {
+	buf := make([]byte, 1500)
+	for {
+		n, from, err := s.pc.ReadFrom(buf)
+		if err != nil {
+			return
+		}
+		if resp, ok := s.answer(buf[:n]); ok {
+			s.pc.WriteTo(resp, from)
+		}
+	}
+}
+
+// answer builds the response to one query.
+func (s *fakeDNS) answer(query []byte) ([]byte, bool) {
+	var p dnsmessage.Parser
+	h, err := p.Start(query)
+	if err != nil || h.Response {
+		return nil, false
+	}
+	q, err := p.Question()
+	if err != nil {
+		return nil, false
+	}
+	rh := dnsmessage.Header{ID: h.ID, Response: true, Authoritative: true, RecursionDesired: h.RecursionDesired}
+	addrs, known := s.records[strings.ToLower(q.Name.String())]
+	if !known {
+		rh.RCode = dnsmessage.RCodeNameError
+	}
+	b := dnsmessage.NewBuilder(nil, rh)
+	b.EnableCompression()
+	if b.StartQuestions() != nil || b.Question(q) != nil || b.StartAnswers() != nil {
+		return nil, false
+	}
+	rr := dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: 60}
+	for _, a := range addrs {
+		switch {
+		case q.Type == dnsmessage.TypeA && a.Is4():
+			b.AResource(rr, dnsmessage.AResource{A: a.As4()})
+		case q.Type == dnsmessage.TypeAAAA && a.Is6():
+			b.AAAAResource(rr, dnsmessage.AAAAResource{AAAA: a.As16()})
+		}
+	}
+	resp, err := b.Finish()
+	return resp, err == nil
+}
