@@ -305,10 +305,11 @@ func (d *PairDialer) dialQuery(ctx context.Context, q pairs.Query, base string, 
 }
 
 // dialError is the error of a dial whose attempts failed: the attempt's own
-// error, as net.Dialer would return it, when there was only one; else a
-// *net.OpError naming the first pair, wrapping err.
+// error, as net.Dialer would return it, when only one was made (the others
+// not started before the deadline: net.Dialer too returns its first address's
+// error then); else a *net.OpError naming the first pair, wrapping err.
 func (d *PairDialer) dialError(network, base string, local bool, first pairs.Pair, err error) error {
-	if ae, ok := err.(*AttemptsError); ok && len(ae.Attempts) == 1 && ae.Untried == 0 {
+	if ae, ok := err.(*AttemptsError); ok && len(ae.Attempts) == 1 {
 		if oe, ok := ae.Attempts[0].Err.(*net.OpError); ok {
 			return oe
 		}

@@ -16,12 +16,16 @@ import (
 	"time"
 
 	"github.com/getapr/getapr/dialer"
+	"github.com/getapr/getapr/internal/isolate"
 	"github.com/getapr/getapr/internal/lab"
 	"github.com/getapr/getapr/pairs"
 	"github.com/getapr/getapr/probe"
 )
 
-func TestMain(m *testing.M) { os.Exit(lab.Main(m, lab.Options{})) }
+func TestMain(m *testing.M) {
+	isolate.MustSetup()
+	os.Exit(lab.Main(m, lab.Options{}))
+}
 
 // labSelector returns a fresh Selector of the client namespace, closed when the
 // test ends: it knows nothing yet (a cold start).

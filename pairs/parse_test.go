@@ -22,6 +22,9 @@ func TestParseHost(t *testing.T) {
 		{host: "2001:db8::1", ip: "2001:db8::1"},
 		{host: "fe80::1%eth0", ip: "fe80::1%eth0"},
 		{host: "2001:db8::1%eth0", ip: "2001:db8::1"}, // zone dropped off link-local
+		{host: "ff02::fb%eth0", ip: "ff02::fb%eth0"},  // kept on link-local multicast
+		{host: "ff01::1%eth0", ip: "ff01::1%eth0"},    // and interface-local
+		{host: "ff05::1%eth0", ip: "ff05::1"},
 		{host: "::ffff:192.0.2.1", ip: "192.0.2.1"},
 		{host: "", errText: "missing host"},
 		{host: "[2001:db8::1]", errText: "brackets"},
@@ -115,7 +118,7 @@ func FuzzParseHost(f *testing.F) {
 		case ip.IsValid() == (name != ""):
 			t.Fatalf("parseHost(%q) = %v, %q: want exactly one of literal and name", host, ip, name)
 		case ip.IsValid():
-			if ip.Is4In6() || (ip.Zone() != "" && !ip.IsLinkLocalUnicast()) {
+			if ip.Is4In6() || (ip.Zone() != "" && !ip.IsLinkLocalUnicast() && !ip.IsLinkLocalMulticast() && !ip.IsInterfaceLocalMulticast()) {
 				t.Fatalf("parseHost(%q) = %v: not normalized", host, ip)
 			}
 			back, err := netip.ParseAddr(ip.String())

@@ -33,22 +33,33 @@ type answer struct {
 // DNSStart and one DNSDone for the name (not one per family), and no
 // ConnectStart or ConnectDone for the resolver's own sockets (see noNetTrace).
 func resolve(ctx context.Context, lookup lookupFunc, host string, f family, delay time.Duration) ([]netip.Addr, error) {
+	ctx, done := traceLookup(ctx, host)
+	addrs, err := resolveFamilies(ctx, lookup, host, f, delay)
+	done(addrs, err)
+	return addrs, err
+}
+
+// traceLookup reports the start of a lookup of host to an
+// httptrace.ClientTrace in ctx, if any, and returns the context to look up
+// under (see noNetTrace) and the func that reports its end.
+func traceLookup(ctx context.Context, host string) (context.Context, func([]netip.Addr, error)) {
 	ct := httptrace.ContextClientTrace(ctx)
 	if ct == nil {
-		return resolveFamilies(ctx, lookup, host, f, delay)
+		return ctx, func([]netip.Addr, error) {}
 	}
 	if ct.DNSStart != nil {
 		ct.DNSStart(httptrace.DNSStartInfo{Host: host})
 	}
-	addrs, err := resolveFamilies(noNetTrace{ctx}, lookup, host, f, delay)
-	if ct.DNSDone != nil {
+	return noNetTrace{ctx}, func(addrs []netip.Addr, err error) {
+		if ct.DNSDone == nil {
+			return
+		}
 		info := httptrace.DNSDoneInfo{Addrs: make([]net.IPAddr, len(addrs)), Err: err}
 		for i, a := range addrs {
 			info.Addrs[i] = net.IPAddr{IP: a.AsSlice(), Zone: a.Zone()}
 		}
 		ct.DNSDone(info)
 	}
-	return addrs, err
 }
 
 // noNetTrace is a context that hides the standard library's own trace hooks

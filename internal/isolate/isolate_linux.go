@@ -1,9 +1,11 @@
 package isolate
 
 import (
+	"errors"
 	"os"
 	"runtime"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -28,14 +30,35 @@ func procAttr(o Options) *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET, Pdeathsig: syscall.SIGKILL}
 }
 
-// loopbackUp brings the interface "lo" up by ioctl (no rtnetlink needed).
+// loopbackUp brings the interface "lo" up by ioctl (no rtnetlink needed), and
+// waits (up to a second) until ::1 can be bound: the kernel adds it a moment
+// after lo comes up. Without IPv6 it returns once lo is up.
 func loopbackUp() error {
+	if err := linkUp("lo"); err != nil {
+		return err
+	}
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		fd, err := unix.Socket(unix.AF_INET6, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return nil // no IPv6
+		}
+		err = unix.Bind(fd, &unix.SockaddrInet6{Addr: [16]byte{15: 1}})
+		unix.Close(fd)
+		if err == nil {
+			return nil
+		}
+	}
+	return errors.New("::1 not bindable after a second")
+}
+
+// linkUp sets IFF_UP on interface name.
+func linkUp(name string) error {
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return err
 	}
 	defer unix.Close(fd)
-	ifr, err := unix.NewIfreq("lo")
+	ifr, err := unix.NewIfreq(name)
 	if err != nil {
 		return err
 	}
