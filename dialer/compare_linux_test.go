@@ -51,8 +51,8 @@ func TestCompareChild(t *testing.T) {
 // nothing listens, one where connects hang, a DNS server.
 type loopbackEnv struct {
 	open4, open6, dual, closed, hang, udp4, udp6 string // ports
-	unixPath                                         string
-	dns                                              *fakeDNS
+	unixPath                                     string
+	dns                                          *fakeDNS
 }
 
 func newLoopbackEnv(t *testing.T) *loopbackEnv {
