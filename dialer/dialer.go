@@ -284,9 +284,9 @@ func (d *PairDialer) dialQuery(ctx context.Context, q pairs.Query, base string, 
 		ps = firstFamilyFirst(ps)
 	}
 	if ctx.Err() != nil {
-		// One attempt, which fails at once with net.Dialer's own error for a
-		// dial whose context has ended.
-		ps = ps[:1]
+		// Ended before any attempt: net.Dialer's own error for that, which it
+		// returns without making a socket.
+		return d.netDialer().DialContext(ctx, q.Network, ps[0].Dst.String())
 	}
 	log := d.logger()
 	dial := d.attemptFunc(q, base, log)

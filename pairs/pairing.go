@@ -51,6 +51,14 @@ func (v *view) pairsTo(ctx context.Context, w netstate.Watcher, in *rankInput, d
 	case netstate.Loopback:
 		return v.loopbackPair(in, d, local, t)
 	}
+	if !local.IsValid() || local.IsUnspecified() {
+		if si, ok := v.ownAddress(in, d); ok {
+			// One of the host's own addresses: reached through loopback, from
+			// itself, as the kernel does it for net.Dialer.
+			in.addCand(si, in.destIndex(int32(len(in.dsts)), d, dc, t), false)
+			return ""
+		}
+	}
 	zoneIdx := 0
 	if dc == netstate.LinkLocal6 && d.Zone() != "" {
 		i, ok := v.zoneIndex(d.Zone())
@@ -89,6 +97,25 @@ func (v *view) pairsTo(ctx context.Context, w netstate.Watcher, in *rankInput, d
 	}
 	v.markKernelChoice(ctx, w, in, first, n)
 	return why
+}
+
+// ownAddress returns the index among in.srcs of the source that is d itself
+// (a destination that is one of the host's addresses); zones must agree when
+// both have one.
+func (v *view) ownAddress(in *rankInput, d netip.Addr) (int32, bool) {
+	for si := range in.srcs {
+		ip := in.srcs[si].addr.IP
+		if ip.WithZone("") != d.WithZone("") {
+			continue
+		}
+		if d.Zone() != "" {
+			if i, ok := v.zoneIndex(d.Zone()); !ok || i != in.srcs[si].addr.Index {
+				continue
+			}
+		}
+		return int32(si), true
+	}
+	return 0, false
 }
 
 // markKernelChoice marks, for each destination in.dsts[first:], the candidate
