@@ -47,9 +47,35 @@
 // measurement), is reported as a timeout: the next dial ranks its source after
 // the others while the prober checks it.
 //
-// When every attempt fails, the error is a *net.OpError naming the best pair,
-// whose Err is an *AttemptsError that lists each attempt (pair, duration,
-// error) and unwraps to each attempt's error.
+// Each attempt is a net.Dialer dial of one address, over the caller's network,
+// from the source it binds: its error, and what an httptrace.ClientTrace sees
+// of it (ConnectStart and ConnectDone, network "tcp" when the caller said
+// "tcp"), are net.Dialer's. A dial that made one attempt returns that
+// attempt's error unchanged (OpError.Source set only when a source was bound).
+// When several attempts failed, the error is a *net.OpError naming the first
+// pair, whose Err is an *AttemptsError that lists each attempt (pair,
+// duration, error), unwraps to each attempt's error, and answers Timeout and
+// Temporary as net.Dialer's error would. A name's lookup shows as one DNSStart
+// and one DNSDone, and the resolver's own sockets not at all, as with
+// net.Dialer.
+//
+// FallbackDelay keeps net.Dialer's meaning for the family interleave: when
+// positive, the first attempt of the other address family waits for it (unless
+// every attempt before it failed); when negative, the pairs of the first
+// family are all tried before the other's. SetMultipathTCP applies to every
+// attempt.
+//
+// # Drop-in
+//
+// PairDialer accepts what net.Dialer accepts. An empty host (":80") is dialed
+// by net.Dialer. When the Selector finds no pair for any destination of the
+// address (unspecified addresses, which mean the local system; multicast and
+// broadcast; a LocalAddr outside the host's sources, such as a loopback alias;
+// a host whose sources are unknown or have no route), it returns the dials
+// net.Dialer would make (pairs.Pair.Fallback): the kernel chooses the source,
+// or LocalAddr is bound, and the dial succeeds or fails as net.Dialer's. The
+// README lists the intended differences; a comparison harness in this
+// package's tests checks them.
 //
 // # Egress interface and SO_BINDTODEVICE
 //
@@ -74,7 +100,6 @@
 //
 // # Other networks
 //
-// "unix", "ip4:icmp" and any other network are dialed by a net.Dialer with the
-// same Timeout, Deadline, LocalAddr, KeepAlive, KeepAliveConfig, Resolver,
-// Control and ControlContext: behaviour and errors are net.Dialer's.
+// "unix", "ip4:icmp" and any other network (and DialIP, DialUnix) are dialed by
+// a net.Dialer with the same fields: behaviour and errors are net.Dialer's.
 package dialer
