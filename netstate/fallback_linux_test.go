@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"slices"
 	"strconv"
 	"syscall"
 	"testing"
@@ -118,6 +119,23 @@ func TestFallbackChild(t *testing.T) {
 		}
 	}
 	checkRoutes(t, m.RouteFor)
+
+	// Without /proc and /sys: the IPv4 addresses and their links still, by
+	// ioctl alone; the IPv6 addresses are unknown.
+	s, missing := readNoNetlink(fallbackFiles{sysClassNet: "/nonexistent", procNetDev: "/nonexistent", ifInet6: "/nonexistent"})
+	if len(missing) != 2 {
+		t.Errorf("without /proc: missing %q, want the interface list and the IPv6 addresses", missing)
+	}
+	var v4 []string
+	for _, a := range s.Sources() {
+		if a.IP.Is6() {
+			t.Errorf("without /proc: IPv6 source %v", a.IP)
+		}
+		v4 = append(v4, a.IP.String()+"/"+strconv.Itoa(a.Bits)+" "+a.Interface)
+	}
+	if want := []string{"192.0.2.10/24 v0", "192.0.2.11/24 v0"}; !slices.Equal(v4, want) {
+		t.Errorf("without /proc: sources %q, want %q", v4, want)
+	}
 }
 
 // routeCase is a RouteFor question on fallbackHost and the kernel's answer.
