@@ -134,7 +134,7 @@ func TestCancel(t *testing.T) {
 			return err
 		}},
 		{"net.Dialer", func(cancel chan struct{}) error {
-			d := &net.Dialer{Resolver: r, Cancel: cancel}
+			d := &net.Dialer{Resolver: r, Cancel: cancel} //lint:ignore SA1019 the deprecated field is what is compared
 			_, err := d.Dial("tcp", "silent.test:80")
 			return err
 		}},
