@@ -13,7 +13,7 @@ import (
 
 func TestMain(m *testing.M) {
 	isolate.MustSetup()
-	if o := isolate.Current(); o.NewNetNS || o.NoNetlink {
+	if isolate.InChild() {
 		// A child of isolate.Run (the comparison harness): its zero-value
 		// PairDialer starts the process-wide default Selector, whose
 		// goroutines live as long as the process. The parent, which makes no

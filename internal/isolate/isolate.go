@@ -31,9 +31,10 @@ type Options struct {
 	Commands [][]string
 }
 
-// String returns the conditions as envMode carries them ("netns,nonetlink").
+// String returns the conditions as envMode carries them: "child", then
+// ",netns" and ",nonetlink" as asked.
 func (o Options) String() string {
-	var s []string
+	s := []string{"child"}
 	if o.NewNetNS {
 		s = append(s, "netns")
 	}
@@ -42,6 +43,9 @@ func (o Options) String() string {
 	}
 	return strings.Join(s, ",")
 }
+
+// InChild reports whether this process is a child of Run.
+func InChild() bool { return os.Getenv(envMode) != "" }
 
 // Current returns the conditions this process runs under, as Run set them
 // (without the Commands); the zero Options outside Run.
@@ -95,7 +99,7 @@ func MustSetup() {
 // inside a child of Run is an error.
 func Run(t *testing.T, run string, o Options) {
 	t.Helper()
-	if os.Getenv(envMode) != "" {
+	if InChild() {
 		t.Fatal("isolate.Run in a child of isolate.Run")
 	}
 	if why := unavailable(o); why != "" {

@@ -19,7 +19,7 @@ func TestMain(m *testing.M) {
 
 // TestIsolated runs TestChild in a new namespace with rtnetlink refused.
 func TestIsolated(t *testing.T) {
-	if o := isolate.Current(); o.NewNetNS || o.NoNetlink {
+	if isolate.InChild() {
 		t.Skip("in the child")
 	}
 	isolate.Run(t, "^TestChild$", isolate.Options{NewNetNS: true, NoNetlink: true})
