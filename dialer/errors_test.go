@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"os"
 	"syscall"
 	"testing"
 	"time"
@@ -65,5 +66,39 @@ func TestAttemptsErrorUnwrap(t *testing.T) {
 	}
 	if got := len(e.Unwrap()); got != 3 {
 		t.Errorf("Unwrap returned %d errors, want 3", got)
+	}
+}
+
+// TestAttemptsErrorTemporary checks Temporary against what net.Dialer's errors
+// answer: a timeout is temporary, a refusal not; otherwise the first attempt's
+// error decides, as net.Dialer returns its first address's error.
+func TestAttemptsErrorTemporary(t *testing.T) {
+	timeout := &net.OpError{Op: "dial", Err: os.ErrDeadlineExceeded}
+	etimedout := &net.OpError{Op: "dial", Err: os.NewSyscallError("connect", syscall.ETIMEDOUT)}
+	refused := &net.OpError{Op: "dial", Err: errRefused}
+	tests := []struct {
+		name  string
+		e     *AttemptsError
+		want  bool
+		model error // net.Dialer's error for the same case, which must agree
+	}{
+		{"refused", &AttemptsError{Attempts: []*AttemptError{{Err: refused}, {Err: refused}}}, false, refused},
+		{"deadline", &AttemptsError{Attempts: []*AttemptError{{Err: refused}}, Untried: 1, Cause: context.DeadlineExceeded}, true, timeout},
+		{"an attempt timed out", &AttemptsError{Attempts: []*AttemptError{{Err: refused}, {Err: timeout}}}, true, timeout},
+		{"first ETIMEDOUT", &AttemptsError{Attempts: []*AttemptError{{Err: etimedout}, {Err: refused}}}, true, etimedout},
+		{"canceled", &AttemptsError{Cause: context.Canceled, Untried: 2}, false, &net.OpError{Op: "dial", Err: errors.New("operation was canceled")}},
+	}
+	for _, tt := range tests {
+		if got := tt.e.Temporary(); got != tt.want {
+			t.Errorf("%s: Temporary() = %v, want %v", tt.name, got, tt.want)
+		}
+		//lint:ignore SA1019 what grpc-go reads is what is checked
+		if model := tt.model.(net.Error).Temporary(); model != tt.want {
+			t.Errorf("%s: net.Dialer's error says %v, the test wants %v", tt.name, model, tt.want)
+		}
+		oe := &net.OpError{Op: "dial", Err: tt.e}
+		if oe.Temporary() != tt.want {
+			t.Errorf("%s: the OpError around it says Temporary() = %v", tt.name, oe.Temporary())
+		}
 	}
 }
