@@ -26,6 +26,18 @@
 // The ranking is deterministic: the same snapshot, destinations and knowledge give
 // the same order. Each Pair says why it ranks where it does (Pair.Reason).
 //
+// A Query takes what net.Dialer takes. A destination that is one of the host's
+// own addresses is paired with itself, as the kernel does. Query.Local restricts
+// the sources as net.Dialer's LocalAddr does: an unspecified address only fixes the
+// port; a specific one keeps the destinations of its family (after looking up
+// both), and the pairs from it. When the rules leave no pair at all (unspecified,
+// multicast or broadcast destinations, no known source of the family, a local
+// address that is not among the sources, no route), Get returns a *NoPairError
+// saying why, and Attempts returns instead the dials net.Dialer would make,
+// marked Pair.Fallback, so that a dialer never has less to try than net.Dialer.
+// An httptrace.ClientTrace in the context sees a name's lookup as net.Dialer
+// shows it: one DNSStart and one DNSDone.
+//
 // Order turns a ranking into a racing order for Happy Eyeballs (RFC 8305): the best
 // pair first, then the address families interleaved after the First Address Family
 // Count, preferring a pair that leaves by another interface than the previous
