@@ -17,7 +17,10 @@ import (
 // The environment variables the default Selector reads.
 const (
 	// EnvProbeTargets is a comma-separated list of host:port probe targets, IP
-	// literals ("192.0.2.1:80", "[2001:db8::1]:443").
+	// literals ("192.0.2.1:80", "[2001:db8::1]:443") of global unicast addresses;
+	// a private one (RFC 1918, 100.64/10, ULA) is accepted when marked
+	// "private:10.0.0.1:80". Loopback, link-local, multicast, unspecified and
+	// cloud metadata addresses are refused (see probe.ParseProbeTarget).
 	EnvProbeTargets = "GETAPR_PROBE_TARGETS"
 	// EnvLog is a zap level ("debug", "info", "warn", "error"): the default
 	// Selector then logs at that level to stderr, in zap's production format.
@@ -74,12 +77,12 @@ func parseEnv(getenv func(string) string) envConfig {
 		if f == "" {
 			continue
 		}
-		ap, err := netip.ParseAddrPort(f)
-		if err != nil || ap.Port() == 0 {
-			c.problems = append(c.problems, fmt.Sprintf("%s: %q is not an IP:port", EnvProbeTargets, f))
+		ap, err := probe.ParseProbeTarget(f)
+		if err != nil {
+			c.problems = append(c.problems, fmt.Sprintf("%s: %v", EnvProbeTargets, err))
 			continue
 		}
-		c.targets = append(c.targets, netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()))
+		c.targets = append(c.targets, ap)
 	}
 	if v := strings.TrimSpace(getenv(EnvLog)); v != "" {
 		l, err := zapcore.ParseLevel(v)

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"strings"
 
 	"github.com/getapr/getapr/dialer"
 	"github.com/getapr/getapr/netstate"
 	"github.com/getapr/getapr/pairs"
+	"github.com/getapr/getapr/probe"
 )
 
 // realBackend is the library itself: a Selector over a netstate watcher, and a
@@ -68,15 +70,17 @@ func (b *realBackend) newSelector(ctx context.Context, o backendOptions) (*pairs
 	return pairs.New(opts...)
 }
 
-// resolveTargets turns HOST:PORT strings into addresses; a name gives all its
-// addresses.
+// resolveTargets turns HOST:PORT strings (private:HOST:PORT allowing private
+// addresses) into addresses; a name gives all its addresses, each of which must
+// pass probe.CheckProbeTarget.
 func resolveTargets(ctx context.Context, r *net.Resolver, targets []string) ([]netip.AddrPort, error) {
 	if r == nil {
 		r = net.DefaultResolver
 	}
 	var out []netip.AddrPort
 	for _, t := range targets {
-		host, ps, err := net.SplitHostPort(t)
+		rest, private := strings.CutPrefix(t, probe.PrivateTarget)
+		host, ps, err := net.SplitHostPort(rest)
 		if err != nil {
 			return nil, err
 		}
@@ -89,6 +93,9 @@ func resolveTargets(ctx context.Context, r *net.Resolver, targets []string) ([]n
 			return nil, err
 		}
 		for _, ip := range ips {
+			if err := probe.CheckProbeTarget(ip.Unmap(), private); err != nil {
+				return nil, usagef("probe target %q: %v", t, err)
+			}
 			out = append(out, netip.AddrPortFrom(ip.Unmap(), uint16(port)))
 		}
 	}

@@ -71,21 +71,28 @@ func (o *options) backendOptions(log *zap.Logger) backendOptions {
 	}
 }
 
-// targetList is the repeatable --probe-target HOST:PORT.
+// targetList is the repeatable --probe-target HOST:PORT, or private:HOST:PORT to
+// allow private addresses (see probe.CheckProbeTarget).
 type targetList []string
 
 func (l *targetList) String() string { return strings.Join(*l, ",") }
 
 func (l *targetList) Set(s string) error {
-	host, port, err := net.SplitHostPort(s)
+	rest, private := strings.CutPrefix(s, probe.PrivateTarget)
+	host, port, err := net.SplitHostPort(rest)
 	if err != nil {
-		return fmt.Errorf("want HOST:PORT: %v", err)
+		return fmt.Errorf("want HOST:PORT or %sHOST:PORT: %v", probe.PrivateTarget, err)
 	}
 	if err := checkHost(host); err != nil {
 		return err
 	}
 	if _, err := parsePort(port); err != nil {
 		return err
+	}
+	if ip, err := netip.ParseAddr(host); err == nil {
+		if err := probe.CheckProbeTarget(ip.Unmap(), private); err != nil {
+			return err
+		}
 	}
 	*l = append(*l, s)
 	return nil

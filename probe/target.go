@@ -1,0 +1,125 @@
+package probe
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/getapr/getapr/netstate"
+)
+
+// PrivateTarget is the mark that lets a probe target from the user's own
+// configuration (GETAPR_PROBE_TARGETS, the command's --probe-target) be a private
+// address: "private:10.0.0.1:80", "private:[fd00::1]:443". See CheckProbeTarget.
+const PrivateTarget = "private:"
+
+// Addresses that are never probe targets although their class would allow it: the
+// cloud providers' instance metadata and host services, and the IETF protocol
+// assignments. The link-local metadata addresses (169.254.169.254, 169.254.170.2)
+// are refused with every link-local address.
+var (
+	metadataAddrs = []netip.Addr{
+		netip.MustParseAddr("fd00:ec2::254"),   // AWS instance metadata over IPv6
+		netip.MustParseAddr("fd20:ce::254"),    // Google Cloud metadata over IPv6
+		netip.MustParseAddr("100.100.100.200"), // Alibaba Cloud metadata
+		netip.MustParseAddr("168.63.129.16"),   // Azure WireServer
+	}
+	ietf4    = netip.MustParsePrefix("192.0.0.0/24") // IETF protocol assignments (RFC 6890)
+	discard6 = netip.MustParsePrefix("100::/64")     // discard-only (RFC 6666)
+	nat64WKP = netip.MustParsePrefix("64:ff9b::/96") // well-known NAT64 prefix (RFC 6052)
+)
+
+// CheckProbeTarget returns nil when the prober may connect to a: a global unicast
+// address (GUA, global IPv4, documentation prefixes included: they are not routed
+// on the Internet, so a probe to them stays in a test network), or with
+// allowPrivate an RFC 1918, 100.64/10 or ULA address too. Never allowed, with a
+// message that says why: invalid, unspecified, multicast, broadcast and reserved
+// addresses, IPv4-mapped IPv6 addresses (write the IPv4 address), loopback,
+// link-local (169.254/16 with the cloud metadata address, fe80::/10), the cloud
+// metadata addresses outside those (fd00:ec2::254, fd20:ce::254,
+// 100.100.100.200, 168.63.129.16), 192.0.0.0/24, 100::/64, and a NAT64 address
+// 64:ff9b::/96 whose IPv4 address is not global. A zone is refused: only
+// link-local addresses have one.
+func CheckProbeTarget(a netip.Addr, allowPrivate bool) error {
+	switch {
+	case !a.IsValid():
+		return errors.New("probe target: no address")
+	case a.Zone() != "" && !a.IsLinkLocalUnicast():
+		return fmt.Errorf("probe target %v: a zone on an address that is not link-local", a)
+	case a.Is4In6():
+		return fmt.Errorf("probe target %v: an IPv4-mapped IPv6 address; write the IPv4 address %v", a, a.Unmap())
+	}
+	why := targetRefusal(a, allowPrivate)
+	if why == "" {
+		return nil
+	}
+	return fmt.Errorf("probe target %v: %s", a, why)
+}
+
+// targetRefusal returns why a may not be a probe target, or "".
+func targetRefusal(a netip.Addr, allowPrivate bool) string {
+	for _, m := range metadataAddrs {
+		if a.WithZone("") == m {
+			return "a cloud metadata address, never probed"
+		}
+	}
+	switch c := netstate.Classify(a); c {
+	case netstate.GUA, netstate.Global4:
+		return globalRefusal(a)
+	case netstate.ULA, netstate.Private4, netstate.Shared4:
+		if allowPrivate {
+			return ""
+		}
+		return fmt.Sprintf("a private address (%v); write %s%s to probe it anyway", c, PrivateTarget, "HOST:PORT")
+	case netstate.Loopback:
+		return "a loopback address, never probed"
+	case netstate.LinkLocal6, netstate.LinkLocal4:
+		return "a link-local address, never probed (the default gateways are probed anyway)"
+	}
+	switch {
+	case a.IsUnspecified():
+		return "the unspecified address, never probed"
+	case a.IsMulticast():
+		return "a multicast address, never probed"
+	}
+	return "not a unicast address (reserved or broadcast), never probed"
+}
+
+// globalRefusal returns why a global address may not be a probe target, or "".
+func globalRefusal(a netip.Addr) string {
+	switch {
+	case ietf4.Contains(a):
+		return "an IETF protocol assignment (192.0.0.0/24), never probed"
+	case discard6.Contains(a):
+		return "a discard-only address (100::/64), never probed"
+	case nat64WKP.Contains(a):
+		b := a.As16()
+		v4 := netip.AddrFrom4([4]byte(b[12:]))
+		if why := targetRefusal(v4, false); why != "" {
+			return "a NAT64 address of " + v4.String() + ", " + why
+		}
+	}
+	return ""
+}
+
+// ParseProbeTarget parses one probe target as GETAPR_PROBE_TARGETS writes it: an
+// IP literal and a port, "192.0.2.1:80" or "[2001:db8::1]:443", optionally marked
+// with PrivateTarget to allow a private address. An IPv4-mapped IPv6 address is
+// taken as its IPv4 address. The address must pass CheckProbeTarget; the port must
+// not be 0.
+func ParseProbeTarget(s string) (netip.AddrPort, error) {
+	rest, private := strings.CutPrefix(s, PrivateTarget)
+	ap, err := netip.ParseAddrPort(rest)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("probe target %q: not an IP:PORT", s)
+	}
+	if ap.Port() == 0 {
+		return netip.AddrPort{}, fmt.Errorf("probe target %q: port 0", s)
+	}
+	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	if err := CheckProbeTarget(ap.Addr(), private); err != nil {
+		return netip.AddrPort{}, err
+	}
+	return ap, nil
+}
