@@ -3,6 +3,7 @@ package probe
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -24,6 +25,9 @@ const (
 	atlasRetry           = time.Minute // wait after a failed fetch
 	atlasFetchTimeout    = time.Minute
 	atlasMaxPageSize     = 4 << 20 // bytes of one page read at most
+	atlasMaxAnchors      = 4096    // anchors kept from one fetch, over all pages
+	atlasMaxRedirects    = 3       // redirects followed for one page
+	atlasMaxField        = 253     // bytes of an anchor's name, country or city
 )
 
 // AtlasConfig turns on RIPE Atlas anchors as probe targets: one IPv6 and one IPv4
@@ -33,7 +37,8 @@ type AtlasConfig struct {
 	// is added when the URL has none.
 	URL string
 	// Client makes the requests; nil means a client of its own with a one-minute
-	// timeout.
+	// timeout. Whichever client is used, redirects are followed only to the same
+	// host over https, at most three (see FetchAnchors).
 	Client *http.Client
 	// Refresh is how often anchors are picked anew; zero means 10 minutes. A failed
 	// fetch is retried after a minute.
@@ -54,25 +59,31 @@ type Anchor struct {
 	Addr4, Addr6 netip.Addr // invalid when the anchor has no such address
 }
 
-// atlasPage is one page of the anchors API's answer.
-type atlasPage struct {
-	Count   int    `json:"count"`
-	Next    string `json:"next"`
-	Results []struct {
-		ID             int     `json:"id"`
-		FQDN           string  `json:"fqdn"`
-		Country        string  `json:"country"`
-		City           string  `json:"city"`
-		IPv4           *string `json:"ip_v4"`
-		IPv6           *string `json:"ip_v6"`
-		Disabled       bool    `json:"is_disabled"`
-		Decommissioned *string `json:"date_decommissioned"`
-	} `json:"results"`
+// atlasResult is one anchor of a page of the anchors API's answer.
+type atlasResult struct {
+	ID             int     `json:"id"`
+	FQDN           string  `json:"fqdn"`
+	Country        string  `json:"country"`
+	City           string  `json:"city"`
+	IPv4           *string `json:"ip_v4"`
+	IPv6           *string `json:"ip_v6"`
+	Disabled       bool    `json:"is_disabled"`
+	Decommissioned *string `json:"date_decommissioned"`
 }
 
+// errAnchorCap ends the reading of a page when enough anchors were read.
+var errAnchorCap = errors.New("atlas: anchor cap reached")
+
 // FetchAnchors reads the anchors API at rawURL (DefaultAtlasURL if empty) with c,
-// following its "next" pages on the same host, at most maxPages (zero: 10). Anchors
-// that are disabled or decommissioned are left out.
+// following its "next" pages on the same host and scheme, at most maxPages (zero:
+// 10), and keeping at most 4096 anchors. Anchors that are disabled or
+// decommissioned, with a field longer than 253 bytes, or whose addresses are not
+// acceptable probe targets (CheckProbeTarget without private addresses: the
+// server chooses them) are left out; an anchor with one acceptable address keeps
+// it. A page may be at most 4 MiB. Redirects are followed only to the same host
+// over https, at most three per page, whatever c's own CheckRedirect allows (c is
+// not modified: a copy of it with that rule is used; c's CheckRedirect, if any,
+// is then asked too).
 func FetchAnchors(ctx context.Context, c *http.Client, rawURL string, maxPages int) ([]Anchor, error) {
 	if rawURL == "" {
 		rawURL = DefaultAtlasURL
@@ -88,69 +99,168 @@ func FetchAnchors(ctx context.Context, c *http.Client, rawURL string, maxPages i
 		q.Set("page_size", "500")
 		base.RawQuery = q.Encode()
 	}
+	c = atlasClient(c)
 	var out []Anchor
 	next := base
 	for range maxPages {
-		page, err := fetchAtlasPage(ctx, c, next.String())
+		nextURL, err := fetchAtlasPage(ctx, c, next.String(), &out)
+		if errors.Is(err, errAnchorCap) || err == nil && nextURL == "" {
+			return out, nil
+		}
 		if err != nil {
 			return out, err
 		}
-		out = append(out, page.anchors()...)
-		if page.Next == "" {
-			break
-		}
-		if next, err = base.Parse(page.Next); err != nil || next.Host != base.Host || next.Scheme != base.Scheme {
-			return out, fmt.Errorf("atlas: next page %q not on %s", page.Next, base.Host)
+		if next, err = base.Parse(nextURL); err != nil || next.Host != base.Host || next.Scheme != base.Scheme {
+			return out, fmt.Errorf("atlas: next page %q not on %s", nextURL, base.Host)
 		}
 	}
 	return out, nil
 }
 
-// fetchAtlasPage gets and decodes one page.
-func fetchAtlasPage(ctx context.Context, c *http.Client, u string) (*atlasPage, error) {
+// atlasClient returns a copy of c (nil: a client with a one-minute timeout)
+// whose redirects go only to the same host over https, at most
+// atlasMaxRedirects, and then only if c's own CheckRedirect agrees.
+func atlasClient(c *http.Client) *http.Client {
+	if c == nil {
+		c = &http.Client{Timeout: atlasFetchTimeout}
+	}
+	cc := *c
+	own := c.CheckRedirect
+	cc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if err := atlasRedirect(req, via); err != nil {
+			return err
+		}
+		if own != nil {
+			return own(req, via)
+		}
+		return nil
+	}
+	return &cc
+}
+
+// atlasRedirect allows a redirect only to the host of the first request, over
+// https, and at most atlasMaxRedirects of them.
+func atlasRedirect(req *http.Request, via []*http.Request) error {
+	switch {
+	case len(via) > atlasMaxRedirects:
+		return fmt.Errorf("atlas: more than %d redirects", atlasMaxRedirects)
+	case req.URL.Scheme != "https" || req.URL.Host != via[0].URL.Host:
+		return fmt.Errorf("atlas: redirect from %s to %s refused: only to the same host over https", via[0].URL.Redacted(), req.URL.Redacted())
+	}
+	return nil
+}
+
+// fetchAtlasPage gets one page, appends its anchors in service to out (up to
+// atlasMaxAnchors in all) and returns its "next" link. It returns errAnchorCap
+// once out is full.
+func fetchAtlasPage(ctx context.Context, c *http.Client, u string, out *[]Anchor) (next string, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.Do(req)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("atlas: %s: %s", u, resp.Status)
+		return "", fmt.Errorf("atlas: %s: %s", u, resp.Status)
 	}
-	var page atlasPage
-	if err := json.NewDecoder(io.LimitReader(resp.Body, atlasMaxPageSize)).Decode(&page); err != nil {
-		return nil, fmt.Errorf("atlas: %s: %w", u, err)
+	dec := json.NewDecoder(io.LimitReader(resp.Body, atlasMaxPageSize))
+	next, err = decodeAtlasPage(dec, out)
+	if err != nil && !errors.Is(err, errAnchorCap) {
+		return "", fmt.Errorf("atlas: %s: %w", u, err)
 	}
-	return &page, nil
+	return next, err
 }
 
-// anchors returns the page's anchors in service.
-func (p *atlasPage) anchors() []Anchor {
-	var out []Anchor
-	for _, r := range p.Results {
-		if r.Disabled || r.Decommissioned != nil {
-			continue
+// decodeAtlasPage reads one page's JSON object from dec, one anchor at a time:
+// the anchors in service go to out, until it holds atlasMaxAnchors; other members
+// than "next" and "results" are skipped.
+func decodeAtlasPage(dec *json.Decoder, out *[]Anchor) (next string, err error) {
+	if err := expectDelim(dec, '{'); err != nil {
+		return "", err
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return "", err
 		}
-		a := Anchor{ID: r.ID, FQDN: r.FQDN, Country: r.Country, City: r.City}
-		if r.IPv4 != nil {
-			if ip, err := netip.ParseAddr(*r.IPv4); err == nil && ip.Is4() {
-				a.Addr4 = ip
+		switch key {
+		case "next":
+			var n *string
+			if err := dec.Decode(&n); err != nil {
+				return "", err
 			}
-		}
-		if r.IPv6 != nil {
-			if ip, err := netip.ParseAddr(*r.IPv6); err == nil && ip.Is6() && !ip.Is4In6() {
-				a.Addr6 = ip
+			if n != nil {
+				next = *n
 			}
-		}
-		if a.Addr4.IsValid() || a.Addr6.IsValid() {
-			out = append(out, a)
+		case "results":
+			if err := decodeAtlasResults(dec, out); err != nil {
+				return next, err
+			}
+		default:
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return "", err
+			}
 		}
 	}
-	return out
+	return next, expectDelim(dec, '}')
+}
+
+// decodeAtlasResults reads the "results" array, one anchor at a time.
+func decodeAtlasResults(dec *json.Decoder, out *[]Anchor) error {
+	if err := expectDelim(dec, '['); err != nil {
+		return err
+	}
+	for dec.More() {
+		if len(*out) >= atlasMaxAnchors {
+			return errAnchorCap
+		}
+		var r atlasResult
+		if err := dec.Decode(&r); err != nil {
+			return err
+		}
+		if a, ok := r.anchor(); ok {
+			*out = append(*out, a)
+		}
+	}
+	return expectDelim(dec, ']')
+}
+
+// expectDelim reads the next token of dec, which must be d.
+func expectDelim(dec *json.Decoder, d json.Delim) error {
+	t, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if t != d {
+		return fmt.Errorf("want %v, got %v", d, t)
+	}
+	return nil
+}
+
+// anchor returns r as an Anchor; ok is false when it is not in service, has an
+// absurd field, or no address that may be probed.
+func (r *atlasResult) anchor() (a Anchor, ok bool) {
+	if r.Disabled || r.Decommissioned != nil ||
+		len(r.FQDN) > atlasMaxField || len(r.Country) > atlasMaxField || len(r.City) > atlasMaxField {
+		return Anchor{}, false
+	}
+	a = Anchor{ID: r.ID, FQDN: r.FQDN, Country: r.Country, City: r.City}
+	if r.IPv4 != nil {
+		if ip, err := netip.ParseAddr(*r.IPv4); err == nil && ip.Is4() && CheckProbeTarget(ip, false) == nil {
+			a.Addr4 = ip
+		}
+	}
+	if r.IPv6 != nil {
+		if ip, err := netip.ParseAddr(*r.IPv6); err == nil && ip.Is6() && CheckProbeTarget(ip, false) == nil {
+			a.Addr6 = ip
+		}
+	}
+	return a, a.Addr4.IsValid() || a.Addr6.IsValid()
 }
 
 // PickAnchors picks, uniformly at random with r (nil: the default source), the IPv6
@@ -191,7 +301,11 @@ func (p *Prober) runAtlas(cfg AtlasConfig) {
 	}
 	client := cfg.Client
 	if client == nil {
-		client = &http.Client{Timeout: atlasFetchTimeout, Transport: http.DefaultTransport.(*http.Transport).Clone()}
+		client = &http.Client{
+			Timeout:       atlasFetchTimeout,
+			Transport:     http.DefaultTransport.(*http.Transport).Clone(),
+			CheckRedirect: atlasRedirect,
+		}
 		defer client.CloseIdleConnections()
 	}
 	for {

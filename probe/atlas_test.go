@@ -3,15 +3,18 @@ package probe_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -175,5 +178,129 @@ func TestProberAtlas(t *testing.T) {
 	targets := p.Targets()
 	if len(targets) != 4 || targets[0] != gw6 || targets[1] != gw4 {
 		t.Errorf("Targets = %v, want the gateways and two anchors", targets)
+	}
+}
+
+// TestFetchAnchorsRefusesTargets checks that the addresses a server chooses are
+// probe targets only when CheckProbeTarget accepts them without private ones.
+func TestFetchAnchorsRefusesTargets(t *testing.T) {
+	bad := []string{"127.0.0.1", "::1", "0.0.0.0", "::", "255.255.255.255", "224.0.0.1", "ff02::1",
+		"fe80::1%eth0", "169.254.169.254", "10.0.0.1", "100.64.0.1", "fd00::1", "fd00:ec2::254",
+		"168.63.129.16", "192.0.0.8", "::ffff:192.0.2.1", "64:ff9b::7f00:1", "2001:db8::1%eth0"}
+	var results []string
+	for i, a := range bad {
+		field := "ip_v4"
+		if strings.Contains(a, ":") {
+			field = "ip_v6"
+		}
+		results = append(results, fmt.Sprintf(`{"id": %d, "fqdn": "bad%d.example", %q: %q}`, i, i, field, a))
+	}
+	results = append(results, `{"id": 100, "fqdn": "good.example", "ip_v4": "198.51.100.1", "ip_v6": "::1"}`)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `{"results": [%s], "next": null}`, strings.Join(results, ","))
+	}))
+	defer srv.Close()
+	got, err := probe.FetchAnchors(context.Background(), srv.Client(), srv.URL, 0)
+	want := []probe.Anchor{{ID: 100, FQDN: "good.example", Addr4: addr("198.51.100.1")}}
+	if err != nil || !slices.Equal(got, want) {
+		t.Errorf("FetchAnchors = %+v, %v; want only %+v", got, err, want)
+	}
+}
+
+// TestFetchAnchorsRedirects checks that redirects are followed only to the same
+// host over https, with the caller's client and with the Prober's own rule.
+func TestFetchAnchorsRedirects(t *testing.T) {
+	var elsewhere atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		elsewhere.Add(1)
+		fmt.Fprint(w, `{"results": [{"id": 1, "ip_v4": "198.51.100.1"}]}`)
+	}))
+	defer other.Close()
+	otherTLS := httptest.NewTLSServer(other.Config.Handler)
+	defer otherTLS.Close()
+	var srv *httptest.Server
+	srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/same":
+			http.Redirect(w, r, "/list", http.StatusFound)
+		case "/plain":
+			http.Redirect(w, r, "http://"+r.Host+"/list", http.StatusFound)
+		case "/other":
+			http.Redirect(w, r, other.URL+"/list", http.StatusFound)
+		case "/other-tls":
+			http.Redirect(w, r, otherTLS.URL+"/list", http.StatusFound)
+		case "/loop":
+			http.Redirect(w, r, "/loop", http.StatusFound)
+		case "/list":
+			fmt.Fprint(w, `{"results": [{"id": 2, "ip_v4": "198.51.100.2"}]}`)
+		}
+	}))
+	defer srv.Close()
+	client := srv.Client()
+	client.Transport.(*http.Transport).TLSClientConfig.InsecureSkipVerify = true // otherTLS too
+	tests := []struct {
+		path string
+		ok   bool
+	}{
+		{"/same", true},
+		{"/plain", false},
+		{"/other", false},
+		{"/other-tls", false},
+		{"/loop", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			got, err := probe.FetchAnchors(context.Background(), client, srv.URL+tt.path, 0)
+			if ok := err == nil && len(got) == 1 && got[0].ID == 2; ok != tt.ok {
+				t.Errorf("FetchAnchors = %+v, %v; want followed %v", got, err, tt.ok)
+			}
+		})
+	}
+	if n := elsewhere.Load(); n != 0 {
+		t.Errorf("the other hosts got %d requests, want none", n)
+	}
+	if client.CheckRedirect != nil {
+		t.Error("FetchAnchors changed the caller's client")
+	}
+}
+
+// TestFetchAnchorsCaps serves ten pages of 3 MiB, each with about 100,000 tiny
+// anchors: at most 4,096 are kept and the reading stops there; with anchors that
+// are all refused, the ten pages are read and nothing is kept.
+func TestFetchAnchorsCaps(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads 30 MiB")
+	}
+	for _, tc := range []struct {
+		name, ip      string
+		anchors, reqs int
+	}{
+		{"anchor cap", "198.51.100.1", 4096, 1},
+		{"page cap", "127.0.0.1", 0, 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			entry := fmt.Sprintf(`{"id":1,"ip_v4":%q},`, tc.ip)
+			page := []byte(`{"next":"/p","results":[` + strings.Repeat(entry, 3<<20/len(entry)) + `{}]}`)
+			var reqs atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				reqs.Add(1)
+				w.Write(page)
+			}))
+			defer srv.Close()
+			runtime.GC()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			got, err := probe.FetchAnchors(context.Background(), srv.Client(), srv.URL, 0)
+			runtime.GC()
+			runtime.ReadMemStats(&after)
+			if err != nil || len(got) != tc.anchors || int(reqs.Load()) != tc.reqs {
+				t.Errorf("FetchAnchors = %d anchors, %v after %d requests; want %d anchors after %d",
+					len(got), err, reqs.Load(), tc.anchors, tc.reqs)
+			}
+			if grown := int64(after.HeapAlloc) - int64(before.HeapAlloc); grown > 4<<20 {
+				t.Errorf("heap grew by %d bytes holding the anchors, want at most 4 MiB", grown)
+			}
+			runtime.KeepAlive(got)
+		})
 	}
 }
