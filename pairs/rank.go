@@ -1,6 +1,7 @@
 package pairs
 
 import (
+	"math"
 	"math/bits"
 	"net/netip"
 	"slices"
@@ -217,10 +218,24 @@ func (r *ranking) key(kb keyBits, ci int32) uint64 {
 	c := in.cands[ci]
 	lat := e.latency
 	if in.dsts[c.dst].attr.ip.Is6() {
-		lat -= in.bias
+		lat = biased(lat, in.bias)
 	}
 	tier := uint64(tierOf(e.health, in.srcs[c.src].attr.deprecated))
 	return kb.key(tier, lat, e.kernel, r.cands[ci].place)
+}
+
+// biased returns lat - bias, saturated at the limits of time.Duration: an extreme
+// latency (a corrupt measurement) with a negative bias must not wrap around and
+// rank first.
+func biased(lat, bias time.Duration) time.Duration {
+	d := lat - bias
+	switch {
+	case bias < 0 && d < lat:
+		return math.MaxInt64
+	case bias > 0 && d > lat:
+		return math.MinInt64
+	}
+	return d
 }
 
 // rankSources orders the candidates of each destination by the RFC 6724 source

@@ -1,0 +1,51 @@
+package pairs
+
+import (
+	"context"
+	"math"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/getapr/getapr/probe"
+)
+
+// TestExtremeLatency checks that a measured latency at the limit of
+// time.Duration, with a negative IPv6 bias, ranks last instead of wrapping
+// around to first, and that the packed keys keep extreme latencies in order.
+func TestExtremeLatency(t *testing.T) {
+	snap := homeSnapshot()
+	s, _ := newTestSelector(t, snap, nil, WithIPv6Bias(-time.Hour))
+	v6, v4 := ip("2001:db8:2::1"), ip("192.168.1.20")
+	k := &fakeKnowledge{pairs: map[[2]netip.Addr]probe.PairStats{
+		{ip("2001:db8:1::10"), v6}: {SRTT: math.MaxInt64, Samples: 1, Successes: 1},
+		{ip("fd00:1::10"), v6}:     {SRTT: math.MaxInt64 - time.Minute, Samples: 1, Successes: 1},
+		{ip("192.168.1.10"), v4}:   {SRTT: 10 * time.Millisecond, Samples: 1, Successes: 1},
+	}, health: map[netip.Addr]probe.Health{}}
+	ps, _ := s.rankWith(context.Background(), Query{Host: "x", Port: 80}, []netip.Addr{v6, v4}, k, new(workspace))
+	if len(ps) != 3 || ps[0].Dst.Addr() != v4 {
+		t.Fatalf("ranking = %v, want the IPv4 pair (10ms) first", ps)
+	}
+
+	for _, tt := range []struct{ lat, bias, want time.Duration }{
+		{math.MaxInt64, -time.Hour, math.MaxInt64},
+		{math.MaxInt64 - time.Second, -time.Hour, math.MaxInt64},
+		{math.MinInt64, time.Hour, math.MinInt64},
+		{200 * time.Millisecond, 5 * time.Millisecond, 195 * time.Millisecond},
+		{200 * time.Millisecond, -5 * time.Millisecond, 205 * time.Millisecond},
+	} {
+		if got := biased(tt.lat, tt.bias); got != tt.want {
+			t.Errorf("biased(%d, %v) = %d, want %d", tt.lat, tt.bias, got, tt.want)
+		}
+	}
+	kb := newKeyBits(64)
+	lats := []time.Duration{math.MinInt64, -time.Hour, 0, time.Microsecond, time.Second, 1000 * time.Hour, math.MaxInt64}
+	for i := 1; i < len(lats); i++ {
+		if a, b := kb.key(1, lats[i-1], false, 0), kb.key(1, lats[i], false, 0); a > b {
+			t.Errorf("key(%d) > key(%d)", lats[i-1], lats[i])
+		}
+		if kb.key(1, lats[i], false, 63) >= kb.key(2, lats[i-1], false, 0) {
+			t.Errorf("latency %d crosses into the next tier", lats[i])
+		}
+	}
+}
