@@ -1,7 +1,7 @@
 package probe
 
 import (
-	"bytes"
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,22 +14,30 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/getapr/getapr/netstate"
 )
 
-// The shared file's format.
+// The shared file's format and limits.
 const (
-	shareFormat  = "getapr-pairs" // the file's "format" field
-	shareVersion = 1              // the file's "version" field
-	shareMaxAge  = time.Hour      // entries older than this are dropped
-	shareMaxSize = 8 << 20        // a larger file is not read
-	shareMaxKeep = 10000          // entries written at most, the most recent
-	lockTries    = 200            // attempts to take the lock ...
-	lockWait     = 10 * time.Millisecond
+	shareFormat      = "getapr-pairs"   // the file's "format" field
+	shareVersion     = 1                // the file's "version" field
+	shareMaxAge      = time.Hour        // entries older than this are dropped
+	shareMaxSize     = 8 << 20          // a larger file is not read
+	shareMaxKeep     = 10000            // entries written at most (the most recent) and read at most
+	shareSkew        = time.Minute      // an entry dated later than now by more is refused; by less, dated now
+	shareMinRTT      = time.Microsecond // the range of an SRTT ...
+	shareMaxRTT      = time.Minute      // ... and of an RTTVAR (from 0)
+	shareMaxCount    = 1<<31 - 1        // samples, successes, failures at most
+	shareImportBatch = 256              // entries imported per hold of the Store's lock
 )
 
-// ErrSymlink is returned by Share when the shared file or its lock file is a
-// symbolic link: it is never followed.
+// ErrSymlink is returned by Share when the shared file, its lock file or their
+// directory is a symbolic link: none is ever followed.
 var ErrSymlink = errors.New("shared file is a symbolic link")
+
+// errShareFormat is a shared file of another format or version.
+var errShareFormat = errors.New("another format or version")
 
 // DefaultSharePath returns the shared file's usual place:
 // os.UserCacheDir()/getapr/pairs.json.
@@ -39,14 +47,6 @@ func DefaultSharePath() (string, error) {
 		return "", err
 	}
 	return filepath.Join(dir, "getapr", "pairs.json"), nil
-}
-
-// shareFile is the shared file's content.
-type shareFile struct {
-	Format  string       `json:"format"`
-	Version int          `json:"version"`
-	Written time.Time    `json:"written"`
-	Pairs   []sharedPair `json:"pairs"`
 }
 
 // sharedPair is one pair in the shared file. Durations are in nanoseconds.
@@ -92,126 +92,249 @@ func (e sharedPair) stats() PairStats {
 }
 
 // Share merges what s has learned with the shared file at path, now: it takes the
-// file's lock (path + ".lock"), reads the file, learns the pairs of its own sources
-// that the file knows more recently than s, and replaces the file (a temporary
-// file renamed over it, mode 0600) with the union, each pair's most recent entry
-// kept. Entries older than an hour are dropped and link-local pairs never written.
-// A corrupt file, or one of another format or version, is logged and replaced. A
-// symbolic link at path is refused with ErrSymlink. The directory is created (mode
-// 0700) if needed.
+// file's lock (path + ".lock"), reads the file, replaces it (a temporary file
+// renamed over it, mode 0600) with the union of its entries and s's, each pair's
+// most recent entry kept, releases the lock, and then learns the pairs of its own
+// sources that the file knows more recently than s. Entries older than an hour are
+// dropped, link-local pairs never written, at most 10,000 entries written (the
+// most recent) and read.
+//
+// The file is data from another process: it is read entry by entry, and an entry
+// is refused unless both addresses are unicast (not loopback, link-local,
+// multicast, unspecified or reserved), of one family, without zone, IPv4 not
+// mapped into IPv6; its SRTT within 1µs to 1 minute (0 without samples), RTTVAR
+// within 0 to 1 minute, counts within 0 to 2^31-1 with no more samples than
+// successes, and its times no later than a minute from now (later by less: taken
+// as now). An import never evicts a pair to make room, and the pairs it adds are
+// the first to go when the Store evicts. A file that is corrupt, of another format
+// or version, larger than 8 MiB, or not trusted (another user's, or writable by
+// group or others) is logged, not read, and replaced.
+//
+// The directory is created (mode 0700) if needed. Share refuses, with an error and
+// without creating the lock file: a symbolic link at path, at the lock or at the
+// directory (ErrSymlink); anything but a regular file at path or at the lock (a
+// FIFO, socket or device is never opened); a directory of another user, or one
+// writable by group or others (sticky or not; on Unix). A lock file that cannot be
+// trusted is replaced. Run as root in another user's directory, Share gives the
+// files it creates to the directory's owner. Waiting for the lock, held by another
+// merge, takes at most two seconds.
 func (s *Store) Share(path string) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	unlock, err := lockShared(path + ".lock")
+	d, err := openShareDir(filepath.Dir(path))
 	if err != nil {
 		return err
 	}
-	defer unlock()
-	entries, err := s.readShared(path)
+	defer d.close()
+	name := filepath.Base(path)
+	if _, err := d.stat(name); err != nil {
+		return err
+	}
+	unlock, err := d.lock(name)
 	if err != nil {
 		return err
 	}
 	now := time.Now()
-	s.importShared(entries, now)
-	return writeShared(path, s.exportShared(entries, now), now)
-}
-
-// lockShared takes the exclusive lock on the lock file, waiting up to two seconds.
-func lockShared(name string) (unlock func(), err error) {
-	f, err := openNoFollow(name, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	for range lockTries {
-		var ok bool
-		if ok, err = tryLock(f); ok {
-			return func() { unlockFile(f); f.Close() }, nil
-		}
-		if err != nil {
-			break
-		}
-		time.Sleep(lockWait)
-	}
-	f.Close()
-	if err == nil {
-		err = fmt.Errorf("%s: still locked after %v", name, lockTries*lockWait)
-	}
-	return nil, err
-}
-
-// readShared returns the entries of the shared file; none when it does not exist or
-// cannot be understood (logged).
-func (s *Store) readShared(path string) ([]sharedPair, error) {
-	f, err := openNoFollow(path, os.O_RDONLY, 0)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	if err := checkShared(f); err != nil {
-		return nil, err
-	}
-	b, err := io.ReadAll(io.LimitReader(f, shareMaxSize+1))
-	if err != nil {
-		return nil, err
-	}
-	var sf shareFile
-	dec := json.NewDecoder(bytes.NewReader(b))
-	switch err := dec.Decode(&sf); {
-	case len(b) > shareMaxSize:
-		s.log.Warn("shared file too large; ignored", zap.String("path", path))
-	case err != nil:
-		s.log.Warn("shared file corrupt; ignored", zap.String("path", path), zap.Error(err))
-	case sf.Format != shareFormat || sf.Version != shareVersion:
-		s.log.Warn("shared file of another format or version; ignored", zap.String("path", path),
-			zap.String("format", sf.Format), zap.Int("version", sf.Version))
-	default:
-		return sf.Pairs, nil
-	}
-	return nil, nil
-}
-
-// checkShared refuses a shared file that is not a regular file of this user.
-func checkShared(f *os.File) error {
-	fi, err := f.Stat()
+	entries := s.readShared(d, name, now)
+	err = d.write(name, s.exportShared(entries, now), now)
+	unlock()
 	if err != nil {
 		return err
 	}
-	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("%s: not a regular file", f.Name())
-	}
-	return checkOwner(f.Name(), fi)
+	s.importShared(entries, now)
+	return nil
 }
 
-// importShared learns the shareable entries of sources of the host that are more
-// recent than what s knows. Health and flags are left alone: they are this
-// process's own experience.
+// readShared returns the acceptable entries of the shared file; none when it does
+// not exist or cannot be read, understood or trusted (logged).
+func (s *Store) readShared(d *shareDir, name string, now time.Time) []sharedPair {
+	f, fi, err := d.open(name, os.O_RDONLY, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	path := zap.String("path", d.path(name))
+	if err != nil {
+		s.log.Warn("shared file not readable; replaced", path, zap.Error(err))
+		return nil
+	}
+	defer f.Close()
+	if ok, why := trusted(fi, d.fi); !ok {
+		s.log.Warn("shared file not trusted; ignored and replaced", path, zap.String("why", why))
+		return nil
+	}
+	if fi.Size() > shareMaxSize {
+		s.log.Warn("shared file too large; ignored", path, zap.Int64("size", fi.Size()))
+		return nil
+	}
+	entries, refused, err := decodeShared(io.LimitReader(f, shareMaxSize), now)
+	switch {
+	case errors.Is(err, errShareFormat):
+		s.log.Warn("shared file of another format or version; ignored", path)
+		return nil
+	case err != nil:
+		s.log.Warn("shared file corrupt; ignored", path, zap.Error(err))
+		return nil
+	case refused > 0:
+		s.log.Warn("shared file entries refused", path, zap.Int("refused", refused), zap.Int("kept", len(entries)))
+	}
+	return entries
+}
+
+// decodeShared reads a shared file from r, one entry at a time, and returns its
+// acceptable entries, at most shareMaxKeep read; refused counts those that were not
+// (old ones are dropped without counting). The object's "format" and "version"
+// must come before its "pairs" (errShareFormat otherwise, as for another format
+// or version); other members are skipped.
+func decodeShared(r io.Reader, now time.Time) (entries []sharedPair, refused int, err error) {
+	dec := json.NewDecoder(r)
+	if err := expectDelim(dec, '{'); err != nil {
+		return nil, 0, err
+	}
+	var format rawIs
+	version := 0
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return nil, 0, err
+		}
+		switch key {
+		case "format":
+			format.want = `"` + shareFormat + `"`
+			err = dec.Decode(&format)
+		case "version":
+			err = dec.Decode(&version)
+		case "pairs":
+			if !format.is || version != shareVersion {
+				return nil, 0, errShareFormat
+			}
+			return decodeSharedPairs(dec, now)
+		default:
+			err = dec.Decode(new(rawIs))
+		}
+		if err != nil {
+			return nil, 0, err
+		}
+	}
+	if !format.is || version != shareVersion {
+		return nil, 0, errShareFormat
+	}
+	return nil, 0, expectDelim(dec, '}')
+}
+
+// decodeSharedPairs reads the "pairs" array, one entry at a time, up to
+// shareMaxKeep entries; the rest of the file is not read.
+func decodeSharedPairs(dec *json.Decoder, now time.Time) (entries []sharedPair, refused int, err error) {
+	if err := expectDelim(dec, '['); err != nil {
+		return nil, 0, err
+	}
+	for n := 0; n < shareMaxKeep && dec.More(); n++ {
+		var e sharedPair
+		if err := dec.Decode(&e); err != nil {
+			return nil, 0, err
+		}
+		switch e, ok := e.checked(now); {
+		case !ok:
+			refused++
+		case e.shareable(now):
+			entries = append(entries, e)
+		}
+	}
+	return entries, refused, nil
+}
+
+// rawIs is a JSON value compared, without being copied, with the JSON text want;
+// with an empty want it skips any value.
+type rawIs struct {
+	want string
+	is   bool
+}
+
+func (r *rawIs) UnmarshalJSON(b []byte) error {
+	r.is = r.want != "" && string(b) == r.want
+	return nil
+}
+
+// checked returns e with its times clamped to now, and whether e is acceptable at
+// now (see Share).
+func (e sharedPair) checked(now time.Time) (sharedPair, bool) {
+	ok := sharedAddr(e.Src) && sharedAddr(e.Dst) && e.Src.Is4() == e.Dst.Is4() &&
+		inRange(e.Samples, 0, e.Successes) && inRange(e.Successes, 0, shareMaxCount) &&
+		inRange(e.Failures, 0, shareMaxCount) &&
+		(e.Successes == 0 || !e.LastSuccess.IsZero()) && (e.Failures == 0 || !e.LastFailure.IsZero())
+	if e.Samples == 0 {
+		ok = ok && e.SRTT == 0 && e.RTTVar == 0
+	} else {
+		ok = ok && inRange(e.SRTT, shareMinRTT, shareMaxRTT) && inRange(e.RTTVar, 0, shareMaxRTT)
+	}
+	var okS, okF bool
+	e.LastSuccess, okS = clampTime(e.LastSuccess, now)
+	e.LastFailure, okF = clampTime(e.LastFailure, now)
+	return e, ok && okS && okF
+}
+
+// sharedAddr reports whether a may be an address of a shared pair: unicast, not
+// loopback nor link-local, without zone, IPv4 not mapped into IPv6.
+func sharedAddr(a netip.Addr) bool {
+	if a.Zone() != "" {
+		return false
+	}
+	switch netstate.Classify(a) {
+	case netstate.GUA, netstate.ULA, netstate.Global4, netstate.Private4, netstate.Shared4:
+		return true
+	}
+	return false
+}
+
+func inRange[T int | time.Duration](v, lo, hi T) bool { return lo <= v && v <= hi }
+
+// clampTime returns t, or now if t is later than now by at most shareSkew; ok is
+// false if it is later by more.
+func clampTime(t, now time.Time) (time.Time, bool) {
+	switch {
+	case t.After(now.Add(shareSkew)):
+		return t, false
+	case t.After(now):
+		return now.Round(0), true
+	}
+	return t, true
+}
+
+// importShared learns, from checked entries, those of sources of the host that are
+// more recent than what s knows: the most recent first, shareImportBatch entries
+// per hold of the lock, adding pairs only while s holds fewer than its maximum
+// (an import never evicts). Health and flags are left alone: they are this
+// process's own experience. It sorts entries.
 func (s *Store) importShared(entries []sharedPair, now time.Time) {
+	slices.SortFunc(entries, func(a, b sharedPair) int { return b.updated().Compare(a.updated()) })
+	for len(entries) > 0 {
+		n := min(len(entries), shareImportBatch)
+		s.importBatch(entries[:n], now)
+		entries = entries[n:]
+	}
+}
+
+func (s *Store) importBatch(entries []sharedPair, now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, e := range entries {
-		if !e.shareable(now) {
-			continue
-		}
-		sc := s.sources[addrKey(e.Src)]
+		sc := s.sources[e.Src]
 		if sc == nil {
-			if s.snap != nil {
+			if s.snap != nil || s.npairs >= s.maxPairs {
 				continue // another host's, or an address gone
 			}
-			sc = s.addSource(addrKey(e.Src), now)
+			sc = s.addSource(e.Src, now)
 		}
-		dst := addrKey(e.Dst)
-		if p := sc.pairs[dst]; p != nil && !e.updated().After(p.updated) {
+		p := sc.pairs[e.Dst]
+		switch {
+		case p != nil && !e.updated().After(p.updated):
 			continue
+		case p == nil && s.npairs >= s.maxPairs:
+			continue
+		case p == nil:
+			p = s.pairOf(sc, e.Dst)
+			p.imported = true
 		}
-		p := s.pairOf(sc, dst)
 		p.stats, p.updated = e.stats(), e.updated()
 		sc.setWorking(p, e.Successes > 0 && !e.LastFailure.After(e.LastSuccess))
 	}
-	s.evict()
 }
 
 // exportShared returns the union of the file's shareable entries and s's, the most
@@ -256,31 +379,43 @@ func (s *Store) exportShared(entries []sharedPair, now time.Time) []sharedPair {
 	return out
 }
 
-// writeShared replaces the file at path with entries: written to a temporary file
-// in the same directory (mode 0600), synced, then renamed over path.
-func writeShared(path string, entries []sharedPair, now time.Time) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+// write replaces the file name with entries: written to a temporary file in the
+// directory (mode 0600, the directory owner's), one entry at a time, then renamed
+// over name. It is not synced: that would hold the lock for the disk's flush time
+// (milliseconds, while other merges wait), and after a crash the file, a cache,
+// may be old, or empty and then replaced.
+func (d *shareDir) write(name string, entries []sharedPair, now time.Time) (err error) {
+	f, tmp, err := d.create(name)
 	if err != nil {
 		return err
 	}
 	defer func() {
 		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+			f.Close()
+			d.root.Remove(tmp)
 		}
 	}()
-	if err := tmp.Chmod(0o600); err != nil && !errors.Is(err, errors.ErrUnsupported) {
+	w := bufio.NewWriter(f)
+	written, err := now.UTC().MarshalJSON()
+	if err != nil {
 		return err
 	}
-	enc := json.NewEncoder(tmp)
-	if err := enc.Encode(shareFile{Format: shareFormat, Version: shareVersion, Written: now.UTC(), Pairs: entries}); err != nil {
+	fmt.Fprintf(w, `{"format":%q,"version":%d,"written":%s,"pairs":[`+"\n", shareFormat, shareVersion, written)
+	enc := json.NewEncoder(w)
+	for i, e := range entries {
+		if i > 0 {
+			w.WriteByte(',')
+		}
+		if err := enc.Encode(e); err != nil {
+			return err
+		}
+	}
+	w.WriteString("]}\n")
+	if err := w.Flush(); err != nil {
 		return err
 	}
-	if err := tmp.Sync(); err != nil {
+	if err := f.Close(); err != nil {
 		return err
 	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return d.root.Rename(tmp, name)
 }

@@ -12,13 +12,59 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// openNoFollow opens name, refusing a symbolic link (O_NOFOLLOW) with ErrSymlink.
-func openNoFollow(name string, flag int, perm os.FileMode) (*os.File, error) {
-	f, err := os.OpenFile(name, flag|unix.O_NOFOLLOW|unix.O_CLOEXEC, perm)
-	if errors.Is(err, unix.ELOOP) {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: ErrSymlink}
+// openNonblock is added to every open of the shared file and its lock: a FIFO
+// planted there must not block the open.
+const openNonblock = unix.O_NONBLOCK
+
+// errShareUnsupported is nil: sharing works here.
+var errShareUnsupported error
+
+// owner returns the owner of fi (uid and gid), -1 when unknown.
+func owner(fi fs.FileInfo) (uid, gid int) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return -1, -1
 	}
-	return f, err
+	return int(st.Uid), int(st.Gid)
+}
+
+// checkDir accepts the shared file's directory: it must belong to this user (root
+// may use any user's directory) and must not be writable by group or others,
+// sticky or not: nobody else may create, replace or remove the files in it.
+func checkDir(name string, fi fs.FileInfo) error {
+	uid, _ := owner(fi)
+	if euid := os.Geteuid(); uid != euid && euid != 0 {
+		return fmt.Errorf("share directory %s: owned by uid %d, not by this user (uid %d)", name, uid, euid)
+	}
+	if fi.Mode().Perm()&0o022 != 0 {
+		return fmt.Errorf("share directory %s: writable by group or others (mode %v); use a directory only its owner can write", name, fi.Mode().Perm())
+	}
+	return nil
+}
+
+// trusted reports whether a file of the shared directory dir may be believed: it
+// belongs to this user or to the directory's owner, and is not writable by group or
+// others. why says why not.
+func trusted(fi, dir fs.FileInfo) (ok bool, why string) {
+	uid, _ := owner(fi)
+	duid, _ := owner(dir)
+	switch {
+	case uid != os.Geteuid() && uid != duid:
+		return false, fmt.Sprintf("owned by uid %d", uid)
+	case fi.Mode().Perm()&0o022 != 0:
+		return false, fmt.Sprintf("writable by group or others (mode %v)", fi.Mode().Perm())
+	}
+	return true, ""
+}
+
+// giveAway makes f belong to the directory's owner when root writes into another
+// user's directory, so that the user can still replace it.
+func giveAway(f *os.File, dir fs.FileInfo) error {
+	uid, gid := owner(dir)
+	if os.Geteuid() != 0 || uid == 0 {
+		return nil
+	}
+	return f.Chown(uid, gid)
 }
 
 // tryLock takes an exclusive flock on f without waiting; ok is false if another
@@ -35,11 +81,3 @@ func tryLock(f *os.File) (ok bool, err error) {
 }
 
 func unlockFile(f *os.File) { unix.Flock(int(f.Fd()), unix.LOCK_UN) }
-
-// checkOwner refuses a file that belongs to another user.
-func checkOwner(name string, fi fs.FileInfo) error {
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Geteuid() {
-		return fmt.Errorf("%s: owned by uid %d, not by this user", name, st.Uid)
-	}
-	return nil
-}

@@ -8,14 +8,21 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// openNoFollow opens name, refusing a symbolic link with ErrSymlink. Windows has
-// no O_NOFOLLOW: the check is made just before opening.
-func openNoFollow(name string, flag int, perm os.FileMode) (*os.File, error) {
-	if fi, err := os.Lstat(name); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: ErrSymlink}
-	}
-	return os.OpenFile(name, flag, perm)
-}
+// openNonblock is 0: Windows has no FIFOs at a file's path.
+const openNonblock = 0
+
+// errShareUnsupported is nil: sharing works here.
+var errShareUnsupported error
+
+// checkDir accepts any directory that is not a symbolic link: it lives in the
+// user's own profile, protected by its ACL.
+func checkDir(string, fs.FileInfo) error { return nil }
+
+// trusted accepts any regular file of the directory: see checkDir.
+func trusted(fs.FileInfo, fs.FileInfo) (bool, string) { return true, "" }
+
+// giveAway does nothing: files keep the directory's inherited ACL.
+func giveAway(*os.File, fs.FileInfo) error { return nil }
 
 // tryLock takes an exclusive lock on f's first byte without waiting; ok is false if
 // another holds it.
@@ -34,6 +41,3 @@ func tryLock(f *os.File) (ok bool, err error) {
 func unlockFile(f *os.File) {
 	windows.UnlockFileEx(windows.Handle(f.Fd()), 0, 1, 0, new(windows.Overlapped))
 }
-
-// checkOwner accepts any owner: the file lives in the user's own profile.
-func checkOwner(string, fs.FileInfo) error { return nil }

@@ -31,12 +31,13 @@ type Store struct {
 	trans atomic.Uint32 // the translator flags, for Translators without the lock
 	died  chan struct{} // signalled when a source dies of traffic: its re-checks start
 
-	mu      sync.RWMutex
-	snap    *netstate.Snapshot // last observed; nil before the first Observe
-	sources map[netip.Addr]*source
-	npairs  int       // pairs over all sources
-	flags   flags     // the learned Status flags
-	changed time.Time // when Status last changed
+	mu       sync.RWMutex
+	snap     *netstate.Snapshot // last observed; nil before the first Observe
+	sources  map[netip.Addr]*source
+	npairs   int        // pairs over all sources
+	evictBuf []evictRef // evict's scratch, kept between runs
+	flags    flags      // the learned Status flags
+	changed  time.Time  // when Status last changed
 }
 
 // StoreOption configures a Store.
@@ -89,10 +90,12 @@ func NewStore(opts ...StoreOption) *Store {
 
 // pair is one (source, destination) entry.
 type pair struct {
-	dst     netip.Addr
-	stats   PairStats
-	working bool      // the last conclusive result proved the path
-	updated time.Time // time of the last result
+	dst      netip.Addr
+	stats    PairStats
+	working  bool      // the last conclusive result proved the path
+	imported bool      // learned from the shared file, not yet from this process's own results
+	updated  time.Time // time of the last result
+	near     int       // index in its source's near list
 }
 
 // addrKey is how the Store keys an address: unmapped, and without zone unless it is
@@ -153,7 +156,7 @@ func (s *Store) Report(o Outcome) {
 		sc = s.addSource(src, now)
 	}
 	p := s.pairOf(sc, dst)
-	p.updated = now
+	p.updated, p.imported = now, false
 	if o.Result.PathWorks() {
 		p.stats.success(sample(o), now)
 		sc.setWorking(p, true)
@@ -208,17 +211,23 @@ func (s *Store) pairOf(sc *source, dst netip.Addr) *pair {
 	p := &pair{dst: dst}
 	sc.pairs[dst] = p
 	np := NearbyPrefix(dst)
+	p.near = len(sc.near[np])
 	sc.near[np] = append(sc.near[np], p)
 	s.npairs++
 	return p
 }
 
-// dropPair forgets sc's pair to dst.
+// dropPair forgets sc's pair to dst, in O(1): the last pair of its near list takes
+// its place there.
 func (s *Store) dropPair(sc *source, p *pair) {
 	sc.setWorking(p, false)
 	delete(sc.pairs, p.dst)
 	np := NearbyPrefix(p.dst)
-	if l := slices.DeleteFunc(sc.near[np], func(q *pair) bool { return q == p }); len(l) > 0 {
+	l := sc.near[np]
+	last := l[len(l)-1]
+	l[p.near], last.near = last, p.near
+	l[len(l)-1] = nil
+	if l = l[:len(l)-1]; len(l) > 0 {
 		sc.near[np] = l
 	} else {
 		delete(sc.near, np)
@@ -226,26 +235,44 @@ func (s *Store) dropPair(sc *source, p *pair) {
 	s.npairs--
 }
 
-// evict forgets the least recently updated pairs once there are more than maxPairs,
-// down to seven eighths of it, so that eviction runs rarely.
+// evictRef is a pair in the eviction order: by key, the smallest first.
+type evictRef struct {
+	key int64 // evictKey
+	sc  *source
+	p   *pair
+}
+
+// evictKey orders the pairs for eviction: those learned only from the shared file
+// first, then this process's own; in each, the least recently updated first.
+func evictKey(p *pair) int64 {
+	sec := min(max(p.updated.Unix(), 0), 1<<32-1) // 1970 to 2106
+	k := sec<<30 | int64(p.updated.Nanosecond())
+	if !p.imported {
+		k |= 1 << 62
+	}
+	return k
+}
+
+// evict forgets pairs once there are more than maxPairs, down to seven eighths of
+// it, so that eviction runs once per maxPairs/8 new pairs: pairs learned only from
+// the shared file go first, then the least recently updated. It takes O(n log n)
+// for n pairs (measured at the default 4096: see BenchmarkEvict).
 func (s *Store) evict() {
 	if s.npairs <= s.maxPairs {
 		return
 	}
-	type ref struct {
-		sc *source
-		p  *pair
-	}
-	all := make([]ref, 0, s.npairs)
+	all := s.evictBuf[:0]
 	for _, sc := range s.sources {
 		for _, p := range sc.pairs {
-			all = append(all, ref{sc, p})
+			all = append(all, evictRef{evictKey(p), sc, p})
 		}
 	}
-	slices.SortFunc(all, func(a, b ref) int { return a.p.updated.Compare(b.p.updated) })
+	slices.SortFunc(all, func(a, b evictRef) int { return cmp.Compare(a.key, b.key) })
 	for _, r := range all[:s.npairs-s.maxPairs*7/8] {
 		s.dropPair(r.sc, r.p)
 	}
+	clear(all)
+	s.evictBuf = all[:0]
 }
 
 // Pair returns what is known about the pair (src, dst). Ports are ignored, and so

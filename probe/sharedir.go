@@ -1,0 +1,280 @@
+package probe
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// The lock on the shared file.
+const (
+	lockStall   = 2 * time.Second  // Share gives up when the lock's holder keeps it this long ...
+	lockLimit   = 30 * time.Second // ... or when others keep taking it in turn for this long
+	lockPoll    = time.Millisecond // a waiter tries again about this often
+	lockRetries = 3                // lock files replaced under a waiter, at most
+	lockSuffix  = ".lock"          // the lock file is the shared file's name with this
+	queueSuffix = ".queue"         // and the queue's lock file with this
+	lockSeqAt   = 8                // offset of the lock file's counter of lock holders
+	tmpPattern  = ".%s.%016x.tmp"  // temporary files: name, random
+)
+
+// shareDir is the shared file's directory, opened once and checked: every file
+// operation of a merge is made relative to it (os.Root), so that the directory
+// cannot be swapped for another (a symbolic link) between the check and the use.
+type shareDir struct {
+	name string
+	fi   fs.FileInfo // the directory as checked
+	root *os.Root
+}
+
+// openShareDir creates the directory if needed (mode 0700, parents too) and opens
+// it, refusing a symbolic link (ErrSymlink) and what checkDir refuses.
+func openShareDir(name string) (*shareDir, error) {
+	if errShareUnsupported != nil {
+		return nil, &fs.PathError{Op: "share", Path: name, Err: errShareUnsupported}
+	}
+	if err := os.MkdirAll(name, 0o700); err != nil {
+		return nil, err
+	}
+	fi, err := os.Lstat(name)
+	switch {
+	case err != nil:
+		return nil, err
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return nil, &fs.PathError{Op: "open", Path: name, Err: ErrSymlink}
+	case !fi.IsDir():
+		return nil, fmt.Errorf("share directory %s: not a directory", name)
+	}
+	if err := checkDir(name, fi); err != nil {
+		return nil, err
+	}
+	root, err := os.OpenRoot(name)
+	if err != nil {
+		return nil, err
+	}
+	if now, err := root.Stat("."); err != nil || !os.SameFile(fi, now) {
+		root.Close()
+		return nil, fmt.Errorf("share directory %s: replaced while being opened", name)
+	}
+	return &shareDir{name: name, fi: fi, root: root}, nil
+}
+
+func (d *shareDir) close() { d.root.Close() }
+
+func (d *shareDir) path(name string) string { return filepath.Join(d.name, name) }
+
+// stat returns what is at name without following a symbolic link: nil when
+// nothing is there, ErrSymlink for a link, an error for anything but a regular
+// file (a FIFO, socket or device is never opened).
+func (d *shareDir) stat(name string) (fs.FileInfo, error) {
+	fi, err := d.root.Lstat(name)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return nil, &fs.PathError{Op: "open", Path: d.path(name), Err: ErrSymlink}
+	case !fi.Mode().IsRegular():
+		return nil, fmt.Errorf("%s: not a regular file (%v)", d.path(name), fi.Mode().Type())
+	}
+	return fi, nil
+}
+
+// open opens the regular file name without blocking (O_NONBLOCK) and checks,
+// after opening, that it is a regular file and the one at name (not a link).
+func (d *shareDir) open(name string, flag int, perm os.FileMode) (*os.File, fs.FileInfo, error) {
+	if _, err := d.stat(name); err != nil {
+		return nil, nil, err
+	}
+	f, err := d.root.OpenFile(name, flag|openNonblock, perm)
+	if err != nil {
+		return nil, nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil {
+		var at fs.FileInfo
+		at, err = d.stat(name)
+		switch {
+		case err != nil:
+		case !fi.Mode().IsRegular():
+			err = fmt.Errorf("%s: not a regular file (%v)", d.path(name), fi.Mode().Type())
+		case at == nil || !os.SameFile(fi, at):
+			err = fmt.Errorf("%s: replaced while being opened", d.path(name))
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, fi, nil
+}
+
+// lock takes the exclusive lock of the shared file name: a lock on the file
+// name+".lock", created if needed (mode 0600; given to the directory's owner when
+// root creates it in another user's directory). A lock file that cannot be
+// trusted (another user's, or writable by others) is replaced, and one with a
+// wider mode than 0600 narrowed.
+//
+// Waiters queue: each first takes the lock of name+".queue" (a file like the lock
+// file), so that only one at a time waits for the lock itself and the holder that
+// lets it go cannot take it back at once, ahead of those already waiting; the
+// queue is left once the lock is taken. Tries come about every millisecond,
+// jittered. lock gives up when one holder keeps the lock for two seconds, or after
+// 30 seconds of others taking it in turn: each holder counts itself in the lock
+// file's 8 bytes at offset 8, so that a waiter can tell the two apart.
+func (d *shareDir) lock(name string) (unlock func(), err error) {
+	start := time.Now()
+	for range lockRetries {
+		unlock, again, err := d.lockOnce(name, start)
+		if !again {
+			return unlock, err
+		}
+	}
+	return nil, fmt.Errorf("%s: replaced %d times while waiting for it", d.path(name+lockSuffix), lockRetries)
+}
+
+// lockOnce is one attempt of lock; again is set when the lock file was replaced
+// while it was waited for.
+func (d *shareDir) lockOnce(name string, start time.Time) (unlock func(), again bool, err error) {
+	lname := name + lockSuffix
+	q, err := d.openLock(name + queueSuffix)
+	if err != nil {
+		return nil, false, err
+	}
+	defer q.Close()
+	m, err := d.openLock(lname)
+	if err != nil {
+		return nil, false, err
+	}
+	ok, err := waitLock(q, m, start)
+	if ok {
+		ok, err = waitLock(m, m, start)
+		unlockFile(q)
+	}
+	if err != nil || !ok {
+		m.Close()
+		if err == nil {
+			err = fmt.Errorf("%s: still locked after %v: held for %v by one holder, or taken in turn by others for %v",
+				d.path(lname), time.Since(start).Round(time.Millisecond), lockStall, lockLimit)
+		}
+		return nil, false, err
+	}
+	// The lock counts only if the file is still the lock file: another process
+	// may have replaced an untrusted one while this one waited.
+	if fi, err := m.Stat(); err == nil {
+		if at, err := d.root.Lstat(lname); err == nil && os.SameFile(fi, at) {
+			countHolder(m)
+			return func() { unlockFile(m); m.Close() }, false, nil
+		}
+	}
+	unlockFile(m)
+	m.Close()
+	return nil, true, nil
+}
+
+// openLock opens (creates) the lock file, replacing an untrusted one.
+func (d *shareDir) openLock(lname string) (*os.File, error) {
+	fi, err := d.stat(lname)
+	if err != nil {
+		return nil, err
+	}
+	if fi != nil {
+		if ok, _ := trusted(fi, d.fi); !ok {
+			// Only root can have put it into a directory checkDir accepts.
+			if err := d.root.Remove(lname); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return nil, err
+			}
+		}
+	}
+	f, fi, err := d.open(lname, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.own(f, fi); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// own makes f, a file this process created or opened for writing in the
+// directory, mode 0600 and the directory owner's (see giveAway).
+func (d *shareDir) own(f *os.File, fi fs.FileInfo) error {
+	if fi.Mode().Perm() != 0o600 {
+		if err := f.Chmod(0o600); err != nil && !errors.Is(err, errors.ErrUnsupported) {
+			return err
+		}
+	}
+	return giveAway(f, d.fi)
+}
+
+// waitLock tries to lock f until it succeeds, until the lock file m has had the
+// same holder for lockStall, or until lockLimit after start.
+func waitLock(f, m *os.File, start time.Time) (bool, error) {
+	seq, since := holders(m), time.Now()
+	for {
+		ok, err := tryLock(f)
+		if ok || err != nil {
+			return ok, err
+		}
+		now := time.Now()
+		if n := holders(m); n != seq {
+			seq, since = n, now
+		}
+		if now.Sub(since) >= lockStall || now.Sub(start) >= lockLimit {
+			return false, nil
+		}
+		// Jittered, so that no waiter's tries keep coming just after another's.
+		time.Sleep(lockPoll/2 + rand.N(lockPoll))
+	}
+}
+
+// holders returns the lock file's count of lock holders; 0 if it has none.
+func holders(f *os.File) uint64 {
+	var b [8]byte
+	if n, _ := f.ReadAt(b[:], lockSeqAt); n < len(b) {
+		return 0
+	}
+	return binary.LittleEndian.Uint64(b[:])
+}
+
+// countHolder adds the lock's new holder to the lock file's count. The count is
+// beside the locked byte (Windows locks byte 0, and its locks also keep others
+// from reading what they cover).
+func countHolder(f *os.File) {
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], holders(f)+1)
+	f.WriteAt(b[:], lockSeqAt)
+}
+
+// create makes a new temporary file for name in the directory (mode 0600, the
+// directory owner's), to be renamed over name.
+func (d *shareDir) create(name string) (*os.File, string, error) {
+	for range 10 {
+		tmp := fmt.Sprintf(tmpPattern, name, rand.Uint64())
+		f, err := d.root.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		fi, err := f.Stat()
+		if err == nil {
+			err = d.own(f, fi)
+		}
+		if err != nil {
+			f.Close()
+			d.root.Remove(tmp)
+			return nil, "", err
+		}
+		return f, tmp, nil
+	}
+	return nil, "", errors.New(d.path(name) + ": no unused temporary name")
+}
