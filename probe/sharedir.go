@@ -42,15 +42,10 @@ func openShareDir(name string) (*shareDir, error) {
 		return nil, err
 	}
 	fi, err := os.Lstat(name)
-	switch {
-	case err != nil:
-		return nil, err
-	case fi.Mode()&fs.ModeSymlink != 0:
-		return nil, &fs.PathError{Op: "open", Path: name, Err: ErrSymlink}
-	case !fi.IsDir():
-		return nil, fmt.Errorf("share directory %s: not a directory", name)
+	if err == nil {
+		err = checkDirInfo(name, fi)
 	}
-	if err := checkDir(name, fi); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	root, err := os.OpenRoot(name)
@@ -62,6 +57,66 @@ func openShareDir(name string) (*shareDir, error) {
 		return nil, fmt.Errorf("share directory %s: replaced while being opened", name)
 	}
 	return &shareDir{name: name, fi: fi, root: root}, nil
+}
+
+// checkDirInfo refuses a directory that is a symbolic link, not a directory, or
+// refused by checkDir.
+func checkDirInfo(name string, fi fs.FileInfo) error {
+	switch {
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return &fs.PathError{Op: "open", Path: name, Err: ErrSymlink}
+	case !fi.IsDir():
+		return fmt.Errorf("share directory %s: not a directory", name)
+	}
+	return checkDir(name, fi)
+}
+
+// checkFileInfo refuses a symbolic link (ErrSymlink) and anything but a regular
+// file at name.
+func checkFileInfo(name string, fi fs.FileInfo) error {
+	switch {
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return &fs.PathError{Op: "open", Path: name, Err: ErrSymlink}
+	case !fi.Mode().IsRegular():
+		return fmt.Errorf("%s: not a regular file (%v)", name, fi.Mode().Type())
+	}
+	return nil
+}
+
+// CheckSharePath returns the error Share would return at once for path, without
+// creating or changing anything: its directory, if it exists, is a symbolic link,
+// not a directory, another user's or writable by group or others (on Unix); or the
+// shared file, its lock file or its queue file exists and is a symbolic link or not
+// a regular file. Share may still fail later (a full disk, a lock held too long).
+// The command's --share checks its value with it.
+func CheckSharePath(path string) error {
+	if errShareUnsupported != nil {
+		return &fs.PathError{Op: "share", Path: path, Err: errShareUnsupported}
+	}
+	dir := filepath.Dir(path)
+	fi, err := os.Lstat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil // Share creates it
+	case err != nil:
+		return err
+	}
+	if err := checkDirInfo(dir, fi); err != nil {
+		return err
+	}
+	for _, name := range []string{path, path + lockSuffix, path + queueSuffix} {
+		fi, err := os.Lstat(name)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			return err
+		default:
+			if err := checkFileInfo(name, fi); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func (d *shareDir) close() { d.root.Close() }
@@ -78,10 +133,9 @@ func (d *shareDir) stat(name string) (fs.FileInfo, error) {
 		return nil, nil
 	case err != nil:
 		return nil, err
-	case fi.Mode()&fs.ModeSymlink != 0:
-		return nil, &fs.PathError{Op: "open", Path: d.path(name), Err: ErrSymlink}
-	case !fi.Mode().IsRegular():
-		return nil, fmt.Errorf("%s: not a regular file (%v)", d.path(name), fi.Mode().Type())
+	}
+	if err := checkFileInfo(d.path(name), fi); err != nil {
+		return nil, err
 	}
 	return fi, nil
 }

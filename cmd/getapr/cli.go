@@ -144,6 +144,9 @@ func (c *cli) parse(cmd *command, args []string, extra func(*flag.FlagSet)) (*op
 		c.commandUsage(c.stdout, cmd, fs)
 		return nil, nil, errHelpShown
 	}
+	if err == nil {
+		err = o.share.check()
+	}
 	if err != nil {
 		return nil, nil, badArgs(cmd, "%v", err)
 	}
@@ -162,12 +165,15 @@ func badArgs(cmd *command, format string, args ...any) error {
 	return usagef("%s (see 'getapr %s -h')", fmt.Sprintf(format, args...), cmd.name)
 }
 
-// open opens the backend and, with --wait, waits for the first probe round.
+// open opens the backend and, with --wait, waits for the first probe round. The
+// backend returned says on stderr why its Close failed (the last merge of the
+// --share file, most often).
 func (c *cli) open(ctx context.Context, o *options) (backend, error) {
-	b, err := c.newBackend(ctx, o.backendOptions(o.logger(c.stderr)))
+	nb, err := c.newBackend(ctx, o.backendOptions(o.logger(c.stderr)))
 	if err != nil {
 		return nil, err
 	}
+	b := closeReporter{nb, c.stderr}
 	if !o.wait {
 		return b, nil
 	}
@@ -181,6 +187,20 @@ func (c *cli) open(ctx context.Context, o *options) (backend, error) {
 		return nil, fmt.Errorf("waiting for the first probe round: %w", err)
 	}
 	return b, nil
+}
+
+// closeReporter is a backend whose Close writes its error to w.
+type closeReporter struct {
+	backend
+	w io.Writer
+}
+
+func (b closeReporter) Close() error {
+	err := b.backend.Close()
+	if err != nil {
+		fmt.Fprintf(b.w, "getapr: warning: %s\n", oneLine(err.Error()))
+	}
+	return err
 }
 
 // writeJSON writes v indented, with a final newline.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -98,6 +99,7 @@ func TestOpenError(t *testing.T) {
 }
 
 func TestBackendOptions(t *testing.T) {
+	share := filepath.Join(t.TempDir(), "pairs.json")
 	tests := []struct {
 		name  string
 		args  []string
@@ -109,9 +111,9 @@ func TestBackendOptions(t *testing.T) {
 			want: backendOptions{Timeout: defaultTimeout}},
 		{name: "all flags after args", args: []string{"pairs", "server.test", "80",
 			"--probe-target", "192.0.2.9:80", "--probe-target=[2001:db8::9]:443",
-			"--no-probe", "--share=/tmp/gapr-share", "--timeout", "2s", "--log-level", "debug"},
+			"--no-probe", "--share=" + share, "--timeout", "2s", "--log-level", "debug"},
 			want: backendOptions{ProbeTargets: []string{"192.0.2.9:80", "[2001:db8::9]:443"},
-				NoProbe: true, Share: "/tmp/gapr-share", Timeout: 2 * time.Second},
+				NoProbe: true, Share: share, Timeout: 2 * time.Second},
 			debug: true},
 		{name: "share default", args: []string{"status", "--share"},
 			want: backendOptions{Share: mustSharePath(t), Timeout: defaultTimeout}},

@@ -16,10 +16,15 @@
 // Common flags, accepted before or after the arguments (version takes --json only):
 //
 //	--json               JSON output with stable field names
-//	--probe-target H:P   also probe HOST:PORT (repeatable)
+//	--probe-target H:P   also probe HOST:PORT (repeatable): global addresses only;
+//	                     private:H:P allows RFC 1918, 100.64/10 and ULA ones
+//	                     (loopback, link-local, multicast, metadata: never)
 //	--no-probe           no background probing
 //	--share[=PATH]       share what was learned with other processes (default file:
-//	                     getapr/pairs.json in the user's cache directory)
+//	                     getapr/pairs.json in the user's cache directory); a
+//	                     PATH sharing refuses (a special file, a symbolic link, a
+//	                     directory others can write to) is a usage error, and a
+//	                     failed last merge is a warning on stderr
 //	--timeout D          limit for each network operation (default 5s)
 //	--wait               wait for the first probe round before answering
 //	--log-level L        library logs at zap level L on stderr (default off)

@@ -25,6 +25,7 @@ type fakeBackend struct {
 	dials      map[string]fakeDial     // by address; DialStdlib uses "stdlib " + address
 	subscriber func()                  // set by Subscribe
 	closed     bool                    // set by Close
+	closeErr   error                   // returned by Close
 	gets       int                     // number of Get calls
 }
 
@@ -153,7 +154,7 @@ func (f *fakeBackend) Close() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.closed = true
-	return nil
+	return f.closeErr
 }
 
 // fakeConn is the connection a scripted dial returns.

@@ -120,6 +120,19 @@ func (f *shareFlag) Set(s string) error {
 	return nil
 }
 
+// check refuses a path that sharing would refuse at once (see
+// probe.CheckSharePath): a special file such as /dev/null, a symbolic link, a
+// directory other users can write to.
+func (f *shareFlag) check() error {
+	if f.path == "" {
+		return nil
+	}
+	if err := probe.CheckSharePath(f.path); err != nil {
+		return fmt.Errorf("--share: %v", err)
+	}
+	return nil
+}
+
 // levelFlag is --log-level; "off" (the default) disables logging.
 type levelFlag struct {
 	level zapcore.Level

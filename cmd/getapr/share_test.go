@@ -1,0 +1,71 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"testing/synctest"
+)
+
+// TestShareRefused checks that a --share path that sharing would refuse is a
+// usage error said on stderr (it was silent: exit 0, and as root /dev/null.lock
+// was created), and that no lock file is created.
+func TestShareRefused(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("FIFOs and directory modes are Unix")
+	}
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo.json")
+	if err := mkfifo(fifo); err != nil {
+		t.Fatal(err)
+	}
+	open := filepath.Join(dir, "open")
+	if err := os.Mkdir(open, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(open, 0o777)
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	_, devNullLock := os.Lstat("/dev/null.lock")
+	tests := []struct{ path, want string }{
+		{fifo, "not a regular file"},
+		{filepath.Join(open, "pairs.json"), "writable by group or others"},
+		{filepath.Join(link, "pairs.json"), "symbolic link"},
+		{"/dev/null", "/dev"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				r := runFake(newScenario(), 0, "status", "--share="+tt.path)
+				if r.code != exitUsage || !strings.Contains(r.stderr, tt.want) || strings.Count(r.stderr, "\n") != 1 {
+					t.Errorf("exit %d, stderr %q; want %d and one line about %q", r.code, r.stderr, exitUsage, tt.want)
+				}
+			})
+			if _, err := os.Lstat(tt.path + ".lock"); !errors.Is(err, os.ErrNotExist) && tt.path != "/dev/null" {
+				t.Errorf("lock file created: %v", err)
+			}
+		})
+	}
+	if _, err := os.Lstat("/dev/null.lock"); devNullLock != nil && err == nil {
+		os.Remove("/dev/null.lock")
+		t.Error("/dev/null.lock created")
+	}
+}
+
+// TestShareCloseError checks that a failure of the backend's Close (the last merge
+// of the shared file) is said on stderr.
+func TestShareCloseError(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fb := newScenario()
+		fb.closeErr = errors.New("/x/pairs.json.lock: still locked after 2s")
+		r := runFake(fb, 0, "status")
+		if r.code != exitOK || r.stderr != "getapr: warning: /x/pairs.json.lock: still locked after 2s\n" {
+			t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+		}
+	})
+}
