@@ -30,6 +30,7 @@ const (
 	shareMaxRTT      = time.Minute      // ... and of an RTTVAR (from 0)
 	shareMaxCount    = 1<<31 - 1        // samples, successes, failures at most
 	shareImportBatch = 256              // entries imported per hold of the Store's lock
+	shareMaxValue    = 64 << 10         // bytes of one entry, key or member value at most
 )
 
 // ErrSymlink is returned by Share when the shared file, its lock file or their
@@ -38,6 +39,9 @@ var ErrSymlink = errors.New("shared file is a symbolic link")
 
 // errShareFormat is a shared file of another format or version.
 var errShareFormat = errors.New("another format or version")
+
+// errShareValue is a shared file with a value longer than shareMaxValue.
+var errShareValue = fmt.Errorf("a value longer than %d bytes", shareMaxValue)
 
 // DefaultSharePath returns the shared file's usual place:
 // os.UserCacheDir()/getapr/pairs.json.
@@ -184,13 +188,17 @@ func (s *Store) readShared(d *shareDir, name string, now time.Time) []sharedPair
 // must come before its "pairs" (errShareFormat otherwise, as for another format
 // or version); other members are skipped.
 func decodeShared(r io.Reader, now time.Time) (entries []sharedPair, refused int, err error) {
-	dec := json.NewDecoder(r)
+	w := &window{r: r}
+	dec := json.NewDecoder(w)
+	w.dec = dec
+	w.next()
 	if err := expectDelim(dec, '{'); err != nil {
 		return nil, 0, err
 	}
 	var format rawIs
 	version := 0
 	for dec.More() {
+		w.next()
 		key, err := dec.Token()
 		if err != nil {
 			return nil, 0, err
@@ -205,8 +213,9 @@ func decodeShared(r io.Reader, now time.Time) (entries []sharedPair, refused int
 			if !format.is || version != shareVersion {
 				return nil, 0, errShareFormat
 			}
-			return decodeSharedPairs(dec, now)
+			return decodeSharedPairs(dec, w, now)
 		default:
+			w.next()
 			err = dec.Decode(new(rawIs))
 		}
 		if err != nil {
@@ -221,11 +230,12 @@ func decodeShared(r io.Reader, now time.Time) (entries []sharedPair, refused int
 
 // decodeSharedPairs reads the "pairs" array, one entry at a time, up to
 // shareMaxKeep entries; the rest of the file is not read.
-func decodeSharedPairs(dec *json.Decoder, now time.Time) (entries []sharedPair, refused int, err error) {
+func decodeSharedPairs(dec *json.Decoder, w *window, now time.Time) (entries []sharedPair, refused int, err error) {
 	if err := expectDelim(dec, '['); err != nil {
 		return nil, 0, err
 	}
 	for n := 0; n < shareMaxKeep && dec.More(); n++ {
+		w.next()
 		var e sharedPair
 		if err := dec.Decode(&e); err != nil {
 			return nil, 0, err
@@ -238,6 +248,32 @@ func decodeSharedPairs(dec *json.Decoder, now time.Time) (entries []sharedPair, 
 		}
 	}
 	return entries, refused, nil
+}
+
+// window is the shared file as a json.Decoder reads it: never more than
+// shareMaxValue bytes past the decoder's position when next was last called, so
+// that one long value cannot make the decoder buffer the whole file (it fails
+// with errShareValue instead).
+type window struct {
+	r     io.Reader
+	dec   *json.Decoder
+	read  int64 // bytes read from r
+	limit int64 // read no further
+}
+
+// next lets the decoder read one more value of up to shareMaxValue bytes.
+func (w *window) next() { w.limit = w.dec.InputOffset() + shareMaxValue }
+
+func (w *window) Read(p []byte) (int, error) {
+	if w.read >= w.limit {
+		return 0, errShareValue
+	}
+	if int64(len(p)) > w.limit-w.read {
+		p = p[:w.limit-w.read]
+	}
+	n, err := w.r.Read(p)
+	w.read += int64(n)
+	return n, err
 }
 
 // rawIs is a JSON value compared, without being copied, with the JSON text want;
@@ -340,28 +376,15 @@ func (s *Store) importBatch(entries []sharedPair, now time.Time) {
 // exportShared returns the union of the file's shareable entries and s's, the most
 // recent of each pair, at most shareMaxKeep, in address order.
 func (s *Store) exportShared(entries []sharedPair, now time.Time) []sharedPair {
-	byID := make(map[pairID]sharedPair, len(entries))
-	for _, e := range entries {
-		if e.shareable(now) {
-			if old, ok := byID[e.id()]; !ok || e.updated().After(old.updated()) {
-				byID[e.id()] = e
-			}
-		}
-	}
-	s.mu.RLock()
-	for _, sc := range s.sources {
-		for _, p := range sc.pairs {
-			e := sharedPair{
-				Src: sc.addr, Dst: p.dst, SRTT: p.stats.SRTT, RTTVar: p.stats.RTTVar,
-				Samples: p.stats.Samples, Successes: p.stats.Successes, Failures: p.stats.Failures,
-				LastSuccess: p.stats.LastSuccess, LastFailure: p.stats.LastFailure,
-			}
+	own := s.ownShared()
+	byID := make(map[pairID]sharedPair, len(entries)+len(own))
+	for _, l := range [][]sharedPair{entries, own} {
+		for _, e := range l {
 			if old, ok := byID[e.id()]; e.shareable(now) && (!ok || e.updated().After(old.updated())) {
 				byID[e.id()] = e
 			}
 		}
 	}
-	s.mu.RUnlock()
 	out := make([]sharedPair, 0, len(byID))
 	for _, e := range byID {
 		out = append(out, e)
@@ -376,6 +399,26 @@ func (s *Store) exportShared(entries []sharedPair, now time.Time) []sharedPair {
 		}
 		return a.Dst.Compare(b.Dst)
 	})
+	return out
+}
+
+// ownShared returns s's pairs as shared entries, copied under the read lock and
+// nothing more.
+func (s *Store) ownShared() []sharedPair {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]sharedPair, 0, s.npairs)
+	for _, sc := range s.sources {
+		for _, l := range sc.near {
+			for _, p := range l {
+				out = append(out, sharedPair{
+					Src: sc.addr, Dst: p.dst, SRTT: p.stats.SRTT, RTTVar: p.stats.RTTVar,
+					Samples: p.stats.Samples, Successes: p.stats.Successes, Failures: p.stats.Failures,
+					LastSuccess: p.stats.LastSuccess, LastFailure: p.stats.LastFailure,
+				})
+			}
+		}
+	}
 	return out
 }
 
