@@ -38,5 +38,19 @@
 // What was learned can be shared with the user's other processes through one file
 // ([Store.Share], [Sharer]): mode 0600, never through a symbolic link, replaced by
 // rename, merged under a lock, entries older than an hour dropped, link-local pairs
-// never written.
+// never written. The file is data from another process: it must be a regular file
+// in a directory only its owner can write; it is read entry by entry (at most
+// 10,000, at most 64 KiB each, the file at most 8 MiB), every value checked
+// (address kinds and families, ranges, no date ahead of now), and an import never
+// evicts what this process measured itself. Waiters for the lock queue; a merge
+// gives up when one holder keeps the lock two seconds.
+//
+// # Probe targets
+//
+// Targets from the configuration and from the Atlas API must be global unicast
+// addresses ([CheckProbeTarget]); the user's own configuration may allow private
+// ones with the mark [PrivateTarget] ([ParseProbeTarget]). Loopback, link-local,
+// multicast, unspecified and cloud metadata addresses are never probed. The
+// Atlas client follows redirects only to the same host over https and keeps at
+// most 4,096 anchors.
 package probe
