@@ -264,12 +264,17 @@ func TestFetchAnchorsRedirects(t *testing.T) {
 	}
 }
 
-// TestFetchAnchorsCaps serves ten pages of 3 MiB, each with about 100,000 tiny
-// anchors: at most 4,096 are kept and the reading stops there; with anchors that
-// are all refused, the ten pages are read and nothing is kept.
+// TestFetchAnchorsCaps serves ten pages of 3 MiB (300 KiB with the race
+// detector), each with about 100,000 tiny anchors: at most 4,096 are kept and the
+// reading stops there; with anchors that are all refused, the ten pages are read
+// and nothing is kept.
 func TestFetchAnchorsCaps(t *testing.T) {
 	if testing.Short() {
 		t.Skip("reads 30 MiB")
+	}
+	size := 3 << 20
+	if raceEnabled {
+		size = 300 << 10
 	}
 	for _, tc := range []struct {
 		name, ip      string
@@ -280,7 +285,7 @@ func TestFetchAnchorsCaps(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			entry := fmt.Sprintf(`{"id":1,"ip_v4":%q},`, tc.ip)
-			page := []byte(`{"next":"/p","results":[` + strings.Repeat(entry, 3<<20/len(entry)) + `{}]}`)
+			page := []byte(`{"next":"/p","results":[` + strings.Repeat(entry, size/len(entry)) + `{}]}`)
 			var reqs atomic.Int32
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				reqs.Add(1)
