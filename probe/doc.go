@@ -43,7 +43,7 @@
 // 10,000, at most 64 KiB each, the file at most 8 MiB), every value checked
 // (address kinds and families, ranges, no date ahead of now), and an import never
 // evicts what this process measured itself. Waiters for the lock queue; a merge
-// gives up when one holder keeps the lock two seconds.
+// gives up when one holder keeps the lock five seconds.
 //
 // # Probe targets
 //

@@ -13,7 +13,7 @@ import (
 
 // The lock on the shared file.
 const (
-	lockStall   = 2 * time.Second  // Share gives up when the lock's holder keeps it this long ...
+	lockStall   = 5 * time.Second  // Share gives up when the lock's holder keeps it this long ...
 	lockLimit   = 30 * time.Second // ... or when others keep taking it in turn for this long
 	lockPoll    = time.Millisecond // a waiter tries again about this often
 	lockRetries = 3                // lock files replaced under a waiter, at most
@@ -179,7 +179,7 @@ func (d *shareDir) open(name string, flag int, perm os.FileMode) (*os.File, fs.F
 // file), so that only one at a time waits for the lock itself and the holder that
 // lets it go cannot take it back at once, ahead of those already waiting; the
 // queue is left once the lock is taken. Tries come about every millisecond,
-// jittered. lock gives up when one holder keeps the lock for two seconds, or after
+// jittered. lock gives up when one holder keeps the lock for five seconds, or after
 // 30 seconds of others taking it in turn: each holder counts itself in the lock
 // file's 8 bytes at offset 8, so that a waiter can tell the two apart.
 func (d *shareDir) lock(name string) (unlock func(), err error) {
