@@ -72,9 +72,11 @@ func TestShareRefusesSpecialFiles(t *testing.T) {
 				}
 				sh := probe.NewSharer(s, path)
 				closed := make(chan error, 1)
+				start = time.Now()
 				go func() { closed <- sh.Close() }()
 				select {
 				case err := <-closed:
+					t.Logf("Sharer.Close returned after %v", time.Since(start))
 					if err == nil {
 						t.Error("Sharer.Close: no error")
 					}
