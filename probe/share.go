@@ -124,6 +124,7 @@ func (e sharedPair) stats() PairStats {
 // gives up when one holder keeps the lock for five seconds (a merge takes
 // milliseconds: that holder is stuck), or after 30 seconds of others' turns.
 func (s *Store) Share(path string) error {
+	path = filepath.Clean(path)
 	d, err := openShareDir(filepath.Dir(path))
 	if err != nil {
 		return err

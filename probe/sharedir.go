@@ -93,6 +93,7 @@ func CheckSharePath(path string) error {
 	if errShareUnsupported != nil {
 		return &fs.PathError{Op: "share", Path: path, Err: errShareUnsupported}
 	}
+	path = filepath.Clean(path)
 	dir := filepath.Dir(path)
 	fi, err := os.Lstat(dir)
 	switch {
@@ -240,7 +241,11 @@ func (d *shareDir) openLock(lname string) (*os.File, error) {
 	}
 	if fi != nil {
 		if ok, _ := trusted(fi, d.fi); !ok {
-			// Only root can have put it into a directory checkDir accepts.
+			// Only root can have put it into a directory checkDir accepts. Two
+			// processes replacing it at once may each lock a file of their own;
+			// lockOnce sees that unless the second removes the first's new file
+			// after the first checked it: then one merge may be lost, and
+			// written again by that process's next merge.
 			if err := d.root.Remove(lname); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return nil, err
 			}
