@@ -218,8 +218,7 @@ func TestFetchAnchorsRedirects(t *testing.T) {
 	defer other.Close()
 	otherTLS := httptest.NewTLSServer(other.Config.Handler)
 	defer otherTLS.Close()
-	var srv *httptest.Server
-	srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/same":
 			http.Redirect(w, r, "/list", http.StatusFound)
