@@ -42,8 +42,8 @@
 // in a directory only its owner can write; it is read entry by entry (at most
 // 10,000, at most 64 KiB each, the file at most 8 MiB), every value checked
 // (address kinds and families, ranges, no date ahead of now), and an import never
-// evicts what this process measured itself. Waiters for the lock queue; a merge
-// gives up when one holder keeps the lock five seconds.
+// evicts what this process measured itself. Waiters for the lock are served in
+// turn; a merge gives up when one holder keeps the lock five seconds.
 //
 // # Probe targets
 //

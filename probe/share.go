@@ -120,9 +120,10 @@ func (e sharedPair) stats() PairStats {
 // FIFO, socket or device is never opened); a directory of another user, or one
 // writable by group or others (sticky or not; on Unix). A lock file that cannot be
 // trusted is replaced. Run as root in another user's directory, Share gives the
-// files it creates to the directory's owner. Waiters for the lock queue; Share
-// gives up when one holder keeps the lock for five seconds (a merge takes
-// milliseconds: that holder is stuck), or after 30 seconds of others' turns.
+// files it creates to the directory's owner. Waiters for the lock are served in
+// turn (a ticket lock, with path + ".queue"); Share gives up when one holder keeps
+// the lock for five seconds (a merge takes milliseconds: that holder is stuck),
+// or after waiting 30 seconds.
 func (s *Store) Share(path string) error {
 	path = filepath.Clean(path)
 	d, err := openShareDir(filepath.Dir(path))

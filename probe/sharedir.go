@@ -1,27 +1,16 @@
 package probe
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"time"
 )
 
-// The lock on the shared file.
-const (
-	lockStall   = 5 * time.Second  // Share gives up when the lock's holder keeps it this long ...
-	lockLimit   = 30 * time.Second // ... or when others keep taking it in turn for this long
-	lockPoll    = time.Millisecond // a waiter tries again about this often
-	lockRetries = 3                // lock files replaced under a waiter, at most
-	lockSuffix  = ".lock"          // the lock file is the shared file's name with this
-	queueSuffix = ".queue"         // and the queue's lock file with this
-	lockSeqAt   = 8                // offset of the lock file's counter of lock holders
-	tmpPattern  = ".%s.%016x.tmp"  // temporary files: name, random
-)
+// tmpPattern names the temporary files: the shared file's name, a random number.
+const tmpPattern = ".%s.%016x.tmp"
 
 // shareDir is the shared file's directory, opened once and checked: every file
 // operation of a merge is made relative to it (os.Root), so that the directory
@@ -170,69 +159,6 @@ func (d *shareDir) open(name string, flag int, perm os.FileMode) (*os.File, fs.F
 	return f, fi, nil
 }
 
-// lock takes the exclusive lock of the shared file name: a lock on the file
-// name+".lock", created if needed (mode 0600; given to the directory's owner when
-// root creates it in another user's directory). A lock file that cannot be
-// trusted (another user's, or writable by others) is replaced, and one with a
-// wider mode than 0600 narrowed.
-//
-// Waiters queue: each first takes the lock of name+".queue" (a file like the lock
-// file), so that only one at a time waits for the lock itself and the holder that
-// lets it go cannot take it back at once, ahead of those already waiting; the
-// queue is left once the lock is taken. Tries come about every millisecond,
-// jittered. lock gives up when one holder keeps the lock for five seconds, or after
-// 30 seconds of others taking it in turn: each holder counts itself in the lock
-// file's 8 bytes at offset 8, so that a waiter can tell the two apart.
-func (d *shareDir) lock(name string) (unlock func(), err error) {
-	start := time.Now()
-	for range lockRetries {
-		unlock, again, err := d.lockOnce(name, start)
-		if !again {
-			return unlock, err
-		}
-	}
-	return nil, fmt.Errorf("%s: replaced %d times while waiting for it", d.path(name+lockSuffix), lockRetries)
-}
-
-// lockOnce is one attempt of lock; again is set when the lock file was replaced
-// while it was waited for.
-func (d *shareDir) lockOnce(name string, start time.Time) (unlock func(), again bool, err error) {
-	lname := name + lockSuffix
-	q, err := d.openLock(name + queueSuffix)
-	if err != nil {
-		return nil, false, err
-	}
-	defer q.Close()
-	m, err := d.openLock(lname)
-	if err != nil {
-		return nil, false, err
-	}
-	ok, err := waitLock(q, m, start)
-	if ok {
-		ok, err = waitLock(m, m, start)
-		unlockFile(q)
-	}
-	if err != nil || !ok {
-		m.Close()
-		if err == nil {
-			err = fmt.Errorf("%s: still locked after %v: held for %v by one holder, or taken in turn by others for %v",
-				d.path(lname), time.Since(start).Round(time.Millisecond), lockStall, lockLimit)
-		}
-		return nil, false, err
-	}
-	// The lock counts only if the file is still the lock file: another process
-	// may have replaced an untrusted one while this one waited.
-	if fi, err := m.Stat(); err == nil {
-		if at, err := d.root.Lstat(lname); err == nil && os.SameFile(fi, at) {
-			countHolder(m)
-			return func() { unlockFile(m); m.Close() }, false, nil
-		}
-	}
-	unlockFile(m)
-	m.Close()
-	return nil, true, nil
-}
-
 // openLock opens (creates) the lock file, replacing an untrusted one.
 func (d *shareDir) openLock(lname string) (*os.File, error) {
 	fi, err := d.stat(lname)
@@ -271,45 +197,6 @@ func (d *shareDir) own(f *os.File, fi fs.FileInfo) error {
 		}
 	}
 	return giveAway(f, d.fi)
-}
-
-// waitLock tries to lock f until it succeeds, until the lock file m has had the
-// same holder for lockStall, or until lockLimit after start.
-func waitLock(f, m *os.File, start time.Time) (bool, error) {
-	seq, since := holders(m), time.Now()
-	for {
-		ok, err := tryLock(f)
-		if ok || err != nil {
-			return ok, err
-		}
-		now := time.Now()
-		if n := holders(m); n != seq {
-			seq, since = n, now
-		}
-		if now.Sub(since) >= lockStall || now.Sub(start) >= lockLimit {
-			return false, nil
-		}
-		// Jittered, so that no waiter's tries keep coming just after another's.
-		time.Sleep(lockPoll/2 + rand.N(lockPoll))
-	}
-}
-
-// holders returns the lock file's count of lock holders; 0 if it has none.
-func holders(f *os.File) uint64 {
-	var b [8]byte
-	if n, _ := f.ReadAt(b[:], lockSeqAt); n < len(b) {
-		return 0
-	}
-	return binary.LittleEndian.Uint64(b[:])
-}
-
-// countHolder adds the lock's new holder to the lock file's count. The count is
-// beside the locked byte (Windows locks byte 0, and its locks also keep others
-// from reading what they cover).
-func countHolder(f *os.File) {
-	var b [8]byte
-	binary.LittleEndian.PutUint64(b[:], holders(f)+1)
-	f.WriteAt(b[:], lockSeqAt)
 }
 
 // create makes a new temporary file for name in the directory (mode 0600, the
