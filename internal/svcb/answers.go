@@ -1,0 +1,207 @@
+package svcb
+
+import (
+	"cmp"
+	"net/netip"
+	"slices"
+)
+
+// Endpoint is one destination to connect to, and the service record it comes
+// from.
+type Endpoint struct {
+	Addr netip.Addr
+	Port uint16
+	// Group is the rank of the endpoint's service group: every endpoint of a
+	// group is to be started before any of the next (HEv3 "Grouping By Service
+	// Priority"). Each usable ServiceMode record is a group, in priority order;
+	// the origin's own addresses that no record covers come last.
+	Group int
+	// Service is the record of the endpoint's group; nil for the origin's own
+	// addresses without a record.
+	Service *Record
+	// Hint is set when the address is a record's ipv4hint or ipv6hint, used
+	// because the target's A or AAAA answer is not in yet.
+	Hint bool
+}
+
+// AddrPort returns the endpoint's address and port.
+func (e Endpoint) AddrPort() netip.AddrPort { return netip.AddrPortFrom(e.Addr, e.Port) }
+
+// Answers collects the DNS answers of one connection setup in the order they
+// arrive: the origin's HTTPS records (AliasMode already followed by the
+// caller) and the A and AAAA answers of the origin and of the records'
+// targets. The zero value is not usable; see NewAnswers. Its methods are not
+// safe for concurrent use.
+type Answers struct {
+	origin  string   // canonical
+	port    uint16   // the origin's port
+	client  []string // the client's ALPN ids
+	svcDone bool     // the HTTPS answer is in (or given up on)
+	owner   string   // owner of the ServiceMode records
+	records []Record // usable ServiceMode records, by priority (stable)
+	names   map[string]*nameAddrs
+}
+
+// nameAddrs is what is known of one name's addresses.
+type nameAddrs struct {
+	addrs [2][]netip.Addr // [0] IPv4, [1] IPv6
+	done  [2]bool         // the A ([0]) or AAAA ([1]) answer is in
+	use   [2]bool         // the answer replaces the hints (not a failure)
+}
+
+// NewAnswers starts collecting the answers for a connection to origin:port by
+// a client that supports the ALPN protocol ids client (see Record.Supports).
+func NewAnswers(origin string, port uint16, client []string) *Answers {
+	return &Answers{
+		origin: CanonicalName(origin),
+		port:   port,
+		client: slices.Clone(client),
+		names:  make(map[string]*nameAddrs),
+	}
+}
+
+// Origin returns the origin name, canonical.
+func (a *Answers) Origin() string { return a.origin }
+
+// SetServices records the HTTPS answer: the ServiceMode records owned by owner
+// (the origin, or the end of its alias chain). Records in AliasMode, records
+// the client cannot use (Record.Supports) and duplicates are left out. An
+// empty answer, or a failed query, is SetServices(origin, nil): the origin's
+// addresses are then the only endpoints.
+func (a *Answers) SetServices(owner string, records []Record) {
+	a.svcDone = true
+	a.owner = CanonicalName(owner)
+	a.records = nil // a new slice: endpoints handed out point into the old one
+	for _, r := range records {
+		if r.IsAlias() || !r.Supports(a.client) {
+			continue
+		}
+		a.records = append(a.records, r)
+	}
+	slices.SortStableFunc(a.records, func(x, y Record) int { return cmp.Compare(x.Priority, y.Priority) })
+}
+
+// ServicesDone reports whether SetServices was called.
+func (a *Answers) ServicesDone() bool { return a.svcDone }
+
+// Services returns the usable ServiceMode records, by priority.
+func (a *Answers) Services() []Record { return slices.Clone(a.records) }
+
+// SetAddrs records the A (is6 false) or AAAA answer for name. With failed
+// set (the query failed: a timeout, SERVFAIL) the answer counts as in, but the
+// name's hints stay in use; otherwise the addresses, possibly none, replace
+// the hints (RFC 9460 section 7.3).
+func (a *Answers) SetAddrs(name string, is6, failed bool, addrs []netip.Addr) {
+	n := a.name(CanonicalName(name))
+	f := family(is6)
+	n.done[f] = true
+	n.use[f] = !failed
+	n.addrs[f] = nil
+	for _, ip := range addrs {
+		ip = ip.Unmap()
+		if ip.IsValid() && ip.Is6() == is6 && !slices.Contains(n.addrs[f], ip) {
+			n.addrs[f] = append(n.addrs[f], ip)
+		}
+	}
+}
+
+// Answered reports whether name's A (is6 false) or AAAA answer is in.
+func (a *Answers) Answered(name string, is6 bool) bool {
+	n := a.names[CanonicalName(name)]
+	return n != nil && n.done[family(is6)]
+}
+
+func (a *Answers) name(name string) *nameAddrs {
+	n := a.names[name]
+	if n == nil {
+		n = &nameAddrs{}
+		a.names[name] = n
+	}
+	return n
+}
+
+func family(is6 bool) int {
+	if is6 {
+		return 1
+	}
+	return 0
+}
+
+// Targets returns the names whose A and AAAA answers the endpoints need: the
+// origin first, then the records' effective targets in priority order, each
+// once.
+func (a *Answers) Targets() []string {
+	out := []string{a.origin}
+	for _, r := range a.records {
+		if t := r.EffectiveTarget(a.owner); !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// Endpoints returns the endpoints known now, in group order; within a group
+// the IPv6 addresses come first, each family in the answer's (or hint's)
+// order. An address and port appears once, in its best group. The origin's
+// own addresses form the last group unless a record already covers them
+// (its effective target is the origin).
+func (a *Answers) Endpoints() []Endpoint {
+	var out []Endpoint
+	seen := make(map[netip.AddrPort]bool)
+	add := func(e Endpoint) {
+		if !seen[e.AddrPort()] {
+			seen[e.AddrPort()] = true
+			out = append(out, e)
+		}
+	}
+	group, covered := 0, false // covered: a record's endpoints are the origin's
+	for i := range a.records {
+		r := &a.records[i]
+		port := cmp.Or(r.Port, a.port)
+		target := r.EffectiveTarget(a.owner)
+		covered = covered || target == a.origin
+		n := a.names[target]
+		for _, f := range []int{1, 0} {
+			hints := r.IPv4Hint
+			if f == 1 {
+				hints = r.IPv6Hint
+			}
+			ips, hint := hints, true
+			if n != nil && n.use[f] {
+				ips, hint = n.addrs[f], false
+			}
+			for _, ip := range ips {
+				add(Endpoint{Addr: ip, Port: port, Group: group, Service: r, Hint: hint})
+			}
+		}
+		group++
+	}
+	if n := a.names[a.origin]; n != nil && !covered {
+		for _, f := range []int{1, 0} {
+			for _, ip := range n.addrs[f] {
+				add(Endpoint{Addr: ip, Port: a.port, Group: group})
+			}
+		}
+	}
+	return out
+}
+
+// Ready reports whether connecting can start without waiting for the
+// Resolution Delay (HEv3 "Handling DNS Answers Asynchronously"): there are
+// endpoints (hints count as positive answers), the HTTPS answer is in, and the
+// preferred family (IPv6 when prefer6) has an answer, positive or negative,
+// for the name of the first endpoint, or an endpoint (a hint counts again).
+func (a *Answers) Ready(prefer6 bool) bool {
+	eps := a.Endpoints()
+	if len(eps) == 0 || !a.svcDone {
+		return false
+	}
+	if slices.ContainsFunc(eps, func(e Endpoint) bool { return e.Addr.Is6() == prefer6 }) {
+		return true
+	}
+	name := a.origin
+	if s := eps[0].Service; s != nil {
+		name = s.EffectiveTarget(a.owner)
+	}
+	return a.Answered(name, prefer6)
+}
