@@ -45,13 +45,19 @@ type reply struct {
 
 func newFakeServer(t *testing.T, answer func(q dnsmessage.Question, tcp bool) reply) *fakeServer {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", pc.LocalAddr().String())
-	if err != nil {
+	var pc net.PacketConn
+	var ln net.Listener
+	var err error
+	for range 20 { // a free UDP port whose TCP port is free too
+		if pc, err = net.ListenPacket("udp", "127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+		if ln, err = net.Listen("tcp", pc.LocalAddr().String()); err == nil {
+			break
+		}
 		pc.Close()
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
 	s := &fakeServer{t: t, pc: pc, ln: ln, answer: answer}

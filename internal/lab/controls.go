@@ -18,6 +18,7 @@ type controlState struct {
 	V4, V6    bool    // the client's address families
 	NAT44     bool
 	NPTv6     bool
+	Middlebox [2]MiddleboxMode  // the TCP-terminating middlebox at the ISP
 	Extra     [2][]netip.Prefix // client addresses added with AddClientAddr
 }
 

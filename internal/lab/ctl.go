@@ -23,6 +23,7 @@ const (
 	opNPTv6     = "nptv6"
 	opAddAddr   = "addaddr"
 	opDelAddr   = "deladdr"
+	opMiddlebox = "middlebox"
 	opRestore   = "restore"
 	opInfo      = "info"
 	opShutdown  = "shutdown"
@@ -37,6 +38,7 @@ type request struct {
 	V4     bool          `json:"v4,omitempty"`
 	V6     bool          `json:"v6,omitempty"`
 	Prefix netip.Prefix  `json:"prefix,omitzero"`
+	Mode   MiddleboxMode `json:"mode,omitempty"`
 }
 
 // response is the answer: an error text, or the lab's facts for opInfo.

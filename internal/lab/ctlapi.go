@@ -52,6 +52,16 @@ func (l *Lab) IngressFilter(uplink int, on bool) error {
 	return l.do(request{Op: opIngress, Uplink: uplink, On: on})
 }
 
+// Middlebox puts a TCP-terminating middlebox on the uplink (mode
+// MiddleboxSilent or MiddleboxReset) or takes it away (MiddleboxOff): the
+// uplink's ISP then completes every TCP handshake to port 443 itself, from
+// the client's link, whatever the destination, and the TLS handshake fails
+// (see MiddleboxMode). Other ports, and plain TCP to port 443 that sends
+// nothing, see no difference. It applies to new connections.
+func (l *Lab) Middlebox(uplink int, mode MiddleboxMode) error {
+	return l.do(request{Op: opMiddlebox, Uplink: uplink, Mode: mode})
+}
+
 // PolicyRouting turns the client's source-based policy routing on (the default)
 // or off. Off, every packet leaves by the preferred default route (uplink 0),
 // whatever its source.
@@ -94,8 +104,9 @@ func (l *Lab) RemoveClientAddr(uplink int, p netip.Prefix) error {
 }
 
 // Restore puts every control back to the state of bring-up: RTTs as in
-// Options, no blackhole, no cut, ingress filters, policy routing, both
-// families, NAT44 and NPTv6 on, and added client addresses removed.
+// Options, no blackhole, no cut, no middlebox, ingress filters, policy
+// routing, both families, NAT44 and NPTv6 on, and added client addresses
+// removed.
 func (l *Lab) Restore() error {
 	err := l.do(request{Op: opRestore})
 	if err == nil {

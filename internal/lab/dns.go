@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/net/dns/dnsmessage"
+
+	"github.com/getapr/getapr/internal/svcb"
 )
 
 // dnsTTL is the TTL of every answer, positive or negative.
@@ -15,6 +17,8 @@ const dnsTTL = 60
 // rrset is the records of one name.
 type rrset struct {
 	a, aaaa   []netip.Addr
+	https     []svcb.Record // HTTPS records (RFC 9460), in this order
+	aDelay    time.Duration // how long the A answer is held back
 	aaaaDelay time.Duration // how long the AAAA answer is held back
 }
 
@@ -30,9 +34,9 @@ type zone struct {
 var errNoAnswer = errors.New("dns: not a query")
 
 // respond builds the answer to one query and says how long to hold it back. A
-// name of the zone gets its A or AAAA records (NOERROR with the zone's SOA when
-// it has none of that type); any other name gets NXDOMAIN, so that nothing in
-// the lab waits for a DNS server that is not there.
+// name of the zone gets its A, AAAA or HTTPS records (NOERROR with the zone's
+// SOA when it has none of that type); any other name gets NXDOMAIN, so that
+// nothing in the lab waits for a DNS server that is not there.
 func (z *zone) respond(query []byte) (resp []byte, delay time.Duration, err error) {
 	var p dnsmessage.Parser
 	h, err := p.Start(query)
@@ -79,7 +83,10 @@ func (z *zone) respond(query []byte) (resp []byte, delay time.Duration, err erro
 	if err != nil {
 		return nil, 0, err
 	}
-	if q.Type == dnsmessage.TypeAAAA {
+	switch q.Type {
+	case dnsmessage.TypeA:
+		delay = rr.aDelay
+	case dnsmessage.TypeAAAA:
 		delay = rr.aaaaDelay
 	}
 	if n == 0 {
@@ -109,6 +116,17 @@ func (z *zone) answers(b *dnsmessage.Builder, q dnsmessage.Question, rr rrset) (
 	case dnsmessage.TypeAAAA:
 		for _, a := range rr.aaaa {
 			if err := b.AAAAResource(hdr, dnsmessage.AAAAResource{AAAA: a.As16()}); err != nil {
+				return n, err
+			}
+			n++
+		}
+	case dnsmessage.TypeHTTPS:
+		for _, r := range rr.https {
+			res, err := r.Resource()
+			if err != nil {
+				return n, err
+			}
+			if err := b.HTTPSResource(hdr, dnsmessage.HTTPSResource{SVCBResource: res}); err != nil {
 				return n, err
 			}
 			n++

@@ -8,7 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"golang.org/x/net/dns/dnsmessage"
+
+	"github.com/getapr/getapr/internal/dnsstub"
+	"github.com/getapr/getapr/internal/svcb"
 )
 
 // query builds a query message.
@@ -65,7 +70,7 @@ func parseAnswer(t *testing.T, msg []byte) answer {
 
 func TestRespond(t *testing.T) {
 	p := newPlan("unit")
-	z := p.zone()
+	z := p.zone(nil)
 	s := &p.Server
 	for _, tc := range []struct {
 		name      string
@@ -108,7 +113,7 @@ func TestRespond(t *testing.T) {
 
 func TestRespondMalformed(t *testing.T) {
 	p := newPlan("unit")
-	z := p.zone()
+	z := p.zone(nil)
 	q := query(t, 7, "server.getapr.test.", dnsmessage.TypeA)
 	two := query(t, 8, "server.getapr.test.", dnsmessage.TypeA,
 		dnsmessage.Question{Name: dnsmessage.MustNewName("multi.getapr.test."), Type: dnsmessage.TypeA, Class: dnsmessage.ClassINET})
@@ -150,7 +155,7 @@ func FuzzRespond(f *testing.F) {
 	f.Add(query(f, 2, "nowhere.example.", dnsmessage.TypeA))
 	f.Add([]byte{0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0})
 	p := newPlan("fuzz")
-	z := p.zone()
+	z := p.zone(nil)
 	f.Fuzz(func(t *testing.T, msg []byte) {
 		resp, _, err := z.respond(msg)
 		if err != nil {
@@ -211,12 +216,112 @@ func TestServeDNS(t *testing.T) {
 
 func BenchmarkRespond(b *testing.B) {
 	p := newPlan("bench")
-	z := p.zone()
+	z := p.zone(nil)
 	q := query(b, 1, "multi.getapr.test.", dnsmessage.TypeAAAA)
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, _, err := z.respond(q); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// httpsAnswer returns the HTTPS records of a response, parsed by svcb.
+func httpsAnswer(t *testing.T, msg []byte) []svcb.Record {
+	t.Helper()
+	var m dnsmessage.Message
+	if err := m.Unpack(msg); err != nil {
+		t.Fatalf("unpack: %v", err)
+	}
+	var out []svcb.Record
+	for _, rr := range m.Answers {
+		h, ok := rr.Body.(*dnsmessage.HTTPSResource)
+		if !ok {
+			t.Fatalf("answer %T in an HTTPS response", rr.Body)
+		}
+		r, err := svcb.Parse(h.SVCBResource)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func TestRespondHTTPS(t *testing.T) {
+	p := newPlan("unit")
+	ech := []byte{0, 3, 1, 2, 3}
+	z := p.zone(ech)
+	s := &p.Server
+	h2 := []string{"h2", "http/1.1"}
+	hints := svcb.Record{Priority: 1, Target: ".", ALPN: h2, IPv6Hint: []netip.Addr{s.Open6}, IPv4Hint: []netip.Addr{s.Open4}}
+	svc := hints
+	svc.Port = altTLSPort
+	for _, tc := range []struct {
+		name string
+		want []svcb.Record
+	}{
+		{"svc", []svcb.Record{svc}},
+		{"hints", []svcb.Record{hints}},
+		{"alias", []svcb.Record{{Priority: 0, Target: "svc.getapr.test."}}},
+		{"prio", []svcb.Record{{Priority: 2, Target: "p2.getapr.test.", ALPN: h2}, {Priority: 1, Target: "p1.getapr.test.", ALPN: h2}}},
+		{"h3", []svcb.Record{{Priority: 1, Target: "h3only.getapr.test.", ALPN: []string{"h3"}, NoDefaultALPN: true},
+			{Priority: 2, Target: ".", ALPN: h2}}},
+		{"ech", []svcb.Record{{Priority: 1, Target: ".", ALPN: h2, ECH: ech}}},
+		{"server", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, delay, err := z.respond(query(t, 1, tc.name+".getapr.test.", dnsmessage.TypeHTTPS))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(tc.want, httpsAnswer(t, resp), cmpopts.EquateComparable(netip.Addr{})); d != "" {
+				t.Errorf("(-want +got):\n%s", d)
+			}
+			if delay != 0 {
+				t.Errorf("HTTPS answer held back %v", delay)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		name  string
+		typ   dnsmessage.Type
+		delay time.Duration
+	}{
+		{"hints", dnsmessage.TypeA, slowAAAADelay},
+		{"hints", dnsmessage.TypeAAAA, slowAAAADelay},
+		{"late-aaaa", dnsmessage.TypeA, 0},
+		{"late-aaaa", dnsmessage.TypeAAAA, slowAAAADelay},
+	} {
+		_, delay, err := z.respond(query(t, 1, tc.name+".getapr.test.", tc.typ))
+		if err != nil || delay != tc.delay {
+			t.Errorf("%s %v: delay %v, %v; want %v", tc.name, tc.typ, delay, err, tc.delay)
+		}
+	}
+}
+
+// TestZoneWithStub asks the lab's DNS server with the project's stub
+// resolver: the alias is followed to the ServiceMode record.
+func TestZoneWithStub(t *testing.T) {
+	p := newPlan("unit")
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp4", "127.0.0.1:0") // the stub asks over UDP only here
+	if err != nil {
+		pc.Close()
+		t.Fatal(err)
+	}
+	s := serveDNS(p.zone(nil), pc, ln)
+	defer s.Close()
+	c := &dnsstub.Client{Config: &dnsstub.Config{Servers: []netip.AddrPort{netip.MustParseAddrPort(pc.LocalAddr().String())},
+		Timeout: time.Second, Attempts: 1, Search: []string{"getapr.test."}}}
+	got, err := c.LookupHTTPS(t.Context(), "alias", 443)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Owner != "svc.getapr.test." || len(got.Records) != 1 || got.Records[0].Port != altTLSPort {
+		t.Errorf("LookupHTTPS(alias) = %+v; want svc's record with port %d", got, altTLSPort)
 	}
 }

@@ -12,9 +12,12 @@
 // filter foreign sources (BCP 38). The relay namespaces hold a user-space layer-2
 // relay that delays every frame by half the uplink's round-trip time in each
 // direction (there is no tc netem on these machines). The server namespace runs a
-// peer-echo TCP server that tells a client the address it sees, and addresses that
-// refuse (RST) and drop; a small DNS server on 127.0.0.53 in the client namespace
-// serves names with several A and AAAA records, a slow AAAA and a missing AAAA.
+// peer-echo TCP server that tells a client the address it sees, an HTTPS server
+// (HTTP/2, ECH) with a certificate from a test CA made at bring-up (Lab.RootCAs),
+// and addresses that refuse (RST) and drop; a small DNS server on 127.0.0.53 in
+// the client namespace serves names with several A and AAAA records, a slow AAAA,
+// a missing AAAA, and HTTPS records (alias, priorities, port, ALPN, hints, ECH).
+// Either ISP can become a TCP-terminating middlebox for port 443 (Lab.Middlebox).
 //
 // Tests use it from TestMain, behind the build tag "lab":
 //
@@ -39,6 +42,7 @@
 //	uplink 1 (ISP B, eth1)   GUA 2001:db8:b:1::100/64, IPv4 203.0.113.100/25,
 //	                         router fe80::b, 2001:db8:b:1::1, 203.0.113.1
 //	server                   open 2001:db8:5::10 and 192.0.2.10, refuse ::11 and .11,
-//	                         drop ::12 and .12; peer-echo on port 80
+//	                         drop ::12 and .12; peer-echo on port 80, HTTPS on 443
+//	                         and 8443
 //	DNS                      127.0.0.53:53 in the client namespace, zone getapr.test
 package lab

@@ -48,14 +48,15 @@ func (p *plan) serverNFT() *nftBatch {
 //	}
 //	table ip gapr4 {
 //	  chain postrouting { type nat hook postrouting priority srcnat; policy accept; }  # NAT44
+//	  chain prerouting { type nat hook prerouting priority dstnat; policy accept; }    # middlebox
 //	}
-//	table ip6 gapr6 {       # NPTv6
+//	table ip6 gapr6 {       # NPTv6 and the middlebox
 //	  chain postrouting { type nat hook postrouting priority srcnat; policy accept; }
 //	  chain prerouting { type nat hook prerouting priority dstnat; policy accept; }
 //	}
 type ispChains struct {
 	blackhole, ingress, forward *nftables.Chain
-	post4, post6, pre6          *nftables.Chain
+	post4, pre4, post6, pre6    *nftables.Chain
 }
 
 func newISPChains() ispChains {
@@ -67,6 +68,7 @@ func newISPChains() ispChains {
 		ingress:   chain(inet, "ingress"),
 		forward:   baseChain(inet, "forward", nftables.ChainTypeFilter, nftables.ChainHookForward, nftables.ChainPriorityFilter),
 		post4:     baseChain(ip4, "postrouting", nftables.ChainTypeNAT, nftables.ChainHookPostrouting, nftables.ChainPriorityNATSource),
+		pre4:      baseChain(ip4, "prerouting", nftables.ChainTypeNAT, nftables.ChainHookPrerouting, nftables.ChainPriorityNATDest),
 		post6:     baseChain(ip6, "postrouting", nftables.ChainTypeNAT, nftables.ChainHookPostrouting, nftables.ChainPriorityNATSource),
 		pre6:      baseChain(ip6, "prerouting", nftables.ChainTypeNAT, nftables.ChainHookPrerouting, nftables.ChainPriorityNATDest),
 	}
@@ -75,18 +77,19 @@ func newISPChains() ispChains {
 // ispTables declares an ISP router's tables and chains (ispChains), with the
 // forward chain's two jumps.
 func ispTables(b *nftBatch, c ispChains) {
-	b.declare(c.blackhole, c.ingress, c.forward, c.post4, c.post6, c.pre6)
+	b.declare(c.blackhole, c.ingress, c.forward, c.post4, c.pre4, c.post6, c.pre6)
 	b.add(c.forward, "jump blackhole", jump(c.blackhole))
 	b.add(c.forward, "jump ingress", jump(c.ingress))
 }
 
 // ispRules sets ISP i's rule chains to the control state s: blackhole, BCP 38
 // ingress filtering, NAT44 and NPTv6 (the last two only where the uplink has
-// them). Every rule chain is flushed first, in the same batch, so a change is
-// idempotent and atomic.
+// them), and the middlebox. Every rule chain is flushed first, in the same
+// batch, so a change is idempotent and atomic.
 func (p *plan) ispRules(b *nftBatch, c ispChains, i int, s *controlState) {
 	u := &p.Uplinks[i]
-	b.flushChains(c.blackhole, c.ingress, c.post4, c.post6, c.pre6)
+	b.flushChains(c.blackhole, c.ingress, c.post4, c.pre4, c.post6, c.pre6)
+	middleboxRules(b, c, s.Middlebox[i])
 	if s.Blackhole[i] {
 		b.add(c.blackhole, fmt.Sprintf(`iifname "%s" drop`, ifISPDown),
 			ifname(expr.MetaKeyIIFNAME, ifISPDown), drop())
@@ -110,6 +113,27 @@ func (p *plan) ispRules(b *nftBatch, c ispChains, i int, s *controlState) {
 		b.add(c.pre6, fmt.Sprintf(`iifname "%s" ip6 daddr %s dnat ip6 prefix to %s`, ifISPUp, u.ULAOutside, u.ULA.Masked()),
 			ifname(expr.MetaKeyIIFNAME, ifISPUp), b.addr(c.pre6.Table, daddr, expr.CmpOpEq, u.ULAOutside),
 			natPrefix(expr.NATTypeDestNAT, u.ULA.Masked()))
+	}
+}
+
+// middleboxRules turn the TCP-terminating middlebox on, in mode m: the TLS
+// port of every destination, from the client's link, is redirected to the
+// middlebox process listening on the router itself:
+//
+//	iifname "lan" tcp dport 443 redirect to :PORT   # in ip gapr4 and ip6 gapr6 prerouting
+//
+// PORT is middleboxSilentPort or middleboxResetPort, the listener of mode m.
+// The redirect comes before routing, so the ISP's forward chain (blackhole,
+// BCP 38) does not see these connections, as it does not on a real
+// intercepting proxy.
+func middleboxRules(b *nftBatch, c ispChains, m MiddleboxMode) {
+	port, ok := middleboxPorts[m]
+	if !ok {
+		return
+	}
+	for _, ch := range []*nftables.Chain{c.pre4, c.pre6} {
+		b.add(ch, fmt.Sprintf(`iifname "%s" tcp dport %d redirect to :%d`, ifISPDown, tlsPort, port),
+			ifname(expr.MetaKeyIIFNAME, ifISPDown), tcpDport(tlsPort), redirectTo(port))
 	}
 }
 

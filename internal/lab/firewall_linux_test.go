@@ -34,6 +34,8 @@ func TestNFTLikeNFT(t *testing.T) {
 	def := defaultState([2]time.Duration{})
 	blackhole := def
 	blackhole.Blackhole = [2]bool{true, true}
+	middlebox := def
+	middlebox.Middlebox = [2]MiddleboxMode{MiddleboxSilent, MiddleboxReset}
 	for _, tc := range []struct {
 		name string
 		b    *nftBatch
@@ -43,6 +45,8 @@ func TestNFTLikeNFT(t *testing.T) {
 		{"ispb", p.ispNFT(1, &def, true)},
 		{"ispa-blackhole", p.ispNFT(0, &blackhole, true)},
 		{"ispb-blackhole", p.ispNFT(1, &blackhole, true)},
+		{"ispa-middlebox", p.ispNFT(0, &middlebox, true)},
+		{"ispb-middlebox-reset", p.ispNFT(1, &middlebox, true)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join("testdata", "nftables", tc.name+".txt")
@@ -149,7 +153,8 @@ func formatNFT(b *nftBatch) string {
 func formatExpr(e expr.Any) string {
 	switch e := e.(type) {
 	case *expr.Meta:
-		key := map[expr.MetaKey]string{expr.MetaKeyIIFNAME: "iifname", expr.MetaKeyOIFNAME: "oifname", expr.MetaKeyNFPROTO: "nfproto"}[e.Key]
+		key := map[expr.MetaKey]string{expr.MetaKeyIIFNAME: "iifname", expr.MetaKeyOIFNAME: "oifname", expr.MetaKeyNFPROTO: "nfproto",
+			expr.MetaKeyL4PROTO: "l4proto"}[e.Key]
 		return fmt.Sprintf("meta load %s => reg %d ", key, e.Register)
 	case *expr.Cmp:
 		op := map[expr.CmpOp]string{expr.CmpOpEq: "eq", expr.CmpOpNeq: "neq"}[e.Op]
@@ -178,6 +183,10 @@ func formatExpr(e expr.Any) string {
 	case *expr.Masq:
 		if *e == (expr.Masq{}) {
 			return "masq "
+		}
+	case *expr.Redir:
+		if e.RegisterProtoMax == 0 {
+			return fmt.Sprintf("redir proto_min reg %d flags 0x%x ", e.RegisterProtoMin, e.Flags)
 		}
 	case *expr.NAT:
 		typ := map[expr.NATType]string{expr.NATTypeSourceNAT: "snat", expr.NATTypeDestNAT: "dnat"}[e.Type]
@@ -232,6 +241,13 @@ func TestISPRules(t *testing.T) {
 		{"no-ingress", 0, func(s *controlState) { s.Ingress[0] = false }, nil, [][]string{{"add rule inet gapr ingress"}}},
 		{"no-nat44", 0, func(s *controlState) { s.NAT44 = false }, [][]string{{"snat"}}, [][]string{{"masquerade"}}},
 		{"no-nptv6", 0, func(s *controlState) { s.NPTv6 = false }, [][]string{{"masquerade"}}, [][]string{{"snat"}, {"dnat"}}},
+		{"middlebox-silent", 0, func(s *controlState) { s.Middlebox[0] = MiddleboxSilent },
+			[][]string{{"ip gapr4 prerouting", `iifname "lan" tcp dport 443 redirect to :4443`},
+				{"ip6 gapr6 prerouting", `iifname "lan" tcp dport 443 redirect to :4443`}}, nil},
+		{"middlebox-reset", 1, func(s *controlState) { s.Middlebox[1] = MiddleboxReset },
+			[][]string{{"ip gapr4 prerouting", "redirect to :4444"}, {"ip6 gapr6 prerouting", "redirect to :4444"}}, nil},
+		{"middlebox-other-uplink", 1, func(s *controlState) { s.Middlebox[0] = MiddleboxSilent }, nil, [][]string{{"redirect"}}},
+		{"no-middlebox", 0, nil, nil, [][]string{{"redirect"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := def
@@ -242,7 +258,8 @@ func TestISPRules(t *testing.T) {
 			if has(lines, "add table") || has(lines, "add chain") {
 				t.Errorf("a control's batch declares tables or chains:\n%s", strings.Join(lines, "\n"))
 			}
-			for _, ch := range []string{"inet gapr blackhole", "inet gapr ingress", "ip gapr4 postrouting", "ip6 gapr6 postrouting", "ip6 gapr6 prerouting"} {
+			for _, ch := range []string{"inet gapr blackhole", "inet gapr ingress", "ip gapr4 postrouting", "ip gapr4 prerouting",
+				"ip6 gapr6 postrouting", "ip6 gapr6 prerouting"} {
 				if !has(lines, "flush chain "+ch) {
 					t.Errorf("chain %s is not flushed first", ch)
 				}

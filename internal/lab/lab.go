@@ -2,6 +2,7 @@ package lab
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"net"
 	"net/netip"
@@ -84,6 +85,37 @@ type Server struct {
 	// DNS is the lab's DNS server (in the client namespace, on loopback, so no
 	// uplink control can break it).
 	DNS netip.AddrPort
+
+	// TLSPort and AltTLSPort are the ports of the HTTPS server on Open6 and
+	// Open4 (HTTP/2 and HTTP/1.1, ECH; it answers every request with an
+	// HTTPSEcho). Its certificate, for *.getapr.test, getapr.test, Open6 and
+	// Open4, is signed by CA, a test CA made at bring-up (see Lab.RootCAs).
+	TLSPort, AltTLSPort uint16
+	// CA is the test CA's certificate, PEM.
+	CA []byte
+	// ECHConfigList is the ECHConfigList of the HTTPS server's ECH key, as
+	// ECHName's HTTPS record publishes it; its public name is ECHPublicName.
+	ECHConfigList []byte
+	ECHPublicName string
+
+	// Names with HTTPS records (RFC 9460), all resolving to Open6 and Open4
+	// unless said otherwise:
+	//
+	//  - HTTPSName: HTTPS 1 . alpn=h2,http/1.1 port=AltTLSPort ipv6hint=Open6
+	//    ipv4hint=Open4.
+	//  - HintsName: HTTPS 1 . alpn=h2,http/1.1 with those hints (port
+	//    TLSPort), its A and AAAA answers held back SlowAAAADelay.
+	//  - AliasName: HTTPS 0 HTTPSName (AliasMode); its own addresses are
+	//    Drop6 and Drop4.
+	//  - PriorityName: HTTPS 1 p1 and HTTPS 2 p2 (alpn=h2,http/1.1), where p1
+	//    resolves to Drop6 and Drop4 and p2 to Open6 and Open4.
+	//  - H3OnlyName: HTTPS 1 h3only alpn=h3 no-default-alpn (h3only resolves
+	//    to Drop6 and Drop4), and HTTPS 2 . alpn=h2,http/1.1.
+	//  - ECHName: HTTPS 1 . alpn=h2,http/1.1 ech=ECHConfigList.
+	//  - LateAAAADrop4Name: no HTTPS record; A is Drop4 at once, AAAA is
+	//    Open6 after SlowAAAADelay: IPv4 is a black hole, IPv6 comes late.
+	HTTPSName, HintsName, AliasName, PriorityName, H3OnlyName, ECHName string
+	LateAAAADrop4Name                                                  string
 }
 
 // Up brings up a lab from ordinary code: the namespaces, links, addresses,
@@ -214,6 +246,13 @@ func (l *Lab) Uplink(i int) Uplink {
 
 // Server returns the server facts.
 func (l *Lab) Server() Server { return l.f.Server }
+
+// RootCAs returns a pool holding the lab's test CA, for tls.Config.RootCAs.
+func (l *Lab) RootCAs() *x509.CertPool {
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(l.f.Server.CA)
+	return pool
+}
 
 // info returns the lab's current facts.
 func (l *Lab) info() (facts, error) {

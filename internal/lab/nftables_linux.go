@@ -2,6 +2,7 @@ package lab
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"os"
@@ -230,6 +231,25 @@ func natPrefix(typ expr.NATType, to netip.Prefix) []expr.Any {
 		&expr.Immediate{Register: reg1, Data: to.Masked().Addr().AsSlice()},
 		&expr.Immediate{Register: reg2, Data: lastAddr(to).AsSlice()},
 		&expr.NAT{Type: typ, Family: fam, RegAddrMin: reg1, RegAddrMax: reg2, Prefix: true},
+	}
+}
+
+// tcpDport matches TCP packets to port: nft's `tcp dport PORT`.
+func tcpDport(port uint16) []expr.Any {
+	return []expr.Any{
+		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: reg1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: reg1, Data: []byte{unix.IPPROTO_TCP}},
+		&expr.Payload{DestRegister: reg1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: reg1, Data: binary.BigEndian.AppendUint16(nil, port)},
+	}
+}
+
+// redirectTo is nft's `redirect to :PORT`: destination NAT to the router's
+// own address on the input interface, and to port.
+func redirectTo(port uint16) []expr.Any {
+	return []expr.Any{
+		&expr.Immediate{Register: reg1, Data: binary.BigEndian.AppendUint16(nil, port)},
+		&expr.Redir{RegisterProtoMin: reg1, Flags: expr.NF_NAT_RANGE_PROTO_SPECIFIED},
 	}
 }
 

@@ -26,6 +26,7 @@ type owner struct {
 	state  controlState
 	def    controlState
 	relays [2]*relay
+	pki    *testPKI
 	others []io.Closer // servers, DNS, control socket
 
 	shutdown     chan struct{} // closed when asked to shut down over the control socket
@@ -99,9 +100,19 @@ func (o *owner) start() error {
 		}
 		o.others = append(o.others, serveConns(ln, echoPeer))
 	}
+	var err error
+	if o.pki, err = newTestPKI(p.Name, []netip.Addr{p.Server.Open6, p.Server.Open4}, echPublicName); err != nil {
+		return fmt.Errorf("lab: test CA: %w", err)
+	}
+	if err := o.startTLS(o.pki); err != nil {
+		return err
+	}
+	if err := o.startMiddleboxes(); err != nil {
+		return err
+	}
 	var pc net.PacketConn
 	var ln net.Listener
-	err := inNetNS(p.ns(roleClient), func() error {
+	err = inNetNS(p.ns(roleClient), func() error {
 		var err error
 		if pc, err = net.ListenPacket("udp4", dnsAddr); err != nil {
 			return err
@@ -114,7 +125,7 @@ func (o *owner) start() error {
 	if err != nil {
 		return fmt.Errorf("lab: DNS: %w", err)
 	}
-	o.others = append(o.others, serveDNS(p.zone(), pc, ln))
+	o.others = append(o.others, serveDNS(p.zone(o.pki.echList), pc, ln))
 	ctl, err := listenCtl(o.dir, o.handle)
 	if err != nil {
 		return err
@@ -155,7 +166,11 @@ func (o *owner) facts() facts {
 	o.mu.Lock()
 	rtt := o.state.RTT
 	o.mu.Unlock()
-	return newFacts(&o.plan, o.dir, rtt)
+	f := newFacts(&o.plan, o.dir, rtt)
+	if o.pki != nil {
+		f.Server.CA, f.Server.ECHConfigList = o.pki.caPEM, o.pki.echList
+	}
+	return f
 }
 
 // handle applies one control request. It is the control socket's handler and
@@ -199,6 +214,12 @@ func (o *owner) apply(ctx context.Context, req request) error {
 		return runStages(ctx, p.ispStage(i, s))
 	case opIngress:
 		s.Ingress[i] = req.On
+		return runStages(ctx, p.ispStage(i, s))
+	case opMiddlebox:
+		if _, ok := middleboxPorts[req.Mode]; !ok && req.Mode != MiddleboxOff {
+			return fmt.Errorf("lab: middlebox mode %d: unknown", req.Mode)
+		}
+		s.Middlebox[i] = req.Mode
 		return runStages(ctx, p.ispStage(i, s))
 	case opNAT44, opNPTv6:
 		if req.Op == opNAT44 {

@@ -4,6 +4,8 @@ import (
 	"hash/fnv"
 	"net/netip"
 	"time"
+
+	"github.com/getapr/getapr/internal/svcb"
 )
 
 // The roles of the lab's namespaces, the last part of their names.
@@ -43,6 +45,9 @@ const (
 	zoneDomain     = "getapr.test"
 	zoneName       = zoneDomain + "."
 	echoPort       = 80
+	tlsPort        = 443
+	altTLSPort     = 8443
+	echPublicName  = "public." + zoneDomain
 	slowAAAADelay  = 300 * time.Millisecond
 	dnsAddr        = "127.0.0.53:53"
 	policyTableA   = 101
@@ -234,21 +239,57 @@ func (p *plan) server() Server {
 		DropName:      "drop." + zoneDomain,
 		Open6:         s.Open6, Refuse6: s.Refuse6, Drop6: s.Drop6,
 		Open4: s.Open4, Refuse4: s.Refuse4, Drop4: s.Drop4,
-		Port: echoPort,
-		DNS:  netip.MustParseAddrPort(dnsAddr),
+		Port:              echoPort,
+		DNS:               netip.MustParseAddrPort(dnsAddr),
+		TLSPort:           tlsPort,
+		AltTLSPort:        altTLSPort,
+		HTTPSName:         "svc." + zoneDomain,
+		HintsName:         "hints." + zoneDomain,
+		AliasName:         "alias." + zoneDomain,
+		PriorityName:      "prio." + zoneDomain,
+		H3OnlyName:        "h3." + zoneDomain,
+		ECHName:           "ech." + zoneDomain,
+		ECHPublicName:     echPublicName,
+		LateAAAADrop4Name: "late-aaaa." + zoneDomain,
 	}
 }
 
-// zone returns the DNS records the lab serves.
-func (p *plan) zone() *zone {
+// zone returns the DNS records the lab serves; ech is the ECHConfigList the
+// ech name's HTTPS record carries.
+func (p *plan) zone(ech []byte) *zone {
 	s := &p.Server
 	z := &zone{origin: zoneName, records: map[string]rrset{}}
 	add := func(name string, r rrset) { z.records[name+"."+zoneName] = r }
+	open := rrset{aaaa: []netip.Addr{s.Open6}, a: []netip.Addr{s.Open4}}
+	drop := rrset{aaaa: []netip.Addr{s.Drop6}, a: []netip.Addr{s.Drop4}}
+	h2 := []string{"h2", "http/1.1"}
+	with := func(r rrset, https ...svcb.Record) rrset { r.https = https; return r }
 	add("server", rrset{aaaa: []netip.Addr{s.Open6}, a: []netip.Addr{s.Open4}})
 	add("slow-aaaa", rrset{aaaa: []netip.Addr{s.Open6}, a: []netip.Addr{s.Open4}, aaaaDelay: slowAAAADelay})
 	add("no-aaaa", rrset{a: []netip.Addr{s.Open4}})
 	add("multi", rrset{aaaa: []netip.Addr{s.Drop6, s.Open6}, a: []netip.Addr{s.Drop4, s.Open4}})
 	add("refuse", rrset{aaaa: []netip.Addr{s.Refuse6}, a: []netip.Addr{s.Refuse4}})
 	add("drop", rrset{aaaa: []netip.Addr{s.Drop6}, a: []netip.Addr{s.Drop4}})
+
+	// HTTPS records (RFC 9460); see Server for what each name is for.
+	hints := svcb.Record{Priority: 1, Target: ".", ALPN: h2, IPv6Hint: []netip.Addr{s.Open6}, IPv4Hint: []netip.Addr{s.Open4}}
+	svc := hints
+	svc.Port = altTLSPort
+	add("svc", with(open, svc))
+	late := with(open, hints)
+	late.aDelay, late.aaaaDelay = slowAAAADelay, slowAAAADelay
+	add("hints", late)
+	add("alias", with(drop, svcb.Record{Priority: 0, Target: "svc." + zoneName}))
+	add("prio", with(open,
+		svcb.Record{Priority: 2, Target: "p2." + zoneName, ALPN: h2},
+		svcb.Record{Priority: 1, Target: "p1." + zoneName, ALPN: h2}))
+	add("p1", drop)
+	add("p2", open)
+	add("h3", with(open,
+		svcb.Record{Priority: 1, Target: "h3only." + zoneName, ALPN: []string{"h3"}, NoDefaultALPN: true},
+		svcb.Record{Priority: 2, Target: ".", ALPN: h2}))
+	add("h3only", drop)
+	add("ech", with(open, svcb.Record{Priority: 1, Target: ".", ALPN: h2, ECH: ech}))
+	add("late-aaaa", rrset{aaaa: []netip.Addr{s.Open6}, a: []netip.Addr{s.Drop4}, aaaaDelay: slowAAAADelay})
 	return z
 }
