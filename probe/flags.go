@@ -121,7 +121,8 @@ func (s *Store) Status() Status {
 		GUAOK: f.has(flagGUAOK), ULAOK: f.has(flagULAOK), LLAOK: f.has(flagLLAOK), IPv4OK: f.has(flagIPv4OK),
 		NPTv6: f.has(flagNPTv6), NPTv6Tried: f.has(flagNPTv6Tried),
 		NAT44: f.has(flagNAT44), NAT44Tried: f.has(flagNAT44Tried),
-		Changed: s.changed,
+		Changed:     s.changed,
+		Middleboxes: s.middleboxes(time.Now()),
 	}
 	if s.snap == nil {
 		for _, sc := range s.sources {

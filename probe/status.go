@@ -26,6 +26,9 @@ type Status struct {
 
 	// Sources is the health of every source address, in snapshot order.
 	Sources []SourceStatus `json:"sources"`
+	// Middleboxes are the pairs whose path ends at a TCP-terminating middlebox
+	// (PairStats.Intercepted), by source and destination.
+	Middleboxes []MiddleboxStatus `json:"middleboxes"`
 	// Changed is when any of the above last changed.
 	Changed time.Time `json:"changed"`
 }

@@ -23,7 +23,7 @@ func TestStatusJSON(t *testing.T) {
 		}, "192.168.1.1", "fe80::1%eth0"},
 	}
 	keys := []string{"GUA_ok", "ULA_ok", "LLA_ok", "IPv4_ok", "ULA_present", "RFC1918", "NPTv6",
-		"NPTv6_tried", "NAT44", "NAT44_tried", "def_gateway4", "def_gateway6", "sources", "changed"}
+		"NPTv6_tried", "NAT44", "NAT44_tried", "def_gateway4", "def_gateway6", "sources", "middleboxes", "changed"}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b, err := json.Marshal(tt.st)

@@ -135,10 +135,16 @@ func endTime(o Outcome) time.Time {
 // Report records the outcome of one connect attempt: the dialer's own attempts and
 // the prober's. Canceled and OtherError outcomes say nothing about the path and are
 // dropped, as are outcomes from a source that is not an address of the last
-// snapshot passed to Observe (it was removed while the attempt ran).
+// snapshot passed to Observe (it was removed while the attempt ran). The TLS
+// results (Middlebox, TLSSuccess) go to the pair's TLS evidence only: they change
+// neither its RTT nor the source's health.
 func (s *Store) Report(o Outcome) {
 	src, dst := addrKey(o.Src.Addr()), addrKey(o.Dst.Addr())
 	if !src.IsValid() || !dst.IsValid() || src.Is4() != dst.Is4() {
+		return
+	}
+	if o.Result.TLS() {
+		s.reportTLS(src, dst, o)
 		return
 	}
 	if !o.Result.Conclusive() {

@@ -16,9 +16,15 @@ const (
 	Unreachable               // EHOSTUNREACH, ENETUNREACH, EADDRNOTAVAIL, ICMP errors
 	Canceled                  // the caller gave up (another attempt won, context canceled)
 	OtherError                // anything else; says nothing about the path
+
+	// The results of a TLS handshake over a connection whose TCP handshake
+	// succeeded (reported besides that Success; see TLSResultOf). They say
+	// nothing of the TCP path, only of what answers at its end.
+	Middlebox  // TCP connected but TLS did not: something on the path terminates TCP
+	TLSSuccess // the TLS handshake completed
 )
 
-var resultNames = [...]string{"success", "refused", "timeout", "unreachable", "canceled", "error"}
+var resultNames = [...]string{"success", "refused", "timeout", "unreachable", "canceled", "error", "middlebox", "tls"}
 
 func (r Result) String() string {
 	if int(r) < len(resultNames) {
@@ -34,9 +40,12 @@ func (r Result) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
 // the source and the destination (Success or Refused).
 func (r Result) PathWorks() bool { return r == Success || r == Refused }
 
-// Conclusive reports whether the result says anything about the path: every result
-// but Canceled and OtherError.
+// Conclusive reports whether the result says anything about the TCP path: every
+// connect result but Canceled and OtherError.
 func (r Result) Conclusive() bool { return r <= Unreachable }
+
+// TLS reports whether the result is about a TLS handshake (Middlebox, TLSSuccess).
+func (r Result) TLS() bool { return r == Middlebox || r == TLSSuccess }
 
 // Path is one (source, destination) pair to connect over. A link-local Src carries
 // its zone.
@@ -63,6 +72,10 @@ type PairStats struct {
 	Samples                  int           // number of RTT samples
 	Successes, Failures      int
 	LastSuccess, LastFailure time.Time
+	// LastTLS is when a TLS handshake over the pair last completed (TLSSuccess),
+	// LastMiddlebox when one last failed after TCP connected (Middlebox); zero
+	// if never. See Intercepted.
+	LastTLS, LastMiddlebox time.Time
 }
 
 // Health is what is known of a source address.
