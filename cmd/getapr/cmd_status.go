@@ -29,6 +29,7 @@ func runStatus(ctx context.Context, c *cli, cmd *command, args []string) error {
 	st := b.Status()
 	if o.json {
 		st.Sources = nonNil(st.Sources)
+		st.Middleboxes = nonNil(st.Middleboxes)
 		return writeJSON(c.stdout, st)
 	}
 	c.printStatus(c.stdout, st)
@@ -76,6 +77,15 @@ func (c *cli) printStatus(w io.Writer, st probe.Status) {
 			s.Health, s.Failures, c.timeText(s.Since), c.timeText(s.NextCheck))
 	}
 	tw.Flush()
+	if len(st.Middleboxes) > 0 {
+		fmt.Fprintln(w)
+		tw = newTable(w)
+		fmt.Fprintln(tw, "MIDDLEBOX SOURCE\tDESTINATION\tSINCE")
+		for _, m := range st.Middleboxes {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", m.Src, m.Dst, c.timeText(m.Since))
+		}
+		tw.Flush()
+	}
 }
 
 // timeText formats t in the cli's zone, "-" for the zero time.
