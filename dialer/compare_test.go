@@ -46,9 +46,11 @@ const (
 	// source of each interface; net.Dialer fails with EINVAL.
 	diffLinkLocal difference = "link-local without zone: tried on each link"
 	// PairDialer does not wait more than the Resolution Delay (RFC 8305, 50
-	// ms) for a slow AAAA answer once A has answered; the Go resolver waits
-	// for both.
-	diffResolutionDelay difference = "resolution delay: a slow AAAA is not waited for"
+	// ms) for a slow AAAA answer once A has answered, nor for A once AAAA has
+	// (Happy Eyeballs v3): the other family's addresses join the race when
+	// they arrive, and DNSDone lists the answers in when both were or the
+	// dial ended. The Go resolver waits for both.
+	diffResolutionDelay difference = "resolution delay: the second family is not waited for"
 	// With rtnetlink refused, the standard library cannot turn a zone's
 	// interface name into its index: net.Dialer fails with EINVAL; PairDialer
 	// uses the index of the interface list it read without rtnetlink.

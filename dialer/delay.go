@@ -38,6 +38,24 @@ func attemptDelay(configured time.Duration, p pairs.Pair) time.Duration {
 	return min(max(p.Latency+4*p.RTTVar, minAdaptiveDelay), maxAdaptiveDelay)
 }
 
+// handshakeDelay returns how long to wait for an attempt's handshake (TLS),
+// once its connect has completed in connect, before the next attempt starts:
+// the draft's "estimated time for the full connection establishment". A
+// configured delay is used as for a connect. Otherwise, when p's RTT was
+// measured, the retransmission timeout attemptDelay derives from it (a TLS
+// 1.3 handshake takes one round trip); without a measurement, twice the
+// connect's time (the round trip and as much again for the server's work);
+// clamped to [100 ms, 2 s].
+func handshakeDelay(configured time.Duration, p pairs.Pair, connect time.Duration) time.Duration {
+	if configured > 0 {
+		return max(configured, MinAttemptDelay)
+	}
+	if p.Basis == pairs.Measured && p.Latency > 0 {
+		return attemptDelay(0, p)
+	}
+	return min(max(2*connect, minAdaptiveDelay), maxAdaptiveDelay)
+}
+
 // partialDeadline returns the deadline of one attempt in serial mode, when
 // remaining attempts (this one included) share the time left before deadline:
 // an equal share, but at least 2 s taken from the later ones when the share is

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"reflect"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -211,7 +212,7 @@ func TestQuery(t *testing.T) {
 			d := &PairDialer{LocalAddr: tt.local, Resolver: resolver}
 			q, err := d.query(t.Context(), tt.network, baseNetwork(tt.network), tt.address)
 			tt.want.Resolver = resolver
-			if err != nil || q != tt.want {
+			if err != nil || !reflect.DeepEqual(q, tt.want) {
 				t.Errorf("query = %+v, %v; want %+v", q, err, tt.want)
 			}
 		})

@@ -2,6 +2,7 @@ package dialer
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 	"net/netip"
 	"syscall"
@@ -109,6 +110,20 @@ type PairDialer struct {
 	// Logger receives debug logs of every attempt, under the name "dialer". Nil
 	// means no logging.
 	Logger *zap.Logger
+
+	// TLSConfig is the configuration of DialTLSContext's handshakes. Nil means
+	// a zero tls.Config; an empty ServerName means the host of the address, as
+	// with tls.Dialer. Its NextProtos are sent as they are, and are the
+	// protocols an HTTPS record's endpoint must offer one of.
+	TLSConfig *tls.Config
+
+	// ECH makes DialTLSContext use Encrypted Client Hello (RFC 9849) where
+	// the host's HTTPS record offers it (its ech parameter): the handshake of
+	// an attempt then waits for the HTTPS answer (the draft's rule for a
+	// client that relies on SVCB for its ClientHello), and fails with a
+	// *tls.ECHRejectionError if the server rejects ECH. False leaves
+	// TLSConfig's EncryptedClientHelloConfigList as it is.
+	ECH bool
 
 	// mptcp is what SetMultipathTCP asked: 0 nothing (net's default), else
 	// mptcpOn or mptcpOff.
@@ -271,35 +286,67 @@ func (d *PairDialer) selector() selector {
 	return pairs.Default()
 }
 
+// streamer is a selector that hands out the pairs of a name as its DNS
+// answers arrive (*pairs.Selector).
+type streamer interface {
+	Stream(ctx context.Context, q pairs.Query) (*pairs.Stream, error)
+}
+
 // dialQuery gets the pairs for q from sel and connects over them.
 func (d *PairDialer) dialQuery(ctx context.Context, q pairs.Query, base string, sel selector) (net.Conn, error) {
-	ps, err := sel.Attempts(ctx, q)
-	if err != nil {
-		return nil, &net.OpError{Op: "dial", Net: q.Network, Err: err}
+	return d.dialOver(ctx, q, base, sel, nil)
+}
+
+// dialOver gets the pairs for q from sel and connects over them; with tc, an
+// attempt succeeds when its TLS handshake with tc is done. A TCP dial takes
+// its pairs from a pairs.Stream when sel has them (so that pairs whose DNS
+// answers arrive late join the race), unless FallbackDelay is negative (the
+// whole first family first needs the whole list at once).
+func (d *PairDialer) dialOver(ctx context.Context, q pairs.Query, base string, sel selector, tc *tls.Config) (net.Conn, error) {
+	var qu queue
+	service := func(_ context.Context, p pairs.Pair) (*pairs.Service, error) { return p.Service, nil }
+	if s, ok := sel.(streamer); ok && base == "tcp" && d.FallbackDelay >= 0 {
+		st, err := s.Stream(ctx, q)
+		if err != nil {
+			return nil, &net.OpError{Op: "dial", Net: q.Network, Err: err}
+		}
+		defer st.Close()
+		qu, service = st, st.Service
+	} else {
+		ps, err := sel.Attempts(ctx, q)
+		if err != nil {
+			return nil, &net.OpError{Op: "dial", Net: q.Network, Err: err}
+		}
+		if d.FallbackDelay < 0 {
+			ps = firstFamilyFirst(ps)
+		}
+		qu = &list{ps: ps}
 	}
-	if len(ps) == 0 {
+	first, ok := qu.Peek()
+	if !ok {
 		return nil, &net.OpError{Op: "dial", Net: q.Network, Err: d.noSuitableAddress(q)}
-	}
-	if d.FallbackDelay < 0 {
-		ps = firstFamilyFirst(ps)
 	}
 	if ctx.Err() != nil {
 		// Ended before any attempt: net.Dialer's own error for that, which it
 		// returns without making a socket.
-		return d.netDialer().DialContext(ctx, q.Network, ps[0].Dst.String())
+		return d.netDialer().DialContext(ctx, q.Network, first.Dst.String())
 	}
 	log := d.logger()
 	dial := d.attemptFunc(q, base, log)
 	var c net.Conn
-	if base == "udp" {
-		c, err = d.connectUDP(ctx, ps, dial, traceFrom(ctx))
+	var err error
+	if l, ok := qu.(*list); ok && base == "udp" {
+		c, err = d.connectUDP(ctx, l.ps, dial, traceFrom(ctx))
 	} else {
-		r := race{pairs: ps, dial: dial, report: sel.Report, result: probe.ResultOf,
+		r := race{queue: qu, dial: dial, report: sel.Report, result: probe.ResultOf,
 			delay: d.AttemptDelay, fallback: d.FallbackDelay, trace: traceFrom(ctx), log: log}
+		if tc != nil {
+			r.handshake = d.handshaker(tc, service)
+		}
 		c, err = r.run(ctx)
 	}
 	if err != nil {
-		return nil, d.dialError(q.Network, base, q.Local.IsValid(), ps[0], err)
+		return nil, d.dialError(q.Network, base, q.Local.IsValid(), first, err)
 	}
 	return c, nil
 }

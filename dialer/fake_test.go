@@ -133,7 +133,7 @@ func (f *fakeNet) results() map[netip.Addr]probe.Result {
 
 // newRace returns a race over ps that dials through f.
 func (f *fakeNet) newRace(ps []pairs.Pair, delay time.Duration) *race {
-	return &race{pairs: ps, dial: f.dial, report: f.report, result: probe.ResultOf, delay: delay, log: zap.NewNop()}
+	return &race{queue: &list{ps: ps}, dial: f.dial, report: f.report, result: probe.ResultOf, delay: delay, log: zap.NewNop()}
 }
 
 // Errors as a connect returns them.

@@ -17,20 +17,71 @@ import (
 // is done, and return a nil net.Conn with any error.
 type dialFunc func(ctx context.Context, p pairs.Pair) (net.Conn, error)
 
+// handshakeFunc is the second step of an attempt whose connect succeeded,
+// when success is more than a connect (a TLS handshake over c): it returns
+// the connection to hand out, or an error (the caller then closes c). It must
+// return soon after ctx is done.
+type handshakeFunc func(ctx context.Context, p pairs.Pair, c net.Conn) (net.Conn, error)
+
+// queue is where a race takes its pairs from, in racing order: a fixed list,
+// or a *pairs.Stream that grows as DNS answers arrive.
+type queue interface {
+	// Next takes the next pair; ok is false when there is none now.
+	Next() (p pairs.Pair, ok bool)
+	// Peek returns what Next would, without taking it.
+	Peek() (p pairs.Pair, ok bool)
+	// Left is the number of pairs not taken.
+	Left() int
+	// Changed is closed at the next change of the queue; nil: it never changes.
+	Changed() <-chan struct{}
+	// Done reports whether the queue will not change any more.
+	Done() bool
+}
+
+// list is a fixed queue.
+type list struct {
+	ps   []pairs.Pair
+	next int
+}
+
+func (l *list) Next() (pairs.Pair, bool) {
+	p, ok := l.Peek()
+	if ok {
+		l.next++
+	}
+	return p, ok
+}
+
+func (l *list) Peek() (pairs.Pair, bool) {
+	if l.next >= len(l.ps) {
+		return pairs.Pair{}, false
+	}
+	return l.ps[l.next], true
+}
+
+func (l *list) Left() int                { return len(l.ps) - l.next }
+func (l *list) Changed() <-chan struct{} { return nil }
+func (l *list) Done() bool               { return true }
+
 // race is one Happy Eyeballs dial over pairs in racing order (RFC 8305 section
-// 5): the first attempt starts at once, each next one after the attempt delay
-// or as soon as an attempt fails, the first established connection wins, and
-// the others are canceled and closed. run owns every goroutine it starts and
-// returns only when all have ended.
+// 5, draft-ietf-happy-happyeyeballs-v3): the first attempt starts at once,
+// each next one after the attempt delay or as soon as an attempt fails, the
+// first established connection wins, and the others are canceled and closed.
+// With a handshake, an attempt is established when its handshake is done, and
+// the delay after an attempt whose connect completed becomes the handshake's
+// expected time. Pairs that join the queue mid-race are started in their
+// turn. run owns every goroutine it starts and returns only when all have
+// ended.
 type race struct {
-	pairs    []pairs.Pair
-	dial     dialFunc
-	report   func(probe.Outcome)      // called for every attempt but Fallback pairs', from run's goroutine
-	result   func(error) probe.Result // how an attempt's error counts for probe
-	delay    time.Duration            // PairDialer.AttemptDelay; negative: serial
-	fallback time.Duration            // PairDialer.FallbackDelay; used when positive
-	trace    *Trace                   // nil: none
-	log      *zap.Logger              // never nil: zap.NewNop() for none
+	queue     queue
+	dial      dialFunc
+	handshake handshakeFunc            // nil: success is the connect
+	report    func(probe.Outcome)      // called for every attempt but Fallback pairs', from run's goroutine
+	result    func(error) probe.Result // how an attempt's error counts for probe
+	delay     time.Duration            // PairDialer.AttemptDelay; negative: serial
+	fallback  time.Duration            // PairDialer.FallbackDelay; used when positive
+	trace     *Trace                   // nil: none
+	log       *zap.Logger              // never nil: zap.NewNop() for none
 }
 
 // ending is how one attempt of a race ended.
@@ -53,42 +104,52 @@ var endingMessages = [...]string{
 // String returns the ending's log message.
 func (e ending) String() string { return endingMessages[e] }
 
-// attemptResult is what one attempt goroutine hands back.
+// attemptResult is what one attempt goroutine hands back: its end, or (with
+// progress set) that its connect succeeded and its handshake began.
 type attemptResult struct {
-	index int
-	conn  net.Conn
-	err   error
-	start time.Time
-	dur   time.Duration
+	index    int
+	progress bool
+	conn     net.Conn
+	err      error
+	start    time.Time
+	dur      time.Duration
+	// connect is how long the connect took when it succeeded before a
+	// handshake; 0 when there is no handshake or the connect failed.
+	connect   time.Duration
+	kernelRTT time.Duration // the kernel's RTT of the connect, with connect
 }
 
 // racer is the state of one run of a race.
 type racer struct {
 	*race
 	ctx     context.Context
-	results chan attemptResult // buffered for every pair: attempts never block
-	timer   *time.Timer        // starts the next attempt; nil until needed
-	next    int                // index of the next pair to start
-	running int                // attempts started and not yet collected
-	failed  []*AttemptError    // by pair index; nil where not failed
-	t0      time.Time          // when the first attempt started
-	other   bool               // an attempt of the other family than the first has started
+	results chan attemptResult
+	timer   *time.Timer     // starts the next attempt; nil until needed
+	armed   bool            // timer is set and has not fired
+	due     time.Time       // when the armed timer fires
+	changed <-chan struct{} // the queue's, until it changes
+	running int             // attempts started and not yet collected
+	t0      time.Time       // when the first attempt started
+	other   bool            // an attempt of the other family than the first has started
+	// Per attempt, in start order: its pair, when it started, when its
+	// connect completed before a handshake (zero until then) and how long it
+	// took, and its error if it failed before any winner.
+	pairs   []pairs.Pair
+	started []time.Time
+	shook   []time.Time
+	connect []time.Duration
+	failed  []*AttemptError
 }
 
 // run races the pairs and returns the winning connection, or an *AttemptsError
-// listing every attempt. There must be at least one pair.
+// listing every attempt. The queue must hold at least one pair.
 func (r *race) run(parent context.Context) (net.Conn, error) {
-	if len(r.pairs) == 1 {
+	if r.queue.Done() && r.queue.Left() == 1 {
 		return r.single(parent)
 	}
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
-	rc := &racer{
-		race:    r,
-		ctx:     ctx,
-		results: make(chan attemptResult, len(r.pairs)),
-		failed:  make([]*AttemptError, len(r.pairs)),
-	}
+	rc := &racer{race: r, ctx: ctx, results: make(chan attemptResult, 8), changed: r.queue.Changed()}
 	rc.start()
 	c := rc.wait()
 	if rc.timer != nil {
@@ -107,64 +168,75 @@ func (r *race) run(parent context.Context) (net.Conn, error) {
 // has ended: the dial function then fails at once, with the error net.Dialer
 // gives.
 func (r *race) single(ctx context.Context) (net.Conn, error) {
+	p, _ := r.queue.Next()
 	if t := r.trace; t != nil && t.AttemptStart != nil {
-		t.AttemptStart(r.pairs[0])
+		t.AttemptStart(p)
 	}
-	start := time.Now()
-	c, err := r.dial(ctx, r.pairs[0])
-	res := attemptResult{conn: c, err: err, start: start, dur: time.Since(start)}
-	if err == nil {
-		r.collect(res, won)
-		return c, nil
+	res := r.try(ctx, 0, p, nil)
+	if res.err == nil {
+		r.collect(p, res, won)
+		return res.conn, nil
 	}
-	if c != nil {
-		c.Close()
-		res.conn = nil
-	}
-	ae := r.collect(res, failed)
+	ae := r.collect(p, res, failed)
 	return nil, &AttemptsError{Attempts: []*AttemptError{ae}, Cause: ctx.Err()}
 }
 
-// start launches the attempt over the next pair, unless none is left or the
-// dial is over, and arms the timer for the one after it.
+// start launches the attempt over the queue's next pair, unless there is none
+// or the dial is over, and arms the timer for the one after it.
 func (rc *racer) start() {
-	if rc.next >= len(rc.pairs) || rc.ctx.Err() != nil {
+	rc.armed = false
+	if rc.ctx.Err() != nil {
 		return
 	}
-	i := rc.next
-	rc.next++
-	rc.running++
+	p, ok := rc.queue.Next()
+	if !ok {
+		return
+	}
+	i := len(rc.pairs)
+	now := time.Now()
 	if i == 0 {
-		rc.t0 = time.Now()
+		rc.t0 = now
 	}
-	rc.other = rc.other || rc.pairs[i].Is6() != rc.pairs[0].Is6()
+	rc.pairs = append(rc.pairs, p)
+	rc.started = append(rc.started, now)
+	rc.shook = append(rc.shook, time.Time{})
+	rc.connect = append(rc.connect, 0)
+	rc.failed = append(rc.failed, nil)
+	rc.running++
+	rc.other = rc.other || p.Is6() != rc.pairs[0].Is6()
 	if t := rc.trace; t != nil && t.AttemptStart != nil {
-		t.AttemptStart(rc.pairs[i])
+		t.AttemptStart(p)
 	}
-	go rc.attempt(i)
-	if rc.delay < 0 || rc.next >= len(rc.pairs) {
+	go rc.attempt(i, p)
+	next, more := rc.queue.Peek()
+	if rc.delay < 0 || !more {
 		return
 	}
-	d := attemptDelay(rc.delay, rc.pairs[i])
-	if rc.fallback > 0 && !rc.other && rc.pairs[rc.next].Is6() != rc.pairs[0].Is6() {
+	d := attemptDelay(rc.delay, p)
+	if rc.fallback > 0 && !rc.other && next.Is6() != rc.pairs[0].Is6() {
 		// The first attempt of the other family waits for FallbackDelay.
 		d = max(d, rc.fallback-time.Since(rc.t0))
 	}
+	rc.arm(d)
+}
+
+// arm sets the timer to fire after d.
+func (rc *racer) arm(d time.Duration) {
 	if rc.timer == nil {
 		rc.timer = time.NewTimer(d)
 	} else {
 		rc.timer.Reset(d)
 	}
+	rc.armed, rc.due = true, time.Now().Add(d)
 }
 
-// attempt runs on its own goroutine: one connect over pair i. In serial mode it
-// gets its share of the time left (see partialDeadline).
-func (rc *racer) attempt(i int) {
+// attempt runs on its own goroutine: one attempt over pair p, the i-th. In
+// serial mode it gets its share of the time left (see partialDeadline).
+func (rc *racer) attempt(i int, p pairs.Pair) {
 	ctx := rc.ctx
-	start := time.Now()
 	if rc.delay < 0 {
 		if dl, ok := ctx.Deadline(); ok {
-			pd, ok := partialDeadline(start, dl, len(rc.pairs)-i)
+			pd, ok := partialDeadline(time.Now(), dl, rc.queue.Left()+1)
 			if !ok {
 				pd = dl // passed already: ctx is done
 			}
@@ -173,74 +245,174 @@ func (rc *racer) attempt(i int) {
 			defer cancel()
 		}
 	}
-	c, err := rc.dial(ctx, rc.pairs[i])
+	rc.results <- rc.try(ctx, i, p, func(r attemptResult) { rc.results <- r })
+}
+
+// try makes attempt i over p: the connect, then the handshake if the race has
+// one, telling progress (when not nil) between the two. It never returns a
+// connection with an error.
+func (r *race) try(ctx context.Context, i int, p pairs.Pair, progress func(attemptResult)) attemptResult {
+	start := time.Now()
+	res := attemptResult{index: i, start: start}
+	c, err := r.dial(ctx, p)
+	if err == nil && r.handshake != nil {
+		res.connect = time.Since(start)
+		if p.SrcClass != netstate.Loopback && !p.Fallback {
+			res.kernelRTT, _ = sockopt.KernelRTT(c)
+		}
+		if progress != nil {
+			progress(attemptResult{index: i, progress: true, connect: res.connect})
+		}
+		var hc net.Conn
+		if hc, err = r.handshake(ctx, p, c); err == nil {
+			c = hc
+		}
+	}
 	if err != nil && c != nil {
 		c.Close()
 		c = nil
 	}
-	rc.results <- attemptResult{index: i, conn: c, err: err, start: start, dur: time.Since(start)}
+	res.conn, res.err, res.dur = c, err, time.Since(start)
+	return res
 }
 
-// wait collects attempts until one succeeds (returning it) or all have failed
-// (returning nil), starting the next attempt when the timer fires or an attempt
-// fails.
+// wait collects attempts until one succeeds (returning it), or until all have
+// failed and no pair is left or coming, or the dial's context has ended
+// (returning nil). The next attempt starts when the timer fires, when an
+// attempt fails (a failure frees its turn, as in RFC 8305), or when pairs
+// join the queue (see joined).
 func (rc *racer) wait() net.Conn {
-	for rc.running > 0 {
+	done := rc.ctx.Done()
+	for rc.running > 0 || (done != nil && !rc.queue.Done()) {
 		var tick <-chan time.Time
-		if rc.timer != nil {
+		if rc.armed {
 			tick = rc.timer.C
 		}
 		select {
 		case res := <-rc.results:
+			if res.progress {
+				rc.progress(res)
+				continue
+			}
 			rc.running--
 			if res.err == nil {
-				rc.collect(res, won)
+				rc.collect(rc.pairs[res.index], res, won)
 				return res.conn
 			}
-			rc.failed[res.index] = rc.collect(res, failed)
+			rc.failed[res.index] = rc.collect(rc.pairs[res.index], res, failed)
 			rc.start()
 		case <-tick:
 			rc.start()
+		case <-rc.changed:
+			rc.changed = rc.queue.Changed()
+			rc.joined()
+		case <-done:
+			done = nil // the attempts end by themselves now
 		}
 	}
 	return nil
 }
 
+// progress applies an attempt's completed connect: when it is the latest
+// attempt, whose delay the timer counts down, the timer is set to the
+// handshake's expected time instead (the draft's "extend the timer when the
+// attempt has made progress").
+func (rc *racer) progress(res attemptResult) {
+	i := res.index
+	rc.shook[i], rc.connect[i] = time.Now(), res.connect
+	if i == len(rc.pairs)-1 && rc.armed {
+		rc.arm(handshakeDelay(rc.delay, rc.pairs[i], res.connect))
+	}
+}
+
+// joined handles pairs that joined the queue mid-race. With no attempt
+// running, the next starts at once. When the timer is not counting down to a
+// next start (the queue had run dry), the next attempt is due one delay
+// after the latest attempt's start (or its connect, when it is in its
+// handshake), as if its pair had been there. Either way, if an attempt has
+// stalled (its own delay passed without its connect or handshake
+// completing), the next one starts as soon as MinAttemptDelay after the
+// latest start allows (the draft's "fire the timer sooner").
+func (rc *racer) joined() {
+	if rc.delay < 0 || rc.ctx.Err() != nil {
+		if rc.running == 0 {
+			rc.start() // serial: the queue had run dry
+		}
+		return
+	}
+	if _, ok := rc.queue.Peek(); !ok {
+		return
+	}
+	if rc.running == 0 {
+		rc.start()
+		return
+	}
+	now := time.Now()
+	last := len(rc.pairs) - 1
+	due := rc.due
+	if !rc.armed {
+		due = rc.expected(last)
+	}
+	if soon := rc.started[last].Add(MinAttemptDelay); rc.stalled(now) && soon.Before(due) {
+		due = soon // in the past, or within MinAttemptDelay: arm clamps it
+	}
+	rc.arm(max(due.Sub(now), 0))
+}
+
+// expected returns when attempt i is expected to have connected, or, in its
+// handshake, to have finished that.
+func (rc *racer) expected(i int) time.Time {
+	if !rc.shook[i].IsZero() {
+		return rc.shook[i].Add(handshakeDelay(rc.delay, rc.pairs[i], rc.connect[i]))
+	}
+	return rc.started[i].Add(attemptDelay(rc.delay, rc.pairs[i]))
+}
+
+// stalled reports whether an attempt still running is past its expected
+// time.
+func (rc *racer) stalled(now time.Time) bool {
+	for i := range rc.pairs {
+		if rc.failed[i] == nil && !now.Before(rc.expected(i)) {
+			return true
+		}
+	}
+	return false
+}
+
 // drain collects the attempts still running after the winner, whose context is
 // canceled by now, closing any that established a connection anyway.
 func (rc *racer) drain() {
-	for ; rc.running > 0; rc.running-- {
+	for rc.running > 0 {
 		res := <-rc.results
+		if res.progress {
+			continue
+		}
+		rc.running--
+		p := rc.pairs[res.index]
 		if res.conn != nil {
-			rc.collect(res, late)
+			rc.collect(p, res, late)
 			res.conn.Close()
 			continue
 		}
-		rc.collect(res, lost)
+		rc.collect(p, res, lost)
 	}
 }
 
 // collect reports one attempt to probe (unless its pair is a Fallback one:
 // nothing to learn of a source the kernel chose) and to the trace, and logs it;
 // for a failure before any winner it returns the attempt's error.
-func (r *race) collect(res attemptResult, how ending) *AttemptError {
-	p := r.pairs[res.index]
-	o := probe.Outcome{Path: p.Path(), Start: res.start, Duration: res.dur}
-	if res.conn != nil {
-		o.Result = probe.Success
-		if p.SrcClass != netstate.Loopback && !p.Fallback { // nothing to learn of loopback's RTT
-			o.KernelRTT, _ = sockopt.KernelRTT(res.conn)
-		}
-	} else {
-		o.Result = r.result(res.err)
-		if how == lost && o.Result == probe.Canceled && overdue(p, res.dur) {
-			// No answer for longer than a working path takes, while another
-			// attempt connected: evidence against this path, like a timeout.
-			o.Result = probe.Timeout
-		}
-	}
+func (r *race) collect(p pairs.Pair, res attemptResult, how ending) *AttemptError {
+	o := r.outcome(p, res, how)
 	if r.report != nil && !p.Fallback {
-		r.report(o)
+		if res.connect > 0 {
+			// The connect succeeded before the handshake: that first, with
+			// its own duration, then what the handshake proves.
+			r.report(probe.Outcome{Path: p.Path(), Result: probe.Success, Start: res.start,
+				Duration: res.connect, KernelRTT: res.kernelRTT})
+		}
+		if res.connect == 0 || o.Result.TLS() {
+			r.report(o)
+		}
 	}
 	if t := r.trace; t != nil && t.AttemptDone != nil {
 		t.AttemptDone(p, res.dur, res.err)
@@ -248,7 +420,7 @@ func (r *race) collect(res attemptResult, how ending) *AttemptError {
 	if ce := r.log.Check(zap.DebugLevel, how.String()); ce != nil {
 		ce.Write(zap.Stringer("src", p.Src), zap.Stringer("dst", p.Dst),
 			zap.String("interface", p.Interface), zap.Stringer("result", o.Result),
-			zap.Duration("duration", res.dur), zap.Error(res.err))
+			zap.Duration("duration", res.dur), zap.Duration("connect", res.connect), zap.Error(res.err))
 	}
 	if how != failed {
 		return nil
@@ -256,10 +428,39 @@ func (r *race) collect(res attemptResult, how ending) *AttemptError {
 	return &AttemptError{Pair: p, Duration: res.dur, Err: res.err}
 }
 
+// outcome is what res tells probe: of the connect, or, when the connect
+// succeeded before a handshake, of the handshake.
+func (r *race) outcome(p pairs.Pair, res attemptResult, how ending) probe.Outcome {
+	o := probe.Outcome{Path: p.Path(), Start: res.start, Duration: res.dur}
+	switch {
+	case res.connect > 0:
+		o.Start, o.Duration = res.start.Add(res.connect), res.dur-res.connect
+		o.Result = probe.TLSResultOf(res.err)
+		if how == lost && o.Result == probe.Canceled && probe.TLSOverdue(res.connect, o.Duration) {
+			// No handshake for longer than one over this path takes, while
+			// another attempt finished its own: a middlebox, probe says.
+			o.Result = probe.Middlebox
+		}
+	case res.conn != nil:
+		o.Result = probe.Success
+		if p.SrcClass != netstate.Loopback && !p.Fallback { // nothing to learn of loopback's RTT
+			o.KernelRTT, _ = sockopt.KernelRTT(res.conn)
+		}
+	default:
+		o.Result = r.result(res.err)
+		if how == lost && o.Result == probe.Canceled && overdue(p, res.dur) {
+			// No answer for longer than a working path takes, while another
+			// attempt connected: evidence against this path, like a timeout.
+			o.Result = probe.Timeout
+		}
+	}
+	return o
+}
+
 // err returns the error of a race that no attempt won; cause is the error of
 // the dial's context, if done.
 func (rc *racer) err(cause error) *AttemptsError {
-	e := &AttemptsError{Untried: len(rc.pairs) - rc.next, Cause: cause}
+	e := &AttemptsError{Untried: rc.queue.Left(), Cause: cause}
 	for _, a := range rc.failed {
 		if a != nil {
 			e.Attempts = append(e.Attempts, a)

@@ -16,6 +16,8 @@ type estimate struct {
 	// kernel is set when the candidate's source is the kernel's own choice for its
 	// destination and its latency is a default (see preferKernelChoice).
 	kernel bool
+	// middlebox is the pair's middlebox verdict (probe.PairStats.Intercepted).
+	middlebox bool
 }
 
 // measured reports whether st holds an RTT sample.
@@ -80,6 +82,7 @@ func (r *ranking) groupBySource() int {
 func (r *ranking) estimateInto(e *estimate, c cand, st *probe.PairStats, known bool, nc *nearbyCache) {
 	in := r.in
 	s, d := &in.srcs[c.src], &in.dsts[c.dst]
+	e.middlebox = known && st.Intercepted(in.now)
 	if known && measured(*st) {
 		e.latency, e.rttvar, e.basis = st.SRTT, st.RTTVar, Measured
 		return

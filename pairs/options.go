@@ -40,6 +40,8 @@ type config struct {
 	resolutionDelay  time.Duration
 	sharing          string             // shared file; "" shares nothing
 	atlas            *probe.AtlasConfig // nil: no RIPE Atlas anchors
+	https            bool               // every Stream asks for HTTPS records
+	httpsLookup      httpsFunc          // tests only: replaces the stub resolver
 }
 
 func defaultConfig() config {
@@ -118,6 +120,18 @@ func WithFirstFamilyCount(n int) Option {
 func WithResolutionDelay(d time.Duration) Option {
 	return func(c *config) { c.resolutionDelay = max(d, 0) }
 }
+
+// WithHTTPSRecords makes every Stream ask for the host's HTTPS records (RFC
+// 9460), as Query.HTTPS does for one query: their priorities, ports, ALPN,
+// address hints and ECH configs then shape the race. They are looked up by a
+// stub resolver that reads /etc/resolv.conf and reaches its servers through
+// the resolver's Dial function, if it has one; where resolv.conf cannot be
+// read there are no HTTPS records, only A and AAAA. The default asks for
+// HTTPS records only where the query does (the dialer's DialTLSContext).
+func WithHTTPSRecords() Option { return func(c *config) { c.https = true } }
+
+// withHTTPSLookup replaces the stub resolver's HTTPS lookups (tests).
+func withHTTPSLookup(f httpsFunc) Option { return func(c *config) { c.httpsLookup = f } }
 
 // withLookup replaces the resolver by a lookup function (tests).
 func withLookup(f lookupFunc) Option { return func(c *config) { c.lookup = f } }

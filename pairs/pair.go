@@ -58,8 +58,34 @@ type Pair struct {
 	// (with the local port, if any) for "let the kernel choose at connect
 	// time"; Interface is empty and nothing was checked or measured.
 	Fallback bool
+	// Middlebox is set when a TLS handshake over the pair last failed after its
+	// TCP handshake had completed, less than probe.MiddleboxHold ago
+	// (probe.PairStats.Intercepted): something on the path terminates TCP. A
+	// query for a TLS dial (Query.TLS) tries such pairs after the others of
+	// their group; plain TCP dials rank them as any other.
+	Middlebox bool
+	// Service is what the host's HTTPS record says of Dst (Query.HTTPS); nil
+	// when no record covers it.
+	Service *Service
 	// Reason says in a few words why the pair ranks where it does.
 	Reason string
+}
+
+// Service is what an HTTPS record (RFC 9460) says of a pair's destination.
+type Service struct {
+	// Priority is the record's SvcPriority: the pairs of a lower one are all
+	// tried before those of a higher one.
+	Priority uint16
+	// Target is the record's effective target, the name Dst is an address of.
+	Target string
+	// ALPN is the record's ALPN set: its alpn ids, and http/1.1 unless it says
+	// no-default-alpn.
+	ALPN []string
+	// ECH is the record's ECHConfigList; nil without one.
+	ECH []byte
+	// Hint is set when Dst is one of the record's address hints, used because
+	// the target's A or AAAA answer had not arrived.
+	Hint bool
 }
 
 // Is6 reports whether the pair is IPv6.

@@ -89,6 +89,7 @@ type rankInput struct {
 	bias    time.Duration // subtracted from IPv6 latencies
 	srcPort uint16        // kept in Pair.Src (LocalAddr's port)
 	dstPort uint16
+	now     time.Time // for the knowledge's verdicts that expire (middlebox)
 }
 
 // rank orders the candidates of in, best first, with ws as its scratch. It is a

@@ -30,6 +30,7 @@ func (r *ranking) pairs(keys []uint64, kb keyBits) []Pair {
 		p.SrcClass, p.DstClass = s.class, d.class
 		p.Latency, p.RTTVar, p.Basis = e.latency, e.rttvar, e.basis
 		p.Health, p.Deprecated, p.EgressMismatch = e.health, s.attr.deprecated, c.mismatch
+		p.Middlebox = e.middlebox
 		tie := int32(-1) // the previous candidate, if this one ties with it
 		if i > 0 && kb.ties(keys[i-1], k) {
 			tie = r.at[kb.pos(keys[i-1])]
@@ -73,6 +74,9 @@ func (r *ranking) appendReason(b []byte, ci, prev int32) []byte {
 		b = append(b, "source deprecated; "...)
 	case tierSuspect:
 		b = append(b, "source suspect; "...)
+	}
+	if e.middlebox {
+		b = append(b, "middlebox: TLS failed after TCP; "...)
 	}
 	switch e.basis {
 	case Measured:

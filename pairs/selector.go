@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -31,6 +32,16 @@ type Query struct {
 	Local netip.AddrPort
 	// Resolver resolves Host when it is a name; nil means the Selector's.
 	Resolver *net.Resolver
+	// TLS says that the dial succeeds only with a TLS handshake over the
+	// connection: pairs whose path ends at a TCP-terminating middlebox
+	// (Pair.Middlebox) are then tried after the others of their group.
+	TLS bool
+	// HTTPS asks Stream for the host's HTTPS records (RFC 9460) beside its A
+	// and AAAA records (WithHTTPSRecords asks for every query). ALPN is the
+	// client's application protocols, which an endpoint's ALPN set must share;
+	// empty means h2 and http/1.1.
+	HTTPS bool
+	ALPN  []string
 }
 
 // Selector ranks the (source, destination) pairs to a destination from what it
@@ -51,6 +62,7 @@ type Selector struct {
 	view *view // of the newest snapshot ranked with
 
 	scratch workspaces // of the rankings, kept between calls
+	stub    stubConf   // the HTTPS lookups' resolv.conf
 
 	closeOnce sync.Once
 	closeErr  error
@@ -174,7 +186,26 @@ func (s *Selector) Attempts(ctx context.Context, q Query) ([]Pair, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Order(r, s.cfg.firstFamilyCount), nil
+	return s.order(r, q.TLS), nil
+}
+
+// order returns ranked in racing order (Order, with the Selector's First
+// Address Family Count); for a TLS dial, the pairs through a middlebox come
+// after all the others, in their own racing order.
+func (s *Selector) order(ranked []Pair, tls bool) []Pair {
+	n := s.cfg.firstFamilyCount
+	if !tls || !slices.ContainsFunc(ranked, func(p Pair) bool { return p.Middlebox }) {
+		return Order(ranked, n)
+	}
+	var clear, through []Pair
+	for _, p := range ranked {
+		if p.Middlebox {
+			through = append(through, p)
+		} else {
+			clear = append(clear, p)
+		}
+	}
+	return append(Order(clear, n), Order(through, n)...)
 }
 
 // LookupNetIP looks host up like (*net.Resolver).LookupNetIP for network "ip",
@@ -326,6 +357,7 @@ func (s *Selector) rankWith(ctx context.Context, q Query, dsts []netip.Addr, k k
 	why := v.candidates(ctx, s.watcher, in, dsts, q.Local.Addr(), k.Translators(), s.cfg.policy)
 	in.k, in.bias = k, s.cfg.bias
 	in.srcPort, in.dstPort = q.Local.Port(), q.Port
+	in.now = time.Now()
 	return rank(in, ws), why
 }
 

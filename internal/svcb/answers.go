@@ -19,6 +19,9 @@ type Endpoint struct {
 	// Service is the record of the endpoint's group; nil for the origin's own
 	// addresses without a record.
 	Service *Record
+	// Target is the name Addr is an address of: the record's effective
+	// target, or the origin.
+	Target string
 	// Hint is set when the address is a record's ipv4hint or ipv6hint, used
 	// because the target's A or AAAA answer is not in yet.
 	Hint bool
@@ -171,7 +174,7 @@ func (a *Answers) Endpoints() []Endpoint {
 				ips, hint = n.addrs[f], false
 			}
 			for _, ip := range ips {
-				add(Endpoint{Addr: ip, Port: port, Group: group, Service: r, Hint: hint})
+				add(Endpoint{Addr: ip, Port: port, Group: group, Service: r, Target: target, Hint: hint})
 			}
 		}
 		group++
@@ -179,7 +182,7 @@ func (a *Answers) Endpoints() []Endpoint {
 	if n := a.names[a.origin]; n != nil && !covered {
 		for _, f := range []int{1, 0} {
 			for _, ip := range n.addrs[f] {
-				add(Endpoint{Addr: ip, Port: a.port, Group: group})
+				add(Endpoint{Addr: ip, Port: a.port, Group: group, Target: a.origin})
 			}
 		}
 	}

@@ -1,0 +1,443 @@
+package pairs
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/getapr/getapr/internal/dnsstub"
+	"github.com/getapr/getapr/internal/svcb"
+)
+
+// Stream is the pairs of one dial in racing order as its DNS answers arrive
+// (Happy Eyeballs v3, draft-ietf-happy-happyeyeballs-v3): the order of every
+// pair known so far, which grows when AAAA arrives after A, when HTTPS
+// records arrive, and then the addresses of their targets. A pair that Next
+// has handed out stays handed out; the others are placed as the sorting rules
+// place them in the complete list, as if they had all been known from the
+// start (so that an IPv4 pair arriving while IPv6 attempts run goes next,
+// families interleaved). Pairs whose address has left the answers (a hint
+// that the A or AAAA answer did not confirm) are dropped if not yet handed
+// out.
+//
+// The order is by HTTPS service group first (every pair of a lower
+// SvcPriority before any of a higher one; addresses no record covers last),
+// then as Attempts orders a ranking. Its methods are safe for concurrent use.
+// Close stops the lookups still running; the dialer closes a Stream when its
+// race ends.
+type Stream struct {
+	sel     *Selector
+	q       Query
+	name    string // the host, a name; "" for a fixed Stream
+	fam     family
+	prefer6 bool
+	lookup  lookupFunc
+	https   httpsFunc // nil: no HTTPS records asked
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+
+	mu       sync.Mutex
+	ans      *svcb.Answers
+	origin   [2]*answer // the host's A ([0]) and AAAA answers, once in
+	traced   func([]netip.Addr, error)
+	untraced int       // the host's A and AAAA lookups not ended; traced is called at 0
+	running  int       // lookups not ended
+	first    time.Time // when the first address (or hint) arrived
+	order    []Pair    // every pair known, in racing order
+	taken    map[pairKey]bool
+	changed  chan struct{} // closed, and replaced, at every change
+	svcDone  chan struct{} // closed when the HTTPS answer is in, or none is asked
+	asked    map[string]bool
+}
+
+// pairKey identifies a pair in a Stream.
+type pairKey struct{ src, dst netip.AddrPort }
+
+func keyOf(p Pair) pairKey { return pairKey{p.Src, p.Dst} }
+
+// Stream resolves q.Host and returns the stream of its pairs once connecting
+// can start: when there are pairs and the preferred family's answer (IPv6
+// where the host has an IPv6 default route, else IPv4) and, if asked, the
+// HTTPS answer are in; or the Selector's Resolution Delay after the first
+// address arrived; or when every lookup has ended. The lookups go on in the
+// background, adding pairs, until they end or Close. For an IP literal or
+// an empty host there is nothing to look up: the Stream holds what Attempts
+// returns. Its errors are those of Attempts.
+//
+// An httptrace.ClientTrace in ctx sees one DNSStart and one DNSDone for the
+// host, as with net.Dialer: the DNSDone when its A and AAAA lookups have
+// ended, with their addresses (IPv6 first), which may be after the first
+// attempts have started.
+func (s *Selector) Stream(ctx context.Context, q Query) (*Stream, error) {
+	if s.err != nil {
+		return nil, s.err
+	}
+	_, f, err := parseNetwork(q.Network)
+	if err != nil {
+		return nil, err
+	}
+	ip, name, err := parseHost(q.Host)
+	if q.Host == "" || ip.IsValid() || err != nil {
+		ps, err := s.Attempts(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		return s.fixedStream(q, ps), nil
+	}
+	st := s.newStream(q, name, f)
+	tctx, done := traceLookup(ctx, q.Host)
+	lctx, cancel := context.WithCancel(tctx)
+	st.cancel, st.traced = cancel, done
+	st.start(lctx)
+	if err := st.waitStart(); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+// fixedStream is a Stream of ps and nothing more.
+func (s *Selector) fixedStream(q Query, ps []Pair) *Stream {
+	st := &Stream{sel: s, q: q, order: ps, taken: map[pairKey]bool{},
+		changed: make(chan struct{}), svcDone: make(chan struct{}), cancel: func() {}}
+	close(st.svcDone)
+	return st
+}
+
+// newStream returns the Stream of q to the name host, families f, with
+// nothing asked yet.
+func (s *Selector) newStream(q Query, host string, f family) *Stream {
+	st := &Stream{sel: s, q: q, name: host, fam: f, lookup: s.lookupFor(q.Resolver),
+		taken: map[pairKey]bool{}, changed: make(chan struct{}), svcDone: make(chan struct{}),
+		asked: map[string]bool{}}
+	if q.HTTPS || s.cfg.https {
+		st.https = s.httpsLookup(q.Resolver)
+	}
+	snap := s.watcher.Snapshot()
+	st.prefer6 = f.v6 && (snap.Gateway6.IsValid() || !snap.Gateway4.IsValid() || !f.v4)
+	st.ans = svcb.NewAnswers(host, q.Port, q.ALPN)
+	if st.https == nil {
+		st.ans.SetServices(host, nil)
+		close(st.svcDone)
+	}
+	return st
+}
+
+// start sends the queries, in the draft's order: HTTPS, AAAA, A.
+func (st *Stream) start(ctx context.Context) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.https != nil {
+		st.running++
+		st.wg.Go(func() { st.lookupHTTPS(ctx) })
+	}
+	st.askAddrs(ctx, st.name)
+	st.untraced = st.running
+	if st.https != nil {
+		st.untraced--
+	}
+}
+
+// askAddrs starts the AAAA and A lookups of name (the families allowed),
+// once per name. st.mu is held.
+func (st *Stream) askAddrs(ctx context.Context, name string) {
+	key := svcb.CanonicalName(name)
+	if st.asked[key] {
+		return
+	}
+	st.asked[key] = true
+	for _, is6 := range []bool{true, false} {
+		if (is6 && !st.fam.v6) || (!is6 && !st.fam.v4) {
+			continue
+		}
+		st.running++
+		st.wg.Go(func() { st.lookupAddrs(ctx, name, is6) })
+	}
+}
+
+// lookupAddrs looks name up for one family and adds the answer.
+func (st *Stream) lookupAddrs(ctx context.Context, name string, is6 bool) {
+	network := "ip4"
+	if is6 {
+		network = "ip6"
+	}
+	addrs, err := st.lookup(ctx, network, name)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.running--
+	failed := err != nil && !isNotFound(err)
+	st.ans.SetAddrs(name, is6, failed, addrs)
+	if svcb.CanonicalName(name) == st.ans.Origin() {
+		st.origin[b2i(is6)] = &answer{addrs, err}
+		if st.untraced--; st.untraced == 0 {
+			st.trace()
+		}
+	}
+	st.update(ctx)
+}
+
+// trace reports the end of the host's lookups to the trace. st.mu is held.
+func (st *Stream) trace() {
+	addrs, err := collect(st.name, st.origin[1], st.origin[0])
+	st.traced(addrs, err)
+}
+
+// lookupHTTPS looks the HTTPS records up, adds them, and asks for the
+// addresses of their targets.
+func (st *Stream) lookupHTTPS(ctx context.Context) {
+	svc, err := st.https(ctx, st.name, st.q.Port)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.running--
+	defer close(st.svcDone)
+	if ctx.Err() != nil {
+		st.signal()
+		return
+	}
+	if err != nil || svc == nil {
+		svc = &dnsstub.Service{Owner: st.name}
+	}
+	st.ans.SetServices(svc.Owner, svc.Records)
+	for _, t := range st.ans.Targets() {
+		st.askAddrs(ctx, t)
+	}
+	st.update(ctx)
+}
+
+// isNotFound reports whether err says the name has no such records.
+func isNotFound(err error) bool {
+	de, ok := err.(*net.DNSError)
+	return ok && de.IsNotFound
+}
+
+// update recomputes the order after an answer and signals the change. st.mu
+// is held.
+func (st *Stream) update(ctx context.Context) {
+	eps := st.ans.Endpoints()
+	if st.first.IsZero() && slices.ContainsFunc(eps, func(e svcb.Endpoint) bool { return st.fam.allows(e.Addr) }) {
+		st.first = time.Now()
+	}
+	st.order = st.sel.orderEndpoints(ctx, st.q, eps, st.fam, st.running == 0)
+	st.signal()
+}
+
+// signal wakes whoever waits on Changed. st.mu is held.
+func (st *Stream) signal() {
+	close(st.changed)
+	st.changed = make(chan struct{})
+}
+
+// orderEndpoints ranks and orders the pairs of every endpoint: by service
+// group, then as Attempts does, each pair with its Service. When the rules
+// leave no pair at all and final says no answer will follow, the groups get
+// net.Dialer's fallback pairs instead (see Attempts).
+func (s *Selector) orderEndpoints(ctx context.Context, q Query, eps []svcb.Endpoint, f family, final bool) []Pair {
+	out := s.orderGroups(ctx, q, eps, f, false)
+	if len(out) == 0 && final {
+		out = s.orderGroups(ctx, q, eps, f, true)
+	}
+	return out
+}
+
+// orderGroups is orderEndpoints' ranking, with the fallback pairs of every
+// group or without them.
+func (s *Selector) orderGroups(ctx context.Context, q Query, eps []svcb.Endpoint, f family, fallback bool) []Pair {
+	var out []Pair
+	ws := s.scratch.get()
+	defer s.scratch.put(ws)
+	for len(eps) > 0 {
+		n := 1
+		for n < len(eps) && eps[n].Group == eps[0].Group {
+			n++
+		}
+		group := eps[:n]
+		eps = eps[n:]
+		var dsts []netip.Addr
+		for _, e := range group {
+			if f.allows(e.Addr) {
+				dsts = append(dsts, e.Addr)
+			}
+		}
+		if dsts, _ = filterLocal(dsts, q.Local); len(dsts) == 0 {
+			continue
+		}
+		gq := q
+		gq.Port = group[0].Port
+		var ps []Pair
+		if fallback {
+			_, why := s.rankWith(ctx, gq, dsts, s.store, ws)
+			ps = s.fallbackPairs(ctx, gq, &NoPairError{Host: q.Host, Reasons: why, dsts: dsts})
+		} else {
+			s.want(dsts, gq.Port)
+			ps, _ = s.rankWith(ctx, gq, dsts, s.store, ws)
+			ps = s.order(ps, q.TLS)
+		}
+		for i := range ps {
+			ps[i].Service = serviceOf(group, ps[i].Dst.Addr())
+		}
+		out = append(out, ps...)
+	}
+	return out
+}
+
+// serviceOf returns the Service of the endpoint of group with address a; nil
+// when its group has no record.
+func serviceOf(group []svcb.Endpoint, a netip.Addr) *Service {
+	i := slices.IndexFunc(group, func(e svcb.Endpoint) bool { return e.Addr == a })
+	if i < 0 || group[i].Service == nil {
+		return nil
+	}
+	e := group[i]
+	return &Service{Priority: e.Service.Priority, Target: e.Target, ALPN: e.Service.ALPNSet(),
+		ECH: e.Service.ECH, Hint: e.Hint}
+}
+
+// waitStart waits until connecting can start (see Selector.Stream). When
+// the dial's context ends first, the lookups end with it: their answers, or
+// errors, decide.
+func (st *Stream) waitStart() error {
+	delay := st.sel.cfg.resolutionDelay
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		st.mu.Lock()
+		n, done, first, ch := len(st.order), st.running == 0, st.first, st.changed
+		ready := st.ans.Ready(st.prefer6)
+		var err error
+		if done && n == 0 {
+			err = st.noPairs()
+		}
+		st.mu.Unlock()
+		switch {
+		case n > 0 && (ready || done || (!first.IsZero() && time.Since(first) >= delay)):
+			return nil
+		case err != nil:
+			return err
+		}
+		var tick <-chan time.Time
+		if !first.IsZero() && n > 0 {
+			if timer == nil {
+				timer = time.NewTimer(delay - time.Since(first))
+			}
+			tick = timer.C
+		}
+		select {
+		case <-ch:
+		case <-tick:
+		}
+	}
+}
+
+// noPairs is the error of a Stream whose lookups ended without a pair: the
+// resolver's error (see lookupError), or, as net.Dialer says it, no address
+// of the network's family or of the local address's. st.mu is held.
+func (st *Stream) noPairs() error {
+	var dsts []netip.Addr
+	for _, e := range st.ans.Endpoints() {
+		dsts = append(dsts, e.Addr)
+	}
+	if len(dsts) == 0 {
+		return lookupError(st.name, st.origin[1], st.origin[0])
+	}
+	dsts, err := filterFamily(dsts, st.fam, st.q.Host)
+	if err != nil {
+		return err
+	}
+	if _, err := filterLocal(dsts, st.q.Local); err != nil {
+		return err
+	}
+	return &net.AddrError{Err: "no suitable address found", Addr: st.q.Host}
+}
+
+// Next returns the first pair of the current order that Next has not
+// returned yet; ok is false when there is none now (see Changed and Done).
+func (st *Stream) Next() (p Pair, ok bool) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for _, p := range st.order {
+		if k := keyOf(p); !st.taken[k] {
+			st.taken[k] = true
+			return p, true
+		}
+	}
+	return Pair{}, false
+}
+
+// Peek returns what Next would return, without taking it.
+func (st *Stream) Peek() (p Pair, ok bool) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for _, p := range st.order {
+		if !st.taken[keyOf(p)] {
+			return p, true
+		}
+	}
+	return Pair{}, false
+}
+
+// Left returns how many pairs of the current order Next has not returned.
+func (st *Stream) Left() int {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	n := 0
+	for _, p := range st.order {
+		if !st.taken[keyOf(p)] {
+			n++
+		}
+	}
+	return n
+}
+
+// Changed returns a channel that is closed at the next change: new answers
+// (the order changed) or the end of a lookup. Ask again after each.
+func (st *Stream) Changed() <-chan struct{} {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.changed
+}
+
+// Done reports whether every lookup has ended: no pair will be added.
+func (st *Stream) Done() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.running == 0
+}
+
+// Service returns the Service of p's destination as the HTTPS answer says,
+// waiting for that answer if it is not in yet (the draft's rule for a client
+// that relies on SVCB for its TLS ClientHello, as with ECH); nil when no
+// record covers it, or no HTTPS records were asked. It returns early with
+// ctx's error.
+func (st *Stream) Service(ctx context.Context, p Pair) (*Service, error) {
+	select {
+	case <-st.svcDone:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.ans == nil {
+		return p.Service, nil
+	}
+	var group []svcb.Endpoint
+	for _, e := range st.ans.Endpoints() {
+		if e.AddrPort() == p.Dst {
+			group = append(group, e)
+		}
+	}
+	return serviceOf(group, p.Dst.Addr()), nil
+}
+
+// Close stops the lookups still running and waits for them. It is
+// idempotent.
+func (st *Stream) Close() {
+	st.cancel()
+	st.wg.Wait()
+}
