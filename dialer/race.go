@@ -129,6 +129,7 @@ type racer struct {
 	due     time.Time       // when the armed timer fires
 	changed <-chan struct{} // the queue's, until it changes
 	running int             // attempts started and not yet collected
+	left    int             // the queue's Left after the latest start or change
 	t0      time.Time       // when the first attempt started
 	other   bool            // an attempt of the other family than the first has started
 	// Per attempt, in start order: its pair, when it started, when its
@@ -203,6 +204,7 @@ func (rc *racer) start() {
 	rc.connect = append(rc.connect, 0)
 	rc.failed = append(rc.failed, nil)
 	rc.running++
+	rc.left = rc.queue.Left()
 	rc.other = rc.other || p.Is6() != rc.pairs[0].Is6()
 	if t := rc.trace; t != nil && t.AttemptStart != nil {
 		t.AttemptStart(p)
@@ -279,11 +281,22 @@ func (r *race) try(ctx context.Context, i int, p pairs.Pair, progress func(attem
 // wait collects attempts until one succeeds (returning it), or until all have
 // failed and no pair is left or coming, or the dial's context has ended
 // (returning nil). The next attempt starts when the timer fires, when an
-// attempt fails (a failure frees its turn, as in RFC 8305), or when pairs
-// join the queue (see joined).
+// attempt fails (a failure frees its turn, as in RFC 8305), when nothing
+// runs and a pair is there, or when pairs join (see joined).
 func (rc *racer) wait() net.Conn {
 	done := rc.ctx.Done()
-	for rc.running > 0 || (done != nil && !rc.queue.Done()) {
+	for {
+		if rc.running == 0 {
+			switch {
+			case rc.ctx.Err() != nil:
+				return nil
+			case rc.queue.Left() > 0:
+				rc.start()
+				continue
+			case rc.queue.Done():
+				return nil
+			}
+		}
 		var tick <-chan time.Time
 		if rc.armed {
 			tick = rc.timer.C
@@ -310,7 +323,6 @@ func (rc *racer) wait() net.Conn {
 			done = nil // the attempts end by themselves now
 		}
 	}
-	return nil
 }
 
 // progress applies an attempt's completed connect: when it is the latest
@@ -325,26 +337,19 @@ func (rc *racer) progress(res attemptResult) {
 	}
 }
 
-// joined handles pairs that joined the queue mid-race. With no attempt
-// running, the next starts at once. When the timer is not counting down to a
-// next start (the queue had run dry), the next attempt is due one delay
-// after the latest attempt's start (or its connect, when it is in its
-// handshake), as if its pair had been there. Either way, if an attempt has
-// stalled (its own delay passed without its connect or handshake
-// completing), the next one starts as soon as MinAttemptDelay after the
-// latest start allows (the draft's "fire the timer sooner").
+// joined handles a change of the queue mid-race. When the timer is not
+// counting down to a next start (the queue had run dry), the next attempt is
+// due one delay after the latest attempt's start (or its connect, when it is
+// in its handshake), as if its pair had been there. When the change brought
+// pairs and an attempt has stalled (its own delay passed without its connect
+// or handshake completing), the next one starts as soon as MinAttemptDelay
+// after the latest start allows (the draft's "fire the timer sooner"). With
+// nothing running, wait starts the next pair itself.
 func (rc *racer) joined() {
-	if rc.delay < 0 || rc.ctx.Err() != nil {
-		if rc.running == 0 {
-			rc.start() // serial: the queue had run dry
-		}
-		return
-	}
-	if _, ok := rc.queue.Peek(); !ok {
-		return
-	}
-	if rc.running == 0 {
-		rc.start()
+	left := rc.queue.Left()
+	grew := left > rc.left
+	rc.left = left
+	if left == 0 || rc.running == 0 || rc.delay < 0 || rc.ctx.Err() != nil {
 		return
 	}
 	now := time.Now()
@@ -353,7 +358,7 @@ func (rc *racer) joined() {
 	if !rc.armed {
 		due = rc.expected(last)
 	}
-	if soon := rc.started[last].Add(MinAttemptDelay); rc.stalled(now) && soon.Before(due) {
+	if soon := rc.started[last].Add(MinAttemptDelay); grew && rc.stalled(now) && soon.Before(due) {
 		due = soon // in the past, or within MinAttemptDelay: arm clamps it
 	}
 	rc.arm(max(due.Sub(now), 0))

@@ -1,0 +1,407 @@
+package pairs
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http/httptrace"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/getapr/getapr/internal/dnsstub"
+	"github.com/getapr/getapr/internal/svcb"
+	"github.com/getapr/getapr/probe"
+)
+
+// scripted is a DNS of timed answers: for "name ip4", "name ip6" and "name
+// https" (names canonical, with the final dot), when the answer arrives and
+// what it is. A question not in the script is not found at once.
+type scripted map[string]scriptedAnswer
+
+type scriptedAnswer struct {
+	after time.Duration
+	addrs []netip.Addr
+	svc   []svcb.Record // for https; the owner is the name
+	fail  bool          // a timeout (SERVFAIL-like) instead of an answer
+}
+
+func (s scripted) wait(ctx context.Context, a scriptedAnswer) error {
+	t := time.NewTimer(a.after)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func (s scripted) lookup(ctx context.Context, network, host string) ([]netip.Addr, error) {
+	a, ok := s[svcb.CanonicalName(host)+" "+network]
+	if !ok {
+		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+	}
+	if err := s.wait(ctx, a); err != nil {
+		return nil, &net.DNSError{Err: err.Error(), Name: host, UnwrapErr: err}
+	}
+	if a.fail {
+		return nil, &net.DNSError{Err: "i/o timeout", Name: host, IsTimeout: true}
+	}
+	if len(a.addrs) == 0 {
+		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+	}
+	return a.addrs, nil
+}
+
+func (s scripted) https(ctx context.Context, host string, _ uint16) (*dnsstub.Service, error) {
+	name := svcb.CanonicalName(host)
+	a, ok := s[name+" https"]
+	if !ok {
+		return &dnsstub.Service{Name: name, Owner: name}, nil
+	}
+	if err := s.wait(ctx, a); err != nil {
+		return nil, err
+	}
+	if a.fail {
+		return nil, &net.DNSError{Err: "i/o timeout", Name: host, IsTimeout: true}
+	}
+	return &dnsstub.Service{Name: name, Owner: name, Records: a.svc}, nil
+}
+
+func (s scripted) selector(t *testing.T, opts ...Option) *Selector {
+	sel, _ := newTestSelector(t, homeSnapshot(), nil,
+		append([]Option{withLookup(s.lookup), withHTTPSLookup(s.https)}, opts...)...)
+	return sel
+}
+
+// take takes every pair the stream has now, as "src dst" strings.
+func take(st *Stream) []string {
+	var out []string
+	for {
+		p, ok := st.Next()
+		if !ok {
+			return out
+		}
+		out = append(out, p.Src.Addr().String()+" "+p.Dst.String())
+	}
+}
+
+const (
+	gua  = "2001:db8:1::10"
+	ula  = "fd00:1::10"
+	v4   = "192.168.1.10"
+	dst6 = "2001:db8:2::1"
+	dst4 = "198.51.100.1"
+)
+
+func pair(src, dst string) string { return src + " " + dst }
+
+// TestStreamLateAAAA: A first, AAAA 300 ms later. The Stream starts after
+// the Resolution Delay with the IPv4 pair; the IPv6 pairs join when AAAA
+// arrives.
+func TestStreamLateAAAA(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dns := scripted{
+			"server.test. ip4": {after: 5 * time.Millisecond, addrs: []netip.Addr{ip(dst4)}},
+			"server.test. ip6": {after: 300 * time.Millisecond, addrs: []netip.Addr{ip(dst6)}},
+		}
+		sel := dns.selector(t)
+		t0 := time.Now()
+		st, err := sel.Stream(t.Context(), Query{Host: "server.test", Port: 443})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		if got := time.Since(t0); got != 55*time.Millisecond {
+			t.Errorf("Stream returned after %v, want 5 ms + the 50 ms Resolution Delay", got)
+		}
+		if got, want := take(st), []string{pair(v4, dst4+":443")}; !slices.Equal(got, want) {
+			t.Errorf("at start: %q, want %q", got, want)
+		}
+		if st.Done() {
+			t.Error("Done before AAAA")
+		}
+		<-st.Changed()
+		if got := time.Since(t0); got != 300*time.Millisecond {
+			t.Errorf("changed after %v, want 300 ms", got)
+		}
+		want := []string{pair(gua, "["+dst6+"]:443"), pair(ula, "["+dst6+"]:443")}
+		if got := take(st); !slices.Equal(got, want) {
+			t.Errorf("after AAAA: %q, want %q", got, want)
+		}
+		if !st.Done() {
+			t.Error("not Done after both answers")
+		}
+	})
+}
+
+// TestStreamInterleavesLateArrivals: AAAA first (the race starts at once),
+// A later: the IPv4 pair goes next, before the second IPv6 pair, as if it
+// had been there from the start.
+func TestStreamInterleavesLateArrivals(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dns := scripted{
+			"server.test. ip6": {after: 5 * time.Millisecond, addrs: []netip.Addr{ip(dst6)}},
+			"server.test. ip4": {after: 100 * time.Millisecond, addrs: []netip.Addr{ip(dst4)}},
+		}
+		sel := dns.selector(t)
+		t0 := time.Now()
+		st, err := sel.Stream(t.Context(), Query{Host: "server.test", Port: 443})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		if got := time.Since(t0); got != 5*time.Millisecond {
+			t.Errorf("Stream returned after %v, want at the AAAA answer (5 ms): the preferred family", got)
+		}
+		first, _ := st.Next()
+		if got := pair(first.Src.Addr().String(), first.Dst.String()); got != pair(gua, "["+dst6+"]:443") {
+			t.Errorf("first %s", got)
+		}
+		<-st.Changed()
+		want := []string{pair(v4, dst4+":443"), pair(ula, "["+dst6+"]:443")}
+		if got := take(st); !slices.Equal(got, want) {
+			t.Errorf("after A: %q, want %q (IPv4 next, families interleaved)", got, want)
+		}
+	})
+}
+
+// TestStreamHTTPS: hints before A and AAAA, the record's port, two
+// priorities, an endpoint of a protocol the client lacks, and hints that the
+// answers do not confirm.
+func TestStreamHTTPS(t *testing.T) {
+	h2 := []string{"h2"}
+	t.Run("hints first, then answers replace them", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			dns := scripted{
+				"svc.test. https": {after: 10 * time.Millisecond, svc: []svcb.Record{{Priority: 1, Target: ".", ALPN: h2, Port: 8443,
+					IPv6Hint: []netip.Addr{ip(dst6), ip("2001:db8:2::99")}, IPv4Hint: []netip.Addr{ip(dst4)}}}},
+				"svc.test. ip6": {after: 300 * time.Millisecond, addrs: []netip.Addr{ip(dst6)}},
+				"svc.test. ip4": {after: 300 * time.Millisecond, addrs: []netip.Addr{ip(dst4)}},
+			}
+			sel := dns.selector(t)
+			t0 := time.Now()
+			st, err := sel.Stream(t.Context(), Query{Host: "svc.test", Port: 443, HTTPS: true, ALPN: h2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			if got := time.Since(t0); got != 10*time.Millisecond {
+				t.Errorf("a hint-only answer started the race after %v, want 10 ms", got)
+			}
+			p, _ := st.Next()
+			if p.Dst != netip.MustParseAddrPort("["+dst6+"]:8443") || p.Service == nil || !p.Service.Hint || p.Service.Priority != 1 {
+				t.Errorf("first pair %v service %+v; want the hint, at the record's port", p.Dst, p.Service)
+			}
+			if st.Left() != 4 { // ULA to dst6, v4, and both sources to the unconfirmed hint
+				t.Errorf("%d pairs left, want 4", st.Left())
+			}
+			for !st.Done() {
+				<-st.Changed()
+			}
+			// The AAAA answer did not confirm 2001:db8:2::99: its pairs are gone.
+			got := take(st)
+			if slices.ContainsFunc(got, func(s string) bool { return strings.Contains(s, "2001:db8:2::99") }) ||
+				len(got) != 2 {
+				t.Errorf("after the answers: %q; want the ULA and IPv4 pairs, the unconfirmed hint dropped", got)
+			}
+		})
+	})
+	t.Run("priorities, alpn", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			dns := scripted{
+				"svc.test. https": {after: time.Millisecond, svc: []svcb.Record{
+					{Priority: 2, Target: "p2.test.", ALPN: h2},
+					{Priority: 1, Target: "p1.test.", ALPN: h2},
+					{Priority: 1, Target: "h3.test.", ALPN: []string{"h3"}, NoDefaultALPN: true}}},
+				"p1.test. ip4":  {after: 2 * time.Millisecond, addrs: []netip.Addr{ip("198.51.100.11")}},
+				"p1.test. ip6":  {after: 2 * time.Millisecond, addrs: []netip.Addr{ip("2001:db8:2::11")}},
+				"p2.test. ip4":  {after: 2 * time.Millisecond, addrs: []netip.Addr{ip("198.51.100.22")}},
+				"p2.test. ip6":  {after: 2 * time.Millisecond, addrs: []netip.Addr{ip("2001:db8:2::22")}},
+				"h3.test. ip6":  {after: 2 * time.Millisecond, addrs: []netip.Addr{ip("2001:db8:2::33")}},
+				"svc.test. ip6": {after: 2 * time.Millisecond, addrs: []netip.Addr{ip("2001:db8:2::44")}},
+			}
+			sel := dns.selector(t)
+			st, err := sel.Stream(t.Context(), Query{Host: "svc.test", Port: 443, HTTPS: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			for !st.Done() {
+				<-st.Changed()
+			}
+			var got []string
+			for {
+				p, ok := st.Next()
+				if !ok {
+					break
+				}
+				prio := uint16(0)
+				if p.Service != nil {
+					prio = p.Service.Priority
+				}
+				got = append(got, strings.Repeat("*", int(prio))+p.Dst.Addr().String())
+			}
+			want := []string{"*2001:db8:2::11", "*198.51.100.11", "*2001:db8:2::11",
+				"**2001:db8:2::22", "**198.51.100.22", "**2001:db8:2::22", "2001:db8:2::44", "2001:db8:2::44"}
+			if !slices.Equal(got, want) {
+				t.Errorf("order %q\nwant %q (priority 1 first, h3-only skipped, the origin's own addresses last)", got, want)
+			}
+		})
+	})
+}
+
+// TestStreamMiddlebox: for a TLS query, a pair through a middlebox goes after
+// the others; a plain TCP query ranks it as before.
+func TestStreamMiddlebox(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dns := scripted{"server.test. ip6": {addrs: []netip.Addr{ip(dst6)}}, "server.test. ip4": {addrs: []netip.Addr{ip(dst4)}}}
+		sel := dns.selector(t)
+		dst := netip.MustParseAddrPort("[" + dst6 + "]:443")
+		sel.Report(probe.Outcome{Path: probe.Path{Src: netip.AddrPortFrom(ip(gua), 0), Dst: dst}, Result: probe.Middlebox,
+			Start: time.Now(), Duration: 200 * time.Millisecond})
+		for _, tls := range []bool{false, true} {
+			st, err := sel.Stream(t.Context(), Query{Host: "server.test", Port: 443, TLS: tls})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := take(st)
+			st.Close()
+			guaAt := slices.Index(got, pair(gua, dst.String()))
+			if tls && guaAt != len(got)-1 || !tls && guaAt != 0 {
+				t.Errorf("TLS %v: order %q; the GUA pair through the middlebox at %d", tls, got, guaAt)
+			}
+		}
+		ps, err := sel.Get(t.Context(), "server.test", 443)
+		if err != nil || !ps[0].Middlebox || !strings.Contains(ps[0].Reason, "middlebox") {
+			t.Errorf("Get: first pair %+v, %v; want the verdict on the pair and in its reason", ps[0], err)
+		}
+	})
+}
+
+func TestStreamErrors(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sel := scripted{}.selector(t)
+		_, err := sel.Stream(t.Context(), Query{Host: "nx.test", Port: 443})
+		if de, ok := errors.AsType[*net.DNSError](err); !ok || !de.IsNotFound {
+			t.Errorf("unknown name: %v", err)
+		}
+		dns := scripted{"v6.test. ip6": {addrs: []netip.Addr{ip(dst6)}}}
+		sel = dns.selector(t)
+		_, err = sel.Stream(t.Context(), Query{Host: "v6.test", Port: 443, Local: netip.MustParseAddrPort(v4 + ":0")})
+		if ae, ok := errors.AsType[*net.AddrError](err); !ok || ae.Err != "no suitable address found" {
+			t.Errorf("IPv4 local address, AAAA-only name: %v", err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		dns = scripted{"slow.test. ip6": {after: time.Hour}, "slow.test. ip4": {after: time.Hour}}
+		sel = dns.selector(t)
+		time.AfterFunc(time.Second, cancel)
+		_, err = sel.Stream(ctx, Query{Host: "slow.test", Port: 443})
+		if de, ok := errors.AsType[*net.DNSError](err); !ok || !errors.Is(err, context.Canceled) {
+			t.Errorf("canceled: %v (%T), want the lookup's *net.DNSError", err, de)
+		}
+		st, err := sel.Stream(t.Context(), Query{Host: "192.0.2.7", Port: 80})
+		if err != nil || st.Left() != 1 || !st.Done() {
+			t.Errorf("literal: %v, %d pairs", err, st.Left())
+		}
+	})
+}
+
+// TestStreamService: with ECH, a handshake waits for the HTTPS answer; a
+// pair taken before it arrived still gets its record.
+func TestStreamService(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ech := []byte{0, 1, 2}
+		dns := scripted{
+			"svc.test. ip6":   {after: time.Millisecond, addrs: []netip.Addr{ip(dst6)}},
+			"svc.test. https": {after: 200 * time.Millisecond, svc: []svcb.Record{{Priority: 1, Target: ".", ECH: ech}}},
+		}
+		sel := dns.selector(t, WithResolutionDelay(20*time.Millisecond))
+		t0 := time.Now()
+		st, err := sel.Stream(t.Context(), Query{Host: "svc.test", Port: 443, HTTPS: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		if got := time.Since(t0); got != 21*time.Millisecond {
+			t.Errorf("started after %v, want the Resolution Delay after AAAA (HTTPS pending)", got)
+		}
+		p, _ := st.Next()
+		if p.Service != nil {
+			t.Errorf("a pair before the HTTPS answer has a service %+v", p.Service)
+		}
+		s, err := st.Service(t.Context(), p)
+		if err != nil || s == nil || !slices.Equal(s.ECH, ech) || time.Since(t0) != 200*time.Millisecond {
+			t.Errorf("Service = %+v, %v after %v; want the ech config at 200 ms", s, err, time.Since(t0))
+		}
+	})
+}
+
+// TestStreamTrace: one DNSStart and one DNSDone, the latter when both
+// families have answered, with their addresses.
+func TestStreamTrace(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dns := scripted{
+			"server.test. ip4": {after: 5 * time.Millisecond, addrs: []netip.Addr{ip(dst4)}},
+			"server.test. ip6": {after: 300 * time.Millisecond, addrs: []netip.Addr{ip(dst6)}},
+		}
+		sel := dns.selector(t)
+		var mu sync.Mutex
+		var events []string
+		t0 := time.Now()
+		ctx := httptrace.WithClientTrace(t.Context(), &httptrace.ClientTrace{
+			DNSStart: func(i httptrace.DNSStartInfo) {
+				mu.Lock()
+				defer mu.Unlock()
+				events = append(events, "start "+i.Host)
+			},
+			DNSDone: func(i httptrace.DNSDoneInfo) {
+				mu.Lock()
+				defer mu.Unlock()
+				var as []string
+				for _, a := range i.Addrs {
+					as = append(as, a.String())
+				}
+				events = append(events, "done "+strings.Join(as, ",")+" "+time.Since(t0).String())
+			},
+		})
+		st, err := sel.Stream(ctx, Query{Host: "server.test", Port: 443})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for !st.Done() {
+			<-st.Changed()
+		}
+		st.Close()
+		want := []string{"start server.test", "done 2001:db8:2::1,198.51.100.1 300ms"}
+		if !slices.Equal(events, want) {
+			t.Errorf("trace %q, want %q", events, want)
+		}
+	})
+}
+
+// TestStreamCloseStopsLookups: Close ends the lookups still running (the
+// bubble would not end otherwise).
+func TestStreamCloseStopsLookups(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dns := scripted{
+			"server.test. ip4":   {addrs: []netip.Addr{ip(dst4)}},
+			"server.test. ip6":   {after: time.Hour, addrs: []netip.Addr{ip(dst6)}},
+			"server.test. https": {after: time.Hour},
+		}
+		st, err := dns.selector(t).Stream(t.Context(), Query{Host: "server.test", Port: 443, HTTPS: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.Close()
+		st.Close()
+		if !st.Done() {
+			t.Error("lookups still running after Close")
+		}
+	})
+}
