@@ -191,20 +191,30 @@ func (a *Answers) Endpoints() []Endpoint {
 
 // Ready reports whether connecting can start without waiting for the
 // Resolution Delay (HEv3 "Handling DNS Answers Asynchronously"): there are
-// endpoints (hints count as positive answers), the HTTPS answer is in, and the
-// preferred family (IPv6 when prefer6) has an answer, positive or negative,
-// for the name of the first endpoint, or an endpoint (a hint counts again).
+// endpoints, the HTTPS answer is in, and the best service group has an
+// answer of the preferred family (IPv6 when prefer6), positive or negative,
+// or a hint of that family (hints count as positive answers). The best group
+// is that of the first usable record, whose target's addresses may still be
+// on their way while the origin's are in; without records it is the
+// origin's.
 func (a *Answers) Ready(prefer6 bool) bool {
-	eps := a.Endpoints()
-	if len(eps) == 0 || !a.svcDone {
+	if !a.svcDone || len(a.Endpoints()) == 0 {
 		return false
 	}
-	if slices.ContainsFunc(eps, func(e Endpoint) bool { return e.Addr.Is6() == prefer6 }) {
-		return true
-	}
 	name := a.origin
-	if s := eps[0].Service; s != nil {
-		name = s.EffectiveTarget(a.owner)
+	if len(a.records) > 0 {
+		r := &a.records[0]
+		hints := r.IPv4Hint
+		if prefer6 {
+			hints = r.IPv6Hint
+		}
+		if len(hints) > 0 {
+			return true
+		}
+		name = r.EffectiveTarget(a.owner)
+	}
+	if n := a.names[name]; n != nil && len(n.addrs[family(prefer6)]) > 0 {
+		return true
 	}
 	return a.Answered(name, prefer6)
 }
