@@ -36,6 +36,7 @@ type pairJSON struct {
 	Health         probe.Health   `json:"health"`
 	Deprecated     bool           `json:"deprecated"`
 	EgressMismatch bool           `json:"egress_mismatch"`
+	Middlebox      bool           `json:"middlebox"` // TLS failed after TCP: tried last for TLS
 	Reason         string         `json:"reason"`
 }
 
@@ -46,7 +47,7 @@ func toPairJSON(rank int, p pairs.Pair) pairJSON {
 		SrcClass: p.SrcClass, DstClass: p.DstClass,
 		LatencyMS: msJSON(p.Latency), RTTVarMS: msJSON(p.RTTVar),
 		Basis: p.Basis, Health: p.Health,
-		Deprecated: p.Deprecated, EgressMismatch: p.EgressMismatch, Reason: p.Reason,
+		Deprecated: p.Deprecated, EgressMismatch: p.EgressMismatch, Middlebox: p.Middlebox, Reason: p.Reason,
 	}
 }
 
@@ -116,6 +117,9 @@ func pairFlags(p pairs.Pair) string {
 	}
 	if p.EgressMismatch {
 		f = append(f, "egress-mismatch")
+	}
+	if p.Middlebox {
+		f = append(f, "middlebox")
 	}
 	return orDash(strings.Join(f, ","))
 }

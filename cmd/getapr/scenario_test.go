@@ -45,12 +45,13 @@ func serverPairs() []pairs.Pair {
 	p := []pairs.Pair{
 		mkPair(srcA6, "eth0", server6, 21300*time.Microsecond, pairs.Measured, probe.Alive, "measured 21.3ms"),
 		mkPair(srcA4, "eth0", server4, 25*time.Millisecond, pairs.Inherited, probe.Alive, "inherited 203.0.112.0/20 25ms"),
-		mkPair(srcULA, "eth0", server6, 201*time.Millisecond, pairs.Assumed, probe.Unknown, "default ula via nptv6 201ms"),
+		mkPair(srcULA, "eth0", server6, 201*time.Millisecond, pairs.Assumed, probe.Unknown, "middlebox: TLS failed after TCP; default ula via nptv6 201ms"),
 		mkPair(srcB6, "eth1", server6, 200*time.Millisecond, pairs.Assumed, probe.Dead, "source dead"),
 		mkPair(srcB4, "eth1", server4, 205*time.Millisecond, pairs.Assumed, probe.Unknown, "default ipv4 205ms; deprecated"),
 	}
 	p[1].RTTVar = 2500 * time.Microsecond
 	p[4].Deprecated, p[4].EgressMismatch = true, true
+	p[2].Middlebox = true
 	return p
 }
 
@@ -70,7 +71,8 @@ func scenarioStatus() probe.Status {
 			src(srcULA, "eth0", probe.Unknown, 0), src(srcA4, "eth0", probe.Alive, 0),
 			dead, src(srcB4, "eth1", probe.Unknown, 0),
 		},
-		Changed: epoch.Add(-time.Minute),
+		Middleboxes: []probe.MiddleboxStatus{{Src: srcULA, Dst: server6, Since: epoch.Add(-30 * time.Second)}},
+		Changed:     epoch.Add(-time.Minute),
 	}
 }
 
