@@ -25,10 +25,13 @@ type backend interface {
 	Status() probe.Status
 	// Init waits for the first probe round.
 	Init(ctx context.Context) error
-	// Dial races a connect over the pairs and reports every attempt to tr.
-	Dial(ctx context.Context, network, address string, tr *attemptTrace) (net.Conn, error)
-	// DialStdlib connects with the standard library's net.Dialer, for comparison.
-	DialStdlib(ctx context.Context, network, address string) (net.Conn, error)
+	// Dial races a connect over the pairs and reports every attempt to tr;
+	// with useTLS, an attempt succeeds with its TLS handshake
+	// (DialTLSContext).
+	Dial(ctx context.Context, network, address string, useTLS bool, tr *attemptTrace) (net.Conn, error)
+	// DialStdlib connects with the standard library's net.Dialer (and
+	// tls.Dialer with useTLS), for comparison.
+	DialStdlib(ctx context.Context, network, address string, useTLS bool) (net.Conn, error)
 	// Subscribe calls fn after each change of the host's network state until
 	// unsubscribe is called. fn must not block.
 	Subscribe(fn func()) (unsubscribe func())

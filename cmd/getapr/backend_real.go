@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"net/netip"
@@ -103,13 +104,20 @@ func resolveTargets(ctx context.Context, r *net.Resolver, targets []string) ([]n
 }
 
 // Dial dials with the PairDialer, reporting attempts to tr.
-func (b *realBackend) Dial(ctx context.Context, network, address string, tr *attemptTrace) (net.Conn, error) {
+func (b *realBackend) Dial(ctx context.Context, network, address string, useTLS bool, tr *attemptTrace) (net.Conn, error) {
 	ctx = dialer.WithTrace(ctx, &dialer.Trace{AttemptStart: tr.start, AttemptDone: tr.done})
+	if useTLS {
+		return b.pd.DialTLSContext(ctx, network, address)
+	}
 	return b.pd.DialContext(ctx, network, address)
 }
 
-// DialStdlib dials with net.Dialer and the same timeout.
-func (b *realBackend) DialStdlib(ctx context.Context, network, address string) (net.Conn, error) {
+// DialStdlib dials with net.Dialer (under tls.Dialer with useTLS) and the
+// same timeout.
+func (b *realBackend) DialStdlib(ctx context.Context, network, address string, useTLS bool) (net.Conn, error) {
+	if useTLS {
+		return (&tls.Dialer{NetDialer: b.std}).DialContext(ctx, network, address)
+	}
 	return b.std.DialContext(ctx, network, address)
 }
 

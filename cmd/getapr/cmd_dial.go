@@ -16,7 +16,8 @@ import (
 type dialJSON struct {
 	Address  string        `json:"address"`
 	Network  string        `json:"network"`
-	Dialer   string        `json:"dialer"` // "PairDialer" or "net.Dialer"
+	Dialer   string        `json:"dialer"`        // "PairDialer" or "net.Dialer"
+	TLS      bool          `json:"tls,omitempty"` // success was the TLS handshake
 	OK       bool          `json:"ok"`
 	TotalMS  float64       `json:"total_ms"`
 	Attempts []attemptJSON `json:"attempts"`
@@ -43,13 +44,14 @@ type winnerJSON struct {
 }
 
 func runDial(ctx context.Context, c *cli, cmd *command, args []string) error {
-	var stdlib, v4, v6 bool
+	var stdlib, v4, v6, useTLS bool
 	var delay time.Duration
 	o, pos, err := c.parse(cmd, args, func(fs *flag.FlagSet) {
 		fs.BoolVar(&stdlib, "stdlib", false, "dial with the standard library's net.Dialer instead, for comparison")
 		fs.DurationVar(&delay, "attempt-delay", 0, "PairDialer.AttemptDelay (0: the dialer's default, adaptive; negative: one attempt at a time)")
 		fs.BoolVar(&v4, "4", false, "IPv4 only (tcp4)")
 		fs.BoolVar(&v6, "6", false, "IPv6 only (tcp6)")
+		fs.BoolVar(&useTLS, "tls", false, "succeed only with a TLS handshake (DialTLSContext; the system's roots verify the certificate)")
 	})
 	if err != nil {
 		return err
@@ -73,7 +75,7 @@ func runDial(ctx context.Context, c *cli, cmd *command, args []string) error {
 	defer b.Close()
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-	rep := c.dial(ctx, b, network, d.String(), stdlib)
+	rep := c.dial(ctx, b, network, d.String(), stdlib, useTLS)
 	if o.json {
 		if err := writeJSON(c.stdout, rep); err != nil {
 			return err
@@ -91,15 +93,15 @@ type dialReport struct {
 }
 
 // dial dials address and builds the report; the connection is closed at once.
-func (c *cli) dial(ctx context.Context, b backend, network, address string, stdlib bool) *dialReport {
+func (c *cli) dial(ctx context.Context, b backend, network, address string, stdlib, useTLS bool) *dialReport {
 	tl := newTimeline()
 	stop := c.progress("dialing " + address)
 	var conn net.Conn
 	var err error
 	if stdlib {
-		conn, err = b.DialStdlib(ctx, network, address)
+		conn, err = b.DialStdlib(ctx, network, address, useTLS)
 	} else {
-		conn, err = b.Dial(ctx, network, address, tl.trace())
+		conn, err = b.Dial(ctx, network, address, useTLS, tl.trace())
 	}
 	total := time.Since(tl.t0)
 	stop()
@@ -108,7 +110,7 @@ func (c *cli) dial(ctx context.Context, b backend, network, address string, stdl
 		as = []attempt{stdlibAttempt(conn, address, total, err)}
 	}
 	rep := &dialReport{err: err, dialJSON: dialJSON{
-		Address: address, Network: network, Dialer: "PairDialer",
+		Address: address, Network: network, Dialer: "PairDialer", TLS: useTLS,
 		OK: err == nil, TotalMS: msJSON(total),
 	}}
 	if stdlib {

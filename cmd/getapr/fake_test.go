@@ -98,12 +98,20 @@ func (f *fakeBackend) Init(ctx context.Context) error {
 	}
 }
 
-func (f *fakeBackend) Dial(ctx context.Context, network, address string, tr *attemptTrace) (net.Conn, error) {
-	return f.play(f.dials[address], tr)
+func (f *fakeBackend) Dial(ctx context.Context, network, address string, useTLS bool, tr *attemptTrace) (net.Conn, error) {
+	return f.play(f.dials[tlsKey(useTLS)+address], tr)
 }
 
-func (f *fakeBackend) DialStdlib(ctx context.Context, network, address string) (net.Conn, error) {
-	return f.play(f.dials["stdlib "+address], nil)
+func (f *fakeBackend) DialStdlib(ctx context.Context, network, address string, useTLS bool) (net.Conn, error) {
+	return f.play(f.dials["stdlib "+tlsKey(useTLS)+address], nil)
+}
+
+// tlsKey prefixes the script key of a TLS dial.
+func tlsKey(useTLS bool) string {
+	if useTLS {
+		return "tls "
+	}
+	return ""
 }
 
 // play runs a dial script, sleeping between its events.

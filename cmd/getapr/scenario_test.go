@@ -132,6 +132,18 @@ func scenarioDials() map[string]fakeDial {
 			total: 5 * time.Second,
 			err:   failed,
 		},
+		// TLS: the first pair's TCP connects to a middlebox whose silence
+		// outlasts the handshake delay; the second pair's handshake wins.
+		"tls server.test:443": {
+			steps: []fakeStep{
+				{at: 0, pair: gua},
+				{at: 121300 * time.Microsecond, pair: nat},
+				{at: 199 * time.Millisecond, pair: nat, done: true, dur: 77700 * time.Microsecond},
+				{at: 199100 * time.Microsecond, pair: gua, done: true, dur: 199100 * time.Microsecond, err: context.Canceled},
+			},
+			total: 199 * time.Millisecond,
+			conn:  [2]netip.AddrPort{netip.AddrPortFrom(srcA4, 40002), nat.Dst},
+		},
 		"stdlib server.test:443": {
 			total: 21300 * time.Microsecond,
 			conn:  [2]netip.AddrPort{netip.AddrPortFrom(srcA6, 40001), gua.Dst},
