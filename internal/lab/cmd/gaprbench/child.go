@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,6 +34,7 @@ type runner struct {
 	l       *lab.Lab
 	cfg     config
 	ds      *dialers
+	tls     *dialers // the same methods, over TLS to port 443
 	hasCurl bool
 	log     io.Writer
 }
@@ -50,6 +52,14 @@ func runChild(ctx context.Context, cfg config, name string, out io.Writer) error
 		resolver: l.Resolver(), timeout: cfg.timeout,
 		addr: net.JoinHostPort(s.Name, port), url: "http://" + net.JoinHostPort(s.Name, port) + "/",
 	}}
+	caFile, err := writeCA(s.CA)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(caFile)
+	tlsAddr := net.JoinHostPort(s.Name, strconv.Itoa(int(s.TLSPort)))
+	r.tls = &dialers{resolver: l.Resolver(), timeout: cfg.timeout, addr: tlsAddr, url: "https://" + tlsAddr + "/",
+		tls: &tls.Config{RootCAs: l.RootCAs(), NextProtos: []string{"h2", "http/1.1"}}, caFile: caFile}
 	res := childResult{Curl: curlVersion()}
 	r.hasCurl = res.Curl != ""
 	if !r.hasCurl {
@@ -74,6 +84,9 @@ func runChild(ctx context.Context, cfg config, name string, out io.Writer) error
 		}
 	}
 	res.ColdNew = r.ds.coldNew()
+	if n := r.tls.coldNew(); n > 0 && res.ColdNew == 0 {
+		res.ColdNew = n
+	}
 	return json.NewEncoder(out).Encode(res)
 }
 
@@ -82,18 +95,23 @@ func (r *runner) scenario(ctx context.Context, sc scenario) (ScenarioResult, err
 	if err := steps(r.l.Restore, func() error { return sc.apply(r.l) }); err != nil {
 		return ScenarioResult{}, err
 	}
-	res := ScenarioResult{Name: sc.name, Setup: sc.setup, Limit: r.l.Uplink(sc.best).RTT, Targets: sc.targets}
-	fmt.Fprintf(r.log, "gaprbench: %s (limit %s ms)\n", sc.name, ms(res.Limit))
-	r.method(ctx, &res, methodNetDialer, r.ds.net)
-	if r.hasCurl {
-		r.method(ctx, &res, methodCurl, r.ds.curl)
+	res := ScenarioResult{Name: sc.name, Setup: sc.setup, Limit: r.l.Uplink(sc.best).RTT, Targets: sc.targets, TLS: sc.tls}
+	ds := r.ds
+	if sc.tls {
+		ds = r.tls
+		res.Limit *= 2
 	}
-	r.method(ctx, &res, methodPairCold, r.ds.cold)
+	fmt.Fprintf(r.log, "gaprbench: %s (limit %s ms)\n", sc.name, ms(res.Limit))
+	r.method(ctx, &res, methodNetDialer, ds.net)
+	if r.hasCurl {
+		r.method(ctx, &res, methodCurl, ds.curl)
+	}
+	r.method(ctx, &res, methodPairCold, ds.cold)
 	var failing []netip.Addr
 	if sc.failing != nil {
 		failing = sc.failing(r.l)
 	}
-	sel, learned, err := r.warmSelector(ctx, failing)
+	sel, learned, err := r.warmSelector(ctx, ds, failing)
 	if err != nil {
 		return res, err
 	}
@@ -102,7 +120,7 @@ func (r *runner) scenario(ctx context.Context, sc scenario) (ScenarioResult, err
 	if learned >= 0 {
 		fmt.Fprintf(r.log, "  warm Selector ready after %v (failing sources %v)\n", learned.Round(time.Millisecond), failing)
 	}
-	r.method(ctx, &res, methodPairWarm, r.ds.warm(sel))
+	r.method(ctx, &res, methodPairWarm, ds.warm(sel))
 	return res, ctx.Err()
 }
 
@@ -143,13 +161,13 @@ func (r *runner) measure(ctx context.Context, dial dialFunc) Summary {
 // its first probe round and knows the failing sources (waitLearned), and how long that
 // took from its first dial; the duration is negative when it did not learn
 // within cfg.learn. The caller closes the Selector.
-func (r *runner) warmSelector(ctx context.Context, failing []netip.Addr) (*pairs.Selector, time.Duration, error) {
-	sel, err := r.ds.newSelector()
+func (r *runner) warmSelector(ctx context.Context, ds *dialers, failing []netip.Addr) (*pairs.Selector, time.Duration, error) {
+	sel, err := ds.newSelector()
 	if err != nil {
 		return nil, 0, err
 	}
 	start := time.Now()
-	_, _ = r.ds.warm(sel)(ctx) // makes the server a probed destination; it may fail
+	_, _ = ds.warm(sel)(ctx) // makes the server a probed destination (and, with TLS, learns the middlebox); it may fail
 	lctx, cancel := context.WithTimeout(ctx, r.cfg.learn)
 	defer cancel()
 	err = sel.Init(lctx)

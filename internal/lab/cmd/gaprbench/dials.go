@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"math"
 	"net"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -25,6 +27,10 @@ type dialers struct {
 	timeout  time.Duration
 	addr     string // host:port of the lab server
 	url      string // the same, for curl
+	// tls, when set, makes every dial end with a TLS handshake with this
+	// configuration; caFile is its CA for curl.
+	tls    *tls.Config
+	caFile string
 
 	mu   sync.Mutex
 	news []time.Duration // how long each cold pairs.New took
@@ -36,8 +42,15 @@ type contextDialer interface {
 }
 
 // timeDial dials the lab server with d, closes the connection and returns how
-// long the connect took.
+// long the connect took (with TLS, the connect and the handshake).
 func (ds *dialers) timeDial(ctx context.Context, d contextDialer) (time.Duration, error) {
+	if ds.tls != nil {
+		if pd, ok := d.(*dialer.PairDialer); ok {
+			d = tlsDialer{pd}
+		} else {
+			d = &tls.Dialer{NetDialer: d.(*net.Dialer), Config: ds.tls}
+		}
+	}
 	start := time.Now()
 	c, err := d.DialContext(ctx, "tcp", ds.addr)
 	elapsed := time.Since(start)
@@ -52,9 +65,16 @@ func (ds *dialers) net(ctx context.Context) (time.Duration, error) {
 	return ds.timeDial(ctx, &net.Dialer{Timeout: ds.timeout, Resolver: ds.resolver})
 }
 
+// tlsDialer dials a PairDialer's DialTLSContext.
+type tlsDialer struct{ *dialer.PairDialer }
+
+func (d tlsDialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	return d.DialTLSContext(ctx, network, address)
+}
+
 // pairDialer returns a PairDialer over sel.
 func (ds *dialers) pairDialer(sel *pairs.Selector) *dialer.PairDialer {
-	return &dialer.PairDialer{Timeout: ds.timeout, Resolver: ds.resolver, Selector: sel}
+	return &dialer.PairDialer{Timeout: ds.timeout, Resolver: ds.resolver, Selector: sel, TLSConfig: ds.tls}
 }
 
 // newSelector returns a fresh Selector, probing on, with the lab's resolver.
@@ -93,11 +113,32 @@ func (ds *dialers) warm(sel *pairs.Selector) dialFunc {
 // through the system's resolver (the lab's resolv.conf in the client
 // namespace), and returns its time_connect. The lab server is no HTTP server:
 // curl gives up on its answer at once, which does not matter here.
+//
+// With TLS it trusts the lab's CA and returns its time_appconnect: the TLS
+// handshake done.
 func (ds *dialers) curl(ctx context.Context) (time.Duration, error) {
 	secs := strconv.FormatFloat(ds.timeout.Seconds(), 'f', -1, 64)
-	out, err := exec.CommandContext(ctx, "curl", "--connect-timeout", secs, "-so", "/dev/null",
-		"-w", "%{time_connect}", ds.url).Output()
+	args := []string{"--connect-timeout", secs, "-so", "/dev/null", "-w", "%{time_connect}", ds.url}
+	if ds.tls != nil {
+		args = append([]string{"--cacert", ds.caFile}, args...)
+		args[len(args)-2] = "%{time_appconnect}"
+	}
+	out, err := exec.CommandContext(ctx, "curl", args...).Output()
 	return curlConnectTime(string(out), err)
+}
+
+// writeCA writes the lab's CA certificate to a temporary file, for curl, and
+// returns its path.
+func writeCA(pem []byte) (string, error) {
+	f, err := os.CreateTemp("", "gaprbench-ca-*.pem")
+	if err != nil {
+		return "", err
+	}
+	_, err = f.Write(pem)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return f.Name(), err
 }
 
 // curlConnectTime reads curl's -w '%{time_connect}' output: seconds, zero when

@@ -95,7 +95,11 @@ func (r *Report) writeResults(b *strings.Builder) {
 		}
 		b.WriteString("\n")
 	}
-	b.WriteString("\n*limit*: the RTT of the best working pair as set in the lab.")
+	b.WriteString("\n*limit*: the RTT of the best working pair as set in the lab")
+	if r.hasTLS() {
+		b.WriteString(" (twice that for TLS: the TCP and TLS handshakes)")
+	}
+	b.WriteString(".")
 	if parallel {
 		b.WriteString(" ‖: the method's first dial failed, so its other dials ran all at once, in parallel.")
 	}
@@ -121,6 +125,11 @@ func (r *Report) writeMethods(b *strings.Builder) {
 	fmt.Fprintf(b, "- **net.Dialer**: `net.Dialer{Timeout: %v}` with the lab's resolver; its own fallback (RFC 6555, 300 ms) races the two families, each from the kernel's choice of source.\n", r.Timeout)
 	fmt.Fprintf(b, "- **curl**: `curl --connect-timeout %d -so /dev/null -w '%%{time_connect}' http://NAME:PORT/` in the client namespace (its own Happy Eyeballs; names from the lab's resolv.conf); a dial is a success when time_connect is not zero.\n",
 		int(r.Timeout/time.Second))
+	if r.hasTLS() {
+		b.WriteString("- With TLS, the same methods end with a TLS handshake to the lab's HTTPS server on port 443, trusting the lab's test CA: " +
+			"**net.Dialer** is `tls.Dialer{NetDialer: &net.Dialer{...}}`, **curl** gets `--cacert` and reports `%{time_appconnect}` on `https://NAME/`, " +
+			"**PairDialer** is `DialTLSContext` (the warm Selector has dialed once and knows the middlebox).\n")
+	}
 	fmt.Fprintf(b, "- **PairDialer cold**: `dialer.PairDialer{Timeout: %v}` with a fresh `pairs.Selector` (probing on) for each dial; only the dial is timed (`pairs.New` took %s ms, median).\n",
 		r.Timeout, ms(r.ColdNew))
 	b.WriteString("- **PairDialer warm**: one Selector per scenario that has dialed once, finished its first probe round and learned which sources fail (time to learn, from its first dial:")
@@ -135,6 +144,16 @@ func (r *Report) writeMethods(b *strings.Builder) {
 		}
 	}
 	b.WriteString(").\n")
+}
+
+// hasTLS reports whether a scenario dialed with TLS.
+func (r *Report) hasTLS() bool {
+	for _, s := range r.Scenarios {
+		if s.TLS {
+			return true
+		}
+	}
+	return false
 }
 
 // ms renders d in milliseconds with one decimal.

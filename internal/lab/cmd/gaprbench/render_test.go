@@ -78,6 +78,13 @@ func testReport(t *testing.T) *Report {
 					{N: 20, Median: 315 * ms, P95: 340 * ms},
 					{N: 20, Median: 70 * ms, P95: 75 * ms},
 				}},
+			{Name: "TLS, middlebox", Setup: "ISP A answers TCP, not TLS.", Limit: 120 * ms, Learned: 130 * ms, Targets: true, TLS: true,
+				Results: [numMethods]Summary{
+					{N: 20, Failed: 20, Median: 5 * time.Second, P95: 5 * time.Second, Parallel: 19},
+					{N: 20, Failed: 20, Median: 5 * time.Second, P95: 5 * time.Second, Parallel: 19},
+					{N: 20, Median: 245 * ms, P95: 250 * ms},
+					{N: 20, Median: 123 * ms, P95: 126 * ms},
+				}},
 			{Name: "no curl", Setup: "curl missing.", Limit: 60 * ms, Learned: -1,
 				Results: [numMethods]Summary{{N: 20, Median: 61 * ms, P95: 62 * ms}, {}, {N: 20, Median: 61 * ms, P95: 62 * ms}, {N: 20, Median: 61 * ms, P95: 62 * ms}}},
 		},

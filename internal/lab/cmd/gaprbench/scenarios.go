@@ -17,6 +17,10 @@ type scenario struct {
 	best int
 	// targets says that the issue's cold and warm targets apply.
 	targets bool
+	// tls makes every method's dial end with a TLS handshake to the lab's
+	// HTTPS server (port 443); the limit is then twice the RTT: the TCP
+	// handshake and a TLS 1.3 handshake.
+	tls bool
 	// apply breaks the lab (after a Restore).
 	apply func(l *lab.Lab) error
 	// failing returns the sources that cannot work in this scenario: the warm
@@ -57,6 +61,13 @@ func scenarios() []scenario {
 					func() error { return l.Blackhole(0, true) })
 			},
 			failing: uplinkSources(0),
+		},
+		{
+			key: "middlebox", name: "TLS, uplink 0 a TCP-terminating middlebox", best: 1, targets: true, tls: true,
+			setup: "ISP A (uplink 0) completes every TCP handshake to port 443 itself and never answers the ClientHello " +
+				"(`Middlebox(0, MiddleboxSilent)`): TCP works over both uplinks, TLS only over uplink 1. Every method dials " +
+				"the server's name on port 443 and counts as connected when its TLS handshake is done.",
+			apply: func(l *lab.Lab) error { return l.Middlebox(0, lab.MiddleboxSilent) },
 		},
 		{
 			key: "nat44", name: "IPv4 only, behind NAT44", best: 0,

@@ -42,7 +42,7 @@ func (r *Report) writeTargets(b *strings.Builder) {
 			bound time.Duration
 			rule  string
 		}{
-			{"cold", s.Results[methodPairCold], s.ColdTarget(), "250 ms + 1.2 × " + ms(s.Limit) + " ms"},
+			{"cold", s.Results[methodPairCold], s.ColdTarget(), s.coldRule()},
 			{"warm", s.Results[methodPairWarm], s.WarmTarget(), "1.1 × " + ms(s.Limit) + " ms"},
 		} {
 			fmt.Fprintf(b, "| %s, PairDialer %s (median; p95) | %s ms (%s) | ≤ %s ms (%s) | %s |\n",
