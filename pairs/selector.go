@@ -34,7 +34,8 @@ type Query struct {
 	Resolver *net.Resolver
 	// TLS says that the dial succeeds only with a TLS handshake over the
 	// connection: pairs whose path ends at a TCP-terminating middlebox
-	// (Pair.Middlebox) are then tried after the others of their group.
+	// (Pair.Middlebox), and the other pairs of their interface, are then
+	// tried after the others of their group.
 	TLS bool
 	// HTTPS asks Stream for the host's HTTPS records (RFC 9460) beside its A
 	// and AAAA records (WithHTTPSRecords asks for every query). ALPN is the
@@ -190,22 +191,33 @@ func (s *Selector) Attempts(ctx context.Context, q Query) ([]Pair, error) {
 }
 
 // order returns ranked in racing order (Order, with the Selector's First
-// Address Family Count); for a TLS dial, the pairs through a middlebox come
-// after all the others, in their own racing order.
+// Address Family Count). For a TLS dial, the other pairs of an interface that
+// has a pair through a middlebox (an intercepting uplink takes every source
+// on it) come after all the others, and the pairs through a middlebox last,
+// each group in its own racing order.
 func (s *Selector) order(ranked []Pair, tls bool) []Pair {
 	n := s.cfg.firstFamilyCount
 	if !tls || !slices.ContainsFunc(ranked, func(p Pair) bool { return p.Middlebox }) {
 		return Order(ranked, n)
 	}
-	var clear, through []Pair
+	intercepted := map[string]bool{}
 	for _, p := range ranked {
-		if p.Middlebox {
+		if p.Middlebox && p.Interface != "" {
+			intercepted[p.Interface] = true
+		}
+	}
+	var clear, near, through []Pair
+	for _, p := range ranked {
+		switch {
+		case p.Middlebox:
 			through = append(through, p)
-		} else {
+		case intercepted[p.Interface]:
+			near = append(near, p)
+		default:
 			clear = append(clear, p)
 		}
 	}
-	return append(Order(clear, n), Order(through, n)...)
+	return slices.Concat(Order(clear, n), Order(near, n), Order(through, n))
 }
 
 // LookupNetIP looks host up like (*net.Resolver).LookupNetIP for network "ip",

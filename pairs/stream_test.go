@@ -15,6 +15,7 @@ import (
 
 	"github.com/getapr/getapr/internal/dnsstub"
 	"github.com/getapr/getapr/internal/svcb"
+	"github.com/getapr/getapr/netstate"
 	"github.com/getapr/getapr/probe"
 )
 
@@ -404,4 +405,37 @@ func TestStreamCloseStopsLookups(t *testing.T) {
 			t.Error("lookups still running after Close")
 		}
 	})
+}
+
+// twoInterfaces is homeSnapshot with a second interface, eth1 (index 3), that
+// has a GUA of its own.
+func twoInterfaces() *netstate.Snapshot {
+	s := homeSnapshot()
+	s.Links = append(s.Links, link(3, "eth1"))
+	s.Addrs = append(s.Addrs, addr("2001:db8:3::10/64", 3, "eth1"))
+	s.Routes = append(s.Routes, route("2001:db8:3::/64", "", 3), route("::/0", "fe80::3", 3))
+	return s
+}
+
+// TestOrderMiddleboxInterface: for a TLS dial, a verdict on one source of an
+// interface moves that interface's other sources after the other
+// interface's too (an intercepting uplink takes all of them), the verdict's
+// own pair last.
+func TestOrderMiddleboxInterface(t *testing.T) {
+	dns := fakeDNS{"server.test": {ip(dst6), ip(dst4)}}
+	sel, _ := newTestSelector(t, twoInterfaces(), dns)
+	sel.Report(probe.Outcome{Path: probe.Path{Src: netip.AddrPortFrom(ip(gua), 0), Dst: netip.MustParseAddrPort("[" + dst6 + "]:443")},
+		Result: probe.Middlebox, Start: time.Now(), Duration: 200 * time.Millisecond})
+	ps, err := sel.Attempts(t.Context(), Query{Host: "server.test", Port: 443, TLS: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range ps {
+		got = append(got, p.Interface+" "+p.Src.Addr().String())
+	}
+	want := []string{"eth1 2001:db8:3::10", "eth0 " + ula, "eth0 " + v4, "eth0 " + gua}
+	if !slices.Equal(got, want) {
+		t.Errorf("order %q\nwant %q", got, want)
+	}
 }
