@@ -20,8 +20,9 @@
 // # Racing
 //
 // For TCP, DialContext asks its Selector for the pairs of the destination
-// (pairs.Selector.Attempts: names resolved, pairs formed and ranked, in racing
-// order with families and sources interleaved) and runs the connection attempt
+// (pairs.Selector.Stream: names resolved, pairs formed and ranked, in racing
+// order with families and sources interleaved; pairs of DNS answers that
+// arrive after the race has started join it in their place) and runs the connection attempt
 // algorithm of RFC 8305 section 5 over them: the first attempt starts at once,
 // the next one when the attempt delay has passed since the previous start, or at
 // once when an attempt fails; the first connection established wins, the other
@@ -64,6 +65,25 @@
 // every attempt before it failed); when negative, the pairs of the first
 // family are all tried before the other's. SetMultipathTCP applies to every
 // attempt.
+//
+// # TLS: Happy Eyeballs v3
+//
+// DialTLSContext races until the TLS handshake is done, as the Happy Eyeballs
+// v3 draft says a TLS client should: a path whose TCP handshake completes at
+// a TCP-terminating middlebox (a captive portal, a broken proxy) does not
+// win. An attempt whose connect completed has its handshake's expected time
+// (twice the connect, or its measured RTO, within [100 ms, 2 s]) before the
+// next attempt starts; a failed handshake frees its turn at once. What the
+// handshake proved goes to probe: TLSSuccess, or Middlebox for no answer, a
+// reset or an answer that is not TLS (also for a handshake still waiting well
+// past its time when another attempt won), which makes later TLS dials try
+// that pair, and its interface's other sources, last. Certificate errors, ECH
+// rejections and alerts are the peer's TLS answer: they count against no path,
+// and when every attempt ends so, that error is returned as tls.Dialer would.
+// The host's HTTPS records are asked for too (their port, priorities, ALPN,
+// hints and, with ECH, their ech configuration). The returned net.Conn is a
+// *tls.Conn: with TLSConfig's NextProtos set to h2 and http/1.1, an
+// http.Transport's DialTLSContext gets HTTP/2.
 //
 // # Drop-in
 //

@@ -121,3 +121,35 @@ func ExampleAttemptsError() {
 	// 127.0.0.1 refused: true
 	// refused: true timeout: false
 }
+
+// An http.Client whose TLS connections are raced over address pairs until
+// the TLS handshake is done (Happy Eyeballs v3), with HTTP/2.
+func ExamplePairDialer_DialTLSContext() {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "hello over %s", r.Proto)
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+
+	sel := loopbackOnly()
+	defer sel.Close()
+	tlsConfig := srv.Client().Transport.(*http.Transport).TLSClientConfig.Clone() // trusts the test server
+	tlsConfig.NextProtos = []string{"h2", "http/1.1"}
+	d := &dialer.PairDialer{Selector: sel, TLSConfig: tlsConfig}
+	transport := &http.Transport{DialTLSContext: d.DialTLSContext, ForceAttemptHTTP2: true}
+	defer transport.CloseIdleConnections()
+	client := &http.Client{Transport: transport, Timeout: 10 * time.Second}
+
+	resp, err := client.Get(srv.URL)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(resp.StatusCode, string(body))
+	// Output: 200 hello over HTTP/2.0
+}

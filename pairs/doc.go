@@ -44,6 +44,19 @@
 // attempt, then one whose source differs from the previous attempt's of that
 // family.
 //
+// Stream is Attempts for a dial whose DNS answers arrive one by one (Happy
+// Eyeballs v3, draft-ietf-happy-happyeyeballs-v3): HTTPS (when asked, see
+// Query.HTTPS and WithHTTPSRecords), AAAA and A are sent at once, connecting
+// starts when the preferred family's answer (and the HTTPS one) is in, or the
+// Resolution Delay after the first address, and the pairs of later answers
+// take their place among those not yet tried, by the same rules. HTTPS
+// records (RFC 9460, read by a stub resolver on resolv.conf's servers) group
+// the pairs by service priority, set their port, drop endpoints whose ALPN
+// set the client lacks, lend their address hints until A and AAAA arrive and
+// carry ECH configs (Pair.Service). For a TLS dial (Query.TLS), pairs whose
+// path ends at a TCP-terminating middlebox (Pair.Middlebox, probe's verdict)
+// and the other pairs of their interface are tried last.
+//
 // The package-level functions Get, Init, Status and LookupNetIP are the prototype's
 // front door; they use Default, a Selector started lazily on first use that probes
 // the host's default gateways and the targets in GETAPR_PROBE_TARGETS.

@@ -148,3 +148,36 @@ func ExamplePolicyTable_Lookup() {
 	// 192.0.2.1          precedence 35 label  4
 	// 2002:c633:6401::1  precedence 30 label  2
 }
+
+// A dialer's loop over a Stream: pairs in racing order, and more of them as
+// late DNS answers (AAAA after A, HTTPS records and their targets) arrive.
+// (Not run: it resolves a name.)
+func ExampleSelector_Stream() {
+	sel, err := pairs.New()
+	if err != nil {
+		panic(err)
+	}
+	defer sel.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	st, err := sel.Stream(ctx, pairs.Query{Host: "example.com", Port: 443, TLS: true, HTTPS: true})
+	if err != nil {
+		panic(err)
+	}
+	defer st.Close()
+	for {
+		p, ok := st.Next()
+		if ok {
+			fmt.Println("attempt", p.Src, "->", p.Dst) // a real dialer starts it, and waits its attempt delay
+			continue
+		}
+		if st.Done() {
+			return
+		}
+		select {
+		case <-st.Changed(): // answers arrived: the next pairs are in place
+		case <-ctx.Done():
+			return
+		}
+	}
+}
