@@ -30,8 +30,6 @@ type fakeServer struct {
 	wg     sync.WaitGroup
 	udp    atomic.Int32 // UDP queries received
 	tcp    atomic.Int32 // TCP queries received
-	mu     sync.Mutex
-	names  []string // question names in arrival order
 }
 
 // reply is what the fake server sends for one question.
@@ -151,9 +149,6 @@ func (s *fakeServer) parse(msg []byte) (dnsmessage.Header, dnsmessage.Question, 
 	if err != nil {
 		return h, q, false
 	}
-	s.mu.Lock()
-	s.names = append(s.names, strings.ToLower(q.Name.String())+" "+q.Type.String())
-	s.mu.Unlock()
 	return h, q, true
 }
 
@@ -168,12 +163,6 @@ func (s *fakeServer) build(id uint16, q dnsmessage.Question, r reply) []byte {
 		s.t.Errorf("fake server: pack: %v", err)
 	}
 	return msg
-}
-
-func (s *fakeServer) asked() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.names...)
 }
 
 // Resources for the fake server's answers.
