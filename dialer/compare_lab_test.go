@@ -86,7 +86,7 @@ func labInputs(l *lab.Lab, local string) []dialInput {
 		{name: "local listener, 0.0.0.0", network: "tcp", address: "0.0.0.0:" + local},
 		{name: "local listener, [::]", network: "tcp", address: "[::]:" + local},
 		{name: "local listener, empty host", network: "tcp", address: ":" + local},
-		{name: "local listener, localhost", network: "tcp", address: "localhost:" + local},
+		{name: "local listener, localhost", network: "tcp", address: "localhost:" + local, allow: []difference{diffResolutionDelay}},
 		{name: "local listener, own GUA", network: "tcp", address: hp(u0.GUA, local), allow: bound},
 		{name: "refused, name", network: "tcp", address: net.JoinHostPort(srv.RefuseName, p), allow: failedRace},
 		{name: "refused, IPv4 literal", network: "tcp", address: hp(srv.Refuse4, p), allow: failedRace},

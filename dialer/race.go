@@ -441,7 +441,11 @@ func (r *race) outcome(p pairs.Pair, res attemptResult, how ending) probe.Outcom
 	case res.connect > 0:
 		o.Start, o.Duration = res.start.Add(res.connect), res.dur-res.connect
 		o.Result = probe.TLSResultOf(res.err)
-		if how == lost && o.Result == probe.Canceled && probe.TLSOverdue(res.connect, o.Duration) {
+		rtt := res.connect
+		if res.kernelRTT > 0 {
+			rtt = res.kernelRTT
+		}
+		if how == lost && o.Result == probe.Canceled && probe.TLSOverdue(rtt, o.Duration) {
 			// No handshake for longer than one over this path takes, while
 			// another attempt finished its own: a middlebox, probe says.
 			o.Result = probe.Middlebox

@@ -78,11 +78,13 @@ func isTLSAnswer(err error) bool {
 }
 
 // TLSOverdue reports whether a TLS handshake that had waited waited, over a
-// pair whose TCP handshake took connect, when it was canceled because another
+// pair whose round-trip time is rtt, when it was canceled because another
 // attempt won, is evidence of a middlebox (to be reported as Middlebox): it
-// waited three of the pair's round trips and 100 ms more without finishing.
-func TLSOverdue(connect, waited time.Duration) bool {
-	return waited >= tlsOverdueRTTs*max(connect, 0)+tlsOverdueSlack
+// waited three round trips and 100 ms more without finishing. rtt is best the
+// kernel's estimate from the TCP handshake (TCP_INFO), which the process's
+// own scheduling does not inflate; else the time the connect took.
+func TLSOverdue(rtt, waited time.Duration) bool {
+	return waited >= tlsOverdueRTTs*max(rtt, 0)+tlsOverdueSlack
 }
 
 // Intercepted reports whether the pair's TLS evidence at now says a middlebox:
