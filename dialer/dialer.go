@@ -300,12 +300,13 @@ func (d *PairDialer) dialQuery(ctx context.Context, q pairs.Query, base string, 
 // dialOver gets the pairs for q from sel and connects over them; with tc, an
 // attempt succeeds when its TLS handshake with tc is done. A TCP dial takes
 // its pairs from a pairs.Stream when sel has them (so that pairs whose DNS
-// answers arrive late join the race), unless FallbackDelay is negative (the
-// whole first family first needs the whole list at once).
+// answers arrive late join the race), unless the host is an IP literal or
+// FallbackDelay is negative (the whole first family first needs the whole
+// list at once).
 func (d *PairDialer) dialOver(ctx context.Context, q pairs.Query, base string, sel selector, tc *tls.Config) (net.Conn, error) {
 	var qu queue
 	service := func(_ context.Context, p pairs.Pair) (*pairs.Service, error) { return p.Service, nil }
-	if s, ok := sel.(streamer); ok && base == "tcp" && d.FallbackDelay >= 0 {
+	if s, ok := sel.(streamer); ok && base == "tcp" && d.FallbackDelay >= 0 && !isLiteral(q.Host) {
 		st, err := s.Stream(ctx, q)
 		if err != nil {
 			return nil, &net.OpError{Op: "dial", Net: q.Network, Err: err}
@@ -349,6 +350,13 @@ func (d *PairDialer) dialOver(ctx context.Context, q pairs.Query, base string, s
 		return nil, d.dialError(q.Network, base, q.Local.IsValid(), first, err)
 	}
 	return c, nil
+}
+
+// isLiteral reports whether host is an IP address (possibly with a zone):
+// there is nothing to look up, so no Stream is needed.
+func isLiteral(host string) bool {
+	_, err := netip.ParseAddr(host)
+	return err == nil
 }
 
 // dialError is the error of a dial whose attempts failed: the attempt's own
