@@ -2,6 +2,7 @@ package netstate
 
 import (
 	"fmt"
+	"sync/atomic"
 
 	"github.com/jsimonetti/rtnetlink/v2"
 	"github.com/mdlayher/netlink"
@@ -16,18 +17,21 @@ const maxDedup = 4096
 // said, and events that cannot change a Snapshot. Its zero value is ready.
 type dedup struct {
 	last map[string]string // object key -> its last state
+	// routers, when set, holds the default routers whose neighbour entries are
+	// relevant; without it every neighbour event is ignored.
+	routers *atomic.Pointer[routerSet]
 }
 
 func (d *dedup) reset() { d.last = nil }
 
 // relevant reports whether m may change the snapshot.
 func (d *dedup) relevant(m netlink.Message) bool {
-	key, state, ok := eventKey(m)
+	key, state, ok := eventKey(m, d.routerSet())
 	if !ok {
 		return false
 	}
 	switch m.Header.Type {
-	case unix.RTM_DELLINK, unix.RTM_DELADDR, unix.RTM_DELROUTE, unix.RTM_DELRULE:
+	case unix.RTM_DELLINK, unix.RTM_DELADDR, unix.RTM_DELROUTE, unix.RTM_DELRULE, unix.RTM_DELNEIGH:
 		delete(d.last, key)
 		return true
 	}
@@ -41,11 +45,23 @@ func (d *dedup) relevant(m netlink.Message) bool {
 	return true
 }
 
+// routerSet returns the routers whose neighbour events are relevant, or nil.
+func (d *dedup) routerSet() routerSet {
+	if d.routers == nil {
+		return nil
+	}
+	if p := d.routers.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
 // eventKey names the object an event is about and the part of its state a
 // Snapshot shows. ok is false for events a Snapshot ignores: routes of the local
-// table, cached clones, and messages of other types. A message that does not
+// table, cached clones, neighbours other than the default routers in routers,
+// and messages of other types. A link, address or route message that does not
 // decode is kept (with a key of its own bytes), so a rebuild decides.
-func eventKey(m netlink.Message) (key, state string, ok bool) {
+func eventKey(m netlink.Message, routers routerSet) (key, state string, ok bool) {
 	raw := string(m.Data)
 	switch m.Header.Type {
 	case unix.RTM_NEWLINK, unix.RTM_DELLINK:
@@ -66,6 +82,8 @@ func eventKey(m netlink.Message) (key, state string, ok bool) {
 		return routeKey(m.Data)
 	case unix.RTM_NEWRULE, unix.RTM_DELRULE:
 		return "rule" + raw, "", true
+	case unix.RTM_NEWNEIGH, unix.RTM_DELNEIGH:
+		return neighKey(m.Data, routers)
 	}
 	return "", "", false
 }

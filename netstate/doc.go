@@ -16,6 +16,22 @@
 // link-local, ULA, GUA, RFC 1918, shared address space, global IPv4), following
 // net/netip: documentation prefixes are global unicast.
 //
+// [Changes] returns the [ChangeDelta] between two snapshots: the one place that
+// answers what a change means (is it a change at all, does it matter to probing,
+// which links got something back: carrier, an address, a default route, a router
+// that answers again). [Snapshot.KernelDown], [Snapshot.OnLink] and
+// [Snapshot.NetworkOf] answer the related questions about one snapshot; a
+// [Network] (a link's default router and an address's prefix) is what a host
+// returning to a known network finds again.
+//
+// # Default routers
+//
+// Snapshot.Neighbors holds the kernel's neighbour-cache entry of every default
+// router (reachable, stale, failed...), not of the host's other neighbours. Linux
+// refuses an IPv6 default route whose router is FAILED ("No route to host") until
+// it probes the router again, up to a minute later; a packet sent to the router
+// itself makes it solicit the router at once.
+//
 // # Addresses and zones
 //
 // Snapshot.Addrs holds every address except those on loopback interfaces, in
@@ -30,10 +46,11 @@
 //
 // # Linux
 //
-// New dumps links, addresses, policy rules and routes through rtnetlink and joins
-// the multicast groups of links, IPv4/IPv6 addresses, routes and rules. Events
-// that repeat the last known state of the same object (or concern the local table
-// or cached routes) are dropped; the rest wake a debounced rebuild (see
+// New dumps links, addresses, policy rules, routes and neighbours through
+// rtnetlink and joins the multicast groups of links, IPv4/IPv6 addresses, routes,
+// rules and neighbours. Events that repeat the last known state of the same
+// object (or concern the local table, cached routes, or neighbours that are not
+// default routers) are dropped; the rest wake a debounced rebuild (see
 // [WithDebounce]): the first change after a quiet period is published within a
 // few milliseconds, a burst costs at most one rebuild per debounce interval, and
 // a rebuild that finds nothing changed publishes nothing. A lost event (socket

@@ -17,6 +17,7 @@ func sameHost(a, b *Snapshot) bool {
 		slices.Equal(a.Links, b.Links) &&
 		slices.Equal(a.Routes, b.Routes) &&
 		slices.Equal(a.Rules, b.Rules) &&
+		slices.Equal(a.Neighbors, b.Neighbors) &&
 		slices.EqualFunc(a.Addrs, b.Addrs, func(x, y Addr) bool {
 			return sameAddr(x, y, a.Taken, b.Taken)
 		})

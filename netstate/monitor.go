@@ -66,7 +66,7 @@ func New(opts ...Option) (*Monitor, error) {
 		be.close()
 		return nil, err
 	}
-	snap.Generation = 1
+	snap.Generation = max(cfg.firstGen, 1)
 	ctx, stop := context.WithCancel(context.Background())
 	m := &Monitor{
 		log:  cfg.log,
@@ -207,7 +207,7 @@ func (m *Monitor) rebuild() error {
 		m.notify()
 	}
 	prev := m.snap.Load()
-	if sameHost(prev, s) {
+	if Changes(prev, s).Same() {
 		return nil
 	}
 	s.Generation = prev.Generation + 1

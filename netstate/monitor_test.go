@@ -353,3 +353,25 @@ func TestDebouncerZeroSpacing(t *testing.T) {
 		}
 	})
 }
+
+// TestMonitorFirstGeneration checks that a Monitor started to replace another
+// continues its generations, and that a neighbour state change of a router is a
+// change.
+func TestMonitorFirstGeneration(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		gw := netip.MustParseAddr("192.0.2.254")
+		f := newFake(Snapshot{Addrs: []Addr{addr("192.0.2.1")},
+			Neighbors: []Neighbor{{Index: 2, IP: gw, State: NeighReachable}}})
+		m, r := startFake(t, f, WithFirstGeneration(41))
+		if g := m.Snapshot().Generation; g != 41 {
+			t.Fatalf("first generation %d, want 41", g)
+		}
+		f.set(func(s *Snapshot) { s.Neighbors = []Neighbor{{Index: 2, IP: gw, State: NeighFailed}} })
+		f.events <- struct{}{}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if got := r.gens(); len(got) != 1 || got[0] != 42 {
+			t.Fatalf("generations %v after the router failed, want [42]", got)
+		}
+	})
+}

@@ -3,6 +3,7 @@ package netstate
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -17,6 +18,7 @@ var eventGroups = [...]uint32{
 	unix.RTNLGRP_IPV4_IFADDR, unix.RTNLGRP_IPV6_IFADDR,
 	unix.RTNLGRP_IPV4_ROUTE, unix.RTNLGRP_IPV6_ROUTE,
 	unix.RTNLGRP_IPV4_RULE, unix.RTNLGRP_IPV6_RULE,
+	unix.RTNLGRP_NEIGH, // only the default routers' entries count (see dedup)
 }
 
 // eventReadBuffer is the receive buffer of the event socket: large enough for a
@@ -32,6 +34,9 @@ type linuxBackend struct {
 	queryc *netlink.Conn
 	closed atomic.Bool
 	dedup  dedup // used by read only
+
+	routers    atomic.Pointer[routerSet] // the default routers of the last dump, for dedup
+	routerList []routerKey               // the same, as dump last saw them; used by dump only
 }
 
 // newBackend returns the rtnetlink backend, or, when rtnetlink is refused (and
@@ -75,6 +80,7 @@ var dumpRequests = [...]struct {
 	{unix.RTM_GETADDR, unix.SizeofIfAddrmsg},
 	{unix.RTM_GETRULE, unix.SizeofRtMsg},
 	{unix.RTM_GETROUTE, unix.SizeofRtMsg},
+	{unix.RTM_GETNEIGH, unix.SizeofNdMsg},
 }
 
 // dumpAll runs the dumps and returns their messages. interrupted reports that
@@ -105,10 +111,26 @@ func (b *linuxBackend) dump() (*Snapshot, bool, error) {
 	if err != nil {
 		b.log.Debug("skipped undecodable netlink messages", zap.Error(err))
 	}
-	return s, interrupted, nil
+	return s, b.watchRouters(s) || interrupted, nil
+}
+
+// watchRouters makes the event reader follow the neighbour entries of s's default
+// routers. It reports whether they changed: an event of a new router may then
+// have been dropped before this, so another dump should follow.
+func (b *linuxBackend) watchRouters(s *Snapshot) bool {
+	list := s.routers()
+	first := b.routers.Load() == nil
+	if !first && slices.Equal(list, b.routerList) {
+		return false
+	}
+	set := newRouterSet(s)
+	b.routers.Store(&set)
+	b.routerList = list
+	return !first
 }
 
 func (b *linuxBackend) listen() error {
+	b.dedup.routers = &b.routers
 	for _, g := range eventGroups {
 		if err := b.eventc.JoinGroup(g); err != nil {
 			return fmt.Errorf("netstate: joining rtnetlink group %d: %w", g, err)

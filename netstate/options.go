@@ -28,6 +28,7 @@ type config struct {
 	debounce time.Duration
 	poll     time.Duration
 	netns    int
+	firstGen uint64  // Generation of the first snapshot; 0 means 1
 	backend  backend // tests only; nil means the OS's own
 }
 
@@ -83,6 +84,14 @@ func WithPollInterval(d time.Duration) Option {
 // fails with it elsewhere. Entering a namespace needs CAP_SYS_ADMIN.
 func WithNetNS(fd int) Option {
 	return optionFunc(func(c *config) { c.netns = fd })
+}
+
+// WithFirstGeneration makes the Monitor's first snapshot carry generation g
+// (default 1), so that a Monitor started to replace a closed one continues its
+// generations: subscribers that ignore older generations, or key caches by
+// generation, see the new Monitor's snapshots as newer.
+func WithFirstGeneration(g uint64) Option {
+	return optionFunc(func(c *config) { c.firstGen = g })
 }
 
 // withBackend replaces the OS backend; for tests of the Monitor's own logic.

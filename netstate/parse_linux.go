@@ -75,6 +75,7 @@ type dumpMessages struct {
 	addrs  []rtnetlink.AddressMessage
 	routes []rtnetlink.RouteMessage
 	rules  []rtnetlink.RuleMessage
+	neighs []rtnetlink.NeighMessage
 }
 
 // decode adds m to the dump if it is a link, address, route or rule message.
@@ -107,6 +108,11 @@ func (d *dumpMessages) decode(m netlink.Message) (err error) {
 		if err = r.UnmarshalBinary(m.Data); err == nil {
 			d.rules = append(d.rules, r)
 		}
+	case unix.RTM_NEWNEIGH:
+		var n rtnetlink.NeighMessage
+		if err = n.UnmarshalBinary(m.Data); err == nil {
+			d.neighs = append(d.neighs, n)
+		}
 	}
 	if err != nil {
 		err = fmt.Errorf("netstate: decoding message type %d: %w", m.Header.Type, err)
@@ -115,7 +121,7 @@ func (d *dumpMessages) decode(m netlink.Message) (err error) {
 }
 
 // parseDump builds a Snapshot, taken at taken, from the messages of link,
-// address, route and rule dumps. Messages that do not decode are skipped and
+// address, route, rule and neighbour dumps. Messages that do not decode are skipped and
 // reported in the error, which is nil when all decoded; the snapshot is never nil.
 func parseDump(msgs []netlink.Message, taken time.Time) (*Snapshot, error) {
 	var (
@@ -157,6 +163,7 @@ func (d *dumpMessages) snapshot(taken time.Time) *Snapshot {
 	}
 	slices.SortFunc(s.Routes, compareRoutes)
 	s.Gateway4, s.Gateway6 = s.defaultGateway(false), s.defaultGateway(true)
+	s.Neighbors = s.routerNeighbors(d.neighs)
 	return s
 }
 

@@ -146,6 +146,11 @@ type Snapshot struct {
 	// Gateway4 and Gateway6 are the preferred default gateways (lowest metric);
 	// invalid when there is none. Gateway6 carries its zone when link-local.
 	Gateway4, Gateway6 netip.Addr
+	// Neighbors are the neighbour-cache entries of the default routers (the
+	// gateways of the default routes in Routes), sorted by interface and address;
+	// a router without an entry is left out. Empty where the system does not
+	// report them.
+	Neighbors []Neighbor
 }
 
 // Link returns the link with the given index.

@@ -1,0 +1,120 @@
+package netstate
+
+import (
+	"net/netip"
+	"slices"
+)
+
+// NeighState is the kernel's neighbour-cache state of a default router, reduced to
+// what a route decision depends on.
+type NeighState uint8
+
+// The router states. Linux skips an IPv6 default route whose router is
+// NeighFailed until it probes the router again (router_probe_interval, 60 s), and a
+// packet sent to the router itself makes it redo neighbour discovery at once.
+const (
+	NeighNone       NeighState = iota // no entry: never resolved, flushed, or expired
+	NeighIncomplete                   // resolution under way (INCOMPLETE)
+	NeighReachable                    // confirmed recently (REACHABLE, PERMANENT, NOARP)
+	NeighStale                        // known, not confirmed lately (STALE, DELAY, PROBE)
+	NeighFailed                       // resolution failed (FAILED)
+)
+
+var neighStateNames = [...]string{"none", "incomplete", "reachable", "stale", "failed"}
+
+// String returns the state's name, such as "failed".
+func (s NeighState) String() string {
+	if int(s) < len(neighStateNames) {
+		return neighStateNames[s]
+	}
+	return "neigh(?)"
+}
+
+// MarshalText implements encoding.TextMarshaler with the String form.
+func (s NeighState) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Usable reports whether the kernel sends through a router in state s without
+// first having to find it again: every state but NeighFailed and NeighIncomplete.
+func (s NeighState) Usable() bool { return s != NeighFailed && s != NeighIncomplete }
+
+// Neighbor is the neighbour-cache entry of a default router. A Snapshot holds one
+// for each router of a default route (in any table it reads) that has an entry:
+// the other neighbours of the host are not watched.
+type Neighbor struct {
+	Index int        // the interface
+	IP    netip.Addr // the router; an IPv6 link-local address carries its zone
+	// HWAddr is the router's link-layer address in the usual text form
+	// ("02:00:00:00:0a:01"); empty when not resolved.
+	HWAddr string
+	State  NeighState
+}
+
+// routerKey names a default router: its interface and its address without zone.
+type routerKey struct {
+	index int
+	ip    netip.Addr
+}
+
+// routers returns the default routers of the snapshot's routes: the gateway and
+// interface of every unicast default route, sorted, without duplicates.
+func (s *Snapshot) routers() []routerKey {
+	var out []routerKey
+	for _, r := range s.Routes {
+		if r.Type == Unicast && r.Dst.Bits() == 0 && r.Gateway.IsValid() && r.Index != 0 {
+			out = append(out, routerKey{r.Index, r.Gateway.WithZone("")})
+		}
+	}
+	slices.SortFunc(out, compareRouterKeys)
+	return slices.Compact(out)
+}
+
+func compareRouterKeys(a, b routerKey) int {
+	if a.index != b.index {
+		return a.index - b.index
+	}
+	return a.ip.Compare(b.ip)
+}
+
+// Router returns the default router of family is6 on link index: the gateway of
+// the lowest-metric unicast default route through that link, in any table the
+// snapshot reads. ok is false when the link has none.
+func (s *Snapshot) Router(index int, is6 bool) (gw netip.Addr, ok bool) {
+	var best *Route
+	for i := range s.Routes {
+		r := &s.Routes[i]
+		if r.Type != Unicast || r.Dst.Bits() != 0 || r.Index != index || !r.Gateway.IsValid() ||
+			r.Dst.Addr().Is6() != is6 {
+			continue
+		}
+		if best == nil || r.Priority < best.Priority {
+			best = r
+		}
+	}
+	if best == nil {
+		return netip.Addr{}, false
+	}
+	return best.Gateway, true
+}
+
+// Neighbor returns the neighbour entry of the router ip on link index (a zone on ip
+// is ignored); ok is false when the snapshot has none.
+func (s *Snapshot) Neighbor(index int, ip netip.Addr) (Neighbor, bool) {
+	bare := ip.WithZone("")
+	for _, n := range s.Neighbors {
+		if n.Index == index && n.IP.WithZone("") == bare {
+			return n, true
+		}
+	}
+	return Neighbor{}, false
+}
+
+// RouterState returns the neighbour state of link index's default router of family
+// is6 (see Router); NeighNone when the link has no router or the router no entry.
+func (s *Snapshot) RouterState(index int, is6 bool) NeighState {
+	gw, ok := s.Router(index, is6)
+	if !ok {
+		return NeighNone
+	}
+	n, _ := s.Neighbor(index, gw)
+	return n.State
+}
