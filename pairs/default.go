@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -28,19 +30,49 @@ const (
 	EnvLog = "GETAPR_LOG"
 )
 
+// DefaultIdleStop is how long the default Selector stays unused before it stops
+// its goroutines (see WithIdleStop); the next use starts them again.
+const DefaultIdleStop = 3 * time.Minute
+
 // std is the process-wide default Selector, started on first use.
 var std struct {
-	once sync.Once
-	s    *Selector
+	once    sync.Once
+	started atomic.Bool
+	s       *Selector
 }
 
 // Default returns the process-wide default Selector, starting it on first use: a
-// netstate Monitor of the host, a background prober of the default gateways and of
-// the targets in GETAPR_PROBE_TARGETS, the logger GETAPR_LOG asks for. It is never
-// closed. If it cannot start, every method of the Selector returns that error.
+// netstate Monitor of the host, a quiet background prober (of the destinations
+// dialed, and of the targets in GETAPR_PROBE_TARGETS), the logger GETAPR_LOG asks
+// for. It is never closed; after DefaultIdleStop without use it stops its
+// goroutines, and starts them again on the next use. If it cannot start, every
+// method of the Selector returns that error.
 func Default() *Selector {
-	std.once.Do(func() { std.s = newDefault(os.Getenv) })
+	std.once.Do(func() {
+		std.s = newDefault(os.Getenv)
+		std.started.Store(true)
+	})
 	return std.s
+}
+
+// StopDefault stops the goroutines of the default Selector now, if it was
+// started, keeping what it learned (see Selector.Suspend); its next use starts them
+// again. Tests of programs that dial with a zero PairDialer call it before
+// checking for leaked goroutines:
+//
+//	func TestMain(m *testing.M) {
+//		code := m.Run()
+//		pairs.StopDefault()
+//		if err := goleak.Find(); err != nil {
+//			fmt.Fprintln(os.Stderr, err)
+//			code = 1
+//		}
+//		os.Exit(code)
+//	}
+func StopDefault() {
+	if std.started.Load() {
+		std.s.Suspend()
+	}
 }
 
 // Get returns the pairs to reach host on port over TCP, best first, from Default.
@@ -116,7 +148,7 @@ func newDefault(getenv func(string) string) *Selector {
 	for _, p := range c.problems {
 		log.Warn("ignoring environment setting", zap.String("problem", p))
 	}
-	s, err := New(WithLogger(log), WithProbeTargets(c.targets...))
+	s, err := New(WithLogger(log), WithProbeTargets(c.targets...), WithIdleStop(DefaultIdleStop))
 	if err != nil {
 		log.Error("default selector failed to start", zap.Error(err))
 		return &Selector{err: err, store: probe.NewStore()}

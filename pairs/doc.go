@@ -24,7 +24,48 @@
 //     rules (1-10) under a policy table (the RFC's default unless WithPolicyTable).
 //
 // The ranking is deterministic: the same snapshot, destinations and knowledge give
-// the same order. Each Pair says why it ranks where it does (Pair.Reason).
+// the same order. Each Pair says why it ranks where it does (Pair.Reason). On top of
+// it, a Selector keeps the first pair of a query first against a measured pair of
+// the same tier that is not clearly faster (more than 10 ms, and under two thirds
+// of its latency), so that two paths of about the same latency do not trade
+// places on every sample; a dead source, or a path that got much slower, gives way
+// at once.
+//
+// # What a Selector sends
+//
+// A Selector learns from the program's own connects (Report) and, unless
+// WithoutProbing, from a background prober. By default the prober is quiet:
+//
+//   - it probes only TCP destinations the program dialed in the last five
+//     minutes, on the dialed port, and only when the destination's family has
+//     more than one candidate source (otherwise there is nothing to choose);
+//   - at most one connect per (source, destination) path per minute, the first
+//     about two seconds after the program's first dial, and none over a path the
+//     program itself used in that minute;
+//   - never a TCP probe to a destination dialed over UDP, nor to one only looked
+//     up (LookupNetIP);
+//   - the default gateways (port 80) only once the status flags were asked for
+//     (Init, Status);
+//   - re-checks that bring a dead path back: a source whose link changed
+//     (carrier back, a router answering again, an address or default route
+//     re-added) is re-checked at once over the destinations in use; a dead
+//     source is re-checked with backoff (1 s doubling to 60 s), at least every
+//     10 s while the program dials if it would rank first; a path measured
+//     faster earlier is re-checked every 10 s while the program dials it; a
+//     default router the kernel marks FAILED gets one connect (on the port in
+//     use) so that the kernel resolves it again.
+//
+// WithEagerProbing probes as the prototype did (the CLI's status and watch): every
+// 10 s, the gateways, the probe targets and every destination asked for.
+//
+// # Goroutines
+//
+// A Selector runs goroutines only in its engine: the netstate Monitor it starts
+// (unless WithWatcher), the prober's loop and workers, and the sharer
+// (WithSharing). Suspend stops them and keeps what was learned; the next call that
+// needs them starts them again. WithIdleStop does that after a time without use;
+// the default Selector stops after DefaultIdleStop (3 minutes), and StopDefault
+// stops it at once, for tests that check for leaked goroutines.
 //
 // A Query takes what net.Dialer takes. A destination that is one of the host's
 // own addresses is paired with itself, as the kernel does. Query.Local restricts
@@ -58,6 +99,6 @@
 // and the other pairs of their interface are tried last.
 //
 // The package-level functions Get, Init, Status and LookupNetIP are the prototype's
-// front door; they use Default, a Selector started lazily on first use that probes
-// the host's default gateways and the targets in GETAPR_PROBE_TARGETS.
+// front door; they use Default, a Selector started lazily on first use, quiet, that
+// also probes the targets in GETAPR_PROBE_TARGETS.
 package pairs

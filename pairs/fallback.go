@@ -41,7 +41,9 @@ func filterLocal(dsts []netip.Addr, local netip.AddrPort) ([]netip.Addr, error) 
 // fails as net.Dialer's would, with the kernel's errno. Destinations the
 // kernel has a route to come first, then the racing order applies.
 func (s *Selector) fallbackPairs(ctx context.Context, q Query, npe *NoPairError) []Pair {
-	v := s.currentView()
+	e, done := s.use()
+	defer done()
+	v := s.currentView(e.watcher)
 	ps := make([]Pair, 0, len(npe.dsts))
 	routable := make(map[netip.Addr]bool, len(npe.dsts))
 	for i, d := range npe.dsts {
@@ -63,7 +65,7 @@ func (s *Selector) fallbackPairs(ctx context.Context, q Query, npe *NoPairError)
 		if i < len(npe.Reasons) {
 			p.Reason += " (" + strings.TrimPrefix(npe.Reasons[i], d.String()+": ") + ")"
 		}
-		routable[d] = v.kernelChoice(ctx, s.watcher, d).IsValid()
+		routable[d] = v.kernelChoice(ctx, e.watcher, d).IsValid()
 		ps = append(ps, p)
 	}
 	slices.SortStableFunc(ps, func(a, b Pair) int {

@@ -57,7 +57,7 @@ func eventually(t *testing.T, timeout time.Duration, f func() string) {
 func routable(t *testing.T, s *Selector, ps []Pair) {
 	t.Helper()
 	for _, p := range ps {
-		if _, err := s.watcher.RouteFor(context.Background(), p.Src.Addr(), p.Dst.Addr()); err != nil {
+		if _, err := s.watcher().RouteFor(context.Background(), p.Src.Addr(), p.Dst.Addr()); err != nil {
 			t.Errorf("pair %v → %v cannot be routed: %v", p.Src, p.Dst, err)
 		}
 	}
@@ -276,9 +276,9 @@ func TestLabLinkLocal(t *testing.T) {
 	slices.Sort(zones)
 	if want := []string{a.Interface, b.Interface}; !slices.Equal(zones, want) {
 		t.Errorf("zones = %q, want %q", zones, want)
-		for _, src := range s.watcher.Snapshot().Sources() {
+		for _, src := range s.watcher().Snapshot().Sources() {
 			if src.IP.IsLinkLocalUnicast() {
-				_, err := s.watcher.RouteFor(ctx, src.IP, a.Router6.WithZone(src.Interface))
+				_, err := s.watcher().RouteFor(ctx, src.IP, a.Router6.WithZone(src.Interface))
 				t.Logf("RouteFor(%v, %v) error: %v", src.IP, a.Router6.WithZone(src.Interface), err)
 			}
 		}

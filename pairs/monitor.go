@@ -6,7 +6,8 @@ import (
 	"github.com/getapr/getapr/netstate"
 )
 
-// newMonitor starts the Watcher a Selector uses when none is given.
-func newMonitor(log *zap.Logger) (netstate.Watcher, error) {
-	return netstate.New(netstate.WithLogger(log))
+// newMonitor starts the Watcher a Selector uses when none is given, its first
+// snapshot of generation first.
+func newMonitor(log *zap.Logger, first uint64) (netstate.Watcher, error) {
+	return netstate.New(netstate.WithLogger(log), netstate.WithFirstGeneration(first))
 }

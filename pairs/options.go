@@ -32,6 +32,8 @@ type config struct {
 	lookup           lookupFunc // tests only: replaces resolver
 	log              *zap.Logger
 	probing          bool
+	eager            bool          // probe as the prototype did (WithEagerProbing)
+	idleStop         time.Duration // stop the goroutines after this long unused; 0: never
 	targets          []netip.AddrPort
 	dial             func(context.Context, probe.Path) (net.Conn, error)
 	bias             time.Duration
@@ -84,8 +86,22 @@ func WithLogger(l *zap.Logger) Option {
 }
 
 // WithoutProbing turns the background prober off: the ranking then learns only from
-// the outcomes given to Report. Init returns at once.
+// the outcomes given to Report, and the Selector sends nothing of its own. Init
+// returns at once.
 func WithoutProbing() Option { return func(c *config) { c.probing = false } }
+
+// WithEagerProbing makes the prober probe as the Python prototype did, and as
+// status tools want (the CLI's status and watch): every 10 s, the default
+// gateways, the probe targets and the destinations asked for (over TCP, on port
+// 80 for those of LookupNetIP), from every candidate source. The default is quiet
+// (see the package documentation: "What a Selector sends").
+func WithEagerProbing() Option { return func(c *config) { c.eager = true } }
+
+// WithIdleStop makes the Selector stop its goroutines (prober, sharer, the
+// netstate Monitor it started) once no call has used it for d, keeping what it
+// learned; the next call starts them again (see Selector.Suspend). Zero, the
+// default of New, never stops them; the default Selector uses DefaultIdleStop.
+func WithIdleStop(d time.Duration) Option { return func(c *config) { c.idleStop = max(d, 0) } }
 
 // WithProbeTargets adds destinations the prober measures besides the default
 // gateways and the destinations asked for.
@@ -144,6 +160,7 @@ func WithSharing(path string) Option { return func(c *config) { c.sharing = path
 
 // WithAtlas adds one IPv6 and one IPv4 RIPE Atlas anchor, picked at random and
 // re-picked periodically, to the prober's targets (see probe.AtlasConfig; its zero
-// value is the defaults). It has no effect together with WithoutProbing. The
-// default uses no anchors.
+// value is the defaults), probed within the prober's budget (quiet: once a minute
+// per path). It has no effect together with WithoutProbing. The default uses no
+// anchors.
 func WithAtlas(a probe.AtlasConfig) Option { return func(c *config) { c.atlas = &a } }

@@ -79,7 +79,7 @@ func TestSourceFlags(t *testing.T) {
 		health: map[netip.Addr]probe.Health{ip("2001:db8:1::23"): probe.Dead, ip("2001:db8:1::24"): probe.Suspect},
 		pairs:  map[[2]netip.Addr]probe.PairStats{{ip("2001:db8:1::24"), ip("2001:db8:2::1")}: {SRTT: 10 * time.Millisecond, Samples: 3}},
 	}
-	ps, _ := s.rankWith(context.Background(), Query{Host: "2001:db8:2::1", Port: 80}, []netip.Addr{ip("2001:db8:2::1")}, k, new(workspace))
+	ps, _ := s.rankWith(context.Background(), s.watcher(), Query{Host: "2001:db8:2::1", Port: 80}, []netip.Addr{ip("2001:db8:2::1")}, k, new(workspace))
 	var got []string
 	for _, p := range ps {
 		got = append(got, p.Src.Addr().String()+" "+p.Reason)

@@ -54,7 +54,7 @@ func (f *fakeDial) dialed(dst netip.Addr) []netip.Addr {
 	return srcs
 }
 
-// TestProbing runs a Selector with its prober over a fake dial in a synctest
+// TestProbing runs a Selector with an eager prober over a fake dial in a synctest
 // bubble: Init waits for the first round, a destination asked for is probed from
 // its candidate sources, and the measurements reorder the ranking.
 func TestProbing(t *testing.T) {
@@ -63,7 +63,7 @@ func TestProbing(t *testing.T) {
 		w := netstate.NewStatic(homeSnapshot())
 		defer w.Close()
 		dns := fakeDNS{"server.test": {ip("2001:db8:2::1"), ip("198.51.100.1")}}
-		s, err := New(WithWatcher(w), WithProbeDial(fd.dial), withLookup(dns.lookup))
+		s, err := New(WithWatcher(w), WithProbeDial(fd.dial), withLookup(dns.lookup), WithEagerProbing())
 		if err != nil {
 			t.Fatal(err)
 		}

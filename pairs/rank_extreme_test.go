@@ -22,7 +22,7 @@ func TestExtremeLatency(t *testing.T) {
 		{ip("fd00:1::10"), v6}:     {SRTT: math.MaxInt64 - time.Minute, Samples: 1, Successes: 1},
 		{ip("192.168.1.10"), v4}:   {SRTT: 10 * time.Millisecond, Samples: 1, Successes: 1},
 	}, health: map[netip.Addr]probe.Health{}}
-	ps, _ := s.rankWith(context.Background(), Query{Host: "x", Port: 80}, []netip.Addr{v6, v4}, k, new(workspace))
+	ps, _ := s.rankWith(context.Background(), s.watcher(), Query{Host: "x", Port: 80}, []netip.Addr{v6, v4}, k, new(workspace))
 	if len(ps) != 3 || ps[0].Dst.Addr() != v4 {
 		t.Fatalf("ranking = %v, want the IPv4 pair (10ms) first", ps)
 	}

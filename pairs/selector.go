@@ -2,7 +2,6 @@ package pairs
 
 import (
 	"context"
-	"errors"
 	"net"
 	"net/netip"
 	"slices"
@@ -49,24 +48,23 @@ type Query struct {
 // knows of the host (a netstate.Watcher) and of the paths (a probe.Store, fed by
 // Report and by its background prober). Its methods are safe for concurrent use.
 // Close releases it.
+//
+// A Selector owns the goroutines it runs: the netstate Monitor it starts (unless
+// WithWatcher), its prober and its sharer. Suspend stops them and keeps what was
+// learned; the next call that needs them starts them again, and WithIdleStop makes
+// a Selector do that by itself when unused.
 type Selector struct {
-	cfg     config
-	log     *zap.Logger
-	watcher netstate.Watcher
-	ownW    bool // the Selector started watcher and closes it
-	store   *probe.Store
-	prober  *probe.Prober // nil without probing
-	sharer  *probe.Sharer // sharing without probing; nil otherwise
-	unsub   func()
+	cfg   config
+	log   *zap.Logger
+	store *probe.Store
+	life  lifecycle
 
 	mu   sync.Mutex
 	view *view // of the newest snapshot ranked with
 
 	scratch workspaces // of the rankings, kept between calls
+	sticky  sticky     // the first pair of recent queries, for hysteresis
 	stub    stubConf   // the HTTPS lookups' resolv.conf
-
-	closeOnce sync.Once
-	closeErr  error
 
 	// err, when set, is why the Selector could not start (Default only): every
 	// method that can fail returns it.
@@ -74,88 +72,76 @@ type Selector struct {
 }
 
 // New returns a Selector. Unless WithWatcher is given it starts a netstate Monitor
-// of its own, and unless WithoutProbing it starts a background prober; New does not
-// wait for either to learn anything (see Init).
+// of its own, and unless WithoutProbing it starts a background prober (quiet
+// unless WithEagerProbing; see the package documentation); New does not wait for
+// either to learn anything (see Init).
 func New(opts ...Option) (*Selector, error) {
 	cfg := defaultConfig()
 	for _, o := range opts {
 		o(&cfg)
 	}
-	s := &Selector{cfg: cfg, log: cfg.log.Named("pairs"), watcher: cfg.watcher}
-	if s.watcher == nil {
-		w, err := newMonitor(cfg.log)
-		if err != nil {
-			return nil, err
-		}
-		s.watcher, s.ownW = w, true
-	}
+	s := &Selector{cfg: cfg, log: cfg.log.Named("pairs")}
 	s.store = probe.NewStore(probe.WithLogger(cfg.log))
-	s.store.Observe(s.watcher.Snapshot())
-	s.unsub = s.watcher.Subscribe(s.store.Observe)
-	switch {
-	case cfg.probing:
-		s.prober = probe.NewProber(s.store, s.watcher, probe.ProberConfig{
-			Candidates: s.probeCandidates,
-			Targets:    cfg.targets,
-			Dial:       cfg.dial,
-			Atlas:      cfg.atlas,
-			SharePath:  cfg.sharing,
-			Logger:     cfg.log,
-		})
-	case cfg.sharing != "":
-		s.sharer = probe.NewSharer(s.store, cfg.sharing, probe.WithShareLogger(cfg.log))
+	s.life.mu.Lock()
+	defer s.life.mu.Unlock()
+	if err := s.startLocked(); err != nil {
+		return nil, err
 	}
+	s.life.used = time.Now()
 	return s, nil
 }
 
-// Close stops the prober (which makes a last merge of the shared file, if sharing)
-// and the subscription to the watcher, and closes the watcher if New started it.
-// It is idempotent; the Selector still ranks afterwards, from what it knew.
-func (s *Selector) Close() error {
-	s.closeOnce.Do(func() {
-		if s.err != nil {
-			return
-		}
-		var errs []error
-		if s.prober != nil {
-			errs = append(errs, s.prober.Close())
-		}
-		if s.sharer != nil {
-			errs = append(errs, s.sharer.Close())
-		}
-		s.unsub()
-		if s.ownW {
-			errs = append(errs, s.watcher.Close())
-		}
-		s.closeErr = errors.Join(errs...)
-	})
-	return s.closeErr
-}
-
 // Init waits until the Selector has a first snapshot of the host and, when probing,
-// the result of a first probe round, or until ctx is done. It is never required:
-// without it the first ranking uses the RFC 6724 rules and the default latencies.
+// the result of a first probe round that includes the default gateways (asking for
+// the status flags, which a quiet prober probes only from then on), or until ctx
+// is done. It is never required: without it the first ranking uses the RFC 6724
+// rules and the default latencies.
 func (s *Selector) Init(ctx context.Context) error {
 	if s.err != nil {
 		return s.err
 	}
-	if s.prober == nil {
+	e, done := s.use()
+	defer done()
+	s.wantStatus(e)
+	if e.prober == nil {
 		return ctx.Err()
 	}
-	return s.prober.WaitRound(ctx)
+	return e.prober.WaitRound(ctx)
+}
+
+// wantStatus records that the status flags were asked for: from now on the
+// prober, this engine's and the next ones', probes the default gateways too.
+func (s *Selector) wantStatus(e *engine) {
+	s.life.mu.Lock()
+	s.life.status = true
+	s.life.mu.Unlock()
+	if e.prober != nil {
+		e.prober.WantStatus()
+	}
 }
 
 // Status returns the connectivity detected so far, with the prototype's flags.
-func (s *Selector) Status() probe.Status { return s.store.Status() }
+// Asking for it makes a quiet prober probe the default gateways from then on, so
+// that later calls have the flags that depend on them.
+func (s *Selector) Status() probe.Status {
+	if s.err == nil {
+		e, done := s.use()
+		s.wantStatus(e)
+		done()
+	}
+	return s.store.Status()
+}
 
 // ProberStats returns the counters of the Selector's background prober (rounds,
 // connects started and under way, targets), so that tools can show the probe
-// traffic. It is the zero value when probing is off.
+// traffic. It is the zero value when probing is off or the prober is stopped.
 func (s *Selector) ProberStats() probe.ProberStats {
-	if s.prober == nil {
+	s.life.mu.Lock()
+	defer s.life.mu.Unlock()
+	if s.life.eng == nil || s.life.eng.prober == nil {
 		return probe.ProberStats{}
 	}
-	return s.prober.Stats()
+	return s.life.eng.prober.Stats()
 }
 
 // Report records the outcome of a connect attempt over a pair, so that later
@@ -238,8 +224,10 @@ func (s *Selector) LookupNetIP(ctx context.Context, network, host string) ([]net
 	if err != nil {
 		return nil, err
 	}
-	s.want(dsts, 0)
-	ps, _ := s.rankWith(ctx, q, dsts, s.store, ws)
+	e, done := s.use()
+	defer done()
+	s.want(e, q, dsts)
+	ps, _ := s.rankWith(ctx, e.watcher, q, dsts, s.store, ws)
 	out := make([]netip.Addr, 0, len(dsts))
 	for _, p := range ps {
 		if ip := p.Dst.Addr(); !contains(out, ip) {
@@ -284,14 +272,16 @@ func (s *Selector) rankedWith(ctx context.Context, q Query, k knowledge) ([]Pair
 	if err != nil {
 		return nil, err
 	}
-	s.want(dsts, q.Port)
-	ps, why := s.rankWith(ctx, q, dsts, k, ws)
+	e, done := s.use()
+	defer done()
+	s.want(e, q, dsts)
+	ps, why := s.rankWith(ctx, e.watcher, q, dsts, k, ws)
 	if len(ps) == 0 {
 		err := &NoPairError{Host: q.Host, Reasons: why, dsts: slices.Clone(dsts)}
 		s.log.Debug("no usable pair", zap.String("host", q.Host), zap.Strings("reasons", why))
 		return nil, err
 	}
-	return ps, nil
+	return s.sticky.apply(stickyKey(q), ps, s.cfg.bias), nil
 }
 
 // destinations returns the addresses of q.Host allowed by f: the literal (appended
@@ -349,10 +339,10 @@ func (s *Selector) lookupFor(r *net.Resolver) lookupFunc {
 	return s.cfg.resolver.LookupNetIP
 }
 
-// currentView returns the view of the watcher's current snapshot, built once per
-// snapshot generation.
-func (s *Selector) currentView() *view {
-	snap := s.watcher.Snapshot()
+// currentView returns the view of w's current snapshot, built once per snapshot
+// generation.
+func (s *Selector) currentView(w netstate.Watcher) *view {
+	snap := w.Snapshot()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.view == nil || s.view.snap.Generation != snap.Generation {
@@ -361,12 +351,13 @@ func (s *Selector) currentView() *view {
 	return s.view
 }
 
-// rankWith forms and ranks the pairs of q to dsts with the knowledge k and the
-// scratch ws. When there are none, why says for each destination what excluded it.
-func (s *Selector) rankWith(ctx context.Context, q Query, dsts []netip.Addr, k knowledge, ws *workspace) ([]Pair, []string) {
-	v := s.currentView()
+// rankWith forms and ranks the pairs of q to dsts, as the watcher w sees the host,
+// with the knowledge k and the scratch ws. When there are none, why says for each
+// destination what excluded it.
+func (s *Selector) rankWith(ctx context.Context, w netstate.Watcher, q Query, dsts []netip.Addr, k knowledge, ws *workspace) ([]Pair, []string) {
+	v := s.currentView(w)
 	in := ws.input(v.srcs)
-	why := v.candidates(ctx, s.watcher, in, dsts, q.Local.Addr(), k.Translators(), s.cfg.policy)
+	why := v.candidates(ctx, w, in, dsts, q.Local.Addr(), k.Translators(), s.cfg.policy)
 	in.k, in.bias = k, s.cfg.bias
 	in.srcPort, in.dstPort = q.Local.Port(), q.Port
 	in.now = time.Now()

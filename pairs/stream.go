@@ -116,7 +116,7 @@ func (s *Selector) newStream(q Query, host string, f family) *Stream {
 	if q.HTTPS || s.cfg.https {
 		st.https = s.httpsLookup(q.Resolver)
 	}
-	snap := s.watcher.Snapshot()
+	snap := s.watcher().Snapshot()
 	st.prefer6 = f.v6 && (snap.Gateway6.IsValid() || !snap.Gateway4.IsValid() || !f.v4)
 	st.ans = svcb.NewAnswers(host, q.Port, q.ALPN)
 	if st.https == nil {
@@ -248,6 +248,8 @@ func (s *Selector) orderGroups(ctx context.Context, q Query, eps []svcb.Endpoint
 	var out []Pair
 	ws := s.scratch.get()
 	defer s.scratch.put(ws)
+	e, done := s.use()
+	defer done()
 	for len(eps) > 0 {
 		n := 1
 		for n < len(eps) && eps[n].Group == eps[0].Group {
@@ -268,11 +270,11 @@ func (s *Selector) orderGroups(ctx context.Context, q Query, eps []svcb.Endpoint
 		gq.Port = group[0].Port
 		var ps []Pair
 		if fallback {
-			_, why := s.rankWith(ctx, gq, dsts, s.store, ws)
+			_, why := s.rankWith(ctx, e.watcher, gq, dsts, s.store, ws)
 			ps = s.fallbackPairs(ctx, gq, &NoPairError{Host: q.Host, Reasons: why, dsts: dsts})
 		} else {
-			s.want(dsts, gq.Port)
-			ps, _ = s.rankWith(ctx, gq, dsts, s.store, ws)
+			s.want(e, gq, dsts)
+			ps, _ = s.rankWith(ctx, e.watcher, gq, dsts, s.store, ws)
 			ps = s.order(ps, q.TLS)
 		}
 		for i := range ps {

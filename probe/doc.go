@@ -7,9 +7,34 @@
 // is fed by two streams of [Outcome]s passed to [Store.Report]: the application's
 // own connects (the dialer's, passive and free) and the [Prober]'s. A connect that
 // was refused proves the path as well as one that succeeded ([Result.PathWorks]).
-// [Store.Observe] applies a change of the host at once: removed addresses lose their
-// pairs, sources on a link that went down are dead, a substantial change of the
-// network drops measured history and makes the translators be detected again.
+// [Store.Observe] applies a change of the host at once (netstate.ChangeDelta says
+// what changed): sources on a link that went down are dead, sources behind a
+// default router that the kernel's neighbour cache marks FAILED are suspect, and
+// the sources of a link where something came back (carrier, a default route, an
+// address, a router answering again) are re-checked at once.
+//
+// # Round-trip times
+//
+// Each sample updates the estimate as RFC 6298 says, except that a run of
+// samples far from it (more than 4·RTTVAR and half of SRTT above it, three in a
+// row; or a third below, two in a row) means the path changed: the estimate
+// restarts at the latest sample. A path that got five times slower is known
+// after three connects, a lone outlier moves the estimate by an eighth.
+//
+// # Memory per network
+//
+// What is learned of a source (its pairs and health) belongs to the network its
+// address is on: its link's default router (address and link-layer address) and
+// its prefix ([netstate.Network]). When an address leaves that network (it is
+// removed, or its link's router changes), its memory is set aside; when the host
+// comes back, it is restored, so the first dial ranks by measured values. The
+// Store keeps the memory of a bounded number of networks ([WithMaxNetworks]),
+// the least recently left going first. When the last source that needs a
+// translator (RFC 1918 or 100.64/10 for NAT44, ULA for NPTv6) leaves, its family's
+// translator flags go back to "not tried" (and come back with it). A failure
+// through a translator says the translator is absent only when another source on
+// the same link reached a destination beyond it meanwhile; when the link comes
+// back, an absent translator is tried again.
 //
 // # Source health
 //
@@ -19,9 +44,13 @@
 // first 32 bits of an IPv6 or 20 bits of an IPv4 address), or the source reaches
 // nothing at all while another source of its family does. The first such failure
 // makes it Suspect, the second (WithDeadAfter) Dead. Dead sources are re-checked with
-// exponential backoff, 1 s doubling to 60 s ([Store.Recheck]); one working path
-// revives a source, except that reaching an on-link destination (the gateway) does
-// not revive a source that failed beyond its link.
+// exponential backoff, 1 s doubling to 60 s ([Store.Recheck]), but only while
+// nothing changes: a change on the source's link re-checks it at once, and while
+// the application dials, a dead source that would rank first if it worked is
+// re-checked at least every 10 s (RecheckBusy), as is a path measured faster
+// earlier than it is now. One working path revives a source, except that
+// reaching an on-link destination (the gateway) does not revive a source that
+// failed beyond its link.
 //
 // # Prober
 //
@@ -32,6 +61,22 @@
 // changes, early rounds on a network change or a new destination but never more
 // than one a second, a bounded number of connects in flight, and one connect per
 // path per round.
+//
+// A quiet Prober (ProberConfig.Quiet, what a pairs.Selector uses unless told
+// otherwise) sends only what the application's own traffic calls for: for a TCP
+// destination dialed in the last 5 minutes that has more than one candidate
+// source, one connect per other path, on the dialed port, 2 s after the first
+// dial, then at most one per path a minute, and none over a path the application
+// itself used in that minute; the default gateways only once the status was asked
+// for ([Prober.WantStatus]); the re-checks above (over the destinations in use,
+// and to a FAILED router on the port in use, which makes the kernel solicit it).
+//
+// Paths wait in a queue served by at most Concurrency workers, which exist only
+// while there is work: the destinations the application asked for and the
+// re-checks take turns with the rest, and the rest may hold at most half of the
+// workers, so that an asked-for destination never waits behind a stuck gateway.
+// A Prober runs at most Concurrency + 2 goroutines (its loop, the workers, and the
+// Atlas refresher when enabled).
 //
 // # Sharing
 //

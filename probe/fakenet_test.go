@@ -14,7 +14,8 @@ import (
 // fakeNet is a fake Dial: every path answers after rtt unless broken says it drops
 // packets (the connect then hangs until its deadline) or fails with an error.
 type fakeNet struct {
-	rtt time.Duration
+	rtt   time.Duration
+	rttOf func(p probe.Path) time.Duration // when set, the RTT of each path instead
 
 	mu       sync.Mutex
 	broken   func(p probe.Path) (drop bool, err error) // nil: every path works
@@ -51,7 +52,11 @@ func (f *fakeNet) Dial(ctx context.Context, p probe.Path) (net.Conn, error) {
 		f.inFlight--
 		f.mu.Unlock()
 	}()
-	wait := time.After(f.rtt)
+	rtt := f.rtt
+	if f.rttOf != nil {
+		rtt = f.rttOf(p)
+	}
+	wait := time.After(rtt)
 	if drop {
 		wait = nil
 	}
@@ -125,5 +130,20 @@ func newLab(h host, cfg probe.ProberConfig, f *fakeNet) *fakeLab {
 	cfg.Candidates = candidates(l.w)
 	cfg.Dial = l.net.Dial
 	l.p = probe.NewProber(l.s, l.w, cfg)
+	follow(l.w, l.s, l.p)
 	return l
+}
+
+// follow feeds w's snapshots to s and their changes to p, the way a Selector does.
+func follow(w netstate.Watcher, s *probe.Store, p *probe.Prober) (unsubscribe func()) {
+	var mu sync.Mutex
+	last := w.Snapshot()
+	return w.Subscribe(func(snap *netstate.Snapshot) {
+		mu.Lock()
+		d := netstate.Changes(last, snap)
+		last = snap
+		mu.Unlock()
+		s.Observe(snap)
+		p.Changed(d)
+	})
 }

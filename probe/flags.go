@@ -71,9 +71,33 @@ func learned(src, dst netip.Addr, works bool) flags {
 	return f
 }
 
-// noteFlags sets the flags a conclusive attempt from src to dst teaches.
-func (s *Store) noteFlags(src, dst netip.Addr, works bool, now time.Time) {
-	s.setFlags(s.flags|learned(src, dst, works), now)
+// noteFlags sets the flags a conclusive attempt from sc to dst, made from start
+// to now, teaches. A failure through a translator says the translator is absent
+// ("tried", not seen) only when another source on the same link reached a
+// destination beyond it during the attempt: otherwise the link itself may be
+// down, and the translator is left to be tried again.
+func (s *Store) noteFlags(sc *source, dst netip.Addr, works bool, start, now time.Time) {
+	f := learned(sc.addr, dst, works)
+	if !works && f&(flagNAT44Tried|flagNPTv6Tried) != 0 && s.snap != nil && !s.linkWorked(sc, start) {
+		f &^= flagNAT44Tried | flagNPTv6Tried
+	}
+	s.setFlags(s.flags|f, now)
+}
+
+// linkWorked reports whether another source on sc's link has had a result that
+// proved a path to a destination beyond the link since start.
+func (s *Store) linkWorked(sc *source, start time.Time) bool {
+	for _, o := range s.sources {
+		if o == sc || o.link != sc.link || o.link == 0 {
+			continue
+		}
+		for _, p := range o.pairs {
+			if p.working && !p.stats.LastSuccess.Before(start) && !s.onLink(p.dst) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // setFlags replaces the learned flags, logging what was set or cleared.

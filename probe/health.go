@@ -6,13 +6,19 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/getapr/getapr/netstate"
 )
 
 // The re-check backoff of dead sources: the first re-check is RecheckMin after the
-// source died, each further one twice as long after the previous, up to RecheckMax.
+// source died, each further one twice as long after the previous, up to RecheckMax;
+// but at most RecheckBusy apart while the application dials and the source would
+// rank first if it worked (see Recheck). A change on the source's link (see
+// Observe) re-checks it at once and starts the backoff over.
 const (
-	RecheckMin = time.Second
-	RecheckMax = 60 * time.Second
+	RecheckMin  = time.Second
+	RecheckMax  = 60 * time.Second
+	RecheckBusy = 10 * time.Second
 )
 
 // source is what the Store knows of one source address.
@@ -26,6 +32,9 @@ type source struct {
 	kernel    bool          // dead because the kernel says so; only Observe or a working path revive it
 	prefix    netip.Prefix  // the on-link prefix of the address; invalid before Observe
 	farFail   bool          // a blamed failure was to a destination beyond the on-link prefixes
+	link      int           // the index of the address's link; 0 before Observe
+	network   netstate.Network
+	router    bool // the link's default router of the family is FAILED: suspect, re-checked
 
 	pairs   map[netip.Addr]*pair     // by destination
 	near    map[netip.Prefix][]*pair // by NearbyPrefix of the destination
@@ -92,7 +101,7 @@ func (s *Store) pathWorked(sc *source, dst netip.Addr, now time.Time) {
 	if sc.failures != 0 || !sc.nextCheck.IsZero() {
 		s.changed = now
 	}
-	sc.failures, sc.farFail, sc.kernel = 0, false, false
+	sc.failures, sc.farFail, sc.kernel, sc.router = 0, false, false, false
 	sc.nextCheck, sc.backoff = time.Time{}, 0
 	s.setHealth(sc, Alive, now)
 }
@@ -125,15 +134,26 @@ func (s *Store) kill(sc *source, now time.Time, kernel bool) {
 	sc.kernel = kernel
 	sc.backoff, sc.nextCheck = 0, time.Time{}
 	if !kernel {
-		sc.backoff, sc.nextCheck = RecheckMin, now.Add(RecheckMin)
-		select {
-		case s.died <- struct{}{}:
-		default:
-		}
+		s.schedule(sc, now.Add(RecheckMin))
 	}
 	s.setHealth(sc, Dead, now)
 	s.changed = now
 }
+
+// schedule makes sc's next re-check due at t, with the backoff started over, and
+// wakes whoever waits for re-checks (the Prober).
+func (s *Store) schedule(sc *source, t time.Time) {
+	sc.backoff, sc.nextCheck = RecheckMin, t
+	select {
+	case s.due <- struct{}{}:
+	default:
+	}
+}
+
+// Due delivers a value when a source's re-check became due sooner than before:
+// a source died of traffic, or a change on its link calls for a re-check now. The
+// Prober waits on it; the channel has a buffer of one and is never closed.
+func (s *Store) Due() <-chan struct{} { return s.due }
 
 // blames reports whether a failure from sc to dst is the source's fault: another
 // source that is not dead reaches dst or a destination near it, or sc reaches
@@ -163,24 +183,13 @@ func (sc *source) owns(dst netip.Addr) bool {
 	return sc.prefix.IsValid() && sc.prefix.Contains(dst.WithZone(""))
 }
 
-// onLink reports whether dst is reached without a router: a link-local address, a
-// default gateway, or an address inside a prefix of the last observed snapshot.
+// onLink reports whether dst is reached without a router (see
+// netstate.Snapshot.OnLink); before Observe only link-local addresses are.
 func (s *Store) onLink(dst netip.Addr) bool {
-	if dst.IsLinkLocalUnicast() {
-		return true
-	}
 	if s.snap == nil {
-		return false
+		return dst.IsLinkLocalUnicast()
 	}
-	if dst == addrKey(s.snap.Gateway4) || dst == addrKey(s.snap.Gateway6) {
-		return true
-	}
-	for _, a := range s.snap.Addrs {
-		if !a.IP.IsLinkLocalUnicast() && a.Prefix().Contains(dst) {
-			return true
-		}
-	}
-	return false
+	return s.snap.OnLink(dst)
 }
 
 // Health returns what is known of the source address src; Unknown if nothing.
@@ -194,34 +203,76 @@ func (s *Store) Health(src netip.Addr) Health {
 	return Unknown
 }
 
-// Recheck returns the dead sources whose re-check is due at now, in address order,
-// and schedules each one's next re-check twice as far out as the last (1 s, 2 s,
-// 4 s ... up to 60 s). The caller (the Prober) is expected to probe them; one result
-// that proves a path revives a source. Sources dead because the kernel says so (link
-// down, no route) are not returned: Observe revives them.
-func (s *Store) Recheck(now time.Time) []netip.Addr {
+// Recheck returns the sources whose re-check is due at now, in address order: dead
+// sources by their backoff, and sources that a change on their link (carrier
+// back, a router answering again, an address re-added, a FAILED router) calls to
+// re-check at once. The caller (the Prober) is expected to probe them; one result
+// that proves a path revives a source. Sources dead because the kernel says so
+// (link down, no route) are not returned: Observe revives them.
+//
+// The next re-check of a source that stays dead (or whose router stays FAILED) is
+// scheduled twice as far out as the last (1 s, 2 s, 4 s ... up to 60 s); when busy
+// (the application dials) and the source would rank first if it worked, at most
+// RecheckBusy out. Other sources are re-checked once.
+func (s *Store) Recheck(now time.Time, busy bool) []netip.Addr {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var due []netip.Addr
 	for _, sc := range s.sources {
-		if sc.health != Dead || sc.nextCheck.IsZero() || sc.nextCheck.After(now) {
+		if sc.nextCheck.IsZero() || sc.nextCheck.After(now) || (sc.health == Dead && sc.kernel) {
 			continue
 		}
 		due = append(due, sc.addr)
-		sc.backoff = min(2*sc.backoff, RecheckMax)
+		if sc.health != Dead && !sc.router {
+			sc.nextCheck, sc.backoff = time.Time{}, 0
+			continue
+		}
+		limit := RecheckMax
+		if busy && s.promising(sc) {
+			limit = RecheckBusy
+		}
+		sc.backoff = min(2*sc.backoff, limit)
 		sc.nextCheck = now.Add(sc.backoff)
 	}
 	slices.SortFunc(due, netip.Addr.Compare)
 	return due
 }
 
-// NextRecheck returns the earliest time a dead source's re-check is due; ok is false
+// promising reports whether sc would rank first for some destination if it
+// worked: one of its measured pairs is faster than every measured pair of a
+// source of its family that is not dead to the same destination.
+func (s *Store) promising(sc *source) bool {
+	for _, p := range sc.pairs {
+		if p.stats.Samples == 0 {
+			continue
+		}
+		best := true
+		for _, o := range s.sources {
+			if o == sc || o.health == Dead || o.addr.Is4() != sc.addr.Is4() {
+				continue
+			}
+			if q := o.pairs[p.dst]; q != nil && q.stats.Samples > 0 && q.stats.SRTT <= p.stats.SRTT {
+				best = false
+				break
+			}
+		}
+		if best {
+			return true
+		}
+	}
+	return false
+}
+
+// NextRecheck returns the earliest time a source's re-check is due; ok is false
 // when none is.
 func (s *Store) NextRecheck() (next time.Time, ok bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for _, sc := range s.sources {
-		if sc.health == Dead && !sc.nextCheck.IsZero() && (!ok || sc.nextCheck.Before(next)) {
+		if sc.nextCheck.IsZero() || (sc.health == Dead && sc.kernel) {
+			continue
+		}
+		if !ok || sc.nextCheck.Before(next) {
 			next, ok = sc.nextCheck, true
 		}
 	}

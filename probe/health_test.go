@@ -152,11 +152,11 @@ func TestRecheckBackoff(t *testing.T) {
 				t.Fatal("NextRecheck: none for a dead source")
 			}
 			time.Sleep(time.Until(next) - time.Millisecond)
-			if due := s.Recheck(time.Now()); len(due) != 0 {
+			if due := s.Recheck(time.Now(), false); len(due) != 0 {
 				t.Fatalf("Recheck before it is due: %v", due)
 			}
 			time.Sleep(time.Millisecond)
-			due := s.Recheck(time.Now())
+			due := s.Recheck(time.Now(), false)
 			if !slices.Equal(due, []netip.Addr{addr(srcA)}) {
 				t.Fatalf("Recheck = %v, want [%s]", due, srcA)
 			}

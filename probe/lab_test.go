@@ -45,7 +45,9 @@ func newLabProber(t *testing.T, cfg probe.ProberConfig) *labProber {
 	cfg.Candidates = candidates(w)
 	lp := &labProber{l: l, w: w, s: probe.NewStore()}
 	lp.p = probe.NewProber(lp.s, w, cfg)
+	unsub := follow(w, lp.s, lp.p)
 	t.Cleanup(func() {
+		unsub()
 		lp.p.Close()
 		w.Close()
 	})

@@ -2,6 +2,7 @@ package probe
 
 import (
 	"net/netip"
+	"slices"
 	"time"
 
 	"go.uber.org/zap"
@@ -9,21 +10,31 @@ import (
 	"github.com/getapr/getapr/netstate"
 )
 
-// Observe applies a change of the host at once:
+// Observe applies a change of the host at once (see netstate.Changes for what a
+// change is):
 //
-//   - an address that is gone loses its pairs and its health;
-//   - a new address starts fresh (Unknown);
-//   - the sources on a link that is down (not Running) or that has no route left
-//     are dead until a later snapshot shows the link and a route back (then they
-//     start fresh again);
-//   - when the network changed substantially for a family (its default gateway
-//     changed, or none of its prefixes is left from before), the measured history
-//     of that family's pairs to destinations beyond the link is dropped, and that
-//     family's translator flags (NAT44 or NPTv6, and their Tried flags) are reset so
-//     the translator is detected again.
+//   - an address that is gone, or is now on another network (its link's default
+//     router or its prefix changed, see netstate.Network), is set aside with its
+//     pairs and health: what was learned on a network is restored when the
+//     address is back on that network, so that a host returning to a known
+//     network ranks by measured values at once (see Store.Networks);
+//   - an address new to the Store starts fresh (Unknown);
+//   - the sources on a link that is down (not Running) or has no route left are
+//     dead until a later snapshot shows the link and a route back;
+//   - the sources whose link's default router of their family is FAILED in the
+//     kernel's neighbour cache are suspect, and re-checked (Linux refuses an IPv6
+//     default route through a FAILED router until it has solicited it again);
+//   - the sources on a link where something came back (carrier, a default route,
+//     an address, a router that answers again) are re-checked at once, with their
+//     backoff started over, and a translator (NAT44, NPTv6) that was tried
+//     through that link without success is tried again;
+//   - when a source of a translated class (RFC 1918, 100.64/10, ULA) is set aside
+//     and no other is left, that family's translator flags go back to "not tried",
+//     so such pairs stay candidates until a probe proves otherwise; coming back to
+//     the network restores them.
 //
 // Observe ignores a snapshot it has already seen and one older (by Generation)
-// than the last it applied, so that several subscribers may call it.
+// than the last it applied.
 func (s *Store) Observe(snap *netstate.Snapshot) {
 	if snap == nil {
 		return
@@ -35,26 +46,25 @@ func (s *Store) Observe(snap *netstate.Snapshot) {
 	if snap == prev || (prev != nil && snap.Generation < prev.Generation) {
 		return
 	}
+	d := netstate.Changes(prev, snap)
 	s.snap = snap
 	s.syncSources(snap, now)
-	if prev == nil {
+	s.routerEvidence(snap, now)
+	s.revive(d, now)
+	if prev == nil || d.GatewaysChanged() {
 		s.changed = now
 		return
 	}
-	for _, is6 := range []bool{false, true} {
-		if substantial(prev, snap, is6) {
-			s.forget(is6, now)
-		}
-	}
 	ula0, priv0 := presence(prev)
 	ula1, priv1 := presence(snap)
-	if ula0 != ula1 || priv0 != priv1 || prev.Gateway4 != snap.Gateway4 || prev.Gateway6 != snap.Gateway6 {
+	if ula0 != ula1 || priv0 != priv1 {
 		s.changed = now
 	}
 }
 
-// syncSources makes the sources those of snap: purges the gone, adds the new and
-// applies the kernel's verdict (link down, no route).
+// syncSources makes the sources those of snap: sets aside the gone and those that
+// moved to another network, restores or adds the new, and applies the kernel's
+// verdict (link down, no route).
 func (s *Store) syncSources(snap *netstate.Snapshot, now time.Time) {
 	present := make(map[netip.Addr]netstate.Addr, len(snap.Addrs))
 	for _, a := range snap.Addrs {
@@ -63,18 +73,29 @@ func (s *Store) syncSources(snap *netstate.Snapshot, now time.Time) {
 		}
 	}
 	for k, sc := range s.sources {
-		if _, ok := present[k]; !ok {
+		a, ok := present[k]
+		switch {
+		case !ok:
 			s.log.Info("source gone", zap.Stringer("src", k), zap.Int("pairs", len(sc.pairs)))
-			s.removeSource(sc, now)
+			s.setAside(sc, now)
+		case sc.link != 0 && !sc.network.Same(snap.NetworkOf(a)):
+			s.log.Info("source on another network", zap.Stringer("src", k), zap.Stringer("router", snap.NetworkOf(a).Router))
+			s.setAside(sc, now)
 		}
 	}
 	for k, a := range present {
 		sc := s.sources[k]
+		n := snap.NetworkOf(a)
 		if sc == nil {
-			sc = s.addSource(k, now)
+			if sc = s.restore(k, n, now); sc == nil {
+				sc = s.addSource(k, now)
+			}
 		}
-		sc.prefix = a.Prefix()
-		switch down := kernelDown(snap, a); {
+		if sc.network.HWAddr == "" || n.HWAddr != "" {
+			sc.network = n
+		}
+		sc.prefix, sc.link = a.Prefix(), a.Index
+		switch down := snap.KernelDown(a); {
 		case down && !(sc.health == Dead && sc.kernel):
 			s.log.Info("source down", zap.Stringer("src", k), zap.String("interface", a.Interface))
 			s.kill(sc, now, true)
@@ -85,82 +106,74 @@ func (s *Store) syncSources(snap *netstate.Snapshot, now time.Time) {
 	}
 }
 
-// kernelDown reports whether the kernel cannot send from a: its link is known and
-// not running, or the snapshot knows routes of a's family but none through a's link.
-// A snapshot without links or without routes of the family (a fake, or a platform
-// that does not report them) says nothing.
-func kernelDown(snap *netstate.Snapshot, a netstate.Addr) bool {
-	if l, ok := snap.Link(a.Index); ok && (!l.Up || !l.Running) {
-		return true
-	}
-	known, through := false, false
-	for _, r := range snap.Routes {
-		if r.Dst.Addr().Is6() != a.IP.Is6() {
-			continue
-		}
-		known = true
-		if r.Type == netstate.Unicast && r.Index == a.Index {
-			through = true
-			break
-		}
-	}
-	return known && !through
-}
-
-// substantial reports whether the network of one family changed enough that what
-// was measured no longer applies: its default gateway changed, or it had prefixes
-// before and has prefixes now but none in common.
-func substantial(prev, cur *netstate.Snapshot, is6 bool) bool {
-	gw0, gw1 := prev.Gateway4, cur.Gateway4
-	if is6 {
-		gw0, gw1 = prev.Gateway6, cur.Gateway6
-	}
-	if gw0 != gw1 {
-		return true
-	}
-	p0, p1 := prefixes(prev, is6), prefixes(cur, is6)
-	if len(p0) == 0 || len(p1) == 0 {
-		return false
-	}
-	for p := range p1 {
-		if _, ok := p0[p]; ok {
-			return false
-		}
-	}
-	return true
-}
-
-// prefixes returns the family's on-link prefixes of snap, link-local ones excepted.
-func prefixes(snap *netstate.Snapshot, is6 bool) map[netip.Prefix]struct{} {
-	out := make(map[netip.Prefix]struct{})
-	for _, a := range snap.Addrs {
-		if a.IP.Is6() == is6 && a.Usable() && !a.IP.IsLinkLocalUnicast() {
-			out[a.Prefix()] = struct{}{}
-		}
-	}
-	return out
-}
-
-// forget drops the family's pairs to destinations beyond the link and resets its
-// translator flags, after a substantial change.
-func (s *Store) forget(is6 bool, now time.Time) {
-	dropped := 0
+// routerEvidence makes the sources whose link's default router of their family is
+// FAILED suspect and due for a re-check (whose connects make the kernel solicit
+// the router again), and lets those whose router is back go.
+func (s *Store) routerEvidence(snap *netstate.Snapshot, now time.Time) {
 	for _, sc := range s.sources {
-		if sc.addr.Is6() != is6 {
-			continue
-		}
-		for _, p := range sc.pairs {
-			if !s.onLink(p.dst) {
-				s.dropPair(sc, p)
-				dropped++
+		failed := sc.link != 0 && snap.RouterState(sc.link, sc.addr.Is6()) == netstate.NeighFailed
+		switch {
+		case failed && !sc.router:
+			sc.router = true
+			if sc.health == Dead {
+				continue // its own re-checks go on, now sooner
+			}
+			s.log.Info("default router failed", zap.Stringer("src", sc.addr))
+			if sc.health != Suspect {
+				s.setHealth(sc, Suspect, now)
+			}
+			s.schedule(sc, now)
+		case !failed && sc.router:
+			sc.router = false
+			if sc.health == Suspect && sc.failures == 0 {
+				s.setHealth(sc, Unknown, now)
 			}
 		}
 	}
-	tr := flagsNAT44
-	if is6 {
-		tr = flagsNPTv6
+}
+
+// revive re-checks at once the sources on the links where something came back
+// that are dead, suspect, or were known before and not since, and has the translators that were tried through such a
+// link without success tried again.
+func (s *Store) revive(d netstate.ChangeDelta, now time.Time) {
+	links := d.Revived()
+	if len(links) == 0 {
+		return
 	}
-	s.log.Info("network changed: measured history dropped", zap.Bool("ipv6", is6), zap.Int("pairs", dropped))
-	s.setFlags(s.flags&^tr, now)
-	s.changed = now
+	var retry flags
+	for _, sc := range s.sources {
+		if !slices.Contains(links, sc.link) {
+			continue
+		}
+		if sc.health == Suspect || (sc.health == Dead && !sc.kernel) || (sc.health == Unknown && len(sc.pairs) > 0) {
+			s.log.Debug("link revived: re-check", zap.Stringer("src", sc.addr), zap.Stringer("health", sc.health))
+			s.schedule(sc, now)
+		}
+		retry |= translated(sc.addr)
+	}
+	s.setFlags(s.flags.untried(retry), now)
+}
+
+// untried returns f without the verdicts "tried, not seen" of the translators in
+// which (flagsNAT44, flagsNPTv6 or both).
+func (f flags) untried(which flags) flags {
+	for _, t := range [...]struct{ all, tried flags }{{flagsNAT44, flagNAT44Tried}, {flagsNPTv6, flagNPTv6Tried}} {
+		if which&t.all != 0 && f&t.all == t.tried {
+			f &^= t.all
+		}
+	}
+	return f
+}
+
+// translated returns the translator flags of the family a translated source
+// depends on (flagsNAT44 for RFC 1918 and 100.64/10, flagsNPTv6 for ULA), or 0
+// for a source that needs no translator.
+func translated(src netip.Addr) flags {
+	switch netstate.Classify(src) {
+	case netstate.Private4, netstate.Shared4:
+		return flagsNAT44
+	case netstate.ULA:
+		return flagsNPTv6
+	}
+	return 0
 }

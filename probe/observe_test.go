@@ -1,6 +1,7 @@
 package probe_test
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"testing/synctest"
@@ -81,7 +82,7 @@ func TestObserveKernelDown(t *testing.T) {
 				wantHealth(t, s, src4, probe.Dead)
 				wantHealth(t, s, srcB, probe.Unknown)
 				time.Sleep(time.Hour)
-				if due := s.Recheck(time.Now()); len(due) != 0 {
+				if due := s.Recheck(time.Now(), false); len(due) != 0 {
 					t.Errorf("Recheck returned sources the kernel killed: %v", due)
 				}
 				s.Observe(twoUplinks.snap())
@@ -103,6 +104,10 @@ var translating = host{
 	routes: true,
 }
 
+// TestNetworkChange moves the host's sources to other networks and back: a
+// source on another network (its link's default router or its prefix changed) is
+// set aside with its pairs, its family's translator flags go back to "not tried",
+// and coming back restores both.
 func TestNetworkChange(t *testing.T) {
 	tests := []struct {
 		name         string
@@ -119,36 +124,76 @@ func TestNetworkChange(t *testing.T) {
 			return h
 		}, true, false},
 	}
+	home := translating
+	home.via = true
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				s := probe.NewStore()
-				s.Observe(translating.snap())
+				s.Observe(home.snap())
 				report(s, "fd00::10", dstD, probe.Success)
 				report(s, "fd00::10", "fd00::1", probe.Success)
 				report(s, src4, "198.51.100.1", probe.Success)
 				report(s, src4, "192.168.1.1", probe.Success)
-				s.Observe(tt.change(translating).snap())
-
-				if got := hasPair(s, "fd00::10", dstD); got == tt.drop6 {
-					t.Errorf("IPv6 pair beyond the link kept = %v, want %v", got, !tt.drop6)
+				all := probe.Translators{NPTv6: true, NPTv6Tried: true, NAT44: true, NAT44Tried: true}
+				check := func(when string, drop6, drop4 bool) {
+					t.Helper()
+					for _, dst := range []string{dstD, "fd00::1"} {
+						if got := hasPair(s, "fd00::10", dst); got == drop6 {
+							t.Errorf("%s: IPv6 pair to %s kept = %v, want %v", when, dst, got, !drop6)
+						}
+					}
+					for _, dst := range []string{"198.51.100.1", "192.168.1.1"} {
+						if got := hasPair(s, src4, dst); got == drop4 {
+							t.Errorf("%s: IPv4 pair to %s kept = %v, want %v", when, dst, got, !drop4)
+						}
+					}
+					want := probe.Translators{NPTv6: !drop6, NPTv6Tried: !drop6, NAT44: !drop4, NAT44Tried: !drop4}
+					if got := s.Translators(); got != want {
+						t.Errorf("%s: Translators = %+v, want %+v", when, got, want)
+					}
+					if st := s.Status(); !st.ULAOK || !st.IPv4OK {
+						t.Errorf("%s: ok flags reset by a network change", when)
+					}
 				}
-				if got := hasPair(s, src4, "198.51.100.1"); got == tt.drop4 {
-					t.Errorf("IPv4 pair beyond the link kept = %v, want %v", got, !tt.drop4)
-				}
-				if !hasPair(s, "fd00::10", "fd00::1") || !hasPair(s, src4, "192.168.1.1") {
-					t.Error("on-link pair dropped")
-				}
-				want := probe.Translators{NPTv6: !tt.drop6, NPTv6Tried: !tt.drop6, NAT44: !tt.drop4, NAT44Tried: !tt.drop4}
-				if got := s.Translators(); got != want {
-					t.Errorf("Translators = %+v, want %+v", got, want)
-				}
-				st := s.Status()
-				if !st.ULAOK || !st.IPv4OK {
-					t.Error("ok flags reset by a network change")
+				s.Observe(tt.change(home).snap())
+				check("moved", tt.drop6, tt.drop4)
+				back := home.snap()
+				back.Generation = 2
+				s.Observe(back)
+				check("back", false, false)
+				if got := s.Translators(); got != all {
+					t.Errorf("back: Translators = %+v, want %+v", got, all)
 				}
 			})
 		})
+	}
+}
+
+// TestNetworkMemoryBounded checks that a Store keeps the memory of at most
+// WithMaxNetworks networks, the least recently left going first.
+func TestNetworkMemoryBounded(t *testing.T) {
+	s := probe.NewStore(probe.WithMaxNetworks(2))
+	for i := range 4 {
+		h := host{addrs: []string{"eth0 2001:db8:a::10/64"}, gw6: fmt.Sprintf("fe80::%d%%eth0", i+1), routes: true, via: true}
+		snap := h.snap()
+		snap.Generation = uint64(i + 1)
+		s.Observe(snap)
+		report(s, "2001:db8:a::10", dstD, probe.Success)
+	}
+	if n := s.Networks(); n != 2 {
+		t.Fatalf("Networks = %d, want 2", n)
+	}
+	// The first network (router fe80::1) was forgotten, the third (fe80::3) kept.
+	for i, gw := range []string{"fe80::1%eth0", "fe80::3%eth0"} {
+		gen := uint64(5 + i)
+		h := host{addrs: []string{"eth0 2001:db8:a::10/64"}, gw6: gw, routes: true, via: true}
+		snap := h.snap()
+		snap.Generation = gen
+		s.Observe(snap)
+		if got, want := hasPair(s, "2001:db8:a::10", dstD), gw == "fe80::3%eth0"; got != want {
+			t.Errorf("back behind %s: pair restored = %v, want %v", gw, got, want)
+		}
 	}
 }
 

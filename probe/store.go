@@ -28,9 +28,10 @@ type Store struct {
 	log       *zap.Logger
 	deadAfter int
 	maxPairs  int
+	maxNets   int
 
 	trans atomic.Uint32 // the translator flags, for Translators without the lock
-	died  chan struct{} // signalled when a source dies of traffic: its re-checks start
+	due   chan struct{} // signalled when a source's re-check becomes due sooner
 
 	mu        sync.RWMutex
 	snap      *netstate.Snapshot // last observed; nil before the first Observe
@@ -40,6 +41,7 @@ type Store struct {
 	evictKeys []int64
 	flags     flags     // the learned Status flags
 	changed   time.Time // when Status last changed
+	shelf     shelf     // what was learned on networks the host left
 }
 
 // StoreOption configures a Store.
@@ -81,8 +83,9 @@ func NewStore(opts ...StoreOption) *Store {
 		log:       zap.NewNop(),
 		deadAfter: DefaultDeadAfter,
 		maxPairs:  DefaultMaxPairs,
+		maxNets:   DefaultMaxNetworks,
 		sources:   make(map[netip.Addr]*source),
-		died:      make(chan struct{}, 1),
+		due:       make(chan struct{}, 1),
 	}
 	for _, o := range opts {
 		o(s)
@@ -98,6 +101,10 @@ type pair struct {
 	imported bool      // learned from the shared file, not yet from this process's own results
 	updated  time.Time // time of the last result
 	near     int       // index in its source's near list
+	shift    int8      // samples in a row far above (> 0) or far below (< 0) SRTT
+	base     PairStats // the estimate before the first of those samples
+	floor    time.Duration
+	floorAt  time.Time // when floor was last confirmed or lowered
 }
 
 // addrKey is how the Store keys an address: unmapped, and without zone unless it is
@@ -166,7 +173,7 @@ func (s *Store) Report(o Outcome) {
 	p := s.pairOf(sc, dst)
 	p.updated, p.imported = now, false
 	if o.Result.PathWorks() {
-		p.stats.success(sample(o), now)
+		p.sample(sample(o), now)
 		sc.setWorking(p, true)
 		s.pathWorked(sc, dst, now)
 	} else {
@@ -175,7 +182,11 @@ func (s *Store) Report(o Outcome) {
 		sc.setWorking(p, false)
 		s.pathFailed(sc, dst, now)
 	}
-	s.noteFlags(src, dst, o.Result.PathWorks(), now)
+	start := o.Start
+	if start.IsZero() {
+		start = now
+	}
+	s.noteFlags(sc, dst, o.Result.PathWorks(), start, now)
 	s.evict()
 }
 

@@ -3,6 +3,7 @@ package probe
 import (
 	"net/netip"
 	"slices"
+	"time"
 
 	"github.com/getapr/getapr/netstate"
 )
@@ -17,8 +18,10 @@ func (p *Prober) keptTargets(snap *netstate.Snapshot) []netip.AddrPort {
 			out = append(out, ap)
 		}
 	}
-	add(netip.AddrPortFrom(snap.Gateway6, p.cfg.Port))
-	add(netip.AddrPortFrom(snap.Gateway4, p.cfg.Port))
+	if p.status {
+		add(netip.AddrPortFrom(snap.Gateway6, p.cfg.Port))
+		add(netip.AddrPortFrom(snap.Gateway4, p.cfg.Port))
+	}
 	for _, t := range p.cfg.Targets {
 		add(t)
 	}
@@ -30,8 +33,8 @@ func (p *Prober) keptTargets(snap *netstate.Snapshot) []netip.AddrPort {
 
 // kept reports whether dst is one of the kept targets. p.mu is held.
 func (p *Prober) kept(snap *netstate.Snapshot, dst netip.AddrPort) bool {
-	return dst == netip.AddrPortFrom(snap.Gateway6, p.cfg.Port) ||
-		dst == netip.AddrPortFrom(snap.Gateway4, p.cfg.Port) ||
+	return (p.status && (dst == netip.AddrPortFrom(snap.Gateway6, p.cfg.Port) ||
+		dst == netip.AddrPortFrom(snap.Gateway4, p.cfg.Port))) ||
 		slices.Contains(p.cfg.Targets, dst) || slices.Contains(p.anchors, dst)
 }
 
@@ -55,10 +58,18 @@ func (p *Prober) capWanted(snap *netstate.Snapshot) {
 	}
 }
 
-// targets returns the target list: the kept targets, then the wanted ones, most
-// recently asked first, MaxDestinations in all unless the kept ones alone are more.
+// targets returns the target list at now: the kept targets, then the wanted ones,
+// most recently asked first, MaxDestinations in all unless the kept ones alone are
+// more. A quiet Prober forgets the wanted ones not asked for in QuietWantTTL.
 // p.mu is held.
-func (p *Prober) targets(snap *netstate.Snapshot) []netip.AddrPort {
+func (p *Prober) targets(snap *netstate.Snapshot, now time.Time) []netip.AddrPort {
+	if p.cfg.Quiet {
+		for d, at := range p.wanted {
+			if now.Sub(at) > QuietWantTTL {
+				delete(p.wanted, d)
+			}
+		}
+	}
 	p.capWanted(snap)
 	out := p.keptTargets(snap)
 	wanted := make([]netip.AddrPort, 0, len(p.wanted))
@@ -85,7 +96,7 @@ func (p *Prober) prune(targets []netip.AddrPort) {
 		}
 	}
 	for path := range p.lastProbe {
-		if _, busy := p.inflight[path]; !busy && !slices.Contains(targets, path.Dst) {
+		if _, busy := p.q.byPath[path]; !busy && !slices.Contains(targets, path.Dst) {
 			delete(p.lastProbe, path)
 		}
 	}

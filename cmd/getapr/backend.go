@@ -52,6 +52,9 @@ type backendOptions struct {
 	ProbeTargets []string
 	// NoProbe turns the background prober off.
 	NoProbe bool
+	// Eager probes as the prototype did (status and watch); otherwise the
+	// library's quiet default.
+	Eager bool
 	// Share is the path of the system-wide sharing file; empty means no sharing.
 	Share string
 	// Timeout bounds each dial attempt sequence (PairDialer.Timeout, net.Dialer.Timeout).

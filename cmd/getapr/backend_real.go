@@ -56,6 +56,9 @@ func (b *realBackend) newSelector(ctx context.Context, o backendOptions) (*pairs
 	if o.NoProbe {
 		opts = append(opts, pairs.WithoutProbing())
 	}
+	if o.Eager {
+		opts = append(opts, pairs.WithEagerProbing())
+	}
 	if len(o.ProbeTargets) > 0 {
 		rctx, cancel := context.WithTimeout(ctx, o.Timeout)
 		targets, err := resolveTargets(rctx, o.Resolver, o.ProbeTargets)

@@ -108,6 +108,8 @@ func TestBackendOptions(t *testing.T) {
 		debug bool            // the logger must be enabled at debug
 	}{
 		{name: "defaults", args: []string{"status"},
+			want: backendOptions{Eager: true, Timeout: defaultTimeout}},
+		{name: "quiet for pairs", args: []string{"pairs", "server.test", "80"},
 			want: backendOptions{Timeout: defaultTimeout}},
 		{name: "all flags after args", args: []string{"pairs", "server.test", "80",
 			"--probe-target", "192.0.2.9:80", "--probe-target=[2001:db8::9]:443",
@@ -116,7 +118,7 @@ func TestBackendOptions(t *testing.T) {
 				NoProbe: true, Share: share, Timeout: 2 * time.Second},
 			debug: true},
 		{name: "share default", args: []string{"status", "--share"},
-			want: backendOptions{Share: mustSharePath(t), Timeout: defaultTimeout}},
+			want: backendOptions{Eager: true, Share: mustSharePath(t), Timeout: defaultTimeout}},
 		{name: "attempt delay", args: []string{"dial", "--attempt-delay=-1ms", "server.test:443"},
 			want: backendOptions{AttemptDelay: -time.Millisecond, Timeout: defaultTimeout}},
 	}

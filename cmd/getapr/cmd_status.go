@@ -21,6 +21,7 @@ func runStatus(ctx context.Context, c *cli, cmd *command, args []string) error {
 	if len(pos) != 0 {
 		return badArgs(cmd, "status takes no arguments")
 	}
+	o.eager = true // the status flags want the gateways probed
 	b, err := c.open(ctx, o)
 	if err != nil {
 		return err

@@ -39,6 +39,7 @@ func runWatch(ctx context.Context, c *cli, cmd *command, args []string) error {
 			return usagef("%v", err)
 		}
 	}
+	o.eager = true // watching wants the paths measured as they change
 	b, err := c.open(ctx, o)
 	if err != nil {
 		return err

@@ -32,6 +32,8 @@ type options struct {
 	logLevel     levelFlag
 	// attemptDelay is set by dial's --attempt-delay.
 	attemptDelay time.Duration
+	// eager is set by status and watch: probe as the prototype did.
+	eager bool
 }
 
 // register adds the common flags to fs. jsonOnly registers --json alone.
@@ -64,6 +66,7 @@ func (o *options) backendOptions(log *zap.Logger) backendOptions {
 	return backendOptions{
 		ProbeTargets: o.probeTargets,
 		NoProbe:      o.noProbe,
+		Eager:        o.eager,
 		Share:        o.share.path,
 		Timeout:      o.timeout,
 		AttemptDelay: o.attemptDelay,

@@ -1,0 +1,219 @@
+package pairs
+
+import (
+	"errors"
+	"net/netip"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/getapr/getapr/netstate"
+	"github.com/getapr/getapr/probe"
+)
+
+// engine is what a running Selector holds: the watcher (started by the Selector,
+// or given by WithWatcher), the one subscription to it, the prober and the
+// sharer. Everything that runs a goroutine for a Selector belongs to its engine,
+// and the Selector is the only owner of each feed: it passes every snapshot to
+// the Store and then its change to the prober.
+type engine struct {
+	watcher netstate.Watcher
+	ownW    bool          // the Selector started watcher and closes it
+	prober  *probe.Prober // nil without probing
+	sharer  *probe.Sharer // nil without sharing
+	unsub   func()
+	last    *netstate.Snapshot // the last snapshot observed; used by the subscription only
+}
+
+// lifecycle is the state of a Selector's engine: running or stopped (idle, or
+// closed), how many calls use it, and when it was last used.
+type lifecycle struct {
+	mu      sync.Mutex
+	eng     *engine          // nil while stopped
+	watcher netstate.Watcher // the current or last engine's watcher: rankings read it while stopped
+	users   int
+	used    time.Time
+	timer   *time.Timer // fires the idle check; nil without idle stop
+	gen     uint64      // the last generation seen, continued by a restarted Monitor
+	status  bool        // the status flags were asked for
+	closed  bool
+	errs    []error // of stopping engines, returned by Close
+}
+
+// use returns the running engine, starting it if it is stopped (unless the
+// Selector is closed), and counts the caller as a user until done is called.
+// When the engine cannot start, or after Close, it returns an engine with the
+// last watcher and nothing running, so that rankings go on from what is known.
+func (s *Selector) use() (e *engine, done func()) {
+	l := &s.life
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.used = time.Now()
+	if l.eng == nil && !l.closed {
+		if err := s.startLocked(); err != nil {
+			s.log.Warn("restarting the selector failed; ranking from what is known", zap.Error(err))
+		}
+	}
+	l.users++
+	e = l.eng
+	if e == nil {
+		e = &engine{watcher: l.watcher}
+	}
+	return e, s.release
+}
+
+// release ends one use.
+func (s *Selector) release() {
+	l := &s.life
+	l.mu.Lock()
+	l.users--
+	l.used = time.Now()
+	l.mu.Unlock()
+}
+
+// startLocked starts the engine: the watcher (a Monitor whose generations continue
+// the last one's, unless WithWatcher gave one), the subscription, the prober and
+// the sharer. l.mu is held.
+func (s *Selector) startLocked() error {
+	l := &s.life
+	e := &engine{watcher: s.cfg.watcher}
+	if e.watcher == nil {
+		w, err := newMonitor(s.cfg.log, l.gen+1)
+		if err != nil {
+			return err
+		}
+		e.watcher, e.ownW = w, true
+	}
+	e.last = e.watcher.Snapshot()
+	s.store.Observe(e.last)
+	e.unsub = e.watcher.Subscribe(func(snap *netstate.Snapshot) { s.observe(e, snap) })
+	if s.cfg.probing {
+		e.prober = probe.NewProber(s.store, e.watcher, probe.ProberConfig{
+			Candidates: func(dst netip.AddrPort) []probe.Path { return s.probeCandidates(e.watcher, dst) },
+			Targets:    s.cfg.targets,
+			Dial:       s.cfg.dial,
+			Atlas:      s.cfg.atlas,
+			Quiet:      !s.cfg.eager,
+			Logger:     s.cfg.log,
+		})
+		if l.status {
+			e.prober.WantStatus()
+		}
+	}
+	if s.cfg.sharing != "" {
+		e.sharer = probe.NewSharer(s.store, s.cfg.sharing, probe.WithShareLogger(s.cfg.log))
+	}
+	l.eng, l.watcher = e, e.watcher
+	if s.cfg.idleStop > 0 {
+		if l.timer == nil {
+			l.timer = time.AfterFunc(s.cfg.idleStop, s.idleCheck)
+		} else {
+			l.timer.Reset(s.cfg.idleStop)
+		}
+	}
+	return nil
+}
+
+// observe is the engine's subscription: the Store learns of the change first,
+// then the prober.
+func (s *Selector) observe(e *engine, snap *netstate.Snapshot) {
+	d := netstate.Changes(e.last, snap)
+	e.last = snap
+	s.store.Observe(snap)
+	if e.prober != nil {
+		e.prober.Changed(d)
+	}
+}
+
+// stopLocked stops the engine and waits for its goroutines: the prober, the
+// sharer (which merges the shared file a last time), the subscription, and the
+// watcher if the Selector started it. What was learned stays. l.mu is held.
+func (s *Selector) stopLocked() {
+	l := &s.life
+	e := l.eng
+	if e == nil {
+		return
+	}
+	l.eng = nil
+	if l.timer != nil {
+		l.timer.Stop()
+	}
+	if e.prober != nil {
+		l.errs = append(l.errs, e.prober.Close())
+	}
+	if e.sharer != nil {
+		l.errs = append(l.errs, e.sharer.Close())
+	}
+	e.unsub()
+	l.gen = max(l.gen, e.watcher.Snapshot().Generation)
+	if e.ownW {
+		l.errs = append(l.errs, e.watcher.Close())
+	}
+}
+
+// idleCheck runs when the idle timer fires: it stops the engine if nothing used
+// it for the idle-stop time, or sets the timer for when that will be.
+func (s *Selector) idleCheck() {
+	l := &s.life
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.eng == nil {
+		return
+	}
+	left := s.cfg.idleStop - time.Since(l.used)
+	switch {
+	case l.users > 0:
+		l.timer.Reset(s.cfg.idleStop)
+	case left > 0:
+		l.timer.Reset(left)
+	default:
+		s.log.Debug("idle: stopping", zap.Duration("idle", s.cfg.idleStop))
+		s.stopLocked()
+	}
+}
+
+// Suspend stops the Selector's goroutines now (its prober, its sharer after a last
+// merge, and the netstate Monitor it started) and keeps what it has learned; the
+// next call that needs them (Get, Attempts, LookupNetIP, Init, Status) starts them
+// again. A Selector made with WithIdleStop does this by itself when idle. Tests
+// that check for leaked goroutines (goleak) call it, or StopDefault, first.
+func (s *Selector) Suspend() {
+	if s.err != nil {
+		return
+	}
+	s.life.mu.Lock()
+	defer s.life.mu.Unlock()
+	s.stopLocked()
+}
+
+// Close stops the Selector's goroutines for good (see Suspend); it is idempotent
+// and returns the errors of stopping, the last merge of the shared file among
+// them. The Selector still ranks afterwards, from what it knew.
+func (s *Selector) Close() error {
+	if s.err != nil {
+		return nil
+	}
+	l := &s.life
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.closed {
+		l.closed = true
+		s.stopLocked()
+	}
+	return errors.Join(l.errs...)
+}
+
+// running reports whether the engine runs (tests).
+func (s *Selector) running() bool {
+	s.life.mu.Lock()
+	defer s.life.mu.Unlock()
+	return s.life.eng != nil
+}
+
+// watcher returns the current (or last) engine's watcher.
+func (s *Selector) watcher() netstate.Watcher {
+	s.life.mu.Lock()
+	defer s.life.mu.Unlock()
+	return s.life.watcher
+}

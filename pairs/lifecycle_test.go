@@ -1,0 +1,238 @@
+package pairs
+
+import (
+	"context"
+	"net/netip"
+	"slices"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/getapr/getapr/netstate"
+	"github.com/getapr/getapr/probe"
+)
+
+// TestQuietSelector checks what the zero configuration sends: nothing before the
+// program dials; for a TCP destination it dials, one probe per candidate source
+// on the dialed port after 2 s; nothing for UDP destinations or lookups; nothing
+// for a destination with one candidate source; the gateways once the status is
+// asked for.
+func TestQuietSelector(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fd := &fakeDial{}
+		w := netstate.NewStatic(homeSnapshot())
+		defer w.Close()
+		dns := fakeDNS{"server.test": {ip("2001:db8:2::1"), ip("198.51.100.1")}, "dns.test": {ip("2001:db8:3::53")}}
+		s, err := New(WithWatcher(w), WithProbeDial(fd.dial), withLookup(dns.lookup))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		ctx := context.Background()
+		time.Sleep(time.Minute)
+		if _, err := s.Attempts(ctx, Query{Network: "udp", Host: "dns.test", Port: 53}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.LookupNetIP(ctx, "ip", "dns.test"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Attempts(ctx, Query{Network: "tcp", Host: "server.test", Port: 443}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(25 * time.Second)
+		synctest.Wait()
+		fd.mu.Lock()
+		got := slices.Clone(fd.paths)
+		fd.mu.Unlock()
+		want := []probe.Path{ // IPv6: the GUA and the ULA (NPTv6 not tried yet); IPv4: one source, nothing to learn
+			{Src: netip.MustParseAddrPort("[2001:db8:1::10]:0"), Dst: netip.MustParseAddrPort("[2001:db8:2::1]:443")},
+			{Src: netip.MustParseAddrPort("[fd00:1::10]:0"), Dst: netip.MustParseAddrPort("[2001:db8:2::1]:443")},
+		}
+		slices.SortFunc(got, func(a, b probe.Path) int { return a.Src.Compare(b.Src) })
+		if !slices.Equal(got, want) {
+			t.Errorf("probes after one UDP dial, one lookup and one TCP dial: %v, want %v", got, want)
+		}
+		s.Status()
+		time.Sleep(5 * time.Second)
+		if got := fd.dialed(ip("192.168.1.1")); len(got) != 1 {
+			t.Errorf("after Status, the IPv4 gateway probed from %v, want once", got)
+		}
+	})
+}
+
+// TestIdleStop checks that a Selector with WithIdleStop stops its goroutines when
+// unused, keeps what it learned, and starts them again on the next use.
+func TestIdleStop(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := netstate.NewStatic(homeSnapshot())
+		defer w.Close()
+		dns := fakeDNS{"server.test": {ip("2001:db8:2::1")}}
+		s, err := New(WithWatcher(w), WithProbeDial((&fakeDial{}).dial), withLookup(dns.lookup), WithIdleStop(3*time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		ctx := context.Background()
+		s.Report(probe.Outcome{Path: probe.Path{Src: netip.MustParseAddrPort("[2001:db8:1::10]:0"),
+			Dst: netip.MustParseAddrPort("[2001:db8:2::1]:443")}, Result: probe.Success, Start: time.Now(), Duration: 42 * time.Millisecond})
+		for range 4 { // used every minute: it keeps running
+			if _, err := s.Get(ctx, "server.test", 443); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(time.Minute)
+		}
+		if !s.running() {
+			t.Fatal("stopped while in use")
+		}
+		time.Sleep(3 * time.Minute)
+		synctest.Wait()
+		if s.running() {
+			t.Fatal("still running after 3 idle minutes")
+		}
+		w.Set(homeSnapshot()) // a change while stopped reaches nobody, and nothing breaks
+		ps, err := s.Get(ctx, "server.test", 443)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !s.running() {
+			t.Error("not running again after a Get")
+		}
+		if ps[0].Basis != Measured {
+			t.Errorf("after the restart, first pair %v %v %v; want what was learned before", ps[0].Src, ps[0].Basis, ps[0].Latency)
+		}
+	})
+}
+
+// TestSuspendNoGoroutines checks that a Selector with its own netstate Monitor
+// and a prober holds no goroutine once suspended, keeps ranking, and runs again
+// after the next use. The Monitor reads the test's own network namespace; nothing
+// is sent (probing is off, and the ranking asks the kernel about loopback only).
+func TestSuspendNoGoroutines(t *testing.T) {
+	s, err := New(WithoutProbing(), WithSharing(t.TempDir()+"/shared"))
+	if err != nil {
+		t.Skipf("no netstate monitor here: %v", err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if _, err := s.Get(ctx, "", 80); err != nil {
+		t.Fatal(err)
+	}
+	s.Suspend()
+	if err := goleak.Find(); err != nil {
+		t.Fatalf("after Suspend: %v", err)
+	}
+	if _, err := s.Get(ctx, "", 80); err != nil {
+		t.Fatal(err)
+	}
+	if !s.running() {
+		t.Error("not running after a Get")
+	}
+	if g := s.watcher().Snapshot().Generation; g < 2 {
+		t.Errorf("the restarted monitor's generation %d does not continue the first's", g)
+	}
+}
+
+func TestSwitchWorth(t *testing.T) {
+	ms := time.Millisecond
+	p := func(dst string, lat time.Duration, b Basis, h probe.Health) *Pair {
+		return &Pair{Dst: netip.AddrPortFrom(ip(dst), 80), Latency: lat, Basis: b, Health: h}
+	}
+	const v6, v4 = "2001:db8::1", "192.0.2.1"
+	for _, c := range []struct {
+		name                  string
+		challenger, incumbent *Pair
+		want                  bool
+	}{
+		{"5 ms better", p(v6, 20*ms, Measured, probe.Alive), p(v6, 25*ms, Measured, probe.Alive), false},
+		{"40 ms better, under 2/3", p(v6, 60*ms, Measured, probe.Alive), p(v6, 100*ms, Measured, probe.Alive), true},
+		{"11 ms better, not under 2/3", p(v6, 89*ms, Measured, probe.Alive), p(v6, 100*ms, Measured, probe.Alive), false},
+		{"under 2/3, not 10 ms better", p(v6, 5*ms, Measured, probe.Alive), p(v6, 9*ms, Measured, probe.Alive), false},
+		{"incumbent dead", p(v6, 60*ms, Measured, probe.Alive), p(v6, 20*ms, Measured, probe.Dead), true},
+		{"incumbent a default", p(v6, 24*ms, Measured, probe.Alive), p(v6, 25*ms, Assumed, probe.Alive), true},
+		{"IPv6 bias counted", p(v6, 30*ms, Measured, probe.Alive), p(v4, 20*ms, Measured, probe.Alive), false},
+	} {
+		if got := switchWorth(c.challenger, c.incumbent, DefaultIPv6Bias); got != c.want {
+			t.Errorf("%s: switchWorth = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+// TestHysteresis ranks two measured paths 5 ms apart (and 1 ms apart, where the
+// estimates cross) whose samples jitter by ±2 ms, four times a second for a
+// minute, and counts how often the first pair changes; then one path gets five
+// times slower, and the first pair moves at once.
+func TestHysteresis(t *testing.T) {
+	for _, gap := range []time.Duration{5 * time.Millisecond, time.Millisecond} {
+		t.Run(gap.String(), func(t *testing.T) { testHysteresis(t, gap) })
+	}
+}
+
+func testHysteresis(t *testing.T, gap time.Duration) {
+	snap := homeSnapshot()
+	snap.Links = append(snap.Links, link(3, "eth1"))
+	snap.Addrs = append(snap.Addrs, addr("2001:db8:9::10/64", 3, "eth1"))
+	snap.Routes = append(snap.Routes, route("2001:db8:9::/64", "", 3), route("::/0", "fe80::9", 3))
+	s, _ := newTestSelector(t, snap, fakeDNS{"server.test": {ip("2001:db8:2::1")}})
+	a, b := netip.MustParseAddrPort("[2001:db8:1::10]:0"), netip.MustParseAddrPort("[2001:db8:9::10]:0")
+	dst := netip.MustParseAddrPort("[2001:db8:2::1]:443")
+	report := func(src netip.AddrPort, rtt time.Duration) {
+		s.Report(probe.Outcome{Path: probe.Path{Src: src, Dst: dst}, Result: probe.Success, Start: time.Now(), Duration: rtt})
+	}
+	first := func() netip.Addr {
+		ps, err := s.Attempts(context.Background(), Query{Host: "server.test", Port: 443})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ps[0].Src.Addr()
+	}
+	jitter := []time.Duration{2, -1, 0, -2, 1, 2, -2, 0, 1, -1, -2, -2, 2, 2}
+	flips, last := 0, netip.Addr{}
+	for i := range 240 {
+		j := jitter[i%len(jitter)] * time.Millisecond
+		report(a, 20*time.Millisecond+j)
+		report(b, 20*time.Millisecond+gap-j)
+		if f := first(); last.IsValid() && f != last {
+			flips++
+		}
+		last = first()
+	}
+	if flips > 1 {
+		t.Errorf("%d first-pair flips in a minute of ±2 ms jitter, want at most 1", flips)
+	}
+	for range 3 {
+		report(a, 100*time.Millisecond)
+	}
+	if f := first(); f != b.Addr() {
+		t.Errorf("after A got 5× slower, first pair from %v, want %v", f, b.Addr())
+	}
+	t.Logf("%d flips in 240 rankings (without hysteresis: %d)", flips, flipsWithout(a, b, gap, jitter))
+}
+
+// flipsWithout counts the changes of the faster of the two estimates, which a
+// ranking without hysteresis would follow, over the same samples.
+func flipsWithout(a, b netip.AddrPort, gap time.Duration, jitter []time.Duration) int {
+	st := probe.NewStore()
+	dst := netip.MustParseAddrPort("[2001:db8:2::1]:443")
+	report := func(src netip.AddrPort, rtt time.Duration) {
+		st.Report(probe.Outcome{Path: probe.Path{Src: src, Dst: dst}, Result: probe.Success, Start: time.Now(), Duration: rtt})
+	}
+	flips, last := 0, 0
+	for i := range 240 {
+		j := jitter[i%len(jitter)] * time.Millisecond
+		report(a, 20*time.Millisecond+j)
+		report(b, 20*time.Millisecond+gap-j)
+		pa, _ := st.Pair(a.Addr(), dst.Addr())
+		pb, _ := st.Pair(b.Addr(), dst.Addr())
+		f := 1
+		if pb.SRTT < pa.SRTT {
+			f = 2
+		}
+		if last != 0 && f != last {
+			flips++
+		}
+		last = f
+	}
+	return flips
+}

@@ -1,0 +1,95 @@
+package pairs
+
+import (
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Hysteresis of the first pair (as tailscale's magicsock switches paths): a
+// measured pair replaces the measured first pair of the last ranking of the same
+// query only when its latency is more than switchMin lower and less than
+// switchRatio of the incumbent's; otherwise the incumbent stays first. Two paths
+// 5 ms apart with a few milliseconds of jitter then do not trade places on every
+// sample, while a path that got five times slower gives way at once.
+const (
+	switchMin        = 10 * time.Millisecond
+	switchRatioNum   = 2
+	switchRatioDenom = 3
+	// maxSticky bounds the queries remembered; past it, one is forgotten for
+	// each new one.
+	maxSticky = 1024
+)
+
+// sticky remembers the first pair of recent queries. Its zero value is ready.
+type sticky struct {
+	mu    sync.Mutex
+	first map[string]stickyPair
+}
+
+type stickyPair struct{ src, dst netip.Addr }
+
+// stickyKey names a query for the hysteresis: its network and host (ports share
+// the paths).
+func stickyKey(q Query) string { return q.Network + "|" + strings.ToLower(q.Host) }
+
+// apply returns ranked with the incumbent first pair of key moved back to the
+// front when the pair ranked first does not beat it clearly (see switchWorth),
+// and remembers the first pair. bias is the ranking's IPv6 bias.
+func (st *sticky) apply(key string, ranked []Pair, bias time.Duration) []Pair {
+	if len(ranked) == 0 {
+		return ranked
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if inc, ok := st.first[key]; ok {
+		if i := indexOf(ranked, inc); i > 0 && !switchWorth(&ranked[0], &ranked[i], bias) {
+			p := ranked[i]
+			copy(ranked[1:i+1], ranked[:i])
+			ranked[0] = p
+		}
+	}
+	if st.first == nil {
+		st.first = make(map[string]stickyPair)
+	}
+	if _, ok := st.first[key]; !ok && len(st.first) >= maxSticky {
+		for k := range st.first {
+			delete(st.first, k)
+			break
+		}
+	}
+	st.first[key] = stickyPair{ranked[0].Src.Addr(), ranked[0].Dst.Addr()}
+	return ranked
+}
+
+// indexOf returns the index of the pair p in ranked, or -1.
+func indexOf(ranked []Pair, p stickyPair) int {
+	for i := range ranked {
+		if ranked[i].Src.Addr() == p.src && ranked[i].Dst.Addr() == p.dst {
+			return i
+		}
+	}
+	return -1
+}
+
+// switchWorth reports whether challenger, ranked first, should replace the
+// incumbent first pair: always unless both are measured and in the same tier;
+// then only when its latency (IPv6 bias applied) is more than switchMin lower and
+// below switchRatio of the incumbent's.
+func switchWorth(challenger, incumbent *Pair, bias time.Duration) bool {
+	if challenger.Basis != Measured || incumbent.Basis != Measured || tier(challenger) != tier(incumbent) {
+		return true
+	}
+	c, i := effective(challenger, bias), effective(incumbent, bias)
+	return c < i-switchMin && c*switchRatioDenom < i*switchRatioNum
+}
+
+// effective is p's latency as the ranking compares it: IPv6 biased, not below 0.
+func effective(p *Pair, bias time.Duration) time.Duration {
+	l := p.Latency
+	if p.Is6() {
+		l -= bias
+	}
+	return max(l, 0)
+}

@@ -1,0 +1,254 @@
+package probe_test
+
+import (
+	"net/netip"
+	"slices"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/getapr/getapr/netstate"
+	"github.com/getapr/getapr/probe"
+)
+
+// sample reports a success from src to dst with an RTT of rtt, ending now.
+func sample(s *probe.Store, src, dst string, rtt time.Duration) {
+	s.Report(outcome(src, dst, probe.Success, rtt, time.Now().Add(-rtt)))
+}
+
+func srtt(t *testing.T, s *probe.Store, src, dst string) time.Duration {
+	t.Helper()
+	ps, ok := s.Pair(addr(src), addr(dst))
+	if !ok {
+		t.Fatalf("no pair %s -> %s", src, dst)
+	}
+	return ps.SRTT
+}
+
+// TestRTTShift checks that a path whose delay changed is followed within a few
+// samples, while a lone outlier and jitter move the estimate by an eighth only.
+func TestRTTShift(t *testing.T) {
+	ms := time.Millisecond
+	s := probe.NewStore()
+	for range 20 {
+		sample(s, srcA, dstD, 20*ms)
+	}
+	sample(s, srcA, dstD, 100*ms) // an outlier
+	if got := srtt(t, s, srcA, dstD); got != 30*ms {
+		t.Fatalf("after one outlier SRTT = %v, want 30ms (an eighth of the way)", got)
+	}
+	if !s.Unsettled(addr(srcA), addr(dstD)) {
+		t.Error("a sample far above the estimate leaves it settled")
+	}
+	for range 10 {
+		sample(s, srcA, dstD, 20*ms)
+	}
+	// The path gets 5× slower: the third sample in a row far above restarts it.
+	sample(s, srcA, dstD, 100*ms)
+	sample(s, srcA, dstD, 100*ms)
+	if got := srtt(t, s, srcA, dstD); got >= 50*ms {
+		t.Fatalf("after two slow samples SRTT = %v already", got)
+	}
+	sample(s, srcA, dstD, 100*ms)
+	if got := srtt(t, s, srcA, dstD); got != 100*ms {
+		t.Fatalf("after three slow samples SRTT = %v, want 100ms", got)
+	}
+	if s.Unsettled(addr(srcA), addr(dstD)) {
+		t.Error("unsettled after the estimate moved")
+	}
+	// Faster earlier: a re-check candidate once its last result is old enough.
+	if got, _ := s.Slower(time.Now().Add(probe.RecheckBusy), probe.RecheckBusy); !slices.Equal(got, []probe.AddrPair{{Src: addr(srcA), Dst: addr(dstD)}}) {
+		t.Errorf("Slower = %v, want the pair", got)
+	}
+	if got, next := s.Slower(time.Now(), probe.RecheckBusy); len(got) != 0 || time.Until(next) > probe.RecheckBusy || time.Until(next) < probe.RecheckBusy-time.Second {
+		t.Errorf("Slower = %v, %v for a pair measured just now; want none, due in %v", got, next, probe.RecheckBusy)
+	}
+	// Fast again: two samples far below restart it.
+	sample(s, srcA, dstD, 20*ms)
+	if got := srtt(t, s, srcA, dstD); got >= 100*ms || got < 80*ms {
+		t.Fatalf("after one fast sample SRTT = %v, want about 90ms", got)
+	}
+	sample(s, srcA, dstD, 20*ms)
+	if got := srtt(t, s, srcA, dstD); got != 20*ms {
+		t.Fatalf("after two fast samples SRTT = %v, want 20ms", got)
+	}
+	if got, _ := s.Slower(time.Now().Add(time.Hour), 0); len(got) != 0 {
+		t.Errorf("Slower = %v once fast again", got)
+	}
+}
+
+// TestRTTJitter checks that ±2 ms of jitter never restarts the estimate.
+func TestRTTJitter(t *testing.T) {
+	s := probe.NewStore()
+	for i := range 200 {
+		d := 20*time.Millisecond + time.Duration(i%5-2)*time.Millisecond
+		sample(s, srcA, dstD, d)
+		if got := srtt(t, s, srcA, dstD); got < 18*time.Millisecond || got > 22*time.Millisecond {
+			t.Fatalf("sample %d (%v): SRTT %v", i, d, got)
+		}
+	}
+}
+
+// withRouter returns h's snapshot with the neighbour entry of its IPv6 router on
+// eth0 (index 1) in state st.
+func withRouter(h host, gen uint64, st netstate.NeighState) *netstate.Snapshot {
+	snap := h.snap()
+	snap.Generation = gen
+	snap.Neighbors = []netstate.Neighbor{{Index: 1, IP: snap.Gateway6, HWAddr: "02:00:00:00:00:0a", State: st}}
+	return snap
+}
+
+// TestRouterFailed checks that a FAILED router makes its link's sources of that
+// family suspect and due for a re-check at once, and that they are let go when
+// it answers again.
+func TestRouterFailed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := twoUplinks
+		h.via = true
+		s := probe.NewStore()
+		s.Observe(withRouter(h, 1, netstate.NeighReachable))
+		sample(s, srcA, dstD, 20*time.Millisecond)
+		sample(s, srcB, dstD, 60*time.Millisecond)
+		s.Observe(withRouter(h, 2, netstate.NeighFailed))
+		wantHealth(t, s, srcA, probe.Suspect)
+		wantHealth(t, s, srcB, probe.Alive)
+		wantHealth(t, s, src4, probe.Unknown) // its router (IPv4) did not fail
+		select {
+		case <-s.Due():
+		default:
+			t.Error("no re-check signalled")
+		}
+		if due := s.Recheck(time.Now(), false); !slices.Equal(due, []netip.Addr{addr(srcA)}) {
+			t.Fatalf("Recheck = %v, want %v at once", due, srcA)
+		}
+		// The router stays FAILED: re-checked again, with backoff.
+		next, ok := s.NextRecheck()
+		if !ok || next.Sub(time.Now()) != 2*time.Second {
+			t.Errorf("next re-check in %v (%v), want 2s", next.Sub(time.Now()), ok)
+		}
+		s.Observe(withRouter(h, 3, netstate.NeighReachable))
+		wantHealth(t, s, srcA, probe.Unknown)
+		if due := s.Recheck(time.Now(), false); !slices.Equal(due, []netip.Addr{addr(srcA)}) {
+			t.Errorf("Recheck after the router answered = %v, want %v (the link revived)", due, srcA)
+		}
+		if _, ok := s.NextRecheck(); ok {
+			t.Error("a re-check is still scheduled")
+		}
+	})
+}
+
+// TestRevivalByEvent checks that a change on a dead source's link re-checks it at
+// once and starts its backoff over, instead of waiting for the backoff.
+func TestRevivalByEvent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := probe.NewStore()
+		s.Observe(twoUplinks.snap())
+		kill(s)       // srcA dead of traffic
+		for range 7 { // backoff up to 60 s
+			next, _ := s.NextRecheck()
+			time.Sleep(time.Until(next))
+			s.Recheck(time.Now(), false)
+		}
+		next, _ := s.NextRecheck()
+		if d := next.Sub(time.Now()); d != probe.RecheckMax {
+			t.Fatalf("backoff %v, want %v", d, probe.RecheckMax)
+		}
+		time.Sleep(time.Second)
+		down := twoUplinks
+		down.down = []string{"eth0"}
+		snap := down.snap()
+		snap.Generation = 2
+		s.Observe(snap) // carrier lost: dead by the kernel, not re-checked
+		if due := s.Recheck(time.Now(), false); len(due) != 0 {
+			t.Fatalf("Recheck without carrier = %v", due)
+		}
+		up := twoUplinks.snap()
+		up.Generation = 3
+		s.Observe(up) // carrier back
+		wantHealth(t, s, srcA, probe.Unknown)
+		if due := s.Recheck(time.Now(), false); !slices.Contains(due, addr(srcA)) {
+			t.Fatalf("Recheck after the carrier came back = %v, want %v at once", due, srcA)
+		}
+	})
+}
+
+// TestRecheckBusy checks that a dead source that would rank first is re-checked
+// at least every RecheckBusy while the application dials, and one that would not
+// keeps the full backoff.
+func TestRecheckBusy(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		for _, c := range []struct {
+			name  string
+			rttA  time.Duration
+			limit time.Duration
+		}{
+			{"faster than the live source", 20 * time.Millisecond, probe.RecheckBusy},
+			{"slower than the live source", 90 * time.Millisecond, probe.RecheckMax},
+		} {
+			s := probe.NewStore()
+			s.Observe(twoUplinks.snap())
+			sample(s, srcA, dstD, c.rttA)
+			sample(s, srcB, dstD, 60*time.Millisecond)
+			report(s, srcA, dstD, probe.Timeout)
+			report(s, srcA, dstD, probe.Timeout)
+			wantHealth(t, s, srcA, probe.Dead)
+			var gaps []time.Duration
+			for range 8 {
+				next, _ := s.NextRecheck()
+				gaps = append(gaps, next.Sub(time.Now()))
+				time.Sleep(time.Until(next))
+				s.Recheck(time.Now(), true)
+			}
+			if last := gaps[len(gaps)-1]; last != c.limit {
+				t.Errorf("%s: re-check gaps %v, want up to %v", c.name, gaps, c.limit)
+			}
+		}
+	})
+}
+
+// TestTranslatorOutage checks that a translated source failing while its whole
+// link fails (an outage) does not leave "NAT44 tried, not seen", that it does
+// when another source of the link works meanwhile, and that the verdict is tried
+// again when the link comes back.
+func TestTranslatorOutage(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const (
+			global4 = "198.51.100.1"
+			gua     = "2001:db8:a::10"
+		)
+		h := host{addrs: []string{"eth0 192.168.1.10/24", "eth0 2001:db8:a::10/64", "eth1 203.0.113.10/24"}, routes: true}
+		s := probe.NewStore()
+		s.Observe(h.snap())
+		sample(s, "203.0.113.10", global4, 60*time.Millisecond)
+		sample(s, gua, dstD, 20*time.Millisecond)
+		// Outage of eth0: the GUA fails too.
+		start := time.Now()
+		time.Sleep(time.Second)
+		s.Report(outcome(gua, dstD, probe.Timeout, time.Second, start.Add(time.Second)))
+		s.Report(outcome(src4, global4, probe.Timeout, 2*time.Second, start))
+		if tr := s.Translators(); tr.NAT44Tried {
+			t.Fatalf("during an outage of the link: %+v, want NAT44 not tried", tr)
+		}
+		// NAT44 absent: the GUA on the same link works during the attempt.
+		start = time.Now()
+		time.Sleep(time.Second)
+		sample(s, gua, dstD, 20*time.Millisecond)
+		time.Sleep(time.Second)
+		s.Report(outcome(src4, global4, probe.Timeout, 2*time.Second, start))
+		if tr := s.Translators(); !tr.NAT44Tried || tr.NAT44 {
+			t.Fatalf("with the link working: %+v, want NAT44 tried, not seen", tr)
+		}
+		// The link comes back from a carrier loss: tried again.
+		down := h
+		down.down = []string{"eth0"}
+		ds := down.snap()
+		ds.Generation = 2
+		s.Observe(ds)
+		up := h.snap()
+		up.Generation = 3
+		s.Observe(up)
+		if tr := s.Translators(); tr.NAT44Tried {
+			t.Errorf("after the link came back: %+v, want NAT44 not tried", tr)
+		}
+	})
+}

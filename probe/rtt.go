@@ -1,0 +1,122 @@
+package probe
+
+import (
+	"cmp"
+	"net/netip"
+	"slices"
+	"time"
+)
+
+// How the RTT estimate follows a path whose delay changed (see pair.sample).
+const (
+	// shiftUpAfter is how many samples in a row far above SRTT restart the
+	// estimate at the latest one; shiftDownAfter the same far below. A path that
+	// got faster needs fewer: queueing adds delay, nothing takes it away, so a
+	// sample far below the estimate is rarely noise.
+	shiftUpAfter   = 3
+	shiftDownAfter = 2
+	// shiftMin is the least distance from SRTT that counts as far, whatever the
+	// variation: a millisecond more or less is never a change of path.
+	shiftMin = 2 * time.Millisecond
+	// floorTTL is how long the lowest SRTT a pair held stays the yardstick of
+	// "measured faster earlier" once no sample confirms it.
+	floorTTL = 5 * time.Minute
+)
+
+// sample records a result that proved the path, with its RTT sample r (see
+// PairStats.success). A sample far from the estimate, more than 4·RTTVAR and at
+// least half of SRTT above it (or a third below) and at least shiftMin, is
+// counted, against the estimate from before the first of them; after shiftUpAfter
+// such samples above in a row (shiftDownAfter below) the path has changed, and the
+// estimate restarts at SRTT = r, RTTVAR = r/8. Between those the smoothing is
+// RFC 6298's, so a lone outlier moves the estimate by an eighth only.
+func (p *pair) sample(r time.Duration, now time.Time) {
+	ps := &p.stats
+	restart := false
+	if r > 0 && ps.Samples > 0 {
+		if p.shift == 0 {
+			p.base = *ps
+		}
+		// Judge against the estimate before the run of far samples: each of them
+		// widens RTTVAR, which would hide the next.
+		b := &p.base
+		switch far := max(4*b.RTTVar, shiftMin); {
+		case r > b.SRTT+max(far, b.SRTT/2):
+			p.shift = max(p.shift, 0) + 1
+		case r < b.SRTT-max(far, b.SRTT/3):
+			p.shift = min(p.shift, 0) - 1
+		default:
+			p.shift = 0
+		}
+		if p.shift >= shiftUpAfter || -p.shift >= shiftDownAfter {
+			p.shift = 0
+			ps.Samples, restart = 0, true // success takes r as a first sample
+		}
+	}
+	ps.success(r, now)
+	if restart {
+		// The run agreed on the new delay: a variation of r/2, as for a first
+		// sample of an unknown path, would hide the next change for a while.
+		ps.RTTVar = r / 8
+	}
+	if ps.Samples == 0 {
+		return
+	}
+	if p.floor == 0 || ps.SRTT <= p.floor || now.Sub(p.floorAt) > floorTTL {
+		p.floor, p.floorAt = ps.SRTT, now
+	}
+}
+
+// slower reports whether p was measured clearly faster earlier than it is now:
+// its SRTT is more than 10 ms and half again above the lowest it held lately.
+// Those are the bounds of the ranking's hysteresis: a path less slower than that
+// would not lead again.
+func (p *pair) slower() bool {
+	s, f := p.stats.SRTT, p.floor
+	return p.stats.Samples > 0 && f > 0 && s-f > 10*time.Millisecond && s > f*3/2
+}
+
+// AddrPair is a (source, destination) address pair.
+type AddrPair struct{ Src, Dst netip.Addr }
+
+// Slower returns the pairs measured faster earlier than they are now (see
+// pair.slower) whose last result is idle or more old, in address order, and when
+// the next other such pair will be (zero if none): while the application dials,
+// the Prober re-checks them, so that a path that got fast again leads again
+// within about idle.
+func (s *Store) Slower(now time.Time, idle time.Duration) (due []AddrPair, next time.Time) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, sc := range s.sources {
+		if sc.health == Dead {
+			continue // its re-checks see to it
+		}
+		for _, p := range sc.pairs {
+			if !p.slower() {
+				continue
+			}
+			if at := p.updated.Add(idle); !at.After(now) {
+				due = append(due, AddrPair{sc.addr, p.dst})
+			} else if next.IsZero() || at.Before(next) {
+				next = at
+			}
+		}
+	}
+	sortAddrPairs(due)
+	return due, next
+}
+
+// Unsettled reports whether the last samples of the pair (src, dst) were far
+// from its estimate without having moved it yet: one more measurement decides
+// whether its path changed.
+func (s *Store) Unsettled(src, dst netip.Addr) bool {
+	src, dst = addrKey(src), addrKey(dst)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	p := s.sources[src].pairTo(dst)
+	return p != nil && p.shift != 0
+}
+
+func sortAddrPairs(ps []AddrPair) {
+	slices.SortFunc(ps, func(a, b AddrPair) int { return cmp.Or(a.Src.Compare(b.Src), a.Dst.Compare(b.Dst)) })
+}
