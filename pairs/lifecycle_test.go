@@ -110,6 +110,8 @@ func TestIdleStop(t *testing.T) {
 // after the next use. The Monitor reads the test's own network namespace; nothing
 // is sent (probing is off, and the ranking asks the kernel about loopback only).
 func TestSuspendNoGoroutines(t *testing.T) {
+	StopDefault() // another test may have used it
+	others := goleak.IgnoreCurrent()
 	s, err := New(WithoutProbing(), WithSharing(t.TempDir()+"/shared"))
 	if err != nil {
 		t.Skipf("no netstate monitor here: %v", err)
@@ -120,7 +122,7 @@ func TestSuspendNoGoroutines(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Suspend()
-	if err := goleak.Find(); err != nil {
+	if err := goleak.Find(others); err != nil {
 		t.Fatalf("after Suspend: %v", err)
 	}
 	if _, err := s.Get(ctx, "", 80); err != nil {
