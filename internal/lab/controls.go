@@ -20,6 +20,7 @@ type controlState struct {
 	NPTv6     bool
 	Middlebox [2]MiddleboxMode  // the TCP-terminating middlebox at the ISP
 	Extra     [2][]netip.Prefix // client addresses added with AddClientAddr
+	Moved     [2]bool           // the uplink's link is on the other network (Move)
 }
 
 // defaultState is the lab as brought up: rtt as given, ingress filtering at both

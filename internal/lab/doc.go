@@ -5,6 +5,12 @@
 //	client ─veth─ relaya ─veth─ ispa ─┐
 //	client ─veth─ relayb ─veth─ ispb ─┴─ core ── server
 //
+// The controls (see the Lab methods) set an uplink's delay, black-hole it, cut
+// its carrier (and heal it, flushing the neighbour caches or keeping a FAILED
+// router entry), switch ingress filtering, policy routing, families and
+// translators, add and remove client addresses, and move an uplink's link to
+// another network (another router and prefix) and back.
+//
 // Every namespace is named "gapr-<Name>-<role>" and nothing links to the
 // machine's real interfaces. ISP A (uplink 0, the kernel's preferred default
 // route) gives the client a GUA, a ULA translated by NPTv6 and an RFC 1918

@@ -29,6 +29,8 @@ type owner struct {
 	pki    *testPKI
 	others []io.Closer // servers, DNS, control socket
 
+	homeMAC [2]string // the routers' link-layer addresses at home, saved by Move
+
 	shutdown     chan struct{} // closed when asked to shut down over the control socket
 	shutdownOnce sync.Once
 	closeOnce    sync.Once
@@ -230,6 +232,10 @@ func (o *owner) apply(ctx context.Context, req request) error {
 		return runStages(ctx, p.ispStage(0, s), p.ispStage(1, s))
 	case opCut:
 		return o.cut(ctx, i, req.On)
+	case opCutKeep:
+		return o.cutKeep(ctx, i, req.On)
+	case opMove:
+		return o.move(ctx, i, req.On)
 	case opPolicy:
 		s.Policy = req.On
 		return runStages(ctx, p.policyStages(req.On)...)
@@ -298,6 +304,9 @@ func (o *owner) restore(ctx context.Context) error {
 	s := &o.state
 	var errs []error
 	for i := range p.Uplinks {
+		if s.Moved[i] {
+			errs = append(errs, o.move(ctx, i, false))
+		}
 		for _, a := range s.Extra[i] {
 			errs = append(errs, runStages(ctx, p.addrStage(i, "del", a)))
 		}

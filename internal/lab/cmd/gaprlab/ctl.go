@@ -14,7 +14,7 @@ import (
 func ctl(args []string) error {
 	name, rest := flags("ctl", args, nil)
 	if len(rest) == 0 {
-		return fmt.Errorf("which control? rtt, blackhole, cut, ingress, policy, families, nat44, nptv6, addaddr, deladdr, restore")
+		return fmt.Errorf("which control? rtt, blackhole, cut, cutkeep, move, ingress, policy, families, nat44, nptv6, addaddr, deladdr, restore")
 	}
 	apply, err := parseControl(rest[0], rest[1:])
 	if err != nil {
@@ -36,6 +36,7 @@ func parseControl(op string, args []string) (control, error) {
 		"restore": "", "policy": "on|off", "nat44": "on|off", "nptv6": "on|off", "families": "v4|v6|both",
 		"rtt": "UPLINK DURATION", "blackhole": "UPLINK on|off", "cut": "UPLINK on|off",
 		"ingress": "UPLINK on|off", "addaddr": "UPLINK PREFIX", "deladdr": "UPLINK PREFIX",
+		"cutkeep": "UPLINK on|off", "move": "UPLINK away|home",
 	}
 	form, ok := usage[op]
 	if !ok {
@@ -78,8 +79,16 @@ func parseUplinkControl(op string, uplink int, arg string) (control, error) {
 		}
 		return func(l *lab.Lab) error { return l.RemoveClientAddr(uplink, p) }, err
 	}
+	if op == "move" {
+		away, ok := map[string]bool{"away": true, "home": false}[arg]
+		if !ok {
+			return nil, fmt.Errorf("move %q: want away or home", arg)
+		}
+		return func(l *lab.Lab) error { return l.Move(uplink, away) }, nil
+	}
 	on, err := onOff(arg)
-	set := map[string]func(*lab.Lab, int, bool) error{"blackhole": (*lab.Lab).Blackhole, "cut": (*lab.Lab).Cut, "ingress": (*lab.Lab).IngressFilter}[op]
+	set := map[string]func(*lab.Lab, int, bool) error{"blackhole": (*lab.Lab).Blackhole, "cut": (*lab.Lab).Cut,
+		"cutkeep": (*lab.Lab).CutKeepNeighbors, "ingress": (*lab.Lab).IngressFilter}[op]
 	return func(l *lab.Lab) error { return set(l, uplink, on) }, err
 }
 

@@ -9,7 +9,8 @@
 //	gaprlab info [-name N] [-json]              print the facts
 //	gaprlab exec [-name N] -- CMD ARGS...       run CMD in the client namespace
 //	gaprlab ctl [-name N] CONTROL ARGS...       change a control:
-//	    rtt UPLINK DURATION | blackhole|cut|ingress UPLINK on|off |
+//	    rtt UPLINK DURATION | blackhole|cut|cutkeep|ingress UPLINK on|off |
+//	    move UPLINK away|home |
 //	    policy|nat44|nptv6 on|off | families v4|v6|both |
 //	    addaddr|deladdr UPLINK PREFIX | restore
 //
