@@ -252,3 +252,39 @@ func TestTranslatorOutage(t *testing.T) {
 		}
 	})
 }
+
+// TestSlowLink checks that a path that got slower makes its link's other pairs
+// slower too (they share the uplink), and leaves the other link's alone.
+func TestSlowLink(t *testing.T) {
+	ms := time.Millisecond
+	s := probe.NewStore()
+	s.Observe(twoUplinks.snap())
+	const dst4 = "198.51.100.1"
+	for range 5 {
+		sample(s, srcA, dstD, 20*ms)
+		sample(s, src4, dst4, 20*ms)
+		sample(s, srcB, dstD, 60*ms)
+		sample(s, src4, "192.168.1.1", 1*ms) // on-link: not behind the uplink
+	}
+	for range 3 {
+		sample(s, srcA, dstD, 100*ms)
+	}
+	for _, c := range []struct {
+		src, dst string
+		want     time.Duration
+	}{
+		{srcA, dstD, 100 * ms},
+		{src4, dst4, 100 * ms},
+		{srcB, dstD, 60 * ms},
+		{src4, "192.168.1.1", ms},
+	} {
+		if got := srtt(t, s, c.src, c.dst); got < c.want-2*ms || got > c.want+2*ms {
+			t.Errorf("%s -> %s: SRTT %v, want about %v", c.src, c.dst, got, c.want)
+		}
+	}
+	got, _ := s.Slower(time.Now().Add(probe.RecheckBusy), probe.RecheckBusy)
+	want := []probe.AddrPair{{Src: addr(src4), Dst: addr(dst4)}, {Src: addr(srcA), Dst: addr(dstD)}}
+	if !slices.Equal(got, want) {
+		t.Errorf("Slower = %v, want %v", got, want)
+	}
+}

@@ -125,6 +125,11 @@ func (s *Store) pathFailed(sc *source, dst netip.Addr, now time.Time) {
 		s.kill(sc, now, false)
 	default:
 		s.setHealth(sc, Suspect, now)
+		if sc.nextCheck.IsZero() {
+			// A suspect source ranks after the others and gets no traffic of
+			// the application's: only re-checks tell when it works again.
+			s.schedule(sc, now.Add(RecheckMin))
+		}
 	}
 }
 
@@ -144,15 +149,21 @@ func (s *Store) kill(sc *source, now time.Time, kernel bool) {
 // wakes whoever waits for re-checks (the Prober).
 func (s *Store) schedule(sc *source, t time.Time) {
 	sc.backoff, sc.nextCheck = RecheckMin, t
+	s.wake()
+}
+
+// wake tells whoever waits on Due that something may be due sooner.
+func (s *Store) wake() {
 	select {
 	case s.due <- struct{}{}:
 	default:
 	}
 }
 
-// Due delivers a value when a source's re-check became due sooner than before:
-// a source died of traffic, or a change on its link calls for a re-check now. The
-// Prober waits on it; the channel has a buffer of one and is never closed.
+// Due delivers a value when a re-check may have become due sooner than before: a
+// source died or became suspect of traffic, a change on its link calls for a
+// re-check now, or a path got slower (see Slower). The Prober waits on it; the
+// channel has a buffer of one and is never closed.
 func (s *Store) Due() <-chan struct{} { return s.due }
 
 // blames reports whether a failure from sc to dst is the source's fault: another
@@ -204,13 +215,14 @@ func (s *Store) Health(src netip.Addr) Health {
 }
 
 // Recheck returns the sources whose re-check is due at now, in address order: dead
-// sources by their backoff, and sources that a change on their link (carrier
-// back, a router answering again, an address re-added, a FAILED router) calls to
-// re-check at once. The caller (the Prober) is expected to probe them; one result
+// and suspect sources by their backoff, and sources that a change on their link
+// (carrier back, a router answering again, an address re-added, a FAILED router)
+// calls to re-check at once. The caller (the Prober) is expected to probe them; one result
 // that proves a path revives a source. Sources dead because the kernel says so
 // (link down, no route) are not returned: Observe revives them.
 //
-// The next re-check of a source that stays dead (or whose router stays FAILED) is
+// The next re-check of a source that stays dead or suspect (or whose router stays
+// FAILED) is
 // scheduled twice as far out as the last (1 s, 2 s, 4 s ... up to 60 s); when busy
 // (the application dials) and the source would rank first if it worked, at most
 // RecheckBusy out. Other sources are re-checked once.
@@ -223,7 +235,7 @@ func (s *Store) Recheck(now time.Time, busy bool) []netip.Addr {
 			continue
 		}
 		due = append(due, sc.addr)
-		if sc.health != Dead && !sc.router {
+		if sc.health != Dead && sc.health != Suspect && !sc.router {
 			sc.nextCheck, sc.backoff = time.Time{}, 0
 			continue
 		}
@@ -239,19 +251,24 @@ func (s *Store) Recheck(now time.Time, busy bool) []netip.Addr {
 }
 
 // promising reports whether sc would rank first for some destination if it
-// worked: one of its measured pairs is faster than every measured pair of a
-// source of its family that is not dead to the same destination.
+// worked: one of its measured pairs, at the lowest estimate it held lately (see
+// pair.sample), is faster than every measured pair of a source of its family that
+// is not dead to the same destination.
 func (s *Store) promising(sc *source) bool {
 	for _, p := range sc.pairs {
 		if p.stats.Samples == 0 {
 			continue
+		}
+		mine := p.stats.SRTT
+		if p.floor > 0 {
+			mine = min(mine, p.floor)
 		}
 		best := true
 		for _, o := range s.sources {
 			if o == sc || o.health == Dead || o.addr.Is4() != sc.addr.Is4() {
 				continue
 			}
-			if q := o.pairs[p.dst]; q != nil && q.stats.Samples > 0 && q.stats.SRTT <= p.stats.SRTT {
+			if q := o.pairs[p.dst]; q != nil && q.stats.Samples > 0 && q.stats.SRTT <= mine {
 				best = false
 				break
 			}

@@ -115,10 +115,10 @@ func (s *Store) routerEvidence(snap *netstate.Snapshot, now time.Time) {
 		switch {
 		case failed && !sc.router:
 			sc.router = true
+			s.log.Info("default router failed", zap.Stringer("src", sc.addr), zap.Stringer("health", sc.health))
 			if sc.health == Dead {
-				continue // its own re-checks go on, now sooner
+				continue // its own re-checks go on
 			}
-			s.log.Info("default router failed", zap.Stringer("src", sc.addr))
 			if sc.health != Suspect {
 				s.setHealth(sc, Suspect, now)
 			}

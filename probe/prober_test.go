@@ -231,16 +231,16 @@ func TestProberDeadSource(t *testing.T) {
 		}})
 		defer l.p.Close()
 
-		// First round: A suspect when its 1 s timeout ends; second round 9-11 s
-		// later: dead.
+		// First round: A suspect when its 1 s timeout ends; its re-check a second
+		// later times out too: dead at 3 s.
 		time.Sleep(15 * time.Second)
 		ss := sourceStatus(t, l.s, srcA)
 		if ss.Health != probe.Dead {
 			t.Fatalf("after 15 s: %+v, want dead", ss)
 		}
 		died := ss.Since
-		if d := died.Sub(start); d < 10*time.Second || d > 12*time.Second {
-			t.Errorf("dead %v after the start, want 10..12 s (two rounds)", d)
+		if d := died.Sub(start); d != 3*time.Second {
+			t.Errorf("dead %v after the start, want 3 s (a round, then a re-check of the suspect source)", d)
 		}
 
 		time.Sleep(time.Until(died.Add(40 * time.Second)))

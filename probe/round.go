@@ -135,7 +135,9 @@ func (p *Prober) sleep(now, nextFull, lastRound, nextSlower time.Time) time.Dura
 func (p *Prober) round(now time.Time, full bool) {
 	snap := p.w.Snapshot()
 	p.mu.Lock()
-	force := full && p.changed
+	// After a change, an eager Prober probes every path again; a quiet one
+	// leaves that to the re-checks of what changed, within its budget.
+	force := full && p.changed && !p.cfg.Quiet
 	var (
 		dsts  []netip.AddrPort
 		first *roundDone

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"slices"
 	"time"
+
+	"go.uber.org/zap"
 )
 
 // How the RTT estimate follows a path whose delay changed (see pair.sample).
@@ -29,8 +31,9 @@ const (
 // counted, against the estimate from before the first of them; after shiftUpAfter
 // such samples above in a row (shiftDownAfter below) the path has changed, and the
 // estimate restarts at SRTT = r, RTTVAR = r/8. Between those the smoothing is
-// RFC 6298's, so a lone outlier moves the estimate by an eighth only.
-func (p *pair) sample(r time.Duration, now time.Time) {
+// RFC 6298's, so a lone outlier moves the estimate by an eighth only. It returns
+// how much higher the estimate restarted than it was before the run, or 0.
+func (p *pair) sample(r time.Duration, now time.Time) (up time.Duration) {
 	ps := &p.stats
 	restart := false
 	if r > 0 && ps.Samples > 0 {
@@ -58,12 +61,42 @@ func (p *pair) sample(r time.Duration, now time.Time) {
 		// The run agreed on the new delay: a variation of r/2, as for a first
 		// sample of an unknown path, would hide the next change for a while.
 		ps.RTTVar = r / 8
+		up = max(r-p.base.SRTT, 0)
 	}
 	if ps.Samples == 0 {
-		return
+		return up
 	}
 	if p.floor == 0 || ps.SRTT <= p.floor || now.Sub(p.floorAt) > floorTTL {
 		p.floor, p.floorAt = ps.SRTT, now
+	}
+	return up
+}
+
+// slowLink applies a delay that appeared on the path of p, from sc (its estimate
+// restarted up higher), to the other measured pairs of sc's link that reach
+// beyond it: an uplink that got slower is slower for all of them, and each would
+// otherwise need a run of slow connects of its own before it gave way. They keep
+// their lowest estimate, so while the application dials they are re-checked (see
+// Slower), and one that did not get slower is corrected at its next samples.
+func (s *Store) slowLink(sc *source, p *pair, up time.Duration) {
+	if sc.link == 0 {
+		return
+	}
+	n := 0
+	for _, o := range s.sources {
+		if o.link != sc.link {
+			continue
+		}
+		for _, q := range o.pairs {
+			if q != p && q.stats.Samples > 0 && !s.onLink(q.dst) {
+				q.stats.SRTT += up
+				q.shift = 0
+				n++
+			}
+		}
+	}
+	if ce := s.log.Check(zap.DebugLevel, "path slower: its link's other pairs too"); ce != nil {
+		ce.Write(zap.Stringer("src", sc.addr), zap.Stringer("dst", p.dst), zap.Duration("by", up), zap.Int("pairs", n))
 	}
 }
 

@@ -173,7 +173,10 @@ func (s *Store) Report(o Outcome) {
 	p := s.pairOf(sc, dst)
 	p.updated, p.imported = now, false
 	if o.Result.PathWorks() {
-		p.sample(sample(o), now)
+		if up := p.sample(sample(o), now); up > 0 {
+			s.slowLink(sc, p, up)
+			s.wake()
+		}
 		sc.setWorking(p, true)
 		s.pathWorked(sc, dst, now)
 	} else {
