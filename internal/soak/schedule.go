@@ -2,6 +2,8 @@ package soak
 
 import (
 	"context"
+	"errors"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"time"
@@ -69,6 +71,36 @@ func Move(hold, observe time.Duration) Phase {
 	return Phase{Name: "moved to another network and back", Hold: hold, Observe: observe, BestFault: 0, BestHealed: 0,
 		Fault: func(l *lab.Lab) error { return l.Move(0, true) },
 		Heal:  func(l *lab.Lab) error { return l.Move(0, false) }}
+}
+
+// Jitter puts the two uplinks 5 ms apart (20 and 25 ms) and changes each one's
+// delay every 250 ms by a random amount within ±2 ms, for hold; it heals to
+// 20 and 60 ms. The first pair should not flip between them (see
+// PhaseResult.Flips).
+func Jitter(hold time.Duration) Phase {
+	const base0, base1 = 20 * time.Millisecond, 25 * time.Millisecond
+	return Phase{Name: "±2 ms jitter, uplinks 5 ms apart", Hold: hold, BestFault: 0, BestHealed: 0,
+		Fault: func(l *lab.Lab) error {
+			return errors.Join(l.SetRTT(0, base0), l.SetRTT(1, base1))
+		},
+		Poke: func(ctx context.Context, l *lab.Lab) {
+			t := time.NewTicker(250 * time.Millisecond)
+			defer t.Stop()
+			for {
+				j := func() time.Duration { return time.Duration(rand.N(4001)-2000) * time.Microsecond }
+				if l.SetRTT(0, base0+j()) != nil || l.SetRTT(1, base1+j()) != nil {
+					return
+				}
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+				}
+			}
+		},
+		Heal: func(l *lab.Lab) error {
+			return errors.Join(l.SetRTT(0, base0), l.SetRTT(1, 60*time.Millisecond))
+		}}
 }
 
 // Warm is a healthy phase.

@@ -39,8 +39,8 @@ type Phase struct {
 	Name string
 	// Fault breaks the lab (nil: nothing); Poke, if set, runs once, Hold/10
 	// after the fault, for what the fault needs besides (say, traffic that
-	// leaves the router's neighbour entry FAILED); Heal repairs it (nil:
-	// nothing).
+	// leaves the router's neighbour entry FAILED), and must return when its
+	// context ends, at the end of Hold; Heal repairs it (nil: nothing).
 	Fault, Heal func(l *lab.Lab) error
 	Poke        func(ctx context.Context, l *lab.Lab)
 	Hold        time.Duration
@@ -81,6 +81,9 @@ type PhaseResult struct {
 	// FirstHealed is the uplink of the first dial after the heal (-1: failed or
 	// none).
 	FirstHealed int
+	// Flips counts the changes of uplink between successive dials of the
+	// fault.
+	Flips int
 	// Slow counts the dials, once the fault is known (KnownAfter after it and
 	// after the heal), slower than Bound; Slowest is the slowest of them all
 	// then.
@@ -158,14 +161,19 @@ func (r *Runner) phase(ctx context.Context, rec *recorder, i int, ph Phase) (Pha
 			return pr, fmt.Errorf("%s: fault: %w", ph.Name, err)
 		}
 	}
+	pctx, stopPoke := context.WithCancel(ctx)
+	var poke sync.WaitGroup
 	if ph.Poke != nil {
-		go func() {
-			if sleep(ctx, ph.Hold/10) {
-				ph.Poke(ctx, r.Lab)
+		poke.Go(func() {
+			if sleep(pctx, ph.Hold/10) {
+				ph.Poke(pctx, r.Lab)
 			}
-		}()
+		})
 	}
-	if !sleep(ctx, ph.Hold) {
+	held := sleep(ctx, ph.Hold)
+	stopPoke()
+	poke.Wait()
+	if !held {
 		return pr, ctx.Err()
 	}
 	if ph.Heal != nil {
@@ -242,6 +250,16 @@ func (pr *PhaseResult) measure(dials []Dial, i int, bestRTT time.Duration) {
 	pr.FirstHealed = -1
 	if len(healed) > 0 {
 		pr.FirstHealed = healed[0].Uplink
+	}
+	last := -1
+	for _, d := range fault {
+		if d.Uplink < 0 {
+			continue
+		}
+		if last >= 0 && d.Uplink != last {
+			pr.Flips++
+		}
+		last = d.Uplink
 	}
 }
 

@@ -33,6 +33,12 @@ func TestMeasure(t *testing.T) {
 	pr.measure(dials, 0, 60*ms)
 	want := PhaseResult{Start: 0, Healed: 6 * s, End: 8 * s, BestFault: 1, BestHealed: 0,
 		Dials: 9, Failed: 0, ToBest: 0, Back: time.Second, FirstHealed: 1, Slow: 1, Slowest: 600 * ms, Bound: 410 * ms}
+	if flips := (PhaseResult{End: 9 * s}); true {
+		flips.measure([]Dial{d(0, ms, 0, false), d(s, ms, 1, false), d(2*s, ms, -1, false), d(3*s, ms, 1, false), d(4*s, ms, 0, false)}, 0, ms)
+		if flips.Flips != 2 {
+			t.Errorf("Flips = %d, want 2 (0→1, 1→0; a failed dial is none)", flips.Flips)
+		}
+	}
 	if pr != want {
 		t.Errorf("measure:\n got %+v\nwant %+v", pr, want)
 	}

@@ -26,7 +26,9 @@ type childResult struct {
 	Curl      string
 	ColdNew   time.Duration
 	Scenarios []ScenarioResult
-	Idle      *IdleResult
+	Idle      *IdleResult // quiet probing, the default
+	IdleEager *IdleResult // WithEagerProbing
+	Recovery  *RecoveryResult
 }
 
 // runner runs the scenarios inside the lab's client namespace.
@@ -75,12 +77,20 @@ func runChild(ctx context.Context, cfg config, name string, out io.Writer) error
 		}
 		res.Scenarios = append(res.Scenarios, sr)
 	}
+	if cfg.recoveryRuns > 0 {
+		if res.Recovery, err = r.recovery(ctx); err != nil {
+			return fmt.Errorf("recovery: %w", err)
+		}
+	}
 	if err := l.Restore(); err != nil {
 		return err
 	}
 	if cfg.idle > 0 {
-		if res.Idle, err = r.idle(ctx); err != nil {
+		if res.Idle, err = r.idle(ctx, false); err != nil {
 			return fmt.Errorf("idle: %w", err)
+		}
+		if res.IdleEager, err = r.idle(ctx, true); err != nil {
+			return fmt.Errorf("idle, eager: %w", err)
 		}
 	}
 	res.ColdNew = r.ds.coldNew()
@@ -188,11 +198,19 @@ func (r *runner) warmSelector(ctx context.Context, ds *dialers, failing []netip.
 // waitLearned waits until sel knows the failing sources: every pair it offers
 // to the lab server from one of them has a dead source (a pair it no longer
 // offers at all, such as a translated source whose translator was tried and
-// not found, counts as known). It returns early with ctx's error.
+// not found, counts as known). Meanwhile it dials the server, as an
+// application would (a quiet Selector learns from the application's dials). It
+// returns early with ctx's error.
 func (r *runner) waitLearned(ctx context.Context, sel *pairs.Selector, failing []netip.Addr) error {
 	host, port, _ := net.SplitHostPort(r.ds.addr)
 	p, _ := strconv.Atoi(port)
+	dial := r.ds.warm(sel)
+	last := time.Now()
 	return poll(ctx, func() bool {
+		if time.Since(last) >= 250*time.Millisecond {
+			_, _ = dial(ctx)
+			last = time.Now()
+		}
 		ps, err := sel.Get(ctx, host, p)
 		return err == nil && !slices.ContainsFunc(ps, func(p pairs.Pair) bool {
 			return p.Health != probe.Dead && slices.Contains(failing, p.Src.Addr())

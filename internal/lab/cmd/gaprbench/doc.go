@@ -9,7 +9,7 @@
 // Usage:
 //
 //	gaprbench [-out BENCHMARKS.md] [-readme README.md] [-gobench bench-go.txt]
-//	          [-dials 20] [-timeout 5s] [-idle 60s] [-rtt0 20ms] [-rtt1 60ms]
+//	          [-dials 20] [-timeout 5s] [-idle 60s] [-recovery-runs 3] [-rtt0 20ms] [-rtt1 60ms]
 //
 // It brings up a lab of its own (namespaces gapr-bench-<pid>-*), runs itself
 // again inside the lab's client namespace (lab.Lab.ExecClient) where every dial
@@ -28,6 +28,16 @@
 //     blackholed, so only the RFC 1918 source behind ISP A's NAT44 works;
 //   - NPTv6 only: an IPv6-only client without uplink 0's GUA and with uplink 1
 //     blackholed, so only the ULA behind ISP A's NPTv6 works.
+//
+// Then the time back to the best path (-recovery-runs runs of each, 3 by
+// default, about 5 minutes a run; see package internal/soak): one process
+// dialing every 250 ms with a PairDialer over a fresh Selector, after 5 s of
+// healthy dials, through a cut healed with the neighbour caches flushed and with
+// the router's entry left FAILED, blackholes of 10 s and 120 s, uplink 0 five
+// times slower and fast again, a move to another network and back, and ±2 ms
+// of jitter on uplinks 5 ms apart (first-pair flips per minute); the table has
+// the median and the worst run. Last, the idle probe traffic of a quiet (the
+// default) and of an eager Selector.
 //
 // In each, every method dials the lab server's name -dials times with a
 // timeout of -timeout; a failed dial counts as the timeout. A method's first

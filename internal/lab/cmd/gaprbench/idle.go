@@ -47,13 +47,16 @@ func (pc *probeCounter) waitProbed(ctx context.Context, dsts ...netip.Addr) erro
 	})
 }
 
-// idle measures the probe traffic of a Selector with probing on that has
-// dialed the lab server once, finished its first probe round and probed the
-// server, over
-// cfg.idle of idleness.
-func (r *runner) idle(ctx context.Context) (*IdleResult, error) {
+// idle measures the probe traffic of a Selector with probing on (quiet, the
+// default, or eager) that has dialed the lab server once, finished its first
+// probe round and probed the server, over cfg.idle of idleness.
+func (r *runner) idle(ctx context.Context, eager bool) (*IdleResult, error) {
 	pc := &probeCounter{n: map[probe.Path]int{}}
-	sel, err := r.ds.newSelector(pairs.WithProbeDial(pc.dial))
+	opts := []pairs.Option{pairs.WithProbeDial(pc.dial)}
+	if eager {
+		opts = append(opts, pairs.WithEagerProbing())
+	}
+	sel, err := r.ds.newSelector(opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +75,7 @@ func (r *runner) idle(ctx context.Context) (*IdleResult, error) {
 	if err := pc.waitProbed(ictx, srv.Open6, srv.Open4); err != nil {
 		return nil, fmt.Errorf("the server was not probed: %w", err)
 	}
-	fmt.Fprintf(r.log, "gaprbench: idle probe traffic for %v\n", r.cfg.idle)
+	fmt.Fprintf(r.log, "gaprbench: idle probe traffic for %v (eager %v)\n", r.cfg.idle, eager)
 	before, start := pc.snapshot(), time.Now()
 	select {
 	case <-ctx.Done():
@@ -80,6 +83,7 @@ func (r *runner) idle(ctx context.Context) (*IdleResult, error) {
 	case <-time.After(r.cfg.idle):
 	}
 	res := idleTraffic(before, pc.snapshot(), time.Since(start))
+	res.Eager = eager
 	for _, t := range res.Targets {
 		fmt.Fprintf(r.log, "  %-22v %d paths, %d connects\n", t.Dst, t.Paths, t.Connects)
 	}

@@ -17,6 +17,7 @@ type config struct {
 	out, readme, gobench string
 	gobenchSet           bool // -gobench was given: a missing file is an error
 	dials                int
+	recoveryRuns         int
 	timeout, idle, learn time.Duration
 	rtt                  [2]time.Duration
 	only                 []string // scenario keys; empty: all
@@ -34,7 +35,8 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.gobench, "gobench", "bench-go.txt", "output of go test -bench -benchmem to summarise (skipped when absent, unless given)")
 	fs.IntVar(&c.dials, "dials", 20, "dials per method and scenario")
 	fs.DurationVar(&c.timeout, "timeout", 5*time.Second, "timeout of each dial; a failed dial counts as this")
-	fs.DurationVar(&c.idle, "idle", time.Minute, "how long to watch an idle Selector's probe traffic (0: skip)")
+	fs.DurationVar(&c.idle, "idle", time.Minute, "how long to watch an idle Selector's probe traffic, quiet and eager (0: skip)")
+	fs.IntVar(&c.recoveryRuns, "recovery-runs", 3, "runs of each time-back-to-the-best-path scenario (0: skip; about 5 minutes a run)")
 	fs.DurationVar(&c.learn, "learn", 45*time.Second, "how long a warm Selector may take to learn the failing sources")
 	fs.DurationVar(&c.rtt[0], "rtt0", 0, "RTT of uplink 0 (0: the lab's default, 20ms)")
 	fs.DurationVar(&c.rtt[1], "rtt1", 0, "RTT of uplink 1 (0: the lab's default, 60ms)")

@@ -43,6 +43,7 @@ func runParent(ctx context.Context, cfg config, args []string) (err error) {
 		return err
 	}
 	rep.Curl, rep.ColdNew, rep.Scenarios, rep.Idle = res.Curl, res.ColdNew, res.Scenarios, res.Idle
+	rep.IdleEager, rep.Recovery = res.IdleEager, res.Recovery
 	fmt.Fprintf(os.Stderr, "gaprbench: measured in %v\n", time.Since(start).Round(time.Second))
 	return writeReport(cfg, rep)
 }

@@ -22,9 +22,17 @@ func (r *Report) Markdown() string {
 	}
 	b.WriteString("\n## Targets\n\n")
 	r.writeTargets(&b)
+	if r.Recovery != nil {
+		b.WriteString("\n## Time back to the best path\n\n")
+		r.writeRecovery(&b)
+	}
 	if r.Idle != nil {
 		b.WriteString("\n## Idle probe traffic\n\n")
-		r.writeIdle(&b)
+		r.writeIdle(&b, r.Idle)
+	}
+	if r.IdleEager != nil {
+		b.WriteString("\n")
+		r.writeIdle(&b, r.IdleEager)
 	}
 	if r.GoBench != nil {
 		b.WriteString("\n## Go micro-benchmarks\n\n")
@@ -42,7 +50,11 @@ func (r *Report) Region() string {
 	r.writeResults(&b)
 	b.WriteString("\n")
 	r.writeTargets(&b)
-	b.WriteString("\nRegenerate (root; needs iproute2, and curl for its column; a few minutes): `sudo make bench` — the Go benchmarks into bench-go.txt, then `gaprbench -out BENCHMARKS.md -readme README.md`, which rewrites this section.\n")
+	if r.Recovery != nil {
+		b.WriteString("\nTime back to the best path. ")
+		r.writeRecovery(&b)
+	}
+	b.WriteString("\nRegenerate (root; needs iproute2, and curl for its column; about half an hour with the recovery runs): `sudo make bench` — the Go benchmarks into bench-go.txt, then `gaprbench -out BENCHMARKS.md -readme README.md`, which rewrites this section.\n")
 	return b.String()
 }
 
@@ -130,9 +142,9 @@ func (r *Report) writeMethods(b *strings.Builder) {
 			"**net.Dialer** is `tls.Dialer{NetDialer: &net.Dialer{...}}`, **curl** gets `--cacert` and reports `%{time_appconnect}` on `https://NAME/`, " +
 			"**PairDialer** is `DialTLSContext` (the warm Selector has dialed once and knows the middlebox).\n")
 	}
-	fmt.Fprintf(b, "- **PairDialer cold**: `dialer.PairDialer{Timeout: %v}` with a fresh `pairs.Selector` (probing on) for each dial; only the dial is timed (`pairs.New` took %s ms, median).\n",
+	fmt.Fprintf(b, "- **PairDialer cold**: `dialer.PairDialer{Timeout: %v}` with a fresh `pairs.Selector` (quiet probing, the default) for each dial; only the dial is timed (`pairs.New` took %s ms, median).\n",
 		r.Timeout, ms(r.ColdNew))
-	b.WriteString("- **PairDialer warm**: one Selector per scenario that has dialed once, finished its first probe round and learned which sources fail (time to learn, from its first dial:")
+	b.WriteString("- **PairDialer warm**: one Selector per scenario that has finished its first probe round and, dialing every 250 ms, learned which sources fail (time to learn, from its first dial:")
 	for i, s := range r.Scenarios {
 		if i > 0 {
 			b.WriteString(";")

@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"math"
 	"net/netip"
 	"os"
 	"strings"
@@ -89,8 +90,17 @@ func testReport(t *testing.T) *Report {
 				Results: [numMethods]Summary{{N: 20, Median: 61 * ms, P95: 62 * ms}, {}, {N: 20, Median: 61 * ms, P95: 62 * ms}, {N: 20, Median: 61 * ms, P95: 62 * ms}}},
 		},
 		Idle: &IdleResult{Duration: time.Minute, Targets: []IdleTarget{
+			{Dst: netip.MustParseAddrPort("[2001:db8:5::10]:80"), Paths: 2, Connects: 2},
+			{Dst: netip.MustParseAddrPort("192.0.2.10:80"), Paths: 1, Connects: 1},
+		}},
+		IdleEager: &IdleResult{Eager: true, Duration: time.Minute, Targets: []IdleTarget{
 			{Dst: netip.MustParseAddrPort("[2001:db8:5::10]:80"), Paths: 3, Connects: 18},
 			{Dst: netip.MustParseAddrPort("192.0.2.10:80"), Paths: 2, Connects: 14},
+		}},
+		Recovery: &RecoveryResult{Runs: 3, Rows: []RecoveryRow{
+			{Name: "carrier back (neighbour caches flushed)", Target: "≤ 2 s", Bound: 2, Unit: "s", Values: []float64{0.24, 0.31, 0.2}},
+			{Name: "blackhole of 120 s ended", Target: "≤ 11 s", Bound: 11, Unit: "s", Values: []float64{9.5, math.Inf(1), 10.1}},
+			{Name: "±2 ms jitter, uplinks 5 ms apart: first-pair flips", Target: "≤ 1 /min", Bound: 1, Unit: "/min", Values: []float64{0, 2, 0}},
 		}},
 		GoBench:     testGoBench(t),
 		GoBenchFile: "/work/bench-go.txt",
@@ -108,14 +118,14 @@ func TestRegion(t *testing.T) {
 
 func TestMarkdownWithoutOptionalParts(t *testing.T) {
 	r := testReport(t)
-	r.Idle, r.GoBench = nil, nil
+	r.Idle, r.IdleEager, r.Recovery, r.GoBench = nil, nil, nil, nil
 	got := r.Markdown()
 	for _, want := range []string{"| idle probing, connects per path per 10 s | not measured", "ranking 16 × 16 | not measured"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("report without idle and Go benchmarks lacks %q", want)
 		}
 	}
-	for _, not := range []string{"## Idle probe traffic", "## Go micro-benchmarks"} {
+	for _, not := range []string{"## Idle probe traffic", "## Go micro-benchmarks", "## Time back to the best path"} {
 		if strings.Contains(got, not) {
 			t.Errorf("report without idle and Go benchmarks has %q", not)
 		}

@@ -41,8 +41,11 @@ type Report struct {
 	ColdNew time.Duration
 	// Scenarios are the lab scenarios, in the order run.
 	Scenarios []ScenarioResult
-	// Idle is the idle probe traffic; nil when it was not measured.
-	Idle *IdleResult
+	// Idle is the idle probe traffic of the default, quiet, Selector and
+	// IdleEager of one with WithEagerProbing; nil when not measured.
+	Idle, IdleEager *IdleResult
+	// Recovery is the time back to the best path; nil when not measured.
+	Recovery *RecoveryResult
 	// GoBench are the Go benchmarks read from GoBenchFile; nil when none.
 	GoBench     []BenchResult
 	GoBenchFile string
@@ -95,6 +98,9 @@ func (s *ScenarioResult) coldRule() string {
 
 // IdleResult is the probe traffic of an idle Selector.
 type IdleResult struct {
+	// Eager is set for a Selector made WithEagerProbing; otherwise it probes
+	// quietly, the default.
+	Eager bool
 	// Duration is how long the Selector was watched.
 	Duration time.Duration
 	// Targets are the destinations probed, with their traffic.
