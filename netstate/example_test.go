@@ -85,3 +85,30 @@ func ExampleNew() {
 		fmt.Println("leaves by", d.Interface, "via", d.Gateway)
 	}
 }
+
+// What a change means, from two snapshots: the carrier came back on eth0 and its
+// router, FAILED in the kernel's neighbour cache, answers again.
+func ExampleChanges() {
+	router := netip.MustParseAddr("fe80::1%eth0")
+	host := func(running bool, st netstate.NeighState) *netstate.Snapshot {
+		return &netstate.Snapshot{
+			Links: []netstate.Link{{Index: 2, Name: "eth0", Up: true, Running: running}},
+			Addrs: []netstate.Addr{{IP: netip.MustParseAddr("2001:db8:a::10"), Bits: 64, Index: 2, Interface: "eth0"}},
+			Routes: []netstate.Route{
+				{Dst: netip.MustParsePrefix("::/0"), Gateway: router, Index: 2},
+			},
+			Neighbors: []netstate.Neighbor{{Index: 2, IP: router, HWAddr: "02:00:00:00:00:01", State: st}},
+		}
+	}
+	cut, healed, back := host(false, netstate.NeighFailed), host(true, netstate.NeighFailed), host(true, netstate.NeighReachable)
+	a := cut.Addrs[0]
+	fmt.Println("cut: kernel down", cut.KernelDown(a))
+	fmt.Println("carrier back: revived", netstate.Changes(cut, healed).Revived(), "router", healed.RouterState(2, true))
+	fmt.Println("router back: revived", netstate.Changes(healed, back).Revived(), "router", back.RouterState(2, true))
+	fmt.Println("network", back.NetworkOf(a).Router, back.NetworkOf(a).Prefix, back.NetworkOf(a).Same(cut.NetworkOf(a)))
+	// Output:
+	// cut: kernel down true
+	// carrier back: revived [2] router failed
+	// router back: revived [2] router reachable
+	// network fe80::1 2001:db8:a::/64 true
+}

@@ -78,3 +78,36 @@ func ExampleNewProber() {
 	// IPv4_ok true NAT44 true NAT44_tried true RFC1918 true ULA_present true
 	// connects 2
 }
+
+// Memory per network: what was measured on a network is set aside when the host
+// leaves it and restored when the host comes back.
+func ExampleStore_Observe() {
+	home := func(gen uint64, router string) *netstate.Snapshot {
+		gw := netip.MustParseAddr(router)
+		return &netstate.Snapshot{
+			Generation: gen,
+			Links:      []netstate.Link{{Index: 2, Name: "eth0", Up: true, Running: true}},
+			Addrs:      []netstate.Addr{{IP: netip.MustParseAddr("192.168.1.10"), Bits: 24, Index: 2, Interface: "eth0"}},
+			Routes:     []netstate.Route{{Dst: netip.MustParsePrefix("0.0.0.0/0"), Gateway: gw, Index: 2}},
+			Gateway4:   gw,
+		}
+	}
+	s := probe.NewStore()
+	src := netip.MustParseAddrPort("192.168.1.10:0")
+	dst := netip.MustParseAddrPort("198.51.100.7:443")
+	s.Observe(home(1, "192.168.1.1"))
+	s.Report(probe.Outcome{Path: probe.Path{Src: src, Dst: dst}, Result: probe.Success, Start: time.Now(), Duration: 20 * time.Millisecond})
+	pair := func() string {
+		ps, ok := s.Pair(src.Addr(), dst.Addr())
+		return fmt.Sprint(ok, " ", ps.SRTT, " NAT44 ", s.Translators().NAT44)
+	}
+	fmt.Println("home:", pair())
+	s.Observe(home(2, "192.168.1.254")) // another network that reuses the range
+	fmt.Println("away:", pair(), "networks remembered", s.Networks())
+	s.Observe(home(3, "192.168.1.1"))
+	fmt.Println("home again:", pair())
+	// Output:
+	// home: true 20ms NAT44 true
+	// away: false 0s NAT44 false networks remembered 1
+	// home again: true 20ms NAT44 true
+}
