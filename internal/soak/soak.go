@@ -229,9 +229,10 @@ func (pr *PhaseResult) measure(dials []Dial, i int, bestRTT time.Duration) {
 		if d.Err != "" {
 			pr.Failed++
 		}
-		if d.Healed {
+		switch {
+		case d.Healed:
 			healed = append(healed, d)
-		} else {
+		case d.At+d.Duration <= pr.Healed: // not one the heal changed under it
 			fault = append(fault, d)
 		}
 		start := pr.Start
