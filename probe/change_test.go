@@ -123,8 +123,8 @@ func TestRouterFailed(t *testing.T) {
 		}
 		// The router stays FAILED: re-checked again, with backoff.
 		next, ok := s.NextRecheck()
-		if !ok || next.Sub(time.Now()) != 2*time.Second {
-			t.Errorf("next re-check in %v (%v), want 2s", next.Sub(time.Now()), ok)
+		if !ok || time.Until(next) != 2*time.Second {
+			t.Errorf("next re-check in %v (%v), want 2s", time.Until(next), ok)
 		}
 		s.Observe(withRouter(h, 3, netstate.NeighReachable))
 		wantHealth(t, s, srcA, probe.Unknown)
@@ -150,7 +150,7 @@ func TestRevivalByEvent(t *testing.T) {
 			s.Recheck(time.Now(), false)
 		}
 		next, _ := s.NextRecheck()
-		if d := next.Sub(time.Now()); d != probe.RecheckMax {
+		if d := time.Until(next); d != probe.RecheckMax {
 			t.Fatalf("backoff %v, want %v", d, probe.RecheckMax)
 		}
 		time.Sleep(time.Second)
@@ -195,7 +195,7 @@ func TestRecheckBusy(t *testing.T) {
 			var gaps []time.Duration
 			for range 8 {
 				next, _ := s.NextRecheck()
-				gaps = append(gaps, next.Sub(time.Now()))
+				gaps = append(gaps, time.Until(next))
 				time.Sleep(time.Until(next))
 				s.Recheck(time.Now(), true)
 			}

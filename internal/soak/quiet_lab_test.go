@@ -23,10 +23,10 @@ import (
 // connection (retransmissions included) or UDP datagrams of one socket count
 // once.
 type flow struct {
-	proto            string // "tcp" or "udp"
-	src, dst         netip.AddrPort
-	ifname           string
-	packets, udpSent int
+	proto    string // "tcp" or "udp"
+	src, dst netip.AddrPort
+	ifname   string
+	packets  int
 }
 
 // sniffer counts what leaves the client's interfaces: TCP SYNs and UDP
