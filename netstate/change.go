@@ -24,8 +24,10 @@ func Changes(old, new *Snapshot) ChangeDelta { return ChangeDelta{Old: old, New:
 func (d ChangeDelta) Same() bool { return d.Old != nil && sameHost(d.Old, d.New) }
 
 // Probing reports whether the change matters to probing: the default gateways,
-// the addresses or their flags, the links' states, or the default routers'
-// neighbour states changed. A first snapshot matters.
+// the addresses or their flags, or the links' states changed, or a default
+// router became usable or unusable (failed, or being resolved). A router going
+// from reachable to stale and back, as the kernel's neighbour cache does every
+// half minute or so, does not matter. A first snapshot matters.
 func (d ChangeDelta) Probing() bool {
 	a, b := d.Old, d.New
 	if a == nil {
@@ -39,7 +41,7 @@ func (d ChangeDelta) Probing() bool {
 			return x.Index == y.Index && x.Up == y.Up && x.Running == y.Running
 		}) ||
 		!slices.EqualFunc(a.Neighbors, b.Neighbors, func(x, y Neighbor) bool {
-			return x.Index == y.Index && x.IP == y.IP && x.State == y.State
+			return x.Index == y.Index && x.IP == y.IP && x.State.Usable() == y.State.Usable()
 		})
 }
 

@@ -97,7 +97,8 @@ func TestChangeDeltaSameAndProbing(t *testing.T) {
 		same, probing bool
 	}{
 		{"identical", edit(base, func(*Snapshot) {}), true, false},
-		{"router stale", edit(base, setRouter(2, NeighStale)), false, true},
+		{"router stale", edit(base, setRouter(2, NeighStale)), false, false},
+		{"router failed", edit(base, setRouter(2, NeighFailed)), false, true},
 		{"router's link-layer address known", edit(base, func(s *Snapshot) { s.Neighbors[0].HWAddr = "02:00:00:00:00:0c" }), false, false},
 		{"address flags", edit(base, func(s *Snapshot) { s.Addrs[0].Flags = Deprecated }), false, true},
 		{"a route", edit(base, func(s *Snapshot) { s.Routes = s.Routes[1:] }), false, false},
