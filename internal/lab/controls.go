@@ -21,6 +21,9 @@ type controlState struct {
 	Middlebox [2]MiddleboxMode  // the TCP-terminating middlebox at the ISP
 	Extra     [2][]netip.Prefix // client addresses added with AddClientAddr
 	Moved     [2]bool           // the uplink's link is on the other network (Move)
+	NAT64     bool              // the NAT64 uplink is IPv6-only behind tayga
+	DNS64     bool              // the lab DNS synthesizes AAAA records
+	PREF64    [2]netip.Prefix   // the PREF64 last advertised with a lifetime, per uplink
 }
 
 // defaultState is the lab as brought up: rtt as given, ingress filtering at both
@@ -86,6 +89,9 @@ func (p *plan) familyStages(s *controlState, v4, v6 bool) []stage {
 		dev := p.Uplinks[i].ClientIf
 		for _, fam := range []int{4, 6} {
 			on := (fam == 4 && v4) || (fam == 6 && v6)
+			if fam == 4 && s.NAT64 && i == p.NAT64.Uplink {
+				on = false // the NAT64 uplink stays IPv6-only
+			}
 			if !on {
 				del.lines = append(del.lines, p.clientRouteLines("del", i, fam)...)
 				for _, a := range append(p.clientAddrs(i, fam), familyOf(s.Extra[i], fam)...) {

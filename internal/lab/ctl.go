@@ -24,6 +24,9 @@ const (
 	opAddAddr   = "addaddr"
 	opDelAddr   = "deladdr"
 	opMiddlebox = "middlebox"
+	opNAT64     = "nat64"
+	opDNS64     = "dns64"
+	opPREF64    = "pref64"
 	opRestore   = "restore"
 	opInfo      = "info"
 	opShutdown  = "shutdown"
@@ -39,6 +42,8 @@ type request struct {
 	V6     bool          `json:"v6,omitempty"`
 	Prefix netip.Prefix  `json:"prefix,omitzero"`
 	Mode   MiddleboxMode `json:"mode,omitempty"`
+	// Lifetime is the PREF64 lifetime of opPREF64.
+	Lifetime time.Duration `json:"lifetime,omitempty"`
 }
 
 // response is the answer: an error text, or the lab's facts for opInfo.

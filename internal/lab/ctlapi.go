@@ -103,10 +103,47 @@ func (l *Lab) RemoveClientAddr(uplink int, p netip.Prefix) error {
 	return l.do(request{Op: opDelAddr, Uplink: uplink, Prefix: p})
 }
 
+// NAT64 makes uplink 1 IPv6-only behind a NAT64 (on), or gives it back its
+// IPv4 (off, the default). On, the client loses its IPv4 address and IPv4
+// routes on uplink 1 (its IPv4 on uplink 0 stays: Families(false, true) makes
+// it IPv6-only altogether), and ISP B translates NAT64Facts().Prefix with tayga
+// (the Debian package, started at the first use and kept running until the
+// lab goes down) and masquerades it behind its outside IPv4 address. It
+// returns once a connection from uplink 1's GUA through the NAT64 works (a
+// packet sent before tayga reads its TUN device is lost; new sources after that
+// go through at once, measured: no first-SYN loss). Off, the masquerade goes,
+// so translated connections hang. Nothing tells the client the prefix: see
+// AdvertisePREF64 and DNS64.
+func (l *Lab) NAT64(on bool) error {
+	return l.do(request{Op: opNAT64, On: on})
+}
+
+// DNS64 turns DNS64 in the lab DNS on or off (the default). On, an AAAA query
+// for a name with A records and no AAAA records (Server.NoAAAAName, and
+// ipv4only.arpa, whose A records are 192.0.0.170 and 192.0.0.171) is answered
+// with the A records synthesized under NAT64Facts().Prefix (RFC 6147); off,
+// such names have no AAAA. Names with AAAA records are answered as always.
+func (l *Lab) DNS64(on bool) error {
+	return l.do(request{Op: opDNS64, On: on})
+}
+
+// AdvertisePREF64 sends one Router Advertisement from the uplink's ISP router
+// to the client's link, carrying a PREF64 option (RFC 8781) with the prefix
+// (length 32, 40, 48, 56, 64 or 96) and lifetime (rounded up to 8 s, at most
+// 65528 s); lifetime zero withdraws it. The RA's Router Lifetime is zero and
+// it carries nothing else, so the client's routes do not change; the client
+// takes RAs (accept_ra=2) and its kernel hands the option to user space
+// (RTNLGRP_ND_USEROPT). It returns once the RA is sent; the relays pass
+// Neighbor Discovery without delay, so it arrives at once. Restore withdraws
+// what is still advertised.
+func (l *Lab) AdvertisePREF64(uplink int, prefix netip.Prefix, lifetime time.Duration) error {
+	return l.do(request{Op: opPREF64, Uplink: uplink, Prefix: prefix, Lifetime: lifetime})
+}
+
 // Restore puts every control back to the state of bring-up: RTTs as in
 // Options, no blackhole, no cut, no middlebox, ingress filters, policy
-// routing, both families, NAT44 and NPTv6 on, and added client addresses
-// removed.
+// routing, both families, NAT44 and NPTv6 on, NAT64 and DNS64 off, advertised
+// PREF64s withdrawn, and added client addresses removed.
 func (l *Lab) Restore() error {
 	err := l.do(request{Op: opRestore})
 	if err == nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/dns/dnsmessage"
@@ -23,10 +24,33 @@ type rrset struct {
 }
 
 // zone is the lab's authoritative data: names (lower case, with the final dot)
-// under origin.
+// under origin, and ipv4only.arpa.
 type zone struct {
 	origin  string
 	records map[string]rrset
+	dns64   atomic.Pointer[netip.Prefix] // nil: no DNS64
+}
+
+// setDNS64 turns DNS64 on with the /96 prefix p, or off (p invalid).
+func (z *zone) setDNS64(p netip.Prefix) {
+	if !p.IsValid() {
+		z.dns64.Store(nil)
+		return
+	}
+	z.dns64.Store(&p)
+}
+
+// withDNS64 returns rr as a DNS64 (RFC 6147) would answer it: a name with A
+// records and no AAAA gets each A synthesized under the prefix as its AAAA.
+func (z *zone) withDNS64(rr rrset) rrset {
+	p := z.dns64.Load()
+	if p == nil || len(rr.aaaa) > 0 {
+		return rr
+	}
+	for _, a := range rr.a {
+		rr.aaaa = append(rr.aaaa, embed96(*p, a))
+	}
+	return rr
 }
 
 // errNoAnswer means a message that gets no answer at all: not a query, or not
@@ -35,8 +59,9 @@ var errNoAnswer = errors.New("dns: not a query")
 
 // respond builds the answer to one query and says how long to hold it back. A
 // name of the zone gets its A, AAAA or HTTPS records (NOERROR with the zone's
-// SOA when it has none of that type); any other name gets NXDOMAIN, so that
-// nothing in the lab waits for a DNS server that is not there.
+// SOA when it has none of that type; with DNS64 on, AAAA records synthesized
+// from its A records instead); any other name gets NXDOMAIN, so that nothing in
+// the lab waits for a DNS server that is not there.
 func (z *zone) respond(query []byte) (resp []byte, delay time.Duration, err error) {
 	var p dnsmessage.Parser
 	h, err := p.Start(query)
@@ -79,7 +104,7 @@ func (z *zone) respond(query []byte) (resp []byte, delay time.Duration, err erro
 	if err := b.StartAnswers(); err != nil {
 		return nil, 0, err
 	}
-	n, err := z.answers(&b, q, rr)
+	n, err := z.answers(&b, q, z.withDNS64(rr))
 	if err != nil {
 		return nil, 0, err
 	}

@@ -83,9 +83,10 @@ func ispTables(b *nftBatch, c ispChains) {
 }
 
 // ispRules sets ISP i's rule chains to the control state s: blackhole, BCP 38
-// ingress filtering, NAT44 and NPTv6 (the last two only where the uplink has
-// them), and the middlebox. Every rule chain is flushed first, in the same
-// batch, so a change is idempotent and atomic.
+// ingress filtering, NAT44, the masquerade behind the NAT64 and NPTv6 (the
+// last three only where the uplink has them), and the middlebox. Every rule
+// chain is flushed first, in the same batch, so a change is idempotent and
+// atomic.
 func (p *plan) ispRules(b *nftBatch, c ispChains, i int, s *controlState) {
 	u := &p.Uplinks[i]
 	b.flushChains(c.blackhole, c.ingress, c.post4, c.pre4, c.post6, c.pre6)
@@ -105,6 +106,10 @@ func (p *plan) ispRules(b *nftBatch, c ispChains, i int, s *controlState) {
 	if s.NAT44 && u.IPv4.Addr().IsPrivate() {
 		b.add(c.post4, fmt.Sprintf(`oifname "%s" ip saddr %s masquerade`, ifISPUp, u.IPv4.Masked()),
 			ifname(expr.MetaKeyOIFNAME, ifISPUp), b.addr(c.post4.Table, saddr, expr.CmpOpEq, u.IPv4.Masked()), masquerade())
+	}
+	if n := &p.NAT64; s.NAT64 && i == n.Uplink {
+		b.add(c.post4, fmt.Sprintf(`oifname "%s" ip saddr %s masquerade`, ifISPUp, n.Pool),
+			ifname(expr.MetaKeyOIFNAME, ifISPUp), b.addr(c.post4.Table, saddr, expr.CmpOpEq, n.Pool), masquerade())
 	}
 	if s.NPTv6 && u.ULA.IsValid() {
 		b.add(c.post6, fmt.Sprintf(`oifname "%s" ip6 saddr %s snat ip6 prefix to %s`, ifISPUp, u.ULA.Masked(), u.ULAOutside),

@@ -36,6 +36,8 @@ func TestNFTLikeNFT(t *testing.T) {
 	blackhole.Blackhole = [2]bool{true, true}
 	middlebox := def
 	middlebox.Middlebox = [2]MiddleboxMode{MiddleboxSilent, MiddleboxReset}
+	nat64 := def
+	nat64.NAT64 = true
 	for _, tc := range []struct {
 		name string
 		b    *nftBatch
@@ -47,6 +49,7 @@ func TestNFTLikeNFT(t *testing.T) {
 		{"ispb-blackhole", p.ispNFT(1, &blackhole, true)},
 		{"ispa-middlebox", p.ispNFT(0, &middlebox, true)},
 		{"ispb-middlebox-reset", p.ispNFT(1, &middlebox, true)},
+		{"ispb-nat64", p.ispNFT(1, &nat64, true)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join("testdata", "nftables", tc.name+".txt")
@@ -248,6 +251,9 @@ func TestISPRules(t *testing.T) {
 			[][]string{{"ip gapr4 prerouting", "redirect to :4444"}, {"ip6 gapr6 prerouting", "redirect to :4444"}}, nil},
 		{"middlebox-other-uplink", 1, func(s *controlState) { s.Middlebox[0] = MiddleboxSilent }, nil, [][]string{{"redirect"}}},
 		{"no-middlebox", 0, nil, nil, [][]string{{"redirect"}}},
+		{"nat64-b", 1, func(s *controlState) { s.NAT64 = true },
+			[][]string{{"ip gapr4 postrouting", `oifname "wan"`, "ip saddr 192.168.255.0/24 masquerade"}}, nil},
+		{"nat64-not-a", 0, func(s *controlState) { s.NAT64 = true }, nil, [][]string{{"192.168.255.0/24"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := def

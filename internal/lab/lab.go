@@ -74,6 +74,10 @@ type Server struct {
 	MultiName string
 	// RefuseName resolves to Refuse6 and Refuse4, DropName to Drop6 and Drop4.
 	RefuseName, DropName string
+	// NAT64MixedName has the A record Open4 and, whether DNS64 is on or not, the
+	// AAAA records Open4 synthesized under the NAT64 prefix, then Open6: one
+	// server behind a translated and a real IPv6 address.
+	NAT64MixedName string
 	// Open6 and Open4 accept TCP connections on Port; Refuse6 and Refuse4 answer
 	// RST; Drop6 and Drop4 drop every packet silently.
 	Open6, Refuse6, Drop6 netip.Addr
@@ -116,6 +120,15 @@ type Server struct {
 	//    Open6 after SlowAAAADelay: IPv4 is a black hole, IPv6 comes late.
 	HTTPSName, HintsName, AliasName, PriorityName, H3OnlyName, ECHName string
 	LateAAAADrop4Name                                                  string
+}
+
+// NAT64 describes the lab's NAT64 (see Lab.NAT64).
+type NAT64 struct {
+	// Uplink is the uplink whose ISP translates (1).
+	Uplink int
+	// Prefix is the NAT64 prefix, 2001:db8:6464::/96: the server's Open4 is
+	// reachable at Prefix with Open4 in the last 32 bits.
+	Prefix netip.Prefix
 }
 
 // Up brings up a lab from ordinary code: the namespaces, links, addresses,
@@ -253,6 +266,9 @@ func (l *Lab) RootCAs() *x509.CertPool {
 	pool.AppendCertsFromPEM(l.f.Server.CA)
 	return pool
 }
+
+// NAT64Facts returns where the lab's NAT64 is and its prefix.
+func (l *Lab) NAT64Facts() NAT64 { return l.f.NAT64 }
 
 // info returns the lab's current facts.
 func (l *Lab) info() (facts, error) {

@@ -28,6 +28,8 @@ type owner struct {
 	relays [2]*relay
 	pki    *testPKI
 	others []io.Closer // servers, DNS, control socket
+	zone   *zone       // the DNS data, for the DNS64 control
+	tayga  *translator // the NAT64, once the NAT64 control was first turned on
 
 	homeMAC [2]string // the routers' link-layer addresses at home, saved by Move
 
@@ -127,7 +129,8 @@ func (o *owner) start() error {
 	if err != nil {
 		return fmt.Errorf("lab: DNS: %w", err)
 	}
-	o.others = append(o.others, serveDNS(p.zone(o.pki.echList), pc, ln))
+	o.zone = p.zone(o.pki.echList)
+	o.others = append(o.others, serveDNS(o.zone, pc, ln))
 	ctl, err := listenCtl(o.dir, o.handle)
 	if err != nil {
 		return err
@@ -199,7 +202,7 @@ func (o *owner) apply(ctx context.Context, req request) error {
 	p := &o.plan
 	s := &o.state
 	switch req.Op {
-	case opPolicy, opFamilies, opNAT44, opNPTv6, opRestore:
+	case opPolicy, opFamilies, opNAT44, opNPTv6, opNAT64, opDNS64, opRestore:
 	default:
 		if err := checkUplink(req.Uplink); err != nil {
 			return err
@@ -243,6 +246,14 @@ func (o *owner) apply(ctx context.Context, req request) error {
 		return o.families(ctx, req.V4, req.V6)
 	case opAddAddr, opDelAddr:
 		return o.clientAddr(ctx, i, req.Op == opAddAddr, req.Prefix)
+	case opNAT64:
+		return o.nat64(ctx, req.On)
+	case opDNS64:
+		s.DNS64 = req.On
+		o.zone.setDNS64(o.dns64Prefix())
+		return nil
+	case opPREF64:
+		return o.advertise(i, req.Prefix, req.Lifetime)
 	case opRestore:
 		return o.restore(ctx)
 	}
@@ -316,8 +327,17 @@ func (o *owner) restore(ctx context.Context) error {
 		}
 		o.relays[i].setOneWay(o.def.RTT[i] / 2)
 	}
+	for i, pref := range s.PREF64 {
+		if pref.IsValid() {
+			errs = append(errs, o.advertise(i, pref, 0))
+		}
+	}
+	if s.NAT64 {
+		errs = append(errs, o.nat64(ctx, false))
+	}
 	errs = append(errs, o.families(ctx, true, true))
 	*s = o.def
+	o.zone.setDNS64(o.dns64Prefix())
 	errs = append(errs, runStages(ctx, append(p.policyStages(true), append(p.ispStage(0, s), p.ispStage(1, s)...))...))
 	return errors.Join(errs...)
 }
@@ -328,6 +348,9 @@ func (o *owner) close() error {
 		var errs []error
 		for _, c := range slices.Backward(o.others) {
 			errs = append(errs, c.Close())
+		}
+		if o.tayga != nil {
+			errs = append(errs, o.tayga.Close())
 		}
 		for _, r := range o.relays {
 			if r != nil {
@@ -340,4 +363,13 @@ func (o *owner) close() error {
 		o.closeErr = errors.Join(errs...)
 	})
 	return o.closeErr
+}
+
+// dns64Prefix is the prefix the lab DNS synthesizes under: the NAT64 prefix
+// while the DNS64 control is on, else none.
+func (o *owner) dns64Prefix() netip.Prefix {
+	if o.state.DNS64 {
+		return o.plan.NAT64.Prefix
+	}
+	return netip.Prefix{}
 }

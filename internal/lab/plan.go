@@ -26,12 +26,13 @@ func roles() []string {
 
 // Interface names inside the namespaces.
 const (
-	ifRelayClient = "cli"  // relay port towards the client
-	ifRelayISP    = "isp"  // relay port towards the ISP router
-	ifISPDown     = "lan"  // ISP router port towards the client (through the relay)
-	ifISPUp       = "wan"  // ISP router port towards the core
-	ifCoreServer  = "srv"  // core port towards the server
-	ifServer      = "eth0" // the server's only port
+	ifRelayClient = "cli"   // relay port towards the client
+	ifRelayISP    = "isp"   // relay port towards the ISP router
+	ifISPDown     = "lan"   // ISP router port towards the client (through the relay)
+	ifISPUp       = "wan"   // ISP router port towards the core
+	ifCoreServer  = "srv"   // core port towards the server
+	ifServer      = "eth0"  // the server's only port
+	ifNAT64       = "nat64" // tayga's TUN device in the NAT64 ISP
 )
 
 // Default round-trip times of the two uplinks.
@@ -98,12 +99,23 @@ type serverPlan struct {
 	ServerLL, CoreLL netip.Addr
 }
 
+// nat64Plan is the NAT64 that ISP B runs when the NAT64 control is on: tayga on
+// a TUN device, translating Prefix to addresses of Pool (masqueraded behind the
+// router's outside address).
+type nat64Plan struct {
+	Uplink int          // the uplink whose ISP translates
+	Prefix netip.Prefix // the PREF64, network-specific (tayga keeps documentation IPv4 out of 64:ff9b::/96)
+	Pool   netip.Prefix // tayga's dynamic pool
+	Addr4  netip.Addr   // tayga's own IPv4 address, in Pool
+}
+
 // plan is the lab's whole address plan and naming; it is derived from the lab's
 // name only.
 type plan struct {
 	Name      string
 	Uplinks   [2]uplinkPlan
 	Server    serverPlan
+	NAT64     nat64Plan
 	ClientLL  netip.Addr // the client's link-local on both links
 	IndexBase int        // first interface index; every veth end gets IndexBase+k
 }
@@ -170,6 +182,12 @@ func newPlan(name string) plan {
 			ServerLL: mustAddr("fe80::2"),
 			CoreLL:   mustAddr("fe80::ff"),
 		},
+		NAT64: nat64Plan{
+			Uplink: 1,
+			Prefix: mustPrefix("2001:db8:6464::/96"),
+			Pool:   mustPrefix("192.168.255.0/24"),
+			Addr4:  mustAddr("192.168.255.1"),
+		},
 		ClientLL:  mustAddr("fe80::100"),
 		IndexBase: 1000 + 16*int(h.Sum32()%(1<<22)),
 	}
@@ -230,14 +248,15 @@ func (p *plan) uplink(i int, rtt time.Duration) Uplink {
 func (p *plan) server() Server {
 	s := &p.Server
 	return Server{
-		Name:          "server." + zoneDomain,
-		SlowAAAAName:  "slow-aaaa." + zoneDomain,
-		SlowAAAADelay: slowAAAADelay,
-		NoAAAAName:    "no-aaaa." + zoneDomain,
-		MultiName:     "multi." + zoneDomain,
-		RefuseName:    "refuse." + zoneDomain,
-		DropName:      "drop." + zoneDomain,
-		Open6:         s.Open6, Refuse6: s.Refuse6, Drop6: s.Drop6,
+		Name:           "server." + zoneDomain,
+		SlowAAAAName:   "slow-aaaa." + zoneDomain,
+		SlowAAAADelay:  slowAAAADelay,
+		NoAAAAName:     "no-aaaa." + zoneDomain,
+		MultiName:      "multi." + zoneDomain,
+		RefuseName:     "refuse." + zoneDomain,
+		DropName:       "drop." + zoneDomain,
+		NAT64MixedName: "nat64-mixed." + zoneDomain,
+		Open6:          s.Open6, Refuse6: s.Refuse6, Drop6: s.Drop6,
 		Open4: s.Open4, Refuse4: s.Refuse4, Drop4: s.Drop4,
 		Port:              echoPort,
 		DNS:               netip.MustParseAddrPort(dnsAddr),
@@ -291,5 +310,7 @@ func (p *plan) zone(ech []byte) *zone {
 	add("h3only", drop)
 	add("ech", with(open, svcb.Record{Priority: 1, Target: ".", ALPN: h2, ECH: ech}))
 	add("late-aaaa", rrset{aaaa: []netip.Addr{s.Open6}, a: []netip.Addr{s.Drop4}, aaaaDelay: slowAAAADelay})
+	add("nat64-mixed", rrset{aaaa: []netip.Addr{embed96(p.NAT64.Prefix, s.Open4), s.Open6}, a: []netip.Addr{s.Open4}})
+	z.records[ipv4OnlyName] = rrset{a: ipv4OnlyAddrs}
 	return z
 }

@@ -33,6 +33,7 @@ type facts struct {
 	Client     string    `json:"client"`
 	Uplinks    [2]Uplink `json:"uplinks"`
 	Server     Server    `json:"server"`
+	NAT64      NAT64     `json:"nat64"`
 	Control    string    `json:"control"` // the control socket
 	State      string    `json:"state"`   // this file
 }
@@ -44,6 +45,7 @@ func newFacts(p *plan, dir string, rtt [2]time.Duration) facts {
 		Client:     p.ns(roleClient),
 		Uplinks:    [2]Uplink{p.uplink(0, rtt[0]), p.uplink(1, rtt[1])},
 		Server:     p.server(),
+		NAT64:      NAT64{Uplink: p.NAT64.Uplink, Prefix: p.NAT64.Prefix},
 		Control:    filepath.Join(dir, "ctl.sock"),
 		State:      filepath.Join(dir, "state.json"),
 	}

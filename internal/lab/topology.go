@@ -265,6 +265,10 @@ func sysctls(role string) [][2]string {
 	switch role {
 	case roleISPA, roleISPB, roleCore:
 		kv = append(kv, [2]string{"net/ipv4/ip_forward", "1"}, [2]string{"net/ipv6/conf/all/forwarding", "1"})
+	case roleClient:
+		// Router Advertisements are taken even with forwarding on; the lab's
+		// routers send them only when a test asks (AdvertisePREF64).
+		kv = append(kv, [2]string{"net/ipv6/conf/default/accept_ra", "2"})
 	case roleRelayA, roleRelayB:
 		kv = append(kv, [2]string{"net/ipv6/conf/all/disable_ipv6", "1"}, [2]string{"net/ipv6/conf/default/disable_ipv6", "1"})
 	}
