@@ -325,3 +325,42 @@ func TestZoneWithStub(t *testing.T) {
 		t.Errorf("LookupHTTPS(alias) = %+v; want svc's record with port %d", got, altTLSPort)
 	}
 }
+func TestRespondDNS64(t *testing.T) {
+	p := newPlan("unit")
+	z := p.zone(nil)
+	s := &p.Server
+	pref := p.NAT64.Prefix
+	synth := func(v4 netip.Addr) netip.Addr { return embed96(pref, v4) }
+	wka := []netip.Addr{netip.MustParseAddr("2001:db8:6464::c000:aa"), netip.MustParseAddr("2001:db8:6464::c000:ab")}
+	mixed := []netip.Addr{synth(s.Open4), s.Open6}
+	for _, tc := range []struct {
+		dns64 bool
+		qname string
+		typ   dnsmessage.Type
+		want  []netip.Addr
+	}{
+		{false, "no-aaaa.getapr.test.", dnsmessage.TypeAAAA, nil},
+		{false, "ipv4only.arpa.", dnsmessage.TypeAAAA, nil},
+		{false, "ipv4only.arpa.", dnsmessage.TypeA, ipv4OnlyAddrs},
+		{false, "nat64-mixed.getapr.test.", dnsmessage.TypeAAAA, mixed},
+		{true, "no-aaaa.getapr.test.", dnsmessage.TypeAAAA, []netip.Addr{synth(s.Open4)}},
+		{true, "no-aaaa.getapr.test.", dnsmessage.TypeA, []netip.Addr{s.Open4}},
+		{true, "ipv4only.arpa.", dnsmessage.TypeAAAA, wka},
+		{true, "IPv4Only.Arpa.", dnsmessage.TypeAAAA, wka},
+		{true, "multi.getapr.test.", dnsmessage.TypeAAAA, []netip.Addr{s.Drop6, s.Open6}}, // real AAAA: no synthesis
+		{true, "nat64-mixed.getapr.test.", dnsmessage.TypeAAAA, mixed},
+	} {
+		if tc.dns64 {
+			z.setDNS64(pref)
+		} else {
+			z.setDNS64(netip.Prefix{})
+		}
+		resp, _, err := z.respond(query(t, 1, tc.qname, tc.typ))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := parseAnswer(t, resp); got.rcode != dnsmessage.RCodeSuccess || !slices.Equal(got.addrs, tc.want) {
+			t.Errorf("DNS64 %v: %s %v: %+v; want %v", tc.dns64, tc.qname, tc.typ, got, tc.want)
+		}
+	}
+}

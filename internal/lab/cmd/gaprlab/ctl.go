@@ -14,7 +14,7 @@ import (
 func ctl(args []string) error {
 	name, rest := flags("ctl", args, nil)
 	if len(rest) == 0 {
-		return fmt.Errorf("which control? rtt, blackhole, cut, cutkeep, move, ingress, policy, families, nat44, nptv6, addaddr, deladdr, restore")
+		return fmt.Errorf("which control? rtt, blackhole, cut, cutkeep, move, ingress, policy, families, nat44, nptv6, nat64, dns64, pref64, addaddr, deladdr, restore")
 	}
 	apply, err := parseControl(rest[0], rest[1:])
 	if err != nil {
@@ -34,6 +34,7 @@ type control func(*lab.Lab) error
 func parseControl(op string, args []string) (control, error) {
 	usage := map[string]string{
 		"restore": "", "policy": "on|off", "nat44": "on|off", "nptv6": "on|off", "families": "v4|v6|both",
+		"nat64": "on|off", "dns64": "on|off", "pref64": "UPLINK PREFIX LIFETIME",
 		"rtt": "UPLINK DURATION", "blackhole": "UPLINK on|off", "cut": "UPLINK on|off",
 		"ingress": "UPLINK on|off", "addaddr": "UPLINK PREFIX", "deladdr": "UPLINK PREFIX",
 		"cutkeep": "UPLINK on|off", "move": "UPLINK away|home",
@@ -48,9 +49,10 @@ func parseControl(op string, args []string) (control, error) {
 	switch op {
 	case "restore":
 		return (*lab.Lab).Restore, nil
-	case "policy", "nat44", "nptv6":
+	case "policy", "nat44", "nptv6", "nat64", "dns64":
 		on, err := onOff(args[0])
-		set := map[string]func(*lab.Lab, bool) error{"policy": (*lab.Lab).PolicyRouting, "nat44": (*lab.Lab).NAT44, "nptv6": (*lab.Lab).NPTv6}[op]
+		set := map[string]func(*lab.Lab, bool) error{"policy": (*lab.Lab).PolicyRouting, "nat44": (*lab.Lab).NAT44,
+			"nptv6": (*lab.Lab).NPTv6, "nat64": (*lab.Lab).NAT64, "dns64": (*lab.Lab).DNS64}[op]
 		return func(l *lab.Lab) error { return set(l, on) }, err
 	case "families":
 		f, ok := map[string][2]bool{"v4": {true, false}, "v6": {false, true}, "both": {true, true}}[args[0]]
@@ -62,6 +64,14 @@ func parseControl(op string, args []string) (control, error) {
 	uplink, err := strconv.Atoi(args[0])
 	if err != nil || uplink < 0 || uplink > 1 {
 		return nil, fmt.Errorf("uplink %q: want 0 or 1", args[0])
+	}
+	if op == "pref64" {
+		p, err := netip.ParsePrefix(args[1])
+		if err != nil {
+			return nil, err
+		}
+		d, err := time.ParseDuration(args[2])
+		return func(l *lab.Lab) error { return l.AdvertisePREF64(uplink, p, d) }, err
 	}
 	return parseUplinkControl(op, uplink, args[1])
 }

@@ -27,6 +27,12 @@ func TestParseControl(t *testing.T) {
 		{[]string{"ingress", "x", "off"}, false},
 		{[]string{"addaddr", "0", "2001:db8:a:1::7/64"}, true},
 		{[]string{"deladdr", "0", "2001:db8:a:1::7"}, false},
+		{[]string{"nat64", "on"}, true},
+		{[]string{"dns64", "off"}, true},
+		{[]string{"pref64", "1", "2001:db8:6464::/96", "30m"}, true},
+		{[]string{"pref64", "1", "2001:db8:6464::/96"}, false},
+		{[]string{"pref64", "1", "2001:db8:6464::", "30m"}, false},
+		{[]string{"pref64", "1", "2001:db8:6464::/96", "long"}, false},
 		{[]string{"reboot"}, false},
 	} {
 		c, err := parseControl(tc.args[0], tc.args[1:])

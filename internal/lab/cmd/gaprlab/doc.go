@@ -11,8 +11,8 @@
 //	gaprlab ctl [-name N] CONTROL ARGS...       change a control:
 //	    rtt UPLINK DURATION | blackhole|cut|cutkeep|ingress UPLINK on|off |
 //	    move UPLINK away|home |
-//	    policy|nat44|nptv6 on|off | families v4|v6|both |
-//	    addaddr|deladdr UPLINK PREFIX | restore
+//	    policy|nat44|nptv6|nat64|dns64 on|off | families v4|v6|both |
+//	    pref64 UPLINK PREFIX LIFETIME | addaddr|deladdr UPLINK PREFIX | restore
 //
 // The default name is "demo": namespaces gapr-demo-*. "up" starts a daemon
 // (gaprlab daemon) that holds the relays, servers and DNS and runs until

@@ -150,6 +150,8 @@ func printFacts(w io.Writer, l *lab.Lab) {
 		s.Port, s.Open6, s.Open4, s.Refuse6, s.Refuse4, s.Drop6, s.Drop4)
 	fmt.Fprintf(tw, "names\tDNS %v\t%s, %s (AAAA after %v), %s, %s, %s, %s\n", s.DNS,
 		s.Name, s.SlowAAAAName, s.SlowAAAADelay, s.NoAAAAName, s.MultiName, s.RefuseName, s.DropName)
+	n := l.NAT64Facts()
+	fmt.Fprintf(tw, "nat64\tuplink %d, prefix %v\tgaprlab ctl nat64 on | dns64 on | pref64 %d %v 30m\n", n.Uplink, n.Prefix, n.Uplink, n.Prefix)
 	fmt.Fprintf(tw, "state\t%s\t%s=%s for lab tests against this lab\n", l.StateFile(), lab.EnvState, l.StateFile())
 	tw.Flush()
 }
