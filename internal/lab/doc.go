@@ -51,4 +51,9 @@
 //	                         drop ::12 and .12; peer-echo on port 80, HTTPS on 443
 //	                         and 8443
 //	DNS                      127.0.0.53:53 in the client namespace, zone getapr.test
+//	                         (and ipv4only.arpa), DNS64 on request
+//	NAT64 (off by default)   ISP B translates 2001:db8:6464::/96 with tayga (pool
+//	                         192.168.255.0/24, masqueraded to 203.0.113.129); uplink 1
+//	                         has no IPv4 while it is on; ISP routers send RAs with a
+//	                         PREF64 option on request
 package lab
