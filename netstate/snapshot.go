@@ -143,6 +143,10 @@ type Snapshot struct {
 	// Rules are the policy rules, in kernel order. A family without rules looks
 	// every destination up in the main table.
 	Rules []Rule
+	// PREF64s are the NAT64 prefixes that Router Advertisements gave the links
+	// (RFC 8781; PREF64RA), at most one per link, sorted by link; empty where
+	// the system does not hand RA options to user space.
+	PREF64s []PREF64
 	// Gateway4 and Gateway6 are the preferred default gateways (lowest metric);
 	// invalid when there is none. Gateway6 carries its zone when link-local.
 	Gateway4, Gateway6 netip.Addr
