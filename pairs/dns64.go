@@ -1,0 +1,117 @@
+package pairs
+
+import (
+	"context"
+	"net/netip"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/getapr/getapr/internal/nat64"
+)
+
+// dns64Timeout bounds one RFC 7050 lookup of ipv4only.arpa.
+const dns64Timeout = 2 * time.Second
+
+// dns64Discovery finds the NAT64 prefix from DNS (RFC 7050): the AAAA answers
+// for ipv4only.arpa. It looks once per network (see dns64Network), at the first
+// need, on a goroutine of its own, so that a dial that does not need the
+// prefix never waits for it; a dial that does waits for that one lookup. A
+// change of network makes the next need look again. close stops the lookup
+// and waits for it.
+type dns64Discovery struct {
+	lookup lookupFunc
+	log    *zap.Logger
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu  sync.Mutex
+	cur *dns64Check // for the network last asked about; nil before the first need
+}
+
+// dns64Check is one lookup for one network.
+type dns64Check struct {
+	network  string
+	done     chan struct{} // closed when the lookup has ended
+	prefixes []netip.Prefix
+	err      error
+}
+
+func newDNS64Discovery(lookup lookupFunc, log *zap.Logger) *dns64Discovery {
+	d := &dns64Discovery{lookup: lookup, log: log}
+	d.ctx, d.cancel = context.WithCancel(context.Background())
+	return d
+}
+
+// start makes sure a lookup for network has been started and returns it; it
+// never blocks. The empty network (no IPv6-only link) needs no lookup: start
+// returns nil.
+func (d *dns64Discovery) start(network string) *dns64Check {
+	if network == "" {
+		return nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.cur != nil && d.cur.network == network {
+		return d.cur
+	}
+	c := &dns64Check{network: network, done: make(chan struct{})}
+	d.cur = c
+	if d.ctx.Err() != nil { // closed: nothing more is looked up
+		close(c.done)
+		return c
+	}
+	d.wg.Go(func() { d.run(c) })
+	return c
+}
+
+func (d *dns64Discovery) run(c *dns64Check) {
+	defer close(c.done)
+	ctx, cancel := context.WithTimeout(d.ctx, dns64Timeout)
+	defer cancel()
+	start := time.Now()
+	addrs, err := d.lookup(ctx, "ip6", nat64.WellKnownName)
+	c.prefixes, c.err = nat64.PrefixesFromAnswers(addrs), err
+	d.log.Debug("RFC 7050 discovery", zap.String("network", c.network), zap.Stringers("pref64", c.prefixes),
+		zap.Duration("took", time.Since(start)), zap.Error(err))
+}
+
+// known returns what the lookup for network found, if it has ended; it never
+// blocks and starts nothing.
+func (d *dns64Discovery) known(network string) ([]netip.Prefix, bool) {
+	d.mu.Lock()
+	c := d.cur
+	d.mu.Unlock()
+	if c == nil || c.network != network {
+		return nil, false
+	}
+	select {
+	case <-c.done:
+		return c.prefixes, true
+	default:
+		return nil, false
+	}
+}
+
+// wait starts the lookup for network if needed and waits until it has ended,
+// or ctx is done.
+func (d *dns64Discovery) wait(ctx context.Context, network string) []netip.Prefix {
+	c := d.start(network)
+	if c == nil {
+		return nil
+	}
+	select {
+	case <-c.done:
+		return c.prefixes
+	case <-ctx.Done():
+		return nil
+	}
+}
+
+// close cancels a running lookup and waits for it; it is idempotent.
+func (d *dns64Discovery) close() {
+	d.cancel()
+	d.wg.Wait()
+}

@@ -1,0 +1,110 @@
+package pairs
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// slowDNS64 answers ipv4only.arpa AAAA as a DNS64 with prefix p, after delay.
+type slowDNS64 struct {
+	p     netip.Prefix
+	delay time.Duration
+	calls atomic.Int32
+}
+
+func (f *slowDNS64) lookup(ctx context.Context, network, host string) ([]netip.Addr, error) {
+	f.calls.Add(1)
+	select {
+	case <-time.After(f.delay):
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if network != "ip6" || host != "ipv4only.arpa." || !f.p.IsValid() {
+		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+	}
+	a := f.p.Addr().As16()
+	a[12], a[13], a[14], a[15] = 192, 0, 0, 170
+	b := a
+	b[15] = 171
+	return []netip.Addr{netip.AddrFrom16(a), netip.AddrFrom16(b)}, nil
+}
+
+func TestDNS64Discovery(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := netip.MustParsePrefix("2001:db8:6464::/96")
+		dns := &slowDNS64{p: p, delay: 30 * time.Millisecond}
+		d := newDNS64Discovery(dns.lookup, zap.NewNop())
+		defer d.close()
+		if c := d.start(""); c != nil {
+			t.Fatal("a lookup for a host without IPv6-only links")
+		}
+		// start never blocks; known says nothing until the lookup ends.
+		start := time.Now()
+		d.start("3=2001:db8:b:1::/64;")
+		if time.Since(start) != 0 {
+			t.Fatal("start blocked")
+		}
+		if _, ok := d.known("3=2001:db8:b:1::/64;"); ok {
+			t.Fatal("known before the answer")
+		}
+		got := d.wait(context.Background(), "3=2001:db8:b:1::/64;")
+		if !slices.Equal(got, []netip.Prefix{p}) || time.Since(start) != 30*time.Millisecond {
+			t.Fatalf("wait = %v after %v; want %v after 30ms", got, time.Since(start), p)
+		}
+		if got, ok := d.known("3=2001:db8:b:1::/64;"); !ok || !slices.Equal(got, []netip.Prefix{p}) {
+			t.Fatalf("known = %v, %v", got, ok)
+		}
+		// Once per network: asking again looks nothing up.
+		d.wait(context.Background(), "3=2001:db8:b:1::/64;")
+		if n := dns.calls.Load(); n != 1 {
+			t.Fatalf("%d lookups for one network", n)
+		}
+		// Another network: looked up again; a waiter with a shorter deadline
+		// gives up without the answer.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+		defer cancel()
+		if got := d.wait(ctx, "3=2001:db8:c:1::/64;"); got != nil {
+			t.Fatalf("wait past its deadline = %v", got)
+		}
+		if _, ok := d.known("3=2001:db8:b:1::/64;"); ok {
+			t.Fatal("the old network's answer is still known")
+		}
+		synctest.Wait()
+		time.Sleep(30 * time.Millisecond)
+		if got, ok := d.known("3=2001:db8:c:1::/64;"); !ok || !slices.Equal(got, []netip.Prefix{p}) || dns.calls.Load() != 2 {
+			t.Fatalf("second network: %v, %v after %d lookups", got, ok, dns.calls.Load())
+		}
+	})
+}
+
+// No DNS64: the lookup finds nothing, and close stops a lookup that hangs.
+func TestDNS64DiscoveryNoneAndClose(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d := newDNS64Discovery((&slowDNS64{delay: time.Millisecond}).lookup, zap.NewNop())
+		if got := d.wait(context.Background(), "n1"); got != nil {
+			t.Fatalf("wait without a DNS64 = %v", got)
+		}
+		d.close()
+		hang := newDNS64Discovery((&slowDNS64{delay: time.Hour}).lookup, zap.NewNop())
+		hang.start("n1")
+		start := time.Now()
+		hang.close()
+		if time.Since(start) != 0 {
+			t.Fatalf("close waited %v for a hanging lookup", time.Since(start))
+		}
+		if c := hang.start("n2"); c == nil {
+			t.Fatal("start after close returned nil")
+		} else if _, ok := hang.known("n2"); !ok {
+			t.Fatal("a start after close did not end at once")
+		}
+		hang.close()
+	})
+}

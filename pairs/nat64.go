@@ -1,0 +1,190 @@
+package pairs
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/getapr/getapr/internal/nat64"
+	"github.com/getapr/getapr/netstate"
+)
+
+// NAT64 in pairs: each link may have a NAT64 prefix (PREF64), from a Router
+// Advertisement (in the netstate snapshot), from DNS (RFC 7050, on IPv6-only
+// links) or from configuration. An IPv4 destination that has no IPv4 route
+// through a link with a PREF64 is synthesized under that link's prefix (RFC
+// 6052) and paired with that link's IPv6 sources only; AAAA answers inside a
+// known prefix (a DNS64's) are turned back into the IPv4 address they stand
+// for, so that one server is one destination.
+
+// ConfiguredPREF64 is a NAT64 prefix given by configuration (WithPREF64, or
+// the environment variable GETAPR_PREF64), for networks that announce theirs
+// neither in Router Advertisements nor through DNS64.
+type ConfiguredPREF64 struct {
+	// Interface restricts the prefix to one link (by name); empty means every
+	// link with IPv6 sources that has no prefix of its own.
+	Interface string
+	// Prefix is the NAT64 prefix, of length 32, 40, 48, 56, 64 or 96.
+	Prefix netip.Prefix
+}
+
+// EnvPREF64 is the environment variable read for configured NAT64 prefixes: a
+// comma-separated list of PREFIX or PREFIX%INTERFACE, such as
+// "64:ff9b::/96" or "2001:db8:6464::/96%eth1".
+const EnvPREF64 = "GETAPR_PREF64"
+
+// ParsePREF64s parses the value of GETAPR_PREF64 (see EnvPREF64); the empty
+// string is no prefix.
+func ParsePREF64s(s string) ([]ConfiguredPREF64, error) {
+	var out []ConfiguredPREF64
+	for f := range strings.SplitSeq(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		pfx, ifname, _ := strings.Cut(f, "%")
+		p, err := netip.ParsePrefix(pfx)
+		if err == nil {
+			err = nat64.CheckPrefix(p)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("pairs: %s %q: %w", EnvPREF64, f, err)
+		}
+		out = append(out, ConfiguredPREF64{Interface: ifname, Prefix: p})
+	}
+	return out, nil
+}
+
+// linkFamilies says which kinds of sources each link has: a usable IPv6
+// source that is not link-local (GUA or ULA), and a usable IPv4 source that is
+// not link-local.
+func linkFamilies(s *netstate.Snapshot) (has6, has4 map[int]bool) {
+	has6, has4 = map[int]bool{}, map[int]bool{}
+	for _, a := range s.Sources() {
+		switch c := a.Class(); {
+		case c == netstate.GUA || c == netstate.ULA:
+			has6[a.Index] = true
+		case c.Is4() && c != netstate.LinkLocal4:
+			has4[a.Index] = true
+		}
+	}
+	return has6, has4
+}
+
+// ipv6OnlyLinks returns, in order, the links with IPv6 sources and no IPv4
+// source (link-local aside): where RFC 7050's DNS discovery applies.
+func ipv6OnlyLinks(s *netstate.Snapshot) []int {
+	has6, has4 := linkFamilies(s)
+	var out []int
+	for i := range has6 {
+		if !has4[i] {
+			out = append(out, i)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// dns64Network names the IPv6-only part of the host's network, for deciding
+// when the RFC 7050 discovery must be made again: the IPv6-only links and the
+// prefixes of their sources. The empty string means there is no IPv6-only
+// link, and nothing to discover.
+func dns64Network(s *netstate.Snapshot) string {
+	var b strings.Builder
+	for _, i := range ipv6OnlyLinks(s) {
+		var ps []string
+		for _, a := range s.Sources() {
+			if a.Index == i && (a.Class() == netstate.GUA || a.Class() == netstate.ULA) {
+				ps = append(ps, a.Prefix().String())
+			}
+		}
+		slices.Sort(ps)
+		fmt.Fprintf(&b, "%d=%s;", i, strings.Join(slices.Compact(ps), ","))
+	}
+	return b.String()
+}
+
+// needsDNS64 reports whether a link of s lacks a PREF64 from the RA that the
+// RFC 7050 discovery could give: an IPv6-only link without one.
+func needsDNS64(s *netstate.Snapshot) bool {
+	for _, i := range ipv6OnlyLinks(s) {
+		if _, ok := s.PREF64For(i); !ok {
+			return true
+		}
+	}
+	return false
+}
+
+// linkPREF64s returns the prefix of every link that has one, sorted by link: a
+// Router Advertisement's (in s) first; on an IPv6-only link without one, the
+// first prefix DNS discovery found; on any link with IPv6 sources and neither,
+// the first configured prefix for that link (by name, or for every link).
+func linkPREF64s(s *netstate.Snapshot, dns []netip.Prefix, cfg []ConfiguredPREF64) []netstate.PREF64 {
+	out := slices.Clone(s.PREF64s)
+	has := func(i int) bool {
+		return slices.ContainsFunc(out, func(p netstate.PREF64) bool { return p.Index == i })
+	}
+	if len(dns) > 0 {
+		for _, i := range ipv6OnlyLinks(s) {
+			if !has(i) {
+				out = append(out, netstate.PREF64{Index: i, Prefix: dns[0], Source: netstate.PREF64DNS})
+			}
+		}
+	}
+	has6, _ := linkFamilies(s)
+	for _, l := range s.Links {
+		if !has6[l.Index] || has(l.Index) {
+			continue
+		}
+		for _, c := range cfg {
+			if c.Interface == "" || c.Interface == l.Name {
+				out = append(out, netstate.PREF64{Index: l.Index, Prefix: c.Prefix, Source: netstate.PREF64Config})
+				break
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b netstate.PREF64) int { return a.Index - b.Index })
+	return out
+}
+
+// desynthesize returns addrs with every IPv6 address inside one of the links'
+// prefixes replaced by the IPv4 address it embeds (RFC 6052), without
+// duplicates: the real IPv6 addresses in their order, then the IPv4 ones (the
+// A answers, then those de-synthesized, in order). An address inside a prefix
+// that embeds no translatable IPv4 address stays as it is.
+func desynthesize(addrs []netip.Addr, prefs []netstate.PREF64) []netip.Addr {
+	if len(prefs) == 0 {
+		return addrs
+	}
+	var v6, v4, back []netip.Addr
+	for _, a := range addrs {
+		if a.Is4() {
+			v4 = append(v4, a)
+			continue
+		}
+		if d, ok := extractAny(a, prefs); ok {
+			back = append(back, d)
+			continue
+		}
+		v6 = append(v6, a)
+	}
+	out := make([]netip.Addr, 0, len(addrs))
+	for _, a := range slices.Concat(v6, v4, back) {
+		if !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// extractAny returns the IPv4 address a embeds under the first of prefs that
+// contains it.
+func extractAny(a netip.Addr, prefs []netstate.PREF64) (netip.Addr, bool) {
+	for _, p := range prefs {
+		if d, ok := nat64.Extract(p.Prefix, a); ok {
+			return d, true
+		}
+	}
+	return netip.Addr{}, false
+}
