@@ -1,0 +1,97 @@
+package netstate
+
+import (
+	"sync"
+	"time"
+)
+
+// raOptions keeps the PREF64 options of the Router Advertisements that the
+// kernel hands to user space (RTM_NEWNDUSEROPT on RTNLGRP_ND_USEROPT), for the
+// snapshots: events feed it, dumps read it. Unlike addresses and routes these
+// cannot be dumped, only followed. When a prefix's lifetime runs out it calls
+// the notify function it was last given, so that a rebuild drops the prefix.
+// Its methods are safe for concurrent use; its zero value is ready.
+type raOptions struct {
+	mu     sync.Mutex
+	table  pref64Table
+	timer  *time.Timer // runs notify at the next expiry; nil before the first
+	notify func()
+	closed bool
+}
+
+// handle feeds the body of one RTM_NEWNDUSEROPT message that arrived at now,
+// and reports whether the snapshot's PREF64s may change: the message carried a
+// PREF64 option, valid or not. notify is called when a prefix expires.
+func (r *raOptions) handle(body []byte, now time.Time, notify func()) bool {
+	m, err := parseNDUserOpt(body)
+	if err != nil {
+		return false
+	}
+	opts := m.pref64s()
+	if len(opts) == 0 {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.table.update(m.Index, m.Router, opts, now)
+	r.notify = notify
+	r.arm(now)
+	return true
+}
+
+// arm sets the timer to the next expiry; r.mu is held.
+func (r *raOptions) arm(now time.Time) {
+	next := r.table.nextExpiry()
+	if r.closed || next.IsZero() || r.notify == nil {
+		if r.timer != nil {
+			r.timer.Stop()
+		}
+		return
+	}
+	d := next.Sub(now)
+	if r.timer == nil {
+		notify := r.notify
+		r.timer = time.AfterFunc(d, func() { r.expired(notify) })
+		return
+	}
+	r.timer.Reset(d)
+}
+
+// expired runs when the earliest prefix may have run out.
+func (r *raOptions) expired(notify func()) {
+	r.mu.Lock()
+	closed := r.closed
+	r.mu.Unlock()
+	if !closed {
+		notify()
+	}
+}
+
+// current returns the PREF64s of the links of s at now (the router's address
+// zoned with its link's name), and forgets the prefixes of links s does not
+// have; it re-arms the timer for the next expiry.
+func (r *raOptions) current(s *Snapshot, now time.Time) []PREF64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for k := range r.table.entries {
+		if _, ok := s.Link(k.index); !ok {
+			r.table.forget(k.index)
+		}
+	}
+	out := r.table.current(now)
+	for i := range out {
+		out[i].Router = out[i].Router.WithZone(s.zoneFor(out[i].Index))
+	}
+	r.arm(now)
+	return out
+}
+
+// close stops the timer; nothing is notified afterwards.
+func (r *raOptions) close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.closed = true
+	if r.timer != nil {
+		r.timer.Stop()
+	}
+}

@@ -1,0 +1,73 @@
+package netstate
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// pref64Msg is an RTM_NEWNDUSEROPT body for an RA from router on link index
+// with one PREF64 option (2001:db8:6464::/96) of the given lifetime.
+func pref64Msg(index int, router netip.Addr, lifetime time.Duration) []byte {
+	o := make([]byte, 16)
+	o[0], o[1] = 38, 2
+	binary.BigEndian.PutUint16(o[2:], uint16(lifetime/(8*time.Second))<<3)
+	copy(o[4:], netip.MustParseAddr("2001:db8:6464::").AsSlice()[:12])
+	return ndUserOptMsg(index, 134, router, o)
+}
+
+func TestRAOptions(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := &Snapshot{Links: []Link{{Index: 3, Name: "eth1", Up: true}}}
+		var notified atomic.Int32
+		notify := func() { notified.Add(1) }
+		var r raOptions
+		defer r.close()
+		router := netip.MustParseAddr("fe80::b")
+		if r.handle([]byte{1, 2, 3}, time.Now(), notify) {
+			t.Error("a malformed message counts")
+		}
+		rdnss := ndUserOptMsg(3, 134, router, append([]byte{25, 3, 0, 0, 0, 0, 0, 1}, make([]byte, 16)...))
+		if r.handle(rdnss, time.Now(), notify) {
+			t.Error("an RA without PREF64 counts")
+		}
+		if !r.handle(pref64Msg(3, router, 16*time.Second), time.Now(), notify) {
+			t.Fatal("the PREF64 does not count")
+		}
+		got := r.current(s, time.Now())
+		want := PREF64{Index: 3, Prefix: netip.MustParsePrefix("2001:db8:6464::/96"), Source: PREF64RA,
+			Router: netip.MustParseAddr("fe80::b%eth1"), Expires: time.Now().Add(16 * time.Second)}
+		if len(got) != 1 || got[0] != want {
+			t.Fatalf("current = %+v; want %+v", got, want)
+		}
+		// When the lifetime runs out, notify is called and the prefix is gone.
+		time.Sleep(16*time.Second - time.Nanosecond)
+		if notified.Load() != 0 {
+			t.Fatal("notified before the expiry")
+		}
+		time.Sleep(time.Nanosecond)
+		synctest.Wait()
+		if notified.Load() != 1 {
+			t.Fatalf("notified %d times at the expiry; want 1", notified.Load())
+		}
+		if got := r.current(s, time.Now()); len(got) != 0 {
+			t.Fatalf("after the expiry: %+v", got)
+		}
+		// A prefix of a link that is gone is forgotten.
+		r.handle(pref64Msg(9, router, time.Hour), time.Now(), notify)
+		if got := r.current(s, time.Now()); len(got) != 0 {
+			t.Fatalf("a PREF64 of an unknown link: %+v", got)
+		}
+		// After close, an expiry notifies nothing.
+		r.handle(pref64Msg(3, router, 8*time.Second), time.Now(), notify)
+		r.close()
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if notified.Load() != 1 {
+			t.Fatalf("notified after close")
+		}
+	})
+}
