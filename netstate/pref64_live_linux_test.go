@@ -1,0 +1,144 @@
+package netstate
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/mdlayher/netlink"
+	"golang.org/x/net/icmp"
+	"golang.org/x/net/ipv6"
+	"golang.org/x/sys/unix"
+)
+
+// inNetNS runs fn on a thread switched into the network namespace named ns
+// (sockets fn opens stay there). The thread is never reused if it cannot
+// switch back.
+func inNetNS(ns string, fn func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		self, err := os.Open(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()))
+		if err != nil {
+			errc <- err
+			return
+		}
+		defer self.Close()
+		target, err := os.Open("/var/run/netns/" + ns)
+		if err != nil {
+			errc <- err
+			return
+		}
+		defer target.Close()
+		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
+			errc <- err
+			return
+		}
+		err = fn()
+		if unix.Setns(int(self.Fd()), unix.CLONE_NEWNET) == nil {
+			runtime.UnlockOSThread()
+		}
+		errc <- err
+	}()
+	return <-errc
+}
+
+// sendPREF64RA sends, from the peer's fe80::1 on v0p, a Router Advertisement
+// (router lifetime 0) carrying a PREF64 option built by hand after RFC 8781.
+func (l *lab) sendPREF64RA(p netip.Prefix, plc uint16, lifetime time.Duration) {
+	l.tb.Helper()
+	opt := make([]byte, 16)
+	opt[0], opt[1] = 38, 2
+	binary.BigEndian.PutUint16(opt[2:], uint16(lifetime/(8*time.Second))<<3|plc)
+	copy(opt[4:], p.Addr().AsSlice()[:12])
+	m := icmp.Message{Type: ipv6.ICMPTypeRouterAdvertisement, Body: &icmp.RawBody{Data: append(make([]byte, 12), opt...)}}
+	b, err := m.Marshal(nil)
+	if err != nil {
+		l.tb.Fatal(err)
+	}
+	err = inNetNS(l.peer, func() error {
+		c, err := icmp.ListenPacket("ip6:ipv6-icmp", "fe80::1%v0p")
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		ifi, err := net.InterfaceByName("v0p")
+		if err != nil {
+			return err
+		}
+		pc := c.IPv6PacketConn()
+		if err := errors.Join(pc.SetMulticastHopLimit(255), pc.SetMulticastInterface(ifi)); err != nil {
+			return err
+		}
+		_, err = c.WriteTo(b, &net.IPAddr{IP: net.ParseIP("ff02::1"), Zone: "v0p"})
+		return err
+	})
+	if err != nil {
+		l.tb.Fatalf("sending an RA: %v", err)
+	}
+}
+
+// raLab is a lab whose host takes Router Advertisements on v0 from the peer's
+// fe80::1.
+func raLab(t *testing.T) *lab {
+	l := newLab(t)
+	l.exec(l.host, "sysctl", "-qw", "net.ipv6.conf.v0.accept_ra=2")
+	l.in(l.peer, "addr", "add", "fe80::1/64", "dev", "v0p", "nodad")
+	l.in(l.host, "addr", "add", "fe80::10/64", "dev", "v0", "nodad")
+	l.in(l.host, "addr", "add", "2001:db8:a::10/64", "dev", "v0", "nodad")
+	return l
+}
+
+// The kernel of this machine hands a PREF64 option to user space in the form
+// parseNDUserOpt reads, and raOptions turns it into the link's PREF64.
+func TestPREF64FromKernel(t *testing.T) {
+	l := raLab(t)
+	c, err := netlink.Dial(unix.NETLINK_ROUTE, &netlink.Config{NetNS: l.fd})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.JoinGroup(unix.RTNLGRP_ND_USEROPT); err != nil {
+		t.Fatal(err)
+	}
+	var r raOptions
+	defer r.close()
+	s := &Snapshot{Links: []Link{{Index: 100, Name: "v0", Up: true}}}
+	for _, tc := range []struct {
+		prefix   netip.Prefix
+		plc      uint16
+		lifetime time.Duration
+	}{
+		{netip.MustParsePrefix("2001:db8:6464::/96"), 0, 30 * time.Minute},
+		{netip.MustParsePrefix("2001:db8:122::/48"), 3, 8 * time.Second},
+		{netip.MustParsePrefix("2001:db8:122::/48"), 3, 0},
+	} {
+		l.sendPREF64RA(tc.prefix, tc.plc, tc.lifetime)
+		if err := c.SetReadDeadline(time.Now().Add(2 * time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		msgs, err := c.Receive()
+		if err != nil || len(msgs) != 1 || msgs[0].Header.Type != unix.RTM_NEWNDUSEROPT {
+			t.Fatalf("%v: got %d messages, %v", tc.prefix, len(msgs), err)
+		}
+		now := time.Now()
+		if !r.handle(msgs[0].Data, now, func() {}) {
+			t.Fatalf("%v: message %x not taken", tc.prefix, msgs[0].Data)
+		}
+		got := r.current(s, now)
+		if tc.lifetime == 0 {
+			// The /48 is withdrawn: the /96 is the link's again.
+			tc.prefix, tc.lifetime = netip.MustParsePrefix("2001:db8:6464::/96"), 30*time.Minute
+		}
+		if len(got) != 1 || got[0].Prefix != tc.prefix || got[0].Index != 100 ||
+			got[0].Router != netip.MustParseAddr("fe80::1%v0") || got[0].Source != PREF64RA {
+			t.Fatalf("after %v: %+v", tc.prefix, got)
+		}
+	}
+}
