@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"net"
 	"net/netip"
+	"os/exec"
 	"slices"
 	"testing"
 	"time"
@@ -138,6 +139,20 @@ func TestAdvertisePREF64(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	routes := func() string {
+		out, err := exec.Command("ip", "-6", "route", "show", "table", "all").CombinedOutput()
+		if err != nil {
+			t.Fatalf("ip -6 route: %v: %s", err, out)
+		}
+		return string(out)
+	}
+	before := routes()
+	defer func() {
+		// Router Lifetime 0 and no other option: the client's routes are untouched.
+		if after := routes(); after != before {
+			t.Errorf("the RAs changed the client's routes:\nbefore:\n%s\nafter:\n%s", before, after)
+		}
+	}()
 	for _, tc := range []struct {
 		prefix   netip.Prefix
 		lifetime time.Duration
