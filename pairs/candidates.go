@@ -17,6 +17,7 @@ const (
 	defaultLinkLocal6 = 1 * time.Millisecond   // IPv6 link-local
 	defaultLinkLocal4 = 2 * time.Millisecond   // IPv4 link-local
 	defaultLoopback   = 0                      // loopback to loopback
+	defaultNAT64      = 206 * time.Millisecond // IPv6 to an IPv4 destination through a NAT64
 )
 
 // defaultLatency returns the default latency of a pair of classes and the words
@@ -37,6 +38,17 @@ func defaultLatency(src, dst netstate.Class) (time.Duration, string) {
 		return defaultGUA, "default ipv6 gua 200ms"
 	}
 	return defaultIPv4, "default ipv4 205ms"
+}
+
+// defaultLatency is the default latency of a pair from a source of class src
+// to d, and the words that say so: defaultNAT64 for a destination synthesized
+// under a NAT64 prefix (an IPv4 path behind a translator, after native IPv4),
+// else the classes' default.
+func (d *dest) defaultLatency(src netstate.Class) (time.Duration, string) {
+	if d.synth.IsValid() {
+		return defaultNAT64, "default nat64 206ms"
+	}
+	return defaultLatency(src, d.class)
 }
 
 // isPrivate4 reports whether c is an IPv4 class that needs NAT44 to reach global

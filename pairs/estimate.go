@@ -99,7 +99,7 @@ func (r *ranking) estimateInto(e *estimate, c cand, st *probe.PairStats, known b
 		e.latency, e.rttvar, e.basis = n.srtt, n.rttvar, Inherited
 		return
 	}
-	e.latency, _ = defaultLatency(s.class, d.class)
+	e.latency, _ = d.defaultLatency(s.class)
 	e.rttvar, e.basis = 0, Assumed
 }
 

@@ -200,6 +200,7 @@ func (s *Selector) Close() error {
 	if !l.closed {
 		l.closed = true
 		s.stopLocked()
+		s.dns64.close()
 	}
 	return errors.Join(l.errs...)
 }

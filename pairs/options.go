@@ -8,6 +8,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/getapr/getapr/internal/nat64"
 	"github.com/getapr/getapr/netstate"
 	"github.com/getapr/getapr/probe"
 )
@@ -44,6 +45,7 @@ type config struct {
 	atlas            *probe.AtlasConfig // nil: no RIPE Atlas anchors
 	https            bool               // every Stream asks for HTTPS records
 	httpsLookup      httpsFunc          // tests only: replaces the stub resolver
+	pref64           []ConfiguredPREF64 // configured NAT64 prefixes (WithPREF64, GETAPR_PREF64)
 }
 
 func defaultConfig() config {
@@ -164,3 +166,18 @@ func WithSharing(path string) Option { return func(c *config) { c.sharing = path
 // per path). It has no effect together with WithoutProbing. The default uses no
 // anchors.
 func WithAtlas(a probe.AtlasConfig) Option { return func(c *config) { c.atlas = &a } }
+
+// WithPREF64 configures NAT64 prefixes for links that learn none from Router
+// Advertisements (RFC 8781) or, when IPv6-only, from DNS (RFC 7050): IPv4
+// destinations without an IPv4 route through such a link are synthesized under
+// its prefix (see ConfiguredPREF64). Prefixes that are not NAT64 prefixes (of
+// length 32, 40, 48, 56, 64 or 96) are ignored.
+func WithPREF64(ps ...ConfiguredPREF64) Option {
+	return func(c *config) {
+		for _, p := range ps {
+			if nat64.CheckPrefix(p.Prefix) == nil {
+				c.pref64 = append(c.pref64, p)
+			}
+		}
+	}
+}

@@ -52,6 +52,11 @@ type Pair struct {
 	// EgressMismatch is set when the kernel's route for the pair leaves by an
 	// interface other than Interface (no source-based policy routing on the host).
 	EgressMismatch bool
+	// Synthesized is, for a pair through a NAT64, the IPv4 destination that Dst
+	// stands for: Dst is that address synthesized (RFC 6052) under the NAT64
+	// prefix of Interface's link, because that link has no IPv4 route to it, or
+	// a DNS64's answer under that prefix. It is invalid for other pairs.
+	Synthesized netip.Addr
 	// Fallback is set on the pairs Selector.Attempts returns when the rules
 	// left no pair at all: the dial net.Dialer would make to Dst. Src is then
 	// the caller's local address, or the unspecified address of Dst's family

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/netip"
 
+	"github.com/getapr/getapr/internal/nat64"
 	"github.com/getapr/getapr/netstate"
 	"github.com/getapr/getapr/probe"
 )
@@ -95,8 +96,76 @@ func (v *view) pairsTo(ctx context.Context, w netstate.Watcher, in *rankInput, d
 		}
 		in.addCand(int32(si), in.destIndex(first, dz, dc, t), mismatch)
 	}
+	if dc.Is4() {
+		why = v.synthesize(ctx, w, in, d, local, tr, t, first, n, why)
+	}
 	v.markKernelChoice(ctx, w, in, first, n)
 	return why
+}
+
+// synthesize adds the pairs to the IPv4 destination d through a NAT64 (RFC
+// 6052, HEv3's "Handling NAT64 Networks"): for each link with a NAT64 prefix
+// (in.pref64) that none of the native candidates to d, in.cands[n:], leaves by
+// (the link has no IPv4 route to d), the pairs from that link's IPv6 sources
+// to d synthesized under the link's prefix, when the kernel routes them out of
+// that link. Host-scoped IPv4 destinations are never synthesized. It returns
+// why d has no pair at all, given why (the native pairs' reason), when it adds
+// none either.
+func (v *view) synthesize(ctx context.Context, w netstate.Watcher, in *rankInput, d, local netip.Addr, tr probe.Translators, t PolicyTable, first int32, n int, why string) string {
+	if len(in.pref64) == 0 {
+		if len(in.cands) == n {
+			why += ", and no NAT64 prefix (PREF64) to reach it over IPv6"
+		}
+		return why
+	}
+	for _, p := range in.pref64 {
+		if nativeVia(in, n, p.Index) {
+			continue
+		}
+		d6, ok := nat64.Synthesize(p.Prefix, d)
+		if !ok {
+			why = "not translatable through a NAT64"
+			continue
+		}
+		dc6, di := netstate.Classify(d6), int32(-1)
+		for si := range in.srcs {
+			s := &in.srcs[si]
+			if s.addr.Index != p.Index || !s.addr.IP.Is6() || !v.localAllows(local, s.addr) {
+				continue
+			}
+			if ok, _ := allowed(s.class, dc6, tr); !ok {
+				continue
+			}
+			mismatch, err := v.route(ctx, w, s.addr.IP, s.addr.Index, d6)
+			switch {
+			case err != nil:
+				why = err.Error()
+				continue
+			case mismatch:
+				why = "the route to " + d6.String() + " leaves by another link than its NAT64's"
+				continue
+			}
+			if di < 0 {
+				di = in.destIndex(first, d6, dc6, t)
+				in.dsts[di].synth = d
+			}
+			in.addCand(int32(si), di, false)
+		}
+	}
+	return why
+}
+
+// nativeVia reports whether one of in.cands[n:] has its source on link index.
+func nativeVia(in *rankInput, n int, index int) bool {
+	for _, c := range in.cands[n:] {
+		if in.dsts[c.dst].synth.IsValid() {
+			continue
+		}
+		if in.srcs[c.src].addr.Index == index {
+			return true
+		}
+	}
+	return false
 }
 
 // ownAddress returns the index among in.srcs of the source that is d itself

@@ -52,6 +52,7 @@ func newSource(a netstate.Addr, t PolicyTable) source {
 type dest struct {
 	attr  attr
 	class netstate.Class
+	synth netip.Addr // for a destination synthesized under a NAT64 prefix: the IPv4 address it stands for
 }
 
 // cand is a candidate pair: indexes into the sources and the destinations,
@@ -86,8 +87,9 @@ type rankInput struct {
 	dsts    []dest
 	cands   []cand
 	k       knowledge
-	bias    time.Duration // subtracted from IPv6 latencies
-	srcPort uint16        // kept in Pair.Src (LocalAddr's port)
+	pref64  []netstate.PREF64 // the links' NAT64 prefixes, for synthesizing IPv4 destinations
+	bias    time.Duration     // subtracted from IPv6 latencies, not from synthesized ones
+	srcPort uint16            // kept in Pair.Src (LocalAddr's port)
 	dstPort uint16
 	now     time.Time // for the knowledge's verdicts that expire (middlebox)
 }
@@ -218,7 +220,8 @@ func (r *ranking) key(kb keyBits, ci int32) uint64 {
 	in, e := r.in, &r.cands[ci].est
 	c := in.cands[ci]
 	lat := e.latency
-	if in.dsts[c.dst].attr.ip.Is6() {
+	if d := &in.dsts[c.dst]; d.attr.ip.Is6() && !d.synth.IsValid() {
+		// A synthesized destination is IPv4 behind a translator: no IPv6 bias.
 		lat = biased(lat, in.bias)
 	}
 	tier := uint64(tierOf(e.health, in.srcs[c.src].attr.deprecated))

@@ -31,6 +31,7 @@ func (r *ranking) pairs(keys []uint64, kb keyBits) []Pair {
 		p.Latency, p.RTTVar, p.Basis = e.latency, e.rttvar, e.basis
 		p.Health, p.Deprecated, p.EgressMismatch = e.health, s.attr.deprecated, c.mismatch
 		p.Middlebox = e.middlebox
+		p.Synthesized = d.synth
 		tie := int32(-1) // the previous candidate, if this one ties with it
 		if i > 0 && kb.ties(keys[i-1], k) {
 			tie = r.at[kb.pos(keys[i-1])]
@@ -85,7 +86,7 @@ func (r *ranking) appendReason(b []byte, ci, prev int32) []byte {
 		b = append(append(b, "inherited "...), r.dsts[c.dst].prefix...)
 		b = appendLatency(append(b, ' '), e.latency)
 	default:
-		own, words := defaultLatency(in.srcs[c.src].class, in.dsts[c.dst].class)
+		own, words := in.dsts[c.dst].defaultLatency(in.srcs[c.src].class)
 		b = append(b, words...)
 		if e.kernel {
 			b = append(b, "; kernel's choice"...)

@@ -58,6 +58,7 @@ type Selector struct {
 	log   *zap.Logger
 	store *probe.Store
 	life  lifecycle
+	dns64 *dns64Discovery // RFC 7050; nil in a Selector that could not start
 
 	mu   sync.Mutex
 	view *view // of the newest snapshot ranked with
@@ -81,6 +82,7 @@ func New(opts ...Option) (*Selector, error) {
 		o(&cfg)
 	}
 	s := &Selector{cfg: cfg, log: cfg.log.Named("pairs")}
+	s.dns64 = newDNS64Discovery(s.lookupFor(nil), s.log)
 	s.store = probe.NewStore(probe.WithLogger(cfg.log))
 	s.life.mu.Lock()
 	defer s.life.mu.Unlock()
@@ -313,7 +315,13 @@ func (s *Selector) hostAddrs(ctx context.Context, q Query, f family, lits []neti
 	if ip.IsValid() {
 		return filterFamily(append(lits, ip), f, q.Host)
 	}
-	return resolve(ctx, s.lookupFor(q.Resolver), name, f, s.cfg.resolutionDelay)
+	addrs, err := resolve(ctx, s.lookupFor(q.Resolver), name, f, s.cfg.resolutionDelay)
+	if err != nil || !f.v4 || !f.v6 {
+		return addrs, err
+	}
+	// DNS64 answers under a known NAT64 prefix stand for IPv4 addresses: one
+	// server is one destination, synthesized again per link where needed.
+	return desynthesize(addrs, s.knownPREF64s(s.watcher().Snapshot())), nil
 }
 
 func filterFamily(ips []netip.Addr, f family, host string) ([]netip.Addr, error) {
@@ -357,6 +365,10 @@ func (s *Selector) currentView(w netstate.Watcher) *view {
 func (s *Selector) rankWith(ctx context.Context, w netstate.Watcher, q Query, dsts []netip.Addr, k knowledge, ws *workspace) ([]Pair, []string) {
 	v := s.currentView(w)
 	in := ws.input(v.srcs)
+	if _, f, _ := parseNetwork(q.Network); f.v6 {
+		// Synthesized pairs are IPv6: not for "tcp4".
+		in.pref64 = s.nat64Prefixes(ctx, v.snap, dsts)
+	}
 	why := v.candidates(ctx, w, in, dsts, q.Local.Addr(), k.Translators(), s.cfg.policy)
 	in.k, in.bias = k, s.cfg.bias
 	in.srcPort, in.dstPort = q.Local.Port(), q.Port

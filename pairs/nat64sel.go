@@ -1,0 +1,50 @@
+package pairs
+
+import (
+	"context"
+	"net/netip"
+
+	"github.com/getapr/getapr/internal/nat64"
+	"github.com/getapr/getapr/netstate"
+)
+
+// nat64Prefixes returns the links' NAT64 prefixes for a query to dsts on
+// snap: the RA's, DNS's (RFC 7050) and configured ones (see linkPREF64s). The
+// DNS discovery is started when an IPv6-only link lacks an RA prefix, but only
+// waited for (bounded by ctx) when dsts holds an IPv4 destination that might
+// need synthesis: a dial that does not need the prefix never waits for it.
+func (s *Selector) nat64Prefixes(ctx context.Context, snap *netstate.Snapshot, dsts []netip.Addr) []netstate.PREF64 {
+	var dns []netip.Prefix
+	if s.dns64 != nil && needsDNS64(snap) {
+		network := dns64Network(snap)
+		if needsSynthesis(dsts) {
+			dns = s.dns64.wait(ctx, network)
+		} else {
+			s.dns64.start(network)
+			dns, _ = s.dns64.known(network)
+		}
+	}
+	return linkPREF64s(snap, dns, s.cfg.pref64)
+}
+
+// knownPREF64s returns the links' NAT64 prefixes known now, without waiting
+// or starting anything: for turning DNS64 answers back into IPv4 and for
+// Status.
+func (s *Selector) knownPREF64s(snap *netstate.Snapshot) []netstate.PREF64 {
+	var dns []netip.Prefix
+	if s.dns64 != nil && needsDNS64(snap) {
+		dns, _ = s.dns64.known(dns64Network(snap))
+	}
+	return linkPREF64s(snap, dns, s.cfg.pref64)
+}
+
+// needsSynthesis reports whether one of dsts is an IPv4 address a NAT64 could
+// reach.
+func needsSynthesis(dsts []netip.Addr) bool {
+	for _, d := range dsts {
+		if d.Is4() && nat64.Translatable(d) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,207 @@
+package pairs
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/getapr/getapr/netstate"
+)
+
+var labPREF64 = netip.MustParsePrefix("2001:db8:6464::/96")
+
+// routedNAT64Snapshot is nat64Snapshot with the lab's routing: a default route
+// per family and link in a table per link, selected by source (eth0: table
+// 101, IPv4 and IPv6; eth1: table 102, IPv6 only), main holding eth0's as the
+// preferred defaults. With pref, eth1's RA gave it the lab's NAT64 prefix.
+func routedNAT64Snapshot(pref bool) *netstate.Snapshot {
+	s := nat64Snapshot()
+	s.Addrs = s.Addrs[:5] // no link-local IPv4 on eth1, no eth2
+	s.Links = s.Links[:2]
+	rt := func(dst, gw string, index int, table, metric uint32) netstate.Route {
+		r := route(dst, gw, index)
+		r.Table, r.Priority = table, metric
+		return r
+	}
+	s.Routes = []netstate.Route{
+		rt("2001:db8:a:1::/64", "", 2, 254, 256), rt("10.1.0.0/24", "", 2, 254, 0),
+		rt("2001:db8:b:1::/64", "", 3, 254, 256),
+		rt("::/0", "fe80::a%eth0", 2, 254, 100), rt("0.0.0.0/0", "10.1.0.1", 2, 254, 100),
+		rt("::/0", "fe80::b%eth1", 3, 254, 200),
+		rt("::/0", "fe80::a%eth0", 2, 101, 100), rt("0.0.0.0/0", "10.1.0.1", 2, 101, 100),
+		rt("::/0", "fe80::b%eth1", 3, 102, 200),
+	}
+	rule := func(src string, table uint32, prio uint32) netstate.Rule {
+		p := netip.MustParsePrefix(src)
+		return netstate.Rule{Is6: p.Addr().Is6(), Priority: prio, Src: p, Table: table}
+	}
+	s.Rules = []netstate.Rule{
+		{Is6: true, Priority: 1000, Table: 254, Suppress: true}, {Is6: false, Priority: 1000, Table: 254, Suppress: true},
+		rule("2001:db8:a::/48", 101, 1010), rule("10.1.0.0/24", 101, 1011), rule("2001:db8:b::/48", 102, 1020),
+		{Is6: true, Priority: 32766, Table: 254}, {Is6: false, Priority: 32766, Table: 254},
+	}
+	s.Gateway4, s.Gateway6 = ip("10.1.0.1"), ip("fe80::a%eth0")
+	if pref {
+		s.PREF64s = []netstate.PREF64{{Index: 3, Prefix: labPREF64, Source: netstate.PREF64RA, Router: ip("fe80::b%eth1")}}
+	}
+	return s
+}
+
+// ipv6Only drops the IPv4 address and routes of s.
+func ipv6Only(s *netstate.Snapshot) *netstate.Snapshot {
+	s.Addrs = slices.DeleteFunc(s.Addrs, func(a netstate.Addr) bool { return a.IP.Is4() })
+	s.Routes = slices.DeleteFunc(s.Routes, func(r netstate.Route) bool { return r.Dst.Addr().Is4() })
+	s.Gateway4 = netip.Addr{}
+	return s
+}
+
+// pairText is "src -> dst [synthesized v4]" for comparing rankings.
+func pairText(ps []Pair) []string {
+	var out []string
+	for _, p := range ps {
+		s := p.Src.Addr().String() + " -> " + p.Dst.Addr().String()
+		if p.Synthesized.IsValid() {
+			s += " [" + p.Synthesized.String() + "]"
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func TestNAT64Synthesis(t *testing.T) {
+	const (
+		gua0, gua1, dep1 = "2001:db8:a:1::100", "2001:db8:b:1::100", "2001:db8:b:1::200"
+		v4               = "10.1.0.100"
+		synth            = "2001:db8:6464::c000:20a"
+	)
+	dns := fakeDNS{
+		"aonly.test": {ip("192.0.2.10")},
+		// A DNS64 answer under eth1's prefix beside the real one, and the A.
+		"mixed.test": {ip(synth), ip("2001:db8:5::10"), ip("192.0.2.10")},
+		"host.test":  {ip("127.0.0.1")},
+	}
+	for _, tc := range []struct {
+		name    string
+		snap    *netstate.Snapshot
+		network string
+		host    string
+		want    []string
+	}{
+		{"ipv6-only, literal", ipv6Only(routedNAT64Snapshot(true)), "tcp", "192.0.2.10",
+			[]string{gua1 + " -> " + synth + " [192.0.2.10]", dep1 + " -> " + synth + " [192.0.2.10]"}},
+		{"ipv6-only, A-only name", ipv6Only(routedNAT64Snapshot(true)), "tcp", "aonly.test",
+			[]string{gua1 + " -> " + synth + " [192.0.2.10]", dep1 + " -> " + synth + " [192.0.2.10]"}},
+		{"dual-stack: native where IPv4 works, translated where only that does", routedNAT64Snapshot(true), "tcp", "192.0.2.10",
+			[]string{v4 + " -> 192.0.2.10", gua1 + " -> " + synth + " [192.0.2.10]", dep1 + " -> " + synth + " [192.0.2.10]"}},
+		{"dns64 answer: one server, real IPv6 first", routedNAT64Snapshot(true), "tcp", "mixed.test",
+			[]string{gua0 + " -> 2001:db8:5::10", gua1 + " -> 2001:db8:5::10", v4 + " -> 192.0.2.10",
+				gua1 + " -> " + synth + " [192.0.2.10]", dep1 + " -> 2001:db8:5::10", dep1 + " -> " + synth + " [192.0.2.10]"}},
+		{"tcp6 keeps the dns64 answer as it is", ipv6Only(routedNAT64Snapshot(true)), "tcp6", "mixed.test",
+			[]string{gua0 + " -> 2001:db8:5::10", gua0 + " -> " + synth, gua1 + " -> 2001:db8:5::10", gua1 + " -> " + synth,
+				dep1 + " -> 2001:db8:5::10", dep1 + " -> " + synth}},
+		{"no prefix, no pair", ipv6Only(routedNAT64Snapshot(false)), "tcp", "192.0.2.10", nil},
+		{"tcp4: never synthesized", ipv6Only(routedNAT64Snapshot(true)), "tcp4", "192.0.2.10", nil},
+		{"host-scoped: never synthesized", ipv6Only(routedNAT64Snapshot(true)), "tcp", "169.254.1.1", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _ := newTestSelector(t, tc.snap, dns)
+			ps, err := s.ranked(context.Background(), Query{Network: tc.network, Host: tc.host, Port: 80})
+			if tc.want == nil {
+				if err == nil {
+					t.Fatalf("got %v; want no pair", pairText(ps))
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := pairText(ps); !slices.Equal(got, tc.want) {
+				t.Errorf("pairs:\n got %q\nwant %q", got, tc.want)
+			}
+			for _, p := range ps {
+				if p.Synthesized.IsValid() && (p.Interface != "eth1" || !strings.Contains(p.Reason, "default nat64 206ms")) {
+					t.Errorf("synthesized pair %v via %s, reason %q", p.Dst, p.Interface, p.Reason)
+				}
+			}
+		})
+	}
+}
+
+// Without an IPv4 route and a prefix, the error says so.
+func TestNAT64NoPrefixReason(t *testing.T) {
+	s, _ := newTestSelector(t, ipv6Only(routedNAT64Snapshot(false)), nil)
+	_, err := s.Get(context.Background(), "192.0.2.10", 80)
+	npe, ok := err.(*NoPairError)
+	if !ok || len(npe.Reasons) != 1 || npe.Reasons[0] != "192.0.2.10: no IPv4 source, and no NAT64 prefix (PREF64) to reach it over IPv6" {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// The configured prefix serves a link that has neither an RA's nor DNS's.
+func TestNAT64Configured(t *testing.T) {
+	s, _ := newTestSelector(t, ipv6Only(routedNAT64Snapshot(false)), nil,
+		WithPREF64(ConfiguredPREF64{Interface: "eth1", Prefix: netip.MustParsePrefix("64:ff9b::/96")},
+			ConfiguredPREF64{Prefix: netip.MustParsePrefix("2001:db8::/33")})) // not a NAT64 prefix: ignored
+	ps, err := s.Get(context.Background(), "198.41.0.4", 80)
+	if err != nil || len(ps) == 0 || ps[0].Dst.Addr() != ip("64:ff9b::c629:4") || ps[0].Synthesized != ip("198.41.0.4") {
+		t.Fatalf("Get = %v, %v", pairText(ps), err)
+	}
+}
+
+// dns64Resolver answers ipv4only.arpa as a DNS64 with the lab's prefix after
+// delay, and names from names at once.
+func dns64Resolver(delay time.Duration, names fakeDNS) lookupFunc {
+	return func(ctx context.Context, network, host string) ([]netip.Addr, error) {
+		if host != "ipv4only.arpa." {
+			return names.lookup(ctx, network, host)
+		}
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if network != "ip6" {
+			return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+		}
+		return []netip.Addr{ip("2001:db8:6464::c000:aa"), ip("2001:db8:6464::c000:ab")}, nil
+	}
+}
+
+// On an IPv6-only link without an RA prefix, RFC 7050 finds it: a dial to an
+// IPv4 literal waits for that lookup; a dial to a name with IPv6 addresses does
+// not, and the prefix is known afterwards.
+func TestNAT64FromDNS(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		names := fakeDNS{"v6.test": {ip("2001:db8:5::10")}}
+		w := netstate.NewStatic(ipv6Only(routedNAT64Snapshot(false)))
+		defer w.Close()
+		s, err := New(WithWatcher(w), WithoutProbing(), withLookup(dns64Resolver(40*time.Millisecond, names)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		ctx := context.Background()
+		start := time.Now()
+		ps, err := s.Get(ctx, "v6.test", 80)
+		if err != nil || len(ps) == 0 || time.Since(start) != 0 {
+			t.Fatalf("name with AAAA: %v, %v after %v; want pairs at once", pairText(ps), err, time.Since(start))
+		}
+		ps, err = s.Get(ctx, "192.0.2.10", 80)
+		if err != nil || len(ps) == 0 || ps[0].Dst.Addr() != ip("2001:db8:6464::c000:20a") {
+			t.Fatalf("literal: %v, %v", pairText(ps), err)
+		}
+		if d := time.Since(start); d != 40*time.Millisecond {
+			t.Errorf("the literal waited until %v; want the lookup's 40ms (started by the first Get)", d)
+		}
+		// Known now: no more waiting, and de-synthesis works.
+		start = time.Now()
+		if _, err := s.Get(ctx, "192.0.2.11", 80); err != nil || time.Since(start) != 0 {
+			t.Fatalf("second literal: %v after %v", err, time.Since(start))
+		}
+	})
+}
