@@ -6,6 +6,7 @@ import (
 
 	"github.com/getapr/getapr/internal/nat64"
 	"github.com/getapr/getapr/netstate"
+	"github.com/getapr/getapr/probe"
 )
 
 // nat64Prefixes returns the links' NAT64 prefixes for a query to dsts on
@@ -47,4 +48,28 @@ func needsSynthesis(dsts []netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+// addNAT64 fills st's NAT64 fields from the prefixes known now in snap.
+func (s *Selector) addNAT64(st *probe.Status, snap *netstate.Snapshot) {
+	prefs := s.knownPREF64s(snap)
+	if len(prefs) == 0 {
+		return
+	}
+	st.NAT64 = true
+	best := prefs[0]
+	for _, p := range prefs {
+		l, _ := snap.Link(p.Index)
+		if gw := snap.Gateway6; gw.IsValid() && l.Name != "" && gw.Zone() == l.Name {
+			best = p
+			break
+		}
+	}
+	st.PREF64, st.PREF64Source = best.Prefix, best.Source.String()
+	st.NAT64Links = make([]probe.NAT64Link, len(prefs))
+	for i, p := range prefs {
+		l, _ := snap.Link(p.Index)
+		st.NAT64Links[i] = probe.NAT64Link{Interface: l.Name, Prefix: p.Prefix, Source: p.Source.String(),
+			Router: p.Router, Expires: p.Expires}
+	}
 }

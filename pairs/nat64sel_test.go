@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/getapr/getapr/netstate"
+	"github.com/getapr/getapr/probe"
 )
 
 var labPREF64 = netip.MustParsePrefix("2001:db8:6464::/96")
@@ -204,4 +205,19 @@ func TestNAT64FromDNS(t *testing.T) {
 			t.Fatalf("second literal: %v after %v", err, time.Since(start))
 		}
 	})
+}
+
+func TestNAT64Status(t *testing.T) {
+	s, w := newTestSelector(t, ipv6Only(routedNAT64Snapshot(false)), nil)
+	if st := s.Status(); st.NAT64 || st.PREF64.IsValid() || st.NAT64Links != nil {
+		t.Fatalf("without a prefix: %+v", st)
+	}
+	snap := routedNAT64Snapshot(true)
+	snap.Generation = 2
+	w.Set(snap)
+	st := s.Status()
+	want := probe.NAT64Link{Interface: "eth1", Prefix: labPREF64, Source: "ra", Router: ip("fe80::b%eth1")}
+	if !st.NAT64 || st.PREF64 != labPREF64 || st.PREF64Source != "ra" || len(st.NAT64Links) != 1 || st.NAT64Links[0] != want {
+		t.Fatalf("with the RA's prefix: NAT64 %v PREF64 %v from %q, links %+v", st.NAT64, st.PREF64, st.PREF64Source, st.NAT64Links)
+	}
 }

@@ -122,16 +122,20 @@ func (s *Selector) wantStatus(e *engine) {
 	}
 }
 
-// Status returns the connectivity detected so far, with the prototype's flags.
-// Asking for it makes a quiet prober probe the default gateways from then on, so
-// that later calls have the flags that depend on them.
+// Status returns the connectivity detected so far, with the prototype's flags,
+// and the NAT64 prefixes known (from RAs, DNS or configuration). Asking for it
+// makes a quiet prober probe the default gateways from then on, so that later
+// calls have the flags that depend on them.
 func (s *Selector) Status() probe.Status {
-	if s.err == nil {
-		e, done := s.use()
-		s.wantStatus(e)
-		done()
+	if s.err != nil {
+		return s.store.Status()
 	}
-	return s.store.Status()
+	e, done := s.use()
+	defer done()
+	s.wantStatus(e)
+	st := s.store.Status()
+	s.addNAT64(&st, e.watcher.Snapshot())
+	return st
 }
 
 // ProberStats returns the counters of the Selector's background prober (rounds,

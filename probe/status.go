@@ -24,6 +24,19 @@ type Status struct {
 	Gateway4 netip.Addr `json:"def_gateway4"`
 	Gateway6 netip.Addr `json:"def_gateway6"`
 
+	// NAT64 is set when a link has a NAT64 prefix: IPv4 destinations without
+	// an IPv4 route are reached through it (pairs synthesizes them).
+	NAT64 bool `json:"NAT64"`
+	// PREF64 is the NAT64 prefix of the link of the IPv6 default route, else
+	// of the first link that has one; invalid (JSON null) when none.
+	PREF64 netip.Prefix `json:"PREF64"`
+	// PREF64Source says where PREF64 was learned: "ra" (a Router
+	// Advertisement, RFC 8781), "dns" (ipv4only.arpa, RFC 7050) or "config";
+	// empty (JSON null) when there is none.
+	PREF64Source string `json:"PREF64_source"`
+	// NAT64Links lists the NAT64 prefix of every link that has one.
+	NAT64Links []NAT64Link `json:"nat64_links"`
+
 	// Sources is the health of every source address, in snapshot order.
 	Sources []SourceStatus `json:"sources"`
 	// Middleboxes are the pairs whose path ends at a TCP-terminating middlebox
@@ -31,6 +44,15 @@ type Status struct {
 	Middleboxes []MiddleboxStatus `json:"middleboxes"`
 	// Changed is when any of the above last changed.
 	Changed time.Time `json:"changed"`
+}
+
+// NAT64Link is the NAT64 prefix of one link.
+type NAT64Link struct {
+	Interface string       `json:"interface"`
+	Prefix    netip.Prefix `json:"prefix"`
+	Source    string       `json:"source"`           // "ra", "dns" or "config"
+	Router    netip.Addr   `json:"router,omitzero"`  // the router that advertised it (ra)
+	Expires   time.Time    `json:"expires,omitzero"` // unless refreshed (ra)
 }
 
 // SourceStatus is the health of one source address.
@@ -45,14 +67,22 @@ type SourceStatus struct {
 }
 
 // MarshalJSON encodes s under the prototype's keys, with def_gateway4 and
-// def_gateway6 null when there is no such gateway.
+// def_gateway6 null when there is no such gateway, and PREF64 and
+// PREF64_source null when there is no NAT64 prefix.
 func (s Status) MarshalJSON() ([]byte, error) {
 	type plain Status // without the method
+	var pref *netip.Prefix
+	var src *string
+	if s.PREF64.IsValid() {
+		pref, src = &s.PREF64, &s.PREF64Source
+	}
 	return json.Marshal(struct {
 		plain
-		Gateway4 *netip.Addr `json:"def_gateway4"`
-		Gateway6 *netip.Addr `json:"def_gateway6"`
-	}{plain(s), addrOrNil(s.Gateway4), addrOrNil(s.Gateway6)})
+		Gateway4     *netip.Addr   `json:"def_gateway4"`
+		Gateway6     *netip.Addr   `json:"def_gateway6"`
+		PREF64       *netip.Prefix `json:"PREF64"`
+		PREF64Source *string       `json:"PREF64_source"`
+	}{plain(s), addrOrNil(s.Gateway4), addrOrNil(s.Gateway6), pref, src})
 }
 
 // addrOrNil returns &a, or nil when a is invalid.

@@ -12,18 +12,25 @@ import (
 
 func TestStatusJSON(t *testing.T) {
 	tests := []struct {
-		name     string
-		st       probe.Status
-		gw4, gw6 any
+		name        string
+		st          probe.Status
+		gw4, gw6    any
+		pref, prefs any
 	}{
-		{"no gateways", probe.Status{GUAOK: true}, nil, nil},
+		{"no gateways", probe.Status{GUAOK: true}, nil, nil, nil, nil},
 		{"gateways", probe.Status{
 			Gateway4: netip.MustParseAddr("192.168.1.1"),
 			Gateway6: netip.MustParseAddr("fe80::1%eth0"),
-		}, "192.168.1.1", "fe80::1%eth0"},
+		}, "192.168.1.1", "fe80::1%eth0", nil, nil},
+		{"nat64", probe.Status{
+			NAT64: true, PREF64: netip.MustParsePrefix("2001:db8:6464::/96"), PREF64Source: "ra",
+			NAT64Links: []probe.NAT64Link{{Interface: "eth1", Prefix: netip.MustParsePrefix("2001:db8:6464::/96"), Source: "ra",
+				Router: netip.MustParseAddr("fe80::b%eth1"), Expires: time.Date(2026, 1, 1, 0, 30, 0, 0, time.UTC)}},
+		}, nil, nil, "2001:db8:6464::/96", "ra"},
 	}
 	keys := []string{"GUA_ok", "ULA_ok", "LLA_ok", "IPv4_ok", "ULA_present", "RFC1918", "NPTv6",
-		"NPTv6_tried", "NAT44", "NAT44_tried", "def_gateway4", "def_gateway6", "sources", "middleboxes", "changed"}
+		"NPTv6_tried", "NAT44", "NAT44_tried", "def_gateway4", "def_gateway6", "NAT64", "PREF64", "PREF64_source",
+		"nat64_links", "sources", "middleboxes", "changed"}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b, err := json.Marshal(tt.st)
@@ -44,6 +51,9 @@ func TestStatusJSON(t *testing.T) {
 			}
 			if m["def_gateway4"] != tt.gw4 || m["def_gateway6"] != tt.gw6 {
 				t.Errorf("gateways = %v, %v; want %v, %v", m["def_gateway4"], m["def_gateway6"], tt.gw4, tt.gw6)
+			}
+			if m["PREF64"] != tt.pref || m["PREF64_source"] != tt.prefs {
+				t.Errorf("PREF64 = %v from %v; want %v from %v", m["PREF64"], m["PREF64_source"], tt.pref, tt.prefs)
 			}
 			var back probe.Status
 			if err := json.Unmarshal(b, &back); err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -269,4 +270,23 @@ func TestNoProgressWhenQuick(t *testing.T) {
 			t.Errorf("exit %d, stderr %q; want 0 and nothing", code, stderr.String())
 		}
 	})
+}
+
+func TestStatusFieldsNAT64(t *testing.T) {
+	st := scenarioStatus()
+	st.NAT64, st.PREF64, st.PREF64Source = true, netip.MustParsePrefix("2001:db8:6464::/96"), "ra"
+	st.NAT64Links = []probe.NAT64Link{{Interface: "eth1", Prefix: st.PREF64, Source: "ra", Router: netip.MustParseAddr("fe80::b%eth1")}}
+	got := map[string]string{}
+	for _, f := range statusFields(st) {
+		got[f.key] = f.value
+	}
+	for k, want := range map[string]string{"NAT64": "true", "PREF64": "2001:db8:6464::/96", "PREF64_source": "ra",
+		"nat64 eth1": "2001:db8:6464::/96 ra from fe80::b%eth1"} {
+		if got[k] != want {
+			t.Errorf("%s = %q; want %q", k, got[k], want)
+		}
+	}
+	if f := statusFields(scenarioStatus()); f[len(f)-1].key != "PREF64_source" || f[len(f)-1].value != "-" {
+		t.Errorf("without NAT64 the last field is %+v; want PREF64_source -", f[len(f)-1])
+	}
 }

@@ -37,7 +37,10 @@ type pairJSON struct {
 	Deprecated     bool           `json:"deprecated"`
 	EgressMismatch bool           `json:"egress_mismatch"`
 	Middlebox      bool           `json:"middlebox"` // TLS failed after TCP: tried last for TLS
-	Reason         string         `json:"reason"`
+	// Synthesized is, for a pair through a NAT64, the IPv4 address dst stands
+	// for; null otherwise.
+	Synthesized *netip.Addr `json:"synthesized"`
+	Reason      string      `json:"reason"`
 }
 
 func toPairJSON(rank int, p pairs.Pair) pairJSON {
@@ -48,7 +51,16 @@ func toPairJSON(rank int, p pairs.Pair) pairJSON {
 		LatencyMS: msJSON(p.Latency), RTTVarMS: msJSON(p.RTTVar),
 		Basis: p.Basis, Health: p.Health,
 		Deprecated: p.Deprecated, EgressMismatch: p.EgressMismatch, Middlebox: p.Middlebox, Reason: p.Reason,
+		Synthesized: addrOrNull(p.Synthesized),
 	}
+}
+
+// addrOrNull returns &a, or nil (JSON null) when a is invalid.
+func addrOrNull(a netip.Addr) *netip.Addr {
+	if !a.IsValid() {
+		return nil
+	}
+	return &a
 }
 
 func runPairs(ctx context.Context, c *cli, cmd *command, args []string) error {
@@ -120,6 +132,9 @@ func pairFlags(p pairs.Pair) string {
 	}
 	if p.Middlebox {
 		f = append(f, "middlebox")
+	}
+	if p.Synthesized.IsValid() {
+		f = append(f, "nat64="+p.Synthesized.String())
 	}
 	return orDash(strings.Join(f, ","))
 }

@@ -54,9 +54,28 @@ func statusFields(st probe.Status) []field {
 			out = append(out, field{key, strconv.FormatBool(x)})
 		case netip.Addr:
 			out = append(out, field{key, addrText(x)})
+		case netip.Prefix:
+			out = append(out, field{key, prefixText(x)})
+		case string:
+			out = append(out, field{key, orDash(x)})
 		}
 	}
+	for _, l := range st.NAT64Links {
+		v := l.Prefix.String() + " " + l.Source
+		if l.Router.IsValid() {
+			v += " from " + l.Router.String()
+		}
+		out = append(out, field{"nat64 " + l.Interface, v})
+	}
 	return out
+}
+
+// prefixText is p, or "-" when it is invalid (JSON null).
+func prefixText(p netip.Prefix) string {
+	if !p.IsValid() {
+		return "-"
+	}
+	return p.String()
 }
 
 func (c *cli) printStatus(w io.Writer, st probe.Status) {

@@ -90,6 +90,8 @@ func goldenCases() []goldenCase {
 		{name: "pairs_json", args: []string{"pairs", "server.test", "8443", "--json"}},
 		{name: "pairs_linklocal", args: []string{"pairs", "fe80::1%eth0", "22"}},
 		{name: "pairs_none", args: []string{"pairs", "nopairs.test", "--json"}},
+		{name: "pairs_nat64", args: []string{"pairs", "192.0.2.10", "80"}},
+		{name: "pairs_nat64_json", args: []string{"pairs", "192.0.2.10", "80", "--json"}},
 		{name: "lookup", args: []string{"lookup", "server.test"}},
 		{name: "lookup_6_json", args: []string{"lookup", "--json", "server.test", "-6"}},
 		{name: "status", args: []string{"status"}},

@@ -102,7 +102,7 @@ func TestRealLookupAndStatus(t *testing.T) {
 	if r.code != exitOK {
 		t.Fatalf("status: %v", r)
 	}
-	for _, want := range []string{"def_gateway4  192.0.2.1", "2001:db8:a::10  eth0", "192.0.2.10", "global4"} {
+	for _, want := range []string{"def_gateway4   192.0.2.1", "2001:db8:a::10  eth0", "192.0.2.10", "global4"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("status output lacks %q:\n%s", want, r.stdout)
 		}

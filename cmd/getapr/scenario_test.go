@@ -163,6 +163,7 @@ func newScenario() *fakeBackend {
 			"server.test":  ps,
 			"down.test":    ps[:2],
 			"nopairs.test": nil,
+			"192.0.2.10":   {nat64Pair()},
 			"fe80::1%eth0": {mkPair(srcLL, "eth0", netip.MustParseAddr("fe80::1%eth0"),
 				time.Millisecond, pairs.Assumed, probe.Alive, "default link-local 1ms")},
 		},
@@ -170,4 +171,12 @@ func newScenario() *fakeBackend {
 		status:  scenarioStatus(),
 		dials:   scenarioDials(),
 	}
+}
+
+// nat64Pair is a pair through eth1's NAT64 to the IPv4 literal 192.0.2.10.
+func nat64Pair() pairs.Pair {
+	p := mkPair(srcB6, "eth1", netip.MustParseAddr("2001:db8:6464::c000:20a"), 206*time.Millisecond,
+		pairs.Assumed, probe.Unknown, "default nat64 206ms; kernel's choice")
+	p.Synthesized = netip.MustParseAddr("192.0.2.10")
+	return p
 }
