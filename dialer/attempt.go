@@ -83,6 +83,9 @@ func (d *PairDialer) dialPair(ctx context.Context, a attempt, p pairs.Pair) (net
 		}
 		c, err = d.connect(ctx, a, p, false)
 	}
+	if err != nil && p.NoNAT64 {
+		err = withNoNAT64(err)
+	}
 	return c, err
 }
 

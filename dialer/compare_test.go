@@ -55,6 +55,11 @@ const (
 	// interface name into its index: net.Dialer fails with EINVAL; PairDialer
 	// uses the index of the interface list it read without rtnetlink.
 	diffZoneName difference = "zone names resolved without rtnetlink"
+	// An IPv4 destination the host has no route to and no NAT64 prefix
+	// (PREF64) for: the connect fails as net.Dialer's, and its error says
+	// that too, in an Err that unwraps to net.Dialer's (errors.Is and As
+	// answer alike).
+	diffNoNAT64 difference = "no IPv4 route and no NAT64 prefix: the error says so"
 )
 
 // fields returns the result fields d may change.
@@ -66,6 +71,8 @@ func (d difference) fields() []string {
 		return []string{"Source", "Text"}
 	case diffPath:
 		return []string{"Local", "Remote", "Connects", "Text", "Addr", "Errno", "ErrType", "Timeout", "Temporary"}
+	case diffNoNAT64:
+		return []string{"ErrType", "Text"}
 	case diffZoneName:
 		return []string{"Conn", "Local", "Remote", "Connects", "Source", "Addr", "ErrType", "Errno", "Text"}
 	case diffResolutionDelay:

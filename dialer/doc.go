@@ -95,7 +95,20 @@
 // net.Dialer would make (pairs.Pair.Fallback): the kernel chooses the source,
 // or LocalAddr is bound, and the dial succeeds or fails as net.Dialer's. The
 // README lists the intended differences; a comparison harness in this
-// package's tests checks them.
+// package's tests checks them. One of them: when such a dial goes to an IPv4
+// destination that the host has no IPv4 route to and no NAT64 prefix for
+// (pairs.Pair.NoNAT64), its error says so after the kernel's ("connect:
+// network is unreachable (no IPv4 route, and no NAT64 prefix (PREF64) to
+// reach it over IPv6)"), and still unwraps to the kernel's.
+//
+// # IPv6-only networks with NAT64
+//
+// Where a link has a NAT64 prefix (from a Router Advertisement, RFC 8781;
+// from DNS, RFC 7050; or configured), the Selector pairs IPv4 destinations that
+// the link has no IPv4 route to with the link's IPv6 sources and the IPv4
+// address synthesized under the prefix (pairs.Pair.Synthesized): an IPv4
+// literal or a name with only A records is reached through the NAT64, where
+// net.Dialer fails.
 //
 // # Egress interface and SO_BINDTODEVICE
 //

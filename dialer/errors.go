@@ -177,3 +177,29 @@ func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
 }
+
+// noNAT64Error is the error of a connect to an IPv4 destination that the host
+// has neither an IPv4 route nor a NAT64 prefix (PREF64) for: the kernel's
+// error (ENETUNREACH, usually), and why no other path was tried.
+type noNAT64Error struct{ err error }
+
+func (e *noNAT64Error) Error() string {
+	return e.err.Error() + " (no IPv4 route, and no NAT64 prefix (PREF64) to reach it over IPv6)"
+}
+
+// Unwrap returns the connect's own error, so that errors.Is(err,
+// syscall.ENETUNREACH) and errors.As for *os.SyscallError hold as for
+// net.Dialer's.
+func (e *noNAT64Error) Unwrap() error { return e.err }
+
+// withNoNAT64 adds to err, a failed connect's error, that neither an IPv4
+// route nor a NAT64 prefix was there: inside its *net.OpError, which keeps its
+// Op, Net, Source and Addr.
+func withNoNAT64(err error) error {
+	if oe, ok := err.(*net.OpError); ok && oe.Err != nil {
+		c := *oe
+		c.Err = &noNAT64Error{oe.Err}
+		return &c
+	}
+	return &noNAT64Error{err}
+}

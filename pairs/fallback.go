@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/getapr/getapr/internal/nat64"
 	"github.com/getapr/getapr/netstate"
 )
 
@@ -44,6 +45,8 @@ func (s *Selector) fallbackPairs(ctx context.Context, q Query, npe *NoPairError)
 	e, done := s.use()
 	defer done()
 	v := s.currentView(e.watcher)
+	_, f, _ := parseNetwork(q.Network)
+	noNAT64 := f.v6 && len(s.knownPREF64s(v.snap)) == 0
 	ps := make([]Pair, 0, len(npe.dsts))
 	routable := make(map[netip.Addr]bool, len(npe.dsts))
 	for i, d := range npe.dsts {
@@ -60,6 +63,7 @@ func (s *Selector) fallbackPairs(ctx context.Context, q Query, npe *NoPairError)
 			SrcClass: netstate.Classify(src),
 			DstClass: netstate.Classify(d),
 			Fallback: true,
+			NoNAT64:  noNAT64 && d.Is4() && nat64.Translatable(d),
 			Reason:   "fallback: the kernel's route, as net.Dialer",
 		}
 		if i < len(npe.Reasons) {

@@ -72,6 +72,11 @@ type Pair struct {
 	// Service is what the host's HTTPS record says of Dst (Query.HTTPS); nil
 	// when no record covers it.
 	Service *Service
+	// NoNAT64 is set on a Fallback pair to an IPv4 destination that the host
+	// has no IPv4 route to and no NAT64 prefix (PREF64) to synthesize an IPv6
+	// address under: the dial fails as net.Dialer's would, and the dialer's
+	// error says why.
+	NoNAT64 bool
 	// Reason says in a few words why the pair ranks where it does.
 	Reason string
 }
