@@ -69,6 +69,13 @@
 // or gateways, and RouteFor works as on other systems (below). The standard
 // library's net.Interfaces cannot help there: on Linux it asks rtnetlink too.
 //
+// The Monitor also joins RTNLGRP_ND_USEROPT, where the kernel hands over the
+// Router Advertisement options it does not process itself: a PREF64 option
+// (RFC 8781) becomes its link's NAT64 prefix in Snapshot.PREF64s for the
+// option's lifetime (a withdrawal, lifetime 0, removes it at once; an expiry
+// causes a rebuild; a refresh alone publishes nothing). Such options cannot be
+// dumped: a Monitor learns of a prefix from the first RA after it started.
+//
 // Monitor.RouteFor sends RTM_GETROUTE with RTA_DST, RTA_SRC when a source is
 // given, and RTA_OIF for a zoned link-local address, so it honours source-based
 // policy routing ("ip rule from ... lookup ..."). Kernel errors map to

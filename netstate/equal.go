@@ -18,6 +18,7 @@ func sameHost(a, b *Snapshot) bool {
 		slices.Equal(a.Routes, b.Routes) &&
 		slices.Equal(a.Rules, b.Rules) &&
 		slices.Equal(a.Neighbors, b.Neighbors) &&
+		slices.EqualFunc(a.PREF64s, b.PREF64s, samePREF64) &&
 		slices.EqualFunc(a.Addrs, b.Addrs, func(x, y Addr) bool {
 			return sameAddr(x, y, a.Taken, b.Taken)
 		})
@@ -41,4 +42,11 @@ func sameExpiry(la, lb time.Duration, ta, tb time.Time) bool {
 	}
 	d := ta.Add(la).Sub(tb.Add(lb))
 	return d.Abs() <= lifetimeSlack
+}
+
+// samePREF64 compares two links' NAT64 prefixes without their expiry: an RA
+// that only refreshes a prefix's lifetime is no change of the host.
+func samePREF64(x, y PREF64) bool {
+	x.Expires, y.Expires = time.Time{}, time.Time{}
+	return x == y
 }

@@ -18,7 +18,8 @@ var eventGroups = [...]uint32{
 	unix.RTNLGRP_IPV4_IFADDR, unix.RTNLGRP_IPV6_IFADDR,
 	unix.RTNLGRP_IPV4_ROUTE, unix.RTNLGRP_IPV6_ROUTE,
 	unix.RTNLGRP_IPV4_RULE, unix.RTNLGRP_IPV6_RULE,
-	unix.RTNLGRP_NEIGH, // only the default routers' entries count (see dedup)
+	unix.RTNLGRP_NEIGH,      // only the default routers' entries count (see dedup)
+	unix.RTNLGRP_ND_USEROPT, // RA options for user space: PREF64 (see raOptions)
 }
 
 // eventReadBuffer is the receive buffer of the event socket: large enough for a
@@ -33,7 +34,8 @@ type linuxBackend struct {
 	eventc *netlink.Conn
 	queryc *netlink.Conn
 	closed atomic.Bool
-	dedup  dedup // used by read only
+	dedup  dedup     // used by read only
+	ra     raOptions // the RAs' PREF64 options: fed by read, read by dump
 
 	routers    atomic.Pointer[routerSet] // the default routers of the last dump, for dedup
 	routerList []routerKey               // the same, as dump last saw them; used by dump only
@@ -61,6 +63,7 @@ func newBackend(cfg config) (backend, error) {
 
 func (b *linuxBackend) close() error {
 	b.closed.Store(true)
+	b.ra.close()
 	var errs []error
 	for _, c := range []*netlink.Conn{b.dumpc, b.eventc, b.queryc} {
 		if c != nil {
@@ -111,6 +114,7 @@ func (b *linuxBackend) dump() (*Snapshot, bool, error) {
 	if err != nil {
 		b.log.Debug("skipped undecodable netlink messages", zap.Error(err))
 	}
+	s.PREF64s = b.ra.current(s, time.Now())
 	return s, b.watchRouters(s) || interrupted, nil
 }
 
@@ -159,6 +163,10 @@ func (b *linuxBackend) read(notify func()) error {
 		}
 		changed := false
 		for _, m := range msgs {
+			if m.Header.Type == unix.RTM_NEWNDUSEROPT {
+				changed = b.ra.handle(m.Data, time.Now(), notify) || changed
+				continue
+			}
 			changed = b.dedup.relevant(m) || changed
 		}
 		if changed {

@@ -142,3 +142,41 @@ func TestPREF64FromKernel(t *testing.T) {
 		}
 	}
 }
+
+// A Monitor publishes an RA's PREF64 as the link's, soon after it arrives;
+// a refresh is no change; a withdrawal removes it.
+func TestMonitorPREF64(t *testing.T) {
+	l := raLab(t)
+	m, ch := watch(t, l)
+	last := m.Snapshot().Generation
+	p96 := netip.MustParsePrefix("2001:db8:6464::/96")
+	has := func(p netip.Prefix) func(*Snapshot) bool {
+		return func(s *Snapshot) bool {
+			got, ok := s.PREF64For(100)
+			return ok && got.Prefix == p && got.Source == PREF64RA && got.Router == netip.MustParseAddr("fe80::1%v0")
+		}
+	}
+	if !hasAddr("2001:db8:a::10", func(Addr) bool { return true })(m.Snapshot()) {
+		t.Fatal("the lab's address is not in the first snapshot")
+	}
+	start := time.Now()
+	l.sendPREF64RA(p96, 0, 30*time.Minute)
+	s := await(t, ch, &last, liveWait, "the RA's PREF64", has(p96))
+	took := time.Since(start)
+	t.Logf("PREF64 published %v after the RA was sent (generation %d)", took, s.Generation)
+	if took > 100*time.Millisecond {
+		t.Errorf("PREF64 published %v after the RA; want within 100 ms", took)
+	}
+	if got, _ := m.Snapshot().PREF64For(100); got.Expires.Sub(start) < 29*time.Minute {
+		t.Errorf("expires %v", got.Expires)
+	}
+	// The same RA again only refreshes the lifetime: no new snapshot.
+	l.sendPREF64RA(p96, 0, 30*time.Minute)
+	select {
+	case s := <-ch:
+		t.Errorf("a refresh published generation %d", s.Generation)
+	case <-time.After(300 * time.Millisecond):
+	}
+	l.sendPREF64RA(p96, 0, 0)
+	await(t, ch, &last, liveWait, "no PREF64 after the withdrawal", func(s *Snapshot) bool { return len(s.PREF64s) == 0 })
+}
