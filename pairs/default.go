@@ -28,6 +28,7 @@ const (
 	// Selector then logs at that level to stderr, in zap's production format.
 	// Unset, it logs nothing.
 	EnvLog = "GETAPR_LOG"
+	// EnvPREF64 (see its declaration) configures NAT64 prefixes.
 )
 
 // DefaultIdleStop is how long the default Selector stays unused before it stops
@@ -43,10 +44,11 @@ var std struct {
 
 // Default returns the process-wide default Selector, starting it on first use: a
 // netstate Monitor of the host, a quiet background prober (of the destinations
-// dialed, and of the targets in GETAPR_PROBE_TARGETS), the logger GETAPR_LOG asks
-// for. It is never closed; after DefaultIdleStop without use it stops its
-// goroutines, and starts them again on the next use. If it cannot start, every
-// method of the Selector returns that error.
+// dialed, and of the targets in GETAPR_PROBE_TARGETS), the NAT64 prefixes of
+// GETAPR_PREF64, the logger GETAPR_LOG asks for. It is never closed; after
+// DefaultIdleStop without use it stops its goroutines, and starts them again on
+// the next use. If it cannot start, every method of the Selector returns that
+// error.
 func Default() *Selector {
 	std.once.Do(func() {
 		std.s = newDefault(os.Getenv)
@@ -96,6 +98,7 @@ func LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error
 // envConfig is what the environment asks of the default Selector.
 type envConfig struct {
 	targets []netip.AddrPort
+	pref64  []ConfiguredPREF64
 	level   *zapcore.Level // nil: no logging
 	// problems lists the values that could not be used.
 	problems []string
@@ -115,6 +118,11 @@ func parseEnv(getenv func(string) string) envConfig {
 			continue
 		}
 		c.targets = append(c.targets, ap)
+	}
+	if ps, err := ParsePREF64s(getenv(EnvPREF64)); err != nil {
+		c.problems = append(c.problems, err.Error())
+	} else {
+		c.pref64 = ps
 	}
 	if v := strings.TrimSpace(getenv(EnvLog)); v != "" {
 		l, err := zapcore.ParseLevel(v)
@@ -148,7 +156,7 @@ func newDefault(getenv func(string) string) *Selector {
 	for _, p := range c.problems {
 		log.Warn("ignoring environment setting", zap.String("problem", p))
 	}
-	s, err := New(WithLogger(log), WithProbeTargets(c.targets...), WithIdleStop(DefaultIdleStop))
+	s, err := New(WithLogger(log), WithProbeTargets(c.targets...), WithPREF64(c.pref64...), WithIdleStop(DefaultIdleStop))
 	if err != nil {
 		log.Error("default selector failed to start", zap.Error(err))
 		return &Selector{err: err, store: probe.NewStore()}

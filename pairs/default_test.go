@@ -36,12 +36,18 @@ func TestParseEnv(t *testing.T) {
 		{"log level", map[string]string{EnvLog: "debug"}, nil, "debug", 0},
 		{"log level upper case", map[string]string{EnvLog: "WARN"}, nil, "warn", 0},
 		{"bad log level", map[string]string{EnvLog: "loud"}, nil, "", 1},
+		{"pref64", map[string]string{EnvPREF64: "64:ff9b::/96%eth1"}, nil, "", 0},
+		{"bad pref64", map[string]string{EnvPREF64: "64:ff9b::/95"}, nil, "", 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := parseEnv(func(k string) string { return tt.env[k] })
 			if !slices.Equal(c.targets, tt.targets) {
 				t.Errorf("targets = %v, want %v", c.targets, tt.targets)
+			}
+			if p := tt.env[EnvPREF64]; tt.problems == 0 && p != "" &&
+				(len(c.pref64) != 1 || c.pref64[0] != (ConfiguredPREF64{Interface: "eth1", Prefix: netip.MustParsePrefix("64:ff9b::/96")})) {
+				t.Errorf("pref64 = %+v for %q", c.pref64, p)
 			}
 			if len(c.problems) != tt.problems {
 				t.Errorf("problems = %q, want %d", c.problems, tt.problems)

@@ -68,6 +68,8 @@ type backendOptions struct {
 	Watcher netstate.Watcher
 	// Resolver, if non-nil, resolves names instead of net.DefaultResolver.
 	Resolver *net.Resolver
+	// PREF64 are the configured NAT64 prefixes (--pref64, GETAPR_PREF64).
+	PREF64 []pairs.ConfiguredPREF64
 }
 
 // newBackendFunc opens a backend. *cli holds one so tests can swap in a fake.

@@ -71,6 +71,9 @@ func (b *realBackend) newSelector(ctx context.Context, o backendOptions) (*pairs
 	if o.Share != "" {
 		opts = append(opts, pairs.WithSharing(o.Share))
 	}
+	if len(o.PREF64) > 0 {
+		opts = append(opts, pairs.WithPREF64(o.PREF64...))
+	}
 	return pairs.New(opts...)
 }
 

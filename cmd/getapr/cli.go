@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -169,7 +170,13 @@ func badArgs(cmd *command, format string, args ...any) error {
 // backend returned says on stderr why its Close failed (the last merge of the
 // --share file, most often).
 func (c *cli) open(ctx context.Context, o *options) (backend, error) {
-	nb, err := c.newBackend(ctx, o.backendOptions(o.logger(c.stderr)))
+	bo := o.backendOptions(o.logger(c.stderr))
+	pref64, err := o.pref64.configured(os.Getenv)
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	bo.PREF64 = pref64
+	nb, err := c.newBackend(ctx, bo)
 	if err != nil {
 		return nil, err
 	}

@@ -290,3 +290,25 @@ func TestStatusFieldsNAT64(t *testing.T) {
 		t.Errorf("without NAT64 the last field is %+v; want PREF64_source -", f[len(f)-1])
 	}
 }
+
+func TestPREF64Flag(t *testing.T) {
+	var l pref64List
+	env := func(v string) func(string) string { return func(string) string { return v } }
+	if ps, err := l.configured(env("2001:db8:6464::/96")); err != nil || len(ps) != 1 || ps[0].Prefix.Bits() != 96 {
+		t.Fatalf("from the environment: %v, %v", ps, err)
+	}
+	if err := l.Set("64:ff9b::/96%eth1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Set("64:ff9b::/95"); err == nil {
+		t.Error("a /95 was accepted")
+	}
+	ps, err := l.configured(env("2001:db8:6464::/96"))
+	if err != nil || len(ps) != 1 || ps[0].Interface != "eth1" || l.String() != "64:ff9b::/96%eth1" {
+		t.Fatalf("the flag over the environment: %v, %v (%s)", ps, err, l.String())
+	}
+	var bad pref64List
+	if _, err := bad.configured(env("nonsense")); err == nil {
+		t.Error("a bad environment value was accepted")
+	}
+}

@@ -28,6 +28,8 @@
 //	--timeout D          limit for each network operation (default 5s)
 //	--wait               wait for the first probe round before answering
 //	--log-level L        library logs at zap level L on stderr (default off)
+//	--pref64 P[%IF]      NAT64 prefix for links that learn none from RAs or DNS
+//	                     (repeatable; default $GETAPR_PREF64, comma-separated)
 //
 // Every command prints its usage with -h. While it waits, getapr shows a spinner on
 // stderr when stderr is a terminal.
@@ -40,10 +42,12 @@
 //
 //	pairs:   host, port, pairs[]{rank, family, src, interface, dst, port, src_class,
 //	         dst_class, latency_ms, rttvar_ms, basis, health, deprecated,
-//	         egress_mismatch, reason}
+//	         egress_mismatch, synthesized, reason}
 //	lookup:  host, network, addrs[]
 //	status:  GUA_ok, ULA_ok, LLA_ok, IPv4_ok, ULA_present, RFC1918, NPTv6,
-//	         NPTv6_tried, NAT44, NAT44_tried, def_gateway4, def_gateway6,
+//	         NPTv6_tried, NAT44, NAT44_tried, def_gateway4, def_gateway6, NAT64,
+//	         PREF64 (prefix or null), PREF64_source (ra, dns, config or null),
+//	         nat64_links[]{interface, prefix, source, router, expires},
 //	         sources[]{addr, interface, class, health, since, failures, next_check},
 //	         changed
 //	dial:    address, network, dialer, ok, total_ms, attempts[]{start_ms, src,

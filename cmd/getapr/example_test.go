@@ -44,6 +44,9 @@ func Example_help() {
 	//     	log the library at this zap level (debug, info, warn, error) to stderr; off by default
 	//   -no-probe
 	//     	no background probing: rank from the kernel's state and defaults only
+	//   -pref64 PREFIX[%IFACE]
+	//     	the NAT64 PREFIX[%IFACE] of links that learn none from RAs or DNS (repeatable;
+	//     	default: $GETAPR_PREF64)
 	//   -probe-target HOST:PORT
 	//     	probe HOST:PORT too (repeatable)
 	//   -share

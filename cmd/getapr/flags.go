@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/getapr/getapr/pairs"
 	"github.com/getapr/getapr/probe"
 )
 
@@ -30,6 +31,7 @@ type options struct {
 	timeout      time.Duration
 	wait         bool
 	logLevel     levelFlag
+	pref64       pref64List
 	// attemptDelay is set by dial's --attempt-delay.
 	attemptDelay time.Duration
 	// eager is set by status and watch: probe as the prototype did.
@@ -49,6 +51,7 @@ func (o *options) register(fs *flag.FlagSet, jsonOnly bool) {
 	fs.DurationVar(&o.timeout, "timeout", defaultTimeout, "give up on each network operation after this long")
 	fs.BoolVar(&o.wait, "wait", false, "wait for the first probe round before answering")
 	fs.Var(&o.logLevel, "log-level", "log the library at this zap `level` (debug, info, warn, error) to stderr; off by default")
+	fs.Var(&o.pref64, "pref64", "the NAT64 `PREFIX[%IFACE]` of links that learn none from RAs or DNS (repeatable;\ndefault: $"+pairs.EnvPREF64+")")
 }
 
 // logger returns a zap logger writing to w at the chosen level, or a no-op one.
@@ -76,6 +79,42 @@ func (o *options) backendOptions(log *zap.Logger) backendOptions {
 
 // targetList is the repeatable --probe-target HOST:PORT, or private:HOST:PORT to
 // allow private addresses (see probe.CheckProbeTarget).
+// pref64List is the repeatable --pref64 flag.
+type pref64List struct {
+	ps  []pairs.ConfiguredPREF64
+	set bool
+}
+
+func (l *pref64List) String() string {
+	var s []string
+	for _, p := range l.ps {
+		v := p.Prefix.String()
+		if p.Interface != "" {
+			v += "%" + p.Interface
+		}
+		s = append(s, v)
+	}
+	return strings.Join(s, ",")
+}
+
+func (l *pref64List) Set(s string) error {
+	ps, err := pairs.ParsePREF64s(s)
+	if err != nil {
+		return err
+	}
+	l.ps, l.set = append(l.ps, ps...), true
+	return nil
+}
+
+// configured returns the flag's prefixes, or those of the environment
+// variable when the flag was not given.
+func (l *pref64List) configured(getenv func(string) string) ([]pairs.ConfiguredPREF64, error) {
+	if l.set {
+		return l.ps, nil
+	}
+	return pairs.ParsePREF64s(getenv(pairs.EnvPREF64))
+}
+
 type targetList []string
 
 func (l *targetList) String() string { return strings.Join(*l, ",") }
