@@ -105,12 +105,17 @@ func (r *runner) scenario(ctx context.Context, sc scenario) (ScenarioResult, err
 	if err := steps(r.l.Restore, func() error { return sc.apply(r.l) }); err != nil {
 		return ScenarioResult{}, err
 	}
-	res := ScenarioResult{Name: sc.name, Setup: sc.setup, Limit: r.l.Uplink(sc.best).RTT, Targets: sc.targets, TLS: sc.tls}
+	host := r.l.Server().Name
+	if sc.host != nil {
+		host = sc.host(r.l)
+	}
+	res := ScenarioResult{Name: sc.name, Setup: sc.setup, Limit: r.l.Uplink(sc.best).RTT, Targets: sc.targets, TLS: sc.tls, Target: host}
 	ds := r.ds
 	if sc.tls {
 		ds = r.tls
 		res.Limit *= 2
 	}
+	ds.target(host)
 	fmt.Fprintf(r.log, "gaprbench: %s (limit %s ms)\n", sc.name, ms(res.Limit))
 	r.method(ctx, &res, methodNetDialer, ds.net)
 	if r.hasCurl {
@@ -121,7 +126,7 @@ func (r *runner) scenario(ctx context.Context, sc scenario) (ScenarioResult, err
 	if sc.failing != nil {
 		failing = sc.failing(r.l)
 	}
-	sel, learned, err := r.warmSelector(ctx, ds, failing)
+	sel, learned, err := r.warmSelector(ctx, ds, sc, failing, &res)
 	if err != nil {
 		return res, err
 	}
@@ -171,10 +176,16 @@ func (r *runner) measure(ctx context.Context, dial dialFunc) Summary {
 // its first probe round and knows the failing sources (waitLearned), and how long that
 // took from its first dial; the duration is negative when it did not learn
 // within cfg.learn. The caller closes the Selector.
-func (r *runner) warmSelector(ctx context.Context, ds *dialers, failing []netip.Addr) (*pairs.Selector, time.Duration, error) {
+func (r *runner) warmSelector(ctx context.Context, ds *dialers, sc scenario, failing []netip.Addr, res *ScenarioResult) (*pairs.Selector, time.Duration, error) {
 	sel, err := ds.newSelector()
 	if err != nil {
 		return nil, 0, err
+	}
+	if sc.announce != nil {
+		if err := r.announce(ctx, sc, sel, res); err != nil {
+			sel.Close()
+			return nil, 0, err
+		}
 	}
 	start := time.Now()
 	_, _ = ds.warm(sel)(ctx) // makes the server a probed destination (and, with TLS, learns the middlebox); it may fail
@@ -182,7 +193,7 @@ func (r *runner) warmSelector(ctx context.Context, ds *dialers, failing []netip.
 	defer cancel()
 	err = sel.Init(lctx)
 	if err == nil {
-		err = r.waitLearned(lctx, sel, failing)
+		err = r.waitLearned(lctx, ds, sel, failing)
 	}
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
@@ -195,16 +206,35 @@ func (r *runner) warmSelector(ctx context.Context, ds *dialers, failing []netip.
 	return sel, time.Since(start), nil
 }
 
+// announce runs sc.announce (an RA) and measures how long until sel's Status
+// shows the scenario's NAT64 prefix, into res.PREF64Known.
+func (r *runner) announce(ctx context.Context, sc scenario, sel *pairs.Selector, res *ScenarioResult) error {
+	want := sc.pref64(r.l)
+	start := time.Now()
+	if err := sc.announce(r.l); err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := pollEvery(wctx, time.Millisecond, func() bool { return sel.Status().PREF64 == want }); err != nil {
+		fmt.Fprintf(r.log, "  the warm Selector did not learn PREF64 %v within 2s\n", want)
+		return nil
+	}
+	res.PREF64Known = time.Since(start)
+	fmt.Fprintf(r.log, "  PREF64 %v known %v after the RA was sent\n", want, res.PREF64Known.Round(100*time.Microsecond))
+	return nil
+}
+
 // waitLearned waits until sel knows the failing sources: every pair it offers
 // to the lab server from one of them has a dead source (a pair it no longer
 // offers at all, such as a translated source whose translator was tried and
 // not found, counts as known). Meanwhile it dials the server, as an
 // application would (a quiet Selector learns from the application's dials). It
 // returns early with ctx's error.
-func (r *runner) waitLearned(ctx context.Context, sel *pairs.Selector, failing []netip.Addr) error {
-	host, port, _ := net.SplitHostPort(r.ds.addr)
+func (r *runner) waitLearned(ctx context.Context, ds *dialers, sel *pairs.Selector, failing []netip.Addr) error {
+	host, port, _ := net.SplitHostPort(ds.addr)
 	p, _ := strconv.Atoi(port)
-	dial := r.ds.warm(sel)
+	dial := ds.warm(sel)
 	last := time.Now()
 	return poll(ctx, func() bool {
 		if time.Since(last) >= 250*time.Millisecond {
@@ -220,7 +250,12 @@ func (r *runner) waitLearned(ctx context.Context, sel *pairs.Selector, failing [
 
 // poll calls cond every 50 ms until it holds (nil) or ctx is done (its error).
 func poll(ctx context.Context, cond func() bool) error {
-	tick := time.NewTicker(50 * time.Millisecond)
+	return pollEvery(ctx, 50*time.Millisecond, cond)
+}
+
+// pollEvery calls cond every d until it holds (nil) or ctx is done (its error).
+func pollEvery(ctx context.Context, d time.Duration, cond func() bool) error {
+	tick := time.NewTicker(d)
 	defer tick.Stop()
 	for !cond() {
 		select {

@@ -36,6 +36,15 @@ type dialers struct {
 	news []time.Duration // how long each cold pairs.New took
 }
 
+// target makes host (at the port and scheme of the current address) what the
+// dials go to. The runner calls it between scenarios, never while dials run.
+func (ds *dialers) target(host string) {
+	_, port, _ := net.SplitHostPort(ds.addr)
+	scheme, _, _ := strings.Cut(ds.url, "://")
+	ds.addr = net.JoinHostPort(host, port)
+	ds.url = scheme + "://" + ds.addr + "/"
+}
+
 // contextDialer is what net.Dialer and dialer.PairDialer have in common.
 type contextDialer interface {
 	DialContext(ctx context.Context, network, address string) (net.Conn, error)

@@ -28,6 +28,11 @@
 //     blackholed, so only the RFC 1918 source behind ISP A's NAT44 works;
 //   - NPTv6 only: an IPv6-only client without uplink 0's GUA and with uplink 1
 //     blackholed, so only the ULA behind ISP A's NPTv6 works.
+//   - NAT64 (RA), IPv4 literal and A-only name: an IPv6-only client whose
+//     uplink 1 is behind a NAT64 (tayga), its prefix announced by an RA the
+//     warm Selector receives; only the NAT64 reaches the IPv4 server;
+//   - NAT64 (DNS64), IPv4 literal: the same NAT64 without an RA, its prefix
+//     found through ipv4only.arpa at the first dial that needs it.
 //
 // Then the time back to the best path (-recovery-runs runs of each, 3 by
 // default, about 5 minutes a run; see package internal/soak): one process
@@ -39,7 +44,8 @@
 // the median and the worst run. Last, the idle probe traffic of a quiet (the
 // default) and of an eager Selector.
 //
-// In each, every method dials the lab server's name -dials times with a
+// In each, every method dials the lab server's name (or the scenario's own
+// target) -dials times with a
 // timeout of -timeout; a failed dial counts as the timeout. A method's first
 // dial runs alone; when it failed, the other dials of that method run all at
 // once, in parallel, so that a scenario does not take dials × timeout.

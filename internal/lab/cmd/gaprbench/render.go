@@ -18,7 +18,11 @@ func (r *Report) Markdown() string {
 	r.writeMethods(&b)
 	b.WriteString("\nScenarios (the lab's controls are restored before each):\n\n")
 	for _, s := range r.Scenarios {
-		fmt.Fprintf(&b, "- **%s** (limit: %s ms): %s\n", s.Name, ms(s.Limit), s.Setup)
+		fmt.Fprintf(&b, "- **%s** (limit: %s ms", s.Name, ms(s.Limit))
+		if s.Target != "" {
+			fmt.Fprintf(&b, "; dialed: `%s`", s.Target)
+		}
+		fmt.Fprintf(&b, "): %s\n", s.Setup)
 	}
 	b.WriteString("\n## Targets\n\n")
 	r.writeTargets(&b)
@@ -83,7 +87,7 @@ func (r *Report) writeSetup(b *strings.Builder) {
 	fmt.Fprintf(b, "| curl | %s |\n", orUnknown(r.Curl))
 	fmt.Fprintf(b, "| lab | uplink 0 (ISP A, the preferred default route) RTT %s ms, uplink 1 (ISP B) RTT %s ms, delayed by user-space relays |\n",
 		ms(r.RTT[0]), ms(r.RTT[1]))
-	fmt.Fprintf(b, "| dials | %d per method and scenario to the lab server's name (A and AAAA), timeout %v each; a failed dial counts as %v |\n",
+	fmt.Fprintf(b, "| dials | %d per method and scenario to the lab server's name (A and AAAA) unless the scenario names another target, timeout %v each; a failed dial counts as %v |\n",
 		r.Dials, r.Timeout, r.Timeout)
 }
 
@@ -153,6 +157,9 @@ func (r *Report) writeMethods(b *strings.Builder) {
 			fmt.Fprintf(b, " %s: not learned", s.Name)
 		} else {
 			fmt.Fprintf(b, " %s: %.1f s", s.Name, s.Learned.Seconds())
+		}
+		if s.PREF64Known > 0 {
+			fmt.Fprintf(b, ", its NAT64 prefix in Status %s ms after the RA was sent", ms(s.PREF64Known))
 		}
 	}
 	b.WriteString(").\n")

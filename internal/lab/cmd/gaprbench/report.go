@@ -70,6 +70,11 @@ type ScenarioResult struct {
 	// TLS says that a dial was a TCP connect and a TLS handshake; Limit is
 	// then twice the RTT.
 	TLS bool
+	// Target is what was dialed: a name (A and AAAA) or an address.
+	Target string
+	// PREF64Known is how long after the RA the warm Selector's Status showed
+	// the NAT64 prefix; zero when not measured.
+	PREF64Known time.Duration
 }
 
 // ColdTarget is the bound on a cold dial: 250 ms plus 1.2 × the RTT of the

@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/netip"
+	"time"
 
 	"github.com/getapr/getapr/internal/lab"
 )
@@ -26,6 +27,13 @@ type scenario struct {
 	// failing returns the sources that cannot work in this scenario: the warm
 	// Selector is measured once it knows every one of them dead.
 	failing func(l *lab.Lab) []netip.Addr
+	// host returns what is dialed, when not the lab server's name.
+	host func(l *lab.Lab) string
+	// announce, when set, runs right after the warm Selector starts (an RA
+	// that a running process receives); the warm Selector is measured once its
+	// Status shows pref64.
+	announce func(l *lab.Lab) error
+	pref64   func(l *lab.Lab) netip.Prefix
 }
 
 // scenarios returns every scenario, in the order they run.
@@ -90,7 +98,49 @@ func scenarios() []scenario {
 			},
 			failing: func(l *lab.Lab) []netip.Addr { return []netip.Addr{l.Uplink(1).GUA} },
 		},
+		nat64Scenario("nat64-ra-literal", "IPv6 only + NAT64 (RA), IPv4 literal", "the server's IPv4 literal",
+			func(l *lab.Lab) string { return l.Server().Open4.String() }, false),
+		nat64Scenario("nat64-ra-aonly", "IPv6 only + NAT64 (RA), A-only name", "a name with only an A record (no DNS64)",
+			func(l *lab.Lab) string { return l.Server().NoAAAAName }, false),
+		nat64Scenario("nat64-dns-literal", "IPv6 only + NAT64 (DNS64), IPv4 literal", "the server's IPv4 literal",
+			func(l *lab.Lab) string { return l.Server().Open4.String() }, true),
 	}
+}
+
+// nat64Scenario is an IPv6-only client (Families(false, true)) whose uplink 1
+// has a NAT64 (tayga at ISP B, NAT64(true)); the NAT64 prefix comes from an RA
+// that arrives after the warm Selector started, or (dns) from the lab DNS in
+// DNS64 mode (ipv4only.arpa, RFC 7050) with no RA at all. Only the NAT64 path
+// reaches what is dialed.
+func nat64Scenario(key, name, what string, host func(*lab.Lab) string, dns bool) scenario {
+	sc := scenario{
+		key: key, name: name, best: 1, targets: true, host: host,
+		failing: func(l *lab.Lab) []netip.Addr { return nil },
+		pref64:  func(l *lab.Lab) netip.Prefix { return l.NAT64Facts().Prefix },
+	}
+	if dns {
+		sc.setup = "an IPv6-only client (`Families(false, true)`) whose uplink 1 is behind a NAT64 (`NAT64(true)`: tayga " +
+			"at ISP B, 2001:db8:6464::/96) and whose DNS is a DNS64 (`DNS64(true)`), with no RA: the prefix comes from " +
+			"ipv4only.arpa (RFC 7050) at the first dial that needs it. Dialed: " + what + "."
+		sc.apply = func(l *lab.Lab) error {
+			return steps(func() error { return l.Families(false, true) }, func() error { return l.NAT64(true) },
+				func() error { return l.DNS64(true) })
+		}
+		return sc
+	}
+	sc.setup = "an IPv6-only client (`Families(false, true)`) whose uplink 1 is behind a NAT64 (`NAT64(true)`: tayga " +
+		"at ISP B, 2001:db8:6464::/96), announced by a Router Advertisement with a PREF64 option " +
+		"(`AdvertisePREF64`) sent after the warm Selector started; no DNS64. Dialed: " + what + ". A cold Selector " +
+		"starts after that RA and learns the prefix only from the next one (RA options cannot be read back from " +
+		"the kernel), so its dials fail."
+	sc.apply = func(l *lab.Lab) error {
+		return steps(func() error { return l.Families(false, true) }, func() error { return l.NAT64(true) })
+	}
+	sc.announce = func(l *lab.Lab) error {
+		n := l.NAT64Facts()
+		return l.AdvertisePREF64(n.Uplink, n.Prefix, 30*time.Minute)
+	}
+	return sc
 }
 
 // uplinkSources returns the client's sources on uplink i.
