@@ -98,6 +98,18 @@
 // path ends at a TCP-terminating middlebox (Pair.Middlebox, probe's verdict)
 // and the other pairs of their interface are tried last.
 //
+// NAT64: each link may have a NAT64 prefix, from a Router Advertisement
+// (netstate.Snapshot.PREF64s), from DNS (RFC 7050, on IPv6-only links without
+// one; looked up once per network at the first query with an IPv4 destination,
+// which waits for it, while other queries never do) or from WithPREF64 and
+// GETAPR_PREF64. An IPv4 destination that a link with a prefix has no IPv4 route
+// to is synthesized under that prefix (RFC 6052) and paired with that link's
+// IPv6 sources (Pair.Synthesized), except for "tcp4" and host-scoped addresses.
+// AAAA answers inside a known prefix are turned back into IPv4 (one server, one
+// destination). Translated pairs default to 206 ms without the IPv6 bias: after
+// real IPv6 and native IPv4 until measured. Status reports NAT64, PREF64 and
+// its source.
+//
 // The package-level functions Get, Init, Status and LookupNetIP are the prototype's
 // front door; they use Default, a Selector started lazily on first use, quiet, that
 // also probes the targets in GETAPR_PROBE_TARGETS.

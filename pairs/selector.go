@@ -214,7 +214,9 @@ func (s *Selector) order(ranked []Pair, tls bool) []Pair {
 
 // LookupNetIP looks host up like (*net.Resolver).LookupNetIP for network "ip",
 // "ip4" or "ip6", and returns the addresses ordered by the best pair of each.
-// Addresses without any usable pair follow, in the resolver's order.
+// Addresses without any usable pair follow, in the resolver's order. An IPv4
+// address reached through a NAT64 comes as the synthesized IPv6 address of its
+// best pair, the IPv4 address itself later.
 func (s *Selector) LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error) {
 	if s.err != nil {
 		return nil, s.err
