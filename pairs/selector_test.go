@@ -82,7 +82,7 @@ func TestAttemptsErrors(t *testing.T) {
 	// Attempts falls back to what net.Dialer would dial.
 	ps, err := s.Attempts(ctx, Query{Network: "tcp", Host: "v4only.test", Port: 80})
 	want := Pair{Src: netip.MustParseAddrPort("0.0.0.0:0"), Dst: netip.MustParseAddrPort("198.51.100.1:80"),
-		SrcClass: netstate.NotSource, DstClass: netstate.Global4, Fallback: true,
+		SrcClass: netstate.NotSource, DstClass: netstate.Global4, Fallback: true, NoNAT64: true,
 		Reason: "fallback: the kernel's route, as net.Dialer (no IPv4 source, and no NAT64 prefix (PREF64) to reach it over IPv6)"}
 	if err != nil || len(ps) != 1 || ps[0] != want {
 		t.Errorf("no IPv4 source: Attempts = %+v, %v; want [%+v]", ps, err, want)
