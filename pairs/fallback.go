@@ -45,8 +45,12 @@ func (s *Selector) fallbackPairs(ctx context.Context, q Query, npe *NoPairError)
 	e, done := s.use()
 	defer done()
 	v := s.currentView(e.watcher)
+	// NoNAT64: an IPv4 destination without a route, and no NAT64 prefix that
+	// could have reached it over IPv6 (nor a caller's local address that
+	// rules IPv6 out, or explains the failure itself).
 	_, f, _ := parseNetwork(q.Network)
-	noNAT64 := f.v6 && len(s.knownPREF64s(v.snap)) == 0
+	l := q.Local.Addr()
+	noNAT64 := f.v6 && (!l.IsValid() || l.IsUnspecified()) && len(s.knownPREF64s(v.snap)) == 0
 	ps := make([]Pair, 0, len(npe.dsts))
 	routable := make(map[netip.Addr]bool, len(npe.dsts))
 	for i, d := range npe.dsts {
@@ -63,13 +67,13 @@ func (s *Selector) fallbackPairs(ctx context.Context, q Query, npe *NoPairError)
 			SrcClass: netstate.Classify(src),
 			DstClass: netstate.Classify(d),
 			Fallback: true,
-			NoNAT64:  noNAT64 && d.Is4() && nat64.Translatable(d),
 			Reason:   "fallback: the kernel's route, as net.Dialer",
 		}
 		if i < len(npe.Reasons) {
 			p.Reason += " (" + strings.TrimPrefix(npe.Reasons[i], d.String()+": ") + ")"
 		}
 		routable[d] = v.kernelChoice(ctx, e.watcher, d).IsValid()
+		p.NoNAT64 = noNAT64 && d.Is4() && nat64.Translatable(d) && !routable[d]
 		ps = append(ps, p)
 	}
 	slices.SortStableFunc(ps, func(a, b Pair) int {
