@@ -50,7 +50,7 @@ func (s *Selector) fallbackPairs(ctx context.Context, q Query, npe *NoPairError)
 	// rules IPv6 out, or explains the failure itself).
 	_, f, _ := parseNetwork(q.Network)
 	l := q.Local.Addr()
-	noNAT64 := f.v6 && (!l.IsValid() || l.IsUnspecified()) && len(s.knownPREF64s(v.snap)) == 0
+	noNAT64 := f.v6 && (!l.IsValid() || l.IsUnspecified()) && len(s.knownPREF64s(v)) == 0
 	ps := make([]Pair, 0, len(npe.dsts))
 	routable := make(map[netip.Addr]bool, len(npe.dsts))
 	for i, d := range npe.dsts {

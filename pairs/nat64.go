@@ -56,85 +56,80 @@ func ParsePREF64s(s string) ([]ConfiguredPREF64, error) {
 	return out, nil
 }
 
-// linkFamilies says which kinds of sources each link has: a usable IPv6
-// source that is not link-local (GUA or ULA), and a usable IPv4 source that is
-// not link-local.
-func linkFamilies(s *netstate.Snapshot) (has6, has4 map[int]bool) {
-	has6, has4 = map[int]bool{}, map[int]bool{}
+// nat64Facts is what NAT64 needs to know of a snapshot's links, worked out
+// once per snapshot (a view holds it).
+type nat64Facts struct {
+	has6   []int  // links with a usable IPv6 source that is not link-local (GUA, ULA), sorted
+	v6only []int  // those of them without a usable IPv4 source (link-local aside)
+	ra     []int  // the links with an RA prefix
+	net    string // dns64Network
+}
+
+func newNAT64Facts(s *netstate.Snapshot) nat64Facts {
+	var f nat64Facts
+	var has4 []int
+	prefixes := map[int][]string{}
 	for _, a := range s.Sources() {
 		switch c := a.Class(); {
 		case c == netstate.GUA || c == netstate.ULA:
-			has6[a.Index] = true
-		case c.Is4() && c != netstate.LinkLocal4:
-			has4[a.Index] = true
-		}
-	}
-	return has6, has4
-}
-
-// ipv6OnlyLinks returns, in order, the links with IPv6 sources and no IPv4
-// source (link-local aside): where RFC 7050's DNS discovery applies.
-func ipv6OnlyLinks(s *netstate.Snapshot) []int {
-	has6, has4 := linkFamilies(s)
-	var out []int
-	for i := range has6 {
-		if !has4[i] {
-			out = append(out, i)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
-// dns64Network names the IPv6-only part of the host's network, for deciding
-// when the RFC 7050 discovery must be made again: the IPv6-only links and the
-// prefixes of their sources. The empty string means there is no IPv6-only
-// link, and nothing to discover.
-func dns64Network(s *netstate.Snapshot) string {
-	var b strings.Builder
-	for _, i := range ipv6OnlyLinks(s) {
-		var ps []string
-		for _, a := range s.Sources() {
-			if a.Index == i && (a.Class() == netstate.GUA || a.Class() == netstate.ULA) {
-				ps = append(ps, a.Prefix().String())
+			if !slices.Contains(f.has6, a.Index) {
+				f.has6 = append(f.has6, a.Index)
 			}
+			prefixes[a.Index] = append(prefixes[a.Index], a.Prefix().String())
+		case c.Is4() && c != netstate.LinkLocal4:
+			has4 = append(has4, a.Index)
 		}
+	}
+	slices.Sort(f.has6)
+	var b strings.Builder
+	for _, i := range f.has6 {
+		if slices.Contains(has4, i) {
+			continue
+		}
+		f.v6only = append(f.v6only, i)
+		ps := prefixes[i]
 		slices.Sort(ps)
 		fmt.Fprintf(&b, "%d=%s;", i, strings.Join(slices.Compact(ps), ","))
 	}
-	return b.String()
+	f.net = b.String()
+	for _, p := range s.PREF64s {
+		f.ra = append(f.ra, p.Index)
+	}
+	return f
 }
 
-// needsDNS64 reports whether a link of s lacks a PREF64 from the RA that the
-// RFC 7050 discovery could give: an IPv6-only link without one.
-func needsDNS64(s *netstate.Snapshot) bool {
-	for _, i := range ipv6OnlyLinks(s) {
-		if _, ok := s.PREF64For(i); !ok {
+// needsDNS reports whether an IPv6-only link lacks a prefix from the RA, which
+// the RFC 7050 discovery could give.
+func (f *nat64Facts) needsDNS() bool {
+	for _, i := range f.v6only {
+		if !slices.Contains(f.ra, i) {
 			return true
 		}
 	}
 	return false
 }
 
-// linkPREF64s returns the prefix of every link that has one, sorted by link: a
-// Router Advertisement's (in s) first; on an IPv6-only link without one, the
+// prefixes returns the prefix of every link of s that has one, sorted by
+// link: a Router Advertisement's first; on an IPv6-only link without one, the
 // first prefix DNS discovery found; on any link with IPv6 sources and neither,
 // the first configured prefix for that link (by name, or for every link).
-func linkPREF64s(s *netstate.Snapshot, dns []netip.Prefix, cfg []ConfiguredPREF64) []netstate.PREF64 {
+func (f *nat64Facts) prefixes(s *netstate.Snapshot, dns []netip.Prefix, cfg []ConfiguredPREF64) []netstate.PREF64 {
+	if len(s.PREF64s) == 0 && len(dns) == 0 && len(cfg) == 0 {
+		return nil
+	}
 	out := slices.Clone(s.PREF64s)
 	has := func(i int) bool {
 		return slices.ContainsFunc(out, func(p netstate.PREF64) bool { return p.Index == i })
 	}
 	if len(dns) > 0 {
-		for _, i := range ipv6OnlyLinks(s) {
+		for _, i := range f.v6only {
 			if !has(i) {
 				out = append(out, netstate.PREF64{Index: i, Prefix: dns[0], Source: netstate.PREF64DNS})
 			}
 		}
 	}
-	has6, _ := linkFamilies(s)
 	for _, l := range s.Links {
-		if !has6[l.Index] || has(l.Index) {
+		if !slices.Contains(f.has6, l.Index) || has(l.Index) {
 			continue
 		}
 		for _, c := range cfg {
@@ -146,6 +141,28 @@ func linkPREF64s(s *netstate.Snapshot, dns []netip.Prefix, cfg []ConfiguredPREF6
 	}
 	slices.SortFunc(out, func(a, b netstate.PREF64) int { return a.Index - b.Index })
 	return out
+}
+
+// ipv6OnlyLinks returns, in order, the links with IPv6 sources and no IPv4
+// source (link-local aside): where RFC 7050's DNS discovery applies.
+func ipv6OnlyLinks(s *netstate.Snapshot) []int { return newNAT64Facts(s).v6only }
+
+// dns64Network names the IPv6-only part of the host's network, for deciding
+// when the RFC 7050 discovery must be made again: the IPv6-only links and the
+// prefixes of their sources. The empty string means there is no IPv6-only
+// link, and nothing to discover.
+func dns64Network(s *netstate.Snapshot) string { return newNAT64Facts(s).net }
+
+// needsDNS64 reports whether an IPv6-only link of s lacks a PREF64 from the RA.
+func needsDNS64(s *netstate.Snapshot) bool {
+	f := newNAT64Facts(s)
+	return f.needsDNS()
+}
+
+// linkPREF64s returns the links' prefixes of s (see nat64Facts.prefixes).
+func linkPREF64s(s *netstate.Snapshot, dns []netip.Prefix, cfg []ConfiguredPREF64) []netstate.PREF64 {
+	f := newNAT64Facts(s)
+	return f.prefixes(s, dns, cfg)
 }
 
 // desynthesize returns addrs with every IPv6 address inside one of the links'

@@ -9,34 +9,34 @@ import (
 	"github.com/getapr/getapr/probe"
 )
 
-// nat64Prefixes returns the links' NAT64 prefixes for a query to dsts on
-// snap: the RA's, DNS's (RFC 7050) and configured ones (see linkPREF64s). The
-// DNS discovery is started when an IPv6-only link lacks an RA prefix, but only
-// waited for (bounded by ctx) when dsts holds an IPv4 destination that might
-// need synthesis: a dial that does not need the prefix never waits for it.
-func (s *Selector) nat64Prefixes(ctx context.Context, snap *netstate.Snapshot, dsts []netip.Addr) []netstate.PREF64 {
+// nat64Prefixes returns the links' NAT64 prefixes for a query to dsts under
+// view v: the RA's, DNS's (RFC 7050) and configured ones (see
+// nat64Facts.prefixes). The DNS discovery is started when an IPv6-only link
+// lacks an RA prefix, but only waited for (bounded by ctx) when dsts holds an
+// IPv4 destination that might need synthesis: a dial that does not need the
+// prefix never waits for it.
+func (s *Selector) nat64Prefixes(ctx context.Context, v *view, dsts []netip.Addr) []netstate.PREF64 {
 	var dns []netip.Prefix
-	if s.dns64 != nil && needsDNS64(snap) {
-		network := dns64Network(snap)
+	if f := &v.nat64; s.dns64 != nil && f.needsDNS() {
 		if needsSynthesis(dsts) {
-			dns = s.dns64.wait(ctx, network)
+			dns = s.dns64.wait(ctx, f.net)
 		} else {
-			s.dns64.start(network)
-			dns, _ = s.dns64.known(network)
+			s.dns64.start(f.net)
+			dns, _ = s.dns64.known(f.net)
 		}
 	}
-	return linkPREF64s(snap, dns, s.cfg.pref64)
+	return v.nat64.prefixes(v.snap, dns, s.cfg.pref64)
 }
 
-// knownPREF64s returns the links' NAT64 prefixes known now, without waiting
-// or starting anything: for turning DNS64 answers back into IPv4 and for
-// Status.
-func (s *Selector) knownPREF64s(snap *netstate.Snapshot) []netstate.PREF64 {
+// knownPREF64s returns the links' NAT64 prefixes known now under view v,
+// without waiting or starting anything: for turning DNS64 answers back into
+// IPv4 and for Status.
+func (s *Selector) knownPREF64s(v *view) []netstate.PREF64 {
 	var dns []netip.Prefix
-	if s.dns64 != nil && needsDNS64(snap) {
-		dns, _ = s.dns64.known(dns64Network(snap))
+	if f := &v.nat64; s.dns64 != nil && f.needsDNS() {
+		dns, _ = s.dns64.known(f.net)
 	}
-	return linkPREF64s(snap, dns, s.cfg.pref64)
+	return v.nat64.prefixes(v.snap, dns, s.cfg.pref64)
 }
 
 // needsSynthesis reports whether one of dsts is an IPv4 address a NAT64 could
@@ -50,9 +50,10 @@ func needsSynthesis(dsts []netip.Addr) bool {
 	return false
 }
 
-// addNAT64 fills st's NAT64 fields from the prefixes known now in snap.
-func (s *Selector) addNAT64(st *probe.Status, snap *netstate.Snapshot) {
-	prefs := s.knownPREF64s(snap)
+// addNAT64 fills st's NAT64 fields from the prefixes known now under view v.
+func (s *Selector) addNAT64(st *probe.Status, v *view) {
+	snap := v.snap
+	prefs := s.knownPREF64s(v)
 	if len(prefs) == 0 {
 		return
 	}

@@ -134,7 +134,7 @@ func (s *Selector) Status() probe.Status {
 	defer done()
 	s.wantStatus(e)
 	st := s.store.Status()
-	s.addNAT64(&st, e.watcher.Snapshot())
+	s.addNAT64(&st, s.currentView(e.watcher))
 	return st
 }
 
@@ -327,7 +327,7 @@ func (s *Selector) hostAddrs(ctx context.Context, q Query, f family, lits []neti
 	}
 	// DNS64 answers under a known NAT64 prefix stand for IPv4 addresses: one
 	// server is one destination, synthesized again per link where needed.
-	return desynthesize(addrs, s.knownPREF64s(s.watcher().Snapshot())), nil
+	return desynthesize(addrs, s.knownPREF64s(s.currentView(s.watcher()))), nil
 }
 
 func filterFamily(ips []netip.Addr, f family, host string) ([]netip.Addr, error) {
@@ -373,7 +373,7 @@ func (s *Selector) rankWith(ctx context.Context, w netstate.Watcher, q Query, ds
 	in := ws.input(v.srcs)
 	if _, f, _ := parseNetwork(q.Network); f.v6 {
 		// Synthesized pairs are IPv6: not for "tcp4".
-		in.pref64 = s.nat64Prefixes(ctx, v.snap, dsts)
+		in.pref64 = s.nat64Prefixes(ctx, v, dsts)
 	}
 	why := v.candidates(ctx, w, in, dsts, q.Local.Addr(), k.Translators(), s.cfg.policy)
 	in.k, in.bias = k, s.cfg.bias

@@ -20,6 +20,7 @@ type view struct {
 	srcs []source // usable sources, in snapshot order
 	lo   int      // index of the loopback interface, 0 if unknown
 
+	nat64  nat64Facts
 	routes routeCache
 }
 
@@ -105,7 +106,7 @@ func (c *routeCache) len() int {
 }
 
 func newView(snap *netstate.Snapshot, t PolicyTable) *view {
-	v := &view{snap: snap, routes: newRouteCache()}
+	v := &view{snap: snap, routes: newRouteCache(), nat64: newNAT64Facts(snap)}
 	for _, a := range snap.Sources() {
 		v.srcs = append(v.srcs, newSource(a, t))
 	}
