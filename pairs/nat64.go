@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/getapr/getapr/internal/nat64"
@@ -65,36 +66,48 @@ type nat64Facts struct {
 	net    string // dns64Network
 }
 
-func newNAT64Facts(s *netstate.Snapshot) nat64Facts {
+func newNAT64Facts(s *netstate.Snapshot) nat64Facts { return nat64FactsOf(s, s.Sources()) }
+
+// nat64FactsOf works the facts out from s and its usable sources srcs. It
+// allocates little unless the host has IPv6-only links.
+func nat64FactsOf(s *netstate.Snapshot, srcs []netstate.Addr) nat64Facts {
 	var f nat64Facts
 	var has4 []int
-	prefixes := map[int][]string{}
-	for _, a := range s.Sources() {
+	for _, a := range srcs {
 		switch c := a.Class(); {
-		case c == netstate.GUA || c == netstate.ULA:
-			if !slices.Contains(f.has6, a.Index) {
-				f.has6 = append(f.has6, a.Index)
-			}
-			prefixes[a.Index] = append(prefixes[a.Index], a.Prefix().String())
-		case c.Is4() && c != netstate.LinkLocal4:
+		case (c == netstate.GUA || c == netstate.ULA) && !slices.Contains(f.has6, a.Index):
+			f.has6 = append(f.has6, a.Index)
+		case c.Is4() && c != netstate.LinkLocal4 && !slices.Contains(has4, a.Index):
 			has4 = append(has4, a.Index)
 		}
 	}
 	slices.Sort(f.has6)
-	var b strings.Builder
 	for _, i := range f.has6 {
-		if slices.Contains(has4, i) {
-			continue
+		if !slices.Contains(has4, i) {
+			f.v6only = append(f.v6only, i)
 		}
-		f.v6only = append(f.v6only, i)
-		ps := prefixes[i]
-		slices.Sort(ps)
-		fmt.Fprintf(&b, "%d=%s;", i, strings.Join(slices.Compact(ps), ","))
 	}
-	f.net = b.String()
 	for _, p := range s.PREF64s {
 		f.ra = append(f.ra, p.Index)
 	}
+	if len(f.v6only) == 0 {
+		return f
+	}
+	var b strings.Builder
+	for _, i := range f.v6only {
+		var ps []string
+		for _, a := range srcs {
+			if c := a.Class(); a.Index == i && (c == netstate.GUA || c == netstate.ULA) {
+				ps = append(ps, a.Prefix().String())
+			}
+		}
+		slices.Sort(ps)
+		b.WriteString(strconv.Itoa(i))
+		b.WriteByte('=')
+		b.WriteString(strings.Join(slices.Compact(ps), ","))
+		b.WriteByte(';')
+	}
+	f.net = b.String()
 	return f
 }
 

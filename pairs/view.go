@@ -106,8 +106,9 @@ func (c *routeCache) len() int {
 }
 
 func newView(snap *netstate.Snapshot, t PolicyTable) *view {
-	v := &view{snap: snap, routes: newRouteCache(), nat64: newNAT64Facts(snap)}
-	for _, a := range snap.Sources() {
+	srcs := snap.Sources()
+	v := &view{snap: snap, routes: newRouteCache(), nat64: nat64FactsOf(snap, srcs)}
+	for _, a := range srcs {
 		v.srcs = append(v.srcs, newSource(a, t))
 	}
 	for _, l := range snap.Links {
