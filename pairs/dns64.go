@@ -2,6 +2,8 @@ package pairs
 
 import (
 	"context"
+	"errors"
+	"net"
 	"net/netip"
 	"sync"
 	"time"
@@ -11,8 +13,13 @@ import (
 	"github.com/getapr/getapr/internal/nat64"
 )
 
-// dns64Timeout bounds one RFC 7050 lookup of ipv4only.arpa.
-const dns64Timeout = 2 * time.Second
+// dns64Timeout bounds one RFC 7050 lookup of ipv4only.arpa; a lookup that
+// failed (a timeout, a server failure: not "no such name") may be made again
+// after dns64Retry.
+const (
+	dns64Timeout = 2 * time.Second
+	dns64Retry   = 30 * time.Second
+)
 
 // dns64Discovery finds the NAT64 prefix from DNS (RFC 7050): the AAAA answers
 // for ipv4only.arpa. It looks once per network (see dns64Network), at the first
@@ -36,7 +43,18 @@ type dns64Check struct {
 	network  string
 	done     chan struct{} // closed when the lookup has ended
 	prefixes []netip.Prefix
-	err      error
+	err      error     // the lookup's, when it failed (not "not found")
+	ended    time.Time // when done was closed
+}
+
+// stale reports whether c is a failed lookup old enough to be made again.
+func (c *dns64Check) stale(now time.Time) bool {
+	select {
+	case <-c.done:
+		return c.err != nil && now.Sub(c.ended) >= dns64Retry
+	default:
+		return false
+	}
 }
 
 func newDNS64Discovery(lookup lookupFunc, log *zap.Logger) *dns64Discovery {
@@ -54,7 +72,7 @@ func (d *dns64Discovery) start(network string) *dns64Check {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.cur != nil && d.cur.network == network {
+	if d.cur != nil && d.cur.network == network && !d.cur.stale(time.Now()) {
 		return d.cur
 	}
 	c := &dns64Check{network: network, done: make(chan struct{})}
@@ -68,12 +86,16 @@ func (d *dns64Discovery) start(network string) *dns64Check {
 }
 
 func (d *dns64Discovery) run(c *dns64Check) {
-	defer close(c.done)
 	ctx, cancel := context.WithTimeout(d.ctx, dns64Timeout)
 	defer cancel()
 	start := time.Now()
 	addrs, err := d.lookup(ctx, "ip6", nat64.WellKnownName)
-	c.prefixes, c.err = nat64.PrefixesFromAnswers(addrs), err
+	c.prefixes = nat64.PrefixesFromAnswers(addrs)
+	if dnsErr, ok := errors.AsType[*net.DNSError](err); err != nil && !(ok && dnsErr.IsNotFound) {
+		c.err = err
+	}
+	c.ended = time.Now()
+	defer close(c.done)
 	d.log.Debug("RFC 7050 discovery", zap.String("network", c.network), zap.Stringers("pref64", c.prefixes),
 		zap.Duration("took", time.Since(start)), zap.Error(err))
 }

@@ -108,3 +108,40 @@ func TestDNS64DiscoveryNoneAndClose(t *testing.T) {
 		hang.close()
 	})
 }
+
+// failingDNS fails every lookup with a timeout, counting them.
+type failingDNS struct{ calls atomic.Int32 }
+
+func (f *failingDNS) lookup(ctx context.Context, network, host string) ([]netip.Addr, error) {
+	f.calls.Add(1)
+	return nil, &net.DNSError{Err: "i/o timeout", Name: host, IsTimeout: true}
+}
+
+// A failed lookup (not "no such name") is made again after dns64Retry, not
+// before; "no such name" is an answer and is not.
+func TestDNS64DiscoveryRetry(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &failingDNS{}
+		d := newDNS64Discovery(f.lookup, zap.NewNop())
+		defer d.close()
+		d.wait(context.Background(), "n")
+		d.wait(context.Background(), "n")
+		if n := f.calls.Load(); n != 1 {
+			t.Fatalf("%d lookups at once; want 1", n)
+		}
+		time.Sleep(dns64Retry)
+		d.wait(context.Background(), "n")
+		if n := f.calls.Load(); n != 2 {
+			t.Fatalf("%d lookups after dns64Retry; want 2", n)
+		}
+		none := &slowDNS64{delay: time.Millisecond}
+		d2 := newDNS64Discovery(none.lookup, zap.NewNop())
+		defer d2.close()
+		d2.wait(context.Background(), "n")
+		time.Sleep(dns64Retry)
+		d2.wait(context.Background(), "n")
+		if n := none.calls.Load(); n != 1 {
+			t.Fatalf("not found was looked up %d times; want 1", n)
+		}
+	})
+}
