@@ -221,3 +221,62 @@ func TestNAT64Status(t *testing.T) {
 		t.Fatalf("with the RA's prefix: NAT64 %v PREF64 %v from %q, links %+v", st.NAT64, st.PREF64, st.PREF64Source, st.NAT64Links)
 	}
 }
+
+// A Stream (the dialer's path for names) synthesizes too: an A-only name on an
+// IPv6-only host with an RA prefix, and a DNS64 answer counted as its IPv4.
+func TestNAT64Stream(t *testing.T) {
+	dns := fakeDNS{
+		"aonly.test": {ip("192.0.2.10")},
+		"mixed.test": {ip("2001:db8:6464::c000:20a"), ip("2001:db8:5::10"), ip("192.0.2.10")},
+	}
+	s, _ := newTestSelector(t, ipv6Only(routedNAT64Snapshot(true)), dns)
+	for host, want := range map[string][]string{
+		"aonly.test": {"2001:db8:b:1::100 [2001:db8:6464::c000:20a]:80", "2001:db8:b:1::200 [2001:db8:6464::c000:20a]:80"},
+		"mixed.test": {"2001:db8:a:1::100 [2001:db8:5::10]:80", "2001:db8:b:1::100 [2001:db8:5::10]:80",
+			"2001:db8:b:1::100 [2001:db8:6464::c000:20a]:80", "2001:db8:b:1::200 [2001:db8:5::10]:80",
+			"2001:db8:b:1::200 [2001:db8:6464::c000:20a]:80"},
+	} {
+		st, err := s.Stream(context.Background(), Query{Network: "tcp", Host: host, Port: 80})
+		if err != nil {
+			t.Fatalf("%s: %v", host, err)
+		}
+		for !st.Done() {
+			<-st.Changed()
+		}
+		got := take(st)
+		st.Close()
+		if !slices.Equal(got, want) {
+			t.Errorf("%s:\n got %q\nwant %q", host, got, want)
+		}
+	}
+}
+
+// A Stream waits for the RFC 7050 discovery as for an answer, when it has no
+// pair without it; a name with IPv6 addresses starts at once.
+func TestNAT64StreamDNS(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		names := fakeDNS{"v6.test": {ip("2001:db8:5::10")}, "aonly.test": {ip("192.0.2.10")}}
+		w := netstate.NewStatic(ipv6Only(routedNAT64Snapshot(false)))
+		defer w.Close()
+		s, err := New(WithWatcher(w), WithoutProbing(), withLookup(dns64Resolver(40*time.Millisecond, names)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		start := time.Now()
+		st, err := s.Stream(context.Background(), Query{Network: "tcp", Host: "v6.test", Port: 80})
+		if err != nil || time.Since(start) != 0 {
+			t.Fatalf("v6.test: %v after %v; want a Stream at once", err, time.Since(start))
+		}
+		st.Close()
+		st, err = s.Stream(context.Background(), Query{Network: "tcp", Host: "aonly.test", Port: 80})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		p, ok := st.Next()
+		if !ok || p.Synthesized != ip("192.0.2.10") || time.Since(start) != 40*time.Millisecond {
+			t.Fatalf("aonly.test: %+v, %v after %v; want a synthesized pair after the 40ms discovery", p, ok, time.Since(start))
+		}
+	})
+}

@@ -42,6 +42,10 @@ type Query struct {
 	// empty means h2 and http/1.1.
 	HTTPS bool
 	ALPN  []string
+
+	// streaming is set on a Stream's queries: its ranking may not wait for the
+	// NAT64 prefix's DNS discovery (the Stream waits for it as for an answer).
+	streaming bool
 }
 
 // Selector ranks the (source, destination) pairs to a destination from what it
@@ -373,7 +377,11 @@ func (s *Selector) rankWith(ctx context.Context, w netstate.Watcher, q Query, ds
 	in := ws.input(v.srcs)
 	if _, f, _ := parseNetwork(q.Network); f.v6 {
 		// Synthesized pairs are IPv6: not for "tcp4".
-		in.pref64 = s.nat64Prefixes(ctx, v, dsts)
+		if q.streaming {
+			in.pref64 = s.knownPREF64s(v)
+		} else {
+			in.pref64 = s.nat64Prefixes(ctx, v, dsts)
+		}
 	}
 	why := v.candidates(ctx, w, in, dsts, q.Local.Addr(), k.Translators(), s.cfg.policy)
 	in.k, in.bias = k, s.cfg.bias

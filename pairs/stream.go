@@ -110,6 +110,7 @@ func (s *Selector) fixedStream(q Query, ps []Pair) *Stream {
 // newStream returns the Stream of q to the name host, families f, with
 // nothing asked yet.
 func (s *Selector) newStream(q Query, host string, f family) *Stream {
+	q.streaming = true
 	st := &Stream{sel: s, q: q, name: host, fam: f, lookup: s.lookupFor(q.Resolver),
 		taken: map[pairKey]bool{}, changed: make(chan struct{}), svcDone: make(chan struct{}),
 		asked: map[string]bool{}}
@@ -139,6 +140,31 @@ func (st *Stream) start(ctx context.Context) {
 	if st.https != nil {
 		st.untraced--
 	}
+	st.awaitNAT64(ctx)
+}
+
+// awaitNAT64 makes the NAT64 prefix's DNS discovery (RFC 7050) one more
+// answer the Stream waits for, when an IPv6-only link lacks a prefix and the
+// discovery has not ended: an IPv4 address of the name may need it. A dial
+// that has pairs without it does not wait for it. st.mu is held.
+func (st *Stream) awaitNAT64(ctx context.Context) {
+	s := st.sel
+	f := &s.currentView(s.watcher()).nat64
+	if s.dns64 == nil || !st.fam.v6 || !f.needsDNS() {
+		return
+	}
+	if _, known := s.dns64.known(f.net); known {
+		return
+	}
+	network := f.net
+	st.running++
+	st.wg.Go(func() {
+		s.dns64.wait(ctx, network)
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		st.running--
+		st.update(ctx)
+	})
 }
 
 // askAddrs starts the AAAA and A lookups of name (the families allowed),
@@ -263,6 +289,10 @@ func (s *Selector) orderGroups(ctx context.Context, q Query, eps []svcb.Endpoint
 				dsts = append(dsts, e.Addr)
 			}
 		}
+		if f.v4 && f.v6 {
+			// DNS64 answers under a known prefix are their IPv4 server.
+			dsts = desynthesize(dsts, s.knownPREF64s(s.currentView(e.watcher)))
+		}
 		if dsts, _ = filterLocal(dsts, q.Local); len(dsts) == 0 {
 			continue
 		}
@@ -279,6 +309,9 @@ func (s *Selector) orderGroups(ctx context.Context, q Query, eps []svcb.Endpoint
 		}
 		for i := range ps {
 			ps[i].Service = serviceOf(group, ps[i].Dst.Addr())
+			if a := ps[i].Synthesized; a.IsValid() && ps[i].Service == nil {
+				ps[i].Service = serviceOf(group, a)
+			}
 		}
 		out = append(out, ps...)
 	}
