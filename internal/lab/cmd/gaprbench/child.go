@@ -116,6 +116,7 @@ func (r *runner) scenario(ctx context.Context, sc scenario) (ScenarioResult, err
 		res.Limit *= 2
 	}
 	ds.target(host)
+	defer ds.target(r.l.Server().Name) // what the other scenarios and the idle run dial
 	fmt.Fprintf(r.log, "gaprbench: %s (limit %s ms)\n", sc.name, ms(res.Limit))
 	r.method(ctx, &res, methodNetDialer, ds.net)
 	if r.hasCurl {
