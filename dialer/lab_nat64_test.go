@@ -197,4 +197,28 @@ func TestLabNAT64DualStack(t *testing.T) {
 		t.Fatalf("uplink 0 blackholed: %v, server saw %v; want the NAT64's %v", err, seen, natOutside)
 	}
 	t.Logf("translated through uplink 1 in %v (after uplink 0's attempt)", el)
+
+	// Both paths work, the native one slower (500 ms): the race picks the
+	// translated one, and the next dial, knowing its RTT, starts there.
+	for _, err := range []error{l.Blackhole(0, false), l.SetRTT(0, 500*time.Millisecond)} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	sel = labSelector(t, l, false)
+	if err := l.AdvertisePREF64(n.Uplink, n.Prefix, 30*time.Minute); err != nil { // the router's next RA
+		t.Fatal(err)
+	}
+	waitPREF64(t, sel, n.Prefix, "ra")
+	d.Selector = sel
+	for i, bound := range []time.Duration{450 * time.Millisecond, 3 * l.Uplink(n.Uplink).RTT / 2} {
+		_, seen, el, err = dialPeer(t, d, "tcp", literal)
+		if err != nil || seen.Addr() != natOutside {
+			t.Fatalf("dial %d with uplink 0 at 500 ms: %v, server saw %v; want the NAT64's %v", i, err, seen, natOutside)
+		}
+		t.Logf("dial %d: the translated path won in %v", i, el)
+		if el > bound {
+			t.Errorf("dial %d took %v; want under %v", i, el, bound)
+		}
+	}
 }
