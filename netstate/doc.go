@@ -74,7 +74,8 @@
 // (RFC 8781) becomes its link's NAT64 prefix in Snapshot.PREF64s for the
 // option's lifetime (a withdrawal, lifetime 0, removes it at once; an expiry
 // causes a rebuild; a refresh alone publishes nothing). Such options cannot be
-// dumped: a Monitor learns of a prefix from the first RA after it started.
+// dumped: a Monitor learns of a prefix from the first RA after it started,
+// or from the Monitor it replaces (WithPREF64s).
 //
 // Monitor.RouteFor sends RTM_GETROUTE with RTA_DST, RTA_SRC when a source is
 // given, and RTA_OIF for a zoned link-local address, so it honours source-based

@@ -86,6 +86,30 @@ func ExampleNew() {
 	}
 }
 
+// A Monitor that replaces a closed one (a program that stops watching while
+// idle) carries on: newer generations, and the NAT64 prefixes the old one had
+// from Router Advertisements, which it could otherwise learn only from the next
+// RA.
+func ExampleWithPREF64s() {
+	old, err := netstate.New()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	last := old.Snapshot()
+	old.Close()
+
+	m, err := netstate.New(netstate.WithFirstGeneration(last.Generation+1), netstate.WithPREF64s(last.PREF64s))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer m.Close()
+	for _, p := range m.Snapshot().PREF64s {
+		fmt.Println("link", p.Index, "NAT64 prefix", p.Prefix, "until", p.Expires)
+	}
+}
+
 // What a change means, from two snapshots: the carrier came back on eth0 and its
 // router, FAILED in the kernel's neighbour cache, answers again.
 func ExampleChanges() {

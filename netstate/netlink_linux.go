@@ -46,6 +46,7 @@ type linuxBackend struct {
 // fallback that reads the host without it (see newFallback).
 func newBackend(cfg config) (backend, error) {
 	b := &linuxBackend{log: cfg.log}
+	b.ra.seed(cfg.pref64, time.Now())
 	for _, c := range []**netlink.Conn{&b.dumpc, &b.eventc, &b.queryc} {
 		conn, err := netlink.Dial(unix.NETLINK_ROUTE, &netlink.Config{NetNS: cfg.netns})
 		if err != nil {
@@ -147,6 +148,7 @@ func (b *linuxBackend) listen() error {
 }
 
 func (b *linuxBackend) read(notify func()) error {
+	b.ra.watch(notify)
 	for {
 		msgs, err := b.eventc.Receive()
 		switch {

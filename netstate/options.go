@@ -28,8 +28,9 @@ type config struct {
 	debounce time.Duration
 	poll     time.Duration
 	netns    int
-	firstGen uint64  // Generation of the first snapshot; 0 means 1
-	backend  backend // tests only; nil means the OS's own
+	firstGen uint64   // Generation of the first snapshot; 0 means 1
+	pref64   []PREF64 // RA prefixes a replaced Monitor had learned (WithPREF64s)
+	backend  backend  // tests only; nil means the OS's own
 }
 
 func newConfig(opts []Option) config {
@@ -92,6 +93,18 @@ func WithNetNS(fd int) Option {
 // generation, see the new Monitor's snapshots as newer.
 func WithFirstGeneration(g uint64) Option {
 	return optionFunc(func(c *config) { c.firstGen = g })
+}
+
+// WithPREF64s gives the Monitor the NAT64 prefixes that a Monitor it replaces
+// had learned from Router Advertisements (its last Snapshot.PREF64s), which a
+// new Monitor could otherwise only learn from the next RA: such options cannot
+// be dumped, and routers may send them only every few minutes. Each prefix of
+// source PREF64RA that has not expired is its link's again until it expires or
+// an RA replaces or withdraws it; the others are ignored. Like
+// WithFirstGeneration, it lets a Monitor started to replace a closed one carry
+// on. It has an effect on Linux only, where the Monitor follows RAs.
+func WithPREF64s(ps []PREF64) Option {
+	return optionFunc(func(c *config) { c.pref64 = ps })
 }
 
 // withBackend replaces the OS backend; for tests of the Monitor's own logic.

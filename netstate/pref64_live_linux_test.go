@@ -177,6 +177,25 @@ func TestMonitorPREF64(t *testing.T) {
 		t.Errorf("a refresh published generation %d", s.Generation)
 	case <-time.After(300 * time.Millisecond):
 	}
+	// A Monitor started now learns of the prefix only from the next RA, unless
+	// it replaces this one and takes what it knew (WithPREF64s).
+	for _, carry := range []bool{false, true} {
+		opts := []Option{WithNetNS(l.fd)}
+		if carry {
+			opts = append(opts, WithPREF64s(m.Snapshot().PREF64s))
+		}
+		m2, err := New(opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := m2.Snapshot().PREF64For(100)
+		m2.Close()
+		if want := m.Snapshot().PREF64s[0]; carry && (!ok || got != want) {
+			t.Errorf("a Monitor given the PREF64s has %+v, %v; want %+v", got, ok, want)
+		} else if !carry && ok {
+			t.Errorf("a new Monitor has a PREF64 before any RA: %+v", got)
+		}
+	}
 	l.sendPREF64RA(p96, 0, 0)
 	await(t, ch, &last, liveWait, "no PREF64 after the withdrawal", func(s *Snapshot) bool { return len(s.PREF64s) == 0 })
 }

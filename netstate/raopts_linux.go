@@ -39,6 +39,32 @@ func (r *raOptions) handle(body []byte, now time.Time, notify func()) bool {
 	return true
 }
 
+// seed takes the PREF64s a previous Monitor had learned from RAs (see
+// WithPREF64s), as if heard before any RA to come: an RA heard later is
+// preferred for its link.
+func (r *raOptions) seed(ps []PREF64, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, p := range ps {
+		if p.Source != PREF64RA || !now.Before(p.Expires) {
+			continue
+		}
+		if r.table.entries == nil {
+			r.table.entries = map[raKey]raEntry{}
+		}
+		r.table.entries[raKey{p.Index, p.Router.WithZone(""), p.Prefix}] = raEntry{expires: p.Expires, zone: p.Router.Zone()}
+	}
+}
+
+// watch sets the function called when a prefix expires before any RA arrived
+// (a seeded one) and arms the timer for it.
+func (r *raOptions) watch(notify func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.notify = notify
+	r.arm(time.Now())
+}
+
 // arm sets the timer to the next expiry; r.mu is held.
 func (r *raOptions) arm(now time.Time) {
 	next := r.table.nextExpiry()

@@ -71,3 +71,43 @@ func TestRAOptions(t *testing.T) {
 		}
 	})
 }
+
+// The prefixes a previous Monitor had learned from RAs are the links' again
+// until they expire (which notifies) or a newer RA replaces them; other
+// sources and expired ones are ignored.
+func TestRAOptionsSeed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := &Snapshot{Links: []Link{{Index: 3, Name: "eth1", Up: true}, {Index: 4, Name: "eth2", Up: true}}}
+		now := time.Now()
+		seeded := PREF64{Index: 3, Prefix: netip.MustParsePrefix("64:ff9b::/96"), Source: PREF64RA,
+			Router: netip.MustParseAddr("fe80::a%eth1"), Expires: now.Add(time.Minute)}
+		var r raOptions
+		defer r.close()
+		r.seed([]PREF64{
+			seeded,
+			{Index: 4, Prefix: netip.MustParsePrefix("2001:db8:64::/96"), Source: PREF64Config},
+			{Index: 4, Prefix: netip.MustParsePrefix("2001:db8:65::/96"), Source: PREF64RA,
+				Router: netip.MustParseAddr("fe80::a%eth2"), Expires: now},
+		}, now)
+		if got := r.current(s, now); len(got) != 1 || got[0] != seeded {
+			t.Fatalf("current = %+v; want only %+v", got, seeded)
+		}
+		var notified atomic.Int32
+		r.watch(func() { notified.Add(1) })
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if notified.Load() != 1 {
+			t.Fatalf("notified %d times at the seeded prefix's expiry; want 1", notified.Load())
+		}
+		if got := r.current(s, time.Now()); len(got) != 0 {
+			t.Fatalf("after the expiry: %+v", got)
+		}
+		// An RA heard after the seed wins over it, even with an older lifetime.
+		r.seed([]PREF64{{Index: 3, Prefix: netip.MustParsePrefix("64:ff9b::/96"), Source: PREF64RA,
+			Router: netip.MustParseAddr("fe80::a%eth1"), Expires: time.Now().Add(time.Hour)}}, time.Now())
+		r.handle(pref64Msg(3, netip.MustParseAddr("fe80::b"), time.Minute), time.Now(), func() {})
+		if got := r.current(s, time.Now()); len(got) != 1 || got[0].Prefix != netip.MustParsePrefix("2001:db8:6464::/96") {
+			t.Fatalf("after an RA: %+v; want the RA's prefix", got)
+		}
+	})
+}
