@@ -118,6 +118,17 @@ func TestLabNAT64IPv6OnlyRA(t *testing.T) {
 			t.Errorf("%s: median %v; want ≤ 1.1 × %v", a, m, rtt)
 		}
 	}
+
+	// An idle Selector stops its goroutines (the default one after
+	// pairs.DefaultIdleStop) and starts a new Monitor at the next use: that one
+	// still knows the prefix, although no RA has come since.
+	sel.Suspend()
+	if _, seen, _, err := dialPeer(t, d, "tcp", literal); err != nil || seen.Addr() != natOutside {
+		t.Fatalf("after Suspend: %v (the server saw %v); want a dial through the NAT64", err, seen)
+	}
+	if st := sel.Status(); st.PREF64 != n.Prefix || st.PREF64Source != "ra" {
+		t.Errorf("after Suspend: PREF64 %v from %q; want %v from ra", st.PREF64, st.PREF64Source, n.Prefix)
+	}
 }
 
 // With DNS64 and no RA, the prefix comes from ipv4only.arpa (RFC 7050) at the

@@ -34,9 +34,10 @@ type lifecycle struct {
 	watcher netstate.Watcher // the current or last engine's watcher: rankings read it while stopped
 	users   int
 	used    time.Time
-	timer   *time.Timer // fires the idle check; nil without idle stop
-	gen     uint64      // the last generation seen, continued by a restarted Monitor
-	status  bool        // the status flags were asked for
+	timer   *time.Timer       // fires the idle check; nil without idle stop
+	gen     uint64            // the last generation seen, continued by a restarted Monitor
+	pref64  []netstate.PREF64 // the RA NAT64 prefixes the last Monitor knew, for the next
+	status  bool              // the status flags were asked for
 	closed  bool
 	errs    []error // of stopping engines, returned by Close
 }
@@ -73,13 +74,14 @@ func (s *Selector) release() {
 }
 
 // startLocked starts the engine: the watcher (a Monitor whose generations continue
-// the last one's, unless WithWatcher gave one), the subscription, the prober and
-// the sharer. l.mu is held.
+// the last one's, and which knows the NAT64 prefixes it had from RAs, unless
+// WithWatcher gave one), the subscription, the prober and the sharer. l.mu is
+// held.
 func (s *Selector) startLocked() error {
 	l := &s.life
 	e := &engine{watcher: s.cfg.watcher}
 	if e.watcher == nil {
-		w, err := newMonitor(s.cfg.log, l.gen+1)
+		w, err := newMonitor(s.cfg.log, l.gen+1, l.pref64)
 		if err != nil {
 			return err
 		}
@@ -146,8 +148,11 @@ func (s *Selector) stopLocked() {
 		l.errs = append(l.errs, e.sharer.Close())
 	}
 	e.unsub()
-	l.gen = max(l.gen, e.watcher.Snapshot().Generation)
+	last := e.watcher.Snapshot()
+	l.gen = max(l.gen, last.Generation)
 	if e.ownW {
+		// RA options cannot be dumped: the next Monitor starts with these.
+		l.pref64 = last.PREF64s
 		l.errs = append(l.errs, e.watcher.Close())
 	}
 }
