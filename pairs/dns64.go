@@ -25,17 +25,19 @@ const (
 // for ipv4only.arpa. It looks once per network (see dns64Network), at the first
 // need, on a goroutine of its own, so that a dial that does not need the
 // prefix never waits for it; a dial that does waits for that one lookup. A
-// change of network makes the next need look again. close stops the lookup
-// and waits for it.
+// change of network makes the next need look again. Its lookups run only
+// while it is running: the Selector's engine resumes it when it starts and
+// stops it (cancelling a lookup and waiting for it) when it stops; what was
+// found stays.
 type dns64Discovery struct {
 	lookup lookupFunc
 	log    *zap.Logger
-	ctx    context.Context
-	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu  sync.Mutex
-	cur *dns64Check // for the network last asked about; nil before the first need
+	mu     sync.Mutex
+	ctx    context.Context // of the lookups; nil while stopped
+	cancel context.CancelFunc
+	cur    *dns64Check // for the network last asked about; nil before the first need
 }
 
 // dns64Check is one lookup for one network.
@@ -45,6 +47,7 @@ type dns64Check struct {
 	prefixes []netip.Prefix
 	err      error     // the lookup's, when it failed (not "not found")
 	ended    time.Time // when done was closed
+	cut      bool      // stop cancelled it: not an answer
 }
 
 // stale reports whether c is a failed lookup old enough to be made again.
@@ -57,10 +60,38 @@ func (c *dns64Check) stale(now time.Time) bool {
 	}
 }
 
+// newDNS64Discovery returns a running discovery.
 func newDNS64Discovery(lookup lookupFunc, log *zap.Logger) *dns64Discovery {
 	d := &dns64Discovery{lookup: lookup, log: log}
-	d.ctx, d.cancel = context.WithCancel(context.Background())
+	d.resume()
 	return d
+}
+
+// resume lets lookups run again after stop; it does nothing while running.
+func (d *dns64Discovery) resume() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ctx == nil {
+		d.ctx, d.cancel = context.WithCancel(context.Background())
+	}
+}
+
+// stop cancels a running lookup and waits for it; until resume, a need looks
+// nothing up (and is answered at once, with nothing). A lookup it cut short is
+// forgotten, so that the next need after resume looks again. It is idempotent.
+func (d *dns64Discovery) stop() {
+	d.mu.Lock()
+	if d.cancel != nil {
+		d.cancel()
+	}
+	d.ctx, d.cancel = nil, nil
+	d.mu.Unlock()
+	d.wg.Wait()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.cur != nil && d.cur.cut {
+		d.cur = nil
+	}
 }
 
 // start makes sure a lookup for network has been started and returns it; it
@@ -76,23 +107,26 @@ func (d *dns64Discovery) start(network string) *dns64Check {
 		return d.cur
 	}
 	c := &dns64Check{network: network, done: make(chan struct{})}
-	d.cur = c
-	if d.ctx.Err() != nil { // closed: nothing more is looked up
+	if d.ctx == nil { // stopped: nothing is looked up, nor remembered
 		close(c.done)
 		return c
 	}
-	d.wg.Go(func() { d.run(c) })
+	d.cur = c
+	parent := d.ctx
+	d.wg.Go(func() { d.run(parent, c) })
 	return c
 }
 
-func (d *dns64Discovery) run(c *dns64Check) {
-	ctx, cancel := context.WithTimeout(d.ctx, dns64Timeout)
+// run makes c's lookup under parent, the context of the running discovery.
+func (d *dns64Discovery) run(parent context.Context, c *dns64Check) {
+	ctx, cancel := context.WithTimeout(parent, dns64Timeout)
 	defer cancel()
 	start := time.Now()
 	addrs, err := d.lookup(ctx, "ip6", nat64.WellKnownName)
 	c.prefixes = nat64.PrefixesFromAnswers(addrs)
 	if dnsErr, ok := errors.AsType[*net.DNSError](err); err != nil && !(ok && dnsErr.IsNotFound) {
 		c.err = err
+		c.cut = parent.Err() != nil
 	}
 	c.ended = time.Now()
 	defer close(c.done)
@@ -130,10 +164,4 @@ func (d *dns64Discovery) wait(ctx context.Context, network string) []netip.Prefi
 	case <-ctx.Done():
 		return nil
 	}
-}
-
-// close cancels a running lookup and waits for it; it is idempotent.
-func (d *dns64Discovery) close() {
-	d.cancel()
-	d.wg.Wait()
 }

@@ -42,7 +42,7 @@ func TestDNS64Discovery(t *testing.T) {
 		p := netip.MustParsePrefix("2001:db8:6464::/96")
 		dns := &slowDNS64{p: p, delay: 30 * time.Millisecond}
 		d := newDNS64Discovery(dns.lookup, zap.NewNop())
-		defer d.close()
+		defer d.stop()
 		if c := d.start(""); c != nil {
 			t.Fatal("a lookup for a host without IPv6-only links")
 		}
@@ -85,27 +85,57 @@ func TestDNS64Discovery(t *testing.T) {
 	})
 }
 
-// No DNS64: the lookup finds nothing, and close stops a lookup that hangs.
+// No DNS64: the lookup finds nothing, and stop ends a lookup that hangs.
 func TestDNS64DiscoveryNoneAndClose(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		d := newDNS64Discovery((&slowDNS64{delay: time.Millisecond}).lookup, zap.NewNop())
 		if got := d.wait(context.Background(), "n1"); got != nil {
 			t.Fatalf("wait without a DNS64 = %v", got)
 		}
-		d.close()
+		d.stop()
 		hang := newDNS64Discovery((&slowDNS64{delay: time.Hour}).lookup, zap.NewNop())
 		hang.start("n1")
 		start := time.Now()
-		hang.close()
+		hang.stop()
 		if time.Since(start) != 0 {
-			t.Fatalf("close waited %v for a hanging lookup", time.Since(start))
+			t.Fatalf("stop waited %v for a hanging lookup", time.Since(start))
 		}
 		if c := hang.start("n2"); c == nil {
-			t.Fatal("start after close returned nil")
-		} else if _, ok := hang.known("n2"); !ok {
-			t.Fatal("a start after close did not end at once")
+			t.Fatal("start after stop returned nil")
+		} else if got := hang.wait(context.Background(), "n2"); got != nil || time.Since(start) != 0 {
+			t.Fatalf("a need after stop: %v after %v; want nothing at once", got, time.Since(start))
 		}
-		hang.close()
+		hang.stop()
+	})
+}
+
+// The engine stops and resumes the discovery: an answer found stays, a lookup
+// that stop cut short is made again after resume, and nothing is looked up
+// while stopped.
+func TestDNS64DiscoveryStopResume(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := netip.MustParsePrefix("2001:db8:6464::/96")
+		dns := &slowDNS64{p: p, delay: 10 * time.Millisecond}
+		d := newDNS64Discovery(dns.lookup, zap.NewNop())
+		defer d.stop()
+		if got := d.wait(context.Background(), "n"); !slices.Equal(got, []netip.Prefix{p}) {
+			t.Fatalf("wait = %v", got)
+		}
+		d.stop()
+		d.start("n")
+		d.resume()
+		if got, ok := d.known("n"); !ok || !slices.Equal(got, []netip.Prefix{p}) || dns.calls.Load() != 1 {
+			t.Fatalf("after stop and resume: %v, %v after %d lookups; want the answer, 1 lookup", got, ok, dns.calls.Load())
+		}
+		d.start("m") // another network; stop cuts its lookup short
+		d.stop()
+		if _, ok := d.known("m"); ok {
+			t.Fatal("a lookup cut short by stop counts as an answer")
+		}
+		d.resume()
+		if got := d.wait(context.Background(), "m"); !slices.Equal(got, []netip.Prefix{p}) || dns.calls.Load() != 3 {
+			t.Fatalf("after resume: %v after %d lookups; want the prefix from a third lookup", got, dns.calls.Load())
+		}
 	})
 }
 
@@ -123,7 +153,7 @@ func TestDNS64DiscoveryRetry(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := &failingDNS{}
 		d := newDNS64Discovery(f.lookup, zap.NewNop())
-		defer d.close()
+		defer d.stop()
 		d.wait(context.Background(), "n")
 		d.wait(context.Background(), "n")
 		if n := f.calls.Load(); n != 1 {
@@ -136,7 +166,7 @@ func TestDNS64DiscoveryRetry(t *testing.T) {
 		}
 		none := &slowDNS64{delay: time.Millisecond}
 		d2 := newDNS64Discovery(none.lookup, zap.NewNop())
-		defer d2.close()
+		defer d2.stop()
 		d2.wait(context.Background(), "n")
 		time.Sleep(dns64Retry)
 		d2.wait(context.Background(), "n")

@@ -61,8 +61,9 @@
 // # Goroutines
 //
 // A Selector runs goroutines only in its engine: the netstate Monitor it starts
-// (unless WithWatcher), the prober's loop and workers, and the sharer
-// (WithSharing). Suspend stops them and keeps what was learned; the next call that
+// (unless WithWatcher), the prober's loop and workers, the sharer (WithSharing),
+// and the RFC 7050 lookup of a NAT64 prefix. Suspend stops them and keeps what was
+// learned (the NAT64 prefixes included); the next call that
 // needs them starts them again. WithIdleStop does that after a time without use;
 // the default Selector stops after DefaultIdleStop (3 minutes), and StopDefault
 // stops it at once, for tests that check for leaked goroutines.

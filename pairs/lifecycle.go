@@ -14,9 +14,10 @@ import (
 
 // engine is what a running Selector holds: the watcher (started by the Selector,
 // or given by WithWatcher), the one subscription to it, the prober and the
-// sharer. Everything that runs a goroutine for a Selector belongs to its engine,
-// and the Selector is the only owner of each feed: it passes every snapshot to
-// the Store and then its change to the prober.
+// sharer. Everything that runs a goroutine for a Selector belongs to its engine
+// (the RFC 7050 lookups of the Selector's dns64Discovery run only while an engine
+// runs), and the Selector is the only owner of each feed: it passes every
+// snapshot to the Store and then its change to the prober.
 type engine struct {
 	watcher netstate.Watcher
 	ownW    bool          // the Selector started watcher and closes it
@@ -106,6 +107,7 @@ func (s *Selector) startLocked() error {
 	if s.cfg.sharing != "" {
 		e.sharer = probe.NewSharer(s.store, s.cfg.sharing, probe.WithShareLogger(s.cfg.log))
 	}
+	s.dns64.resume()
 	l.eng, l.watcher = e, e.watcher
 	if s.cfg.idleStop > 0 {
 		if l.timer == nil {
@@ -129,8 +131,9 @@ func (s *Selector) observe(e *engine, snap *netstate.Snapshot) {
 }
 
 // stopLocked stops the engine and waits for its goroutines: the prober, the
-// sharer (which merges the shared file a last time), the subscription, and the
-// watcher if the Selector started it. What was learned stays. l.mu is held.
+// sharer (which merges the shared file a last time), an RFC 7050 lookup, the
+// subscription, and the watcher if the Selector started it. What was learned
+// stays. l.mu is held.
 func (s *Selector) stopLocked() {
 	l := &s.life
 	e := l.eng
@@ -147,6 +150,7 @@ func (s *Selector) stopLocked() {
 	if e.sharer != nil {
 		l.errs = append(l.errs, e.sharer.Close())
 	}
+	s.dns64.stop()
 	e.unsub()
 	last := e.watcher.Snapshot()
 	l.gen = max(l.gen, last.Generation)
@@ -179,7 +183,8 @@ func (s *Selector) idleCheck() {
 }
 
 // Suspend stops the Selector's goroutines now (its prober, its sharer after a last
-// merge, and the netstate Monitor it started) and keeps what it has learned; the
+// merge, an RFC 7050 lookup of the NAT64 prefix, and the netstate Monitor it
+// started) and keeps what it has learned; the
 // next call that needs them (Get, Attempts, LookupNetIP, Init, Status) starts them
 // again. A Selector made with WithIdleStop does this by itself when idle. Tests
 // that check for leaked goroutines (goleak) call it, or StopDefault, first.
@@ -205,7 +210,6 @@ func (s *Selector) Close() error {
 	if !l.closed {
 		l.closed = true
 		s.stopLocked()
-		s.dns64.close()
 	}
 	return errors.Join(l.errs...)
 }

@@ -6,9 +6,12 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"go.uber.org/goleak"
 
 	"github.com/getapr/getapr/netstate"
 	"github.com/getapr/getapr/probe"
@@ -279,4 +282,45 @@ func TestNAT64StreamDNS(t *testing.T) {
 			t.Fatalf("aonly.test: %+v, %v after %v; want a synthesized pair after the 40ms discovery", p, ok, time.Since(start))
 		}
 	})
+}
+
+// Suspend stops an RFC 7050 lookup under way (it belongs to the engine), so
+// that nothing of the Selector runs afterwards; the next need looks again.
+func TestNAT64SuspendStopsLookup(t *testing.T) {
+	var calls, running atomic.Int32
+	hang := func(ctx context.Context, network, host string) ([]netip.Addr, error) {
+		calls.Add(1)
+		running.Add(1)
+		defer running.Add(-1)
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	w := netstate.NewStatic(ipv6Only(routedNAT64Snapshot(false)))
+	defer w.Close()
+	s, err := New(WithWatcher(w), WithoutProbing(), withLookup(hang))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	others := goleak.IgnoreCurrent()
+	get := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+		defer cancel()
+		s.Get(ctx, "192.0.2.10", 80) // waits for the lookup until ctx ends; the lookup goes on
+	}
+	get()
+	if running.Load() != 1 {
+		t.Fatal("no RFC 7050 lookup under way")
+	}
+	s.Suspend()
+	if running.Load() != 0 {
+		t.Fatal("the RFC 7050 lookup still runs after Suspend")
+	}
+	if err := goleak.Find(others); err != nil {
+		t.Fatalf("after Suspend: %v", err)
+	}
+	get()
+	if n := calls.Load(); n != 2 {
+		t.Errorf("%d lookups; want 2 (the one Suspend cut short is made again)", n)
+	}
 }

@@ -159,7 +159,9 @@ func (st *Stream) awaitNAT64(ctx context.Context) {
 	network := f.net
 	st.running++
 	st.wg.Go(func() {
+		_, done := s.use() // the lookup runs with the engine
 		s.dns64.wait(ctx, network)
+		done()
 		st.mu.Lock()
 		defer st.mu.Unlock()
 		st.running--
