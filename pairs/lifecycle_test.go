@@ -142,6 +142,7 @@ func TestSwitchWorth(t *testing.T) {
 		return &Pair{Dst: netip.AddrPortFrom(ip(dst), 80), Latency: lat, Basis: b, Health: h}
 	}
 	const v6, v4 = "2001:db8::1", "192.0.2.1"
+	synth := func(p *Pair) *Pair { p.Synthesized = ip(v4); return p }
 	for _, c := range []struct {
 		name                  string
 		challenger, incumbent *Pair
@@ -154,6 +155,7 @@ func TestSwitchWorth(t *testing.T) {
 		{"incumbent dead", p(v6, 60*ms, Measured, probe.Alive), p(v6, 20*ms, Measured, probe.Dead), true},
 		{"incumbent a default", p(v6, 24*ms, Measured, probe.Alive), p(v6, 25*ms, Assumed, probe.Alive), true},
 		{"IPv6 bias counted", p(v6, 30*ms, Measured, probe.Alive), p(v4, 20*ms, Measured, probe.Alive), false},
+		{"no IPv6 bias through a NAT64", p(v4, 14*ms, Measured, probe.Alive), synth(p("2001:db8:6464::c000:201", 25*ms, Measured, probe.Alive)), true},
 	} {
 		if got := switchWorth(c.challenger, c.incumbent, DefaultIPv6Bias); got != c.want {
 			t.Errorf("%s: switchWorth = %v, want %v", c.name, got, c.want)

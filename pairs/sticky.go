@@ -85,10 +85,11 @@ func switchWorth(challenger, incumbent *Pair, bias time.Duration) bool {
 	return c < i-switchMin && c*switchRatioDenom < i*switchRatioNum
 }
 
-// effective is p's latency as the ranking compares it: IPv6 biased, not below 0.
+// effective is p's latency as the ranking compares it: IPv6 biased (but not a
+// pair through a NAT64, whose destination is IPv4), not below 0.
 func effective(p *Pair, bias time.Duration) time.Duration {
 	l := p.Latency
-	if p.Is6() {
+	if p.Is6() && !p.Synthesized.IsValid() {
 		l -= bias
 	}
 	return max(l, 0)
