@@ -174,16 +174,7 @@ func TestHysteresis(t *testing.T) {
 }
 
 func testHysteresis(t *testing.T, gap time.Duration) {
-	snap := homeSnapshot()
-	snap.Links = append(snap.Links, link(3, "eth1"))
-	snap.Addrs = append(snap.Addrs, addr("2001:db8:9::10/64", 3, "eth1"))
-	snap.Routes = append(snap.Routes, route("2001:db8:9::/64", "", 3), route("::/0", "fe80::9", 3))
-	s, _ := newTestSelector(t, snap, fakeDNS{"server.test": {ip("2001:db8:2::1")}})
-	a, b := netip.MustParseAddrPort("[2001:db8:1::10]:0"), netip.MustParseAddrPort("[2001:db8:9::10]:0")
-	dst := netip.MustParseAddrPort("[2001:db8:2::1]:443")
-	report := func(src netip.AddrPort, rtt time.Duration) {
-		s.Report(probe.Outcome{Path: probe.Path{Src: src, Dst: dst}, Result: probe.Success, Start: time.Now(), Duration: rtt})
-	}
+	s, report, a, b := twoPaths(t)
 	first := func() netip.Addr {
 		ps, err := s.Attempts(context.Background(), Query{Host: "server.test", Port: 443})
 		if err != nil {
@@ -191,17 +182,7 @@ func testHysteresis(t *testing.T, gap time.Duration) {
 		}
 		return ps[0].Src.Addr()
 	}
-	jitter := []time.Duration{2, -1, 0, -2, 1, 2, -2, 0, 1, -1, -2, -2, 2, 2}
-	flips, last := 0, netip.Addr{}
-	for i := range 240 {
-		j := jitter[i%len(jitter)] * time.Millisecond
-		report(a, 20*time.Millisecond+j)
-		report(b, 20*time.Millisecond+gap-j)
-		if f := first(); last.IsValid() && f != last {
-			flips++
-		}
-		last = first()
-	}
+	flips := jitterFlips(gap, func(x, y time.Duration) { report(a, x); report(b, y) }, first)
 	if flips > 1 {
 		t.Errorf("%d first-pair flips in a minute of ±2 ms jitter, want at most 1", flips)
 	}
@@ -211,7 +192,110 @@ func testHysteresis(t *testing.T, gap time.Duration) {
 	if f := first(); f != b.Addr() {
 		t.Errorf("after A got 5× slower, first pair from %v, want %v", f, b.Addr())
 	}
-	t.Logf("%d flips in 240 rankings (without hysteresis: %d)", flips, flipsWithout(a, b, gap, jitter))
+	t.Logf("%d flips in 240 rankings (without hysteresis: %d)", flips, flipsWithout(a, b, gap, hysteresisJitter))
+}
+
+// twoPaths returns a Selector with two IPv6 sources, A (eth0) and B (eth1), to
+// server.test (2001:db8:2::1), and a function reporting a connect from a source
+// to it that took rtt.
+func twoPaths(t *testing.T) (s *Selector, report func(src netip.AddrPort, rtt time.Duration), a, b netip.AddrPort) {
+	s, a, b = twoSources(t, fakeDNS{"server.test": {ip("2001:db8:2::1")}})
+	dst := netip.MustParseAddrPort("[2001:db8:2::1]:443")
+	report = func(src netip.AddrPort, rtt time.Duration) {
+		s.Report(probe.Outcome{Path: probe.Path{Src: src, Dst: dst}, Result: probe.Success, Start: time.Now(), Duration: rtt})
+	}
+	return s, report, a, b
+}
+
+// twoSources returns a Selector with two IPv6 sources, A (eth0) and B (eth1),
+// resolving through dns.
+func twoSources(t *testing.T, dns fakeDNS) (s *Selector, a, b netip.AddrPort) {
+	snap := homeSnapshot()
+	snap.Links = append(snap.Links, link(3, "eth1"))
+	snap.Addrs = append(snap.Addrs, addr("2001:db8:9::10/64", 3, "eth1"))
+	snap.Routes = append(snap.Routes, route("2001:db8:9::/64", "", 3), route("::/0", "fe80::9", 3))
+	s, _ = newTestSelector(t, snap, dns)
+	return s, netip.MustParseAddrPort("[2001:db8:1::10]:0"), netip.MustParseAddrPort("[2001:db8:9::10]:0")
+}
+
+// hysteresisJitter is the jitter of the samples, in milliseconds.
+var hysteresisJitter = []time.Duration{2, -1, 0, -2, 1, 2, -2, 0, 1, -1, -2, -2, 2, 2}
+
+// jitterFlips feeds samples of two paths, 20 ms and 20 ms + gap, with ±2 ms of
+// jitter (opposite on each), four times a second for a minute (240 rounds),
+// and counts how often first changes.
+func jitterFlips(gap time.Duration, samples func(x, y time.Duration), first func() netip.Addr) int {
+	flips, last := 0, netip.Addr{}
+	for i := range 240 {
+		j := hysteresisJitter[i%len(hysteresisJitter)] * time.Millisecond
+		samples(20*time.Millisecond+j, 20*time.Millisecond+gap-j)
+		f := first()
+		if last.IsValid() && f != last {
+			flips++
+		}
+		last = f
+	}
+	return flips
+}
+
+// The same hysteresis holds the first pair of a Stream (the dialer's path for
+// names) and the first address LookupNetIP returns: under ±2 ms of jitter
+// between two paths 1 ms apart, whose estimates cross (see TestHysteresis), the
+// first changes at most once in a minute; a path that gets five times slower
+// gives way at once.
+func TestHysteresisStreamAndLookup(t *testing.T) {
+	const gap = time.Millisecond
+	t.Run("Stream", func(t *testing.T) {
+		s, report, a, b := twoPaths(t)
+		first := func() netip.Addr {
+			st, err := s.Stream(context.Background(), Query{Host: "server.test", Port: 443})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			p, ok := st.Next()
+			if !ok {
+				t.Fatal("a Stream without a pair")
+			}
+			return p.Src.Addr()
+		}
+		flips := jitterFlips(gap, func(x, y time.Duration) { report(a, x); report(b, y) }, first)
+		if flips > 1 {
+			t.Errorf("%d first-pair flips of a Stream in a minute of ±2 ms jitter, want at most 1", flips)
+		}
+		for range 3 {
+			report(a, 100*time.Millisecond)
+		}
+		if f := first(); f != b.Addr() {
+			t.Errorf("after A got 5× slower, the Stream's first pair from %v, want %v", f, b.Addr())
+		}
+	})
+	t.Run("LookupNetIP", func(t *testing.T) {
+		// Two addresses of the server, each measured over its own source (in
+		// other /32s, so that neither inherits the other's latency).
+		d1, d2 := netip.MustParseAddrPort("[2001:db8:2::1]:443"), netip.MustParseAddrPort("[2001:db9:2::1]:443")
+		s, a, b := twoSources(t, fakeDNS{"server.test": {d1.Addr(), d2.Addr()}})
+		report := func(src, dst netip.AddrPort, rtt time.Duration) {
+			s.Report(probe.Outcome{Path: probe.Path{Src: src, Dst: dst}, Result: probe.Success, Start: time.Now(), Duration: rtt})
+		}
+		first := func() netip.Addr {
+			addrs, err := s.LookupNetIP(context.Background(), "ip", "server.test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return addrs[0]
+		}
+		flips := jitterFlips(gap, func(x, y time.Duration) { report(a, d1, x); report(b, d2, y) }, first)
+		if flips > 1 {
+			t.Errorf("%d first-address flips of LookupNetIP in a minute of ±2 ms jitter, want at most 1", flips)
+		}
+		for range 3 {
+			report(a, d1, 100*time.Millisecond)
+		}
+		if f := first(); f != d2.Addr() {
+			t.Errorf("after the path to %v got 5× slower, LookupNetIP's first address %v, want %v", d1.Addr(), f, d2.Addr())
+		}
+	})
 }
 
 // flipsWithout counts the changes of the faster of the two estimates, which a

@@ -240,6 +240,7 @@ func (s *Selector) LookupNetIP(ctx context.Context, network, host string) ([]net
 	defer done()
 	s.want(e, q, dsts)
 	ps, _ := s.rankWith(ctx, e.watcher, q, dsts, s.store, ws)
+	ps = s.sticky.apply(stickyKey(q), ps, s.cfg.bias)
 	out := make([]netip.Addr, 0, len(dsts))
 	for _, p := range ps {
 		if ip := p.Dst.Addr(); !contains(out, ip) {

@@ -8,11 +8,15 @@ import (
 )
 
 // Hysteresis of the first pair (as tailscale's magicsock switches paths): a
-// measured pair replaces the measured first pair of the last ranking of the same
-// query only when its latency is more than switchMin lower and less than
+// measured pair replaces the measured first pair of the same query when it was
+// last answered only when its latency is more than switchMin lower and less than
 // switchRatio of the incumbent's; otherwise the incumbent stays first. Two paths
 // 5 ms apart with a few milliseconds of jitter then do not trade places on every
-// sample, while a path that got five times slower gives way at once.
+// sample, while a path that got five times slower gives way at once. It holds
+// for every way a query is answered: Get, Attempts and LookupNetIP rank, and
+// remember their first pair; a Stream, whose order grows as the answers
+// arrive, applies it to every order it forms and remembers the pair it hands
+// out first.
 const (
 	switchMin        = 10 * time.Millisecond
 	switchRatioNum   = 2
@@ -43,13 +47,45 @@ func (st *sticky) apply(key string, ranked []Pair, bias time.Duration) []Pair {
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if inc, ok := st.first[key]; ok {
-		if i := indexOf(ranked, inc); i > 0 && !switchWorth(&ranked[0], &ranked[i], bias) {
-			p := ranked[i]
-			copy(ranked[1:i+1], ranked[:i])
-			ranked[0] = p
-		}
+	st.preferLocked(key, ranked, bias)
+	st.rememberLocked(key, &ranked[0])
+	return ranked
+}
+
+// prefer is apply without remembering: for a ranking that may not be the
+// query's last (a Stream's, while answers arrive).
+func (st *sticky) prefer(key string, ranked []Pair, bias time.Duration) []Pair {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.preferLocked(key, ranked, bias)
+	return ranked
+}
+
+// remember records p as the first pair of key (the pair a Stream handed out
+// first).
+func (st *sticky) remember(key string, p *Pair) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.rememberLocked(key, p)
+}
+
+// preferLocked moves the incumbent of key to the front of ranked unless the
+// pair ranked first should replace it. st.mu is held.
+func (st *sticky) preferLocked(key string, ranked []Pair, bias time.Duration) {
+	inc, ok := st.first[key]
+	if !ok {
+		return
 	}
+	if i := indexOf(ranked, inc); i > 0 && !switchWorth(&ranked[0], &ranked[i], bias) {
+		p := ranked[i]
+		copy(ranked[1:i+1], ranked[:i])
+		ranked[0] = p
+	}
+}
+
+// rememberLocked records p as the first pair of key, forgetting another query
+// when maxSticky are remembered. st.mu is held.
+func (st *sticky) rememberLocked(key string, p *Pair) {
 	if st.first == nil {
 		st.first = make(map[string]stickyPair)
 	}
@@ -59,8 +95,7 @@ func (st *sticky) apply(key string, ranked []Pair, bias time.Duration) []Pair {
 			break
 		}
 	}
-	st.first[key] = stickyPair{ranked[0].Src.Addr(), ranked[0].Dst.Addr()}
-	return ranked
+	st.first[key] = stickyPair{p.Src.Addr(), p.Dst.Addr()}
 }
 
 // indexOf returns the index of the pair p in ranked, or -1.

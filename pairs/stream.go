@@ -307,7 +307,7 @@ func (s *Selector) orderGroups(ctx context.Context, q Query, eps []svcb.Endpoint
 		} else {
 			s.want(e, gq, dsts)
 			ps, _ = s.rankWith(ctx, e.watcher, gq, dsts, s.store, ws)
-			ps = s.order(ps, q.TLS)
+			ps = s.order(s.sticky.prefer(stickyKey(q), ps, s.cfg.bias), q.TLS)
 		}
 		for i := range ps {
 			ps[i].Service = serviceOf(group, ps[i].Dst.Addr())
@@ -394,12 +394,17 @@ func (st *Stream) noPairs() error {
 }
 
 // Next returns the first pair of the current order that Next has not
-// returned yet; ok is false when there is none now (see Changed and Done).
+// returned yet; ok is false when there is none now (see Changed and Done). The
+// first pair it returns is the query's first pair for the Selector's
+// hysteresis.
 func (st *Stream) Next() (p Pair, ok bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	for _, p := range st.order {
 		if k := keyOf(p); !st.taken[k] {
+			if len(st.taken) == 0 && !p.Fallback {
+				st.sel.sticky.remember(stickyKey(st.q), &p)
+			}
 			st.taken[k] = true
 			return p, true
 		}
