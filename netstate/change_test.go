@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"slices"
 	"testing"
+	"time"
 )
 
 // changeHost is a host with two uplinks: eth0 (index 2) with a default router per
@@ -91,6 +92,8 @@ func TestChangeDeltaRevived(t *testing.T) {
 
 func TestChangeDeltaSameAndProbing(t *testing.T) {
 	base := changeHost()
+	pref := PREF64{Index: 2, Prefix: netip.MustParsePrefix("64:ff9b::/96"), Source: PREF64RA,
+		Router: netip.MustParseAddr("fe80::1%eth0"), Expires: time.Unix(1e9, 0)}
 	for _, c := range []struct {
 		name          string
 		new           *Snapshot
@@ -103,6 +106,7 @@ func TestChangeDeltaSameAndProbing(t *testing.T) {
 		{"address flags", edit(base, func(s *Snapshot) { s.Addrs[0].Flags = Deprecated }), false, true},
 		{"a route", edit(base, func(s *Snapshot) { s.Routes = s.Routes[1:] }), false, false},
 		{"gateway", edit(base, func(s *Snapshot) { s.Gateway4 = netip.Addr{} }), false, true},
+		{"a PREF64 from an RA", edit(base, func(s *Snapshot) { s.PREF64s = []PREF64{pref} }), false, false},
 	} {
 		d := Changes(base, c.new)
 		if d.Same() != c.same || d.Probing() != c.probing {
@@ -111,6 +115,12 @@ func TestChangeDeltaSameAndProbing(t *testing.T) {
 	}
 	if d := Changes(nil, base); d.Same() || !d.Probing() || !d.GatewaysChanged() {
 		t.Error("a first snapshot is a change that matters to probing")
+	}
+	// An RA that only refreshes a PREF64's lifetime is no change.
+	with := edit(base, func(s *Snapshot) { s.PREF64s = []PREF64{pref} })
+	refreshed := edit(with, func(s *Snapshot) { s.PREF64s = []PREF64{pref}; s.PREF64s[0].Expires = pref.Expires.Add(time.Hour) })
+	if !Changes(with, refreshed).Same() {
+		t.Error("a PREF64 whose lifetime was refreshed is a change")
 	}
 }
 
