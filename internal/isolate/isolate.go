@@ -3,9 +3,12 @@ package isolate
 import (
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -150,4 +153,92 @@ func runCommands(js string) error {
 		}
 	}
 	return nil
+}
+
+// Bench runs benchmark b again, alone, in a child under o, and reports the
+// child's result as b's: every unit of its result line, ns/op, B/op and
+// allocs/op included. The child gets this run's -test.benchtime, so b's body
+// there (a b.Loop loop, run by a child when InChild) decides how many
+// iterations that makes. Bench skips b where o cannot be made, and skips or
+// fails it as the child's run of it skipped or failed; with -test.v it logs
+// the child's output. Bench inside a child
+// of Run or Bench is an error.
+func Bench(b *testing.B, o Options) {
+	b.Helper()
+	if InChild() {
+		b.Fatal("isolate.Bench in a child of isolate")
+	}
+	if why := unavailable(o); why != "" {
+		b.Skip("isolate:", why)
+	}
+	if len(o.Commands) > 0 && !o.NewNetNS {
+		b.Fatal("isolate: Commands without NewNetNS would change this namespace")
+	}
+	cmds, err := json.Marshal(o.Commands)
+	if err != nil {
+		b.Fatal(err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		b.Fatal(err)
+	}
+	args := []string{"-test.run", "^$", "-test.bench", benchPattern(b.Name()), "-test.count", "1", "-test.benchmem"}
+	if f := flag.Lookup("test.benchtime"); f != nil {
+		args = append(args, "-test.benchtime", f.Value.String())
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Env = append(os.Environ(), envMode+"="+o.String(), envCommands+"="+string(cmds))
+	cmd.SysProcAttr = procAttr(o)
+	var out []byte
+	for ran := false; b.Loop(); ran = true {
+		if !ran {
+			out, err = cmd.CombinedOutput()
+		}
+	}
+	if testing.Verbose() {
+		b.Logf("%s under %s:\n%s", b.Name(), o, out)
+	}
+	units, found := benchResult(out, b.Name())
+	switch {
+	case err != nil:
+		b.Fatalf("%s under %s: %v\n%s", b.Name(), o, err, out)
+	case strings.Contains(string(out), "--- SKIP"):
+		b.Skipf("%s under %s skipped:\n%s", b.Name(), o, out)
+	case !found:
+		b.Fatalf("%s under %s: no result line:\n%s", b.Name(), o, out)
+	}
+	for unit, v := range units {
+		b.ReportMetric(v, unit)
+	}
+}
+
+// benchPattern returns the -test.bench pattern that matches the benchmark
+// named name (levels separated by "/") and nothing else.
+func benchPattern(name string) string {
+	parts := strings.Split(name, "/")
+	for i, p := range parts {
+		parts[i] = "^" + regexp.QuoteMeta(p) + "$"
+	}
+	return strings.Join(parts, "/")
+}
+
+// benchResult finds the result line of benchmark name in out, "name-P N v1
+// unit1 v2 unit2 ...", and returns its units and their values.
+func benchResult(out []byte, name string) (map[string]float64, bool) {
+	for line := range strings.Lines(string(out)) {
+		f := strings.Fields(line)
+		if len(f) < 4 || len(f)%2 != 0 || (f[0] != name && !strings.HasPrefix(f[0], name+"-")) {
+			continue
+		}
+		units := map[string]float64{}
+		for i := 2; i+1 < len(f); i += 2 {
+			v, err := strconv.ParseFloat(f[i], 64)
+			if err != nil {
+				return nil, false
+			}
+			units[f[i+1]] = v
+		}
+		return units, true
+	}
+	return nil, false
 }

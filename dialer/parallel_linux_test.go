@@ -1,0 +1,223 @@
+package dialer_test
+
+import (
+	"cmp"
+	"context"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/getapr/getapr/dialer"
+	"github.com/getapr/getapr/internal/isolate"
+	"github.com/getapr/getapr/netstate"
+	"github.com/getapr/getapr/pairs"
+)
+
+// The parallel benchmark's shape: parallelDialers goroutines dial for
+// parallelSlice at a time, the dialers taking turns, parallelSlices turns per
+// round. Each iteration is a warm-up turn (which fills the ephemeral ports with
+// TIME_WAIT connections) and then parallelRounds rounds. The turns are short
+// and interleaved so that every dialer meets the same load from the rest of
+// the machine.
+const (
+	parallelDialers = 64
+	parallelSlice   = 100 * time.Millisecond
+	parallelSlices  = 5
+	parallelRounds  = 5
+)
+
+// dialContext is what the parallel benchmark dials with.
+type dialContext func(ctx context.Context, network, address string) (net.Conn, error)
+
+// parallelDialer is one of the dialers compared: for goroutine g, its dial
+// function.
+type parallelDialer struct {
+	name string
+	dial func(g int) dialContext
+}
+
+// BenchmarkParallel compares PairDialer with net.Dialer under parallel load:
+// 64 goroutines dialing a loopback listener, each closing its connection at
+// once (the client closes first, so its side goes to TIME_WAIT), for a fixed
+// time per dialer and round, in a network namespace of its own (the TIME_WAIT
+// connections would otherwise hold the host's loopback ports). It runs as a
+// child of itself (isolate.Bench; root only) and reports, per dialer, the
+// median over the rounds of the dials per second and of the 99th percentile
+// of a dial's latency, its dial errors over all rounds, and the worst round's
+// ratio to net.Dialer: "min-x" of dials per second, "max-p99-x" of the p99.
+// The dialers: net.Dialer; "pairdialer", one PairDialer and Selector shared by
+// all goroutines; "pairdialer-own", a Selector per goroutine.
+func BenchmarkParallel(b *testing.B) {
+	if !isolate.InChild() {
+		isolate.Bench(b, isolate.Options{NewNetNS: true})
+		return
+	}
+	addr := "127.0.0.1:5000"
+	closingServer(b, addr)
+	w := netstate.NewStatic(loopbackSnapshot())
+	defer w.Close()
+	newSel := func() *pairs.Selector {
+		s, err := pairs.New(pairs.WithWatcher(w), pairs.WithoutProbing(), pairs.WithResolver(noDNSResolver()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { s.Close() })
+		return s
+	}
+	shared := &dialer.PairDialer{Selector: newSel()}
+	own := make([]*dialer.PairDialer, parallelDialers)
+	for g := range own {
+		own[g] = &dialer.PairDialer{Selector: newSel()}
+	}
+	nd := &net.Dialer{}
+	dialers := []parallelDialer{
+		{"netdialer", func(int) dialContext { return nd.DialContext }},
+		{"pairdialer", func(int) dialContext { return shared.DialContext }},
+		{"pairdialer-own", func(g int) dialContext { return own[g].DialContext }},
+	}
+	rounds := make([][]roundResult, len(dialers))
+	var warm roundResult
+	for _, d := range dialers {
+		warm.add(parallelTurn(addr, d))
+	}
+	for b.Loop() {
+		for range parallelRounds {
+			acc := make([]roundResult, len(dialers))
+			for s := range parallelSlices {
+				for k := range dialers {
+					i := (s + k) % len(dialers)
+					acc[i].add(parallelTurn(addr, dialers[i]))
+				}
+			}
+			for i := range dialers {
+				rounds[i] = append(rounds[i], acc[i].done())
+			}
+		}
+	}
+	reportParallel(b, dialers, rounds)
+}
+
+// roundResult is one dialer's round, or turn.
+type roundResult struct {
+	lat     []time.Duration // of the successful dials, until done
+	elapsed time.Duration
+	rate    float64       // dials per second, once done
+	p99     time.Duration // of the dials' latency, once done
+	errors  int
+	err     string // the first error
+}
+
+// add adds the turn t to r.
+func (r *roundResult) add(t roundResult) {
+	r.lat = append(r.lat, t.lat...)
+	r.elapsed += t.elapsed
+	r.errors += t.errors
+	r.err = cmp.Or(r.err, t.err)
+}
+
+// done sums up r's turns: its rate and p99.
+func (r *roundResult) done() roundResult {
+	slices.Sort(r.lat)
+	r.rate = float64(len(r.lat)) / r.elapsed.Seconds()
+	if len(r.lat) > 0 {
+		r.p99 = r.lat[len(r.lat)*99/100]
+	}
+	r.lat = nil
+	return *r
+}
+
+// parallelTurn dials addr with d from parallelDialers goroutines for
+// parallelSlice.
+func parallelTurn(addr string, d parallelDialer) roundResult {
+	var stop atomic.Bool
+	lat := make([][]time.Duration, parallelDialers)
+	errs := make([]int, parallelDialers)
+	var first atomic.Pointer[string]
+	var wg sync.WaitGroup
+	ctx := context.Background()
+	start := time.Now()
+	for g := range parallelDialers {
+		dial := d.dial(g)
+		wg.Go(func() {
+			l := make([]time.Duration, 0, 256)
+			for !stop.Load() {
+				t0 := time.Now()
+				c, err := dial(ctx, "tcp", addr)
+				if err != nil {
+					errs[g]++
+					msg := err.Error()
+					first.CompareAndSwap(nil, &msg)
+					continue
+				}
+				l = append(l, time.Since(t0))
+				c.Close()
+			}
+			lat[g] = l
+		})
+	}
+	time.Sleep(parallelSlice)
+	stop.Store(true)
+	wg.Wait()
+	r := roundResult{lat: slices.Concat(lat...), elapsed: time.Since(start)}
+	for _, n := range errs {
+		r.errors += n
+	}
+	if p := first.Load(); p != nil {
+		r.err = *p
+	}
+	return r
+}
+
+// reportParallel reports the rounds of each dialer, against those of the
+// first (net.Dialer).
+func reportParallel(b *testing.B, dialers []parallelDialer, rounds [][]roundResult) {
+	ref := rounds[0]
+	for i, d := range dialers {
+		rates, p99s := make([]float64, len(rounds[i])), make([]float64, len(rounds[i]))
+		errors, minX, maxP99X := 0, 0.0, 0.0
+		for r, x := range rounds[i] {
+			rates[r], p99s[r] = x.rate, float64(x.p99)
+			errors += x.errors
+			if x.err != "" {
+				b.Logf("%s, round %d: %d errors, the first: %s", d.name, r, x.errors, x.err)
+			}
+			if i == 0 {
+				continue
+			}
+			rx, px := x.rate/ref[r].rate, float64(x.p99)/float64(ref[r].p99)
+			if r == 0 || rx < minX {
+				minX = rx
+			}
+			maxP99X = max(maxP99X, px)
+		}
+		b.ReportMetric(median(rates), d.name+"-dials/s")
+		b.ReportMetric(median(p99s), d.name+"-p99-ns/dial")
+		b.ReportMetric(float64(errors), d.name+"-errors")
+		if i > 0 {
+			b.ReportMetric(minX, d.name+"-min-x")
+			b.ReportMetric(maxP99X, d.name+"-max-p99-x")
+		}
+		b.Logf("%s: %s", d.name, roundsString(rounds[i]))
+	}
+}
+
+// roundsString renders rounds for the benchmark's log.
+func roundsString(rounds []roundResult) string {
+	var s []string
+	for _, r := range rounds {
+		s = append(s, strings.TrimSpace(time.Duration(float64(time.Second)/r.rate).String())+"/dial p99 "+r.p99.String())
+	}
+	return strings.Join(s, "; ")
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Sorted(slices.Values(v))
+	return s[len(s)/2]
+}
