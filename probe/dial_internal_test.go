@@ -42,7 +42,7 @@ func TestDialTCPLoopback(t *testing.T) {
 	}
 	c.Close()
 	<-accepted
-	t.Logf("SO_BINDTODEVICE refused: %v", p.noBind.Load())
+	t.Logf("SO_BINDTODEVICE refused: %v", p.device.Refusal())
 
 	ln.Close() // nothing listens any more: the kernel answers with a reset
 	_, err = p.dialTCP(context.Background(), Path{Src: netip.AddrPortFrom(lo, 0), Dst: dst})

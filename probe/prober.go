@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/getapr/getapr/internal/sockopt"
 	"github.com/getapr/getapr/netstate"
 )
 
@@ -121,7 +122,7 @@ type Prober struct {
 
 	rounds, connects atomic.Uint64
 	inFlight         atomic.Int64
-	noBind           atomic.Bool // SO_BINDTODEVICE was refused: do without
+	device           sockopt.Device // whether SO_BINDTODEVICE was refused: then do without
 
 	mu        sync.Mutex
 	changed   bool                         // a change since the last full round

@@ -1,7 +1,8 @@
 // Package sockopt holds the socket options getapr sets on its own sockets: binding a
 // socket to the interface that owns its source address, leaving the port of a bound
 // source to connect, and reading the kernel's RTT estimate of an established TCP
-// connection.
+// connection; and Dial, the one connect over a (source, destination) path that the
+// dialer's attempts and the prober's connects share.
 package sockopt
 
 import (
@@ -48,10 +49,16 @@ func Bind(c syscall.RawConn, ifname string, noPort bool) error {
 // Refused reports whether err is the system refusing SO_BINDTODEVICE itself (no
 // privilege, or not supported here), rather than a failure of the path: the caller
 // may then connect without it.
-func Refused(err error) bool {
+func Refused(err error) bool { return refusal(err) != nil }
+
+// refusal returns the *DeviceError in err when Refused(err), else nil.
+func refusal(err error) *DeviceError {
 	var de *DeviceError
-	return errors.As(err, &de) &&
-		(errors.Is(de.Err, syscall.EPERM) || errors.Is(de.Err, syscall.EACCES) || errors.Is(de.Err, errors.ErrUnsupported))
+	if errors.As(err, &de) &&
+		(errors.Is(de.Err, syscall.EPERM) || errors.Is(de.Err, syscall.EACCES) || errors.Is(de.Err, errors.ErrUnsupported)) {
+		return de
+	}
+	return nil
 }
 
 // KernelRTT returns the kernel's smoothed round-trip time for an established TCP
