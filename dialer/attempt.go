@@ -3,8 +3,6 @@ package dialer
 import (
 	"context"
 	"net"
-	"sync/atomic"
-	"syscall"
 	"time"
 
 	"go.uber.org/zap"
@@ -51,37 +49,47 @@ func (m BindMode) String() string {
 	return "bindmode(?)"
 }
 
-// attemptFunc returns the dial function of one dial for q over base ("tcp",
-// "udp").
-func (d *PairDialer) attemptFunc(q pairs.Query, base string, log *zap.Logger) dialFunc {
-	denied := new(atomic.Bool) // shared by the dial's attempts
-	a := attempt{network: q.Network, base: base, local: q.Local.IsValid(), denied: denied, log: log}
-	return func(ctx context.Context, p pairs.Pair) (net.Conn, error) {
-		return d.dialPair(ctx, a, p)
-	}
-}
-
-// attempt is what the attempts of one dial share.
+// attempt is what the attempts of one dial share; its dial method makes
+// one.
 type attempt struct {
+	d       *PairDialer
 	network string // the caller's
 	base    string // "tcp" or "udp"
 	local   bool   // the caller asked for a local address
-	denied  *atomic.Bool
+	dev     sockopt.Device
 	log     *zap.Logger
 }
 
-// dialPair makes one attempt over p: bind p.Src, bind to p.Interface if the
-// mode says so, connect to p.Dst. a.denied is set, and then skips the device
-// bind, once SO_BINDTODEVICE was refused in BindAuto mode.
-func (d *PairDialer) dialPair(ctx context.Context, a attempt, p pairs.Pair) (net.Conn, error) {
-	bind := d.bindsDevice(p, a.denied.Load())
-	c, err := d.connect(ctx, a, p, bind)
-	if bind && d.BindToDevice == BindAuto && sockopt.Refused(err) {
-		if !a.denied.Swap(true) {
-			a.log.Debug("SO_BINDTODEVICE refused; binding source addresses only",
-				zap.String("interface", p.Interface), zap.Error(err))
-		}
-		c, err = d.connect(ctx, a, p, false)
+// init sets up a for a dial of d for q over base ("tcp", "udp").
+func (a *attempt) init(d *PairDialer, q pairs.Query, base string, log *zap.Logger) {
+	a.d, a.network, a.base, a.local, a.log = d, q.Network, base, q.Local.IsValid(), log
+}
+
+// dial makes one attempt over p with sockopt.Dial, with a net.Dialer
+// carrying d's socket settings: bind the source (see bindAddr), bind to
+// p.Interface if the mode says so (and no attempt of the dial found that
+// refused), connect to p.Dst over the caller's network, so that the attempt's
+// error, and what an httptrace.ClientTrace in ctx sees (ConnectStart and
+// ConnectDone), are net.Dialer's for that one address.
+func (a *attempt) dial(ctx context.Context, p pairs.Pair) (net.Conn, error) {
+	d := a.d
+	path := sockopt.Path{
+		Dialer: net.Dialer{KeepAlive: d.KeepAlive, KeepAliveConfig: d.KeepAliveConfig,
+			LocalAddr: d.bindAddr(p, a.base, a.local), Control: d.Control, ControlContext: d.ControlContext},
+		Network: a.network,
+		Dst:     p.Dst,
+		Strict:  d.BindToDevice == BindAlways,
+	}
+	if d.mptcp != 0 {
+		path.Dialer.SetMultipathTCP(d.mptcp == mptcpOn)
+	}
+	if d.bindsDevice(p) {
+		path.Interface = p.Interface
+	}
+	c, first, err := sockopt.Dial(ctx, path, &a.dev)
+	if first {
+		a.log.Debug("SO_BINDTODEVICE refused; binding source addresses only",
+			zap.String("interface", p.Interface), zap.Error(a.dev.Refusal()))
 	}
 	if err != nil && p.NoNAT64 {
 		err = withNoNAT64(err)
@@ -89,38 +97,15 @@ func (d *PairDialer) dialPair(ctx context.Context, a attempt, p pairs.Pair) (net
 	return c, err
 }
 
-// bindsDevice reports whether an attempt over p binds to p.Interface; denied
-// says SO_BINDTODEVICE was refused earlier in the dial.
-func (d *PairDialer) bindsDevice(p pairs.Pair, denied bool) bool {
+// bindsDevice reports whether an attempt over p asks to bind to p.Interface.
+func (d *PairDialer) bindsDevice(p pairs.Pair) bool {
 	switch {
 	case p.Interface == "" || d.BindToDevice == BindNever:
 		return false
 	case d.BindToDevice == BindAlways:
 		return true
 	}
-	return p.EgressMismatch && !denied
-}
-
-// connect makes one attempt with a net.Dialer carrying d's socket settings:
-// from bindAddr to p.Dst over the caller's network, so that the attempt's
-// error, and what an httptrace.ClientTrace in ctx sees (ConnectStart and
-// ConnectDone), are net.Dialer's for that one address. bind adds
-// SO_BINDTODEVICE to p.Interface after d's Control.
-func (d *PairDialer) connect(ctx context.Context, a attempt, p pairs.Pair, bind bool) (net.Conn, error) {
-	nd := net.Dialer{KeepAlive: d.KeepAlive, KeepAliveConfig: d.KeepAliveConfig, LocalAddr: d.bindAddr(p, a.base, a.local)}
-	if d.mptcp != 0 {
-		nd.SetMultipathTCP(d.mptcp == mptcpOn)
-	}
-	ifname := ""
-	if bind {
-		ifname = p.Interface
-	}
-	// A TCP source bound with port 0 gets its port at connect, from the whole
-	// 4-tuple, rather than at bind from the ports nobody uses at all: without
-	// that, TIME_WAIT connections exhaust the ports of a busy source.
-	noPort := a.base == "tcp" && p.Src.Port() == 0 && nd.LocalAddr != nil
-	nd.ControlContext = attemptControl(ifname, noPort, d.Control, d.ControlContext)
-	return nd.DialContext(ctx, a.network, p.Dst.String())
+	return p.EgressMismatch
 }
 
 // bindAddr returns the local address an attempt over p binds, as a
@@ -139,27 +124,6 @@ func (d *PairDialer) bindAddr(p pairs.Pair, base string, local bool) net.Addr {
 		return nil
 	}
 	return p.LocalAddr(base)
-}
-
-// attemptControl returns the ControlContext of an attempt: the user's control
-// function (cc, else c), then sockopt.Bind: SO_BINDTODEVICE to ifname unless it
-// is empty, IP_BIND_ADDRESS_NO_PORT when noPort.
-func attemptControl(ifname string, noPort bool, c func(string, string, syscall.RawConn) error,
-	cc func(context.Context, string, string, syscall.RawConn) error,
-) func(context.Context, string, string, syscall.RawConn) error {
-	return func(ctx context.Context, network, address string, rc syscall.RawConn) error {
-		var err error
-		switch {
-		case cc != nil:
-			err = cc(ctx, network, address, rc)
-		case c != nil:
-			err = c(network, address, rc)
-		}
-		if err != nil {
-			return err
-		}
-		return sockopt.Bind(rc, ifname, noPort)
-	}
 }
 
 // connectUDP connects a UDP socket over the first pair the kernel accepts. A UDP

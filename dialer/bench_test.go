@@ -3,6 +3,7 @@ package dialer_test
 import (
 	"context"
 	"net"
+	"net/netip"
 	"sync"
 	"syscall"
 	"testing"
@@ -39,6 +40,14 @@ func BenchmarkDial(b *testing.B) {
 	b.Run("netdialer", func(b *testing.B) {
 		d := &net.Dialer{}
 		benchDial(b, d.DialContext, addr)
+	})
+	// net.Dialer's netip path (DialTCP), which skips parsing the address.
+	b.Run("netdialer-netip", func(b *testing.B) {
+		d := &net.Dialer{}
+		ap := netip.MustParseAddrPort(addr)
+		benchDial(b, func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return d.DialTCP(ctx, "tcp", netip.AddrPort{}, ap)
+		}, addr)
 	})
 	// net.Dialer binding the source as every PairDialer attempt does: the
 	// share of the overhead that comes from the bind itself.

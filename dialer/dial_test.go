@@ -9,7 +9,6 @@ import (
 	"reflect"
 	"runtime"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -252,24 +251,22 @@ func TestBindsDevice(t *testing.T) {
 	match := pairs.Pair{Interface: "eth0"}
 	unnamed := pairs.Pair{EgressMismatch: true}
 	tests := []struct {
-		mode   BindMode
-		denied bool
-		p      pairs.Pair
-		want   bool
+		mode BindMode
+		p    pairs.Pair
+		want bool
 	}{
-		{BindAuto, false, mismatch, true},
-		{BindAuto, false, match, false},
-		{BindAuto, false, unnamed, false},
-		{BindAuto, true, mismatch, false},
-		{BindNever, false, mismatch, false},
-		{BindAlways, false, match, true},
-		{BindAlways, true, mismatch, true},
-		{BindAlways, false, unnamed, false},
+		{BindAuto, mismatch, true},
+		{BindAuto, match, false},
+		{BindAuto, unnamed, false},
+		{BindNever, mismatch, false},
+		{BindAlways, match, true},
+		{BindAlways, mismatch, true},
+		{BindAlways, unnamed, false},
 	}
 	for _, tt := range tests {
 		d := &PairDialer{BindToDevice: tt.mode}
-		if got := d.bindsDevice(tt.p, tt.denied); got != tt.want {
-			t.Errorf("%v (denied %v), %+v: bindsDevice = %v, want %v", tt.mode, tt.denied, tt.p, got, tt.want)
+		if got := d.bindsDevice(tt.p); got != tt.want {
+			t.Errorf("%v, %+v: bindsDevice = %v, want %v", tt.mode, tt.p, got, tt.want)
 		}
 	}
 }
@@ -294,8 +291,8 @@ func TestDialPairBindToDevice(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			controls = 0
 			d := &PairDialer{Control: control}
-			var denied atomic.Bool
-			c, err := d.dialPair(t.Context(), attempt{network: "tcp", base: "tcp", denied: &denied, log: d.logger()}, tt.p)
+			a := attempt{d: d, network: "tcp", base: "tcp", log: d.logger()}
+			c, err := a.dial(t.Context(), tt.p)
 			if err == nil {
 				c.Close()
 			}
@@ -306,7 +303,7 @@ func TestDialPairBindToDevice(t *testing.T) {
 			if controls != 1 {
 				t.Errorf("user Control ran %d times, want 1", controls)
 			}
-			if denied.Load() {
+			if a.dev.Refusal() != nil {
 				t.Error("a missing interface counted as a refused privilege")
 			}
 		})

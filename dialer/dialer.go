@@ -333,13 +333,25 @@ func (d *PairDialer) dialOver(ctx context.Context, q pairs.Query, base string, s
 		return d.netDialer().DialContext(ctx, q.Network, first.Dst.String())
 	}
 	log := d.logger()
-	dial := d.attemptFunc(q, base, log)
 	var c net.Conn
 	var err error
-	if l, ok := qu.(*list); ok && base == "udp" {
-		c, err = d.connectUDP(ctx, l.ps, dial, traceFrom(ctx))
-	} else {
-		r := race{queue: qu, dial: dial, report: sel.Report, result: probe.ResultOf,
+	l, isList := qu.(*list)
+	switch {
+	case isList && base == "udp":
+		a := new(attempt)
+		a.init(d, q, base, log)
+		c, err = d.connectUDP(ctx, l.ps, a.dial, traceFrom(ctx))
+	case isList && len(l.ps) == 1 && tc == nil:
+		// Apart from the race below, so that nothing of this one escapes
+		// to the heap: a single attempt starts no goroutine.
+		var a attempt
+		a.init(d, q, base, log)
+		r := race{queue: l, dial: a.dial, report: sel.Report, result: probe.ResultOf, trace: traceFrom(ctx), log: log}
+		c, err = r.single(ctx)
+	default:
+		a := new(attempt)
+		a.init(d, q, base, log)
+		r := &race{queue: qu, dial: a.dial, report: sel.Report, result: probe.ResultOf,
 			delay: d.AttemptDelay, fallback: d.FallbackDelay, trace: traceFrom(ctx), log: log}
 		if tc != nil {
 			r.handshake = d.handshaker(tc, service)
@@ -448,10 +460,14 @@ func (d *PairDialer) netDialer() *net.Dialer {
 	return nd
 }
 
-// logger returns the logger of one dial: a no-op one when d has none.
+// nopLogger is the logger of the dials of a PairDialer without one. It is
+// never changed.
+var nopLogger = zap.NewNop()
+
+// logger returns the logger of one dial: nopLogger when d has none.
 func (d *PairDialer) logger() *zap.Logger {
 	if d.Logger == nil {
-		return zap.NewNop()
+		return nopLogger
 	}
 	return d.Logger.Named("dialer")
 }
