@@ -1,43 +1,79 @@
 package pairs
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/getapr/getapr/netstate"
 	"github.com/getapr/getapr/probe"
 )
 
-// The prototype's default latencies, used when nothing has been measured for a pair
-// or for a nearby destination from the same source.
+// defaultKind names a default latency: the prototype's, used when nothing has been
+// measured for a pair or for a nearby destination from the same source.
+type defaultKind uint8
+
+// The default latencies by the classes of a pair (see defaultOf).
 const (
-	defaultGUA        = 200 * time.Millisecond // IPv6 global to global
-	defaultULA        = 199 * time.Millisecond // ULA to ULA
-	defaultNPTv6      = 201 * time.Millisecond // ULA to global, through NPTv6/NAT66
-	defaultIPv4       = 205 * time.Millisecond // any IPv4 pair but link-local
-	defaultLinkLocal6 = 1 * time.Millisecond   // IPv6 link-local
-	defaultLinkLocal4 = 2 * time.Millisecond   // IPv4 link-local
-	defaultLoopback   = 0                      // loopback to loopback
-	defaultNAT64      = 206 * time.Millisecond // IPv6 to an IPv4 destination through a NAT64
+	defaultLoopback   defaultKind = iota // loopback to loopback
+	defaultLinkLocal6                    // IPv6 link-local
+	defaultLinkLocal4                    // IPv4 link-local
+	defaultULA                           // ULA to ULA
+	defaultNPTv6                         // ULA to global, through NPTv6/NAT66
+	defaultGUA                           // IPv6 global to global
+	defaultIPv4                          // any IPv4 pair but link-local
+	defaultNAT64                         // IPv6 to an IPv4 destination through a NAT64
 )
+
+// defaultLatencies holds each kind's latency and its name in a Pair.Reason.
+var defaultLatencies = [...]struct {
+	name    string
+	latency time.Duration
+}{
+	defaultLoopback:   {"loopback", 0},
+	defaultLinkLocal6: {"ipv6 link-local", 1 * time.Millisecond},
+	defaultLinkLocal4: {"ipv4 link-local", 2 * time.Millisecond},
+	defaultULA:        {"ula", 199 * time.Millisecond},
+	defaultNPTv6:      {"ula via nptv6", 201 * time.Millisecond},
+	defaultGUA:        {"ipv6 gua", 200 * time.Millisecond},
+	defaultIPv4:       {"ipv4", 205 * time.Millisecond},
+	defaultNAT64:      {"nat64", 206 * time.Millisecond},
+}
+
+// defaultWords are the words of a Reason that say a pair's latency is its kind's
+// default, made from defaultLatencies: "default ipv6 gua 200ms", or "loopback".
+var defaultWords = func() (w [len(defaultLatencies)]string) {
+	for k, d := range defaultLatencies {
+		w[k] = "default " + d.name + " " + strconv.FormatInt(d.latency.Milliseconds(), 10) + "ms"
+	}
+	w[defaultLoopback] = defaultLatencies[defaultLoopback].name
+	return w
+}()
+
+// defaultOf returns the kind of default latency of a pair of classes. The classes
+// must form a candidate pair.
+func defaultOf(src, dst netstate.Class) defaultKind {
+	switch {
+	case src == netstate.Loopback:
+		return defaultLoopback
+	case src == netstate.LinkLocal6:
+		return defaultLinkLocal6
+	case src == netstate.LinkLocal4:
+		return defaultLinkLocal4
+	case src == netstate.ULA && dst == netstate.ULA:
+		return defaultULA
+	case src == netstate.ULA:
+		return defaultNPTv6
+	case src.Is6():
+		return defaultGUA
+	}
+	return defaultIPv4
+}
 
 // defaultLatency returns the default latency of a pair of classes and the words
 // that say so in Pair.Reason. The classes must form a candidate pair.
 func defaultLatency(src, dst netstate.Class) (time.Duration, string) {
-	switch {
-	case src == netstate.Loopback:
-		return defaultLoopback, "loopback"
-	case src == netstate.LinkLocal6:
-		return defaultLinkLocal6, "default ipv6 link-local 1ms"
-	case src == netstate.LinkLocal4:
-		return defaultLinkLocal4, "default ipv4 link-local 2ms"
-	case src == netstate.ULA && dst == netstate.ULA:
-		return defaultULA, "default ula 199ms"
-	case src == netstate.ULA:
-		return defaultNPTv6, "default ula via nptv6 201ms"
-	case src.Is6():
-		return defaultGUA, "default ipv6 gua 200ms"
-	}
-	return defaultIPv4, "default ipv4 205ms"
+	k := defaultOf(src, dst)
+	return defaultLatencies[k].latency, defaultWords[k]
 }
 
 // defaultLatency is the default latency of a pair from a source of class src
@@ -46,7 +82,7 @@ func defaultLatency(src, dst netstate.Class) (time.Duration, string) {
 // else the classes' default.
 func (d *dest) defaultLatency(src netstate.Class) (time.Duration, string) {
 	if d.synth.IsValid() {
-		return defaultNAT64, "default nat64 206ms"
+		return defaultLatencies[defaultNAT64].latency, defaultWords[defaultNAT64]
 	}
 	return defaultLatency(src, d.class)
 }

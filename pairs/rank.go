@@ -1,6 +1,7 @@
 package pairs
 
 import (
+	"cmp"
 	"math"
 	"math/bits"
 	"net/netip"
@@ -97,12 +98,12 @@ type rankInput struct {
 // rank orders the candidates of in, best first, with ws as its scratch. It is a
 // pure function of in: ws holds nothing on return that the next call depends on.
 //
-// The order is by tier (usable, suspect, deprecated or dead source), then by
-// latency to the microsecond (IPv6 biased), then the kernel's own choice of source
-// for a destination before the other sources (see preferKernelChoice), then by the
-// RFC 6724 order: the rank of the destination, then that of the source. Each
-// candidate gets one integer key made of these fields, so that sorting is a plain
-// integer sort.
+// The order is that of the ranking rules (see rules.compare): by tier (usable,
+// suspect, deprecated or dead source), then by latency to the microsecond (IPv6
+// biased), then the kernel's own choice of source for a destination before the
+// other sources (see preferKernelChoice), then by the RFC 6724 order: the rank of
+// the destination, then that of the source. Each candidate gets one integer key
+// made of these (keyBits.pack), so that sorting is a plain integer sort.
 func rank(in *rankInput, ws *workspace) []Pair {
 	if len(in.cands) == 0 {
 		return nil
@@ -114,7 +115,7 @@ func rank(in *rankInput, ws *workspace) []Pair {
 	r.estimate()
 	kb := newKeyBits(len(in.cands))
 	for i := range in.cands {
-		r.keys[i] = r.key(kb, int32(i))
+		r.keys[i] = kb.pack(r.rules(int32(i)))
 	}
 	slices.Sort(r.keys)
 	return r.pairs(r.keys, kb)
@@ -189,21 +190,63 @@ func (r *ranking) carve(idx []int32) {
 // group returns destination d's candidates, best source first.
 func (r *ranking) group(d int) []int32 { return r.order[r.start[d]:r.start[d+1]] }
 
+// rules is where the ranking rules place one candidate, rule by rule. Candidates
+// are ordered by compare, the rules read as a ladder; rank sorts them by the
+// integers keyBits.pack makes of their rules, which order them the same way.
+type rules struct {
+	tier    int           // tierUsable to tierDead
+	latency time.Duration // the estimate, IPv6 biased
+	kernel  bool          // the kernel's own choice of source (see preferKernelChoice)
+	place   uint32        // in the RFC 6724 order
+}
+
+// compare orders a and b by the ranking rules: negative when a ranks first.
+func (a rules) compare(b rules) int {
+	// Rule 1: Prefer a usable source, then a suspect one, then a deprecated
+	// one, then a dead one.
+	if c := cmp.Compare(a.tier, b.tier); c != 0 {
+		return c
+	}
+	// Rule 2: Prefer the lower latency, to the microsecond.
+	if c := cmp.Compare(a.latency/time.Microsecond, b.latency/time.Microsecond); c != 0 {
+		return c
+	}
+	// Rule 3: Prefer the kernel's own choice of source (among latencies that
+	// are defaults, it tied with the best).
+	if a.kernel != b.kernel {
+		return boolCompare(a.kernel)
+	}
+	// Rule 4: Prefer the RFC 6724 order: by destination, then by source.
+	return cmp.Compare(a.place, b.place)
+}
+
+// boolCompare is -1 for a preferred true, 1 for false.
+func boolCompare(preferred bool) int {
+	if preferred {
+		return -1
+	}
+	return 1
+}
+
 // keyBits lays out a sort key: 2 bits of tier, then the latency in microseconds
 // (offset to be non-negative, clamped), then one bit that is 0 for a preferred
 // kernel's choice, then posBits of RFC 6724 place.
 type keyBits struct{ posBits, latBits uint }
 
+// newKeyBits returns the layout for n candidates.
 func newKeyBits(n int) keyBits {
 	pb := uint(bits.Len(uint(n)))
 	return keyBits{posBits: pb, latBits: 61 - pb}
 }
 
-func (kb keyBits) key(tier uint64, lat time.Duration, kernel bool, pos uint32) uint64 {
+// pack returns the sort key of ru: sorting by key is sorting by rules.compare,
+// for places below 1<<posBits and latencies within ±2^(latBits-1) µs (beyond,
+// latencies count as that bound).
+func (kb keyBits) pack(ru rules) uint64 {
 	half := int64(1) << (kb.latBits - 1)
-	us := min(max(int64(lat/time.Microsecond)+half, 0), 2*half-1)
-	k := tier<<62 | uint64(us)<<(kb.posBits+1) | uint64(pos)
-	if !kernel {
+	us := min(max(int64(ru.latency/time.Microsecond)+half, 0), 2*half-1)
+	k := uint64(ru.tier)<<62 | uint64(us)<<(kb.posBits+1) | uint64(ru.place)
+	if !ru.kernel {
 		k |= 1 << kb.posBits
 	}
 	return k
@@ -215,8 +258,8 @@ func (kb keyBits) pos(k uint64) uint32 { return uint32(k & (1<<kb.posBits - 1)) 
 // ties reports whether keys a and b have the same tier and latency.
 func (kb keyBits) ties(a, b uint64) bool { return a>>(kb.posBits+1) == b>>(kb.posBits+1) }
 
-// key returns candidate ci's sort key.
-func (r *ranking) key(kb keyBits, ci int32) uint64 {
+// rules returns candidate ci's rules.
+func (r *ranking) rules(ci int32) rules {
 	in, e := r.in, &r.cands[ci].est
 	c := in.cands[ci]
 	lat := e.latency
@@ -224,8 +267,7 @@ func (r *ranking) key(kb keyBits, ci int32) uint64 {
 		// A synthesized destination is IPv4 behind a translator: no IPv6 bias.
 		lat = biased(lat, in.bias)
 	}
-	tier := uint64(tierOf(e.health, in.srcs[c.src].attr.deprecated))
-	return kb.key(tier, lat, e.kernel, r.cands[ci].place)
+	return rules{tier: tierOf(e.health, in.srcs[c.src].attr.deprecated), latency: lat, kernel: e.kernel, place: r.cands[ci].place}
 }
 
 // biased returns lat - bias, saturated at the limits of time.Duration: an extreme

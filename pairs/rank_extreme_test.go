@@ -41,10 +41,10 @@ func TestExtremeLatency(t *testing.T) {
 	kb := newKeyBits(64)
 	lats := []time.Duration{math.MinInt64, -time.Hour, 0, time.Microsecond, time.Second, 1000 * time.Hour, math.MaxInt64}
 	for i := 1; i < len(lats); i++ {
-		if a, b := kb.key(1, lats[i-1], false, 0), kb.key(1, lats[i], false, 0); a > b {
+		if a, b := kb.pack(rules{tier: 1, latency: lats[i-1]}), kb.pack(rules{tier: 1, latency: lats[i]}); a > b {
 			t.Errorf("key(%d) > key(%d)", lats[i-1], lats[i])
 		}
-		if kb.key(1, lats[i], false, 63) >= kb.key(2, lats[i-1], false, 0) {
+		if kb.pack(rules{tier: 1, latency: lats[i], place: 63}) >= kb.pack(rules{tier: 2, latency: lats[i-1]}) {
 			t.Errorf("latency %d crosses into the next tier", lats[i])
 		}
 	}
