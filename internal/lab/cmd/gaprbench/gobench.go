@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -20,6 +21,11 @@ type BenchResult struct {
 	// Metrics are the medians of the benchmark's own metrics (b.ReportMetric),
 	// by unit, such as "ns/event".
 	Metrics map[string]float64
+	// Worst holds, for the own metrics that are a worst case already (a unit
+	// with "min-" or "max-" in it) or a count of errors (ending in "errors"),
+	// the worst over the runs: the least of a "min-" one, the greatest of the
+	// others.
+	Worst map[string]float64
 }
 
 // parseGoBench reads the output of go test -bench (with -benchmem, any
@@ -77,9 +83,27 @@ func parseGoBench(r io.Reader) ([]BenchResult, error) {
 				order[i].Metrics = map[string]float64{}
 			}
 			order[i].Metrics[unit] = median(vs)
+			if w, ok := worst(unit, vs); ok {
+				if order[i].Worst == nil {
+					order[i].Worst = map[string]float64{}
+				}
+				order[i].Worst[unit] = w
+			}
 		}
 	}
 	return order, sc.Err()
+}
+
+// worst returns the worst of vs for a unit that is a worst case ("min-" or
+// "max-" in its name) or a count of errors.
+func worst(unit string, vs []float64) (float64, bool) {
+	switch {
+	case strings.Contains(unit, "min-"):
+		return slices.Min(vs), true
+	case strings.Contains(unit, "max-") || strings.HasSuffix(unit, "errors"):
+		return slices.Max(vs), true
+	}
+	return 0, false
 }
 
 // parseBenchLine parses one result line, "BenchmarkX-8  1000  123 ns/op  16

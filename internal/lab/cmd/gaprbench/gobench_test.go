@@ -13,13 +13,22 @@ func TestParseGoBench(t *testing.T) {
 		{Pkg: "github.com/getapr/getapr/dialer", Name: "BenchmarkDial/pairdialer", Runs: 3, NsOp: 52000, BytesOp: 2100, AllocsOp: 31},
 		{Pkg: "github.com/getapr/getapr/dialer", Name: "BenchmarkDial/netdialer", Runs: 3, NsOp: 44000, BytesOp: 600, AllocsOp: 12},
 		{Pkg: "github.com/getapr/getapr/dialer", Name: "BenchmarkDial/netdialer-bound", Runs: 1, NsOp: 48000, BytesOp: 650, AllocsOp: 13},
+		{Pkg: "github.com/getapr/getapr/dialer", Name: "BenchmarkDialAB", Runs: 2, NsOp: 120500, BytesOp: 1300, AllocsOp: 40,
+			Metrics: map[string]float64{"netdialer-ns/dial": 50500, "pairdialer-ns/dial": 54250, "x": 1.0745}},
+		{Pkg: "github.com/getapr/getapr/dialer", Name: "BenchmarkParallel", Runs: 2, NsOp: 7650000000, BytesOp: 100000, AllocsOp: 900,
+			Metrics: map[string]float64{"netdialer-dials/s": 14100, "netdialer-errors": 0, "netdialer-p99-ns/dial": 26500000,
+				"pairdialer-dials/s": 13550, "pairdialer-errors": 0, "pairdialer-max-p99-x": 1.085, "pairdialer-min-x": 0.92,
+				"pairdialer-own-dials/s": 13900, "pairdialer-own-errors": 0, "pairdialer-own-max-p99-x": 1.1, "pairdialer-own-min-x": 0.915,
+				"pairdialer-own-p99-ns/dial": 27500000, "pairdialer-p99-ns/dial": 28000000},
+			Worst: map[string]float64{"pairdialer-max-p99-x": 1.12, "pairdialer-min-x": 0.91, "pairdialer-own-max-p99-x": 1.15, "pairdialer-own-min-x": 0.88,
+				"netdialer-errors": 0, "pairdialer-errors": 0, "pairdialer-own-errors": 0}},
 		{Pkg: "github.com/getapr/getapr/pairs", Name: "BenchmarkRank16x16", Runs: 3, NsOp: 91000.5, BytesOp: 74032, AllocsOp: 17},
 		{Pkg: "github.com/getapr/getapr/pairs", Name: "BenchmarkRank64x64", Runs: 3, NsOp: 1450000, BytesOp: 1200000, AllocsOp: 19},
 		{Pkg: "github.com/getapr/getapr/pairs", Name: "BenchmarkGetWarm", Runs: 3, NsOp: 1927, BytesOp: 840, AllocsOp: 17},
 		{Pkg: "github.com/getapr/getapr/pairs", Name: "BenchmarkStatus", Runs: 3, NsOp: 650, BytesOp: 480, AllocsOp: 1},
 		{Pkg: "github.com/getapr/getapr/probe", Name: "BenchmarkStatus", Runs: 1, NsOp: 498.3, BytesOp: 384, AllocsOp: 1},
 		{Pkg: "github.com/getapr/getapr/netstate", Name: "BenchmarkEventLatency", Runs: 2, NsOp: 66450000, BytesOp: 89000, AllocsOp: 722,
-			Metrics: map[string]float64{"ns/event": 5850000, "max-ns/event": 6150000}},
+			Metrics: map[string]float64{"ns/event": 5850000, "max-ns/event": 6150000}, Worst: map[string]float64{"max-ns/event": 6200000}},
 	}
 	if len(rs) != len(want) {
 		t.Fatalf("got %d results, want %d:\n%+v", len(rs), len(want), rs)

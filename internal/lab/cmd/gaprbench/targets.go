@@ -13,7 +13,11 @@ import (
 const (
 	idleTarget         = 1.0  // connects per probed path per 10 s
 	dialRatioTarget    = 1.10 // PairDialer / net.Dialer, healthy loopback dial
-	rank16Target       = 50 * time.Microsecond
+	dialAllocsTarget   = 8    // PairDialer's allocations beyond net.Dialer's
+	parallelRateTarget = 0.90 // PairDialer / net.Dialer dials per second, every round
+	parallelP99Target  = 1.2  // PairDialer / net.Dialer p99 of a dial, every round
+	rank16Target       = 40 * time.Microsecond
+	rankGrowthTarget   = 1.0 // time per pair, 64 × 64 over 16 × 16: no worse than linear
 	idleTargetFootnote = "per probed (source, destination) path, the unit the prototype probed every 10 s"
 )
 
@@ -23,6 +27,14 @@ func verdict(measured, bound float64, unit func(float64) string) string {
 		return "met"
 	}
 	return fmt.Sprintf("**missed** by %s (+%.0f%%)", unit(measured-bound), 100*(measured-bound)/bound)
+}
+
+// atLeast is verdict for a lower bound.
+func atLeast(measured, bound float64, unit func(float64) string) string {
+	if measured >= bound {
+		return "met"
+	}
+	return fmt.Sprintf("**missed** by %s (%.0f%%)", unit(bound-measured), 100*(measured-bound)/bound)
 }
 
 func msUnit(v float64) string  { return fmt.Sprintf("%.1f ms", v) }
@@ -77,9 +89,22 @@ func (r *IdleResult) mode() string {
 }
 
 func (r *Report) writeGoTargets(b *strings.Builder) {
+	r.writeDialTargets(b)
+	r.writeParallelTargets(b)
+	r.writeRankTargets(b)
+}
+
+// writeDialTargets writes the healthy loopback dial's ratio, from the
+// interleaved BenchmarkDialAB when there is one (else from BenchmarkDial's
+// separate runs), and its allocations.
+func (r *Report) writeDialTargets(b *strings.Builder) {
 	pd, ok1 := findBench(r.GoBench, "dialer", "BenchmarkDial/pairdialer")
 	nd, ok2 := findBench(r.GoBench, "dialer", "BenchmarkDial/netdialer")
-	if ok1 && ok2 && nd.NsOp > 0 {
+	if ab, ok := findBench(r.GoBench, "dialer", "BenchmarkDialAB"); ok && ab.Metrics["x"] > 0 {
+		x := ab.Metrics["x"]
+		fmt.Fprintf(b, "| healthy loopback dial, PairDialer / net.Dialer (interleaved, BenchmarkDialAB) | %.2f× (%s / %s) | ≤ %.2f× | %s |\n",
+			x, nsString(ab.Metrics["pairdialer-ns/dial"]), nsString(ab.Metrics["netdialer-ns/dial"]), dialRatioTarget, verdict(x, dialRatioTarget, numUnit))
+	} else if ok1 && ok2 && nd.NsOp > 0 {
 		ratio := pd.NsOp / nd.NsOp
 		bound := ""
 		if nb, ok := findBench(r.GoBench, "dialer", "BenchmarkDial/netdialer-bound"); ok && nb.NsOp > 0 {
@@ -88,14 +113,52 @@ func (r *Report) writeGoTargets(b *strings.Builder) {
 		fmt.Fprintf(b, "| healthy loopback dial, PairDialer / net.Dialer (ns/op) | %.2f× (%s / %s%s) | ≤ %.2f× | %s |\n",
 			ratio, nsString(pd.NsOp), nsString(nd.NsOp), bound, dialRatioTarget, verdict(ratio, dialRatioTarget, numUnit))
 	} else {
-		b.WriteString("| healthy loopback dial, PairDialer / net.Dialer | not measured (no BenchmarkDial results) | ≤ 1.10× | |\n")
+		b.WriteString("| healthy loopback dial, PairDialer / net.Dialer | not measured (no BenchmarkDialAB or BenchmarkDial results) | ≤ 1.10× | |\n")
 	}
-	if rk, ok := findBench(r.GoBench, "pairs", "BenchmarkRank16x16"); ok {
-		us := rk.NsOp / 1e3
-		fmt.Fprintf(b, "| ranking 16 × 16 | %.1f µs | ≤ %.0f µs | %s |\n",
-			us, float64(rank16Target/time.Microsecond), verdict(us, float64(rank16Target/time.Microsecond), usUnit))
-	} else {
-		b.WriteString("| ranking 16 × 16 | not measured (no BenchmarkRank16x16 result) | ≤ 50 µs | |\n")
+	if ok1 && ok2 {
+		fmt.Fprintf(b, "| healthy loopback dial, allocations beyond net.Dialer's | %+.0f (%.0f / %.0f) | ≤ +%d | %s |\n",
+			pd.AllocsOp-nd.AllocsOp, pd.AllocsOp, nd.AllocsOp, dialAllocsTarget, verdict(pd.AllocsOp-nd.AllocsOp, dialAllocsTarget, numUnit))
+	}
+}
+
+// writeParallelTargets writes BenchmarkParallel's worst rounds over all runs,
+// for each PairDialer variant against net.Dialer.
+func (r *Report) writeParallelTargets(b *strings.Builder) {
+	pb, ok := findBench(r.GoBench, "dialer", "BenchmarkParallel")
+	if !ok {
+		b.WriteString("| parallel, 64 goroutines: PairDialer / net.Dialer dials per second, worst round | not measured (no BenchmarkParallel result) | ≥ 0.90× | |\n")
+		return
+	}
+	for _, v := range []struct{ name, what string }{{"pairdialer", "one shared Selector"}, {"pairdialer-own", "a Selector per goroutine"}} {
+		x, p99, ok := pb.Worst[v.name+"-min-x"], pb.Worst[v.name+"-max-p99-x"], pb.Worst[v.name+"-min-x"] > 0
+		if !ok {
+			continue
+		}
+		fmt.Fprintf(b, "| parallel, 64 goroutines, %s: dials per second / net.Dialer's, worst round of %d runs (%.0f / %.0f median) | %.2f× | ≥ %.2f× | %s |\n",
+			v.what, pb.Runs, pb.Metrics[v.name+"-dials/s"], pb.Metrics["netdialer-dials/s"], x, parallelRateTarget, atLeast(x, parallelRateTarget, numUnit))
+		fmt.Fprintf(b, "| parallel, 64 goroutines, %s: p99 / net.Dialer's, worst round (%s / %s median) | %.2f× | ≤ %.1f× | %s |\n",
+			v.what, nsString(pb.Metrics[v.name+"-p99-ns/dial"]), nsString(pb.Metrics["netdialer-p99-ns/dial"]), p99, parallelP99Target, verdict(p99, parallelP99Target, numUnit))
+		errs, netErrs := pb.Worst[v.name+"-errors"], pb.Worst["netdialer-errors"]
+		fmt.Fprintf(b, "| parallel, 64 goroutines, %s: dial errors, worst run | %.0f (net.Dialer %.0f) | none where net.Dialer has none | %s |\n",
+			v.what, errs, netErrs, verdict(errs, netErrs, numUnit))
+	}
+}
+
+// writeRankTargets writes the ranking's time at 16 × 16 and its growth to 64 ×
+// 64, per pair.
+func (r *Report) writeRankTargets(b *strings.Builder) {
+	rk, ok := findBench(r.GoBench, "pairs", "BenchmarkRank16x16")
+	if !ok {
+		b.WriteString("| ranking 16 × 16 | not measured (no BenchmarkRank16x16 result) | ≤ 40 µs | |\n")
+		return
+	}
+	us := rk.NsOp / 1e3
+	fmt.Fprintf(b, "| ranking 16 × 16 | %.1f µs | ≤ %.0f µs | %s |\n",
+		us, float64(rank16Target/time.Microsecond), verdict(us, float64(rank16Target/time.Microsecond), usUnit))
+	if rk64, ok := findBench(r.GoBench, "pairs", "BenchmarkRank64x64"); ok && rk.NsOp > 0 {
+		g := (rk64.NsOp / (64 * 64)) / (rk.NsOp / (16 * 16))
+		fmt.Fprintf(b, "| ranking 64 × 64: time per pair / 16 × 16's | %.2f× (%s / %s per pair) | ≤ %.1f× | %s |\n",
+			g, nsString(rk64.NsOp/(64*64)), nsString(rk.NsOp/(16*16)), rankGrowthTarget, verdict(g, rankGrowthTarget, numUnit))
 	}
 }
 
@@ -119,9 +182,11 @@ func (r *Report) writeIdle(b *strings.Builder, id *IdleResult) {
 // keyBenchmarks are the Go benchmarks the issue asks for: package and name.
 func keyBenchmarks() [][2]string {
 	return [][2]string{
-		{"pairs", "BenchmarkRank16x16"}, {"pairs", "BenchmarkRank64x64"}, {"pairs", "BenchmarkGetWarm"},
-		{"pairs", "BenchmarkStatus"}, {"dialer", "BenchmarkDial/pairdialer"}, {"dialer", "BenchmarkDial/netdialer"},
-		{"dialer", "BenchmarkDial/netdialer-bound"},
+		{"pairs", "BenchmarkRank16x16"}, {"pairs", "BenchmarkRank32x32"}, {"pairs", "BenchmarkRank64x64"},
+		{"pairs", "BenchmarkGetWarm"}, {"pairs", "BenchmarkAttemptsWarm"}, {"pairs", "BenchmarkStatus"},
+		{"dialer", "BenchmarkDialAB"}, {"dialer", "BenchmarkDial/pairdialer"}, {"dialer", "BenchmarkDial/netdialer"},
+		{"dialer", "BenchmarkDial/netdialer-netip"}, {"dialer", "BenchmarkDial/netdialer-bound"},
+		{"dialer", "BenchmarkParallel"},
 	}
 }
 
