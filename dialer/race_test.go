@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/getapr/getapr/netstate"
 	"github.com/getapr/getapr/pairs"
 	"github.com/getapr/getapr/probe"
 )
@@ -392,6 +393,25 @@ func TestRaceOutcomes(t *testing.T) {
 		}
 		if !slices.Equal(got, want) {
 			t.Errorf("outcomes\n got %+v\nwant %+v", f.outcomes, want)
+		}
+	})
+}
+
+// TestRaceReportsNoLoopback checks that outcomes over loopback and Fallback
+// pairs are not reported: probe keeps nothing of either.
+func TestRaceReportsNoLoopback(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ps := testPairs(3)
+		ps[0].SrcClass = netstate.Loopback
+		ps[1].Fallback = true
+		f := newFakeNet(stepsBySource(ps, []step{{err: errRefused}, {err: errRefused}, {after: time.Millisecond}}))
+		c, err := f.newRace(ps, 0).run(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if len(f.outcomes) != 1 || f.outcomes[0].Path != ps[2].Path() {
+			t.Errorf("outcomes %+v, want only the third pair's", f.outcomes)
 		}
 	})
 }
