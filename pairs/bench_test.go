@@ -88,14 +88,20 @@ func BenchmarkRank32x32(b *testing.B) { benchmarkRank(b, 32) }
 // should be no more than at 16 × 16 (cost linear in the pairs).
 func BenchmarkRank64x64(b *testing.B) { benchmarkRank(b, 64) }
 
-// BenchmarkOrder16x16 puts 256 ranked pairs in racing order.
-func BenchmarkOrder16x16(b *testing.B) {
-	ps := rank(benchInput(16), new(workspace))
+func benchmarkOrder(b *testing.B, n int) {
+	ps := rank(benchInput(n), new(workspace))
 	b.ReportAllocs()
 	for b.Loop() {
 		Order(ps, 1)
 	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n*n), "ns/pair")
 }
+
+// BenchmarkOrder16x16 puts 256 ranked pairs in racing order.
+func BenchmarkOrder16x16(b *testing.B) { benchmarkOrder(b, 16) }
+
+// BenchmarkOrder64x64 puts 4096 ranked pairs in racing order.
+func BenchmarkOrder64x64(b *testing.B) { benchmarkOrder(b, 64) }
 
 // BenchmarkFirstGetStatic measures New, the first Get of a literal and Close over
 // a Static watcher: the ranking available at start-up, without any I/O (target: at

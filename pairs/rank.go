@@ -136,6 +136,7 @@ type ranking struct {
 	byRFC           []int32  // the destinations that have candidates, in RFC 6724 order
 	at              []int32  // per place in the RFC 6724 order: the candidate there
 	keys            []uint64 // per candidate: scratch, then the sort keys
+	reasonsFrom     int32    // where the Reasons start in the text pairs writes
 }
 
 // candWork is what a rank call works out for one candidate.
@@ -152,7 +153,7 @@ type dstWork struct {
 	near   netip.Prefix // the prefix within which it inherits latencies
 	group  int32        // the index of near among the destinations' distinct ones
 	lead   int32        // the first destination with the same near
-	prefix string       // near as text, once a Reason needs it
+	prefix [2]int32     // where near is written as text, once a Reason needs it; zero before
 }
 
 // newRanking returns the working state for in, reset in ws: one slice per element

@@ -3,22 +3,17 @@ package pairs
 import (
 	"net/netip"
 	"strconv"
-	"strings"
 	"time"
 )
 
-// reasonBytes is about the mean length of a Reason, to size the buffer they share.
-const reasonBytes = 48
-
-// pairs builds the result in the order of keys. Every Reason is a slice of one
-// strings.Builder, which never changes what it has written.
+// pairs builds the result in the order of keys. The Reasons' text is written
+// into the workspace's buffer (kept between rankings) and made one string, of
+// which every Reason is a slice.
 func (r *ranking) pairs(keys []uint64, kb keyBits) []Pair {
-	in := r.in
+	in, ws := r.in, r.ws
 	out := make([]Pair, len(keys))
-	var sb strings.Builder
-	sb.Grow(reasonBytes * len(keys))
-	r.writePrefixes(&sb)
-	var buf [128]byte
+	text := r.writePrefixes(ws.text[:0])
+	ends := resized(ws.ends, len(keys))
 	for i, k := range keys {
 		ci := r.at[kb.pos(k)]
 		c, e := in.cands[ci], &r.cands[ci].est
@@ -36,35 +31,43 @@ func (r *ranking) pairs(keys []uint64, kb keyBits) []Pair {
 		if i > 0 && kb.ties(keys[i-1], k) {
 			tie = r.at[kb.pos(keys[i-1])]
 		}
-		from := sb.Len()
-		sb.Write(r.appendReason(buf[:0], ci, tie))
-		p.Reason = sb.String()[from:]
+		text = r.appendReason(text, ci, tie)
+		ends[i] = int32(len(text))
 	}
+	all := string(text)
+	from := r.reasonsFrom // the prefixes' text, before, is in no Reason
+	for i := range out {
+		out[i].Reason = all[from:ends[i]]
+		from = ends[i]
+	}
+	ws.text, ws.ends = text, ends
 	return out
 }
 
-// writePrefixes writes to sb, once per prefix that a destination inherits a
-// latency within, its text, and keeps it in the destinations' prefix.
-func (r *ranking) writePrefixes(sb *strings.Builder) {
-	var buf [64]byte
+// writePrefixes appends to text, once per prefix that a destination inherits a
+// latency within, its text, and keeps where it is in the destinations' prefix.
+// It records in reasonsFrom where the text after them starts.
+func (r *ranking) writePrefixes(text []byte) []byte {
 	for i, c := range r.in.cands {
 		w := &r.dsts[c.dst]
-		if r.cands[i].est.basis != Inherited || w.prefix != "" {
+		if r.cands[i].est.basis != Inherited || w.prefix[1] != 0 {
 			continue
 		}
-		if l := &r.dsts[w.lead]; l.prefix == "" {
-			b, _ := l.near.AppendText(buf[:0])
-			from := sb.Len()
-			sb.Write(b)
-			l.prefix = sb.String()[from:]
+		if l := &r.dsts[w.lead]; l.prefix[1] == 0 {
+			from := len(text)
+			text, _ = l.near.AppendText(text)
+			l.prefix = [2]int32{int32(from), int32(len(text))}
 		}
 		w.prefix = r.dsts[w.lead].prefix
 	}
+	r.reasonsFrom = int32(len(text))
+	return text
 }
 
-// appendReason appends why candidate ci ranks where it does: its tier, its
+// appendReason appends to b why candidate ci ranks where it does: its tier, its
 // latency estimate, and what put it after candidate prev when they tie (prev < 0:
-// no tie): the kernel's choice, else an RFC 6724 rule.
+// no tie): the kernel's choice, else an RFC 6724 rule. b must hold the text
+// writePrefixes wrote.
 func (r *ranking) appendReason(b []byte, ci, prev int32) []byte {
 	in, e := r.in, &r.cands[ci].est
 	c := in.cands[ci]
@@ -83,7 +86,8 @@ func (r *ranking) appendReason(b []byte, ci, prev int32) []byte {
 	case Measured:
 		b = appendLatency(append(b, "measured "...), e.latency)
 	case Inherited:
-		b = append(append(b, "inherited "...), r.dsts[c.dst].prefix...)
+		pr := r.dsts[c.dst].prefix
+		b = append(append(b, "inherited "...), b[pr[0]:pr[1]]...)
 		b = appendLatency(append(b, ' '), e.latency)
 	default:
 		own, words := in.dsts[c.dst].defaultLatency(in.srcs[c.src].class)

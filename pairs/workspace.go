@@ -19,6 +19,8 @@ type workspace struct {
 	idx    []int32
 	nearby []nearbyAnswer
 	from   fromScratch
+	text   []byte        // the Reasons' text, before it is made a string
+	ends   []int32       // per pair: where its Reason ends in text
 	lits   [2]netip.Addr // the destinations of a literal or empty host
 }
 
