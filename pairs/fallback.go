@@ -72,7 +72,7 @@ func (s *Selector) fallbackPairs(ctx context.Context, q Query, npe *NoPairError)
 		if i < len(npe.Reasons) {
 			p.Reason += " (" + strings.TrimPrefix(npe.Reasons[i], d.String()+": ") + ")"
 		}
-		routable[d] = v.kernelChoice(ctx, e.watcher, d).IsValid()
+		routable[d] = v.kernelChoice(ctx, e.watcher, d, nil).IsValid()
 		p.NoNAT64 = noNAT64 && d.Is4() && nat64.Translatable(d) && !routable[d]
 		ps = append(ps, p)
 	}

@@ -89,7 +89,7 @@ func (v *view) pairsTo(ctx context.Context, w netstate.Watcher, in *rankInput, d
 			}
 			dz = d.WithZone(s.addr.IP.Zone()) // the name, or the index (netstate's fallback)
 		}
-		mismatch, err := v.route(ctx, w, s.addr.IP, s.addr.Index, dz)
+		mismatch, err := v.route(ctx, w, s.addr.IP, s.addr.Index, dz, &in.routes)
 		if err != nil {
 			why = err.Error()
 			continue
@@ -136,7 +136,7 @@ func (v *view) synthesize(ctx context.Context, w netstate.Watcher, in *rankInput
 			if ok, _ := allowed(s.class, dc6, tr); !ok {
 				continue
 			}
-			mismatch, err := v.route(ctx, w, s.addr.IP, s.addr.Index, d6)
+			mismatch, err := v.route(ctx, w, s.addr.IP, s.addr.Index, d6, &in.routes)
 			switch {
 			case err != nil:
 				why = err.Error()
@@ -192,7 +192,7 @@ func (v *view) ownAddress(in *rankInput, d netip.Addr) (int32, bool) {
 // it (its RFC 6724 choice, with the routes and rules it has), if any is.
 func (v *view) markKernelChoice(ctx context.Context, w netstate.Watcher, in *rankInput, first int32, n int) {
 	for di := first; di < int32(len(in.dsts)); di++ {
-		kc := v.kernelChoice(ctx, w, in.dsts[di].attr.ip)
+		kc := v.kernelChoice(ctx, w, in.dsts[di].attr.ip, &in.routes)
 		if !kc.IsValid() {
 			continue
 		}

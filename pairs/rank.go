@@ -93,6 +93,7 @@ type rankInput struct {
 	srcPort uint16            // kept in Pair.Src (LocalAddr's port)
 	dstPort uint16
 	now     time.Time // for the knowledge's verdicts that expire (middlebox)
+	routes  routeDeps // what the candidates owe to route verdicts
 }
 
 // rank orders the candidates of in, best first, with ws as its scratch. It is a

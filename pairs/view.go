@@ -81,14 +81,16 @@ func (c *routeCache) get(k routeKey) (routeVerdict, bool) {
 	return r, ok
 }
 
-// put caches r for k; a negative verdict expires after negativeTTL.
-func (c *routeCache) put(k routeKey, r routeVerdict) {
+// put caches r for k, and returns it as cached: a negative verdict expires after
+// negativeTTL.
+func (c *routeCache) put(k routeKey, r routeVerdict) routeVerdict {
 	if r.err != nil {
 		r.until = time.Since(c.born) + negativeTTL
 	}
 	c.mu.Lock()
 	c.putLocked(k, r)
 	c.mu.Unlock()
+	return r
 }
 
 func (c *routeCache) putLocked(k routeKey, r routeVerdict) {
@@ -126,8 +128,9 @@ func newView(snap *netstate.Snapshot, t PolicyTable) *view {
 // way to the host's own addresses). Answers are cached in the view (see
 // routeCache), a negative one for a second. Other errors (a canceled context) keep
 // the pair and are not cached.
-func (v *view) route(ctx context.Context, w netstate.Watcher, src netip.Addr, index int, dst netip.Addr) (mismatch bool, unroutable error) {
+func (v *view) route(ctx context.Context, w netstate.Watcher, src netip.Addr, index int, dst netip.Addr, deps *routeDeps) (mismatch bool, unroutable error) {
 	r, ok := v.decide(ctx, w, src, dst)
+	deps.note(v, r, ok)
 	if !ok {
 		return false, nil
 	}
@@ -140,8 +143,9 @@ func (v *view) route(ctx context.Context, w netstate.Watcher, src netip.Addr, in
 // kernelChoice returns the source the kernel itself would use to reach dst (asking
 // w with no source), or the invalid Addr when it would not send to dst or could not
 // be asked. Answers are cached like route's.
-func (v *view) kernelChoice(ctx context.Context, w netstate.Watcher, dst netip.Addr) netip.Addr {
+func (v *view) kernelChoice(ctx context.Context, w netstate.Watcher, dst netip.Addr, deps *routeDeps) netip.Addr {
 	r, ok := v.decide(ctx, w, netip.Addr{}, dst)
+	deps.note(v, r, ok)
 	if !ok || r.err != nil {
 		return netip.Addr{}
 	}
@@ -160,9 +164,30 @@ func (v *view) decide(ctx context.Context, w netstate.Watcher, src, dst netip.Ad
 	if _, isRoute := errors.AsType[*netstate.RouteError](err); err != nil && !isRoute {
 		return routeVerdict{}, false
 	}
-	r = routeVerdict{index: d.Index, src: d.Src, err: err}
-	v.routes.put(k, r)
+	r = v.routes.put(k, routeVerdict{index: d.Index, src: d.Src, err: err})
 	return r, true
+}
+
+// routeDeps is what candidates formed with a view's route verdicts owe to them:
+// a negative verdict is believed for negativeTTL only, and a decision that could
+// not be made holds for nothing. The zero value owes nothing; a nil *routeDeps
+// records nothing.
+type routeDeps struct {
+	until     time.Time // when the earliest negative verdict used expires; zero: none used
+	uncertain bool      // a decision could not be made
+}
+
+// note records one answer of v.decide.
+func (d *routeDeps) note(v *view, r routeVerdict, ok bool) {
+	switch {
+	case d == nil:
+	case !ok:
+		d.uncertain = true
+	case r.err != nil:
+		if t := v.routes.born.Add(r.until); d.until.IsZero() || t.Before(d.until) {
+			d.until = t
+		}
+	}
 }
 
 // zoneIndex returns the interface index a zone names: an interface name or a

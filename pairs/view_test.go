@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/getapr/getapr/netstate"
+	"github.com/getapr/getapr/probe"
 )
 
 // countingRoutes returns a watcher whose RouteFor counts its calls and refuses the
@@ -160,4 +161,32 @@ func BenchmarkGetDistinct(b *testing.B) {
 	}
 	b.ReportMetric(float64(heapAlloc()-base)/(1<<20), "heap-MiB")
 	runtime.KeepAlive(s)
+}
+
+// TestRouteDeps checks what candidates owe to route verdicts: nothing when all
+// were positive; the expiry of a negative one, cached or fresh, when one dropped
+// a pair.
+func TestRouteDeps(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		bad := netip.MustParseAddr("2001:db8:bad::1")
+		w, _ := countingRoutes(func(dst netip.Addr) bool { return dst == bad })
+		defer w.Close()
+		v := newView(w.Snapshot(), DefaultPolicyTable())
+		form := func(dst netip.Addr) routeDeps {
+			in := &rankInput{srcs: v.srcs}
+			v.candidates(context.Background(), w, in, []netip.Addr{dst}, netip.Addr{}, probe.Translators{}, DefaultPolicyTable())
+			return in.routes
+		}
+		if d := form(netip.MustParseAddr("2001:db8:2::1")); d != (routeDeps{}) {
+			t.Errorf("routable destination: %+v, want nothing owed", d)
+		}
+		t0 := time.Now()
+		if d := form(bad); !d.until.Equal(t0.Add(negativeTTL)) || d.uncertain {
+			t.Errorf("unroutable destination: %+v, want until %v", d, t0.Add(negativeTTL))
+		}
+		time.Sleep(negativeTTL / 2)
+		if d := form(bad); !d.until.Equal(t0.Add(negativeTTL)) {
+			t.Errorf("cached negative verdict: until %v, want %v", d.until, t0.Add(negativeTTL))
+		}
+	})
 }
