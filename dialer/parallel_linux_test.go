@@ -19,15 +19,19 @@ import (
 
 // The parallel benchmark's shape: parallelDialers goroutines dial for
 // parallelSlice at a time, the dialers taking turns, parallelSlices turns per
-// round. Each iteration is a warm-up turn (which fills the ephemeral ports with
-// TIME_WAIT connections) and then parallelRounds rounds. The turns are short
-// and interleaved so that every dialer meets the same load from the rest of
-// the machine.
+// round, parallelRounds rounds per iteration, after a warm-up of
+// parallelWarmup. The warm-up fills the ephemeral ports with TIME_WAIT
+// connections: at this rate they run out within the first second or two, and
+// the dials slow down to the rate at which the kernel lets them be reused
+// (after a second on loopback, in bursts, each second's at once). The turns
+// are short and interleaved so that every dialer meets the same ports and the
+// same load from the rest of the machine.
 const (
 	parallelDialers = 64
-	parallelSlice   = 100 * time.Millisecond
-	parallelSlices  = 5
+	parallelSlice   = 25 * time.Millisecond
+	parallelSlices  = 20
 	parallelRounds  = 5
+	parallelWarmup  = 3 * time.Second
 )
 
 // dialContext is what the parallel benchmark dials with.
@@ -43,8 +47,9 @@ type parallelDialer struct {
 // BenchmarkParallel compares PairDialer with net.Dialer under parallel load:
 // 64 goroutines dialing a loopback listener, each closing its connection at
 // once (the client closes first, so its side goes to TIME_WAIT), for a fixed
-// time per dialer and round, in a network namespace of its own (the TIME_WAIT
-// connections would otherwise hold the host's loopback ports). It runs as a
+// time per dialer and round (20 turns of 25 ms each), in a network namespace of
+// its own (the TIME_WAIT connections would otherwise hold the host's loopback
+// ports). It runs as a
 // child of itself (isolate.Bench; root only) and reports, per dialer, the
 // median over the rounds of the dials per second and of the 99th percentile
 // of a dial's latency, its dial errors over all rounds, and the worst round's
@@ -80,9 +85,10 @@ func BenchmarkParallel(b *testing.B) {
 		{"pairdialer-own", func(g int) dialContext { return own[g].DialContext }},
 	}
 	rounds := make([][]roundResult, len(dialers))
-	var warm roundResult
-	for _, d := range dialers {
-		warm.add(parallelTurn(addr, d))
+	for start := time.Now(); time.Since(start) < parallelWarmup; {
+		for _, d := range dialers {
+			parallelTurn(addr, d)
+		}
 	}
 	for b.Loop() {
 		for range parallelRounds {
