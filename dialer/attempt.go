@@ -3,6 +3,7 @@ package dialer
 import (
 	"context"
 	"net"
+	"net/netip"
 	"time"
 
 	"go.uber.org/zap"
@@ -58,11 +59,19 @@ type attempt struct {
 	local   bool   // the caller asked for a local address
 	dev     sockopt.Device
 	log     *zap.Logger
+	// address is the caller's address when it is an IP literal with a
+	// numeric port, and dst what it says: the attempts to dst dial it as is.
+	address string
+	dst     netip.AddrPort
 }
 
-// init sets up a for a dial of d for q over base ("tcp", "udp").
-func (a *attempt) init(d *PairDialer, q pairs.Query, base string, log *zap.Logger) {
+// init sets up a for a dial of d for q over base ("tcp", "udp"), to the
+// caller's address ("" when there is none as text).
+func (a *attempt) init(d *PairDialer, q pairs.Query, base, address string, log *zap.Logger) {
 	a.d, a.network, a.base, a.local, a.log = d, q.Network, base, q.Local.IsValid(), log
+	if ap, err := netip.ParseAddrPort(address); err == nil {
+		a.address, a.dst = address, ap
+	}
 }
 
 // dial makes one attempt over p with sockopt.Dial, with a net.Dialer
@@ -85,6 +94,9 @@ func (a *attempt) dial(ctx context.Context, p pairs.Pair) (net.Conn, error) {
 	}
 	if d.bindsDevice(p) {
 		path.Interface = p.Interface
+	}
+	if p.Dst == a.dst {
+		path.Address = a.address
 	}
 	c, first, err := sockopt.Dial(ctx, path, &a.dev)
 	if first {

@@ -178,7 +178,7 @@ func (d *PairDialer) DialContext(ctx context.Context, network, address string) (
 	if err != nil {
 		return nil, &net.OpError{Op: "dial", Net: network, Err: err}
 	}
-	return d.dialQuery(ctx, q, base, d.selector())
+	return d.dialOver(ctx, q, base, address, d.selector(), nil)
 }
 
 // DialTCP connects to raddr over the named TCP network, as
@@ -294,16 +294,17 @@ type streamer interface {
 
 // dialQuery gets the pairs for q from sel and connects over them.
 func (d *PairDialer) dialQuery(ctx context.Context, q pairs.Query, base string, sel selector) (net.Conn, error) {
-	return d.dialOver(ctx, q, base, sel, nil)
+	return d.dialOver(ctx, q, base, "", sel, nil)
 }
 
-// dialOver gets the pairs for q from sel and connects over them; with tc, an
-// attempt succeeds when its TLS handshake with tc is done. A TCP dial takes
+// dialOver gets the pairs for q from sel and connects over them; address is
+// the caller's, "" when it gave none as text; with tc, an attempt succeeds
+// when its TLS handshake with tc is done. A TCP dial takes
 // its pairs from a pairs.Stream when sel has them (so that pairs whose DNS
 // answers arrive late join the race), unless the host is an IP literal or
 // FallbackDelay is negative (the whole first family first needs the whole
 // list at once).
-func (d *PairDialer) dialOver(ctx context.Context, q pairs.Query, base string, sel selector, tc *tls.Config) (net.Conn, error) {
+func (d *PairDialer) dialOver(ctx context.Context, q pairs.Query, base, address string, sel selector, tc *tls.Config) (net.Conn, error) {
 	var qu queue
 	service := func(_ context.Context, p pairs.Pair) (*pairs.Service, error) { return p.Service, nil }
 	if s, ok := sel.(streamer); ok && base == "tcp" && d.FallbackDelay >= 0 && !isLiteral(q.Host) {
@@ -339,18 +340,18 @@ func (d *PairDialer) dialOver(ctx context.Context, q pairs.Query, base string, s
 	switch {
 	case isList && base == "udp":
 		a := new(attempt)
-		a.init(d, q, base, log)
+		a.init(d, q, base, address, log)
 		c, err = d.connectUDP(ctx, l.ps, a.dial, traceFrom(ctx))
 	case isList && len(l.ps) == 1 && tc == nil:
 		// Apart from the race below, so that nothing of this one escapes
 		// to the heap: a single attempt starts no goroutine.
 		var a attempt
-		a.init(d, q, base, log)
+		a.init(d, q, base, address, log)
 		r := race{queue: l, dial: a.dial, report: sel.Report, result: probe.ResultOf, trace: traceFrom(ctx), log: log}
 		c, err = r.single(ctx)
 	default:
 		a := new(attempt)
-		a.init(d, q, base, log)
+		a.init(d, q, base, address, log)
 		r := &race{queue: qu, dial: a.dial, report: sel.Report, result: probe.ResultOf,
 			delay: d.AttemptDelay, fallback: d.FallbackDelay, trace: traceFrom(ctx), log: log}
 		if tc != nil {

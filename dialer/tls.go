@@ -71,7 +71,7 @@ func (d *PairDialer) DialTLSContext(ctx context.Context, network, address string
 		return nil, &net.OpError{Op: "dial", Net: network, Err: err}
 	}
 	q.TLS, q.HTTPS, q.ALPN = true, true, cfg.NextProtos
-	c, err := d.dialOver(ctx, q, "tcp", d.selector(), cfg)
+	c, err := d.dialOver(ctx, q, "tcp", address, d.selector(), cfg)
 	if err != nil {
 		return nil, tlsError(err)
 	}

@@ -143,7 +143,7 @@ func TestDialTLSMiddlebox(t *testing.T) {
 	d := &PairDialer{TLSConfig: &tls.Config{RootCAs: pool, ServerName: "svc.test"}}
 	before := openFDs(t)
 	for range 5 {
-		c, err := d.dialOver(t.Context(), pairs.Query{Network: "tcp", Host: "svc.test", Port: srv.Port(), TLS: true}, "tcp", sel, d.tlsConfig("svc.test"))
+		c, err := d.dialOver(t.Context(), pairs.Query{Network: "tcp", Host: "svc.test", Port: srv.Port(), TLS: true}, "tcp", "", sel, d.tlsConfig("svc.test"))
 		if err != nil {
 			t.Fatal(err)
 		}

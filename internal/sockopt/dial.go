@@ -20,6 +20,9 @@ type Path struct {
 	Network string
 	// Dst is the destination.
 	Dst netip.AddrPort
+	// Address, when not empty, is Dst as text ("192.0.2.1:80", "[2001:db8::1]:80"),
+	// as the caller already has it: it is not made again.
+	Address string
 	// Interface, when not empty, is the interface the socket is bound to
 	// (SO_BINDTODEVICE), unless the Device has seen that refused.
 	Interface string
@@ -77,7 +80,11 @@ func dial(ctx context.Context, p Path, ifname string, noPort bool) (net.Conn, er
 	if ifname != "" || noPort {
 		nd.ControlContext = withBind(ifname, noPort, nd.Control, nd.ControlContext)
 	}
-	return nd.DialContext(ctx, p.Network, p.Dst.String())
+	addr := p.Address
+	if addr == "" {
+		addr = p.Dst.String()
+	}
+	return nd.DialContext(ctx, p.Network, addr)
 }
 
 // withBind returns a ControlContext that calls cc, else c, then Bind.

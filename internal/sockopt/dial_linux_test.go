@@ -145,3 +145,15 @@ func TestDialRefusal(t *testing.T) {
 		t.Errorf("strict: %v (DeviceError %v), first %v, refusal %v; want the DeviceError, nothing remembered", err, de, first, strict.Refusal())
 	}
 }
+
+// TestDialAddress checks that Dial connects to Path.Address as given when
+// there is one (the caller's text of Dst, not made again).
+func TestDialAddress(t *testing.T) {
+	dst := listenLoopback(t)
+	p := Path{Network: "tcp", Dst: netip.AddrPortFrom(dst.Addr(), 1), Address: dst.String()}
+	c, _, err := Dial(t.Context(), p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+}
