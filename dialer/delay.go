@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/getapr/getapr/pairs"
+	"github.com/getapr/getapr/probe"
 )
 
 // Connection Attempt Delay bounds (RFC 8305 section 5 and section 8).
@@ -13,11 +14,6 @@ const (
 	DefaultAttemptDelay = 250 * time.Millisecond
 	// MinAttemptDelay is the floor of any attempt delay, also one set by hand.
 	MinAttemptDelay = 10 * time.Millisecond
-
-	// minAdaptiveDelay and maxAdaptiveDelay clamp a delay derived from a
-	// measured round-trip time.
-	minAdaptiveDelay = 100 * time.Millisecond
-	maxAdaptiveDelay = 2 * time.Second
 )
 
 // attemptDelay returns how long to wait after starting an attempt over p before
@@ -26,8 +22,8 @@ const (
 //
 // A configured delay is used as is, floored at MinAttemptDelay. Otherwise, when
 // p's round-trip time was measured for this very pair, the delay is the
-// retransmission timeout RFC 6298 derives from it, SRTT + 4·RTTVAR, clamped to
-// [100 ms, 2 s]; without a measurement it is DefaultAttemptDelay.
+// retransmission timeout probe derives from it (Pair.RTO: SRTT + 4·RTTVAR,
+// clamped to [100 ms, 2 s]); without a measurement it is DefaultAttemptDelay.
 func attemptDelay(configured time.Duration, p pairs.Pair) time.Duration {
 	if configured > 0 {
 		return max(configured, MinAttemptDelay)
@@ -35,7 +31,7 @@ func attemptDelay(configured time.Duration, p pairs.Pair) time.Duration {
 	if p.Basis != pairs.Measured || p.Latency <= 0 {
 		return DefaultAttemptDelay
 	}
-	return min(max(p.Latency+4*p.RTTVar, minAdaptiveDelay), maxAdaptiveDelay)
+	return p.RTO()
 }
 
 // handshakeDelay returns how long to wait for an attempt's handshake (TLS),
@@ -53,7 +49,7 @@ func handshakeDelay(configured time.Duration, p pairs.Pair, connect time.Duratio
 	if p.Basis == pairs.Measured && p.Latency > 0 {
 		return attemptDelay(0, p)
 	}
-	return min(max(2*connect, minAdaptiveDelay), maxAdaptiveDelay)
+	return min(max(2*connect, probe.MinRTO), probe.MaxRTO)
 }
 
 // partialDeadline returns the deadline of one attempt in serial mode, when
@@ -77,18 +73,7 @@ func partialDeadline(now, deadline time.Time, remaining int) (t time.Time, ok bo
 	return now.Add(share), true
 }
 
-// initialRTO is TCP's initial retransmission timeout (RFC 6298 section 2.1): a
-// working path answers a SYN before it runs out.
-const initialRTO = time.Second
-
 // overdue reports whether an attempt canceled because another one won had waited
 // long enough without an answer for its silence to count against its path: the
-// retransmission timeout of its measured RTT (as attemptDelay derives it), or
-// without a measurement TCP's initial retransmission timeout.
-func overdue(p pairs.Pair, waited time.Duration) bool {
-	limit := initialRTO
-	if p.Basis == pairs.Measured && p.Latency > 0 {
-		limit = attemptDelay(0, p)
-	}
-	return waited >= limit
-}
+// pair's retransmission timeout (Pair.RTO).
+func overdue(p pairs.Pair, waited time.Duration) bool { return waited >= p.RTO() }

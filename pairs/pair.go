@@ -98,6 +98,16 @@ type Service struct {
 	Hint bool
 }
 
+// RTO returns the pair's retransmission timeout as probe derives it from a
+// measured RTT (probe.RTO of Latency and RTTVar), or probe.InitialRTO when
+// Latency was not measured for this very pair.
+func (p Pair) RTO() time.Duration {
+	if p.Basis != Measured {
+		return probe.InitialRTO
+	}
+	return probe.RTO(p.Latency, p.RTTVar)
+}
+
 // Is6 reports whether the pair is IPv6.
 func (p Pair) Is6() bool { return p.Dst.Addr().Is6() }
 
