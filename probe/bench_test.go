@@ -129,3 +129,30 @@ func BenchmarkWant(b *testing.B) {
 		p.Want(tD)
 	}
 }
+
+// BenchmarkReportParallel reports outcomes from as many goroutines as
+// GOMAXPROCS, while as many rank (From, one source's 64 pairs, every 16
+// reports): what a busy dialer's outcomes cost under the Store's one lock.
+// Compare with BenchmarkReport, one goroutine.
+func BenchmarkReportParallel(b *testing.B) {
+	s, outs := benchStore(b)
+	src := addr(srcA)
+	var dsts []netip.Addr
+	for _, o := range outs {
+		if o.Src.Addr() == src {
+			dsts = append(dsts, o.Dst.Addr())
+		}
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		out, found := make([]probe.PairStats, len(dsts)), make([]bool, len(dsts))
+		i := 0
+		for pb.Next() {
+			s.Report(outs[i%len(outs)])
+			if i%16 == 0 {
+				s.From(src, dsts, out, found)
+			}
+			i++
+		}
+	})
+}
