@@ -17,8 +17,8 @@ type deadSource struct {
 	dead netip.Addr
 }
 
-func (d deadSource) From(src netip.Addr, dsts []netip.Addr, out []probe.PairStats, found []bool) probe.Health {
-	h := d.Store.From(src, dsts, out, found)
+func (d deadSource) Estimates(src netip.Addr, dsts []netip.Addr, now time.Time, out []probe.Estimate) probe.Health {
+	h := d.Store.Estimates(src, dsts, now, out)
 	if src == d.dead {
 		return probe.Dead
 	}

@@ -2,7 +2,6 @@ package pairs
 
 import (
 	"math"
-	"net/netip"
 	"time"
 
 	"github.com/getapr/getapr/probe"
@@ -20,16 +19,12 @@ type estimate struct {
 	middlebox bool
 }
 
-// measured reports whether st holds an RTT sample.
-func measured(st probe.PairStats) bool { return st.Samples > 0 && st.SRTT > 0 }
-
 // estimate fills in every candidate's estimate: the measured RTT of the pair, else
 // that of a nearby destination from the same source, else the default; and the
 // health of its source. It asks the knowledge once per source that has candidates,
-// for all of that source's pairs at once.
+// for all of that source's pairs at once (knowledge.Estimates).
 func (r *ranking) estimate() {
 	in := r.in
-	nc := r.nearbyCache()
 	fs := &r.ws.from
 	fs.resize(r.groupBySource())
 	for si := range in.srcs {
@@ -41,10 +36,10 @@ func (r *ranking) estimate() {
 		for j, ci := range group {
 			dsts[j] = in.dsts[in.cands[ci].dst].attr.ip
 		}
-		h := in.k.From(in.srcs[si].addr.IP, dsts, fs.stats, fs.found)
+		h := in.k.Estimates(in.srcs[si].addr.IP, dsts, in.now, fs.out)
 		for j, ci := range group {
 			e := &r.cands[ci].est
-			r.estimateInto(e, in.cands[ci], &fs.stats[j], fs.found[j], &nc)
+			r.estimateInto(e, in.cands[ci], &fs.out[j])
 			e.health = h
 		}
 	}
@@ -76,31 +71,20 @@ func (r *ranking) groupBySource() int {
 	return largest
 }
 
-// estimateInto sets *e to what the knowledge says of candidate c's latency, given
-// st and known, what it says of the pair itself. (It writes through e rather than
-// returning an estimate: that copy showed in profiles.)
-func (r *ranking) estimateInto(e *estimate, c cand, st *probe.PairStats, known bool, nc *nearbyCache) {
-	in := r.in
-	s, d := &in.srcs[c.src], &in.dsts[c.dst]
-	e.middlebox = known && st.Intercepted(in.now)
-	if known && measured(*st) {
-		e.latency, e.rttvar, e.basis = st.SRTT, st.RTTVar, Measured
-		return
+// estimateInto sets *e to what the knowledge says of candidate c's latency, x.
+// (It writes through e rather than returning an estimate: that copy showed in
+// profiles.)
+func (r *ranking) estimateInto(e *estimate, c cand, x *probe.Estimate) {
+	e.middlebox = !x.MiddleboxUntil.IsZero()
+	switch x.Basis {
+	case probe.PairEstimate:
+		e.latency, e.rttvar, e.basis = x.SRTT, x.RTTVar, Measured
+	case probe.NearbyEstimate:
+		e.latency, e.rttvar, e.basis = x.SRTT, x.RTTVar, Inherited
+	default:
+		e.latency, _ = r.in.dsts[c.dst].defaultLatency(r.in.srcs[c.src].class)
+		e.rttvar, e.basis = 0, Assumed
 	}
-	src, dst := s.addr.IP, d.attr.ip
-	var n *nearbyAnswer
-	if known {
-		st, ok := in.k.Nearby(src, dst)
-		n = &nearbyAnswer{ok: ok && measured(st), srtt: st.SRTT, rttvar: st.RTTVar}
-	} else {
-		n = nc.nearby(in.k, c.src, r.dsts[c.dst].group, src, dst)
-	}
-	if n.ok {
-		e.latency, e.rttvar, e.basis = n.srtt, n.rttvar, Inherited
-		return
-	}
-	e.latency, _ = d.defaultLatency(s.class)
-	e.rttvar, e.basis = 0, Assumed
 }
 
 // preferKernelChoice makes the kernel's own choice of source first among each
@@ -126,50 +110,4 @@ func (r *ranking) preferKernelChoice() {
 			e.latency, e.kernel = best, true
 		}
 	}
-}
-
-// nearbyCache remembers what Nearby answered per source and group of destinations
-// sharing a nearby prefix, for destinations Pair knows nothing of: for those the
-// answer depends on the prefix only.
-type nearbyCache struct {
-	groups  int
-	answers []nearbyAnswer // per source × group
-}
-
-// nearbyAnswer is one answer of Nearby: ok when it found a measured pair.
-type nearbyAnswer struct {
-	asked, ok    bool
-	srtt, rttvar time.Duration
-}
-
-// nearbyCache fills the destinations' near, group and lead, and returns an empty cache
-// for them, in the workspace.
-func (r *ranking) nearbyCache() nearbyCache {
-	groups := int32(0)
-	for d := range r.dsts {
-		w := &r.dsts[d]
-		w.near, w.group, w.lead = probe.NearbyPrefix(r.in.dsts[d].attr.ip), -1, int32(d)
-		for e := range d {
-			if r.dsts[e].near == w.near {
-				w.group, w.lead = r.dsts[e].group, int32(e)
-				break
-			}
-		}
-		if w.group < 0 {
-			w.group, groups = groups, groups+1
-		}
-	}
-	r.ws.nearby = resized(r.ws.nearby, len(r.in.srcs)*int(groups))
-	return nearbyCache{groups: int(groups), answers: r.ws.nearby}
-}
-
-// nearby returns k's Nearby(src, dst) for a destination dst in group g that Pair
-// knows nothing of, from source si, asking k once per source and group.
-func (nc *nearbyCache) nearby(k knowledge, si, g int32, src, dst netip.Addr) *nearbyAnswer {
-	a := &nc.answers[int(si)*nc.groups+int(g)]
-	if !a.asked {
-		st, ok := k.Nearby(src, dst)
-		*a = nearbyAnswer{asked: true, ok: ok && measured(st), srtt: st.SRTT, rttvar: st.RTTVar}
-	}
-	return a
 }

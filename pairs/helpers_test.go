@@ -126,6 +126,26 @@ func (f *fakeKnowledge) Nearby(src, dst netip.Addr) (probe.PairStats, bool) {
 	return best, found
 }
 
+// Estimates is From and Nearby made into estimates, as probe.Store.Estimates
+// makes them.
+func (f *fakeKnowledge) Estimates(src netip.Addr, dsts []netip.Addr, now time.Time, out []probe.Estimate) probe.Health {
+	hasRTT := func(st probe.PairStats) bool { return st.Samples > 0 && st.SRTT > 0 }
+	stats, found := make([]probe.PairStats, len(dsts)), make([]bool, len(dsts))
+	h := f.From(src, dsts, stats, found)
+	for i, d := range dsts {
+		out[i] = probe.Estimate{}
+		if found[i] && stats[i].Intercepted(now) {
+			out[i].MiddleboxUntil = stats[i].LastMiddlebox.Add(probe.MiddleboxHold)
+		}
+		if found[i] && hasRTT(stats[i]) {
+			out[i].SRTT, out[i].RTTVar, out[i].Basis = stats[i].SRTT, stats[i].RTTVar, probe.PairEstimate
+		} else if st, ok := f.Nearby(src, d); ok && hasRTT(st) {
+			out[i].SRTT, out[i].RTTVar, out[i].Basis = st.SRTT, st.RTTVar, probe.NearbyEstimate
+		}
+	}
+	return h
+}
+
 func (f *fakeKnowledge) Translators() probe.Translators { return f.tr }
 
 // srtt returns the stats of a pair measured once at d.

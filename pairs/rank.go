@@ -15,15 +15,12 @@ import (
 // knowledge is what the ranking asks of what has been learned. *probe.Store
 // implements it.
 type knowledge interface {
-	// From returns what is known of the source src, and sets out[i] and found[i]
-	// to the statistics of the pair src→dsts[i] and whether there are any. out and
-	// found are at least as long as dsts. The ranking asks once per source.
-	From(src netip.Addr, dsts []netip.Addr, out []probe.PairStats, found []bool) probe.Health
-	// Nearby returns the statistics of a measured pair from src to another
-	// destination in dst's probe.NearbyPrefix. When From finds nothing of src→dst,
-	// the answer depends on dst's prefix only (the ranking asks once per source and
-	// prefix).
-	Nearby(src, dst netip.Addr) (probe.PairStats, bool)
+	// Estimates returns what is known of the source src, and sets out[i] to the
+	// RTT estimate of the pair src→dsts[i], its own, else a nearby
+	// destination's, and its middlebox verdict at now (see
+	// probe.Store.Estimates). out is at least as long as dsts. The ranking asks
+	// once per source.
+	Estimates(src netip.Addr, dsts []netip.Addr, now time.Time, out []probe.Estimate) probe.Health
 	// Translators says whether NPTv6 and NAT44 have been seen or tried.
 	Translators() probe.Translators
 }
@@ -153,8 +150,7 @@ type dstWork struct {
 	best   int32        // the candidate with its best source, or -1 when it has none
 	near   netip.Prefix // the prefix within which it inherits latencies
 	group  int32        // the index of near among the destinations' distinct ones
-	lead   int32        // the first destination with the same near
-	prefix [2]int32     // where near is written as text, once a Reason needs it; zero before
+	prefix [2]int32     // where its NearbyPrefix is written as text, once a Reason needs it; zero before
 }
 
 // newRanking returns the working state for in, reset in ws: one slice per element

@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"strconv"
 	"time"
+
+	"github.com/getapr/getapr/probe"
 )
 
 // pairs builds the result in the order of keys. The Reasons' text is written
@@ -44,21 +46,19 @@ func (r *ranking) pairs(keys []uint64, kb keyBits) []Pair {
 	return out
 }
 
-// writePrefixes appends to text, once per prefix that a destination inherits a
-// latency within, its text, and keeps where it is in the destinations' prefix.
-// It records in reasonsFrom where the text after them starts.
+// writePrefixes appends to text, once per destination that inherits a latency
+// within its NearbyPrefix, the prefix's text, and keeps where it is in the
+// destination's prefix. It records in reasonsFrom where the text after them
+// starts.
 func (r *ranking) writePrefixes(text []byte) []byte {
 	for i, c := range r.in.cands {
 		w := &r.dsts[c.dst]
 		if r.cands[i].est.basis != Inherited || w.prefix[1] != 0 {
 			continue
 		}
-		if l := &r.dsts[w.lead]; l.prefix[1] == 0 {
-			from := len(text)
-			text, _ = l.near.AppendText(text)
-			l.prefix = [2]int32{int32(from), int32(len(text))}
-		}
-		w.prefix = r.dsts[w.lead].prefix
+		from := len(text)
+		text, _ = probe.NearbyPrefix(r.in.dsts[c.dst].attr.ip).AppendText(text)
+		w.prefix = [2]int32{int32(from), int32(len(text))}
 	}
 	r.reasonsFrom = int32(len(text))
 	return text

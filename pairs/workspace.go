@@ -12,16 +12,15 @@ import (
 // rankings (see workspaces), so that a ranking allocates little more than its
 // result. Nothing in a workspace outlives one ranking: each use starts from reset.
 type workspace struct {
-	in     rankInput
-	cands  []candWork
-	dsts   []dstWork
-	keys   []uint64
-	idx    []int32
-	nearby []nearbyAnswer
-	from   fromScratch
-	text   []byte        // the Reasons' text, before it is made a string
-	ends   []int32       // per pair: where its Reason ends in text
-	lits   [2]netip.Addr // the destinations of a literal or empty host
+	in    rankInput
+	cands []candWork
+	dsts  []dstWork
+	keys  []uint64
+	idx   []int32
+	from  fromScratch
+	text  []byte        // the Reasons' text, before it is made a string
+	ends  []int32       // per pair: where its Reason ends in text
+	lits  [2]netip.Addr // the destinations of a literal or empty host
 }
 
 // input returns the workspace's rankInput, emptied, with the view's sources srcs
@@ -61,19 +60,17 @@ func resized[S ~[]E, E any](s S, n int) S {
 	return s
 }
 
-// fromScratch holds the arguments of one knowledge.From call, reused from source
-// to source.
+// fromScratch holds the arguments of one knowledge.Estimates call, reused from
+// source to source.
 type fromScratch struct {
-	dsts  []netip.Addr
-	stats []probe.PairStats
-	found []bool
+	dsts []netip.Addr
+	out  []probe.Estimate
 }
 
 // resize sizes fs for n destinations.
 func (fs *fromScratch) resize(n int) {
 	fs.dsts = resized(fs.dsts, n)
-	fs.stats = resized(fs.stats, n)
-	fs.found = resized(fs.found, n)
+	fs.out = resized(fs.out, n)
 }
 
 // workspaces keeps the workspaces of a Selector's rankings between calls. The zero

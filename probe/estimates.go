@@ -1,0 +1,117 @@
+package probe
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Estimate is what a ranking needs of one (source, destination) pair: an RTT
+// estimate, the pair's own or a nearby destination's, and its middlebox
+// verdict.
+type Estimate struct {
+	SRTT, RTTVar time.Duration // zero with Basis NoEstimate
+	Basis        EstimateBasis
+	// MiddleboxUntil, when not zero, says that the pair was Intercepted at the
+	// time asked, and until when that verdict holds without new evidence.
+	MiddleboxUntil time.Time
+}
+
+// EstimateBasis says where an Estimate comes from.
+type EstimateBasis uint8
+
+// Estimate bases.
+const (
+	NoEstimate     EstimateBasis = iota // nothing measured for the pair nor nearby
+	PairEstimate                        // measured for this very pair
+	NearbyEstimate                      // measured for a nearby destination (Nearby)
+)
+
+// Estimates sets out[i] to the estimate of the pair (src, dsts[i]) for every
+// dst, under one read lock, and returns src's health (as From does): the pair's
+// own SRTT and RTTVAR when it holds an RTT sample, else those Nearby(src,
+// dsts[i]) returns when it finds a pair with one, else NoEstimate; and, when
+// the pair is Intercepted at now, until when. It is the bulk read of a
+// ranking: for destinations sharing a NearbyPrefix it looks for the nearby pair
+// once. out must be at least as long as dsts (Estimates panics otherwise).
+func (s *Store) Estimates(src netip.Addr, dsts []netip.Addr, now time.Time, out []Estimate) Health {
+	out = out[:len(dsts)]
+	src = addrKey(src)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	sc := s.sources[src]
+	if sc == nil {
+		clear(out)
+		return Unknown
+	}
+	var memo nearbyMemo
+	for i, d := range dsts {
+		d = addrKey(d)
+		p := sc.pairs[d]
+		var mb time.Time
+		if p != nil && p.stats.Intercepted(now) {
+			mb = p.stats.LastMiddlebox.Add(MiddleboxHold)
+		}
+		if p != nil && hasRTT(p.stats) {
+			out[i] = Estimate{SRTT: p.stats.SRTT, RTTVar: p.stats.RTTVar, Basis: PairEstimate, MiddleboxUntil: mb}
+			continue
+		}
+		if b := memo.nearby(sc, d); b != nil && hasRTT(b.stats) {
+			out[i] = Estimate{SRTT: b.stats.SRTT, RTTVar: b.stats.RTTVar, Basis: NearbyEstimate, MiddleboxUntil: mb}
+			continue
+		}
+		out[i] = Estimate{MiddleboxUntil: mb}
+	}
+	return sc.health
+}
+
+// hasRTT reports whether st holds an RTT sample.
+func hasRTT(st PairStats) bool { return st.Samples > 0 && st.SRTT > 0 }
+
+// nearbyMemo remembers, for one Estimates call, the two best pairs with an RTT
+// sample (by Nearby's order) to a few prefixes: Nearby's answer for a
+// destination in the prefix is the first, unless it is the pair to that very
+// destination, then the second.
+type nearbyMemo struct {
+	n      int
+	prefix [8]netip.Prefix
+	top    [8][2]*pair
+}
+
+// nearby returns the pair Nearby would answer with for sc and dst, or nil.
+func (m *nearbyMemo) nearby(sc *source, dst netip.Addr) *pair {
+	np := NearbyPrefix(dst)
+	var top [2]*pair
+	found := false
+	for i := range m.n {
+		if m.prefix[i] == np {
+			top, found = m.top[i], true
+			break
+		}
+	}
+	if !found {
+		top = bestTwo(sc.near[np])
+		if m.n < len(m.prefix) {
+			m.prefix[m.n], m.top[m.n] = np, top
+			m.n++
+		}
+	}
+	if top[0] != nil && top[0].dst == dst {
+		return top[1]
+	}
+	return top[0]
+}
+
+// bestTwo returns the best and the second best pair of ps with an RTT sample,
+// by Nearby's order (see better); nil where there is none.
+func bestTwo(ps []*pair) (top [2]*pair) {
+	for _, p := range ps {
+		switch {
+		case p.stats.Samples == 0:
+		case top[0] == nil || better(p, top[0]):
+			top[0], top[1] = p, top[0]
+		case top[1] == nil || better(p, top[1]):
+			top[1] = p
+		}
+	}
+	return top
+}
