@@ -76,7 +76,7 @@ type race struct {
 	queue     queue
 	dial      dialFunc
 	handshake handshakeFunc            // nil: success is the connect
-	report    func(probe.Outcome)      // called for every attempt but Fallback and loopback pairs', from run's goroutine
+	report    func(probe.Outcome)      // called for every attempt but Fallback pairs' (and loopback ones' without handshake), from run's goroutine
 	result    func(error) probe.Result // how an attempt's error counts for probe
 	delay     time.Duration            // PairDialer.AttemptDelay; negative: serial
 	fallback  time.Duration            // PairDialer.FallbackDelay; used when positive
@@ -404,13 +404,13 @@ func (rc *racer) drain() {
 }
 
 // collect reports one attempt to probe (unless its pair is a Fallback one:
-// nothing to learn of a source the kernel chose; or a loopback one: probe
-// keeps nothing of loopback sources, and the report would only take the
-// Store's lock to drop it) and to the trace, and logs it; for a failure before
-// any winner it returns the attempt's error.
+// nothing to learn of a source the kernel chose; or, in a plain connect race, a
+// loopback one: probe keeps nothing of loopback sources, and the report would
+// only take the Store's lock to drop it) and to the trace, and logs it; for a
+// failure before any winner it returns the attempt's error.
 func (r *race) collect(p pairs.Pair, res attemptResult, how ending) *AttemptError {
 	o := r.outcome(p, res, how)
-	if r.report != nil && !p.Fallback && p.SrcClass != netstate.Loopback {
+	if r.report != nil && !p.Fallback && (p.SrcClass != netstate.Loopback || r.handshake != nil) {
 		if res.connect > 0 {
 			// The connect succeeded before the handshake: that first, with
 			// its own duration, then what the handshake proves.
