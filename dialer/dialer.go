@@ -305,7 +305,10 @@ func (d *PairDialer) dialQuery(ctx context.Context, q pairs.Query, base string, 
 // FallbackDelay is negative (the whole first family first needs the whole
 // list at once).
 func (d *PairDialer) dialOver(ctx context.Context, q pairs.Query, base, address string, sel selector, tc *tls.Config) (net.Conn, error) {
-	var qu queue
+	var (
+		qu queue        // a Stream; nil: ps, a fixed list
+		ps []pairs.Pair // the pairs from Attempts
+	)
 	service := func(_ context.Context, p pairs.Pair) (*pairs.Service, error) { return p.Service, nil }
 	if s, ok := sel.(streamer); ok && base == "tcp" && d.FallbackDelay >= 0 && !isLiteral(q.Host) {
 		st, err := s.Stream(ctx, q)
@@ -315,16 +318,15 @@ func (d *PairDialer) dialOver(ctx context.Context, q pairs.Query, base, address 
 		defer st.Close()
 		qu, service = st, st.Service
 	} else {
-		ps, err := sel.Attempts(ctx, q)
-		if err != nil {
+		var err error
+		if ps, err = sel.Attempts(ctx, q); err != nil {
 			return nil, &net.OpError{Op: "dial", Net: q.Network, Err: err}
 		}
 		if d.FallbackDelay < 0 {
 			ps = firstFamilyFirst(ps)
 		}
-		qu = &list{ps: ps}
 	}
-	first, ok := qu.Peek()
+	first, ok := firstPair(qu, ps)
 	if !ok {
 		return nil, &net.OpError{Op: "dial", Net: q.Network, Err: d.noSuitableAddress(q)}
 	}
@@ -336,20 +338,22 @@ func (d *PairDialer) dialOver(ctx context.Context, q pairs.Query, base, address 
 	log := d.logger()
 	var c net.Conn
 	var err error
-	l, isList := qu.(*list)
 	switch {
-	case isList && base == "udp":
+	case qu == nil && base == "udp":
 		a := new(attempt)
 		a.init(d, q, base, address, log)
-		c, err = d.connectUDP(ctx, l.ps, a.dial, traceFrom(ctx))
-	case isList && len(l.ps) == 1 && tc == nil:
+		c, err = d.connectUDP(ctx, ps, a.dial, traceFrom(ctx))
+	case qu == nil && len(ps) == 1 && tc == nil:
 		// Apart from the race below, so that nothing of this one escapes
 		// to the heap: a single attempt starts no goroutine.
 		var a attempt
 		a.init(d, q, base, address, log)
-		r := race{queue: l, dial: a.dial, report: sel.Report, result: probe.ResultOf, trace: traceFrom(ctx), log: log}
-		c, err = r.single(ctx)
+		r := race{dial: a.dial, report: sel.Report, result: probe.ResultOf, trace: traceFrom(ctx), log: log}
+		c, err = r.one(ctx, ps[0])
 	default:
+		if qu == nil {
+			qu = &list{ps: ps}
+		}
 		a := new(attempt)
 		a.init(d, q, base, address, log)
 		r := &race{queue: qu, dial: a.dial, report: sel.Report, result: probe.ResultOf,
@@ -363,6 +367,18 @@ func (d *PairDialer) dialOver(ctx context.Context, q pairs.Query, base, address 
 		return nil, d.dialError(q.Network, base, q.Local.IsValid(), first, err)
 	}
 	return c, nil
+}
+
+// firstPair returns the first pair of a dial: qu's next, or when qu is nil,
+// ps's first.
+func firstPair(qu queue, ps []pairs.Pair) (pairs.Pair, bool) {
+	if qu != nil {
+		return qu.Peek()
+	}
+	if len(ps) == 0 {
+		return pairs.Pair{}, false
+	}
+	return ps[0], true
 }
 
 // isLiteral reports whether host is an IP address (possibly with a zone):

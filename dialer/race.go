@@ -164,12 +164,17 @@ func (r *race) run(parent context.Context) (net.Conn, error) {
 	return nil, rc.err(parent.Err())
 }
 
-// single makes the one attempt of a race over one pair on the caller's
-// goroutine: there is nothing to stagger. The attempt is made even when ctx
-// has ended: the dial function then fails at once, with the error net.Dialer
-// gives.
+// single makes the one attempt of a race whose queue holds one pair, on the
+// caller's goroutine: there is nothing to stagger (see one).
 func (r *race) single(ctx context.Context) (net.Conn, error) {
 	p, _ := r.queue.Next()
+	return r.one(ctx, p)
+}
+
+// one makes the one attempt of a race over the one pair p on the caller's
+// goroutine (it needs no queue). The attempt is made even when ctx has ended:
+// the dial function then fails at once, with the error net.Dialer gives.
+func (r *race) one(ctx context.Context, p pairs.Pair) (net.Conn, error) {
 	if t := r.trace; t != nil && t.AttemptStart != nil {
 		t.AttemptStart(p)
 	}
