@@ -200,8 +200,8 @@ func reportParallel(b *testing.B, dialers []parallelDialer, rounds [][]roundResu
 			}
 			maxP99X = max(maxP99X, px)
 		}
-		b.ReportMetric(median(rates), d.name+"-dials/s")
-		b.ReportMetric(median(p99s), d.name+"-p99-ns/dial")
+		b.ReportMetric(medianOf(rates), d.name+"-dials/s")
+		b.ReportMetric(medianOf(p99s), d.name+"-p99-ns/dial")
 		b.ReportMetric(float64(errors), d.name+"-errors")
 		if i > 0 {
 			b.ReportMetric(minX, d.name+"-min-x")
@@ -220,7 +220,7 @@ func roundsString(rounds []roundResult) string {
 	return strings.Join(s, "; ")
 }
 
-func median(v []float64) float64 {
+func medianOf(v []float64) float64 {
 	if len(v) == 0 {
 		return 0
 	}
