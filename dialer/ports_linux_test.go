@@ -60,6 +60,11 @@ type portScenario struct {
 	// netAtLeast is the fewest successes net.Dialer must have for the
 	// scenario to have tested anything beyond the port range.
 	netAtLeast int
+	// capacity is how many dials the port range lets through: PairDialer must
+	// connect as often as net.Dialer, or that often. (The kernel may free a
+	// TIME_WAIT port early: net.Dialer was seen to connect 514 times where
+	// two destinations of 256 ports each allow 512.)
+	capacity int
 }
 
 var portScenarios = []portScenario{{
@@ -67,19 +72,19 @@ var portScenarios = []portScenario{{
 	// after a second, so at most half the range per second never runs out.
 	name: "loopback", dst: "127.0.0.1", bound: net.IPv4(127, 0, 0, 1),
 	dials: portRange * 3 / 2, destinations: 1, pace: 2 * time.Second / portRange,
-	netAtLeast: portRange * 3 / 2,
+	netAtLeast: portRange * 3 / 2, capacity: portRange * 3 / 2,
 }, {
 	// A loopback source the caller asked for (LocalAddr).
 	name: "loopback-bound", dst: "127.0.0.1", local: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}, bound: net.IPv4(127, 0, 0, 2),
 	dials: portRange * 3 / 2, destinations: 1, pace: 2 * time.Second / portRange,
-	netAtLeast: portRange * 3 / 2,
+	netAtLeast: portRange * 3 / 2, capacity: portRange * 3 / 2,
 }, {
 	// A non-loopback source, which pairs binds: no TIME_WAIT reuse at all
 	// (tcp_tw_reuse = 2), but the port range per destination, which two
 	// destinations double.
 	name: "nonloopback", dst: "10.99.0.1", bound: net.IPv4(10, 99, 0, 1),
 	dials: portRange * 3, destinations: 2,
-	netAtLeast: portRange * 3 / 2,
+	netAtLeast: portRange * 3 / 2, capacity: 2 * portRange,
 }}
 
 // TestPortsSustained runs each scenario of TestPortsChild in a network
@@ -117,8 +122,8 @@ func TestPortsChild(t *testing.T) {
 			if nd.ok < sc.netAtLeast {
 				t.Fatalf("net.Dialer connected %d times, fewer than %d: the scenario does not test what it should", nd.ok, sc.netAtLeast)
 			}
-			if pd.ok < nd.ok {
-				t.Errorf("PairDialer connected %d times of %d, net.Dialer %d", pd.ok, sc.dials, nd.ok)
+			if want := min(nd.ok, sc.capacity); pd.ok < want {
+				t.Errorf("PairDialer connected %d times of %d, net.Dialer %d; want at least %d", pd.ok, sc.dials, nd.ok, want)
 			}
 		})
 		t.Run(sc.name+"-control", func(t *testing.T) {
