@@ -72,8 +72,3 @@ func partialDeadline(now, deadline time.Time, remaining int) (t time.Time, ok bo
 	}
 	return now.Add(share), true
 }
-
-// overdue reports whether an attempt canceled because another one won had waited
-// long enough without an answer for its silence to count against its path: the
-// pair's retransmission timeout (Pair.RTO).
-func overdue(p pairs.Pair, waited time.Duration) bool { return waited >= p.RTO() }

@@ -42,11 +42,13 @@
 // keep-alive settings, and connects to the pair's destination. The outcome of
 // every attempt (success, refused, timeout, unreachable, canceled, with its
 // duration and the kernel's RTT estimate of a connection) is reported to the
-// Selector, which learns from it which sources work. An attempt canceled because
-// another won, after it had waited longer than a working path would have taken
-// to answer (its measured retransmission timeout, or TCP's initial 1 s without a
-// measurement), is reported as a timeout: the next dial ranks its source after
-// the others while the prober checks it.
+// Selector, which learns from it which sources work (loopback attempts of a
+// plain connect excepted: there is nothing to learn of them). An attempt
+// canceled unanswered because another won is reported as superseded, with how
+// long it waited: probe counts it as a timeout when that is longer than a
+// working path would have taken to answer (the pair's retransmission timeout,
+// or TCP's initial 1 s without a measurement), and the next dial ranks its
+// source after the others while the prober checks it.
 //
 // Each attempt is a net.Dialer dial of one address, over the caller's network,
 // from the source it binds: its error, and what an httptrace.ClientTrace sees

@@ -464,10 +464,10 @@ func (r *race) outcome(p pairs.Pair, res attemptResult, how ending) probe.Outcom
 		}
 	default:
 		o.Result = r.result(res.err)
-		if how == lost && o.Result == probe.Canceled && overdue(p, res.dur) {
-			// No answer for longer than a working path takes, while another
-			// attempt connected: evidence against this path, like a timeout.
-			o.Result = probe.Timeout
+		if how == lost && o.Result == probe.Canceled {
+			// Canceled unanswered because another attempt connected: probe
+			// decides what the wait proves (a timeout past the pair's RTO).
+			o.Result = probe.Superseded
 		}
 	}
 	return o

@@ -57,7 +57,7 @@ var raceCases = []raceCase{
 		fallback: 300 * time.Millisecond,
 		winner:   2,
 		starts:   []time.Duration{0, 300 * time.Millisecond, 550 * time.Millisecond},
-		results:  []probe.Result{probe.Canceled, probe.Canceled, probe.Success},
+		results:  []probe.Result{probe.Superseded, probe.Superseded, probe.Success},
 		elapsed:  590 * time.Millisecond,
 	},
 	{
@@ -77,7 +77,7 @@ var raceCases = []raceCase{
 		fallback: 100 * time.Millisecond,
 		winner:   1,
 		starts:   []time.Duration{0, 250 * time.Millisecond},
-		results:  []probe.Result{probe.Canceled, probe.Success},
+		results:  []probe.Result{probe.Superseded, probe.Success},
 		elapsed:  290 * time.Millisecond,
 	},
 	{
@@ -118,15 +118,15 @@ var raceCases = []raceCase{
 		steps:   []step{{hang: true}, {hang: true}, {after: 40 * time.Millisecond}},
 		winner:  2,
 		starts:  []time.Duration{0, 250 * time.Millisecond, 500 * time.Millisecond},
-		results: []probe.Result{probe.Canceled, probe.Canceled, probe.Success},
+		results: []probe.Result{probe.Superseded, probe.Superseded, probe.Success},
 		elapsed: 540 * time.Millisecond,
 	},
 	{
-		name:    "losers past the initial RTO count as timeouts",
+		name:    "losers are reported superseded, overdue or not (the Store decides)",
 		steps:   []step{{hang: true}, {hang: true}, {hang: true}, {hang: true}, {hang: true}, {after: 10 * time.Millisecond}},
 		winner:  5,
 		starts:  []time.Duration{0, 250 * time.Millisecond, 500 * time.Millisecond, 750 * time.Millisecond, time.Second, 1250 * time.Millisecond},
-		results: []probe.Result{probe.Timeout, probe.Timeout, probe.Canceled, probe.Canceled, probe.Canceled, probe.Success},
+		results: []probe.Result{probe.Superseded, probe.Superseded, probe.Superseded, probe.Superseded, probe.Superseded, probe.Success},
 		elapsed: 1260 * time.Millisecond,
 	},
 	{
@@ -142,7 +142,7 @@ var raceCases = []raceCase{
 		steps:   []step{{after: 30 * time.Millisecond, err: errRefused}, {hang: true}, {after: 10 * time.Millisecond}},
 		winner:  2,
 		starts:  []time.Duration{0, 30 * time.Millisecond, 280 * time.Millisecond},
-		results: []probe.Result{probe.Refused, probe.Canceled, probe.Success},
+		results: []probe.Result{probe.Refused, probe.Superseded, probe.Success},
 		elapsed: 290 * time.Millisecond,
 	},
 	{
@@ -160,7 +160,7 @@ var raceCases = []raceCase{
 		delay:   50 * time.Millisecond,
 		winner:  1,
 		starts:  []time.Duration{0, 50 * time.Millisecond},
-		results: []probe.Result{probe.Canceled, probe.Success},
+		results: []probe.Result{probe.Superseded, probe.Success},
 		elapsed: 55 * time.Millisecond,
 	},
 	{
@@ -169,7 +169,7 @@ var raceCases = []raceCase{
 		delay:   time.Millisecond,
 		winner:  1,
 		starts:  []time.Duration{0, 10 * time.Millisecond},
-		results: []probe.Result{probe.Canceled, probe.Success},
+		results: []probe.Result{probe.Superseded, probe.Success},
 		elapsed: 15 * time.Millisecond,
 	},
 	{
@@ -178,7 +178,7 @@ var raceCases = []raceCase{
 		steps:   []step{{hang: true}, {after: 5 * time.Millisecond}},
 		winner:  1,
 		starts:  []time.Duration{0, 100 * time.Millisecond},
-		results: []probe.Result{probe.Timeout, probe.Success}, // waited its RTO: overdue
+		results: []probe.Result{probe.Superseded, probe.Success}, // the Store finds it overdue (its RTO passed)
 		elapsed: 105 * time.Millisecond,
 	},
 	{
@@ -187,7 +187,7 @@ var raceCases = []raceCase{
 		steps:   []step{{hang: true}, {after: 5 * time.Millisecond}},
 		winner:  1,
 		starts:  []time.Duration{0, 500 * time.Millisecond},
-		results: []probe.Result{probe.Timeout, probe.Success}, // waited its RTO: overdue
+		results: []probe.Result{probe.Superseded, probe.Success}, // the Store finds it overdue (its RTO passed)
 		elapsed: 505 * time.Millisecond,
 	},
 	{
@@ -196,7 +196,7 @@ var raceCases = []raceCase{
 		steps:   []step{{hang: true}, {after: 5 * time.Millisecond}},
 		winner:  1,
 		starts:  []time.Duration{0, 2 * time.Second},
-		results: []probe.Result{probe.Timeout, probe.Success}, // waited its RTO: overdue
+		results: []probe.Result{probe.Superseded, probe.Success}, // the Store finds it overdue (its RTO passed)
 		elapsed: 2005 * time.Millisecond,
 	},
 	{
@@ -385,7 +385,7 @@ func TestRaceOutcomes(t *testing.T) {
 		defer c.Close()
 		want := []probe.Outcome{
 			{Path: ps[1].Path(), Result: probe.Success, Start: t0.Add(250 * time.Millisecond).Round(0), Duration: 70 * time.Millisecond},
-			{Path: ps[0].Path(), Result: probe.Canceled, Start: t0.Round(0), Duration: 320 * time.Millisecond},
+			{Path: ps[0].Path(), Result: probe.Superseded, Start: t0.Round(0), Duration: 320 * time.Millisecond},
 		}
 		got := f.outcomes
 		for i := range got {
@@ -524,7 +524,7 @@ func TestRaceLogs(t *testing.T) {
 		want := []string{
 			"attempt failed 192.0.2.1:0 refused",
 			"attempt won 192.0.2.3:0 success",
-			"attempt canceled 192.0.2.2:0 canceled",
+			"attempt canceled 192.0.2.2:0 superseded",
 		}
 		if !slices.Equal(got, want) {
 			t.Errorf("logs\n got %q\nwant %q", got, want)

@@ -107,6 +107,7 @@ func (s *Store) reportTLS(src, dst netip.Addr, o Outcome) {
 		}
 		sc = s.addSource(src, now)
 	}
+	s.version.Add(1)
 	p := s.pairOf(sc, dst)
 	p.updated = now
 	was := p.stats.Intercepted(now)

@@ -28,3 +28,60 @@ func TestRTO(t *testing.T) {
 		}
 	}
 }
+
+// TestReportSuperseded checks what the Store makes of an attempt canceled
+// unanswered because another one connected: a Timeout once it waited the
+// pair's RTO (InitialRTO for a pair without a sample), nothing before.
+func TestReportSuperseded(t *testing.T) {
+	ms := time.Millisecond
+	tests := []struct {
+		name     string
+		measured bool // the pair had a 20 ms sample: RTO 100 ms
+		waited   time.Duration
+		failures int // recorded against the pair afterwards
+	}{
+		{"unmeasured, under the initial RTO", false, 999 * ms, 0},
+		{"unmeasured, past the initial RTO", false, time.Second, 1},
+		{"measured, under its RTO", true, 99 * ms, 0},
+		{"measured, past its RTO", true, 100 * ms, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := probe.NewStore()
+			s.Observe(twoUplinks.snap())
+			if tt.measured {
+				s.Report(outcome(srcA, dstD, probe.Success, 20*ms, t0))
+			}
+			before := s.Version()
+			s.Report(outcome(srcA, dstD, probe.Superseded, tt.waited, t0.Add(time.Second)))
+			st, _ := s.Pair(addr(srcA), addr(dstD))
+			if st.Failures != tt.failures {
+				t.Errorf("%d failures recorded, want %d", st.Failures, tt.failures)
+			}
+			if changed := s.Version() != before; changed != (tt.failures > 0) {
+				t.Errorf("Version changed: %v, want %v", changed, tt.failures > 0)
+			}
+		})
+	}
+}
+
+// TestVersion checks that the Store's Version changes with what it learns and
+// stays while nothing is learned.
+func TestVersion(t *testing.T) {
+	s := probe.NewStore()
+	v0 := s.Version()
+	s.Observe(twoUplinks.snap())
+	v1 := s.Version()
+	s.Report(outcome(srcA, dstD, probe.Canceled, time.Second, t0)) // says nothing
+	s.Report(outcome("2001:db8:ffff::1", dstD, probe.Success, time.Second, t0))
+	if s.Version() != v1 {
+		t.Error("Version changed without anything learned")
+	}
+	s.Report(outcome(srcA, dstD, probe.Success, time.Millisecond, t0))
+	v2 := s.Version()
+	s.Report(outcome(srcA, dstD, probe.Middlebox, time.Millisecond, t0))
+	v3 := s.Version()
+	if v0 == v1 || v1 == v2 || v2 == v3 {
+		t.Errorf("versions %d, %d, %d, %d: want a change at each step", v0, v1, v2, v3)
+	}
+}

@@ -30,8 +30,9 @@ type Store struct {
 	maxPairs  int
 	maxNets   int
 
-	trans atomic.Uint32 // the translator flags, for Translators without the lock
-	due   chan struct{} // signalled when a source's re-check becomes due sooner
+	trans   atomic.Uint32 // the translator flags, for Translators without the lock
+	version atomic.Uint64 // counts the changes made under mu (see Version)
+	due     chan struct{} // signalled when a source's re-check becomes due sooner
 
 	mu        sync.RWMutex
 	snap      *netstate.Snapshot // last observed; nil before the first Observe
@@ -142,7 +143,9 @@ func endTime(o Outcome) time.Time {
 // Report records the outcome of one connect attempt: the dialer's own attempts and
 // the prober's. Canceled and OtherError outcomes say nothing about the path and are
 // dropped, as are outcomes from a source that is not an address of the last
-// snapshot passed to Observe (it was removed while the attempt ran). The TLS
+// snapshot passed to Observe (it was removed while the attempt ran). A Superseded
+// outcome counts as a Timeout when the attempt waited at least the pair's RTO
+// (PairStats.RTO) without an answer, and as nothing otherwise. The TLS
 // results (Middlebox, TLSSuccess) go to the pair's TLS evidence only: they change
 // neither its RTT nor the source's health.
 func (s *Store) Report(o Outcome) {
@@ -154,7 +157,7 @@ func (s *Store) Report(o Outcome) {
 		s.reportTLS(src, dst, o)
 		return
 	}
-	if !o.Result.Conclusive() {
+	if !o.Result.Conclusive() && o.Result != Superseded {
 		return
 	}
 	now := endTime(o)
@@ -170,6 +173,13 @@ func (s *Store) Report(o Outcome) {
 		}
 		sc = s.addSource(src, now)
 	}
+	if o.Result == Superseded {
+		if !overdue(sc.pairTo(dst), o.Duration) {
+			return
+		}
+		o.Result = Timeout
+	}
+	s.version.Add(1)
 	p := s.pairOf(sc, dst)
 	p.updated, p.imported = now, false
 	if o.Result.PathWorks() {
@@ -192,6 +202,23 @@ func (s *Store) Report(o Outcome) {
 	s.noteFlags(sc, dst, o.Result.PathWorks(), start, now)
 	s.evict()
 }
+
+// overdue reports whether an attempt over p (nil: a pair not known yet) that
+// went unanswered for waited, while another attempt of its dial connected, had
+// waited long enough for its silence to count against the path: the pair's RTO.
+func overdue(p *pair, waited time.Duration) bool {
+	rto := InitialRTO
+	if p != nil {
+		rto = p.stats.RTO()
+	}
+	return waited >= rto
+}
+
+// Version returns a number that changes whenever what the Store knows changes:
+// an outcome recorded, a snapshot observed, pairs imported. What was read of the
+// Store at one Version (a ranking) still holds while the Version is the same,
+// except for the verdicts that expire by themselves (PairStats.Intercepted).
+func (s *Store) Version() uint64 { return s.version.Load() }
 
 // sample is the RTT sample an outcome that proved the path gives: the kernel's
 // estimate when known, else the time the connect took.

@@ -22,9 +22,15 @@ const (
 	// nothing of the TCP path, only of what answers at its end.
 	Middlebox  // TCP connected but TLS did not: something on the path terminates TCP
 	TLSSuccess // the TLS handshake completed
+
+	// Superseded is a connect canceled, unanswered, because another attempt of
+	// the same dial connected first; Outcome.Duration is how long it waited.
+	// The Store decides what that proves: a Timeout when it waited at least the
+	// pair's RTO (PairStats.RTO), nothing otherwise.
+	Superseded
 )
 
-var resultNames = [...]string{"success", "refused", "timeout", "unreachable", "canceled", "error", "middlebox", "tls"}
+var resultNames = [...]string{"success", "refused", "timeout", "unreachable", "canceled", "error", "middlebox", "tls", "superseded"}
 
 func (r Result) String() string {
 	if int(r) < len(resultNames) {
