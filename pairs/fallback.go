@@ -42,8 +42,8 @@ func filterLocal(dsts []netip.Addr, local netip.AddrPort) ([]netip.Addr, error) 
 // fails as net.Dialer's would, with the kernel's errno. Destinations the
 // kernel has a route to come first, then the racing order applies.
 func (s *Selector) fallbackPairs(ctx context.Context, q Query, npe *NoPairError) []Pair {
-	e, done := s.use()
-	defer done()
+	e := s.use()
+	defer s.release()
 	v := s.currentView(e.watcher)
 	// NoNAT64: an IPv4 destination without a route, and no NAT64 prefix that
 	// could have reached it over IPv6 (nor a caller's local address that

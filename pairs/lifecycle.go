@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -28,50 +29,69 @@ type engine struct {
 }
 
 // lifecycle is the state of a Selector's engine: running or stopped (idle, or
-// closed), how many calls use it, and when it was last used.
+// closed), how many calls use it, and when it was last used. A call that finds
+// the engine running takes no lock (see use).
 type lifecycle struct {
 	mu      sync.Mutex
-	eng     *engine          // nil while stopped
-	watcher netstate.Watcher // the current or last engine's watcher: rankings read it while stopped
-	users   int
-	used    time.Time
+	eng     *engine           // nil while stopped
+	watcher netstate.Watcher  // the current or last engine's watcher: rankings read it while stopped
 	timer   *time.Timer       // fires the idle check; nil without idle stop
 	gen     uint64            // the last generation seen, continued by a restarted Monitor
 	pref64  []netstate.PREF64 // the RA NAT64 prefixes the last Monitor knew, for the next
 	status  bool              // the status flags were asked for
 	closed  bool
 	errs    []error // of stopping engines, returned by Close
+
+	// running is eng for use's fast path, nil while the engine is stopped or
+	// an idle check decides whether to stop it (set under mu).
+	running atomic.Pointer[engine]
+	users   atomic.Int64 // calls between use and release
+	used    atomic.Int64 // when last used: nanoseconds since born
+	born    time.Time
 }
 
+// touch records a use now.
+func (l *lifecycle) touch() { l.used.Store(int64(time.Since(l.born))) }
+
+// idle returns how long ago the engine was last used.
+func (l *lifecycle) idle() time.Duration { return time.Since(l.born) - time.Duration(l.used.Load()) }
+
 // use returns the running engine, starting it if it is stopped (unless the
-// Selector is closed), and counts the caller as a user until done is called.
+// Selector is closed), and counts the caller as a user until it calls release.
 // When the engine cannot start, or after Close, it returns an engine with the
 // last watcher and nothing running, so that rankings go on from what is known.
-func (s *Selector) use() (e *engine, done func()) {
+// While the engine runs it takes no lock.
+func (s *Selector) use() *engine {
 	l := &s.life
+	if e := l.running.Load(); e != nil {
+		l.users.Add(1)
+		// An idle check clears running before it counts the users: if it
+		// still holds e, no check can stop e before this use is released.
+		if l.running.Load() == e {
+			l.touch()
+			return e
+		}
+		l.users.Add(-1)
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.used = time.Now()
+	l.touch()
 	if l.eng == nil && !l.closed {
 		if err := s.startLocked(); err != nil {
 			s.log.Warn("restarting the selector failed; ranking from what is known", zap.Error(err))
 		}
 	}
-	l.users++
-	e = l.eng
-	if e == nil {
-		e = &engine{watcher: l.watcher}
+	l.users.Add(1)
+	if l.eng == nil {
+		return &engine{watcher: l.watcher}
 	}
-	return e, s.release
+	return l.eng
 }
 
 // release ends one use.
 func (s *Selector) release() {
-	l := &s.life
-	l.mu.Lock()
-	l.users--
-	l.used = time.Now()
-	l.mu.Unlock()
+	s.life.touch()
+	s.life.users.Add(-1)
 }
 
 // startLocked starts the engine: the watcher (a Monitor whose generations continue
@@ -109,6 +129,7 @@ func (s *Selector) startLocked() error {
 	}
 	s.dns64.resume()
 	l.eng, l.watcher = e, e.watcher
+	l.running.Store(e)
 	if s.cfg.idleStop > 0 {
 		if l.timer == nil {
 			l.timer = time.AfterFunc(s.cfg.idleStop, s.idleCheck)
@@ -141,6 +162,7 @@ func (s *Selector) stopLocked() {
 		return
 	}
 	l.eng = nil
+	l.running.Store(nil)
 	if l.timer != nil {
 		l.timer.Stop()
 	}
@@ -170,11 +192,15 @@ func (s *Selector) idleCheck() {
 	if l.eng == nil {
 		return
 	}
-	left := s.cfg.idleStop - time.Since(l.used)
+	// Hold off use's fast path while counting the users (see use).
+	l.running.Store(nil)
+	left := s.cfg.idleStop - l.idle()
 	switch {
-	case l.users > 0:
+	case l.users.Load() > 0:
+		l.running.Store(l.eng)
 		l.timer.Reset(s.cfg.idleStop)
 	case left > 0:
+		l.running.Store(l.eng)
 		l.timer.Reset(left)
 	default:
 		s.log.Debug("idle: stopping", zap.Duration("idle", s.cfg.idleStop))

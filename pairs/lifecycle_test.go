@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/netip"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -323,4 +325,44 @@ func flipsWithout(a, b netip.AddrPort, gap time.Duration, jitter []time.Duration
 		last = f
 	}
 	return flips
+}
+
+// TestIdleStopNotWhileUsed checks use's lock-free path against the idle
+// check: with an idle-stop time of a millisecond, goroutines that use the
+// Selector over and over never find the engine they hold stopped by an idle
+// check, and once they are done the engine stops.
+func TestIdleStopNotWhileUsed(t *testing.T) {
+	w := netstate.NewStatic(homeSnapshot())
+	defer w.Close()
+	s, err := New(WithWatcher(w), WithoutProbing(), WithIdleStop(time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var wg sync.WaitGroup
+	var stolen atomic.Int64
+	stop := time.Now().Add(200 * time.Millisecond)
+	for range 8 {
+		wg.Go(func() {
+			for time.Now().Before(stop) {
+				e := s.use()
+				time.Sleep(50 * time.Microsecond)
+				s.life.mu.Lock()
+				if s.life.eng != e {
+					stolen.Add(1)
+				}
+				s.life.mu.Unlock()
+				s.release()
+			}
+		})
+	}
+	wg.Wait()
+	if n := stolen.Load(); n > 0 {
+		t.Errorf("%d uses found their engine stopped while they held it", n)
+	}
+	for deadline := time.Now().Add(5 * time.Second); s.running(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("still running 5 s after the last use")
+		}
+	}
 }

@@ -87,13 +87,14 @@ func New(opts ...Option) (*Selector, error) {
 	}
 	s := &Selector{cfg: cfg, log: cfg.log.Named("pairs")}
 	s.dns64 = newDNS64Discovery(s.lookupFor(nil), s.log)
+	s.life.born = time.Now()
 	s.store = probe.NewStore(probe.WithLogger(cfg.log))
 	s.life.mu.Lock()
 	defer s.life.mu.Unlock()
 	if err := s.startLocked(); err != nil {
 		return nil, err
 	}
-	s.life.used = time.Now()
+	s.life.touch()
 	return s, nil
 }
 
@@ -106,8 +107,8 @@ func (s *Selector) Init(ctx context.Context) error {
 	if s.err != nil {
 		return s.err
 	}
-	e, done := s.use()
-	defer done()
+	e := s.use()
+	defer s.release()
 	s.wantStatus(e)
 	if e.prober == nil {
 		return ctx.Err()
@@ -134,8 +135,8 @@ func (s *Selector) Status() probe.Status {
 	if s.err != nil {
 		return s.store.Status()
 	}
-	e, done := s.use()
-	defer done()
+	e := s.use()
+	defer s.release()
 	s.wantStatus(e)
 	st := s.store.Status()
 	s.addNAT64(&st, s.currentView(e.watcher))
@@ -236,8 +237,8 @@ func (s *Selector) LookupNetIP(ctx context.Context, network, host string) ([]net
 	if err != nil {
 		return nil, err
 	}
-	e, done := s.use()
-	defer done()
+	e := s.use()
+	defer s.release()
 	s.want(e, q, dsts)
 	ps, _ := s.rankWith(ctx, e.watcher, q, dsts, s.store, ws)
 	ps = s.sticky.apply(stickyKey(q), ps, s.cfg.bias)
@@ -285,8 +286,8 @@ func (s *Selector) rankedWith(ctx context.Context, q Query, k knowledge) ([]Pair
 	if err != nil {
 		return nil, err
 	}
-	e, done := s.use()
-	defer done()
+	e := s.use()
+	defer s.release()
 	s.want(e, q, dsts)
 	ps, why := s.rankWith(ctx, e.watcher, q, dsts, k, ws)
 	if len(ps) == 0 {

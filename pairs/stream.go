@@ -159,9 +159,9 @@ func (st *Stream) awaitNAT64(ctx context.Context) {
 	network := f.net
 	st.running++
 	st.wg.Go(func() {
-		_, done := s.use() // the lookup runs with the engine
+		s.use() // the lookup runs with the engine
 		s.dns64.wait(ctx, network)
-		done()
+		s.release()
 		st.mu.Lock()
 		defer st.mu.Unlock()
 		st.running--
@@ -276,8 +276,8 @@ func (s *Selector) orderGroups(ctx context.Context, q Query, eps []svcb.Endpoint
 	var out []Pair
 	ws := s.scratch.get()
 	defer s.scratch.put(ws)
-	e, done := s.use()
-	defer done()
+	e := s.use()
+	defer s.release()
 	for len(eps) > 0 {
 		n := 1
 		for n < len(eps) && eps[n].Group == eps[0].Group {
