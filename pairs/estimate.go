@@ -75,7 +75,11 @@ func (r *ranking) groupBySource() int {
 // (It writes through e rather than returning an estimate: that copy showed in
 // profiles.)
 func (r *ranking) estimateInto(e *estimate, c cand, x *probe.Estimate) {
-	e.middlebox = !x.MiddleboxUntil.IsZero()
+	if e.middlebox = !x.MiddleboxUntil.IsZero(); e.middlebox {
+		if u := &r.in.until; u.IsZero() || x.MiddleboxUntil.Before(*u) {
+			*u = x.MiddleboxUntil
+		}
+	}
 	switch x.Basis {
 	case probe.PairEstimate:
 		e.latency, e.rttvar, e.basis = x.SRTT, x.RTTVar, Measured

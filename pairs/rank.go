@@ -91,6 +91,7 @@ type rankInput struct {
 	dstPort uint16
 	now     time.Time // for the knowledge's verdicts that expire (middlebox)
 	routes  routeDeps // what the candidates owe to route verdicts
+	until   time.Time // when the earliest verdict of the knowledge used expires; zero: none
 }
 
 // rank orders the candidates of in, best first, with ws as its scratch. It is a

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -64,11 +65,12 @@ type Selector struct {
 	life  lifecycle
 	dns64 *dns64Discovery // RFC 7050; nil in a Selector that could not start
 
-	mu   sync.Mutex
-	view *view // of the newest snapshot ranked with
+	mu   sync.Mutex           // held to make a new view
+	view atomic.Pointer[view] // of the newest snapshot ranked with
 
 	scratch workspaces // of the rankings, kept between calls
 	sticky  sticky     // the first pair of recent queries, for hysteresis
+	orders  orders     // the racing orders of recent queries (see Attempts)
 	stub    stubConf   // the HTTPS lookups' resolv.conf
 
 	// err, when set, is why the Selector could not start (Default only): every
@@ -176,15 +178,18 @@ func (s *Selector) Get(ctx context.Context, host string, port int) ([]Pair, erro
 // *NoPairError), Attempts returns the pairs net.Dialer would dial instead, one
 // per destination, marked Fallback (see fallbackPairs): a dialer is never left
 // with less to try than net.Dialer.
+//
+// The racing order of a query is remembered, and a later call for the same
+// query and destinations (resolved again) gets it back without a ranking, as
+// long as nothing it was made from changed: the snapshot generation, what the
+// Selector's Store knows (probe.Store.Version; loopback pairs depend on none of
+// it) and the verdicts that expire (negative route verdicts, middlebox ones).
 func (s *Selector) Attempts(ctx context.Context, q Query) ([]Pair, error) {
-	r, err := s.ranked(ctx, q)
+	r, err := s.rankQuery(ctx, q, s.store, true)
 	if npe, ok := err.(*NoPairError); ok {
 		return s.fallbackPairs(ctx, q, npe), nil
 	}
-	if err != nil {
-		return nil, err
-	}
-	return s.order(r, q.TLS), nil
+	return r, err
 }
 
 // order returns ranked in racing order (Order, with the Selector's First
@@ -273,6 +278,14 @@ func (s *Selector) ranked(ctx context.Context, q Query) ([]Pair, error) {
 
 // rankedWith is ranked with the knowledge k.
 func (s *Selector) rankedWith(ctx context.Context, q Query, k knowledge) ([]Pair, error) {
+	return s.rankQuery(ctx, q, k, false)
+}
+
+// rankQuery resolves q and ranks its pairs with the knowledge k; when racing
+// (Attempts, k the Selector's Store), it puts them in racing order (see order),
+// reusing the order remembered for q when nothing it was made from changed,
+// and remembering a new one.
+func (s *Selector) rankQuery(ctx context.Context, q Query, k knowledge, racing bool) ([]Pair, error) {
 	if s.err != nil {
 		return nil, s.err
 	}
@@ -289,13 +302,29 @@ func (s *Selector) rankedWith(ctx context.Context, q Query, k knowledge) ([]Pair
 	e := s.use()
 	defer s.release()
 	s.want(e, q, dsts)
-	ps, why := s.rankWith(ctx, e.watcher, q, dsts, k, ws)
+	v := s.currentView(e.watcher)
+	key := orderKeyOf(q)
+	if racing {
+		if ps, ok := s.orders.get(key, dsts, v, s.store.Version); ok {
+			return ps, nil
+		}
+	}
+	version := s.store.Version() // before ranking: a change meanwhile makes the order stale
+	ps, why, b := s.rankIn(ctx, e.watcher, v, q, dsts, k, ws)
 	if len(ps) == 0 {
 		err := &NoPairError{Host: q.Host, Reasons: why, dsts: slices.Clone(dsts)}
 		s.log.Debug("no usable pair", zap.String("host", q.Host), zap.Strings("reasons", why))
 		return nil, err
 	}
-	return s.sticky.apply(stickyKey(q), ps, s.cfg.bias), nil
+	ps = s.sticky.apply(stickyKey(q), ps, s.cfg.bias)
+	if !racing {
+		return ps, nil
+	}
+	ps = s.order(ps, q.TLS)
+	if b.cacheable {
+		s.orders.put(key, dsts, orderBasis{view: v, usesStore: b.usesStore, version: version, until: b.until}, ps)
+	}
+	return ps, nil
 }
 
 // destinations returns the addresses of q.Host allowed by f: the literal (appended
@@ -363,19 +392,38 @@ func (s *Selector) lookupFor(r *net.Resolver) lookupFunc {
 // generation.
 func (s *Selector) currentView(w netstate.Watcher) *view {
 	snap := w.Snapshot()
+	if v := s.view.Load(); v != nil && v.snap.Generation == snap.Generation {
+		return v
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.view == nil || s.view.snap.Generation != snap.Generation {
-		s.view = newView(snap, s.cfg.policy)
+	v := s.view.Load()
+	if v == nil || v.snap.Generation != snap.Generation {
+		v = newView(snap, s.cfg.policy)
+		s.view.Store(v)
 	}
-	return s.view
+	return v
 }
 
 // rankWith forms and ranks the pairs of q to dsts, as the watcher w sees the host,
 // with the knowledge k and the scratch ws. When there are none, why says for each
 // destination what excluded it.
 func (s *Selector) rankWith(ctx context.Context, w netstate.Watcher, q Query, dsts []netip.Addr, k knowledge, ws *workspace) ([]Pair, []string) {
-	v := s.currentView(w)
+	ps, why, _ := s.rankIn(ctx, w, s.currentView(w), q, dsts, k, ws)
+	return ps, why
+}
+
+// rankBasis is what a ranking depended on besides its view and the knowledge's
+// version (see orderBasis).
+type rankBasis struct {
+	usesStore bool      // a candidate's source is one the knowledge may know (not loopback)
+	cacheable bool      // every route decision could be made
+	until     time.Time // when the earliest expiring verdict used expires; zero: none
+}
+
+// rankIn is rankWith with the view v of w's snapshot, and says what the
+// ranking depended on.
+func (s *Selector) rankIn(ctx context.Context, w netstate.Watcher, v *view, q Query, dsts []netip.Addr, k knowledge, ws *workspace) ([]Pair, []string, rankBasis) {
 	in := ws.input(v.srcs)
 	if _, f, _ := parseNetwork(q.Network); f.v6 {
 		// Synthesized pairs are IPv6: not for "tcp4".
@@ -389,7 +437,18 @@ func (s *Selector) rankWith(ctx context.Context, w netstate.Watcher, q Query, ds
 	in.k, in.bias = k, s.cfg.bias
 	in.srcPort, in.dstPort = q.Local.Port(), q.Port
 	in.now = time.Now()
-	return rank(in, ws), why
+	ps := rank(in, ws)
+	b := rankBasis{cacheable: !in.routes.uncertain, until: in.routes.until}
+	if !in.until.IsZero() && (b.until.IsZero() || in.until.Before(b.until)) {
+		b.until = in.until
+	}
+	for _, c := range in.cands {
+		if in.srcs[c.src].class != netstate.Loopback {
+			b.usesStore = true
+			break
+		}
+	}
+	return ps, why, b
 }
 
 // NoPairError is the error of Get when a destination was found but no (source,

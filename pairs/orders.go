@@ -1,0 +1,90 @@
+package pairs
+
+import (
+	"net"
+	"net/netip"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// maxOrders bounds the racing orders a Selector remembers; past it they are all
+// forgotten at once (the next dials rank again).
+const maxOrders = 1024
+
+// orders remembers the racing order of recent queries (Selector.Attempts), so
+// that a dial that asks again while nothing the order depends on has changed
+// does not rank again. Its zero value is ready. Lookups take no lock.
+type orders struct {
+	m sync.Map // orderKey → *orderEntry
+	n atomic.Int32
+}
+
+// orderKey is what of a Query, besides its destinations, its racing order
+// depends on.
+type orderKey struct {
+	network, host string
+	port          uint16
+	local         netip.AddrPort
+	resolver      *net.Resolver
+	tls           bool
+}
+
+func orderKeyOf(q Query) orderKey {
+	return orderKey{network: q.Network, host: q.Host, port: q.Port, local: q.Local, resolver: q.Resolver, tls: q.TLS}
+}
+
+// orderBasis is what a racing order was made from: an order is reused only for
+// the same destinations (a name may resolve differently from one dial to the
+// next) and the same basis.
+type orderBasis struct {
+	view *view // the snapshot generation and its route verdicts
+	// usesStore is set when a candidate had a source the Store may know of;
+	// version is then the Store's version (probe.Store.Version) when the order
+	// was made. Otherwise what the Store learns does not change the order.
+	usesStore bool
+	version   uint64
+	// until, when not zero, is when a verdict the order relied on expires: a
+	// negative route verdict (see negativeTTL: the pair it dropped may be
+	// routable again), a middlebox verdict (probe.MiddleboxHold).
+	until time.Time
+}
+
+// orderEntry is one remembered racing order.
+type orderEntry struct {
+	dsts  []netip.Addr
+	basis orderBasis
+	pairs []Pair // never modified: get hands out copies
+}
+
+// get returns a copy of the racing order remembered for k to dsts, if it was
+// made from the same basis: the same view, the same Store version (storeVersion
+// is called only for an order that depends on it) and no expired route
+// verdict.
+func (o *orders) get(k orderKey, dsts []netip.Addr, v *view, storeVersion func() uint64) ([]Pair, bool) {
+	x, ok := o.m.Load(k)
+	if !ok {
+		return nil, false
+	}
+	e := x.(*orderEntry)
+	switch {
+	case e.basis.view != v || !slices.Equal(e.dsts, dsts):
+		return nil, false
+	case e.basis.usesStore && e.basis.version != storeVersion():
+		return nil, false
+	case !e.basis.until.IsZero() && !time.Now().Before(e.basis.until):
+		return nil, false
+	}
+	return slices.Clone(e.pairs), true
+}
+
+// put remembers ps (which it copies) as the racing order of k to dsts, made
+// from basis b.
+func (o *orders) put(k orderKey, dsts []netip.Addr, b orderBasis, ps []Pair) {
+	e := &orderEntry{dsts: slices.Clone(dsts), basis: b, pairs: slices.Clone(ps)}
+	if _, loaded := o.m.Swap(k, e); !loaded && o.n.Add(1) > maxOrders {
+		o.m.Clear()
+		o.n.Store(0)
+	}
+}

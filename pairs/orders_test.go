@@ -1,0 +1,188 @@
+package pairs
+
+import (
+	"context"
+	"net/netip"
+	"reflect"
+	"slices"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/getapr/getapr/netstate"
+	"github.com/getapr/getapr/probe"
+)
+
+func TestOrders(t *testing.T) {
+	var o orders
+	v1, v2 := &view{}, &view{}
+	k := orderKey{network: "tcp", host: "h", port: 80}
+	dsts := []netip.Addr{ip("2001:db8::1"), ip("192.0.2.1")}
+	ps := []Pair{{Src: netip.MustParseAddrPort("[2001:db8::10]:0"), Dst: netip.MustParseAddrPort("[2001:db8::1]:80")}}
+	version := uint64(7)
+	storeVersion := func() uint64 { return version }
+	if _, ok := o.get(k, dsts, v1, storeVersion); ok {
+		t.Fatal("hit in an empty cache")
+	}
+	o.put(k, dsts, orderBasis{view: v1, usesStore: true, version: 7}, ps)
+	got, ok := o.get(k, dsts, v1, storeVersion)
+	if !ok || len(got) != 1 || got[0] != ps[0] {
+		t.Fatalf("get = %v, %v; want the order put", got, ok)
+	}
+	got[0].Reason = "changed by the caller"
+	if again, _ := o.get(k, dsts, v1, storeVersion); again[0].Reason != "" {
+		t.Error("a caller's change to the order it got reached the cache")
+	}
+	for _, tt := range []struct {
+		name string
+		k    orderKey
+		dsts []netip.Addr
+		v    *view
+	}{
+		{"another query", orderKey{network: "tcp", host: "h", port: 443}, dsts, v1},
+		{"other destinations", k, dsts[:1], v1},
+		{"another view", k, dsts, v2},
+	} {
+		if _, ok := o.get(tt.k, tt.dsts, tt.v, storeVersion); ok {
+			t.Errorf("%s: hit", tt.name)
+		}
+	}
+	version = 8
+	if _, ok := o.get(k, dsts, v1, storeVersion); ok {
+		t.Error("hit after the Store changed")
+	}
+	o.put(k, dsts, orderBasis{view: v1}, ps) // nothing the Store knows of
+	if _, ok := o.get(k, dsts, v1, func() uint64 { t.Error("Store version asked"); return 0 }); !ok {
+		t.Error("an order independent of the Store missed")
+	}
+	o.put(k, dsts, orderBasis{view: v1, until: time.Now().Add(-time.Millisecond)}, ps)
+	if _, ok := o.get(k, dsts, v1, storeVersion); ok {
+		t.Error("hit after a route verdict expired")
+	}
+	o.put(k, dsts, orderBasis{view: v1, until: time.Now().Add(time.Hour)}, ps)
+	if _, ok := o.get(k, dsts, v1, storeVersion); !ok {
+		t.Error("miss before a route verdict expired")
+	}
+}
+
+// TestOrdersBound checks that the cache forgets everything past maxOrders.
+func TestOrdersBound(t *testing.T) {
+	var o orders
+	v := &view{}
+	for i := range maxOrders + 1 {
+		o.put(orderKey{port: uint16(i)}, nil, orderBasis{view: v}, nil)
+	}
+	n := 0
+	o.m.Range(func(any, any) bool { n++; return true })
+	if n > maxOrders {
+		t.Errorf("%d orders remembered, want at most %d", n, maxOrders)
+	}
+}
+
+// TestAttemptsReusesOrder checks what Attempts makes of a query asked again:
+// the same order while nothing changed (without ranking again: the order
+// remembered is what comes back), and a new one as soon as the Store learns
+// something, the snapshot changes, or a negative route verdict expires.
+func TestAttemptsReusesOrder(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dns := fakeDNS{"server.test": {ip("2001:db8:2::1"), ip("198.51.100.1")}}
+		s, w := newTestSelector(t, homeSnapshot(), dns)
+		ctx := context.Background()
+		q := Query{Network: "tcp", Host: "server.test", Port: 443}
+		first, err := s.Attempts(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first[0].Reason = "changed by the caller"
+		again, _ := s.Attempts(ctx, q)
+		if again[0].Reason == "changed by the caller" || !slices.EqualFunc(first[1:], again[1:], pairEqual) {
+			t.Fatalf("asked again: %v\nwant the same order as %v", again, first)
+		}
+		// What is remembered is what Attempts hands out: plant a marker.
+		x, _ := s.orders.m.Load(orderKeyOf(q))
+		x.(*orderEntry).pairs[0].Reason = "remembered"
+		if ps, _ := s.Attempts(ctx, q); ps[0].Reason != "remembered" {
+			t.Fatalf("asked again, Reason %q: ranked again though nothing changed", ps[0].Reason)
+		}
+
+		// The Store learns the GUA pair is fast: ranked again.
+		s.Report(probe.Outcome{Path: probe.Path{Src: netip.MustParseAddrPort("[2001:db8:1::10]:0"), Dst: netip.MustParseAddrPort("[2001:db8:2::1]:443")},
+			Result: probe.Success, Start: time.Now(), Duration: 3 * time.Millisecond})
+		if ps, _ := s.Attempts(ctx, q); ps[0].Reason == "remembered" || ps[0].Basis != Measured {
+			t.Fatalf("after a report: first pair %v %q; want the measured one", ps[0].Basis, ps[0].Reason)
+		}
+
+		// A new snapshot without the IPv4 address: ranked again.
+		snap := homeSnapshot()
+		snap.Generation = 2
+		snap.Addrs = snap.Addrs[:3]
+		w.Set(snap)
+		for _, p := range must(s.Attempts(ctx, q)) {
+			if p.Src.Addr().Is4() {
+				t.Fatalf("after the IPv4 address went: still %v", p)
+			}
+		}
+
+		// A refused route: the order without the pair holds for negativeTTL.
+		refuse := true
+		w.SetRouteFunc(func(src, dst netip.Addr) (netstate.Decision, error) {
+			if refuse && dst.Is6() {
+				return netstate.Decision{}, &netstate.RouteError{Src: src, Dst: dst, Kind: netstate.UnreachableErr}
+			}
+			return netstate.Decision{Index: 2, Interface: "eth0", Src: src}, nil
+		})
+		snap = homeSnapshot()
+		snap.Generation = 3
+		w.Set(snap)
+		if ps := must(s.Attempts(ctx, q)); slices.ContainsFunc(ps, Pair.Is6) {
+			t.Fatalf("IPv6 refused by the kernel, still %v", ps)
+		}
+		refuse = false
+		time.Sleep(negativeTTL - time.Millisecond)
+		if ps := must(s.Attempts(ctx, q)); slices.ContainsFunc(ps, Pair.Is6) {
+			t.Fatalf("before the verdict expired: %v", ps)
+		}
+		time.Sleep(time.Millisecond)
+		if ps := must(s.Attempts(ctx, q)); !slices.ContainsFunc(ps, Pair.Is6) {
+			t.Fatalf("after the verdict expired, still no IPv6 pair: %v", ps)
+		}
+	})
+}
+
+func must(ps []Pair, err error) []Pair {
+	if err != nil {
+		panic(err)
+	}
+	return ps
+}
+
+func pairEqual(a, b Pair) bool { return reflect.DeepEqual(a, b) }
+
+// TestAttemptsMiddleboxExpires checks that a remembered order does not outlive
+// a middlebox verdict it holds (probe.MiddleboxHold).
+func TestAttemptsMiddleboxExpires(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, _ := newTestSelector(t, homeSnapshot(), nil)
+		ctx := context.Background()
+		q := Query{Network: "tcp", Host: "2001:db8:2::1", Port: 443, TLS: true}
+		path := probe.Path{Src: netip.MustParseAddrPort("[2001:db8:1::10]:0"), Dst: netip.MustParseAddrPort("[2001:db8:2::1]:443")}
+		s.Report(probe.Outcome{Path: path, Result: probe.Success, Start: time.Now(), Duration: 3 * time.Millisecond})
+		s.Report(probe.Outcome{Path: path, Result: probe.Middlebox, Start: time.Now(), Duration: 3 * time.Millisecond})
+		middlebox := func() bool {
+			for _, p := range must(s.Attempts(ctx, q)) {
+				if p.Src == path.Src {
+					return p.Middlebox
+				}
+			}
+			t.Fatal("no pair from the GUA")
+			return false
+		}
+		if !middlebox() || !middlebox() {
+			t.Fatal("no middlebox verdict right after the report")
+		}
+		time.Sleep(probe.MiddleboxHold + 3*time.Millisecond) // the verdict dates from the attempt's end
+		if middlebox() {
+			t.Error("middlebox verdict still there after MiddleboxHold")
+		}
+	})
+}
