@@ -2,6 +2,7 @@ package pairs
 
 import (
 	"net/netip"
+	"slices"
 	"strconv"
 	"time"
 
@@ -46,22 +47,36 @@ func (r *ranking) pairs(keys []uint64, kb keyBits) []Pair {
 	return out
 }
 
-// writePrefixes appends to text, once per destination that inherits a latency
-// within its NearbyPrefix, the prefix's text, and keeps where it is in the
-// destination's prefix. It records in reasonsFrom where the text after them
+// writePrefixes appends to text, once per prefix that a destination inherits a
+// latency within (its NearbyPrefix), the prefix's text, and keeps where it is in
+// the destinations' prefix. It records in reasonsFrom where the text after them
 // starts.
 func (r *ranking) writePrefixes(text []byte) []byte {
+	written := r.ws.prefixes[:0]
 	for i, c := range r.in.cands {
 		w := &r.dsts[c.dst]
 		if r.cands[i].est.basis != Inherited || w.prefix[1] != 0 {
 			continue
 		}
-		from := len(text)
-		text, _ = probe.NearbyPrefix(r.in.dsts[c.dst].attr.ip).AppendText(text)
-		w.prefix = [2]int32{int32(from), int32(len(text))}
+		np := probe.NearbyPrefix(r.in.dsts[c.dst].attr.ip)
+		j := slices.IndexFunc(written, func(x writtenPrefix) bool { return x.prefix == np })
+		if j < 0 {
+			from := len(text)
+			text, _ = np.AppendText(text)
+			written = append(written, writtenPrefix{np, [2]int32{int32(from), int32(len(text))}})
+			j = len(written) - 1
+		}
+		w.prefix = written[j].at
 	}
+	r.ws.prefixes = written
 	r.reasonsFrom = int32(len(text))
 	return text
+}
+
+// writtenPrefix is a prefix writePrefixes wrote, and where.
+type writtenPrefix struct {
+	prefix netip.Prefix
+	at     [2]int32
 }
 
 // appendReason appends to b why candidate ci ranks where it does: its tier, its

@@ -18,9 +18,11 @@ type workspace struct {
 	keys  []uint64
 	idx   []int32
 	from  fromScratch
-	text  []byte        // the Reasons' text, before it is made a string
-	ends  []int32       // per pair: where its Reason ends in text
-	lits  [2]netip.Addr // the destinations of a literal or empty host
+	text  []byte  // the Reasons' text, before it is made a string
+	ends  []int32 // per pair: where its Reason ends in text
+	// prefixes are those written in text (see writePrefixes).
+	prefixes []writtenPrefix
+	lits     [2]netip.Addr // the destinations of a literal or empty host
 }
 
 // input returns the workspace's rankInput, emptied, with the view's sources srcs

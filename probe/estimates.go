@@ -48,7 +48,7 @@ func (s *Store) Estimates(src netip.Addr, dsts []netip.Addr, now time.Time, out 
 		d = addrKey(d)
 		p := sc.pairs[d]
 		var mb time.Time
-		if p != nil && p.stats.Intercepted(now) {
+		if p != nil && !p.stats.LastMiddlebox.IsZero() && p.stats.Intercepted(now) {
 			mb = p.stats.LastMiddlebox.Add(MiddleboxHold)
 		}
 		if p != nil && hasRTT(p.stats) {
