@@ -324,3 +324,41 @@ func TestNAT64SuspendStopsLookup(t *testing.T) {
 		t.Errorf("%d lookups; want 2 (the one Suspend cut short is made again)", n)
 	}
 }
+
+// A racing order made while the RFC 7050 lookup had failed is not handed out
+// after the lookup, made again, found the prefix: the prefix is not in the
+// view, so such an order is not remembered.
+func TestNAT64AttemptsAfterLookupRetry(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		names := fakeDNS{"both.test": {ip("2001:db8:5::10"), ip("192.0.2.10")}}
+		var failing atomic.Bool
+		failing.Store(true)
+		found := dns64Resolver(0, names)
+		lookup := func(ctx context.Context, network, host string) ([]netip.Addr, error) {
+			if host == "ipv4only.arpa." && failing.Load() {
+				return nil, &net.DNSError{Err: "server misbehaving", Name: host, IsTemporary: true}
+			}
+			return found(ctx, network, host)
+		}
+		w := netstate.NewStatic(ipv6Only(routedNAT64Snapshot(false)))
+		defer w.Close()
+		s, err := New(WithWatcher(w), WithoutProbing(), withLookup(lookup))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		q := Query{Network: "tcp", Host: "both.test", Port: 80}
+		ps, err := s.Attempts(context.Background(), q)
+		if err != nil || slices.ContainsFunc(ps, func(p Pair) bool { return p.Synthesized.IsValid() }) {
+			t.Fatalf("while the lookup fails: %v, %v; want the IPv6 pairs alone", pairText(ps), err)
+		}
+		failing.Store(false)
+		time.Sleep(dns64Retry + time.Second)
+		s.Attempts(context.Background(), q) // starts the lookup again
+		synctest.Wait()
+		ps, err = s.Attempts(context.Background(), q)
+		if err != nil || !slices.ContainsFunc(ps, func(p Pair) bool { return p.Synthesized == ip("192.0.2.10") }) {
+			t.Errorf("after the lookup found the prefix: %v, %v; want a pair to 192.0.2.10 through it", pairText(ps), err)
+		}
+	})
+}

@@ -417,7 +417,7 @@ func (s *Selector) rankWith(ctx context.Context, w netstate.Watcher, q Query, ds
 // version (see orderBasis).
 type rankBasis struct {
 	usesStore bool      // a candidate's source is one the knowledge may know (not loopback)
-	cacheable bool      // every route decision could be made
+	cacheable bool      // every route decision could be made, and no NAT64 prefix came from DNS
 	until     time.Time // when the earliest expiring verdict used expires; zero: none
 }
 
@@ -438,7 +438,10 @@ func (s *Selector) rankIn(ctx context.Context, w netstate.Watcher, v *view, q Qu
 	in.srcPort, in.dstPort = q.Local.Port(), q.Port
 	in.now = time.Now()
 	ps := rank(in, ws)
-	b := rankBasis{cacheable: !in.routes.uncertain, until: in.routes.until}
+	// The NAT64 prefixes an RFC 7050 lookup finds are not in the view: on a
+	// network that needs one, a ranking is not remembered.
+	dnsPREF64 := s.dns64 != nil && v.nat64.needsDNS()
+	b := rankBasis{cacheable: !in.routes.uncertain && !dnsPREF64, until: in.routes.until}
 	if !in.until.IsZero() && (b.until.IsZero() || in.until.Before(b.until)) {
 		b.until = in.until
 	}
