@@ -5,7 +5,7 @@ GO          ?= go
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BENCHCOUNT  ?= 6
 
-.PHONY: build test lab-test lab-up lab-down bench bench-go bench-lab demo lint consumer-check fmt clean
+.PHONY: build test lab-test lab-up lab-down bench bench-go bench-lab bench-charts demo lint consumer-check fmt clean
 
 build:
 	$(GO) build ./...
@@ -34,8 +34,14 @@ bench: bench-go bench-lab
 bench-go:
 	$(GO) test -p 1 -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./... | tee bench-go.txt
 
+# Also writes the charts (charts/*.svg) and saves the measurements to
+# bench-lab.json; bench-charts renders the report, README region and charts
+# again from that file, without a lab.
 bench-lab:
 	$(GO) run ./internal/lab/cmd/gaprbench -out BENCHMARKS.md -readme README.md
+
+bench-charts:
+	$(GO) run ./internal/lab/cmd/gaprbench -from bench-lab.json -out BENCHMARKS.md -readme README.md
 
 demo:
 	bash testdata/demo.sh
@@ -57,4 +63,4 @@ fmt:
 	gofmt -w $$(git ls-files '*.go')
 
 clean:
-	rm -rf bin bench-go.txt
+	rm -rf bin bench-go.txt bench-lab.json

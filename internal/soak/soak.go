@@ -429,7 +429,18 @@ type TimelineDial struct {
 
 // WriteTimeline encodes runs as a Timeline.
 func WriteTimeline(w io.Writer, runs ...*Result) error {
-	var tl Timeline
+	tl, err := NewTimeline(runs...)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", " ")
+	return enc.Encode(tl)
+}
+
+// NewTimeline returns runs as a Timeline.
+func NewTimeline(runs ...*Result) (*Timeline, error) {
+	tl := &Timeline{}
 	secs := func(d time.Duration) float64 {
 		if d < 0 {
 			return -1
@@ -438,7 +449,7 @@ func WriteTimeline(w io.Writer, runs ...*Result) error {
 	}
 	for _, r := range runs {
 		if r == nil {
-			return errors.New("soak: no result")
+			return nil, errors.New("soak: no result")
 		}
 		tr := TimelineRun{Method: r.Method, Start: r.Start, EveryMS: float64(r.Every) / 1e6}
 		for _, p := range r.Phases {
@@ -459,7 +470,5 @@ func WriteTimeline(w io.Writer, runs ...*Result) error {
 		}
 		tl.Runs = append(tl.Runs, tr)
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", " ")
-	return enc.Encode(tl)
+	return tl, nil
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/getapr/getapr/internal/lab"
+	"github.com/getapr/getapr/internal/soak"
 	"github.com/getapr/getapr/pairs"
 	"github.com/getapr/getapr/probe"
 )
@@ -29,6 +30,7 @@ type childResult struct {
 	Idle      *IdleResult // quiet probing, the default
 	IdleEager *IdleResult // WithEagerProbing
 	Recovery  *RecoveryResult
+	Soak      *soak.Timeline
 }
 
 // runner runs the scenarios inside the lab's client namespace.
@@ -80,6 +82,11 @@ func runChild(ctx context.Context, cfg config, name string, out io.Writer) error
 	if cfg.recoveryRuns > 0 {
 		if res.Recovery, err = r.recovery(ctx); err != nil {
 			return fmt.Errorf("recovery: %w", err)
+		}
+	}
+	if cfg.soak {
+		if res.Soak, err = r.soakTimeline(ctx); err != nil {
+			return fmt.Errorf("soak: %w", err)
 		}
 	}
 	if err := l.Restore(); err != nil {

@@ -1,15 +1,17 @@
 // Gaprbench measures time-to-connect on broken networks in the project's lab
 // (package internal/lab): getapr's PairDialer (cold and warm) beside net.Dialer
 // and curl, next to the physical limit, and the idle probe traffic of a
-// Selector. It writes a markdown report and, with -readme, puts its table into
-// the README between the lines "<!-- bench:start -->" and "<!-- bench:end -->".
-// It needs root and ip (iproute2) on Linux; without curl, curl's column stays
-// empty.
+// Selector. It writes a markdown report, SVG charts beside it (see Charts) and,
+// with -readme, puts its tables into the README between the lines
+// "<!-- bench:start -->" and "<!-- bench:end -->". It needs root and ip
+// (iproute2) on Linux; without curl, curl's column stays empty.
 //
 // Usage:
 //
-//	gaprbench [-out BENCHMARKS.md] [-readme README.md] [-gobench bench-go.txt]
-//	          [-dials 20] [-timeout 5s] [-idle 60s] [-recovery-runs 3] [-rtt0 20ms] [-rtt1 60ms]
+//	gaprbench [-out BENCHMARKS.md] [-readme README.md] [-gobench bench-go.txt] [-charts DIR]
+//	          [-dials 20] [-timeout 5s] [-idle 60s] [-recovery-runs 3] [-soak=true]
+//	          [-rtt0 20ms] [-rtt1 60ms] [-json bench-lab.json]
+//	gaprbench -from bench-lab.json [-out BENCHMARKS.md] [-readme README.md] [-charts DIR]
 //
 // It brings up a lab of its own (namespaces gapr-bench-<pid>-*), runs itself
 // again inside the lab's client namespace (lab.Lab.ExecClient) where every dial
@@ -50,8 +52,34 @@
 // dial runs alone; when it failed, the other dials of that method run all at
 // once, in parallel, so that a scenario does not take dials × timeout.
 //
+// Then, with -soak (the default), the soak schedule of package internal/soak
+// (about 2.5 minutes a run): with a PairDialer over a fresh Selector, then with
+// net.Dialer, every dial kept for the timeline chart.
+//
 // -gobench names the output of `make bench-go` (go test -bench -benchmem
 // -count N); when the file exists, the medians over the runs of the ranking,
 // Get, Status and loopback dial benchmarks are added to the report. Its
 // default is bench-go.txt, skipped quietly when absent.
+//
+// # Charts
+//
+// Into -charts (default: the directory charts beside -out) it writes, for the
+// data the run has, plain SVG files that the report and the README show (the
+// README shows time-to-connect.svg after its two commands):
+//
+//   - time-to-connect.svg: per scenario and method, the median time to connect
+//     with a whisker to the p95, failed dials as an × at the timeout, the
+//     physical limit as a line;
+//   - soak-timeline.svg: every dial of the soak runs, time against connect
+//     time, coloured by the uplink that won, the faults as shaded bands, the
+//     moment each run was back on the best path;
+//   - dial-overhead.svg: the loopback dial's cost against net.Dialer's from the
+//     Go benchmarks (BenchmarkDial, BenchmarkDialAB and BenchmarkParallel, when
+//     present).
+//
+// The charts are written by this program's own code (no plotting library, no
+// fonts: text in a generic family), on an opaque background, the same bytes for
+// the same data, each checked before it is written (checkSVG). Every run saves
+// what it measured to -json; -from re-renders the report, the README region
+// and the charts from such a file without measuring.
 package main

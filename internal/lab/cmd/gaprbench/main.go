@@ -15,7 +15,10 @@ import (
 // config is the command line.
 type config struct {
 	out, readme, gobench string
-	gobenchSet           bool // -gobench was given: a missing file is an error
+	gobenchSet           bool   // -gobench was given: a missing file is an error
+	charts               string // directory of the charts; empty: "charts" beside out
+	save, from           string // the run's data as JSON: written to save, or read from from instead of measuring
+	soak                 bool   // run the soak schedule for the timeline chart
 	dials                int
 	recoveryRuns         int
 	timeout, idle, learn time.Duration
@@ -32,6 +35,10 @@ func parseFlags(args []string) (config, error) {
 	fs := flag.NewFlagSet("gaprbench", flag.ContinueOnError)
 	fs.StringVar(&c.out, "out", "BENCHMARKS.md", "write the markdown report to this file")
 	fs.StringVar(&c.readme, "readme", "", "replace the benchmark region of this README with the table (empty: leave it)")
+	fs.StringVar(&c.charts, "charts", "", "write the SVG charts into this directory (default: charts beside -out)")
+	fs.StringVar(&c.save, "json", "bench-lab.json", "save what the run measured to this file, for -from (empty: do not)")
+	fs.StringVar(&c.from, "from", "", "measure nothing: write the report, the README region and the charts from a file -json saved")
+	fs.BoolVar(&c.soak, "soak", true, "run the soak schedule with PairDialer and net.Dialer for the timeline chart (about 5 minutes)")
 	fs.StringVar(&c.gobench, "gobench", "bench-go.txt", "output of go test -bench -benchmem to summarise (skipped when absent, unless given)")
 	fs.IntVar(&c.dials, "dials", 20, "dials per method and scenario")
 	fs.DurationVar(&c.timeout, "timeout", 5*time.Second, "timeout of each dial; a failed dial counts as this")
@@ -81,9 +88,12 @@ func main() {
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	if cfg.child != "" {
+	switch {
+	case cfg.child != "":
 		err = runChild(ctx, cfg, cfg.child, os.Stdout)
-	} else {
+	case cfg.from != "":
+		err = rerender(cfg)
+	default:
 		err = runParent(ctx, cfg, os.Args[1:])
 	}
 	stop()

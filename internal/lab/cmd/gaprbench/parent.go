@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"syscall"
@@ -43,8 +44,41 @@ func runParent(ctx context.Context, cfg config, args []string) (err error) {
 		return err
 	}
 	rep.Curl, rep.ColdNew, rep.Scenarios, rep.Idle = res.Curl, res.ColdNew, res.Scenarios, res.Idle
-	rep.IdleEager, rep.Recovery = res.IdleEager, res.Recovery
+	rep.IdleEager, rep.Recovery, rep.Soak = res.IdleEager, res.Recovery, res.Soak
 	fmt.Fprintf(os.Stderr, "gaprbench: measured in %v\n", time.Since(start).Round(time.Second))
+	if err := saveReport(cfg, rep); err != nil {
+		return err
+	}
+	return writeReport(cfg, rep)
+}
+
+// saveReport writes rep as JSON to cfg.save, for -from.
+func saveReport(cfg config, rep *Report) error {
+	if cfg.save == "" {
+		return nil
+	}
+	data, err := json.Marshal(rep)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(cfg.save, append(data, '\n'), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "gaprbench: saved the measurements to %s\n", cfg.save)
+	return nil
+}
+
+// rerender writes the report, the README region and the charts from the
+// measurements saved in cfg.from.
+func rerender(cfg config) error {
+	data, err := os.ReadFile(cfg.from)
+	if err != nil {
+		return err
+	}
+	rep := &Report{}
+	if err := json.Unmarshal(data, rep); err != nil {
+		return fmt.Errorf("%s: %w", cfg.from, err)
+	}
 	return writeReport(cfg, rep)
 }
 
@@ -97,8 +131,20 @@ func readGoBench(cfg config, rep *Report) error {
 	return nil
 }
 
-// writeReport writes the markdown report and the README's region.
+// writeReport writes the charts, the markdown report and the README's region.
 func writeReport(cfg config, rep *Report) error {
+	dir := cfg.charts
+	if dir == "" {
+		dir = filepath.Join(filepath.Dir(cfg.out), "charts")
+	}
+	files, err := rep.writeCharts(dir)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "gaprbench: wrote %s\n", strings.Join(files, ", "))
+	if rep.ChartDir, err = relSlash(cfg.out, dir); err != nil {
+		return err
+	}
 	if err := os.WriteFile(cfg.out, []byte(rep.Markdown()), 0o644); err != nil {
 		return err
 	}
@@ -110,6 +156,9 @@ func writeReport(cfg config, rep *Report) error {
 	if err != nil {
 		return err
 	}
+	if rep.ChartDir, err = relSlash(cfg.readme, dir); err != nil {
+		return err
+	}
 	updated, err := replaceRegion(string(doc), rep.Region())
 	if err != nil {
 		return fmt.Errorf("%s: %w", cfg.readme, err)
@@ -119,6 +168,21 @@ func writeReport(cfg config, rep *Report) error {
 	}
 	fmt.Fprintf(os.Stderr, "gaprbench: updated the benchmark region of %s\n", cfg.readme)
 	return nil
+}
+
+// relSlash returns the directory dir relative to the directory of file, in
+// slash form, for a markdown link from file.
+func relSlash(file, dir string) (string, error) {
+	from, err := filepath.Abs(filepath.Dir(file))
+	if err != nil {
+		return "", err
+	}
+	to, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	rel, err := filepath.Rel(from, to)
+	return filepath.ToSlash(rel), err
 }
 
 // command renders the command line as the user would type it.

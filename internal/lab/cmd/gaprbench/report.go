@@ -3,6 +3,8 @@ package main
 import (
 	"net/netip"
 	"time"
+
+	"github.com/getapr/getapr/internal/soak"
 )
 
 // The dial methods compared, in the order of the table's columns.
@@ -51,6 +53,12 @@ type Report struct {
 	GoBenchFile string
 	// GoBenchTime is GoBenchFile's modification time.
 	GoBenchTime time.Time
+	// Soak is every dial of the soak schedule, run with a PairDialer and then
+	// with net.Dialer; nil when not run.
+	Soak *soak.Timeline `json:",omitempty"`
+	// ChartDir is where the charts are, relative to the markdown files, in
+	// slash form; empty: the markdown shows no charts.
+	ChartDir string `json:"-"`
 }
 
 // ScenarioResult is what one lab scenario measured.
