@@ -54,7 +54,7 @@ func commands() []*command {
 			detail:  "Connects to HOST:PORT with PairDialer and prints every attempt: when it\nstarted, its pair, how it ended and how long it took; then the winner and the\ntotal time. --stdlib dials with net.Dialer instead, for comparison.\nExit code 0 when connected, 1 when every attempt failed."},
 		{name: "watch", args: "[HOST[:PORT] ...]", run: runWatch,
 			summary: "live view of sources, flags and pairs; prints changes until Ctrl-C",
-			detail:  "Prints the connectivity status and the pairs of each HOST (PORT 443), then one\ntimestamped line for every change, refreshed on every network change and every\n--interval, until interrupted (Ctrl-C)."},
+			detail:  "Prints the connectivity status and the pairs of each HOST (PORT 443), then one\ntimestamped line for every change, refreshed on every network change and every\n--interval, until interrupted (Ctrl-C). A measured pair ends with a sparkline of\nits latest latencies (▁ to █, oldest first, a new one each time it changed):\na path getting slower climbs."},
 		{name: "version", run: runVersion, jsonOnly: true,
 			summary: "print the module version",
 			detail:  "Prints the module version, Go version and VCS revision of this binary."},

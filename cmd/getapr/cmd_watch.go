@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/getapr/getapr/pairs"
 )
 
 // defaultWatchInterval is how often watch refreshes without a network change: the
@@ -45,7 +47,7 @@ func runWatch(ctx context.Context, c *cli, cmd *command, args []string) error {
 		return err
 	}
 	defer b.Close()
-	w := &watch{c: c, b: b, dests: dests, timeout: o.timeout, json: o.json}
+	w := &watch{c: c, b: b, dests: dests, timeout: o.timeout, json: o.json, hist: latencyHistory{}}
 	return w.loop(ctx, interval)
 }
 
@@ -57,6 +59,9 @@ type watch struct {
 	timeout time.Duration
 	json    bool
 	prev    []field
+	// hist holds each measured pair's latest latencies, by field key, for its
+	// sparkline.
+	hist latencyHistory
 }
 
 // loop refreshes on every network change and every interval until ctx is done.
@@ -99,13 +104,17 @@ func (w *watch) state(ctx context.Context) []field {
 		}
 		cur = append(cur, field{"source " + s.Addr.String(), v})
 	}
+	measured := map[string]bool{}
 	for _, d := range w.dests {
-		cur = append(cur, w.pairFields(ctx, d)...)
+		cur = append(cur, w.pairFields(ctx, d, measured)...)
 	}
+	w.hist.keep(measured)
 	return cur
 }
 
-func (w *watch) pairFields(ctx context.Context, d dest) []field {
+// pairFields returns a field per pair of d, best first; a measured pair's ends
+// with the sparkline of its latest latencies, and its key goes into measured.
+func (w *watch) pairFields(ctx context.Context, d dest, measured map[string]bool) []field {
 	ctx, cancel := context.WithTimeout(ctx, w.timeout)
 	defer cancel()
 	ps, err := w.b.Get(ctx, d.host, d.port)
@@ -117,11 +126,16 @@ func (w *watch) pairFields(ctx context.Context, d dest) []field {
 	}
 	out := make([]field, len(ps))
 	for i, p := range ps {
+		key := fmt.Sprintf("pair %s %s -> %s", d, p.Src.Addr(), p.Dst)
 		v := fmt.Sprintf("#%d %s %s %s", i+1, fmtMS(p.Latency), p.Basis, p.Health)
 		if f := pairFlags(p); f != "-" {
 			v += " " + f
 		}
-		out[i] = field{fmt.Sprintf("pair %s %s -> %s", d, p.Src.Addr(), p.Dst), v}
+		if p.Basis == pairs.Measured {
+			v += " " + w.hist.add(key, p.Latency)
+			measured[key] = true
+		}
+		out[i] = field{key, v}
 	}
 	return out
 }

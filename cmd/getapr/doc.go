@@ -9,8 +9,8 @@
 //	getapr status                   flags (GUA_ok ... NAT44_tried), gateways, sources
 //	getapr dial HOST:PORT           race a connect; print the attempt timeline
 //	        [--stdlib] [--attempt-delay D] [-4|-6]
-//	getapr watch [HOST[:PORT] ...]  live view of changes until Ctrl-C
-//	        [--interval D]
+//	getapr watch [HOST[:PORT] ...]  live view of changes until Ctrl-C; a measured
+//	        [--interval D]          pair ends with a sparkline of its latest RTTs
 //	getapr version                  module version, Go version, VCS revision
 //
 // Common flags, accepted before or after the arguments (version takes --json only):

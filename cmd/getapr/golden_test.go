@@ -116,7 +116,8 @@ func goldenCases() []goldenCase {
 
 // watchScript changes the host while watch runs: at 3 s NAT44 is detected (with a
 // netstate event), at 14 s a latency moves (seen at the 20 s tick), at 25 s a
-// source disappears (event).
+// source disappears (event), at 27 s the best pair gets five times slower (seen
+// at the 30 s tick: its sparkline climbs).
 func watchScript(fb *fakeBackend) {
 	time.Sleep(3 * time.Second)
 	fb.change(true, func(f *fakeBackend) { f.status.NAT44 = true })
@@ -127,6 +128,8 @@ func watchScript(fb *fakeBackend) {
 		f.status.Sources = f.status.Sources[:len(f.status.Sources)-1]
 		f.pairs["server.test"] = f.pairs["server.test"][:4]
 	})
+	time.Sleep(2 * time.Second)
+	fb.change(false, func(f *fakeBackend) { f.pairs["server.test"][0].Latency = 95 * time.Millisecond })
 }
 
 func TestGolden(t *testing.T) {

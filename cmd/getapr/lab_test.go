@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -178,4 +179,53 @@ func TestLabWatchSeesDeadUplink(t *testing.T) {
 		t.Errorf("watch exit %d: %s", code, stderr.String())
 	}
 	t.Logf("watch output:\n%s", stdout.String())
+}
+
+// TestLabWatchSparklineClimbs makes uplink 0 five times slower while watch runs:
+// the sparkline of the pair from uplink 0's GUA to the server climbs (its
+// latest level the highest, an earlier one lower) as the prober measures it.
+func TestLabWatchSparklineClimbs(t *testing.T) {
+	l := lab.Current(t)
+	srv := l.Server()
+	gua0 := l.Uplink(0).GUA.String()
+	dest := net.JoinHostPort(srv.Name, strconv.Itoa(int(srv.Port)))
+	var stdout, stderr syncBuffer
+	c := &cli{stdout: &stdout, stderr: &stderr, newBackend: newRealBackend, buildInfo: fakeBuildInfo, loc: time.UTC}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan int)
+	go func() { done <- c.run(ctx, append([]string{"watch", "--interval", "1s", dest}, probeTargets(l)...)) }()
+	key := "pair " + dest + " " + gua0 + " -> "
+	waitForWithin(t, &stdout, key, 10*time.Second)
+	measured := regexp.MustCompile(regexp.QuoteMeta(key) + `\S+: .*#\d+ \S+ measured .*[▁▂▃▄▅▆▇█]\n`)
+	waitMatch(t, &stdout, measured, 30*time.Second)
+	t.Cleanup(func() {
+		if err := l.Restore(); err != nil {
+			t.Error(err)
+		}
+	})
+	if err := l.SetRTT(0, 5*l.Uplink(0).RTT); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	climbed := regexp.MustCompile(`~ ` + regexp.QuoteMeta(key) + `\S+: .* -> #\d+ \S+ measured .* [▁▂▃▄▅▆▇█]*[▁▂▃▄▅▆▇][▁▂▃▄▅▆▇█]*█\n`)
+	waitMatch(t, &stdout, climbed, 45*time.Second)
+	t.Logf("the sparkline climbed %v after uplink 0 got five times slower", time.Since(start).Round(time.Millisecond))
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Errorf("watch exit %d: %s", code, stderr.String())
+	}
+	t.Logf("watch output:\n%s", stdout.String())
+}
+
+// waitMatch waits until b's text matches re; a failure guard, not a timing
+// assertion.
+func waitMatch(t *testing.T, b *syncBuffer, re *regexp.Regexp, limit time.Duration) {
+	t.Helper()
+	for end := time.Now().Add(limit); !re.MatchString(b.String()); {
+		if time.Now().After(end) {
+			t.Fatalf("output never matched %s:\n%s", re, b.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
