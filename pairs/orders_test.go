@@ -177,7 +177,8 @@ func TestAttemptsMiddleboxExpires(t *testing.T) {
 			t.Fatal("no pair from the GUA")
 			return false
 		}
-		if !middlebox() || !middlebox() {
+		fresh, remembered := middlebox(), middlebox() // ranked, then a remembered order
+		if !fresh || !remembered {
 			t.Fatal("no middlebox verdict right after the report")
 		}
 		time.Sleep(probe.MiddleboxHold + 3*time.Millisecond) // the verdict dates from the attempt's end

@@ -147,11 +147,9 @@ type candWork struct {
 
 // dstWork is what a rank call works out for one destination.
 type dstWork struct {
-	key    dstKey       // its RFC 6724 rule values with its best source
-	best   int32        // the candidate with its best source, or -1 when it has none
-	near   netip.Prefix // the prefix within which it inherits latencies
-	group  int32        // the index of near among the destinations' distinct ones
-	prefix [2]int32     // where its NearbyPrefix is written as text, once a Reason needs it; zero before
+	key    dstKey   // its RFC 6724 rule values with its best source
+	best   int32    // the candidate with its best source, or -1 when it has none
+	prefix [2]int32 // where its NearbyPrefix is written as text, once a Reason needs it; zero before
 }
 
 // newRanking returns the working state for in, reset in ws: one slice per element
