@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strconv"
 	"time"
 
 	"golang.org/x/net/icmp"
@@ -51,10 +52,18 @@ func routerAdvert(opts ...[]byte) ([]byte, error) {
 // on interface ifname in namespace ns to all nodes (ff02::1), with hop limit
 // 255 as RFC 4861 requires.
 func sendRA(ns, ifname string, from netip.Addr, msg []byte) error {
+	// The zone is the interface's index in ns, not its name: Go's net package
+	// resolves zone names through one cache for the whole process, and the
+	// lab's namespaces share interface names.
+	ifi, err := interfaceIn(ns, ifname)
+	if err != nil {
+		return err
+	}
+	zone := strconv.Itoa(ifi.Index)
 	var c *icmp.PacketConn
-	err := inNetNS(ns, func() error {
+	err = inNetNS(ns, func() error {
 		var err error
-		c, err = icmp.ListenPacket("ip6:ipv6-icmp", from.WithZone(ifname).String())
+		c, err = icmp.ListenPacket("ip6:ipv6-icmp", from.WithZone(zone).String())
 		return err
 	})
 	if err != nil {
@@ -62,13 +71,9 @@ func sendRA(ns, ifname string, from netip.Addr, msg []byte) error {
 	}
 	defer c.Close()
 	p := c.IPv6PacketConn()
-	ifi, err := interfaceIn(ns, ifname)
-	if err != nil {
-		return err
-	}
 	err = errors.Join(p.SetMulticastHopLimit(255), p.SetMulticastInterface(ifi))
 	if err == nil {
-		_, err = c.WriteTo(msg, &net.IPAddr{IP: net.ParseIP("ff02::1"), Zone: ifname})
+		_, err = c.WriteTo(msg, &net.IPAddr{IP: net.ParseIP("ff02::1"), Zone: zone})
 	}
 	if err != nil {
 		return fmt.Errorf("lab: sending an RA in %s: %w", ns, err)
