@@ -254,7 +254,8 @@ func TestTranslatorOutage(t *testing.T) {
 }
 
 // TestSlowLink checks that a path that got slower makes its link's other pairs
-// slower too (they share the uplink), and leaves the other link's alone.
+// slower too (they share the uplink), and leaves the other link's alone; and
+// that the link getting fast again brings them back down.
 func TestSlowLink(t *testing.T) {
 	ms := time.Millisecond
 	s := probe.NewStore()
@@ -286,5 +287,28 @@ func TestSlowLink(t *testing.T) {
 	want := []probe.AddrPair{{Src: addr(src4), Dst: addr(dst4)}, {Src: addr(srcA), Dst: addr(dstD)}}
 	if !slices.Equal(got, want) {
 		t.Errorf("Slower = %v, want %v", got, want)
+	}
+
+	// The uplink is fast again: two samples far below restart srcA's estimate,
+	// and the pair slowLink raised comes down with it, without a sample of its
+	// own (a dial that can no longer use srcA would otherwise leave the link).
+	for range 2 {
+		sample(s, srcA, dstD, 20*ms)
+	}
+	for _, c := range []struct {
+		src, dst string
+		want     time.Duration
+	}{
+		{srcA, dstD, 20 * ms},
+		{src4, dst4, 20 * ms},
+		{srcB, dstD, 60 * ms},
+		{src4, "192.168.1.1", ms},
+	} {
+		if got := srtt(t, s, c.src, c.dst); got < c.want-2*ms || got > c.want+2*ms {
+			t.Errorf("fast again: %s -> %s: SRTT %v, want about %v", c.src, c.dst, got, c.want)
+		}
+	}
+	if got, _ := s.Slower(time.Now().Add(probe.RecheckBusy), probe.RecheckBusy); len(got) != 0 {
+		t.Errorf("fast again: Slower = %v, want none", got)
 	}
 }

@@ -32,8 +32,9 @@ const (
 // such samples above in a row (shiftDownAfter below) the path has changed, and the
 // estimate restarts at SRTT = r, RTTVAR = r/8. Between those the smoothing is
 // RFC 6298's, so a lone outlier moves the estimate by an eighth only. It returns
-// how much higher the estimate restarted than it was before the run, or 0.
-func (p *pair) sample(r time.Duration, now time.Time) (up time.Duration) {
+// how much the estimate moved when it restarted (above 0: higher than before
+// the run; below: lower), or 0.
+func (p *pair) sample(r time.Duration, now time.Time) (moved time.Duration) {
 	ps := &p.stats
 	restart := false
 	if r > 0 && ps.Samples > 0 {
@@ -61,15 +62,15 @@ func (p *pair) sample(r time.Duration, now time.Time) (up time.Duration) {
 		// The run agreed on the new delay: a variation of r/2, as for a first
 		// sample of an unknown path, would hide the next change for a while.
 		ps.RTTVar = r / 8
-		up = max(r-p.base.SRTT, 0)
+		moved = r - p.base.SRTT
 	}
 	if ps.Samples == 0 {
-		return up
+		return moved
 	}
 	if p.floor == 0 || ps.SRTT <= p.floor || now.Sub(p.floorAt) > floorTTL {
 		p.floor, p.floorAt = ps.SRTT, now
 	}
-	return up
+	return moved
 }
 
 // slowLink applies a delay that appeared on the path of p, from sc (its estimate
@@ -97,6 +98,35 @@ func (s *Store) slowLink(sc *source, p *pair, up time.Duration) {
 	}
 	if ce := s.log.Check(zap.DebugLevel, "path slower: its link's other pairs too"); ce != nil {
 		ce.Write(zap.Stringer("src", sc.addr), zap.Stringer("dst", p.dst), zap.Duration("by", up), zap.Int("pairs", n))
+	}
+}
+
+// fastLink undoes slowLink when the path of p, from sc, got faster again (its
+// estimate restarted down lower): the link's other measured pairs that were
+// measured faster earlier (see pair.slower) come down by as much, not below the
+// lowest estimate they held. Otherwise each would lead again only after its
+// own re-checks, and a dial that can no longer take p (its source removed) would
+// leave the link for a slower one meanwhile. A pair that did not get faster is
+// corrected at its next samples, as after slowLink.
+func (s *Store) fastLink(sc *source, p *pair, down time.Duration) {
+	if sc.link == 0 {
+		return
+	}
+	n := 0
+	for _, o := range s.sources {
+		if o.link != sc.link {
+			continue
+		}
+		for _, q := range o.pairs {
+			if q != p && q.slower() && !s.onLink(q.dst) {
+				q.stats.SRTT = max(q.stats.SRTT-down, q.floor)
+				q.shift = 0
+				n++
+			}
+		}
+	}
+	if ce := s.log.Check(zap.DebugLevel, "path faster: its link's other pairs too"); ce != nil {
+		ce.Write(zap.Stringer("src", sc.addr), zap.Stringer("dst", p.dst), zap.Duration("by", down), zap.Int("pairs", n))
 	}
 }
 

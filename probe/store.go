@@ -183,9 +183,12 @@ func (s *Store) Report(o Outcome) {
 	p := s.pairOf(sc, dst)
 	p.updated, p.imported = now, false
 	if o.Result.PathWorks() {
-		if up := p.sample(sample(o), now); up > 0 {
-			s.slowLink(sc, p, up)
+		switch moved := p.sample(sample(o), now); {
+		case moved > 0:
+			s.slowLink(sc, p, moved)
 			s.wake()
+		case moved < 0:
+			s.fastLink(sc, p, -moved)
 		}
 		sc.setWorking(p, true)
 		s.pathWorked(sc, dst, now)
