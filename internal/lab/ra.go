@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"strconv"
 	"time"
 
 	"golang.org/x/net/icmp"
@@ -52,18 +51,18 @@ func routerAdvert(opts ...[]byte) ([]byte, error) {
 // on interface ifname in namespace ns to all nodes (ff02::1), with hop limit
 // 255 as RFC 4861 requires.
 func sendRA(ns, ifname string, from netip.Addr, msg []byte) error {
-	// The zone is the interface's index in ns, not its name: Go's net package
-	// resolves zone names through one cache for the whole process, and the
-	// lab's namespaces share interface names.
+	// The interface and the source go by index in the packet's control
+	// message, never by zone text: Go resolves zone names through one cache for
+	// the whole process (the lab's namespaces share interface names), and
+	// parses no index above 2^24 (the kernel gives namespaces larger ones).
 	ifi, err := interfaceIn(ns, ifname)
 	if err != nil {
 		return err
 	}
-	zone := strconv.Itoa(ifi.Index)
 	var c *icmp.PacketConn
 	err = inNetNS(ns, func() error {
 		var err error
-		c, err = icmp.ListenPacket("ip6:ipv6-icmp", from.WithZone(zone).String())
+		c, err = icmp.ListenPacket("ip6:ipv6-icmp", "::")
 		return err
 	})
 	if err != nil {
@@ -73,7 +72,8 @@ func sendRA(ns, ifname string, from netip.Addr, msg []byte) error {
 	p := c.IPv6PacketConn()
 	err = errors.Join(p.SetMulticastHopLimit(255), p.SetMulticastInterface(ifi))
 	if err == nil {
-		_, err = c.WriteTo(msg, &net.IPAddr{IP: net.ParseIP("ff02::1"), Zone: zone})
+		cm := &ipv6.ControlMessage{Src: from.AsSlice(), IfIndex: ifi.Index, HopLimit: 255}
+		_, err = p.WriteTo(msg, cm, &net.IPAddr{IP: net.ParseIP("ff02::1")})
 	}
 	if err != nil {
 		return fmt.Errorf("lab: sending an RA in %s: %w", ns, err)
