@@ -347,5 +347,5 @@ func (d *svgDoc) heading(title string, sub []string) float64 {
 		y += 17
 		d.text(16, y, s, "class", "subtitle", "fill", colMuted)
 	}
-	return y + 12
+	return y + 20 // a line's height below the last baseline: the legend's text clears its descenders
 }
