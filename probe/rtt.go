@@ -80,35 +80,33 @@ func (p *pair) sample(r time.Duration, now time.Time) (moved time.Duration) {
 // their lowest estimate, so while the application dials they are re-checked (see
 // Slower), and one that did not get slower is corrected at its next samples.
 func (s *Store) slowLink(sc *source, p *pair, up time.Duration) {
-	if sc.link == 0 {
-		return
-	}
-	n := 0
-	for _, o := range s.sources {
-		if o.link != sc.link {
-			continue
-		}
-		for _, q := range o.pairs {
-			if q != p && q.stats.Samples > 0 && !s.onLink(q.dst) {
-				q.stats.SRTT += up
-				q.shift = 0
-				n++
-			}
-		}
-	}
-	if ce := s.log.Check(zap.DebugLevel, "path slower: its link's other pairs too"); ce != nil {
-		ce.Write(zap.Stringer("src", sc.addr), zap.Stringer("dst", p.dst), zap.Duration("by", up), zap.Int("pairs", n))
-	}
+	s.moveLink(sc, p, up, "path slower: its link's other pairs too", func(q *pair) bool {
+		q.stats.SRTT += up
+		return true
+	})
 }
 
 // fastLink undoes slowLink when the path of p, from sc, got faster again (its
-// estimate restarted down lower): the link's other measured pairs that were
-// measured faster earlier (see pair.slower) come down by as much, not below the
-// lowest estimate they held. Otherwise each would lead again only after its
-// own re-checks, and a dial that can no longer take p (its source removed) would
+// estimate restarted down lower): the link's other pairs that were measured
+// faster earlier (see pair.slower) come down by as much, not below the lowest
+// estimate they held. Otherwise each would lead again only after its own
+// re-checks, and a dial that can no longer take p (its source removed) would
 // leave the link for a slower one meanwhile. A pair that did not get faster is
 // corrected at its next samples, as after slowLink.
 func (s *Store) fastLink(sc *source, p *pair, down time.Duration) {
+	s.moveLink(sc, p, down, "path faster: its link's other pairs too", func(q *pair) bool {
+		if !q.slower() {
+			return false
+		}
+		q.stats.SRTT = max(q.stats.SRTT-down, q.floor)
+		return true
+	})
+}
+
+// moveLink calls move for each measured pair of sc's link, other than p, that
+// reaches beyond the link, and ends the run of far samples of those it moved;
+// it logs msg with how many moved, by how much.
+func (s *Store) moveLink(sc *source, p *pair, by time.Duration, msg string, move func(q *pair) bool) {
 	if sc.link == 0 {
 		return
 	}
@@ -118,15 +116,14 @@ func (s *Store) fastLink(sc *source, p *pair, down time.Duration) {
 			continue
 		}
 		for _, q := range o.pairs {
-			if q != p && q.slower() && !s.onLink(q.dst) {
-				q.stats.SRTT = max(q.stats.SRTT-down, q.floor)
+			if q != p && q.stats.Samples > 0 && !s.onLink(q.dst) && move(q) {
 				q.shift = 0
 				n++
 			}
 		}
 	}
-	if ce := s.log.Check(zap.DebugLevel, "path faster: its link's other pairs too"); ce != nil {
-		ce.Write(zap.Stringer("src", sc.addr), zap.Stringer("dst", p.dst), zap.Duration("by", down), zap.Int("pairs", n))
+	if ce := s.log.Check(zap.DebugLevel, msg); ce != nil {
+		ce.Write(zap.Stringer("src", sc.addr), zap.Stringer("dst", p.dst), zap.Duration("by", by), zap.Int("pairs", n))
 	}
 }
 
