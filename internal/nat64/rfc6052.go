@@ -91,16 +91,8 @@ func Extract(p netip.Prefix, v6 netip.Addr) (netip.Addr, bool) {
 	if CheckPrefix(p) != nil || !v6.Is6() || v6.Is4In6() || !p.Contains(v6.WithZone("")) {
 		return netip.Addr{}, false
 	}
-	a := v6.As16()
-	if a[8] != 0 {
-		return netip.Addr{}, false
-	}
-	var b [4]byte
-	for k, i := range positions(p.Bits()) {
-		b[k] = a[i]
-	}
-	v4 := netip.AddrFrom4(b)
-	if !Translatable(v4) || (p == WellKnownPrefix && !globalIPv4(v4)) {
+	v4, ok := extractAny(p, v6)
+	if !ok || !Translatable(v4) || (p == WellKnownPrefix && !globalIPv4(v4)) {
 		return netip.Addr{}, false
 	}
 	return v4, true
