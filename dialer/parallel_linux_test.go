@@ -55,7 +55,8 @@ type parallelDialer struct {
 // of a dial's latency, its dial errors over all rounds, and the worst round's
 // ratio to net.Dialer: "min-x" of dials per second, "max-p99-x" of the p99.
 // The dialers: net.Dialer; "pairdialer", one PairDialer and Selector shared by
-// all goroutines; "pairdialer-own", a Selector per goroutine.
+// all goroutines; "pairdialer-own", a Selector per goroutine; "netdialer-control",
+// a second net.Dialer, whose worst-round ratios to the first are the noise floor.
 func BenchmarkParallel(b *testing.B) {
 	if !isolate.InChild() {
 		isolate.Bench(b, isolate.Options{NewNetNS: true})
@@ -78,11 +79,14 @@ func BenchmarkParallel(b *testing.B) {
 	for g := range own {
 		own[g] = &dialer.PairDialer{Selector: newSel()}
 	}
-	nd := &net.Dialer{}
+	nd, control := &net.Dialer{}, &net.Dialer{}
 	dialers := []parallelDialer{
 		{"netdialer", func(int) dialContext { return nd.DialContext }},
 		{"pairdialer", func(int) dialContext { return shared.DialContext }},
 		{"pairdialer-own", func(g int) dialContext { return own[g].DialContext }},
+		// net.Dialer again, measured against the first as the others are: its
+		// worst round is the noise floor of the worst-round ratios.
+		{"netdialer-control", func(int) dialContext { return control.DialContext }},
 	}
 	rounds := make([][]roundResult, len(dialers))
 	for start := time.Now(); time.Since(start) < parallelWarmup; {
