@@ -100,12 +100,9 @@ func (s *Store) reportTLS(src, dst netip.Addr, o Outcome) {
 	now := endTime(o)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sc := s.sources[src]
+	sc := s.reportingSource(src, dst, now)
 	if sc == nil {
-		if s.snap != nil {
-			return // a source gone while the attempt ran
-		}
-		sc = s.addSource(src, now)
+		return
 	}
 	s.version.Add(1)
 	p := s.pairOf(sc, dst)

@@ -163,15 +163,9 @@ func (s *Store) Report(o Outcome) {
 	now := endTime(o)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sc := s.sources[src]
+	sc := s.reportingSource(src, dst, now)
 	if sc == nil {
-		if s.snap != nil {
-			if ce := s.log.Check(zap.DebugLevel, "outcome from an unknown source dropped"); ce != nil {
-				ce.Write(zap.Stringer("src", src), zap.Stringer("dst", dst))
-			}
-			return
-		}
-		sc = s.addSource(src, now)
+		return
 	}
 	if o.Result == Superseded {
 		if !overdue(sc.pairTo(dst), o.Duration) {
@@ -204,6 +198,23 @@ func (s *Store) Report(o Outcome) {
 	}
 	s.noteFlags(sc, dst, o.Result.PathWorks(), start, now)
 	s.evict()
+}
+
+// reportingSource returns the source an outcome from src to dst is recorded
+// under: known, or added when the Store follows no snapshot; nil when the
+// snapshot no longer has src (a source gone while the attempt ran), and the
+// outcome is dropped. s.mu is held.
+func (s *Store) reportingSource(src, dst netip.Addr, now time.Time) *source {
+	if sc := s.sources[src]; sc != nil {
+		return sc
+	}
+	if s.snap != nil {
+		if ce := s.log.Check(zap.DebugLevel, "outcome from an unknown source dropped"); ce != nil {
+			ce.Write(zap.Stringer("src", src), zap.Stringer("dst", dst))
+		}
+		return nil
+	}
+	return s.addSource(src, now)
 }
 
 // overdue reports whether an attempt over p (nil: a pair not known yet) that
