@@ -243,9 +243,7 @@ func TestNAT64Stream(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", host, err)
 		}
-		for !st.Done() {
-			<-st.Changed()
-		}
+		awaitDone(st)
 		got := take(st)
 		st.Close()
 		if !slices.Equal(got, want) {

@@ -81,6 +81,13 @@ func (s scripted) selector(t *testing.T, opts ...Option) *Selector {
 }
 
 // take takes every pair the stream has now, as "src dst" strings.
+// awaitDone waits until every answer of st is in.
+func awaitDone(st *Stream) {
+	for !st.Done() {
+		<-st.Changed()
+	}
+}
+
 func take(st *Stream) []string {
 	var out []string
 	for {
@@ -202,9 +209,7 @@ func TestStreamHTTPS(t *testing.T) {
 			if st.Left() != 4 { // ULA to dst6, v4, and both sources to the unconfirmed hint
 				t.Errorf("%d pairs left, want 4", st.Left())
 			}
-			for !st.Done() {
-				<-st.Changed()
-			}
+			awaitDone(st)
 			// The AAAA answer did not confirm 2001:db8:2::99: its pairs are gone.
 			got := take(st)
 			if slices.ContainsFunc(got, func(s string) bool { return strings.Contains(s, "2001:db8:2::99") }) ||
@@ -233,9 +238,7 @@ func TestStreamHTTPS(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer st.Close()
-			for !st.Done() {
-				<-st.Changed()
-			}
+			awaitDone(st)
 			var got []string
 			for {
 				p, ok := st.Next()
@@ -273,9 +276,7 @@ func TestStreamMiddlebox(t *testing.T) {
 			}
 			// Both answers are in before the first Next: a pair that joins
 			// mid-race goes after the ones already handed out.
-			for !st.Done() {
-				<-st.Changed()
-			}
+			awaitDone(st)
 			got := take(st)
 			st.Close()
 			guaAt := slices.Index(got, pair(gua, dst.String()))
@@ -380,9 +381,7 @@ func TestStreamTrace(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for !st.Done() {
-			<-st.Changed()
-		}
+		awaitDone(st)
 		st.Close()
 		want := []string{"start server.test", "done 2001:db8:2::1,198.51.100.1 300ms"}
 		if !slices.Equal(events, want) {
