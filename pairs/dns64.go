@@ -137,17 +137,26 @@ func (d *dns64Discovery) run(parent context.Context, c *dns64Check) {
 // known returns what the lookup for network found, if it has ended; it never
 // blocks and starts nothing.
 func (d *dns64Discovery) known(network string) ([]netip.Prefix, bool) {
+	if c := d.answered(network); c != nil {
+		return c.prefixes, true
+	}
+	return nil, false
+}
+
+// answered returns the lookup for network if it has ended, else nil; it never
+// blocks and starts nothing.
+func (d *dns64Discovery) answered(network string) *dns64Check {
 	d.mu.Lock()
 	c := d.cur
 	d.mu.Unlock()
 	if c == nil || c.network != network {
-		return nil, false
+		return nil
 	}
 	select {
 	case <-c.done:
-		return c.prefixes, true
+		return c
 	default:
-		return nil, false
+		return nil
 	}
 }
 

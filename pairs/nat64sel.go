@@ -3,6 +3,7 @@ package pairs
 import (
 	"context"
 	"net/netip"
+	"time"
 
 	"github.com/getapr/getapr/internal/nat64"
 	"github.com/getapr/getapr/netstate"
@@ -73,4 +74,19 @@ func (s *Selector) addNAT64(st *probe.Status, v *view) {
 		st.NAT64Links[i] = probe.NAT64Link{Interface: l.Name, Prefix: p.Prefix, Source: p.Source.String(),
 			Router: p.Router, Expires: p.Expires}
 	}
+}
+
+// dns64Basis returns the ended RFC 7050 lookup that gives view v's network its
+// NAT64 prefixes, taken before a ranking: the prefixes are not in the view, so
+// a remembered racing order holds only while this lookup is the one answered.
+// It is nil when v's network needs no lookup, or its lookup has not answered,
+// or failed long enough ago to be made again.
+func (s *Selector) dns64Basis(v *view) *dns64Check {
+	if s.dns64 == nil || !v.nat64.needsDNS() {
+		return nil
+	}
+	if c := s.dns64.answered(v.nat64.net); c != nil && !c.stale(time.Now()) {
+		return c
+	}
+	return nil
 }

@@ -360,3 +360,40 @@ func TestNAT64AttemptsAfterLookupRetry(t *testing.T) {
 		}
 	})
 }
+
+// An order made after the RFC 7050 lookup failed is not handed out once that
+// failure is old enough for the lookup to be made again: the next Attempts
+// looks again and finds the prefix.
+func TestNAT64AttemptsAfterFailedLookupAged(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		names := fakeDNS{"both.test": {ip("2001:db8:5::10"), ip("192.0.2.10")}}
+		var failing atomic.Bool
+		failing.Store(true)
+		found := dns64Resolver(0, names)
+		lookup := func(ctx context.Context, network, host string) ([]netip.Addr, error) {
+			if host == "ipv4only.arpa." && failing.Load() {
+				return nil, &net.DNSError{Err: "server misbehaving", Name: host, IsTemporary: true}
+			}
+			return found(ctx, network, host)
+		}
+		w := netstate.NewStatic(ipv6Only(routedNAT64Snapshot(false)))
+		defer w.Close()
+		s, err := New(WithWatcher(w), WithoutProbing(), withLookup(lookup))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		q := Query{Network: "tcp", Host: "both.test", Port: 80}
+		for range 2 { // the second is made after the failed lookup ended
+			if _, err := s.Attempts(context.Background(), q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		failing.Store(false)
+		time.Sleep(dns64Retry + time.Second)
+		ps, err := s.Attempts(context.Background(), q)
+		if err != nil || !slices.ContainsFunc(ps, func(p Pair) bool { return p.Synthesized == ip("192.0.2.10") }) {
+			t.Errorf("after the failure aged: %v, %v; want a pair to 192.0.2.10 through the prefix", pairText(ps), err)
+		}
+	})
+}

@@ -49,6 +49,9 @@ type orderBasis struct {
 	// negative route verdict (see negativeTTL: the pair it dropped may be
 	// routable again), a middlebox verdict (probe.MiddleboxHold).
 	until time.Time
+	// dns64 is the ended RFC 7050 lookup whose prefixes the order used (its
+	// view's network needs one: they are not in the view); nil otherwise.
+	dns64 *dns64Check
 }
 
 // orderEntry is one remembered racing order.
@@ -59,17 +62,17 @@ type orderEntry struct {
 }
 
 // get returns a copy of the racing order remembered for k to dsts, if it was
-// made from the same basis: the same view, the same Store version (storeVersion
-// is called only for an order that depends on it) and no expired route
-// verdict.
-func (o *orders) get(k orderKey, dsts []netip.Addr, v *view, storeVersion func() uint64) ([]Pair, bool) {
+// made from the same basis: the same view, the same answered RFC 7050 lookup
+// (dns64, see Selector.dns64Basis), the same Store version (storeVersion is
+// called only for an order that depends on it) and no expired route verdict.
+func (o *orders) get(k orderKey, dsts []netip.Addr, v *view, dns64 *dns64Check, storeVersion func() uint64) ([]Pair, bool) {
 	x, ok := o.m.Load(k)
 	if !ok {
 		return nil, false
 	}
 	e := x.(*orderEntry)
 	switch {
-	case e.basis.view != v || !slices.Equal(e.dsts, dsts):
+	case e.basis.view != v || e.basis.dns64 != dns64 || !slices.Equal(e.dsts, dsts):
 		return nil, false
 	case e.basis.usesStore && e.basis.version != storeVersion():
 		return nil, false

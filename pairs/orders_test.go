@@ -21,16 +21,16 @@ func TestOrders(t *testing.T) {
 	ps := []Pair{{Src: netip.MustParseAddrPort("[2001:db8::10]:0"), Dst: netip.MustParseAddrPort("[2001:db8::1]:80")}}
 	version := uint64(7)
 	storeVersion := func() uint64 { return version }
-	if _, ok := o.get(k, dsts, v1, storeVersion); ok {
+	if _, ok := o.get(k, dsts, v1, nil, storeVersion); ok {
 		t.Fatal("hit in an empty cache")
 	}
 	o.put(k, dsts, orderBasis{view: v1, usesStore: true, version: 7}, ps)
-	got, ok := o.get(k, dsts, v1, storeVersion)
+	got, ok := o.get(k, dsts, v1, nil, storeVersion)
 	if !ok || len(got) != 1 || got[0] != ps[0] {
 		t.Fatalf("get = %v, %v; want the order put", got, ok)
 	}
 	got[0].Reason = "changed by the caller"
-	if again, _ := o.get(k, dsts, v1, storeVersion); again[0].Reason != "" {
+	if again, _ := o.get(k, dsts, v1, nil, storeVersion); again[0].Reason != "" {
 		t.Error("a caller's change to the order it got reached the cache")
 	}
 	for _, tt := range []struct {
@@ -43,24 +43,24 @@ func TestOrders(t *testing.T) {
 		{"other destinations", k, dsts[:1], v1},
 		{"another view", k, dsts, v2},
 	} {
-		if _, ok := o.get(tt.k, tt.dsts, tt.v, storeVersion); ok {
+		if _, ok := o.get(tt.k, tt.dsts, tt.v, nil, storeVersion); ok {
 			t.Errorf("%s: hit", tt.name)
 		}
 	}
 	version = 8
-	if _, ok := o.get(k, dsts, v1, storeVersion); ok {
+	if _, ok := o.get(k, dsts, v1, nil, storeVersion); ok {
 		t.Error("hit after the Store changed")
 	}
 	o.put(k, dsts, orderBasis{view: v1}, ps) // nothing the Store knows of
-	if _, ok := o.get(k, dsts, v1, func() uint64 { t.Error("Store version asked"); return 0 }); !ok {
+	if _, ok := o.get(k, dsts, v1, nil, func() uint64 { t.Error("Store version asked"); return 0 }); !ok {
 		t.Error("an order independent of the Store missed")
 	}
 	o.put(k, dsts, orderBasis{view: v1, until: time.Now().Add(-time.Millisecond)}, ps)
-	if _, ok := o.get(k, dsts, v1, storeVersion); ok {
+	if _, ok := o.get(k, dsts, v1, nil, storeVersion); ok {
 		t.Error("hit after a route verdict expired")
 	}
 	o.put(k, dsts, orderBasis{view: v1, until: time.Now().Add(time.Hour)}, ps)
-	if _, ok := o.get(k, dsts, v1, storeVersion); !ok {
+	if _, ok := o.get(k, dsts, v1, nil, storeVersion); !ok {
 		t.Error("miss before a route verdict expired")
 	}
 }

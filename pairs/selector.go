@@ -304,8 +304,9 @@ func (s *Selector) rankQuery(ctx context.Context, q Query, k knowledge, racing b
 	s.want(e, q, dsts)
 	v := s.currentView(e.watcher)
 	key := orderKeyOf(q)
+	dns64 := s.dns64Basis(v)
 	if racing {
-		if ps, ok := s.orders.get(key, dsts, v, s.store.Version); ok {
+		if ps, ok := s.orders.get(key, dsts, v, dns64, s.store.Version); ok {
 			return ps, nil
 		}
 	}
@@ -321,8 +322,10 @@ func (s *Selector) rankQuery(ctx context.Context, q Query, k knowledge, racing b
 		return ps, nil
 	}
 	ps = s.order(ps, q.TLS)
-	if b.cacheable {
-		s.orders.put(key, dsts, orderBasis{view: v, usesStore: b.usesStore, version: version, until: b.until}, ps)
+	if b.cacheable && (dns64 != nil || !v.nat64.needsDNS()) {
+		// On a network whose NAT64 prefix comes from an RFC 7050 lookup, only
+		// an order made after that lookup answered is remembered, with it.
+		s.orders.put(key, dsts, orderBasis{view: v, usesStore: b.usesStore, version: version, until: b.until, dns64: dns64}, ps)
 	}
 	return ps, nil
 }
@@ -417,7 +420,7 @@ func (s *Selector) rankWith(ctx context.Context, w netstate.Watcher, q Query, ds
 // version (see orderBasis).
 type rankBasis struct {
 	usesStore bool      // a candidate's source is one the knowledge may know (not loopback)
-	cacheable bool      // every route decision could be made, and no NAT64 prefix came from DNS
+	cacheable bool      // every route decision could be made
 	until     time.Time // when the earliest expiring verdict used expires; zero: none
 }
 
@@ -438,10 +441,7 @@ func (s *Selector) rankIn(ctx context.Context, w netstate.Watcher, v *view, q Qu
 	in.srcPort, in.dstPort = q.Local.Port(), q.Port
 	in.now = time.Now()
 	ps := rank(in, ws)
-	// The NAT64 prefixes an RFC 7050 lookup finds are not in the view: on a
-	// network that needs one, a ranking is not remembered.
-	dnsPREF64 := s.dns64 != nil && v.nat64.needsDNS()
-	b := rankBasis{cacheable: !in.routes.uncertain && !dnsPREF64, until: in.routes.until}
+	b := rankBasis{cacheable: !in.routes.uncertain, until: in.routes.until}
 	if !in.until.IsZero() && (b.until.IsZero() || in.until.Before(b.until)) {
 		b.until = in.until
 	}
