@@ -70,35 +70,45 @@ func hasRTT(st PairStats) bool { return st.Samples > 0 && st.SRTT > 0 }
 // nearbyMemo remembers, for one Estimates call, the two best pairs with an RTT
 // sample (by Nearby's order) to a few prefixes: Nearby's answer for a
 // destination in the prefix is the first, unless it is the pair to that very
-// destination, then the second.
+// destination, then the second. The destinations of one call are mostly grouped
+// by prefix (a name's answers), so the search starts at the prefix last asked.
 type nearbyMemo struct {
-	n      int
-	prefix [8]netip.Prefix
-	top    [8][2]*pair
+	n, last int
+	prefix  [16]netip.Prefix
+	top     [16][2]*pair
 }
 
 // nearby returns the pair Nearby would answer with for sc and dst, or nil.
 func (m *nearbyMemo) nearby(sc *source, dst netip.Addr) *pair {
 	np := NearbyPrefix(dst)
-	var top [2]*pair
-	found := false
-	for i := range m.n {
-		if m.prefix[i] == np {
-			top, found = m.top[i], true
-			break
-		}
-	}
-	if !found {
-		top = bestTwo(sc.near[np])
+	i := m.find(np)
+	if i < 0 {
+		i = m.last
 		if m.n < len(m.prefix) {
-			m.prefix[m.n], m.top[m.n] = np, top
+			i = m.n
 			m.n++
 		}
+		m.prefix[i], m.top[i] = np, bestTwo(sc.near[np])
 	}
+	m.last = i
+	top := &m.top[i]
 	if top[0] != nil && top[0].dst == dst {
 		return top[1]
 	}
 	return top[0]
+}
+
+// find returns where np is in the memo, or -1.
+func (m *nearbyMemo) find(np netip.Prefix) int {
+	if m.n > 0 && m.prefix[m.last] == np {
+		return m.last
+	}
+	for i := range m.n {
+		if m.prefix[i] == np {
+			return i
+		}
+	}
+	return -1
 }
 
 // bestTwo returns the best and the second best pair of ps with an RTT sample,

@@ -13,7 +13,8 @@ import (
 // From and Nearby: the pair's own RTT estimate when it has one, else the nearby
 // one, for random stores where destinations share prefixes, some pairs only
 // failed (known, no RTT) and some worked at their last attempt and some not,
-// and some met a middlebox at their last TLS handshake.
+// and some met a middlebox at their last TLS handshake; the destinations asked
+// for in more prefixes than Estimates remembers at once, grouped or shuffled.
 func TestEstimatesMatchFromNearby(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	srcs := []netip.Addr{addr(srcA), addr(srcB)}
@@ -23,15 +24,18 @@ func TestEstimatesMatchFromNearby(t *testing.T) {
 	for round := range 50 {
 		s := probe.NewStore()
 		s.Observe(twoUplinks.snap())
-		for range 60 {
-			src, dst := srcs[rng.IntN(2)], dstOf(rng.IntN(24))
+		for range 200 {
+			src, dst := srcs[rng.IntN(2)], dstOf(rng.IntN(72))
 			r := []probe.Result{probe.Success, probe.Success, probe.Refused, probe.Timeout, probe.Middlebox, probe.TLSSuccess}[rng.IntN(6)]
 			s.Report(probe.Outcome{Path: probe.Path{Src: netip.AddrPortFrom(src, 0), Dst: netip.AddrPortFrom(dst, 443)},
 				Result: r, Start: t0, Duration: time.Duration(1+rng.IntN(50)) * time.Millisecond})
 		}
 		var dsts []netip.Addr
-		for i := range 28 {
+		for i := range 80 { // 20 prefixes
 			dsts = append(dsts, dstOf(i))
+		}
+		if round%2 == 1 {
+			rng.Shuffle(len(dsts), func(i, j int) { dsts[i], dsts[j] = dsts[j], dsts[i] })
 		}
 		for _, src := range append(srcs, addr("2001:db8:ffff::1")) {
 			got := make([]probe.Estimate, len(dsts))
