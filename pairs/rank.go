@@ -113,11 +113,10 @@ func rank(in *rankInput, ws *workspace) []Pair {
 	r.placeRFC6724()
 	r.estimate()
 	kb := newKeyBits(len(in.cands))
-	for i := range in.cands {
-		r.keys[i] = kb.pack(r.rules(int32(i)))
+	for place, ci := range r.at { // in RFC 6724 order: see sortKeys
+		r.keys[place] = kb.pack(r.rules(ci))
 	}
-	slices.Sort(r.keys)
-	return r.pairs(r.keys, kb)
+	return r.pairs(sortKeys(r.keys, r.ws.sort, kb.posBits, &r.ws.count), kb)
 }
 
 // ranking is the working state of one rank call, its slices in a workspace.

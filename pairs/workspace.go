@@ -16,6 +16,8 @@ type workspace struct {
 	cands []candWork
 	dsts  []dstWork
 	keys  []uint64
+	sort  []uint64 // sortKeys' scratch, as long as keys
+	count radixCounts
 	idx   []int32
 	from  fromScratch
 	text  []byte  // the Reasons' text, before it is made a string
@@ -39,6 +41,7 @@ func (ws *workspace) reset(in *rankInput) {
 	ws.cands = resized(ws.cands, n)
 	ws.dsts = resized(ws.dsts, nd)
 	ws.keys = resized(ws.keys, n)
+	ws.sort = resized(ws.sort, n)
 	ws.idx = resized(ws.idx, 3*n+2*nd+ns+2)
 }
 
