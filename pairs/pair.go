@@ -39,10 +39,20 @@ type Pair struct {
 	Src, Dst netip.AddrPort
 	// Interface is the name of the interface that owns Src.
 	Interface string
-	// SrcClass and DstClass are the classes of the two addresses.
-	SrcClass, DstClass netstate.Class
 	// Latency is the estimated round-trip time; RTTVar its variation when measured.
 	Latency, RTTVar time.Duration
+	// Synthesized is, for a pair through a NAT64, the IPv4 destination that Dst
+	// stands for: Dst is that address synthesized (RFC 6052) under the NAT64
+	// prefix of Interface's link, because that link has no IPv4 route to it, or
+	// a DNS64's answer under that prefix. It is invalid for other pairs.
+	Synthesized netip.Addr
+	// Service is what the host's HTTPS record says of Dst (Query.HTTPS); nil
+	// when no record covers it.
+	Service *Service
+	// Reason says in a few words why the pair ranks where it does.
+	Reason string
+	// SrcClass and DstClass are the classes of the two addresses.
+	SrcClass, DstClass netstate.Class
 	// Basis says whether Latency was measured, inherited or a default.
 	Basis Basis
 	// Health is the source's health as probe knows it.
@@ -52,11 +62,6 @@ type Pair struct {
 	// EgressMismatch is set when the kernel's route for the pair leaves by an
 	// interface other than Interface (no source-based policy routing on the host).
 	EgressMismatch bool
-	// Synthesized is, for a pair through a NAT64, the IPv4 destination that Dst
-	// stands for: Dst is that address synthesized (RFC 6052) under the NAT64
-	// prefix of Interface's link, because that link has no IPv4 route to it, or
-	// a DNS64's answer under that prefix. It is invalid for other pairs.
-	Synthesized netip.Addr
 	// Fallback is set on the pairs Selector.Attempts returns when the rules
 	// left no pair at all: the dial net.Dialer would make to Dst. Src is then
 	// the caller's local address, or the unspecified address of Dst's family
@@ -69,16 +74,11 @@ type Pair struct {
 	// query for a TLS dial (Query.TLS) tries such pairs after the others of
 	// their group; plain TCP dials rank them as any other.
 	Middlebox bool
-	// Service is what the host's HTTPS record says of Dst (Query.HTTPS); nil
-	// when no record covers it.
-	Service *Service
 	// NoNAT64 is set on a Fallback pair to an IPv4 destination that the host
 	// has no IPv4 route to and no NAT64 prefix (PREF64) to synthesize an IPv6
 	// address under: the dial fails as net.Dialer's would, and the dialer's
 	// error says why.
 	NoNAT64 bool
-	// Reason says in a few words why the pair ranks where it does.
-	Reason string
 }
 
 // Service is what an HTTPS record (RFC 9460) says of a pair's destination.
