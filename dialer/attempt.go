@@ -98,7 +98,7 @@ func (a *attempt) dial(ctx context.Context, p pairs.Pair) (net.Conn, error) {
 	if p.Dst == a.dst {
 		path.Address = a.address
 	}
-	c, first, err := sockopt.Dial(ctx, path, &a.dev)
+	c, first, err := sockopt.Dial(ctx, &path, &a.dev)
 	if first {
 		a.log.Debug("SO_BINDTODEVICE refused; binding source addresses only",
 			zap.String("interface", p.Interface), zap.Error(a.dev.Refusal()))

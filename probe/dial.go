@@ -17,7 +17,7 @@ func (p *Prober) dialTCP(ctx context.Context, path Path) (net.Conn, error) {
 	if path.Dst.Addr().Unmap().Is6() {
 		network = "tcp6"
 	}
-	c, first, err := sockopt.Dial(ctx, sockopt.Path{
+	c, first, err := sockopt.Dial(ctx, &sockopt.Path{
 		Dialer:    net.Dialer{LocalAddr: net.TCPAddrFromAddrPort(path.Src)},
 		Network:   network,
 		Dst:       path.Dst,

@@ -50,7 +50,7 @@ func (d *Device) Refusal() *DeviceError { return d.refusal.Load() }
 // connect still finds some. first is set when this connect is the one that
 // found SO_BINDTODEVICE refused in dev (so that the caller can say so once,
 // with dev.Refusal()); dev may be nil when p.Interface is empty.
-func Dial(ctx context.Context, p Path, dev *Device) (c net.Conn, first bool, err error) {
+func Dial(ctx context.Context, p *Path, dev *Device) (c net.Conn, first bool, err error) {
 	noPort := false
 	if la, ok := p.Dialer.LocalAddr.(*net.TCPAddr); ok && la != nil && la.Port == 0 {
 		noPort = true
@@ -74,11 +74,16 @@ func Dial(ctx context.Context, p Path, dev *Device) (c net.Conn, first bool, err
 
 // dial connects p.Dialer with the options: SO_BINDTODEVICE to ifname unless
 // empty, IP_BIND_ADDRESS_NO_PORT when noPort, after the dialer's own control
-// function. A connect that needs neither keeps the dialer as it is.
-func dial(ctx context.Context, p Path, ifname string, noPort bool) (net.Conn, error) {
-	nd := p.Dialer
+// function. A connect that needs neither keeps the dialer as it is. (It sets
+// the options in p.Dialer itself for the connect, and puts its control
+// function back after: a copy of the dialer would be on the stack of every
+// dial, and goroutine stacks grow by copying.)
+func dial(ctx context.Context, p *Path, ifname string, noPort bool) (net.Conn, error) {
+	nd := &p.Dialer
 	if ifname != "" || noPort {
-		nd.ControlContext = withBind(ifname, noPort, nd.Control, nd.ControlContext)
+		cc := nd.ControlContext
+		nd.ControlContext = withBind(ifname, noPort, nd.Control, cc)
+		defer func() { nd.ControlContext = cc }()
 	}
 	addr := p.Address
 	if addr == "" {

@@ -75,7 +75,7 @@ func TestDialOptions(t *testing.T) {
 				return nil
 			}}, Network: "tcp", Dst: dst, Interface: tt.ifname}
 			var dev Device
-			c, first, err := Dial(t.Context(), p, &dev)
+			c, first, err := Dial(t.Context(), &p, &dev)
 			if Refused(err) {
 				t.Skipf("SO_BINDTODEVICE not permitted here: %v", err)
 			}
@@ -117,7 +117,7 @@ func TestDialRefusal(t *testing.T) {
 	var dev Device
 	for i, wantFirst := range []bool{true, false} {
 		before := asked
-		c, first, err := Dial(t.Context(), p, &dev)
+		c, first, err := Dial(t.Context(), &p, &dev)
 		if err != nil {
 			t.Fatalf("connect %d: %v", i, err)
 		}
@@ -137,7 +137,7 @@ func TestDialRefusal(t *testing.T) {
 	p.Dialer.ControlContext = nil
 	p.Dialer.Control = refuse
 	var strict Device
-	c, first, err := Dial(t.Context(), p, &strict)
+	c, first, err := Dial(t.Context(), &p, &strict)
 	if err == nil {
 		c.Close()
 	}
@@ -151,7 +151,7 @@ func TestDialRefusal(t *testing.T) {
 func TestDialAddress(t *testing.T) {
 	dst := listenLoopback(t)
 	p := Path{Network: "tcp", Dst: netip.AddrPortFrom(dst.Addr(), 1), Address: dst.String()}
-	c, _, err := Dial(t.Context(), p, nil)
+	c, _, err := Dial(t.Context(), &p, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
