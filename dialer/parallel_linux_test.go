@@ -5,6 +5,7 @@ import (
 	"context"
 	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,21 +18,29 @@ import (
 	"github.com/getapr/getapr/pairs"
 )
 
-// The parallel benchmark's shape: parallelDialers goroutines dial for
-// parallelSlice at a time, the dialers taking turns, parallelSlices turns per
-// round, parallelRounds rounds per iteration, after a warm-up of
-// parallelWarmup. The warm-up fills the ephemeral ports with TIME_WAIT
-// connections: at this rate they run out within the first second or two, and
-// the dials slow down to the rate at which the kernel lets them be reused
-// (after a second on loopback, in bursts, each second's at once). The turns
-// are short and interleaved so that every dialer meets the same ports and the
-// same load from the rest of the machine.
+// The parallel benchmark's shape: parallelDialers goroutines per dialer dial
+// for parallelSlice at a time, the dialers taking turns, parallelSlices turns
+// per round, parallelRounds rounds per iteration, after a warm-up of
+// parallelWarmup. The goroutines live for the whole benchmark, each waiting
+// for its dialer's turn, as the workers of a proxy or a crawler would (fresh
+// goroutines per turn would make a dial pay for their stacks growing). The
+// warm-up fills the ephemeral ports with TIME_WAIT connections (the client
+// closes first). The listeners are parallelPorts ports of one loopback address,
+// dialed in turn: with a single port the kernel lets a TIME_WAIT port be reused
+// a second after its last use, all of a second's at once (tcp_tw_reuse = 2,
+// connect using the even ports only), so the rate goes in bursts, fast for
+// half a second, then nearly nothing, and a turn's rate says which part of that
+// second it fell in rather than what the dialer costs (BenchmarkSustained
+// dials past the ports of a single destination). The turns are short and
+// interleaved so that every dialer meets the same load from the rest of the
+// machine.
 const (
 	parallelDialers = 64
-	parallelSlice   = 25 * time.Millisecond
-	parallelSlices  = 20
+	parallelSlice   = 5 * time.Millisecond
+	parallelSlices  = 200
 	parallelRounds  = 5
 	parallelWarmup  = 3 * time.Second
+	parallelPorts   = 8
 )
 
 // dialContext is what the parallel benchmark dials with.
@@ -62,8 +71,12 @@ func BenchmarkParallel(b *testing.B) {
 		isolate.Bench(b, isolate.Options{NewNetNS: true})
 		return
 	}
-	addr := "127.0.0.1:5000"
-	closingServer(b, addr)
+	var addrs []string
+	for port := range parallelPorts {
+		a := "127.0.0.1:" + strconv.Itoa(5000+port)
+		closingServer(b, a)
+		addrs = append(addrs, a)
+	}
 	w := netstate.NewStatic(loopbackSnapshot())
 	defer w.Close()
 	newSel := func() *pairs.Selector {
@@ -88,10 +101,15 @@ func BenchmarkParallel(b *testing.B) {
 		// worst round is the noise floor of the worst-round ratios.
 		{"netdialer-control", func(int) dialContext { return control.DialContext }},
 	}
+	crews := make([]*crew, len(dialers))
+	for i, d := range dialers {
+		crews[i] = startCrew(addrs, d)
+		defer crews[i].stop()
+	}
 	rounds := make([][]roundResult, len(dialers))
 	for start := time.Now(); time.Since(start) < parallelWarmup; {
-		for _, d := range dialers {
-			parallelTurn(addr, d)
+		for _, c := range crews {
+			c.turn()
 		}
 	}
 	for b.Loop() {
@@ -100,7 +118,7 @@ func BenchmarkParallel(b *testing.B) {
 			for s := range parallelSlices {
 				for k := range dialers {
 					i := (s + k) % len(dialers)
-					acc[i].add(parallelTurn(addr, dialers[i]))
+					acc[i].add(crews[i].turn())
 				}
 			}
 			for i := range dialers {
@@ -140,46 +158,84 @@ func (r *roundResult) done() roundResult {
 	return *r
 }
 
-// parallelTurn dials addr with d from parallelDialers goroutines for
-// parallelSlice.
-func parallelTurn(addr string, d parallelDialer) roundResult {
-	var stop atomic.Bool
-	lat := make([][]time.Duration, parallelDialers)
-	errs := make([]int, parallelDialers)
-	var first atomic.Pointer[string]
-	var wg sync.WaitGroup
+// crew is one dialer's parallelDialers goroutines.
+type crew struct {
+	turns []chan *turn // per goroutine: its turns, closed by stop
+	done  sync.WaitGroup
+}
+
+// turn is one turn of a crew: its goroutines dial until stop, each recording
+// into its own elements of lat and errs.
+type turn struct {
+	stop  atomic.Bool
+	lat   [][]time.Duration
+	errs  []int
+	first atomic.Pointer[string] // the first error
+	wg    sync.WaitGroup
+}
+
+// startCrew starts d's goroutines, dialing addrs in turn (goroutine g starts
+// at addrs[g%len(addrs)]).
+func startCrew(addrs []string, d parallelDialer) *crew {
+	c := &crew{turns: make([]chan *turn, parallelDialers)}
 	ctx := context.Background()
-	start := time.Now()
 	for g := range parallelDialers {
+		c.turns[g] = make(chan *turn)
 		dial := d.dial(g)
-		wg.Go(func() {
-			l := make([]time.Duration, 0, 256)
-			for !stop.Load() {
-				t0 := time.Now()
-				c, err := dial(ctx, "tcp", addr)
-				if err != nil {
-					errs[g]++
-					msg := err.Error()
-					first.CompareAndSwap(nil, &msg)
-					continue
+		c.done.Go(func() {
+			n := g
+			for t := range c.turns[g] {
+				l := t.lat[g][:0]
+				for ; !t.stop.Load(); n++ {
+					t0 := time.Now()
+					conn, err := dial(ctx, "tcp", addrs[n%len(addrs)])
+					if err != nil {
+						t.errs[g]++
+						msg := err.Error()
+						t.first.CompareAndSwap(nil, &msg)
+						continue
+					}
+					l = append(l, time.Since(t0))
+					conn.Close()
 				}
-				l = append(l, time.Since(t0))
-				c.Close()
+				t.lat[g] = l
+				t.wg.Done()
 			}
-			lat[g] = l
 		})
 	}
+	return c
+}
+
+// turn has the crew dial for parallelSlice.
+func (c *crew) turn() roundResult {
+	t := &turn{lat: make([][]time.Duration, parallelDialers), errs: make([]int, parallelDialers)}
+	for g := range t.lat {
+		t.lat[g] = make([]time.Duration, 0, 256)
+	}
+	t.wg.Add(parallelDialers)
+	start := time.Now()
+	for _, ch := range c.turns {
+		ch <- t
+	}
 	time.Sleep(parallelSlice)
-	stop.Store(true)
-	wg.Wait()
-	r := roundResult{lat: slices.Concat(lat...), elapsed: time.Since(start)}
-	for _, n := range errs {
+	t.stop.Store(true)
+	t.wg.Wait()
+	r := roundResult{lat: slices.Concat(t.lat...), elapsed: time.Since(start)}
+	for _, n := range t.errs {
 		r.errors += n
 	}
-	if p := first.Load(); p != nil {
+	if p := t.first.Load(); p != nil {
 		r.err = *p
 	}
 	return r
+}
+
+// stop ends the crew's goroutines.
+func (c *crew) stop() {
+	for _, ch := range c.turns {
+		close(ch)
+	}
+	c.done.Wait()
 }
 
 // reportParallel reports the rounds of each dialer, against those of the
