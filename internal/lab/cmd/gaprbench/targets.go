@@ -142,6 +142,10 @@ func (r *Report) writeParallelTargets(b *strings.Builder) {
 		fmt.Fprintf(b, "| parallel, 64 goroutines, %s: dial errors, worst run | %.0f (net.Dialer %.0f) | none where net.Dialer has none | %s |\n",
 			v.what, errs, netErrs, verdict(errs, netErrs, numUnit))
 	}
+	if x := pb.Worst["netdialer-control-min-x"]; x > 0 {
+		fmt.Fprintf(b, "| parallel, 64 goroutines, a second net.Dialer against the first (the noise floor of the worst rounds): dials per second, p99 | %.2f×, %.2f× | (none: a reference) | |\n",
+			x, pb.Worst["netdialer-control-max-p99-x"])
+	}
 }
 
 // writeRankTargets writes the ranking's time at 16 × 16 and its growth to 64 ×
