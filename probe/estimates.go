@@ -46,7 +46,8 @@ func (s *Store) Estimates(src netip.Addr, dsts []netip.Addr, now time.Time, out 
 	var memo nearbyMemo
 	for i, d := range dsts {
 		d = addrKey(d)
-		p := sc.pairs[d]
+		near := memo.prefixOf(sc, d)
+		p := memo.pair(near, sc, d)
 		var mb time.Time
 		if p != nil && !p.stats.LastMiddlebox.IsZero() && p.stats.Intercepted(now) {
 			mb = p.stats.LastMiddlebox.Add(MiddleboxHold)
@@ -55,7 +56,7 @@ func (s *Store) Estimates(src netip.Addr, dsts []netip.Addr, now time.Time, out 
 			out[i] = Estimate{SRTT: p.stats.SRTT, RTTVar: p.stats.RTTVar, Basis: PairEstimate, MiddleboxUntil: mb}
 			continue
 		}
-		if b := memo.nearby(sc, d); b != nil && hasRTT(b.stats) {
+		if b := memo.nearby(near, d); b != nil && hasRTT(b.stats) {
 			out[i] = Estimate{SRTT: b.stats.SRTT, RTTVar: b.stats.RTTVar, Basis: NearbyEstimate, MiddleboxUntil: mb}
 			continue
 		}
@@ -67,48 +68,69 @@ func (s *Store) Estimates(src netip.Addr, dsts []netip.Addr, now time.Time, out 
 // hasRTT reports whether st holds an RTT sample.
 func hasRTT(st PairStats) bool { return st.Samples > 0 && st.SRTT > 0 }
 
-// nearbyMemo remembers, for one Estimates call, the two best pairs with an RTT
-// sample (by Nearby's order) to a few prefixes: Nearby's answer for a
-// destination in the prefix is the first, unless it is the pair to that very
-// destination, then the second. The destinations of one call are mostly grouped
-// by prefix (a name's answers), so the search starts at the prefix last asked.
+// nearbyMemo remembers, for one Estimates call, a few prefixes' pairs (by
+// NearbyPrefix of their destination) and the two best of them with an RTT
+// sample (by Nearby's order): Nearby's answer for a destination in the prefix
+// is the first, unless it is the pair to that very destination, then the
+// second. The destinations of one call are mostly grouped by prefix (a name's
+// answers), so the search starts at the prefix last asked.
 type nearbyMemo struct {
 	n, last int
 	prefix  [16]netip.Prefix
+	pairs   [16][]*pair
 	top     [16][2]*pair
 }
 
-// nearby returns the pair Nearby would answer with for sc and dst, or nil.
-func (m *nearbyMemo) nearby(sc *source, dst netip.Addr) *pair {
-	np := NearbyPrefix(dst)
-	i := m.find(np)
-	if i < 0 {
-		i = m.last
-		if m.n < len(m.prefix) {
-			i = m.n
-			m.n++
-		}
-		m.prefix[i], m.top[i] = np, bestTwo(sc.near[np])
-	}
-	m.last = i
-	top := &m.top[i]
-	if top[0] != nil && top[0].dst == dst {
-		return top[1]
-	}
-	return top[0]
-}
+// scanMax is the most pairs in a prefix that nearbyMemo.pair looks through
+// rather than look the destination up in the source's map: a few comparisons
+// cost less than hashing an address.
+const scanMax = 8
 
-// find returns where np is in the memo, or -1.
-func (m *nearbyMemo) find(np netip.Prefix) int {
+// prefixOf returns where dst's prefix is in the memo, putting it there (in
+// place of the last one asked, when the memo is full) with sc's pairs in it.
+func (m *nearbyMemo) prefixOf(sc *source, dst netip.Addr) int {
+	np := NearbyPrefix(dst)
 	if m.n > 0 && m.prefix[m.last] == np {
 		return m.last
 	}
 	for i := range m.n {
 		if m.prefix[i] == np {
+			m.last = i
 			return i
 		}
 	}
-	return -1
+	i := m.last
+	if m.n < len(m.prefix) {
+		i = m.n
+		m.n++
+	}
+	ps := sc.near[np]
+	m.prefix[i], m.pairs[i], m.top[i], m.last = np, ps, bestTwo(ps), i
+	return i
+}
+
+// pair returns sc's pair to dst, whose prefix is at i in the memo, or nil.
+func (m *nearbyMemo) pair(i int, sc *source, dst netip.Addr) *pair {
+	ps := m.pairs[i]
+	if len(ps) > scanMax {
+		return sc.pairs[dst]
+	}
+	for _, p := range ps {
+		if p.dst == dst {
+			return p
+		}
+	}
+	return nil
+}
+
+// nearby returns the pair Nearby would answer with for dst, whose prefix is at
+// i in the memo, or nil.
+func (m *nearbyMemo) nearby(i int, dst netip.Addr) *pair {
+	top := &m.top[i]
+	if top[0] != nil && top[0].dst == dst {
+		return top[1]
+	}
+	return top[0]
 }
 
 // bestTwo returns the best and the second best pair of ps with an RTT sample,
