@@ -36,12 +36,13 @@ bench-go:
 
 # Also writes the charts (charts/*.svg) and saves the measurements to
 # bench-lab.json; bench-charts renders the report, README region and charts
-# again from that file, without a lab.
+# again from that file, without a lab, with the Go benchmarks of bench-go.txt
+# when it exists.
 bench-lab:
 	$(GO) run ./internal/lab/cmd/gaprbench -out BENCHMARKS.md -readme README.md
 
 bench-charts:
-	$(GO) run ./internal/lab/cmd/gaprbench -from bench-lab.json -out BENCHMARKS.md -readme README.md
+	$(GO) run ./internal/lab/cmd/gaprbench -from bench-lab.json $(if $(wildcard bench-go.txt),-gobench bench-go.txt) -out BENCHMARKS.md -readme README.md
 
 demo:
 	bash testdata/demo.sh

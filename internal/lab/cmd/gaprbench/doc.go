@@ -11,7 +11,7 @@
 //	gaprbench [-out BENCHMARKS.md] [-readme README.md] [-gobench bench-go.txt] [-charts DIR]
 //	          [-dials 20] [-timeout 5s] [-idle 60s] [-recovery-runs 3] [-soak=true]
 //	          [-rtt0 20ms] [-rtt1 60ms] [-json bench-lab.json]
-//	gaprbench -from bench-lab.json [-out BENCHMARKS.md] [-readme README.md] [-charts DIR]
+//	gaprbench -from bench-lab.json [-gobench bench-go.txt] [-out BENCHMARKS.md] [-readme README.md] [-charts DIR]
 //
 // It brings up a lab of its own (namespaces gapr-bench-<pid>-*), runs itself
 // again inside the lab's client namespace (lab.Lab.ExecClient) where every dial
@@ -81,5 +81,7 @@
 // fonts: text in a generic family), on an opaque background, the same bytes for
 // the same data, each checked before it is written (checkSVG). Every run saves
 // what it measured to -json; -from re-renders the report, the README region
-// and the charts from such a file without measuring.
+// and the charts from such a file without measuring, with the Go benchmarks
+// the file holds, or those of -gobench when it is given (the report says when
+// each was measured).
 package main

@@ -39,7 +39,7 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.save, "json", "bench-lab.json", "save what the run measured to this file, for -from (empty: do not)")
 	fs.StringVar(&c.from, "from", "", "measure nothing: write the report, the README region and the charts from a file -json saved")
 	fs.BoolVar(&c.soak, "soak", true, "run the soak schedule with PairDialer and net.Dialer for the timeline chart (about 5 minutes)")
-	fs.StringVar(&c.gobench, "gobench", "bench-go.txt", "output of go test -bench -benchmem to summarise (skipped when absent, unless given)")
+	fs.StringVar(&c.gobench, "gobench", "bench-go.txt", "output of go test -bench -benchmem to summarise (skipped when absent, unless given; with -from, read only when given)")
 	fs.IntVar(&c.dials, "dials", 20, "dials per method and scenario")
 	fs.DurationVar(&c.timeout, "timeout", 5*time.Second, "timeout of each dial; a failed dial counts as this")
 	fs.DurationVar(&c.idle, "idle", time.Minute, "how long to watch an idle Selector's probe traffic, quiet and eager (0: skip)")

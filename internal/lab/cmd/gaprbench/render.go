@@ -70,7 +70,7 @@ func (r *Report) Region() string {
 			b.WriteString("\n" + img)
 		}
 	}
-	b.WriteString("\nRegenerate (root; needs iproute2, and curl for its column; about 45 minutes: here the Go benchmarks took 17 min at -count 10, the lab run 27 min): `sudo make bench` — the Go benchmarks into bench-go.txt, then `gaprbench -out BENCHMARKS.md -readme README.md`, which rewrites this section and the charts in charts/.\n")
+	b.WriteString("\nRegenerate (root; needs iproute2, and curl for its column; about 50 minutes: here the Go benchmarks took 24 min at -count 10, the lab run 27 min): `sudo make bench` — the Go benchmarks into bench-go.txt, then `gaprbench -out BENCHMARKS.md -readme README.md`, which rewrites this section and the charts in charts/.\n")
 	return b.String()
 }
 
