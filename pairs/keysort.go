@@ -3,17 +3,19 @@ package pairs
 import "slices"
 
 // radixMin is the number of keys from which sortKeys sorts by radix rather than
-// by comparison: below it, slices.Sort is faster (BenchmarkSortKeys).
+// by comparison. In BenchmarkSortKeys, alone, the two cost about the same per key
+// from 1,000 keys on and slices.Sort is faster below; within a ranking of 64 × 64
+// (4,096 keys) the radix sort saves 11% of BenchmarkRank64x64.
 const radixMin = 512
 
-// sortKeys sorts keys in increasing order and returns them sorted, in keys or in
-// tmp, which must be at least as long; at is the radix sort's scratch (kept
-// off the stack: goroutine stacks grow by copying). The keys must be distinct, and already in
-// increasing order of their low `low` bits, as rank's keys are when made in
-// RFC 6724 order (the place is their low bits): from radixMin keys on, sortKeys
-// sorts stably by the bits above only, by their bytes, least significant first,
-// skipping each byte that all keys share. Its time then grows linearly with the
-// number of keys, where a comparison sort's grows as n log n.
+// sortKeys sorts keys in increasing order and returns them sorted, in keys or
+// in tmp, which must be at least as long; at is the radix sort's scratch (kept
+// off the stack: goroutine stacks grow by copying). The keys must be distinct,
+// and already in increasing order of their low `low` bits, as rank's keys are
+// when made in RFC 6724 order (the place is their low bits): from radixMin keys
+// on, sortKeys sorts stably by the bits above only, by their bytes, least
+// significant first, skipping each byte that all keys share. Its time then grows
+// linearly with the number of keys, where a comparison sort's grows as n log n.
 func sortKeys(keys, tmp []uint64, low uint, at *radixCounts) []uint64 {
 	if len(keys) < radixMin {
 		slices.Sort(keys)

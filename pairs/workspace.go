@@ -16,8 +16,8 @@ type workspace struct {
 	cands []candWork
 	dsts  []dstWork
 	keys  []uint64
-	sort  []uint64 // sortKeys' scratch, as long as keys
-	count radixCounts
+	sort  []uint64    // sortKeys' scratch, as long as keys
+	count radixCounts // sortKeys' other scratch
 	idx   []int32
 	from  fromScratch
 	text  []byte  // the Reasons' text, before it is made a string
