@@ -54,14 +54,14 @@ type parallelDialer struct {
 }
 
 // BenchmarkParallel compares PairDialer with net.Dialer under parallel load:
-// 64 goroutines dialing a loopback listener, each closing its connection at
-// once (the client closes first, so its side goes to TIME_WAIT), for a fixed
-// time per dialer and round (20 turns of 25 ms each), in a network namespace of
-// its own (the TIME_WAIT connections would otherwise hold the host's loopback
-// ports). It runs as a
+// 64 goroutines per dialer dialing loopback listeners (parallelPorts ports),
+// each closing its connection at once (the client closes first, so its side
+// goes to TIME_WAIT), the dialers taking turns (parallelSlices turns of
+// parallelSlice per round), in a network namespace of its own (the TIME_WAIT
+// connections would otherwise hold the host's loopback ports). It runs as a
 // child of itself (isolate.Bench; root only) and reports, per dialer, the
-// median over the rounds of the dials per second and of the 99th percentile
-// of a dial's latency, its dial errors over all rounds, and the worst round's
+// median over the rounds of the dials per second and of the 99th percentile of
+// a dial's latency, its dial errors over all rounds, and the run's worst round's
 // ratio to net.Dialer: "min-x" of dials per second, "max-p99-x" of the p99.
 // The dialers: net.Dialer; "pairdialer", one PairDialer and Selector shared by
 // all goroutines; "pairdialer-own", a Selector per goroutine; "netdialer-control",
