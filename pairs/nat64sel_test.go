@@ -323,28 +323,36 @@ func TestNAT64SuspendStopsLookup(t *testing.T) {
 	}
 }
 
+// failingDNS64Selector returns a Selector on an IPv6-only network whose RFC 7050
+// lookup fails while failing is set, then finds the NAT64 prefix; both.test has
+// an AAAA and an A answer. It is closed when the test ends.
+func failingDNS64Selector(t *testing.T) (*Selector, *atomic.Bool) {
+	names := fakeDNS{"both.test": {ip("2001:db8:5::10"), ip("192.0.2.10")}}
+	failing := new(atomic.Bool)
+	failing.Store(true)
+	found := dns64Resolver(0, names)
+	lookup := func(ctx context.Context, network, host string) ([]netip.Addr, error) {
+		if host == "ipv4only.arpa." && failing.Load() {
+			return nil, &net.DNSError{Err: "server misbehaving", Name: host, IsTemporary: true}
+		}
+		return found(ctx, network, host)
+	}
+	w := netstate.NewStatic(ipv6Only(routedNAT64Snapshot(false)))
+	t.Cleanup(func() { w.Close() })
+	s, err := New(WithWatcher(w), WithoutProbing(), withLookup(lookup))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, failing
+}
+
 // A racing order made while the RFC 7050 lookup had failed is not handed out
-// after the lookup, made again, found the prefix: the prefix is not in the
-// view, so such an order is not remembered.
+// after the lookup, made again, found the prefix (which is not in the view):
+// a remembered order carries the answered lookup it was made with.
 func TestNAT64AttemptsAfterLookupRetry(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		names := fakeDNS{"both.test": {ip("2001:db8:5::10"), ip("192.0.2.10")}}
-		var failing atomic.Bool
-		failing.Store(true)
-		found := dns64Resolver(0, names)
-		lookup := func(ctx context.Context, network, host string) ([]netip.Addr, error) {
-			if host == "ipv4only.arpa." && failing.Load() {
-				return nil, &net.DNSError{Err: "server misbehaving", Name: host, IsTemporary: true}
-			}
-			return found(ctx, network, host)
-		}
-		w := netstate.NewStatic(ipv6Only(routedNAT64Snapshot(false)))
-		defer w.Close()
-		s, err := New(WithWatcher(w), WithoutProbing(), withLookup(lookup))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
+		s, failing := failingDNS64Selector(t)
 		q := Query{Network: "tcp", Host: "both.test", Port: 80}
 		ps, err := s.Attempts(context.Background(), q)
 		if err != nil || slices.ContainsFunc(ps, func(p Pair) bool { return p.Synthesized.IsValid() }) {
@@ -366,23 +374,7 @@ func TestNAT64AttemptsAfterLookupRetry(t *testing.T) {
 // looks again and finds the prefix.
 func TestNAT64AttemptsAfterFailedLookupAged(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		names := fakeDNS{"both.test": {ip("2001:db8:5::10"), ip("192.0.2.10")}}
-		var failing atomic.Bool
-		failing.Store(true)
-		found := dns64Resolver(0, names)
-		lookup := func(ctx context.Context, network, host string) ([]netip.Addr, error) {
-			if host == "ipv4only.arpa." && failing.Load() {
-				return nil, &net.DNSError{Err: "server misbehaving", Name: host, IsTemporary: true}
-			}
-			return found(ctx, network, host)
-		}
-		w := netstate.NewStatic(ipv6Only(routedNAT64Snapshot(false)))
-		defer w.Close()
-		s, err := New(WithWatcher(w), WithoutProbing(), withLookup(lookup))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
+		s, failing := failingDNS64Selector(t)
 		q := Query{Network: "tcp", Host: "both.test", Port: 80}
 		for range 2 { // the second is made after the failed lookup ended
 			if _, err := s.Attempts(context.Background(), q); err != nil {

@@ -253,6 +253,22 @@ func TestTranslatorOutage(t *testing.T) {
 	})
 }
 
+// wantSRTT is a pair's expected SRTT, within 2 ms.
+type wantSRTT struct {
+	src, dst string
+	srtt     time.Duration
+}
+
+// wantSRTTs checks the SRTT of each pair of want in s; when says at which step.
+func wantSRTTs(t *testing.T, s *probe.Store, when string, want []wantSRTT) {
+	t.Helper()
+	for _, w := range want {
+		if got := srtt(t, s, w.src, w.dst); got < w.srtt-2*time.Millisecond || got > w.srtt+2*time.Millisecond {
+			t.Errorf("%s: %s -> %s: SRTT %v, want about %v", when, w.src, w.dst, got, w.srtt)
+		}
+	}
+}
+
 // TestSlowLink checks that a path that got slower makes its link's other pairs
 // slower too (they share the uplink), and leaves the other link's alone; and
 // that the link getting fast again brings them back down.
@@ -270,19 +286,12 @@ func TestSlowLink(t *testing.T) {
 	for range 3 {
 		sample(s, srcA, dstD, 100*ms)
 	}
-	for _, c := range []struct {
-		src, dst string
-		want     time.Duration
-	}{
+	wantSRTTs(t, s, "slower", []wantSRTT{
 		{srcA, dstD, 100 * ms},
 		{src4, dst4, 100 * ms},
 		{srcB, dstD, 60 * ms},
 		{src4, "192.168.1.1", ms},
-	} {
-		if got := srtt(t, s, c.src, c.dst); got < c.want-2*ms || got > c.want+2*ms {
-			t.Errorf("%s -> %s: SRTT %v, want about %v", c.src, c.dst, got, c.want)
-		}
-	}
+	})
 	got, _ := s.Slower(time.Now().Add(probe.RecheckBusy), probe.RecheckBusy)
 	want := []probe.AddrPair{{Src: addr(src4), Dst: addr(dst4)}, {Src: addr(srcA), Dst: addr(dstD)}}
 	if !slices.Equal(got, want) {
@@ -295,19 +304,12 @@ func TestSlowLink(t *testing.T) {
 	for range 2 {
 		sample(s, srcA, dstD, 20*ms)
 	}
-	for _, c := range []struct {
-		src, dst string
-		want     time.Duration
-	}{
+	wantSRTTs(t, s, "fast again", []wantSRTT{
 		{srcA, dstD, 20 * ms},
 		{src4, dst4, 20 * ms},
 		{srcB, dstD, 60 * ms},
 		{src4, "192.168.1.1", ms},
-	} {
-		if got := srtt(t, s, c.src, c.dst); got < c.want-2*ms || got > c.want+2*ms {
-			t.Errorf("fast again: %s -> %s: SRTT %v, want about %v", c.src, c.dst, got, c.want)
-		}
-	}
+	})
 	if got, _ := s.Slower(time.Now().Add(probe.RecheckBusy), probe.RecheckBusy); len(got) != 0 {
 		t.Errorf("fast again: Slower = %v, want none", got)
 	}

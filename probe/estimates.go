@@ -70,15 +70,16 @@ func hasRTT(st PairStats) bool { return st.Samples > 0 && st.SRTT > 0 }
 
 // nearbyMemo remembers, for one Estimates call, a few prefixes' pairs (by
 // NearbyPrefix of their destination) and the two best of them with an RTT
-// sample (by Nearby's order): Nearby's answer for a destination in the prefix
-// is the first, unless it is the pair to that very destination, then the
-// second. The destinations of one call are mostly grouped by prefix (a name's
+// sample (by Nearby's order), found when first needed: Nearby's answer for a
+// destination in the prefix is the first, unless it is the pair to that very
+// destination, then the second. The destinations of one call are mostly grouped by prefix (a name's
 // answers), so the search starts at the prefix last asked.
 type nearbyMemo struct {
 	n, last int
 	prefix  [16]netip.Prefix
 	pairs   [16][]*pair
 	top     [16][2]*pair
+	topped  [16]bool // top[i] is found
 }
 
 // scanMax is the most pairs in a prefix that nearbyMemo.pair looks through
@@ -104,8 +105,7 @@ func (m *nearbyMemo) prefixOf(sc *source, dst netip.Addr) int {
 		i = m.n
 		m.n++
 	}
-	ps := sc.near[np]
-	m.prefix[i], m.pairs[i], m.top[i], m.last = np, ps, bestTwo(ps), i
+	m.prefix[i], m.pairs[i], m.topped[i], m.last = np, sc.near[np], false, i
 	return i
 }
 
@@ -127,6 +127,9 @@ func (m *nearbyMemo) pair(i int, sc *source, dst netip.Addr) *pair {
 // i in the memo, or nil.
 func (m *nearbyMemo) nearby(i int, dst netip.Addr) *pair {
 	top := &m.top[i]
+	if !m.topped[i] {
+		*top, m.topped[i] = bestTwo(m.pairs[i]), true
+	}
 	if top[0] != nil && top[0].dst == dst {
 		return top[1]
 	}

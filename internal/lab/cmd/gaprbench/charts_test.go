@@ -196,6 +196,12 @@ func TestWriteCharts(t *testing.T) {
 	if len(files) != 3 {
 		t.Fatalf("wrote %v, want 3 files", files)
 	}
+	checkSVGFiles(t, files)
+}
+
+// checkSVGFiles checks each of files with checkSVG.
+func checkSVGFiles(t *testing.T, files []string) {
+	t.Helper()
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {

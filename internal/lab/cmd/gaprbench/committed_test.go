@@ -22,15 +22,7 @@ func TestCommittedCharts(t *testing.T) {
 	if len(files) == 0 {
 		t.Fatal("no charts in charts/ (sudo make bench writes them)")
 	}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := checkSVG(data); err != nil {
-			t.Errorf("%s: %v", f, err)
-		}
-	}
+	checkSVGFiles(t, files)
 	link := regexp.MustCompile(`!\[[^\]]*\]\((charts/[^)]+\.svg)\)`)
 	for _, doc := range []string{"README.md", "BENCHMARKS.md"} {
 		text, err := os.ReadFile(filepath.Join(root, doc))
