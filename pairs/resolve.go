@@ -110,7 +110,27 @@ func resolveFamilies(ctx context.Context, lookup lookupFunc, host string, f fami
 		case <-t.C: // AAAA too slow: go on with A alone
 		}
 	}
+	if err := endedLookup(ctx, a6, a4); err != nil {
+		return nil, err
+	}
 	return collect(host, a6, a4)
+}
+
+// endedLookup returns the error of a lookup that the caller's context ended,
+// if it ended. net.Dialer makes one lookup for both families, and a context
+// that ends before it answers fails the dial with that lookup's error; with
+// one lookup per family, the other may have answered first, and the dial
+// fails the same way rather than go on with half an answer it cannot dial.
+func endedLookup(ctx context.Context, answers ...*answer) error {
+	if ctx.Err() == nil {
+		return nil
+	}
+	for _, a := range answers {
+		if a != nil && (errors.Is(a.err, context.Canceled) || errors.Is(a.err, context.DeadlineExceeded)) {
+			return a.err
+		}
+	}
+	return nil
 }
 
 func lookupAnswer(ctx context.Context, lookup lookupFunc, network, host string) *answer {

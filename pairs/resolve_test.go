@@ -103,6 +103,17 @@ func TestResolveErrors(t *testing.T) {
 		if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) != 5*time.Second {
 			t.Errorf("after %v: err = %v, want the context's deadline after 5s", time.Since(start), err)
 		}
+
+		// AAAA answers, then the context ends while A is outstanding: the
+		// lookup fails with A's error, as net.Dialer's one lookup would.
+		dns = slowDNS{delay: map[string]time.Duration{"ip6": time.Millisecond, "ip4": time.Second},
+			addrs: map[string][]netip.Addr{"ip6": {ip("2001:db8::1")}}}
+		ctx, cancel = context.WithTimeout(context.Background(), 10*time.Millisecond)
+		defer cancel()
+		addrs, err := resolve(ctx, dns.lookup, "host.test", family{true, true}, DefaultResolutionDelay)
+		if !errors.Is(err, context.DeadlineExceeded) || addrs != nil {
+			t.Errorf("context ended after AAAA: %v, %v; want no addresses and the deadline", addrs, err)
+		}
 	})
 }
 
