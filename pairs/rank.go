@@ -134,7 +134,7 @@ type ranking struct {
 	byRFC           []int32  // the destinations that have candidates, in RFC 6724 order
 	at              []int32  // per place in the RFC 6724 order: the candidate there
 	keys            []uint64 // per candidate: scratch, then the sort keys
-	reasonsFrom     int32    // where the Reasons start in the text pairs writes
+	reasonsFrom     int32    // where a Reason starts in the workspace's text, after the prefixes
 }
 
 // candWork is what a rank call works out for one candidate.

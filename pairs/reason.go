@@ -4,19 +4,23 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/getapr/getapr/probe"
 )
 
-// pairs builds the result in the order of keys. The Reasons' text is written
-// into the workspace's buffer (kept between rankings) and made one string, of
-// which every Reason is a slice.
+// pairs builds the result in the order of keys, in one pass. Each Reason is
+// written into the workspace's buffer after the prefixes' text, then copied
+// into one strings.Builder for all the Reasons, of whose text it is a slice:
+// one allocation, no second pass over the result to set the Reasons, and no
+// copy of the whole text.
 func (r *ranking) pairs(keys []uint64, kb keyBits) []Pair {
 	in, ws := r.in, r.ws
 	out := make([]Pair, len(keys))
-	text := r.writePrefixes(ws.text[:0])
-	ends := resized(ws.ends, len(keys))
+	b := r.writePrefixes(ws.text[:0])
+	var reasons strings.Builder
+	reasons.Grow(ws.reasonSize(len(keys)))
 	for i, k := range keys {
 		ci := r.at[kb.pos(k)]
 		c, e := in.cands[ci], &r.cands[ci].est
@@ -29,21 +33,20 @@ func (r *ranking) pairs(keys []uint64, kb keyBits) []Pair {
 		p.Latency, p.RTTVar, p.Basis = e.latency, e.rttvar, e.basis
 		p.Health, p.Deprecated, p.EgressMismatch = e.health, s.attr.deprecated, c.mismatch
 		p.Middlebox = e.middlebox
-		p.Synthesized = d.synth
+		if d.synth.IsValid() { // out is zeroed: store no more pointers than needed
+			p.Synthesized = d.synth
+		}
 		tie := int32(-1) // the previous candidate, if this one ties with it
 		if i > 0 && kb.ties(keys[i-1], k) {
 			tie = r.at[kb.pos(keys[i-1])]
 		}
-		text = r.appendReason(text, ci, tie)
-		ends[i] = int32(len(text))
+		b = r.appendReason(b[:r.reasonsFrom], ci, tie)
+		from := reasons.Len()
+		reasons.Write(b[r.reasonsFrom:])
+		p.Reason = reasons.String()[from:]
 	}
-	all := string(text)
-	from := r.reasonsFrom // the prefixes' text, before, is in no Reason
-	for i := range out {
-		out[i].Reason = all[from:ends[i]]
-		from = ends[i]
-	}
-	ws.text, ws.ends = text, ends
+	ws.text = b
+	ws.noteReasons(len(keys), reasons.Len())
 	return out
 }
 

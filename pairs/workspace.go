@@ -20,8 +20,10 @@ type workspace struct {
 	count radixCounts // sortKeys' other scratch
 	idx   []int32
 	from  fromScratch
-	text  []byte  // the Reasons' text, before it is made a string
-	ends  []int32 // per pair: where its Reason ends in text
+	text  []byte // the prefixes' text, then one Reason's (see pairs)
+	// reasonBytes is how many bytes of Reasons the last ranking wrote per
+	// pair, in sixteenths, to size the next one's text.
+	reasonBytes int
 	// prefixes are those written in text (see writePrefixes).
 	prefixes []writtenPrefix
 	lits     [2]netip.Addr // the destinations of a literal or empty host
@@ -45,8 +47,27 @@ func (ws *workspace) reset(in *rankInput) {
 	ws.idx = resized(ws.idx, 3*n+2*nd+ns+2)
 }
 
+// reasonSize returns the room to reserve for the Reasons of n pairs: as
+// many bytes per pair as the last ranking wrote, and a little more, so that
+// the text rarely grows (a grown text leaves the earlier Reasons in the old
+// array).
+func (ws *workspace) reasonSize(n int) int {
+	perPair := ws.reasonBytes
+	if perPair == 0 {
+		perPair = 48 * 16
+	}
+	return n * perPair * 17 / 16 / 16
+}
+
+// noteReasons records that the Reasons of n pairs took size bytes.
+func (ws *workspace) noteReasons(n, size int) {
+	if n > 0 {
+		ws.reasonBytes = (16*size + n - 1) / n
+	}
+}
+
 // release drops what the workspace refers to outside itself (the view's sources,
-// the knowledge, the Reasons' text), so that a kept workspace holds on to nothing.
+// the knowledge, the destinations), so that a kept workspace holds on to nothing.
 func (ws *workspace) release() {
 	ws.in.k = nil
 	clear(ws.in.spare[:cap(ws.in.spare)])
