@@ -43,10 +43,11 @@ type Stream struct {
 	ans      *svcb.Answers
 	origin   [2]*answer // the host's A ([0]) and AAAA answers, once in
 	traced   func([]netip.Addr, error)
-	untraced int       // the host's A and AAAA lookups not ended; traced is called at 0
-	running  int       // lookups not ended
-	first    time.Time // when the first address (or hint) arrived
-	order    []Pair    // every pair known, in racing order
+	caller   context.Context // the dial's: a lookup it ended is the name's error (endedLookup)
+	untraced int             // the host's A and AAAA lookups not ended; traced is called at 0
+	running  int             // lookups not ended
+	first    time.Time       // when the first address (or hint) arrived
+	order    []Pair          // every pair known, in racing order
 	taken    map[pairKey]bool
 	changed  chan struct{} // closed, and replaced, at every change
 	svcDone  chan struct{} // closed when the HTTPS answer is in, or none is asked
@@ -90,13 +91,36 @@ func (s *Selector) Stream(ctx context.Context, q Query) (*Stream, error) {
 	st := s.newStream(q, name, f)
 	tctx, done := traceLookup(ctx, q.Host)
 	lctx, cancel := context.WithCancel(tctx)
-	st.cancel, st.traced = cancel, done
+	st.cancel, st.traced, st.caller = cancel, done, ctx
 	st.start(lctx)
-	if err := st.waitStart(); err != nil {
+	err = st.waitStart()
+	if err == nil {
+		err = st.endedLookup(ctx)
+	}
+	if err != nil {
 		st.Close()
 		return nil, err
 	}
 	return st, nil
+}
+
+// endedLookup returns, when ctx has ended, the error of the host's A or
+// AAAA lookup that it ended, once both have ended (they end with ctx): the
+// dial fails as net.Dialer's one lookup would, not over the family that
+// answered first (see endedLookup in resolve.go).
+func (st *Stream) endedLookup(ctx context.Context) error {
+	if ctx.Err() == nil {
+		return nil
+	}
+	for {
+		st.mu.Lock()
+		left, ch, a4, a6 := st.untraced, st.changed, st.origin[0], st.origin[1]
+		st.mu.Unlock()
+		if left == 0 {
+			return endedLookup(ctx, a6, a4)
+		}
+		<-ch
+	}
 }
 
 // fixedStream is a Stream of ps and nothing more.
@@ -210,6 +234,11 @@ func (st *Stream) lookupAddrs(ctx context.Context, name string, is6 bool) {
 // trace reports the end of the host's lookups to the trace. st.mu is held.
 func (st *Stream) trace() {
 	addrs, err := collect(st.name, st.origin[1], st.origin[0])
+	if st.caller != nil {
+		if e := endedLookup(st.caller, st.origin[1], st.origin[0]); e != nil {
+			addrs, err = nil, e
+		}
+	}
 	st.traced(addrs, err)
 }
 

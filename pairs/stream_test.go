@@ -312,6 +312,28 @@ func TestStreamErrors(t *testing.T) {
 		if de, ok := errors.AsType[*net.DNSError](err); !ok || !errors.Is(err, context.Canceled) {
 			t.Errorf("canceled: %v (%T), want the lookup's *net.DNSError", err, de)
 		}
+		// The context has ended, but AAAA answers before its lookup notices;
+		// A's lookup notices: the dial fails with A's error, as net.Dialer's
+		// one lookup for both families does.
+		half := func(ctx context.Context, network, host string) ([]netip.Addr, error) {
+			if network == "ip6" {
+				return []netip.Addr{ip(dst6)}, nil
+			}
+			<-ctx.Done()
+			return nil, &net.DNSError{Err: ctx.Err().Error(), Name: host, UnwrapErr: ctx.Err()}
+		}
+		sel = scripted{}.selector(t, withLookup(half))
+		var done []httptrace.DNSDoneInfo
+		ctx, cancel = context.WithCancel(httptrace.WithClientTrace(t.Context(), &httptrace.ClientTrace{
+			DNSDone: func(i httptrace.DNSDoneInfo) { done = append(done, i) }}))
+		cancel()
+		_, err = sel.Stream(ctx, Query{Host: "half.test", Port: 443})
+		if de, ok := errors.AsType[*net.DNSError](err); !ok || !errors.Is(err, context.Canceled) {
+			t.Errorf("canceled, AAAA answered: %v (%T), want A's *net.DNSError", err, de)
+		}
+		if len(done) != 1 || len(done[0].Addrs) != 0 || !errors.Is(done[0].Err, context.Canceled) {
+			t.Errorf("canceled, AAAA answered: DNSDone %+v, want once, no addresses, A's error", done)
+		}
 		st, err := sel.Stream(t.Context(), Query{Host: "192.0.2.7", Port: 80})
 		if err != nil || st.Left() != 1 || !st.Done() {
 			t.Errorf("literal: %v, %d pairs", err, st.Left())
