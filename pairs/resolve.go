@@ -110,6 +110,12 @@ func resolveFamilies(ctx context.Context, lookup lookupFunc, host string, f fami
 		case <-t.C: // AAAA too slow: go on with A alone
 		}
 	}
+	return joinAnswers(ctx, host, a6, a4)
+}
+
+// joinAnswers is the result of the host's lookups: the error of one that the
+// caller's context ended (endedLookup), else their answers joined (collect).
+func joinAnswers(ctx context.Context, host string, a6, a4 *answer) ([]netip.Addr, error) {
 	if err := endedLookup(ctx, a6, a4); err != nil {
 		return nil, err
 	}

@@ -95,7 +95,7 @@ func (s *Selector) Stream(ctx context.Context, q Query) (*Stream, error) {
 	st.start(lctx)
 	err = st.waitStart()
 	if err == nil {
-		err = st.endedLookup(ctx)
+		err = st.endedLookup()
 	}
 	if err != nil {
 		st.Close()
@@ -104,12 +104,12 @@ func (s *Selector) Stream(ctx context.Context, q Query) (*Stream, error) {
 	return st, nil
 }
 
-// endedLookup returns, when ctx has ended, the error of the host's A or
-// AAAA lookup that it ended, once both have ended (they end with ctx): the
-// dial fails as net.Dialer's one lookup would, not over the family that
-// answered first (see endedLookup in resolve.go).
-func (st *Stream) endedLookup(ctx context.Context) error {
-	if ctx.Err() == nil {
+// endedLookup returns, when the dial's context has ended, the error of the
+// host's A or AAAA lookup that it ended, once both have ended (they end with
+// it): the dial fails as net.Dialer's one lookup would, not over the family
+// that answered first (see endedLookup in resolve.go).
+func (st *Stream) endedLookup() error {
+	if st.caller.Err() == nil {
 		return nil
 	}
 	for {
@@ -117,7 +117,7 @@ func (st *Stream) endedLookup(ctx context.Context) error {
 		left, ch, a4, a6 := st.untraced, st.changed, st.origin[0], st.origin[1]
 		st.mu.Unlock()
 		if left == 0 {
-			return endedLookup(ctx, a6, a4)
+			return endedLookup(st.caller, a6, a4)
 		}
 		<-ch
 	}
@@ -233,13 +233,7 @@ func (st *Stream) lookupAddrs(ctx context.Context, name string, is6 bool) {
 
 // trace reports the end of the host's lookups to the trace. st.mu is held.
 func (st *Stream) trace() {
-	addrs, err := collect(st.name, st.origin[1], st.origin[0])
-	if st.caller != nil {
-		if e := endedLookup(st.caller, st.origin[1], st.origin[0]); e != nil {
-			addrs, err = nil, e
-		}
-	}
-	st.traced(addrs, err)
+	st.traced(joinAnswers(st.caller, st.name, st.origin[1], st.origin[0]))
 }
 
 // lookupHTTPS looks the HTTPS records up, adds them, and asks for the
