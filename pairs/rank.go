@@ -306,18 +306,24 @@ func (r *ranking) rankSources() {
 		}
 		// Sort by the packed rule values; the candidate index below them keeps
 		// equal sources in snapshot order.
-		keys := r.keys[:0]
-		for _, ci := range group {
-			k := sourceKey(&in.dsts[d].attr, in.choice(ci))
-			r.cands[ci].srcKey = k
-			keys = append(keys, uint64(k)|uint64(ci))
-		}
-		slices.Sort(keys)
-		for i, k := range keys {
+		for i, k := range sortSources(r.sourceKeys(d, r.keys[:0]), r.ws.sort, &r.ws.count) {
 			group[i] = int32(k & (1<<srcKeyShift - 1))
 		}
 		r.dsts[d].best = group[0]
 	}
+}
+
+// sourceKeys appends to keys, for each candidate of destination d in its
+// group's order, its source's rule values for d (which it also keeps in the
+// candidate's srcKey) with the candidate below them, and returns keys.
+func (r *ranking) sourceKeys(d int, keys []uint64) []uint64 {
+	in := r.in
+	for _, ci := range r.group(d) {
+		k := sourceKey(&in.dsts[d].attr, in.choice(ci))
+		r.cands[ci].srcKey = k
+		keys = append(keys, uint64(k)|uint64(ci))
+	}
+	return keys
 }
 
 // rankDestinations puts the destinations that have candidates in the order of the
