@@ -76,7 +76,7 @@ func hasRTT(st PairStats) bool { return st.Samples > 0 && st.SRTT > 0 }
 // answers), so the search starts at the prefix last asked.
 type nearbyMemo struct {
 	n, last int
-	prefix  [16]netip.Prefix
+	prefix  [16]nearKey
 	pairs   [16][]*pair
 	top     [16][2]*pair
 	topped  [16]bool // top[i] is found
@@ -90,7 +90,7 @@ const scanMax = 8
 // prefixOf returns where dst's prefix is in the memo, putting it there (in
 // place of the last one asked, when the memo is full) with sc's pairs in it.
 func (m *nearbyMemo) prefixOf(sc *source, dst netip.Addr) int {
-	np := NearbyPrefix(dst)
+	np := nearKeyOf(dst)
 	if m.n > 0 && m.prefix[m.last] == np {
 		return m.last
 	}

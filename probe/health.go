@@ -36,9 +36,9 @@ type source struct {
 	network   netstate.Network
 	router    bool // the link's default router of the family is FAILED: suspect, re-checked
 
-	pairs   map[netip.Addr]*pair     // by destination
-	near    map[netip.Prefix][]*pair // by NearbyPrefix of the destination
-	working int                      // pairs whose last result proved the path
+	pairs   map[netip.Addr]*pair // by destination
+	near    map[nearKey][]*pair  // by NearbyPrefix of the destination (nearKeyOf)
+	working int                  // pairs whose last result proved the path
 }
 
 // addSource starts a fresh source, health Unknown.
@@ -47,7 +47,7 @@ func (s *Store) addSource(a netip.Addr, now time.Time) *source {
 		addr:  a,
 		since: now,
 		pairs: make(map[netip.Addr]*pair),
-		near:  make(map[netip.Prefix][]*pair),
+		near:  make(map[nearKey][]*pair),
 	}
 	s.sources[a] = sc
 	s.changed = now
@@ -74,9 +74,9 @@ func (sc *source) setWorking(p *pair, w bool) {
 	}
 }
 
-// reaches reports whether one of sc's pairs to a destination in prefix np worked at
-// its last attempt.
-func (sc *source) reaches(np netip.Prefix) bool {
+// reaches reports whether one of sc's pairs to a destination in the nearby prefix
+// np worked at its last attempt.
+func (sc *source) reaches(np nearKey) bool {
 	return slices.ContainsFunc(sc.near[np], func(p *pair) bool { return p.working })
 }
 
@@ -170,7 +170,7 @@ func (s *Store) Due() <-chan struct{} { return s.due }
 // source that is not dead reaches dst or a destination near it, or sc reaches
 // nothing at all while another source of its family reaches something.
 func (s *Store) blames(sc *source, dst netip.Addr) bool {
-	np := NearbyPrefix(dst)
+	np := nearKeyOf(dst)
 	for _, o := range s.sources {
 		if o == sc || o.health == Dead {
 			continue

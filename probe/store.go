@@ -2,6 +2,7 @@ package probe
 
 import (
 	"cmp"
+	"encoding/binary"
 	"net/netip"
 	"slices"
 	"sort"
@@ -130,6 +131,26 @@ func NearbyPrefix(dst netip.Addr) netip.Prefix {
 	}
 	p, _ := dst.WithZone("").Prefix(bits)
 	return p
+}
+
+// nearKey is a destination's NearbyPrefix packed in a word, as a source's
+// near lists are keyed: the prefix's bits in the low 32 and the family above
+// them (1 for IPv6, 2 for IPv4); 0 for an invalid address. Hashing and
+// comparing it costs less than a netip.Prefix, and a ranking looks up one per
+// source and prefix.
+type nearKey uint64
+
+// nearKeyOf returns the nearKey of dst: NearbyPrefix(dst), packed.
+func nearKeyOf(dst netip.Addr) nearKey {
+	switch {
+	case dst.Is4():
+		a := dst.As4()
+		return 2<<32 | nearKey(binary.BigEndian.Uint32(a[:])&^(1<<12-1))
+	case dst.Is6():
+		a := dst.As16()
+		return 1<<32 | nearKey(binary.BigEndian.Uint32(a[:4]))
+	}
+	return 0
 }
 
 // endTime is when an outcome's attempt ended; now when it carries no Start.
@@ -273,7 +294,7 @@ func (s *Store) pairOf(sc *source, dst netip.Addr) *pair {
 	}
 	p := &pair{dst: dst}
 	sc.pairs[dst] = p
-	np := NearbyPrefix(dst)
+	np := nearKeyOf(dst)
 	p.near = len(sc.near[np])
 	sc.near[np] = append(sc.near[np], p)
 	s.npairs++
@@ -285,7 +306,7 @@ func (s *Store) pairOf(sc *source, dst netip.Addr) *pair {
 func (s *Store) dropPair(sc *source, p *pair) {
 	sc.setWorking(p, false)
 	delete(sc.pairs, p.dst)
-	np := NearbyPrefix(p.dst)
+	np := nearKeyOf(p.dst)
 	l := sc.near[np]
 	last := l[len(l)-1]
 	l[p.near], last.near = last, p.near
@@ -408,7 +429,7 @@ func (s *Store) Nearby(src, dst netip.Addr) (PairStats, bool) {
 		return PairStats{}, false
 	}
 	var best *pair
-	for _, p := range sc.near[NearbyPrefix(dst)] {
+	for _, p := range sc.near[nearKeyOf(dst)] {
 		if p.dst == dst || p.stats.Samples == 0 {
 			continue
 		}
