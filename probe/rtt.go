@@ -39,15 +39,14 @@ func (p *pair) sample(r time.Duration, now time.Time) (moved time.Duration) {
 	restart := false
 	if r > 0 && ps.Samples > 0 {
 		if p.shift == 0 {
-			p.base = *ps
+			p.baseSRTT, p.baseRTTVar = ps.SRTT, ps.RTTVar
 		}
 		// Judge against the estimate before the run of far samples: each of them
 		// widens RTTVAR, which would hide the next.
-		b := &p.base
-		switch far := max(4*b.RTTVar, shiftMin); {
-		case r > b.SRTT+max(far, b.SRTT/2):
+		switch base, far := p.baseSRTT, max(4*p.baseRTTVar, shiftMin); {
+		case r > base+max(far, base/2):
 			p.shift = max(p.shift, 0) + 1
-		case r < b.SRTT-max(far, b.SRTT/3):
+		case r < base-max(far, base/3):
 			p.shift = min(p.shift, 0) - 1
 		default:
 			p.shift = 0
@@ -62,7 +61,7 @@ func (p *pair) sample(r time.Duration, now time.Time) (moved time.Duration) {
 		// The run agreed on the new delay: a variation of r/2, as for a first
 		// sample of an unknown path, would hide the next change for a while.
 		ps.RTTVar = r / 8
-		moved = r - p.base.SRTT
+		moved = r - p.baseSRTT
 	}
 	if ps.Samples == 0 {
 		return moved

@@ -104,9 +104,10 @@ type pair struct {
 	updated  time.Time // time of the last result
 	near     int       // index in its source's near list
 	shift    int8      // samples in a row far above (> 0) or far below (< 0) SRTT
-	base     PairStats // the estimate before the first of those samples
-	floor    time.Duration
-	floorAt  time.Time // when floor was last confirmed or lowered
+	// baseSRTT and baseRTTVar are the estimate before the first of those samples.
+	baseSRTT, baseRTTVar time.Duration
+	floor                time.Duration
+	floorAt              time.Time // when floor was last confirmed or lowered
 }
 
 // addrKey is how the Store keys an address: unmapped, and without zone unless it is
