@@ -339,8 +339,9 @@ func clampTime(t, now time.Time) (time.Time, bool) {
 // importShared learns, from checked entries, those of sources of the host that are
 // more recent than what s knows: the most recent first, shareImportBatch entries
 // per hold of the lock, adding pairs only while s holds fewer than its maximum
-// (an import never evicts). Health and flags are left alone: they are this
-// process's own experience. It sorts entries.
+// (an import never evicts). Health, flags and the pairs' TLS evidence (LastTLS,
+// LastMiddlebox: the file has none) are left alone: they are this process's own
+// experience. It sorts entries.
 func (s *Store) importShared(entries []sharedPair, now time.Time) {
 	slices.SortFunc(entries, func(a, b sharedPair) int { return b.updated().Compare(a.updated()) })
 	for len(entries) > 0 {
@@ -372,7 +373,9 @@ func (s *Store) importBatch(entries []sharedPair, now time.Time) {
 			p = s.pairOf(sc, e.Dst)
 			p.imported = true
 		}
-		p.stats, p.updated = e.stats(), e.updated()
+		st := e.stats()
+		st.LastTLS, st.LastMiddlebox = p.stats.LastTLS, p.stats.LastMiddlebox
+		p.stats, p.updated = st, e.updated()
 		sc.setWorking(p, e.Successes > 0 && !e.LastFailure.After(e.LastSuccess))
 	}
 }

@@ -3,6 +3,7 @@ package probe_test
 import (
 	"encoding/json"
 	"errors"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -233,4 +234,34 @@ func TestSharerPeriodic(t *testing.T) {
 			t.Error("Close did not merge")
 		}
 	})
+}
+
+// TestShareKeepsMiddleboxVerdict checks that learning a pair from the shared
+// file, where another process measured it more recently, keeps this
+// process's own TLS evidence: the file carries none, and a middlebox seen
+// on the pair is still there after the import.
+func TestShareKeepsMiddleboxVerdict(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "getapr", "pairs.json")
+	s1, s2 := newSharingStore(), newSharingStore()
+	now := time.Now()
+	s1.Report(outcome(srcA, dstD, probe.Success, 30*time.Millisecond, now.Add(-time.Second)))
+	s1.Report(outcome(srcA, dstD, probe.Middlebox, 30*time.Millisecond, now.Add(-time.Second)))
+	s2.Report(outcome(srcA, dstD, probe.Success, 20*time.Millisecond, now))
+	for _, s := range []*probe.Store{s2, s1} {
+		if err := s.Share(path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ps, ok := s1.Pair(addr(srcA), addr(dstD))
+	if !ok || ps.SRTT != 20*time.Millisecond {
+		t.Fatalf("first store's Pair = %+v, %v; want the second's newer measurement", ps, ok)
+	}
+	if !ps.Intercepted(now) {
+		t.Errorf("after the import, the pair's middlebox verdict is gone: %+v", ps)
+	}
+	est := make([]probe.Estimate, 1)
+	s1.Estimates(addr(srcA), []netip.Addr{addr(dstD)}, now, est)
+	if est[0].MiddleboxUntil.IsZero() {
+		t.Errorf("Estimates after the import: %+v, want the middlebox verdict", est[0])
+	}
 }
