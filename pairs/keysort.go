@@ -25,7 +25,7 @@ func sortKeys(keys, tmp []uint64, low uint, at *radixCounts) []uint64 {
 }
 
 // radixCounts is a radix sort's scratch: where the keys with each value of a
-// byte go.
+// digit (a byte at most) go.
 type radixCounts [256]int32
 
 // sourceRadixMin is the number of sources of one destination from which
@@ -34,14 +34,13 @@ type radixCounts [256]int32
 const sourceRadixMin = 24
 
 // sortSources sorts the keys of one destination's sources and returns them
-// sorted, in keys or in tmp, which must be at least as long (at is scratch,
-// as sortKeys'). Each key holds a
-// source's rule values (a srcKey) in its top srcKeyBits bits and its candidate
-// below them, and the keys come in increasing order of candidate (rankSources
-// makes them so). From sourceRadixMin keys on, sortSources sorts stably by the
-// rule values only, four bits at a time, skipping those that all keys share, so
-// that its time per source does not grow with the sources, as a comparison
-// sort's does.
+// sorted, in keys or in tmp, which must be at least as long; at is scratch, as
+// sortKeys'. Each key holds a source's rule values (a srcKey) in its top
+// srcKeyBits bits and its candidate below them, and the keys come in
+// increasing order of candidate (rankSources makes them so). From
+// sourceRadixMin keys on, sortSources sorts stably by the rule values only,
+// four bits at a time, skipping those that all keys share, so that its time
+// per source does not grow with the sources, as a comparison sort's does.
 func sortSources(keys, tmp []uint64, at *radixCounts) []uint64 {
 	if len(keys) < sourceRadixMin {
 		slices.Sort(keys)
