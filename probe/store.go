@@ -126,13 +126,20 @@ func addrKey(a netip.Addr) netip.Addr {
 // It is the rule of the Python prototype, used by Nearby and by the ranking in
 // package pairs. An invalid dst gives the zero Prefix.
 func NearbyPrefix(dst netip.Addr) netip.Prefix {
-	bits := 20
+	bits := nearbyBits4
 	if dst.Is6() {
-		bits = 32
+		bits = nearbyBits6
 	}
 	p, _ := dst.WithZone("").Prefix(bits)
 	return p
 }
+
+// nearbyBits4 and nearbyBits6 are NearbyPrefix's prefix lengths (both at most
+// 32: nearKeyOf packs the prefix's bits in 32).
+const (
+	nearbyBits4 = 20
+	nearbyBits6 = 32
+)
 
 // nearKey is a destination's NearbyPrefix packed in a word, as a source's
 // near lists are keyed: the prefix's bits in the low 32 and the family above
@@ -146,14 +153,20 @@ type nearKey uint64
 // As16's array costs a stall (two 8-byte stores read back as one 16-byte
 // load) that took longer than all the rest.
 func nearKeyOf(dst netip.Addr) nearKey {
+	var family nearKey
+	var top uint32 // the address's first 32 bits
+	bits := nearbyBits4
 	switch {
 	case dst.Is4():
 		a := dst.As4()
-		return 2<<32 | nearKey(binary.BigEndian.Uint32(a[:])&^(1<<12-1))
+		family, top = 2, binary.BigEndian.Uint32(a[:])
 	case dst.Is6():
-		return 1<<32 | nearKey(uint32(dst.As16()[0])<<24|uint32(dst.As16()[1])<<16|uint32(dst.As16()[2])<<8|uint32(dst.As16()[3]))
+		family, top = 1, uint32(dst.As16()[0])<<24|uint32(dst.As16()[1])<<16|uint32(dst.As16()[2])<<8|uint32(dst.As16()[3])
+		bits = nearbyBits6
+	default:
+		return 0
 	}
-	return 0
+	return family<<32 | nearKey(top&^(1<<(32-bits)-1))
 }
 
 // endTime is when an outcome's attempt ended; now when it carries no Start.
