@@ -26,6 +26,7 @@ type queue struct {
 	runOther     int  // other jobs running
 	lastOther    bool // the last job taken was of the other class
 	workers      int  // worker goroutines running
+	running      int  // jobs running (taken, not finished): the busy workers
 }
 
 func newQueue() queue { return queue{byPath: make(map[Path]*job)} }
@@ -80,6 +81,7 @@ func (q *queue) take(maxOther int) *job {
 		q.asked = q.asked[1:]
 		q.lastOther = false
 		j.running = true
+		q.running++
 		return j
 	case canOther:
 		j := q.other[0]
@@ -87,6 +89,7 @@ func (q *queue) take(maxOther int) *job {
 		q.lastOther = true
 		q.runOther++
 		j.running = true
+		q.running++
 		return j
 	}
 	return nil
@@ -103,6 +106,7 @@ func skipMoved(other []*job) []*job {
 // finish forgets a job that ran, and returns the rounds it completed.
 func (q *queue) finish(j *job) []*roundDone {
 	delete(q.byPath, j.path)
+	q.running--
 	if !j.asked {
 		q.runOther--
 	}

@@ -23,7 +23,9 @@ func (p *Prober) enqueue(paths []Path, asked, recheck bool, r *roundDone) int {
 			delete(p.lastProbe, c)
 		}
 	}
-	for p.q.workers < p.cfg.Concurrency && p.q.workers < p.q.len() && p.ctx.Err() == nil {
+	// A busy worker takes nothing before its connect ends (a dropped one: the
+	// whole Timeout): start one for each queued path no idle worker will take.
+	for p.q.workers < p.cfg.Concurrency && p.q.workers-p.q.running < p.q.len() && p.ctx.Err() == nil {
 		p.q.workers++
 		p.wg.Go(p.worker)
 	}
