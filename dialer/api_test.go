@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/getapr/getapr/dialer"
+	"github.com/getapr/getapr/netstate"
+	"github.com/getapr/getapr/pairs"
 )
 
 // TestSameAPIAsNetDialer checks that every exported field and method of
@@ -102,6 +104,97 @@ func TestDialTCPUDPLikeNet(t *testing.T) {
 	if err == nil || err.Error() != want.Error() {
 		t.Errorf("DialUDP(tcp): %v, net.Dialer's %v", err, want)
 	}
+}
+
+// TestDialTCPUDPIgnoreLocalAddr checks that DialTCP and DialUDP, like
+// net.Dialer's, bind laddr and not the LocalAddr field, also where the pair is
+// a fallback (192.0.2.1 is no address of the host: binding it fails, which
+// sends nothing), and with a field of the other network's type.
+func TestDialTCPUDPIgnoreLocalAddr(t *testing.T) {
+	ln := listen(t, "tcp4", "127.0.0.1:0")
+	raddr := ln.Addr().(*net.TCPAddr).AddrPort()
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	uaddr := pc.LocalAddr().(*net.UDPAddr).AddrPort()
+	sel := newSelector(t)
+	laddr, foreign := netip.MustParseAddrPort("127.0.0.2:0"), netip.MustParseAddrPort("192.0.2.1:0")
+	const notHere = "bind: cannot assign requested address"
+	field := net.IPv4(127, 0, 0, 3)
+	local := func(c net.Conn, err error) string {
+		if oe, ok := err.(*net.OpError); ok {
+			return oe.Err.Error()
+		}
+		if err != nil {
+			return err.Error()
+		}
+		defer c.Close()
+		return c.LocalAddr().(interface{ AddrPort() netip.AddrPort }).AddrPort().Addr().String()
+	}
+	for _, tc := range []struct {
+		name  string
+		field net.Addr
+		dial  func(d *dialer.PairDialer, laddr netip.AddrPort) (net.Conn, error)
+		want  map[netip.AddrPort]string // by laddr
+	}{
+		{"DialTCP", &net.TCPAddr{IP: field}, func(d *dialer.PairDialer, l netip.AddrPort) (net.Conn, error) {
+			return d.DialTCP(t.Context(), "tcp4", l, raddr)
+		}, map[netip.AddrPort]string{laddr: "127.0.0.2", {}: "127.0.0.1", foreign: notHere}},
+		{"DialUDP", &net.UDPAddr{IP: field}, func(d *dialer.PairDialer, l netip.AddrPort) (net.Conn, error) {
+			return d.DialUDP(t.Context(), "udp4", l, uaddr)
+		}, map[netip.AddrPort]string{laddr: "127.0.0.2", {}: "127.0.0.1", foreign: notHere}},
+		{"DialUDP, a TCP field", &net.TCPAddr{IP: field}, func(d *dialer.PairDialer, l netip.AddrPort) (net.Conn, error) {
+			return d.DialUDP(t.Context(), "udp4", l, uaddr)
+		}, map[netip.AddrPort]string{laddr: "127.0.0.2", {}: "127.0.0.1", foreign: notHere}},
+	} {
+		d := &dialer.PairDialer{Selector: sel, LocalAddr: tc.field}
+		for l, want := range tc.want {
+			if got := local(tc.dial(d, l)); got != want {
+				t.Errorf("%s, laddr %v, LocalAddr %v: %s, want %s", tc.name, l, tc.field, got, want)
+			}
+		}
+	}
+}
+
+// TestDefaultResolverAtEachDial checks that a Selector without WithResolver
+// resolves with net.DefaultResolver as it is at each dial, as net.Dialer does:
+// a program that replaces it after its first dial is heard. Both resolvers
+// are fake servers on loopback.
+func TestDefaultResolverAtEachDial(t *testing.T) {
+	ln := listen(t, "tcp4", "127.0.0.1:0")
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	before, err := newFakeDNS(nil) // knows no name
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer before.Close()
+	after, err := newFakeDNS(map[string][]netip.Addr{"late.test": {netip.MustParseAddr("127.0.0.1")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer after.Close()
+	saved := net.DefaultResolver
+	defer func() { net.DefaultResolver = saved }()
+
+	net.DefaultResolver = before.Resolver()
+	sel, err := pairs.New(pairs.WithWatcher(netstate.NewStatic(loopbackSnapshot())), pairs.WithoutProbing())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sel.Close()
+	d := &dialer.PairDialer{Selector: sel}
+	if c, err := d.Dial("tcp", "late.test:"+port); err == nil {
+		c.Close()
+		t.Fatal("late.test resolved before its resolver was set")
+	}
+	net.DefaultResolver = after.Resolver()
+	c, err := d.Dial("tcp", "late.test:"+port)
+	if err != nil {
+		t.Fatalf("after net.DefaultResolver was replaced: %v", err)
+	}
+	c.Close()
 }
 
 // TestDialUnix checks that DialUnix is net.Dialer's.

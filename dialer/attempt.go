@@ -68,7 +68,7 @@ type attempt struct {
 // init sets up a for a dial of d for q over base ("tcp", "udp"), to the
 // caller's address ("" when there is none as text).
 func (a *attempt) init(d *PairDialer, q pairs.Query, base, address string, log *zap.Logger) {
-	a.d, a.network, a.base, a.local, a.log = d, q.Network, base, q.Local.IsValid(), log
+	a.d, a.network, a.base, a.local, a.log = d, q.Network, base, asksLocal(q), log
 	if ap, err := netip.ParseAddrPort(address); err == nil {
 		a.address, a.dst = address, ap
 	}
@@ -137,6 +137,10 @@ func (d *PairDialer) bindAddr(p pairs.Pair, base string, local bool) net.Addr {
 	}
 	return p.LocalAddr(base)
 }
+
+// asksLocal reports whether the caller of the dial of q asked for a local
+// address: an IP, or only a port (LocalAddr's IP nil, as net.Dialer allows).
+func asksLocal(q pairs.Query) bool { return q.Local.IsValid() || q.Local.Port() != 0 }
 
 // connectUDP connects a UDP socket over the first pair the kernel accepts. A UDP
 // connect sends nothing: it only checks the route, so there is nothing to race

@@ -174,6 +174,7 @@ func (e *loopbackEnv) inputs() []dialInput {
 		{name: "LocalAddr 127.0.0.1", network: "tcp", address: "127.0.0.1:" + e.open4, local: &net.TCPAddr{IP: ip4("127.0.0.1")}},
 		{name: "LocalAddr 0.0.0.0 to IPv6", network: "tcp", address: "[::1]:" + e.open6, local: &net.TCPAddr{IP: net.IPv4zero}},
 		{name: "LocalAddr port only", network: "tcp", address: "127.0.0.1:" + e.open4, local: &net.TCPAddr{Port: free()}},
+		{name: "LocalAddr port only, IPv6", network: "tcp", address: "[::1]:" + e.open6, local: &net.TCPAddr{Port: free()}},
 		{name: "LocalAddr IPv4, name with both", network: "tcp", address: "both.test:" + e.dual, local: &net.TCPAddr{IP: ip4("127.0.0.1")}, allow: hev3},
 		{name: "LocalAddr ::1, name with both", network: "tcp", address: "both.test:" + e.dual, local: &net.TCPAddr{IP: net.IPv6loopback}, allow: hev3},
 		{name: "timeout not reached", network: "tcp", address: "both.test:" + e.dual, timeout: 5 * time.Second, allow: hev3},
@@ -230,6 +231,8 @@ func (e *loopbackEnv) inputs() []dialInput {
 		{name: "UDP, no route", network: "udp", address: "192.0.2.1:53", allow: []difference{diffNoNAT64}},
 		{name: "UDP, LocalAddr ::1", network: "udp", address: "[::1]:" + e.udp6, local: &net.UDPAddr{IP: net.IPv6loopback}},
 		{name: "UDP, LocalAddr 127.0.0.2", network: "udp", address: "127.0.0.1:" + e.udp4, local: &net.UDPAddr{IP: ip4("127.0.0.2")}},
+		{name: "UDP, LocalAddr port only", network: "udp", address: "127.0.0.1:" + e.udp4, local: &net.UDPAddr{Port: free()}},
+		{name: "UDP, LocalAddr port only, IPv6", network: "udp", address: "[::1]:" + e.udp6, local: &net.UDPAddr{Port: free()}},
 		{name: "UDP, unknown name", network: "udp", address: "nx.test:53"},
 
 		// Networks net.Dialer dials for PairDialer.

@@ -107,7 +107,7 @@ type dialInput struct {
 // result is what a dial did, in the terms the comparison checks.
 type result struct {
 	Conn      string // the connection's type; "" when the dial failed
-	Local     string // the connection's local IP
+	Local     string // the connection's local IP, with the port when LocalAddr fixed one
 	Remote    string // the connection's remote address
 	Op        string
 	Net       string
@@ -220,6 +220,9 @@ func (in dialInput) run(dial dialFn) result {
 		r.Conn = fmt.Sprintf("%T", c)
 		if la := c.LocalAddr(); la != nil {
 			r.Local = addrIP(la)
+			if fixedPort(in.local) != 0 { // an ephemeral port differs from dial to dial
+				r.Local = la.String()
+			}
 		}
 		if ra := c.RemoteAddr(); ra != nil {
 			r.Remote = ra.String()
@@ -255,6 +258,17 @@ func errType(err error) string {
 		return "i/o timeout"
 	}
 	return t
+}
+
+// fixedPort returns the port of a dial's LocalAddr, 0 when it fixes none.
+func fixedPort(a net.Addr) int {
+	switch a := a.(type) {
+	case *net.TCPAddr:
+		return a.Port
+	case *net.UDPAddr:
+		return a.Port
+	}
+	return 0
 }
 
 // addrIP returns the IP of a connection's local address.

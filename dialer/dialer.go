@@ -261,16 +261,27 @@ func (d *PairDialer) SetMultipathTCP(use bool) {
 	}
 }
 
-// dialAddrPort is DialTCP and DialUDP once the network is checked.
+// dialAddrPort is DialTCP and DialUDP once the network is checked. As
+// net.Dialer's, they bind laddr and ignore the LocalAddr field: the dial is
+// made by a copy of d whose LocalAddr is laddr (nil for the zero AddrPort).
 func (d *PairDialer) dialAddrPort(ctx context.Context, network, base string, laddr, raddr netip.AddrPort) (net.Conn, error) {
 	if ctx == nil {
 		panic("nil context")
 	}
-	ctx, cancel := d.dialCtx(ctx)
+	dl := *d
+	switch {
+	case laddr == netip.AddrPort{}:
+		dl.LocalAddr = nil
+	case base == "tcp":
+		dl.LocalAddr = net.TCPAddrFromAddrPort(laddr)
+	default:
+		dl.LocalAddr = net.UDPAddrFromAddrPort(laddr)
+	}
+	ctx, cancel := dl.dialCtx(ctx)
 	defer cancel()
 	local := netip.AddrPortFrom(laddr.Addr().Unmap(), laddr.Port())
-	q := pairs.Query{Network: network, Host: raddr.Addr().Unmap().String(), Port: raddr.Port(), Local: local, Resolver: d.Resolver}
-	return d.dialQuery(ctx, q, base, d.selector())
+	q := pairs.Query{Network: network, Host: raddr.Addr().Unmap().String(), Port: raddr.Port(), Local: local, Resolver: dl.Resolver}
+	return dl.dialQuery(ctx, q, base, dl.selector())
 }
 
 // selector is what a dial needs of a *pairs.Selector.
@@ -364,7 +375,7 @@ func (d *PairDialer) dialOver(ctx context.Context, q pairs.Query, base, address 
 		c, err = r.run(ctx)
 	}
 	if err != nil {
-		return nil, d.dialError(q.Network, base, q.Local.IsValid(), first, err)
+		return nil, d.dialError(q.Network, base, asksLocal(q), first, err)
 	}
 	return c, nil
 }
