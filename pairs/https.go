@@ -50,7 +50,7 @@ func (s *Selector) httpsLookup(r *net.Resolver) httpsFunc {
 		return nil
 	}
 	if r == nil {
-		r = s.cfg.resolver
+		r = s.resolver()
 	}
 	c := &dnsstub.Client{Config: conf, Dial: r.Dial}
 	return func(ctx context.Context, host string, port uint16) (*dnsstub.Service, error) {

@@ -50,7 +50,6 @@ type config struct {
 
 func defaultConfig() config {
 	return config{
-		resolver:         net.DefaultResolver,
 		log:              zap.NewNop(),
 		probing:          true,
 		bias:             DefaultIPv6Bias,
@@ -67,8 +66,9 @@ type Option func(*config)
 // netstate.Monitor. The Selector does not close w: its caller does.
 func WithWatcher(w netstate.Watcher) Option { return func(c *config) { c.watcher = w } }
 
-// WithResolver sets the resolver for names (default net.DefaultResolver). A nil r
-// keeps the default.
+// WithResolver sets the resolver for names. The default, or a nil r, is
+// net.DefaultResolver as it is at each lookup (a program may replace it after
+// the Selector started, as net.Dialer sees that too).
 func WithResolver(r *net.Resolver) Option {
 	return func(c *config) {
 		if r != nil {

@@ -388,7 +388,16 @@ func (s *Selector) lookupFor(r *net.Resolver) lookupFunc {
 	case s.cfg.lookup != nil:
 		return s.cfg.lookup
 	}
-	return s.cfg.resolver.LookupNetIP
+	return s.resolver().LookupNetIP
+}
+
+// resolver returns the resolver of the queries that name none: WithResolver's,
+// else net.DefaultResolver as it is now.
+func (s *Selector) resolver() *net.Resolver {
+	if s.cfg.resolver != nil {
+		return s.cfg.resolver
+	}
+	return net.DefaultResolver
 }
 
 // currentView returns the view of w's current snapshot, built once per snapshot
