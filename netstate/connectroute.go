@@ -104,7 +104,9 @@ func routeError(src, dst netip.Addr, err error) (Decision, error) {
 		case "bind":
 			return Decision{}, &RouteError{Src: src, Dst: dst, Kind: BadSource, Errno: errno}
 		case "connect":
-			return Decision{}, &RouteError{Src: src, Dst: dst, Kind: kindOfErrno(errno), Errno: errno}
+			if kind, ok := kindOfErrno(errno); ok {
+				return Decision{}, &RouteError{Src: src, Dst: dst, Kind: kind, Errno: errno}
+			}
 		}
 	}
 	return Decision{}, &net.OpError{Op: "route", Net: "ip", Source: ipAddr(src), Addr: ipAddr(dst), Err: err}

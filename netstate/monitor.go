@@ -3,6 +3,7 @@ package netstate
 import (
 	"context"
 	"errors"
+	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -33,17 +34,18 @@ type backend interface {
 // kernel's rtnetlink change events; elsewhere it polls the standard library's
 // interface list. The zero value is not usable: call New.
 type Monitor struct {
-	log   *zap.Logger
-	cfg   config
-	be    backend
-	snap  atomic.Pointer[Snapshot]
-	subs  subscribers
-	wake  chan struct{} // a change event arrived; capacity 1, so events coalesce
-	lost  chan struct{} // closed when change events stop and polling must take over
-	stop  context.CancelFunc
-	wg    sync.WaitGroup
-	close sync.Once
-	err   error // from be.close, returned by every Close
+	log    *zap.Logger
+	cfg    config
+	be     backend
+	snap   atomic.Pointer[Snapshot]
+	subs   subscribers
+	wake   chan struct{} // a change event arrived; capacity 1, so events coalesce
+	lost   chan struct{} // closed when change events stop and polling must take over
+	stop   context.CancelFunc
+	wg     sync.WaitGroup
+	close  sync.Once
+	closed atomic.Bool // Close was called: RouteFor fails with net.ErrClosed
+	err    error       // from be.close, returned by every Close
 }
 
 var _ Watcher = (*Monitor)(nil)
@@ -105,11 +107,14 @@ func (m *Monitor) Subscribe(fn func(*Snapshot)) (unsubscribe func()) {
 // zero or unspecified src lets the kernel choose one (returned in Decision.Src). A
 // zone on a link-local dst or src selects the interface. When the kernel would not
 // send such a packet the error is a *RouteError; a src that is not a usable local
-// address is BadSource. Other failures are *net.OpError. See the OS-specific notes
-// in the package documentation.
+// address is BadSource. Other failures are *net.OpError, wrapping net.ErrClosed
+// once Close was called. See the OS-specific notes in the package documentation.
 func (m *Monitor) RouteFor(ctx context.Context, src, dst netip.Addr) (Decision, error) {
 	if err := ctx.Err(); err != nil {
 		return Decision{}, err
+	}
+	if m.closed.Load() {
+		return Decision{}, &net.OpError{Op: "route", Net: "ip", Source: ipAddr(src), Addr: ipAddr(dst), Err: net.ErrClosed}
 	}
 	return m.be.routeFor(ctx, m.Snapshot(), src, dst)
 }
@@ -119,6 +124,7 @@ func (m *Monitor) RouteFor(ctx context.Context, src, dst netip.Addr) (Decision, 
 // same error.
 func (m *Monitor) Close() error {
 	m.close.Do(func() {
+		m.closed.Store(true)
 		m.stop()
 		m.err = m.be.close()
 		m.wg.Wait()

@@ -127,12 +127,15 @@ func (b *linuxBackend) getRoute(src, dst netip.Addr, oif int) (rtnetlink.RouteMe
 	return m, m.UnmarshalBinary(msgs[0].Data)
 }
 
-// kernelError maps the kernel's refusal to a *RouteError; other failures become
-// a *net.OpError.
+// kernelError maps the kernel's refusal to a *RouteError; other failures (the
+// netlink socket's own, such as EBADF once the Monitor is closed) become a
+// *net.OpError.
 func (b *linuxBackend) kernelError(src, dst netip.Addr, err error) error {
 	var errno unix.Errno
 	if errors.As(err, &errno) {
-		return &RouteError{Src: src, Dst: dst, Kind: kindOfErrno(errno), Errno: errno}
+		if kind, ok := kindOfErrno(errno); ok {
+			return &RouteError{Src: src, Dst: dst, Kind: kind, Errno: errno}
+		}
 	}
 	return &net.OpError{Op: "route", Net: "ip", Source: ipAddr(src), Addr: ipAddr(dst), Err: err}
 }

@@ -48,19 +48,23 @@ func (e *RouteError) Error() string {
 }
 
 // kindOfErrno maps the errno of a refused route lookup, or of a refused connect
-// on a datagram socket (which makes the same lookup), to its kind.
-func kindOfErrno(errno syscall.Errno) RouteErrorKind {
+// on a datagram socket (which makes the same lookup), to its kind. ok is false
+// for an errno that is no verdict on the route (a closed or exhausted socket:
+// EBADF, ENOBUFS, EMFILE, ...): the lookup failed, and says nothing of the path.
+func kindOfErrno(errno syscall.Errno) (kind RouteErrorKind, ok bool) {
 	switch errno {
+	case syscall.ENETUNREACH, syscall.ENETDOWN, syscall.ENODEV:
+		return NoRoute, true
 	case syscall.EHOSTUNREACH:
-		return UnreachableErr
+		return UnreachableErr, true
 	case syscall.EACCES, syscall.EPERM:
-		return ProhibitedErr
+		return ProhibitedErr, true
 	case syscall.EINVAL: // the source was checked: IPv4 says EINVAL for blackhole
-		return BlackholeErr
+		return BlackholeErr, true
 	case syscall.EADDRNOTAVAIL:
-		return BadSource
+		return BadSource, true
 	}
-	return NoRoute
+	return NoRoute, false
 }
 
 // Unwrap returns the kernel's errno, or nil.

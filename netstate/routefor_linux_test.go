@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/netip"
 	"strings"
 	"testing"
@@ -229,5 +230,24 @@ func TestRouteForNoRoute(t *testing.T) {
 		if !errors.As(err, &re) || re.Kind != NoRoute || re.Errno == 0 {
 			t.Errorf("RouteFor(%v, %v) = %v; want NoRoute with the kernel's errno", src, dst, err)
 		}
+	}
+}
+
+// TestRouteForAfterClose checks that a closed Monitor's RouteFor fails with
+// net.ErrClosed, and not with a RouteError (its netlink socket's EBADF is no
+// verdict on the path): a Selector that ranks on after Close must not drop
+// pairs as unroutable.
+func TestRouteForAfterClose(t *testing.T) {
+	l := newLab(t)
+	l.in(l.host, "addr", "add", "192.0.2.10/24", "dev", "v0")
+	m, _ := watch(t, l)
+	src, dst := netip.MustParseAddr("192.0.2.10"), netip.MustParseAddr("192.0.2.1")
+	if _, err := m.RouteFor(context.Background(), src, dst); err != nil {
+		t.Fatalf("RouteFor(%v, %v) before Close: %v", src, dst, err)
+	}
+	m.Close()
+	_, err := m.RouteFor(context.Background(), src, dst)
+	if _, isRoute := errors.AsType[*RouteError](err); isRoute || !errors.Is(err, net.ErrClosed) {
+		t.Errorf("RouteFor after Close = %v; want net.ErrClosed and no RouteError", err)
 	}
 }
