@@ -25,7 +25,9 @@ type engine struct {
 	prober  *probe.Prober // nil without probing
 	sharer  *probe.Sharer // nil without sharing
 	unsub   func()
-	last    *netstate.Snapshot // the last snapshot observed; used by the subscription only
+
+	mu   sync.Mutex         // serializes observe: the subscription and the catch-up at start
+	last *netstate.Snapshot // the last snapshot observed
 }
 
 // lifecycle is the state of a Selector's engine: running or stopped (idle, or
@@ -110,7 +112,6 @@ func (s *Selector) startLocked() error {
 	}
 	e.last = e.watcher.Snapshot()
 	s.store.Observe(e.last)
-	e.unsub = e.watcher.Subscribe(func(snap *netstate.Snapshot) { s.observe(e, snap) })
 	if s.cfg.probing {
 		e.prober = probe.NewProber(s.store, e.watcher, probe.ProberConfig{
 			Candidates: func(dst netip.AddrPort) []probe.Path { return s.probeCandidates(e.watcher, dst) },
@@ -127,6 +128,10 @@ func (s *Selector) startLocked() error {
 	if s.cfg.sharing != "" {
 		e.sharer = probe.NewSharer(s.store, s.cfg.sharing, probe.WithShareLogger(s.cfg.log))
 	}
+	// Subscribe once the prober the subscription feeds exists, then observe
+	// what changed since the first snapshot, before the subscription.
+	e.unsub = e.watcher.Subscribe(func(snap *netstate.Snapshot) { s.observe(e, snap) })
+	s.observe(e, e.watcher.Snapshot())
 	s.dns64.resume()
 	l.eng, l.watcher = e, e.watcher
 	l.running.Store(e)
@@ -141,8 +146,14 @@ func (s *Selector) startLocked() error {
 }
 
 // observe is the engine's subscription: the Store learns of the change first,
-// then the prober.
+// then the prober. The last snapshot observed, or an older one, is skipped: the
+// catch-up at start and the subscription may both bring it.
 func (s *Selector) observe(e *engine, snap *netstate.Snapshot) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if snap == e.last || snap.Generation < e.last.Generation {
+		return
+	}
 	d := netstate.Changes(e.last, snap)
 	e.last = snap
 	s.store.Observe(snap)

@@ -366,3 +366,69 @@ func TestIdleStopNotWhileUsed(t *testing.T) {
 		}
 	}
 }
+
+// subscribeLate is a Static that publishes a change just before it subscribes
+// fn: what the host does between a Selector's first snapshot and its
+// subscription.
+type subscribeLate struct {
+	*netstate.Static
+	change *netstate.Snapshot
+}
+
+func (w subscribeLate) Subscribe(fn func(*netstate.Snapshot)) func() {
+	w.Set(w.change)
+	return w.Static.Subscribe(fn)
+}
+
+// TestStartObservesChangeBeforeSubscription checks that a change published
+// between the first snapshot a starting Selector reads and its subscription
+// reaches the Store: an outcome from the source it added is kept.
+func TestStartObservesChangeBeforeSubscription(t *testing.T) {
+	changed := homeSnapshot()
+	changed.Addrs = append(changed.Addrs, addr("192.168.1.77/24", 2, "eth0"))
+	st := netstate.NewStatic(homeSnapshot())
+	defer st.Close()
+	s, err := New(WithWatcher(subscribeLate{st, changed}), WithoutProbing(), withLookup(fakeDNS{}.lookup))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	src, dst := ip("192.168.1.77"), ip("192.168.1.1")
+	s.Report(probe.Outcome{Path: probe.Path{Src: netip.AddrPortFrom(src, 0), Dst: netip.AddrPortFrom(dst, 80)},
+		Result: probe.Success, Start: time.Now(), Duration: 5 * time.Millisecond})
+	if _, ok := s.store.Pair(src, dst); !ok {
+		t.Errorf("the outcome from %v, added before the subscription, was dropped", src)
+	}
+}
+
+// TestStartRacesChanges starts and closes probing Selectors while their
+// watcher changes, for the race detector: the subscription must not read the
+// engine's prober before it is set.
+func TestStartRacesChanges(t *testing.T) {
+	st := netstate.NewStatic(homeSnapshot())
+	defer st.Close()
+	changed := homeSnapshot()
+	changed.Addrs = append(changed.Addrs, addr("192.168.1.77/24", 2, "eth0"))
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			st.Set(homeSnapshot())
+			st.Set(changed)
+		}
+	})
+	for range 50 {
+		s, err := New(WithWatcher(st), WithProbeDial((&fakeDial{}).dial), withLookup(fakeDNS{}.lookup))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+	}
+	close(stop)
+	wg.Wait()
+}
