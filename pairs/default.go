@@ -45,9 +45,9 @@ var std struct {
 // Default returns the process-wide default Selector, starting it on first use: a
 // netstate Monitor of the host, a quiet background prober (of the destinations
 // dialed, and of the targets in GETAPR_PROBE_TARGETS), the NAT64 prefixes of
-// GETAPR_PREF64, the logger GETAPR_LOG asks for. It is never closed; after
-// DefaultIdleStop without use it stops its goroutines, and starts them again on
-// the next use. If it cannot start, every method of the Selector returns that
+// GETAPR_PREF64, the logger GETAPR_LOG asks for. It is never closed (its Close
+// only suspends it, as StopDefault does); after DefaultIdleStop without use it
+// stops its goroutines, and starts them again on the next use. If it cannot start, every method of the Selector returns that
 // error.
 func Default() *Selector {
 	std.once.Do(func() {
@@ -161,5 +161,6 @@ func newDefault(getenv func(string) string) *Selector {
 		log.Error("default selector failed to start", zap.Error(err))
 		return &Selector{err: err, store: probe.NewStore()}
 	}
+	s.shared = true
 	return s
 }

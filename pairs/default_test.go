@@ -95,3 +95,27 @@ func TestBrokenSelector(t *testing.T) {
 		t.Errorf("Close: %v", err)
 	}
 }
+
+// TestDefaultCloseSuspends checks that Close on the default Selector, which
+// the whole process shares, only suspends it: its next use starts its
+// goroutines again (a closed default would rank from a frozen snapshot for
+// the rest of the process).
+func TestDefaultCloseSuspends(t *testing.T) {
+	s := newDefault(func(string) string { return "" })
+	if s.err != nil {
+		t.Skipf("the default Selector cannot start here: %v", s.err)
+	}
+	defer s.Suspend()
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if s.running() {
+		t.Fatal("still running after Close")
+	}
+	if _, err := s.Get(t.Context(), "127.0.0.1", 80); err != nil {
+		t.Fatal(err)
+	}
+	if !s.running() {
+		t.Error("Close stopped the default Selector for good: its next use did not start it")
+	}
+}

@@ -236,9 +236,14 @@ func (s *Selector) Suspend() {
 
 // Close stops the Selector's goroutines for good (see Suspend); it is idempotent
 // and returns the errors of stopping, the last merge of the shared file among
-// them. The Selector still ranks afterwards, from what it knew.
+// them. The Selector still ranks afterwards, from what it knew. Close on
+// Default's Selector, which the whole process shares, only suspends it.
 func (s *Selector) Close() error {
 	if s.err != nil {
+		return nil
+	}
+	if s.shared {
+		s.Suspend()
 		return nil
 	}
 	l := &s.life

@@ -76,6 +76,9 @@ type Selector struct {
 	// err, when set, is why the Selector could not start (Default only): every
 	// method that can fail returns it.
 	err error
+	// shared is set on Default's Selector, which the whole process uses:
+	// Close only suspends it.
+	shared bool
 }
 
 // New returns a Selector. Unless WithWatcher is given it starts a netstate Monitor
@@ -387,8 +390,15 @@ func (s *Selector) lookupFor(r *net.Resolver) lookupFunc {
 		return r.LookupNetIP
 	case s.cfg.lookup != nil:
 		return s.cfg.lookup
+	case s.cfg.resolver != nil:
+		return s.cfg.resolver.LookupNetIP
 	}
-	return s.resolver().LookupNetIP
+	return lookupDefault
+}
+
+// lookupDefault looks up with net.DefaultResolver as it is at the call.
+func lookupDefault(ctx context.Context, network, host string) ([]netip.Addr, error) {
+	return net.DefaultResolver.LookupNetIP(ctx, network, host)
 }
 
 // resolver returns the resolver of the queries that name none: WithResolver's,
