@@ -55,6 +55,7 @@ func (p *Prober) capWanted(snap *netstate.Snapshot) {
 		}
 		delete(p.wanted, oldest)
 		delete(p.pending, oldest)
+		delete(p.pendingAt, oldest)
 	}
 }
 
