@@ -42,7 +42,7 @@ type lifecycle struct {
 	pref64  []netstate.PREF64 // the RA NAT64 prefixes the last Monitor knew, for the next
 	status  bool              // the status flags were asked for
 	closed  bool
-	errs    []error // of stopping engines, returned by Close
+	err     error // of stopping the last engine stopped, returned by Close
 
 	// running is eng for use's fast path, nil while the engine is stopped or
 	// an idle check decides whether to stop it (set under mu).
@@ -177,11 +177,12 @@ func (s *Selector) stopLocked() {
 	if l.timer != nil {
 		l.timer.Stop()
 	}
+	var errs []error
 	if e.prober != nil {
-		l.errs = append(l.errs, e.prober.Close())
+		errs = append(errs, e.prober.Close())
 	}
 	if e.sharer != nil {
-		l.errs = append(l.errs, e.sharer.Close())
+		errs = append(errs, e.sharer.Close())
 	}
 	s.dns64.stop()
 	e.unsub()
@@ -190,7 +191,13 @@ func (s *Selector) stopLocked() {
 	if e.ownW {
 		// RA options cannot be dumped: the next Monitor starts with these.
 		l.pref64 = last.PREF64s
-		l.errs = append(l.errs, e.watcher.Close())
+		errs = append(errs, e.watcher.Close())
+	}
+	// Each stop's errors replace the last one's, which were logged: an engine
+	// stopped when idle every few minutes for months keeps nothing of it.
+	l.err = errors.Join(errs...)
+	if l.err != nil {
+		s.log.Warn("stopping the selector's goroutines", zap.Error(l.err))
 	}
 }
 
@@ -235,8 +242,9 @@ func (s *Selector) Suspend() {
 }
 
 // Close stops the Selector's goroutines for good (see Suspend); it is idempotent
-// and returns the errors of stopping, the last merge of the shared file among
-// them. The Selector still ranks afterwards, from what it knew. Close on
+// and returns the errors of the last stop (this one, or an earlier Suspend or
+// idle stop when the goroutines were not running), the last merge of the
+// shared file among them. The Selector still ranks afterwards, from what it knew. Close on
 // Default's Selector, which the whole process shares, only suspends it.
 func (s *Selector) Close() error {
 	if s.err != nil {
@@ -253,7 +261,7 @@ func (s *Selector) Close() error {
 		l.closed = true
 		s.stopLocked()
 	}
-	return errors.Join(l.errs...)
+	return l.err
 }
 
 // running reports whether the engine runs (tests).
