@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"weak"
 )
 
 // maxOrders bounds the racing orders a Selector remembers; past it they are all
@@ -39,7 +40,7 @@ func orderKeyOf(q Query) orderKey {
 // the same destinations (a name may resolve differently from one dial to the
 // next) and the same basis.
 type orderBasis struct {
-	view *view // the snapshot generation and its route verdicts
+	view weak.Pointer[view] // the snapshot generation and its route verdicts (view.self)
 	// usesStore is set when a candidate had a source the Store may know of;
 	// version is then the Store's version (probe.Store.Version) when the order
 	// was made. Otherwise what the Store learns does not change the order.
@@ -72,7 +73,7 @@ func (o *orders) get(k orderKey, dsts []netip.Addr, v *view, dns64 *dns64Check, 
 	}
 	e := x.(*orderEntry)
 	switch {
-	case e.basis.view != v || e.basis.dns64 != dns64 || !slices.Equal(e.dsts, dsts):
+	case e.basis.view != v.self || e.basis.dns64 != dns64 || !slices.Equal(e.dsts, dsts):
 		return nil, false
 	case e.basis.usesStore && e.basis.version != storeVersion():
 		return nil, false

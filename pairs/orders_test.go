@@ -4,10 +4,12 @@ import (
 	"context"
 	"net/netip"
 	"reflect"
+	"runtime"
 	"slices"
 	"testing"
 	"testing/synctest"
 	"time"
+	"weak"
 
 	"github.com/getapr/getapr/netstate"
 	"github.com/getapr/getapr/probe"
@@ -15,7 +17,7 @@ import (
 
 func TestOrders(t *testing.T) {
 	var o orders
-	v1, v2 := &view{}, &view{}
+	v1, v2 := testView(), testView()
 	k := orderKey{network: "tcp", host: "h", port: 80}
 	dsts := []netip.Addr{ip("2001:db8::1"), ip("192.0.2.1")}
 	ps := []Pair{{Src: netip.MustParseAddrPort("[2001:db8::10]:0"), Dst: netip.MustParseAddrPort("[2001:db8::1]:80")}}
@@ -24,7 +26,7 @@ func TestOrders(t *testing.T) {
 	if _, ok := o.get(k, dsts, v1, nil, storeVersion); ok {
 		t.Fatal("hit in an empty cache")
 	}
-	o.put(k, dsts, orderBasis{view: v1, usesStore: true, version: 7}, ps)
+	o.put(k, dsts, orderBasis{view: v1.self, usesStore: true, version: 7}, ps)
 	got, ok := o.get(k, dsts, v1, nil, storeVersion)
 	if !ok || len(got) != 1 || got[0] != ps[0] {
 		t.Fatalf("get = %v, %v; want the order put", got, ok)
@@ -51,15 +53,15 @@ func TestOrders(t *testing.T) {
 	if _, ok := o.get(k, dsts, v1, nil, storeVersion); ok {
 		t.Error("hit after the Store changed")
 	}
-	o.put(k, dsts, orderBasis{view: v1}, ps) // nothing the Store knows of
+	o.put(k, dsts, orderBasis{view: v1.self}, ps) // nothing the Store knows of
 	if _, ok := o.get(k, dsts, v1, nil, func() uint64 { t.Error("Store version asked"); return 0 }); !ok {
 		t.Error("an order independent of the Store missed")
 	}
-	o.put(k, dsts, orderBasis{view: v1, until: time.Now().Add(-time.Millisecond)}, ps)
+	o.put(k, dsts, orderBasis{view: v1.self, until: time.Now().Add(-time.Millisecond)}, ps)
 	if _, ok := o.get(k, dsts, v1, nil, storeVersion); ok {
 		t.Error("hit after a route verdict expired")
 	}
-	o.put(k, dsts, orderBasis{view: v1, until: time.Now().Add(time.Hour)}, ps)
+	o.put(k, dsts, orderBasis{view: v1.self, until: time.Now().Add(time.Hour)}, ps)
 	if _, ok := o.get(k, dsts, v1, nil, storeVersion); !ok {
 		t.Error("miss before a route verdict expired")
 	}
@@ -68,9 +70,9 @@ func TestOrders(t *testing.T) {
 // TestOrdersBound checks that the cache forgets everything past maxOrders.
 func TestOrdersBound(t *testing.T) {
 	var o orders
-	v := &view{}
+	v := testView()
 	for i := range maxOrders + 1 {
-		o.put(orderKey{port: uint16(i)}, nil, orderBasis{view: v}, nil)
+		o.put(orderKey{port: uint16(i)}, nil, orderBasis{view: v.self}, nil)
 	}
 	n := 0
 	o.m.Range(func(any, any) bool { n++; return true })
@@ -186,4 +188,26 @@ func TestAttemptsMiddleboxExpires(t *testing.T) {
 			t.Error("middlebox verdict still there after MiddleboxHold")
 		}
 	})
+}
+
+// testView returns an empty view, its self set as newView sets it.
+func testView() *view {
+	v := &view{}
+	v.self = weak.Make(v)
+	return v
+}
+
+// TestOrdersKeepNoView checks that a remembered order does not keep the view
+// it was made in alive: one dial per snapshot generation would otherwise keep
+// every old view and its route cache (up to 16 MiB each) until the cache of
+// orders is cleared.
+func TestOrdersKeepNoView(t *testing.T) {
+	var o orders
+	k := orderKey{network: "tcp", host: "h", port: 80}
+	o.put(k, nil, orderBasis{view: testView().self}, nil)
+	runtime.GC()
+	x, _ := o.m.Load(k)
+	if x.(*orderEntry).basis.view.Value() != nil {
+		t.Error("the remembered order keeps its view alive")
+	}
 }

@@ -328,7 +328,7 @@ func (s *Selector) rankQuery(ctx context.Context, q Query, k knowledge, racing b
 	if b.cacheable && (dns64 != nil || !v.nat64.needsDNS()) {
 		// On a network whose NAT64 prefix comes from an RFC 7050 lookup, only
 		// an order made after that lookup answered is remembered, with it.
-		s.orders.put(key, dsts, orderBasis{view: v, usesStore: b.usesStore, version: version, until: b.until, dns64: dns64}, ps)
+		s.orders.put(key, dsts, orderBasis{view: v.self, usesStore: b.usesStore, version: version, until: b.until, dns64: dns64}, ps)
 	}
 	return ps, nil
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync"
 	"time"
+	"weak"
 
 	"github.com/getapr/getapr/netstate"
 )
@@ -22,6 +23,10 @@ type view struct {
 
 	nat64  nat64Facts
 	routes routeCache
+	// self is a weak pointer to the view: what a remembered racing order
+	// keeps of the view it was made in (see orderBasis), so that orders do
+	// not keep old views and their route caches alive.
+	self weak.Pointer[view]
 }
 
 // The route cache's bounds.
@@ -110,6 +115,7 @@ func (c *routeCache) len() int {
 func newView(snap *netstate.Snapshot, t PolicyTable) *view {
 	srcs := snap.Sources()
 	v := &view{snap: snap, routes: newRouteCache(), nat64: nat64FactsOf(snap, srcs)}
+	v.self = weak.Make(v)
 	for _, a := range srcs {
 		v.srcs = append(v.srcs, newSource(a, t))
 	}
