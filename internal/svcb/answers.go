@@ -68,7 +68,8 @@ func (a *Answers) Origin() string { return a.origin }
 
 // SetServices records the HTTPS answer: the ServiceMode records owned by owner
 // (the origin, or the end of its alias chain). Records in AliasMode, records
-// the client cannot use (Record.Supports) and duplicates are left out. An
+// the client cannot use (Record.Supports) and duplicates are left out, and
+// past MaxServices the records of the highest priorities. An
 // empty answer, or a failed query, is SetServices(origin, nil): the origin's
 // addresses are then the only endpoints.
 func (a *Answers) SetServices(owner string, records []Record) {
@@ -82,7 +83,13 @@ func (a *Answers) SetServices(owner string, records []Record) {
 		a.records = append(a.records, r)
 	}
 	slices.SortStableFunc(a.records, func(x, y Record) int { return cmp.Compare(x.Priority, y.Priority) })
+	a.records = slices.Clip(a.records[:min(len(a.records), MaxServices)])
 }
+
+// MaxServices is how many usable ServiceMode records SetServices keeps, the
+// first by priority: each is a group to rank and may name a target whose
+// addresses are looked up, and one 64 KB answer can hold thousands.
+const MaxServices = 8
 
 // ServicesDone reports whether SetServices was called.
 func (a *Answers) ServicesDone() bool { return a.svcDone }

@@ -155,3 +155,18 @@ func TestEndpointServiceStable(t *testing.T) {
 		t.Errorf("an earlier endpoint's record changed to port %d", before[0].Service.Port)
 	}
 }
+
+// TestServicesBound checks that SetServices keeps the MaxServices records of
+// the lowest priorities: their targets are what the client looks up.
+func TestServicesBound(t *testing.T) {
+	a := NewAnswers("www.example", 443, nil)
+	var rs []Record
+	for i := range 3 * MaxServices {
+		rs = append(rs, Record{Priority: uint16(3*MaxServices - i), Target: fmt.Sprintf("t%d.example.", i)})
+	}
+	a.SetServices("www.example.", rs)
+	got := a.Targets()
+	if len(got) != 1+MaxServices || got[1] != fmt.Sprintf("t%d.example.", 3*MaxServices-1) {
+		t.Errorf("Targets = %v, want the origin and the %d targets of priorities 1 to %d", got, MaxServices, MaxServices)
+	}
+}

@@ -231,8 +231,13 @@ func (r *Record) checkMandatory(params []dnsmessage.SVCParam) error {
 	return nil
 }
 
+// maxALPNIDs bounds the protocol ids of an alpn parameter. Real records list a
+// few; the bound keeps a 64 KB answer from making tens of thousands, which
+// every pair of the record's endpoints would carry.
+const maxALPNIDs = 32
+
 // parseALPN decodes alpn (RFC 9460 section 7.1.1): length-prefixed,
-// non-empty protocol ids, at least one.
+// non-empty protocol ids, at least one and at most maxALPNIDs.
 func parseALPN(v []byte) ([]string, error) {
 	if len(v) == 0 {
 		return nil, errors.New("empty")
@@ -243,6 +248,9 @@ func parseALPN(v []byte) ([]string, error) {
 		if n == 0 || n+1 > len(v) {
 			return nil, errors.New("bad protocol id length")
 		}
+		if len(ids) == maxALPNIDs {
+			return nil, fmt.Errorf("more than %d protocol ids", maxALPNIDs)
+		}
 		ids = append(ids, string(v[1:1+n]))
 		v = v[1+n:]
 	}
@@ -250,15 +258,17 @@ func parseALPN(v []byte) ([]string, error) {
 }
 
 // parseAddrs decodes ipv4hint (size 4) or ipv6hint (size 16): one or more
-// addresses (RFC 9460 section 7.3). IPv4-mapped IPv6 hints are unmapped.
+// addresses (RFC 9460 section 7.3). An IPv4-mapped address in an ipv6hint is
+// not of the hint's family: it is left out (nil when none is left).
 func parseAddrs(v []byte, size int) ([]netip.Addr, error) {
 	if len(v) == 0 || len(v)%size != 0 {
 		return nil, fmt.Errorf("%d bytes, want a positive multiple of %d", len(v), size)
 	}
-	out := make([]netip.Addr, 0, len(v)/size)
+	var out []netip.Addr
 	for i := 0; i < len(v); i += size {
-		a, _ := netip.AddrFromSlice(v[i : i+size])
-		out = append(out, a.Unmap())
+		if a, _ := netip.AddrFromSlice(v[i : i+size]); !a.Is4In6() {
+			out = append(out, a)
+		}
 	}
 	return out, nil
 }

@@ -128,6 +128,7 @@ func TestParseMalformed(t *testing.T) {
 		{"alpn empty", "0001 0000", dnsmessage.SVCParamALPN},
 		{"alpn zero-length id", "0001 0001 00", dnsmessage.SVCParamALPN},
 		{"alpn id past the end", "0001 0003 056832", dnsmessage.SVCParamALPN},
+		{"alpn with 33 ids", "0001 0042" + strings.Repeat(" 0161", 33), dnsmessage.SVCParamALPN},
 		{"no-default-alpn with a value", "0001 0003 026832  0002 0001 00", dnsmessage.SVCParamNoDefaultALPN},
 		{"no-default-alpn without alpn", "0002 0000", dnsmessage.SVCParamNoDefaultALPN},
 		{"port too short", "0003 0001 35", dnsmessage.SVCParamPort},
@@ -228,5 +229,27 @@ func TestEffectiveTarget(t *testing.T) {
 	}
 	if got := (Record{Priority: 1, Target: "svc.example."}).EffectiveTarget("owner.example."); got != "svc.example." {
 		t.Errorf("EffectiveTarget = %q", got)
+	}
+}
+
+// TestParseALPNBound checks that an alpn parameter of maxALPNIDs ids parses,
+// and that an ipv6hint's IPv4-mapped addresses are left out, not unmapped
+// into IPv4 hints that no AAAA answer replaces.
+func TestParseALPNBound(t *testing.T) {
+	target := "03666f6f 076578616d706c65 036f7267 00"
+	res, err := unpack(rdata(t, "0001"+target+"0001 0040"+strings.Repeat(" 0161", 32)+
+		" 0006 0020 20010db8000000000000000000000001 00000000000000000000ffffc0000242"))
+	if err != nil {
+		t.Fatalf("dnsmessage: %v", err)
+	}
+	r, err := Parse(res)
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if len(r.ALPN) != maxALPNIDs {
+		t.Errorf("%d alpn ids, want %d", len(r.ALPN), maxALPNIDs)
+	}
+	if d := cmp.Diff(addrs("2001:db8::1"), r.IPv6Hint, cmpAddrs); d != "" {
+		t.Errorf("IPv6Hint (-want +got):\n%s", d)
 	}
 }
