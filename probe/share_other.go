@@ -18,6 +18,8 @@ func checkDir(string, fs.FileInfo) error { return errors.ErrUnsupported }
 
 func trusted(fs.FileInfo, fs.FileInfo) (bool, string) { return false, "unsupported" }
 
+func ownable(fs.FileInfo, fs.FileInfo) (bool, string) { return false, "unsupported" }
+
 func giveAway(*os.File, fs.FileInfo) error { return errors.ErrUnsupported }
 
 func tryLock(*os.File) (bool, error) { return false, errors.ErrUnsupported }

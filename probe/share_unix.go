@@ -42,19 +42,41 @@ func checkDir(name string, fi fs.FileInfo) error {
 	return nil
 }
 
-// trusted reports whether a file of the shared directory dir may be believed: it
-// belongs to this user or to the directory's owner, and is not writable by group or
-// others. why says why not.
+// trusted reports whether a file of the shared directory dir may be believed:
+// it is ownable, and not writable by group or others. why says why not.
 func trusted(fi, dir fs.FileInfo) (ok bool, why string) {
+	if ok, why := ownable(fi, dir); !ok {
+		return false, why
+	}
+	if fi.Mode().Perm()&0o022 != 0 {
+		return false, fmt.Sprintf("writable by group or others (mode %v)", fi.Mode().Perm())
+	}
+	return true, ""
+}
+
+// ownable reports whether this process may make a file it opened in the shared
+// directory dir its own (mode 0600, and the directory owner's: see giveAway):
+// the file belongs to this user or to the directory's owner, and has no other
+// name. A hard link to a file elsewhere (another user's, which root would then
+// chmod, chown and write) is not the shared directory's.
+func ownable(fi, dir fs.FileInfo) (ok bool, why string) {
 	uid, _ := owner(fi)
 	duid, _ := owner(dir)
 	switch {
 	case uid != os.Geteuid() && uid != duid:
 		return false, fmt.Sprintf("owned by uid %d", uid)
-	case fi.Mode().Perm()&0o022 != 0:
-		return false, fmt.Sprintf("writable by group or others (mode %v)", fi.Mode().Perm())
+	case links(fi) > 1:
+		return false, fmt.Sprintf("%d hard links", links(fi))
 	}
 	return true, ""
+}
+
+// links returns fi's hard link count, 1 when unknown.
+func links(fi fs.FileInfo) uint64 {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return uint64(st.Nlink)
+	}
+	return 1
 }
 
 // giveAway makes f belong to the directory's owner when root writes into another

@@ -172,6 +172,40 @@ func TestShareLockFile(t *testing.T) {
 	}
 }
 
+// TestShareRefusesHardLinks checks that a lock or queue file that is a hard
+// link to a file outside the shared directory is replaced, not made mode 0600,
+// given away or written: the file elsewhere is left as it was.
+func TestShareRefusesHardLinks(t *testing.T) {
+	for _, suffix := range []string{".lock", ".queue"} {
+		t.Run(suffix, func(t *testing.T) {
+			outside := filepath.Join(t.TempDir(), "victim")
+			const content = "not the share's\n"
+			if err := os.WriteFile(outside, []byte(content), 0o640); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(outside, 0o640); err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			path := filepath.Join(dir, "pairs.json")
+			if err := os.Link(outside, path+suffix); err != nil {
+				t.Skipf("cannot make a hard link here: %v", err)
+			}
+			s := newSharingStore()
+			if err := s.Share(path); err != nil {
+				t.Fatal(err)
+			}
+			fi, err := os.Stat(outside)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b, _ := os.ReadFile(outside); fi.Mode().Perm() != 0o640 || string(b) != content {
+				t.Errorf("the linked file is now mode %v holding %q; want it untouched", fi.Mode().Perm(), b)
+			}
+		})
+	}
+}
+
 // TestShareOtherUsersFiles runs as root: lock and shared files of another user in
 // root's directory are replaced (before, the lock file denied service), and in a
 // user's directory root leaves files that user owns, so that the user's own

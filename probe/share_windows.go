@@ -21,6 +21,9 @@ func checkDir(string, fs.FileInfo) error { return nil }
 // trusted accepts any regular file of the directory: see checkDir.
 func trusted(fs.FileInfo, fs.FileInfo) (bool, string) { return true, "" }
 
+// ownable accepts any regular file of the directory: see checkDir.
+func ownable(fs.FileInfo, fs.FileInfo) (bool, string) { return true, "" }
+
 // giveAway does nothing: files keep the directory's inherited ACL.
 func giveAway(*os.File, fs.FileInfo) error { return nil }
 

@@ -181,6 +181,12 @@ func (d *shareDir) openLock(lname string) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Checked again on what was opened: the directory's owner may have put
+	// another file (a hard link) there since the stat above.
+	if ok, why := ownable(fi, d.fi); !ok {
+		f.Close()
+		return nil, fmt.Errorf("%s: %s", d.path(lname), why)
+	}
 	if err := d.own(f, fi); err != nil {
 		f.Close()
 		return nil, err
