@@ -28,13 +28,16 @@ func ValidLength(bits int) bool {
 // for a prefix that cannot embed IPv4 addresses.
 var ErrPrefix = errors.New("not a NAT64 prefix")
 
-// CheckPrefix returns nil if p can be a PREF64: an IPv6 prefix of an RFC 6052
-// length whose host bits are zero and, for a /96, whose bits 64 to 71 (the "u"
-// octet, RFC 6052 section 2.2) are zero.
+// CheckPrefix returns nil if p can be a PREF64: an IPv6 unicast prefix
+// (neither link-local, multicast, loopback nor under ::/96 or ::ffff:0:0/96)
+// of an RFC 6052 length whose host bits are zero and, for a /96, whose bits 64
+// to 71 (the "u" octet, RFC 6052 section 2.2) are zero.
 func CheckPrefix(p netip.Prefix) error {
 	switch {
 	case !p.IsValid() || !p.Addr().Is6() || p.Addr().Is4In6() || p.Addr().Zone() != "":
 		return fmt.Errorf("%w: %v is not an IPv6 prefix", ErrPrefix, p)
+	case !p.Addr().IsGlobalUnicast():
+		return fmt.Errorf("%w: %v is not a unicast prefix a translator can have", ErrPrefix, p)
 	case !ValidLength(p.Bits()):
 		return fmt.Errorf("%w: %v: length %d is none of 32, 40, 48, 56, 64, 96", ErrPrefix, p, p.Bits())
 	case p.Masked() != p:

@@ -131,7 +131,12 @@ func TestCheckPrefix(t *testing.T) {
 	}
 	for _, p := range []netip.Prefix{{}, netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("::ffff:0:0/96"),
 		netip.MustParsePrefix("2001:db8::/31"), netip.MustParsePrefix("2001:db8::/128"),
-		netip.MustParsePrefix("2001:db8::1/96"), netip.MustParsePrefix("2001:db8:0:0:ff00::/96")} {
+		netip.MustParsePrefix("2001:db8::1/96"), netip.MustParsePrefix("2001:db8:0:0:ff00::/96"),
+		// Not unicast prefixes a translator can have: what a hostile DNS64
+		// answer for ipv4only.arpa or an RA would otherwise send every IPv4
+		// destination to.
+		netip.MustParsePrefix("fe80::/96"), netip.MustParsePrefix("ff02::/96"), netip.MustParsePrefix("::/96"),
+		netip.MustParsePrefix("fe80::/64"), netip.MustParsePrefix("ff0e::/32")} {
 		if err := CheckPrefix(p); err == nil {
 			t.Errorf("CheckPrefix(%v) = nil; want an error", p)
 		}
