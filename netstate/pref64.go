@@ -77,11 +77,16 @@ type raEntry struct {
 // lifetimes (RFC 8781 section 5): each (link, router, prefix) lives for the
 // lifetime of the RA that last carried it, and an RA that carries it with
 // lifetime zero withdraws it at once. A link's PREF64 is the unexpired prefix
-// heard of most recently (ties: the lowest router, then prefix). Its zero value
-// is empty and ready; it is not safe for concurrent use.
+// heard of most recently (ties: the lowest router, then prefix). It holds at
+// most maxRAEntries, forgetting the one heard of least recently to make room:
+// any host on a link can send RAs. Its zero value is empty and ready; it is
+// not safe for concurrent use.
 type pref64Table struct {
 	entries map[raKey]raEntry
 }
+
+// maxRAEntries bounds a pref64Table: a network has one or a few NAT64 prefixes.
+const maxRAEntries = 64
 
 // update records the PREF64 options of an RA from router on link index that
 // arrived at now.
@@ -95,8 +100,23 @@ func (t *pref64Table) update(index int, router netip.Addr, opts []nat64.Option, 
 		if t.entries == nil {
 			t.entries = map[raKey]raEntry{}
 		}
+		if _, known := t.entries[k]; !known && len(t.entries) >= maxRAEntries {
+			t.forgetOldest()
+		}
 		t.entries[k] = raEntry{heard: now, expires: now.Add(o.Lifetime), zone: router.Zone()}
 	}
+}
+
+// forgetOldest drops the entry heard of least recently.
+func (t *pref64Table) forgetOldest() {
+	var oldest raKey
+	first := true
+	for k, e := range t.entries {
+		if first || e.heard.Before(t.entries[oldest].heard) {
+			oldest, first = k, false
+		}
+	}
+	delete(t.entries, oldest)
 }
 
 // forget drops what link index advertised (the link is gone).

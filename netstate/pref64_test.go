@@ -61,6 +61,28 @@ func TestPREF64Table(t *testing.T) {
 	}
 }
 
+// TestPREF64TableBound checks that RAs from a host flooding the link with
+// PREF64 options leave at most maxRAEntries, the ones heard of last: the link's
+// PREF64 is still the newest.
+func TestPREF64TableBound(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	router := netip.MustParseAddr("fe80::66%eth0")
+	var tab pref64Table
+	const n = 20 * maxRAEntries
+	var last netip.Prefix
+	for i := range n {
+		last = netip.PrefixFrom(netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, byte(i >> 8), byte(i)}), 96)
+		tab.update(2, router, []nat64.Option{{Prefix: last, Lifetime: 18 * time.Hour}}, t0.Add(time.Duration(i)*time.Millisecond))
+	}
+	if len(tab.entries) > maxRAEntries {
+		t.Errorf("%d entries after %d distinct options, want at most %d", len(tab.entries), n, maxRAEntries)
+	}
+	got := tab.current(t0.Add(n * time.Millisecond))
+	if len(got) != 1 || got[0].Prefix != last {
+		t.Errorf("current = %v, want the last prefix advertised, %v", got, last)
+	}
+}
+
 // Ties (same arrival) go to the lowest router, then the lowest prefix.
 func TestPREF64TableTies(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
