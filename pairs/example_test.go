@@ -168,6 +168,7 @@ func ExampleSelector_Stream() {
 	}
 	defer st.Close()
 	for {
+		changed := st.Changed() // before Next and Done: a change after them closes it
 		p, ok := st.Next()
 		if ok {
 			fmt.Println("attempt", p.Src, "->", p.Dst) // a real dialer starts it, and waits its attempt delay
@@ -177,7 +178,7 @@ func ExampleSelector_Stream() {
 			return
 		}
 		select {
-		case <-st.Changed(): // answers arrived: the next pairs are in place
+		case <-changed: // answers arrived: the next pairs are in place
 		case <-ctx.Done():
 			return
 		}

@@ -461,7 +461,9 @@ func (st *Stream) Left() int {
 }
 
 // Changed returns a channel that is closed at the next change: new answers
-// (the order changed) or the end of a lookup. Ask again after each.
+// (the order changed) or the end of a lookup. Ask for it before looking at the
+// Stream (Next, Done), and again after each change: a change between the look
+// and the call would otherwise close a channel nobody waits on.
 func (st *Stream) Changed() <-chan struct{} {
 	st.mu.Lock()
 	defer st.mu.Unlock()

@@ -83,8 +83,12 @@ func (s scripted) selector(t *testing.T, opts ...Option) *Selector {
 // take takes every pair the stream has now, as "src dst" strings.
 // awaitDone waits until every answer of st is in.
 func awaitDone(st *Stream) {
-	for !st.Done() {
-		<-st.Changed()
+	for {
+		changed := st.Changed() // before Done: see Changed
+		if st.Done() {
+			return
+		}
+		<-changed
 	}
 }
 
