@@ -42,7 +42,7 @@ type lifecycle struct {
 	pref64  []netstate.PREF64 // the RA NAT64 prefixes the last Monitor knew, for the next
 	status  bool              // the status flags were asked for
 	closed  bool
-	err     error // of stopping the last engine stopped, returned by Close
+	err     error // of the last engine's stop, returned by Close (see stop.finish)
 
 	// running is eng for use's fast path, nil while the engine is stopped or
 	// an idle check decides whether to stop it (set under mu).
@@ -162,27 +162,26 @@ func (s *Selector) observe(e *engine, snap *netstate.Snapshot) {
 	}
 }
 
-// stopLocked stops the engine and waits for its goroutines: the prober, the
-// sharer (which merges the shared file a last time), an RFC 7050 lookup, the
-// subscription, and the watcher if the Selector started it. What was learned
-// stays. l.mu is held.
-func (s *Selector) stopLocked() {
+// stopLocked stops the engine and waits for its goroutines: the prober, an
+// RFC 7050 lookup, the subscription, and the watcher if the Selector started
+// it. What was learned stays. l.mu is held. The sharer's last merge of the
+// shared file, which may wait for other processes' lock for up to 30 s, is
+// left to the stop's finish, which the caller runs once l.mu is released:
+// rankings meanwhile neither wait for it nor for l.mu.
+func (s *Selector) stopLocked() stop {
 	l := &s.life
 	e := l.eng
 	if e == nil {
-		return
+		return stop{}
 	}
 	l.eng = nil
 	l.running.Store(nil)
 	if l.timer != nil {
 		l.timer.Stop()
 	}
-	var errs []error
+	st := stop{s: s, sharer: e.sharer}
 	if e.prober != nil {
-		errs = append(errs, e.prober.Close())
-	}
-	if e.sharer != nil {
-		errs = append(errs, e.sharer.Close())
+		st.errs = append(st.errs, e.prober.Close())
 	}
 	s.dns64.stop()
 	e.unsub()
@@ -191,14 +190,39 @@ func (s *Selector) stopLocked() {
 	if e.ownW {
 		// RA options cannot be dumped: the next Monitor starts with these.
 		l.pref64 = last.PREF64s
-		errs = append(errs, e.watcher.Close())
+		st.errs = append(st.errs, e.watcher.Close())
 	}
-	// Each stop's errors replace the last one's, which were logged: an engine
-	// stopped when idle every few minutes for months keeps nothing of it.
-	l.err = errors.Join(errs...)
-	if l.err != nil {
-		s.log.Warn("stopping the selector's goroutines", zap.Error(l.err))
+	return st
+}
+
+// stop is what is left of an engine's stop once l.mu is released (see
+// stopLocked); its zero value stopped nothing.
+type stop struct {
+	s      *Selector
+	sharer *probe.Sharer // nil without sharing
+	errs   []error
+}
+
+// finish closes the sharer (its last merge) and records the stop's errors,
+// which replace the last stop's (logged): an engine stopped when idle every
+// few minutes for months keeps nothing of it. It returns them. l.mu must not
+// be held.
+func (st stop) finish() error {
+	if st.s == nil {
+		return nil
 	}
+	if st.sharer != nil {
+		st.errs = append(st.errs, st.sharer.Close())
+	}
+	err := errors.Join(st.errs...)
+	if err != nil {
+		st.s.log.Warn("stopping the selector's goroutines", zap.Error(err))
+	}
+	l := &st.s.life
+	l.mu.Lock()
+	l.err = err
+	l.mu.Unlock()
+	return err
 }
 
 // idleCheck runs when the idle timer fires: it stops the engine if nothing used
@@ -206,13 +230,14 @@ func (s *Selector) stopLocked() {
 func (s *Selector) idleCheck() {
 	l := &s.life
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if l.eng == nil {
+		l.mu.Unlock()
 		return
 	}
 	// Hold off use's fast path while counting the users (see use).
 	l.running.Store(nil)
 	left := s.cfg.idleStop - l.idle()
+	var st stop
 	switch {
 	case l.users.Load() > 0:
 		l.running.Store(l.eng)
@@ -222,8 +247,10 @@ func (s *Selector) idleCheck() {
 		l.timer.Reset(left)
 	default:
 		s.log.Debug("idle: stopping", zap.Duration("idle", s.cfg.idleStop))
-		s.stopLocked()
+		st = s.stopLocked()
 	}
+	l.mu.Unlock()
+	st.finish()
 }
 
 // Suspend stops the Selector's goroutines now (its prober, its sharer after a last
@@ -237,8 +264,9 @@ func (s *Selector) Suspend() {
 		return
 	}
 	s.life.mu.Lock()
-	defer s.life.mu.Unlock()
-	s.stopLocked()
+	st := s.stopLocked()
+	s.life.mu.Unlock()
+	st.finish()
 }
 
 // Close stops the Selector's goroutines for good (see Suspend); it is idempotent
@@ -256,12 +284,18 @@ func (s *Selector) Close() error {
 	}
 	l := &s.life
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	if !l.closed {
-		l.closed = true
-		s.stopLocked()
+	if l.closed {
+		defer l.mu.Unlock()
+		return l.err
 	}
-	return l.err
+	l.closed = true
+	st := s.stopLocked()
+	if st.s == nil { // already stopped: the last stop's errors
+		defer l.mu.Unlock()
+		return l.err
+	}
+	l.mu.Unlock()
+	return st.finish()
 }
 
 // running reports whether the engine runs (tests).
