@@ -31,26 +31,19 @@ func parseNetwork(network string) (base string, f family, err error) {
 
 // parseHost parses the host of a query: an IP literal (IPv6 possibly with a zone,
 // without brackets) or a name. For a literal it returns the address, unmapped from
-// IPv4-mapped IPv6, and with the zone kept only on a link-local address; for a name
-// it returns the name. Names are only checked for the shape a DNS name can have.
+// IPv4-mapped IPv6, and with the zone kept only on a link-local address; anything
+// else is a name, for the resolver to find or not, as net.Dialer leaves it: the
+// hosts file may know names that are no DNS names ("db+1"), and a text that is
+// almost a literal ("127.0.0.1%lo") is a name no resolver finds.
 func parseHost(host string) (ip netip.Addr, name string, err error) {
 	switch {
 	case host == "":
 		return netip.Addr{}, "", &net.AddrError{Err: "missing host", Addr: host}
 	case strings.HasPrefix(host, "[") || strings.HasSuffix(host, "]"):
 		return netip.Addr{}, "", &net.AddrError{Err: "host must not have brackets", Addr: host}
-	case strings.ContainsAny(host, ":%"):
-		ip, err := netip.ParseAddr(host)
-		if err != nil {
-			return netip.Addr{}, "", &net.AddrError{Err: err.Error(), Addr: host}
-		}
-		return normalizeLiteral(ip), "", nil
 	}
 	if ip, err := netip.ParseAddr(host); err == nil {
-		return ip, "", nil
-	}
-	if !isDomainName(host) {
-		return netip.Addr{}, "", &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+		return normalizeLiteral(ip), "", nil
 	}
 	return netip.Addr{}, host, nil
 }

@@ -350,12 +350,6 @@ func (s *Selector) hostAddrs(ctx context.Context, q Query, f family, lits []neti
 		return filterFamily(append(lits, netip.IPv6Loopback(), netip.AddrFrom4([4]byte{127, 0, 0, 1})), f, q.Host)
 	}
 	ip, name, err := parseHost(q.Host)
-	if _, notName := err.(*net.DNSError); notName {
-		// Not a name a resolver could find: the lookup net.Dialer would
-		// trace, failing.
-		_, done := traceLookup(ctx, q.Host)
-		done(nil, err)
-	}
 	if err != nil {
 		return nil, err
 	}

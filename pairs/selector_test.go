@@ -206,3 +206,21 @@ func TestEmptyHostIsLoopback(t *testing.T) {
 		}
 	}
 }
+
+// TestNamesForTheResolver checks that a host that is no IP literal goes to the
+// resolver even when it is no DNS name: a hosts file may list "db+1" (Go's
+// resolver finds it there, as for net.Dialer), and the resolver, not the
+// Selector, says "no such host" for the others.
+func TestNamesForTheResolver(t *testing.T) {
+	s, _ := newTestSelector(t, homeSnapshot(), fakeDNS{"db+1": {ip("192.168.1.20")}})
+	ps, err := s.Get(t.Context(), "db+1", 80)
+	if err != nil || len(ps) == 0 || ps[0].Dst.Addr() != ip("192.168.1.20") {
+		t.Errorf("Get(db+1) = %v, %v; want the hosts file's address", ps, err)
+	}
+	for _, host := range []string{"127.0.0.1%lo", "fe80::1%", "sp ace"} {
+		_, err := s.Get(t.Context(), host, 80)
+		if de, ok := errors.AsType[*net.DNSError](err); !ok || !de.IsNotFound {
+			t.Errorf("Get(%q): %v; want the resolver's not found", host, err)
+		}
+	}
+}

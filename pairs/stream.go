@@ -138,7 +138,7 @@ func (s *Selector) newStream(q Query, host string, f family) *Stream {
 	st := &Stream{sel: s, q: q, name: host, fam: f, lookup: s.lookupFor(q.Resolver),
 		taken: map[pairKey]bool{}, changed: make(chan struct{}), svcDone: make(chan struct{}),
 		asked: map[string]bool{}}
-	if q.HTTPS || s.cfg.https {
+	if (q.HTTPS || s.cfg.https) && isDomainName(host) { // a hosts file's other names have no records
 		st.https = s.httpsLookup(q.Resolver)
 	}
 	snap := s.watcher().Snapshot()
