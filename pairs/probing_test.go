@@ -2,10 +2,12 @@ package pairs
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/netip"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -123,4 +125,40 @@ func TestInitWithoutProbing(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
 	}
+}
+
+// TestInitThroughSuspend checks that a Suspend while Init waits for the first
+// round makes Init wait for the round of the goroutines started again, and
+// that Init after Close says the Selector is closed.
+func TestInitThroughSuspend(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var slow atomic.Bool // the first engine's probes hang until the Suspend
+		slow.Store(true)
+		fd := &fakeDial{}
+		dial := func(ctx context.Context, p probe.Path) (net.Conn, error) {
+			if slow.Load() {
+				<-ctx.Done()
+				return nil, ctx.Err()
+			}
+			return fd.dial(ctx, p)
+		}
+		w := netstate.NewStatic(homeSnapshot())
+		defer w.Close()
+		s, err := New(WithWatcher(w), WithProbeDial(dial), withLookup(fakeDNS{}.lookup))
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error)
+		go func() { done <- s.Init(t.Context()) }()
+		time.Sleep(100 * time.Millisecond)
+		slow.Store(false)
+		s.Suspend()
+		if err := <-done; err != nil {
+			t.Errorf("Init through a Suspend: %v", err)
+		}
+		s.Close()
+		if err := s.Init(t.Context()); !errors.Is(err, net.ErrClosed) {
+			t.Errorf("Init after Close: %v, want net.ErrClosed", err)
+		}
+	})
 }

@@ -2,6 +2,7 @@ package pairs
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/netip"
 	"slices"
@@ -107,18 +108,40 @@ func New(opts ...Option) (*Selector, error) {
 // the result of a first probe round that includes the default gateways (asking for
 // the status flags, which a quiet prober probes only from then on), or until ctx
 // is done. It is never required: without it the first ranking uses the RFC 6724
-// rules and the default latencies.
+// rules and the default latencies. A Suspend while it waits makes it wait for
+// the round of the goroutines started again; after Close, a probing Selector's
+// Init fails with net.ErrClosed.
 func (s *Selector) Init(ctx context.Context) error {
 	if s.err != nil {
 		return s.err
 	}
+	for {
+		err := s.waitRound(ctx)
+		if !errors.Is(err, net.ErrClosed) || s.closed() {
+			return err
+		}
+	}
+}
+
+// waitRound is one engine's part of Init: its prober's first round.
+func (s *Selector) waitRound(ctx context.Context) error {
 	e := s.use()
 	defer s.release()
 	s.wantStatus(e)
-	if e.prober == nil {
-		return ctx.Err()
+	switch {
+	case e.prober != nil:
+		return e.prober.WaitRound(ctx)
+	case s.cfg.probing && s.closed():
+		return net.ErrClosed
 	}
-	return e.prober.WaitRound(ctx)
+	return ctx.Err()
+}
+
+// closed reports whether Close was called.
+func (s *Selector) closed() bool {
+	s.life.mu.Lock()
+	defer s.life.mu.Unlock()
+	return s.life.closed
 }
 
 // wantStatus records that the status flags were asked for: from now on the
