@@ -194,6 +194,10 @@ func (rc *racer) start() {
 	if rc.ctx.Err() != nil {
 		return
 	}
+	if hold := rc.hold(); hold > 0 {
+		rc.arm(hold)
+		return
+	}
 	p, ok := rc.queue.Next()
 	if !ok {
 		return
@@ -225,6 +229,22 @@ func (rc *racer) start() {
 		d = max(d, rc.fallback-time.Since(rc.t0))
 	}
 	rc.arm(d)
+}
+
+// hold returns how long the queue's next pair must still wait for
+// FallbackDelay, 0 for none: the first attempt of the other family than the
+// first attempt's starts no earlier than FallbackDelay after it, unless every
+// attempt started before has failed (none runs). start applies it whatever
+// woke it: the timer, a failure, pairs joining, a connect's progress.
+func (rc *racer) hold() time.Duration {
+	if rc.fallback <= 0 || rc.other || rc.running == 0 {
+		return 0
+	}
+	next, ok := rc.queue.Peek()
+	if !ok || next.Is6() == rc.pairs[0].Is6() {
+		return 0
+	}
+	return rc.fallback - time.Since(rc.t0)
 }
 
 // arm sets the timer to fire after d.

@@ -112,7 +112,8 @@ type joinCase struct {
 	arrivals []arrival
 	doneAt   time.Duration
 	steps    map[netip.Addr]step
-	winner   netip.Addr // invalid: none
+	fallback time.Duration // PairDialer.FallbackDelay
+	winner   netip.Addr    // invalid: none
 	starts   map[netip.Addr]time.Duration
 	elapsed  time.Duration
 }
@@ -146,6 +147,14 @@ func TestRaceJoins(t *testing.T) {
 			elapsed: 120 * time.Millisecond,
 		},
 		{
+			name:  "A late, AAAA stalled: the IPv4 pair still waits for FallbackDelay",
+			first: v6[:1], arrivals: []arrival{{20 * time.Millisecond, v4[:1]}}, fallback: 600 * time.Millisecond,
+			steps:   map[netip.Addr]step{v6[0].Src.Addr(): {hang: true}, v4[0].Src.Addr(): {after: 5 * time.Millisecond}},
+			winner:  v4[0].Src.Addr(),
+			starts:  map[netip.Addr]time.Duration{v6[0].Src.Addr(): 0, v4[0].Src.Addr(): 600 * time.Millisecond},
+			elapsed: 605 * time.Millisecond,
+		},
+		{
 			name:  "the queue ends without more pairs: the race ends then",
 			first: v4[:1], doneAt: 50 * time.Millisecond,
 			steps:   map[netip.Addr]step{v4[0].Src.Addr(): {after: 10 * time.Millisecond, err: errRefused}},
@@ -159,7 +168,7 @@ func TestRaceJoins(t *testing.T) {
 				f := newFakeNet(tc.steps)
 				q := newScriptedQueue(tc.first, tc.arrivals, tc.doneAt)
 				r := f.newRace(nil, 0)
-				r.queue = q
+				r.queue, r.fallback = q, tc.fallback
 				t0 := time.Now()
 				c, err := r.run(t.Context())
 				if got := time.Since(t0); got != tc.elapsed {
@@ -184,6 +193,28 @@ func TestRaceJoins(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestRaceHandshakeFallbackDelay: a connect that completes re-arms the timer
+// for its handshake, but the first attempt of the other family still waits
+// for FallbackDelay.
+func TestRaceHandshakeFallbackDelay(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ps := mixedPairs()[:2] // IPv6, IPv4
+		f := newFakeNet(stepsBySource(ps, []step{{after: 20 * time.Millisecond}, {after: 5 * time.Millisecond}}))
+		r := f.newRace(ps, 0)
+		r.fallback = 600 * time.Millisecond
+		r.handshake = fakeHandshakes(f, map[netip.Addr]hsStep{ps[0].Src.Addr(): {hang: true}, ps[1].Src.Addr(): {after: 5 * time.Millisecond}})
+		c, err := r.run(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		synctest.Wait()
+		if got := f.startTimes()[ps[1].Src.Addr()]; got != 600*time.Millisecond {
+			t.Errorf("IPv4 attempt started at %v, want at FallbackDelay (600ms)", got)
+		}
+	})
 }
 
 // hsStep scripts a fake handshake, like step does a connect.

@@ -71,6 +71,16 @@ var raceCases = []raceCase{
 		elapsed:  60 * time.Millisecond,
 	},
 	{
+		name:     "FallbackDelay holds after a failure while an earlier attempt runs",
+		pairs:    []pairs.Pair{mixedPairs()[0], mixedPairs()[2], mixedPairs()[1]},
+		steps:    []step{{hang: true}, {after: 10 * time.Millisecond, err: errRefused}, {after: 5 * time.Millisecond}},
+		fallback: 600 * time.Millisecond,
+		winner:   2,
+		starts:   []time.Duration{0, 250 * time.Millisecond, 600 * time.Millisecond},
+		results:  []probe.Result{probe.Superseded, probe.Refused, probe.Success},
+		elapsed:  605 * time.Millisecond,
+	},
+	{
 		name:     "FallbackDelay shorter than the attempt delay",
 		pairs:    mixedPairs(),
 		steps:    []step{{hang: true}, {after: 40 * time.Millisecond}, {hang: true}},
