@@ -37,8 +37,10 @@
 // WithoutProbing, from a background prober. By default the prober is quiet:
 //
 //   - it probes only TCP destinations the program dialed in the last five
-//     minutes, on the dialed port, and only when the destination's family has
-//     more than one candidate source (otherwise there is nothing to choose);
+//     minutes (an attempt to the address was reported: not the other
+//     addresses of a name, nor the pairs of a Get no connect followed), on the
+//     dialed port, and only when the destination's family has more than one
+//     candidate source (otherwise there is nothing to choose);
 //   - at most one connect per (source, destination) path per minute, the first
 //     about two seconds after the program's first dial, and none over a path the
 //     program itself used in that minute;

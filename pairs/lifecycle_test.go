@@ -17,16 +17,18 @@ import (
 )
 
 // TestQuietSelector checks what the zero configuration sends: nothing before the
-// program dials; for a TCP destination it dials, one probe per candidate source
-// on the dialed port after 2 s; nothing for UDP destinations or lookups; nothing
-// for a destination with one candidate source; the gateways once the status is
-// asked for.
+// program dials; for a TCP destination it dials (an attempt reported), one probe
+// per other candidate source on the dialed port after 2 s; nothing for UDP
+// destinations, lookups, the pairs of a Get no connect followed, or the other
+// addresses of a dialed name; nothing for a destination with one candidate
+// source; the gateways once the status is asked for.
 func TestQuietSelector(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		fd := &fakeDial{}
 		w := netstate.NewStatic(homeSnapshot())
 		defer w.Close()
-		dns := fakeDNS{"server.test": {ip("2001:db8:2::1"), ip("198.51.100.1")}, "dns.test": {ip("2001:db8:3::53")}}
+		dns := fakeDNS{"server.test": {ip("2001:db8:2::1"), ip("2001:db8:4::1"), ip("198.51.100.1")},
+			"dns.test": {ip("2001:db8:3::53")}, "get.test": {ip("2001:db8:5::1")}}
 		s, err := New(WithWatcher(w), WithProbeDial(fd.dial), withLookup(dns.lookup))
 		if err != nil {
 			t.Fatal(err)
@@ -40,21 +42,29 @@ func TestQuietSelector(t *testing.T) {
 		if _, err := s.LookupNetIP(ctx, "ip", "dns.test"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Attempts(ctx, Query{Network: "tcp", Host: "server.test", Port: 443}); err != nil {
+		if _, err := s.Get(ctx, "get.test", 443); err != nil {
 			t.Fatal(err)
 		}
+		ps, err := s.Attempts(ctx, Query{Network: "tcp", Host: "server.test", Port: 443})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The dialer's one attempt, over the first pair, connects.
+		s.Report(probe.Outcome{Path: ps[0].Path(), Result: probe.Success, Start: time.Now(), Duration: 30 * time.Millisecond})
 		time.Sleep(25 * time.Second)
 		synctest.Wait()
 		fd.mu.Lock()
 		got := slices.Clone(fd.paths)
 		fd.mu.Unlock()
-		want := []probe.Path{ // IPv6: the GUA and the ULA (NPTv6 not tried yet); IPv4: one source, nothing to learn
-			{Src: netip.MustParseAddrPort("[2001:db8:1::10]:0"), Dst: netip.MustParseAddrPort("[2001:db8:2::1]:443")},
+		if ps[0].Path() != (probe.Path{Src: netip.MustParseAddrPort("[2001:db8:1::10]:0"), Dst: netip.MustParseAddrPort("[2001:db8:2::1]:443")}) {
+			t.Fatalf("first pair %v", ps[0])
+		}
+		want := []probe.Path{ // the other IPv6 source, the ULA (NPTv6 not tried yet); the program used the GUA's path
 			{Src: netip.MustParseAddrPort("[fd00:1::10]:0"), Dst: netip.MustParseAddrPort("[2001:db8:2::1]:443")},
 		}
 		slices.SortFunc(got, func(a, b probe.Path) int { return a.Src.Compare(b.Src) })
 		if !slices.Equal(got, want) {
-			t.Errorf("probes after one UDP dial, one lookup and one TCP dial: %v, want %v", got, want)
+			t.Errorf("probes after one UDP dial, one lookup, one Get and one TCP dial: %v, want %v", got, want)
 		}
 		s.Status()
 		time.Sleep(5 * time.Second)

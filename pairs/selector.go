@@ -184,8 +184,17 @@ func (s *Selector) ProberStats() probe.ProberStats {
 }
 
 // Report records the outcome of a connect attempt over a pair, so that later
-// rankings use it. Dialers call it for every attempt.
-func (s *Selector) Report(o probe.Outcome) { s.store.Report(o) }
+// rankings use it. Dialers call it for every attempt. A quiet prober learns
+// from it which destinations the program dials (see want).
+func (s *Selector) Report(o probe.Outcome) {
+	s.store.Report(o)
+	if o.Active || s.cfg.eager || o.Dst.Addr().IsLoopback() {
+		return
+	}
+	if e := s.life.running.Load(); e != nil && e.prober != nil {
+		e.prober.Want(o.Dst)
+	}
+}
 
 // Get returns the pairs to reach host on port over TCP, ranked best first. An
 // unknown name gives an empty list and a *net.DNSError whose IsNotFound is set.
