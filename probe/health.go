@@ -80,6 +80,12 @@ func (sc *source) reaches(np nearKey) bool {
 	return slices.ContainsFunc(sc.near[np], func(p *pair) bool { return p.working })
 }
 
+// fails reports whether sc's last conclusive result to dst was a failure.
+func (sc *source) fails(dst netip.Addr) bool {
+	p := sc.pairTo(dst)
+	return p != nil && !p.working && !p.stats.LastFailure.IsZero()
+}
+
 // setHealth moves sc to h.
 func (s *Store) setHealth(sc *source, h Health, now time.Time) {
 	if sc.health == h {
@@ -167,12 +173,14 @@ func (s *Store) wake() {
 func (s *Store) Due() <-chan struct{} { return s.due }
 
 // blames reports whether a failure from sc to dst is the source's fault: another
-// source that is not dead reaches dst or a destination near it, or sc reaches
-// nothing at all while another source of its family reaches something.
+// source that is not dead, and whose own last result to dst was no failure,
+// reaches dst or a destination near it, or sc reaches nothing at all while
+// such a source of its family reaches something. A destination that fails
+// from the other sources too is down, whatever the source.
 func (s *Store) blames(sc *source, dst netip.Addr) bool {
 	np := nearKeyOf(dst)
 	for _, o := range s.sources {
-		if o == sc || o.health == Dead {
+		if o == sc || o.health == Dead || o.fails(dst) {
 			continue
 		}
 		if o.reaches(np) {

@@ -60,6 +60,29 @@ func TestHealthStateMachine(t *testing.T) {
 			report(s, srcA, dstD, probe.Timeout)
 			report(s, srcA, dstD, probe.Timeout)
 		}, srcA, probe.Alive},
+		{"a destination down from every source kills neither", func(s *probe.Store) {
+			report(s, srcA, dstD, probe.Success)
+			report(s, srcB, dstD, probe.Success)
+			for range 2 { // a neighbour of dstD is down: both sources time out, twice
+				report(s, srcA, "2001:db8:d::2", probe.Timeout)
+				report(s, srcB, "2001:db8:d::2", probe.Timeout)
+			}
+		}, srcA, probe.Suspect}, // the first timeout, before B's, was blamed; no more
+		{"... nor the other source", func(s *probe.Store) {
+			report(s, srcA, dstD, probe.Success)
+			report(s, srcB, dstD, probe.Success)
+			for range 2 {
+				report(s, srcA, "2001:db8:d::2", probe.Timeout)
+				report(s, srcB, "2001:db8:d::2", probe.Timeout)
+			}
+		}, srcB, probe.Alive},
+		{"down from every source, a source with no working path yet is not killed", func(s *probe.Store) {
+			report(s, srcB, "2001:db8:e::1", probe.Success)
+			for range 2 {
+				report(s, srcB, "2001:db9:9::9", probe.Timeout)
+				report(s, srcA, "2001:db9:9::9", probe.Timeout)
+			}
+		}, srcA, probe.Unknown},
 		{"blamed when it reaches nothing and another of its family does", func(s *probe.Store) {
 			report(s, srcB, "2001:db9::1", probe.Success)
 			report(s, srcA, dstD, probe.Timeout)
