@@ -21,10 +21,13 @@ const (
 // connected (Superseded) may have waited before its silence counts against the
 // path.
 func RTO(srtt, rttvar time.Duration) time.Duration {
-	if srtt <= 0 {
+	switch {
+	case srtt <= 0:
 		return InitialRTO
+	case srtt >= MaxRTO || rttvar >= MaxRTO: // and srtt + 4·rttvar cannot overflow below
+		return MaxRTO
 	}
-	return min(max(srtt+4*rttvar, MinRTO), MaxRTO)
+	return min(max(srtt+4*max(rttvar, 0), MinRTO), MaxRTO)
 }
 
 // RTO returns the retransmission timeout of the pair: RTO(ps.SRTT, ps.RTTVar)

@@ -1,6 +1,7 @@
 package probe_test
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -20,12 +21,26 @@ func TestRTO(t *testing.T) {
 		{"floor", 10 * ms, 2 * ms, 3, 100 * ms},
 		{"ceiling", 1800 * ms, 300 * ms, 3, 2 * time.Second},
 		{"samples without an RTT", 0, 0, 2, time.Second},
+		{"huge, no overflow", math.MaxInt64 / 2, math.MaxInt64 / 4, 3, 2 * time.Second},
+		{"huge variation", 20 * ms, math.MaxInt64 / 3, 3, 2 * time.Second},
 	}
 	for _, tt := range tests {
 		ps := probe.PairStats{SRTT: tt.srtt, RTTVar: tt.rttvar, Samples: tt.samples}
 		if got := ps.RTO(); got != tt.want {
 			t.Errorf("%s: RTO() = %v, want %v", tt.name, got, tt.want)
 		}
+	}
+}
+
+// TestReportHugeDuration checks that an absurd duration passed to Report is
+// bounded: the pair's RTO is the ceiling, not the floor an overflow made it.
+func TestReportHugeDuration(t *testing.T) {
+	s := probe.NewStore()
+	s.Report(outcome(srcA, dstD, probe.Success, math.MaxInt64/2, time.Now()))
+	s.Report(outcome(srcA, dstD, probe.Success, math.MaxInt64/2, time.Now()))
+	ps, ok := s.Pair(addr(srcA), addr(dstD))
+	if !ok || ps.RTO() != probe.MaxRTO || ps.SRTT <= 0 || ps.RTTVar < 0 {
+		t.Errorf("after huge samples: %+v (RTO %v), want a positive estimate with RTO %v", ps, ps.RTO(), probe.MaxRTO)
 	}
 }
 

@@ -274,11 +274,17 @@ func (s *Store) Version() uint64 { return s.version.Load() }
 // sample is the RTT sample an outcome that proved the path gives: the kernel's
 // estimate when known, else the time the connect took.
 func sample(o Outcome) time.Duration {
+	r := o.Duration
 	if o.Result == Success && o.KernelRTT > 0 {
-		return o.KernelRTT
+		r = o.KernelRTT
 	}
-	return o.Duration
+	return min(r, maxSample)
 }
+
+// maxSample bounds an RTT sample: a connect takes minutes at most before the
+// kernel gives up, and the estimate's arithmetic (SRTT + 4·RTTVAR) must not
+// overflow on what a caller of Report passes.
+const maxSample = 10 * time.Minute
 
 // success records a result that proved the path, with its RTT sample, following
 // RFC 6298 section 2: the first sample sets SRTT = R and RTTVAR = R/2; later ones
