@@ -377,7 +377,7 @@ func (s *Store) evict() {
 			}
 		}
 	}
-	n := s.npairs - s.maxPairs*7/8
+	n := s.npairs - max(s.maxPairs*7/8, 1) // the pair just reported stays, whatever the bound
 	slices.Sort(keys)
 	last := keys[n-1] // the n-th smallest key: the victims are up to it
 	ties := n - sort.Search(n, func(i int) bool { return keys[i] >= last })

@@ -368,3 +368,18 @@ func ExampleStore_From() {
 	// 2001:db8:1::1 true 12ms
 	// 2001:db8:2::1 false 0s
 }
+
+// TestEvictionBoundOfOne checks that WithMaxPairs(1) keeps the pair just
+// reported (7/8 of one is none).
+func TestEvictionBoundOfOne(t *testing.T) {
+	s := probe.NewStore(probe.WithMaxPairs(1))
+	now := time.Now()
+	s.Report(outcome(srcA, dstD, probe.Success, 10*time.Millisecond, now))
+	s.Report(outcome(srcA, "2001:db8:e::1", probe.Success, 10*time.Millisecond, now.Add(time.Second)))
+	if _, ok := s.Pair(addr(srcA), addr("2001:db8:e::1")); !ok {
+		t.Error("the pair just reported was evicted")
+	}
+	if _, ok := s.Pair(addr(srcA), addr(dstD)); ok {
+		t.Error("the older pair was kept beyond the bound of one")
+	}
+}
