@@ -2,7 +2,9 @@ package dialer
 
 import (
 	"context"
+	"errors"
 	"net"
+	"syscall"
 	"time"
 
 	"go.uber.org/zap"
@@ -19,9 +21,10 @@ type dialFunc func(ctx context.Context, p pairs.Pair) (net.Conn, error)
 
 // handshakeFunc is the second step of an attempt whose connect succeeded,
 // when success is more than a connect (a TLS handshake over c): it returns
-// the connection to hand out, or an error (the caller then closes c). It must
-// return soon after ctx is done.
-type handshakeFunc func(ctx context.Context, p pairs.Pair, c net.Conn) (net.Conn, error)
+// the connection to hand out, or an error (the caller then closes c), and how
+// long it waited before the handshake began (for what it needed to begin it).
+// It must return soon after ctx is done.
+type handshakeFunc func(ctx context.Context, p pairs.Pair, c net.Conn) (conn net.Conn, waited time.Duration, err error)
 
 // queue is where a race takes its pairs from, in racing order: a fixed list,
 // or a *pairs.Stream that grows as DNS answers arrive.
@@ -117,6 +120,13 @@ type attemptResult struct {
 	// handshake; 0 when there is no handshake or the connect failed.
 	connect   time.Duration
 	kernelRTT time.Duration // the kernel's RTT of the connect, with connect
+	// waited is how long the handshake step waited before its handshake
+	// began (an ECH configuration's HTTPS answer), part of dur.
+	waited time.Duration
+	// cut is set when the attempt failed with its context ended: the dial's
+	// deadline or cancellation, a winner elsewhere, or a serial attempt's
+	// share of the time running out.
+	cut bool
 }
 
 // racer is the state of one run of a race.
@@ -291,7 +301,7 @@ func (r *race) try(ctx context.Context, i int, p pairs.Pair, progress func(attem
 			progress(attemptResult{index: i, progress: true, connect: res.connect})
 		}
 		var hc net.Conn
-		if hc, err = r.handshake(ctx, p, c); err == nil {
+		if hc, res.waited, err = r.handshake(ctx, p, c); err == nil {
 			c = hc
 		}
 	}
@@ -300,6 +310,7 @@ func (r *race) try(ctx context.Context, i int, p pairs.Pair, progress func(attem
 		c = nil
 	}
 	res.conn, res.err, res.dur = c, err, time.Since(start)
+	res.cut = err != nil && ctx.Err() != nil
 	return res
 }
 
@@ -466,16 +477,23 @@ func (r *race) outcome(p pairs.Pair, res attemptResult, how ending) probe.Outcom
 	o := probe.Outcome{Path: p.Path(), Start: res.start, Duration: res.dur}
 	switch {
 	case res.connect > 0:
-		o.Start, o.Duration = res.start.Add(res.connect), res.dur-res.connect
+		// The handshake's time starts when it began: not while it waited
+		// for an HTTPS answer (ECH).
+		hello := res.connect + res.waited
+		o.Start, o.Duration = res.start.Add(hello), res.dur-hello
 		o.Result = probe.TLSResultOf(res.err)
 		rtt := res.connect
 		if res.kernelRTT > 0 {
 			rtt = res.kernelRTT
 		}
-		if how == lost && o.Result == probe.Canceled && probe.TLSOverdue(rtt, o.Duration) {
-			// No handshake for longer than one over this path takes, while
-			// another attempt finished its own: a middlebox, probe says.
-			o.Result = probe.Middlebox
+		if how == lost && o.Result == probe.Canceled || cutShort(res) {
+			// Unanswered while another attempt finished its own, or when
+			// the dial's time ran out: a middlebox only if no handshake
+			// came for longer than one over this path takes, probe says.
+			o.Result = probe.Canceled
+			if probe.TLSOverdue(rtt, o.Duration) {
+				o.Result = probe.Middlebox
+			}
 		}
 	case res.conn != nil:
 		o.Result = probe.Success
@@ -484,13 +502,21 @@ func (r *race) outcome(p pairs.Pair, res attemptResult, how ending) probe.Outcom
 		}
 	default:
 		o.Result = r.result(res.err)
-		if how == lost && o.Result == probe.Canceled {
-			// Canceled unanswered because another attempt connected: probe
-			// decides what the wait proves (a timeout past the pair's RTO).
+		if how == lost && o.Result == probe.Canceled || cutShort(res) {
+			// Canceled unanswered because another attempt connected, or
+			// because the dial's time ran out: probe decides what the wait
+			// proves (a timeout past the pair's RTO).
 			o.Result = probe.Superseded
 		}
 	}
 	return o
+}
+
+// cutShort reports whether an attempt timed out because its context's time
+// ran out (the dial's deadline, a serial attempt's share of it), not because
+// the path or the kernel said so: how long it had says little of the path.
+func cutShort(res attemptResult) bool {
+	return res.cut && isTimeout(res.err) && !errors.Is(res.err, syscall.ETIMEDOUT)
 }
 
 // err returns the error of a race that no attempt won; cause is the error of

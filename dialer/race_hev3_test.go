@@ -222,15 +222,15 @@ type hsStep = step
 
 // fakeHandshakes plays handshake steps keyed by the pair's source.
 func fakeHandshakes(f *fakeNet, steps map[netip.Addr]hsStep) handshakeFunc {
-	return func(ctx context.Context, p pairs.Pair, c net.Conn) (net.Conn, error) {
+	return func(ctx context.Context, p pairs.Pair, c net.Conn) (net.Conn, time.Duration, error) {
 		s := steps[p.Src.Addr()]
 		if err := f.wait(ctx, s); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		if s.err != nil {
-			return nil, s.err
+			return nil, 0, s.err
 		}
-		return c, nil
+		return c, 0, nil
 	}
 }
 
@@ -349,4 +349,48 @@ func equalResults(a, b []probe.Result) bool {
 		}
 	}
 	return true
+}
+
+// TestRaceHandshakeCutByDeadline: a handshake the dial's deadline cuts short
+// is no middlebox evidence unless it went unanswered for longer than one over
+// the path takes (probe.TLSOverdue: 3 × the 20 ms connect + 100 ms).
+func TestRaceHandshakeCutByDeadline(t *testing.T) {
+	for _, tc := range []struct {
+		timeout time.Duration
+		want    probe.Result // the last report: the connect's success, or the handshake's verdict
+	}{
+		{100 * time.Millisecond, probe.Success},   // 80 ms without an answer: nothing proved
+		{400 * time.Millisecond, probe.Middlebox}, // 380 ms: overdue
+	} {
+		synctest.Test(t, func(t *testing.T) {
+			ps := testPairs(1)
+			f := newFakeNet(stepsBySource(ps, []step{{after: 20 * time.Millisecond}}))
+			r := f.newRace(ps, 0)
+			r.handshake = fakeHandshakes(f, map[netip.Addr]hsStep{ps[0].Src.Addr(): {hang: true}})
+			ctx, cancel := context.WithTimeout(t.Context(), tc.timeout)
+			defer cancel()
+			if c, err := r.run(ctx); err == nil {
+				c.Close()
+				t.Fatal("the hanging handshake succeeded")
+			}
+			synctest.Wait()
+			if got := f.results()[ps[0].Src.Addr()]; got != tc.want {
+				t.Errorf("deadline %v: reported %v, want %v", tc.timeout, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestOutcomeExcludesServiceWait: the time a handshake step waited for its
+// HTTPS answer (ECH) before the ClientHello is not handshake time: a loser
+// that waited 290 ms for the answer and then 10 ms for the server is not
+// overdue.
+func TestOutcomeExcludesServiceWait(t *testing.T) {
+	r := &race{result: probe.ResultOf}
+	ms := time.Millisecond
+	res := attemptResult{start: time.Now(), connect: 20 * ms, waited: 290 * ms, dur: 320 * ms, err: context.Canceled, cut: true}
+	o := r.outcome(testPairs(1)[0], res, lost)
+	if o.Result != probe.Canceled || o.Duration != 10*ms {
+		t.Errorf("outcome %v after %v; want canceled after 10ms (the handshake's own time)", o.Result, o.Duration)
+	}
 }

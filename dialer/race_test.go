@@ -112,7 +112,7 @@ var raceCases = []raceCase{
 		timeout: 3 * time.Second,
 		winner:  never,
 		starts:  []time.Duration{0},
-		results: []probe.Result{probe.Timeout},
+		results: []probe.Result{probe.Superseded}, // the Store counts 3 s unanswered as a timeout (past the RTO)
 		elapsed: 3 * time.Second,
 	},
 	{
@@ -225,7 +225,7 @@ var raceCases = []raceCase{
 		timeout: 9 * time.Second,
 		winner:  2,
 		starts:  []time.Duration{0, 3 * time.Second, 6 * time.Second},
-		results: []probe.Result{probe.Timeout, probe.Timeout, probe.Success},
+		results: []probe.Result{probe.Superseded, probe.Superseded, probe.Success}, // each share ran out: the Store weighs the wait
 		elapsed: 6010 * time.Millisecond,
 	},
 	{
@@ -234,7 +234,7 @@ var raceCases = []raceCase{
 		timeout: 400 * time.Millisecond,
 		winner:  never,
 		starts:  []time.Duration{0, 250 * time.Millisecond},
-		results: []probe.Result{probe.Timeout, probe.Timeout},
+		results: []probe.Result{probe.Superseded, probe.Superseded}, // 400 ms and 150 ms: too short to blame the paths
 		elapsed: 400 * time.Millisecond,
 	},
 	{

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"net"
+	"time"
 
 	"github.com/getapr/getapr/pairs"
 )
@@ -97,12 +98,15 @@ func (d *PairDialer) tlsConfig(host string) *tls.Config {
 // comes from its HTTPS record, whose answer the handshake waits for (service
 // says which record covers a pair).
 func (d *PairDialer) handshaker(cfg *tls.Config, service func(context.Context, pairs.Pair) (*pairs.Service, error)) handshakeFunc {
-	return func(ctx context.Context, p pairs.Pair, c net.Conn) (net.Conn, error) {
+	return func(ctx context.Context, p pairs.Pair, c net.Conn) (net.Conn, time.Duration, error) {
 		conf := cfg
+		var waited time.Duration
 		if d.ECH {
+			start := time.Now()
 			s, err := service(ctx, p)
+			waited = time.Since(start)
 			if err != nil {
-				return nil, err
+				return nil, waited, err
 			}
 			if s != nil && len(s.ECH) > 0 {
 				conf = cfg.Clone()
@@ -112,9 +116,9 @@ func (d *PairDialer) handshaker(cfg *tls.Config, service func(context.Context, p
 		}
 		tc := tls.Client(c, conf)
 		if err := tc.HandshakeContext(ctx); err != nil {
-			return nil, err
+			return nil, waited, err
 		}
-		return tc, nil
+		return tc, waited, nil
 	}
 }
 

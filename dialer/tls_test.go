@@ -204,7 +204,7 @@ func TestHandshakerECH(t *testing.T) {
 	}
 	c1, c2 := net.Pipe()
 	defer c2.Close()
-	_, err := (&PairDialer{ECH: true}).handshaker(&tls.Config{ServerName: "x.test"}, service)(t.Context(), pairs.Pair{}, c1)
+	_, _, err := (&PairDialer{ECH: true}).handshaker(&tls.Config{ServerName: "x.test"}, service)(t.Context(), pairs.Pair{}, c1)
 	if asked != 1 || err == nil {
 		t.Errorf("with ECH: asked %d, err %v; want asked once and the malformed config refused", asked, err)
 	}
