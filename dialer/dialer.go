@@ -121,8 +121,11 @@ type PairDialer struct {
 	// the host's HTTPS record offers it (its ech parameter): the handshake of
 	// an attempt then waits for the HTTPS answer (the draft's rule for a
 	// client that relies on SVCB for its ClientHello), and fails with a
-	// *tls.ECHRejectionError if the server rejects ECH. False leaves
-	// TLSConfig's EncryptedClientHelloConfigList as it is.
+	// *tls.ECHRejectionError if the server rejects ECH. When every usable
+	// HTTPS record offers ECH, the host's addresses that no record covers
+	// are not tried: the dial never falls back to a cleartext ClientHello
+	// (pairs.Query.ECH). False leaves TLSConfig's
+	// EncryptedClientHelloConfigList as it is.
 	ECH bool
 
 	// mptcp is what SetMultipathTCP asked: 0 nothing (net's default), else

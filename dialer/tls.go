@@ -71,7 +71,7 @@ func (d *PairDialer) DialTLSContext(ctx context.Context, network, address string
 	if err != nil {
 		return nil, &net.OpError{Op: "dial", Net: network, Err: err}
 	}
-	q.TLS, q.HTTPS, q.ALPN = true, true, cfg.NextProtos
+	q.TLS, q.HTTPS, q.ALPN, q.ECH = true, true, cfg.NextProtos, d.ECH
 	c, err := d.dialOver(ctx, q, "tcp", address, d.selector(), cfg)
 	if err != nil {
 		return nil, tlsError(err)

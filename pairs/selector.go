@@ -44,6 +44,13 @@ type Query struct {
 	// empty means h2 and http/1.1.
 	HTTPS bool
 	ALPN  []string
+	// ECH says that the dial's TLS handshakes use Encrypted Client Hello
+	// where an HTTPS record offers it (dialer.PairDialer.ECH). When every
+	// usable record does, a Stream leaves out the host's addresses that no
+	// record covers, and its Service refuses them, so that the dial never
+	// falls back to a cleartext ClientHello (draft-ietf-tls-svcb-ech: the
+	// client is SVCB-reliant).
+	ECH bool
 
 	// streaming is set on a Stream's queries: its ranking may not wait for the
 	// NAT64 prefix's DNS discovery (the Stream waits for it as for an answer).

@@ -2,6 +2,7 @@ package pairs
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/netip"
 	"slices"
@@ -267,13 +268,28 @@ func isNotFound(err error) bool {
 // update recomputes the order after an answer and signals the change. st.mu
 // is held.
 func (st *Stream) update(ctx context.Context) {
-	eps := st.ans.Endpoints()
+	eps := st.endpoints()
 	if st.first.IsZero() && slices.ContainsFunc(eps, func(e svcb.Endpoint) bool { return st.fam.allows(e.Addr) }) {
 		st.first = time.Now()
 	}
 	st.order = st.sel.orderEndpoints(ctx, st.q, eps, st.fam, st.running == 0)
 	st.signal()
 }
+
+// endpoints returns the answers' endpoints, without those no record covers
+// when the query uses ECH and every record offers it (see Query.ECH). st.mu
+// is held.
+func (st *Stream) endpoints() []svcb.Endpoint {
+	eps := st.ans.Endpoints()
+	if st.q.ECH && st.ans.ECHReliant() {
+		eps = slices.DeleteFunc(eps, func(e svcb.Endpoint) bool { return e.Service == nil })
+	}
+	return eps
+}
+
+// errNoECH is Stream.Service's error for an address no HTTPS record covers
+// when the query uses ECH and every record offers it.
+var errNoECH = errors.New("pairs: no HTTPS record covers the address, and every record offers ECH: no connection without it")
 
 // signal wakes whoever waits on Changed. st.mu is held.
 func (st *Stream) signal() {
@@ -480,8 +496,9 @@ func (st *Stream) Done() bool {
 // Service returns the Service of p's destination as the HTTPS answer says,
 // waiting for that answer if it is not in yet (the draft's rule for a client
 // that relies on SVCB for its TLS ClientHello, as with ECH); nil when no
-// record covers it, or no HTTPS records were asked. It returns early with
-// ctx's error.
+// record covers it, or no HTTPS records were asked; an error for an address
+// no record covers when the query uses ECH and every record offers it (see
+// Query.ECH). It returns early with ctx's error.
 func (st *Stream) Service(ctx context.Context, p Pair) (*Service, error) {
 	select {
 	case <-st.svcDone:
@@ -499,7 +516,12 @@ func (st *Stream) Service(ctx context.Context, p Pair) (*Service, error) {
 			group = append(group, e)
 		}
 	}
-	return serviceOf(group, p.Dst.Addr()), nil
+	s := serviceOf(group, p.Dst.Addr())
+	if s == nil && st.q.ECH && st.ans.ECHReliant() {
+		// A pair handed out before the HTTPS answer came in.
+		return nil, errNoECH
+	}
+	return s, nil
 }
 
 // Close stops the lookups still running and waits for them. It is

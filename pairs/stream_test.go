@@ -375,6 +375,41 @@ func TestStreamService(t *testing.T) {
 	})
 }
 
+// TestStreamECHReliant: when every HTTPS record offers ECH, a query for an
+// ECH dial gets no pair to the origin's own address (no record covers it),
+// and Service refuses such a pair taken before the answer came in; without
+// ECH the origin's address stays, last.
+func TestStreamECHReliant(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ech := []byte{0, 1, 2}
+		const cdn6 = "2001:db8:c::1"
+		dns := scripted{
+			"svc.test. ip6":   {after: time.Millisecond, addrs: []netip.Addr{ip(dst6)}},
+			"svc.test. https": {after: 200 * time.Millisecond, svc: []svcb.Record{{Priority: 1, Target: "cdn.test.", ECH: ech}}},
+			"cdn.test. ip6":   {after: time.Millisecond, addrs: []netip.Addr{ip(cdn6)}},
+		}
+		for _, useECH := range []bool{true, false} {
+			sel := dns.selector(t, WithResolutionDelay(20*time.Millisecond))
+			st, err := sel.Stream(t.Context(), Query{Host: "svc.test", Port: 443, TLS: true, HTTPS: true, ECH: useECH})
+			if err != nil {
+				t.Fatal(err)
+			}
+			early, _ := st.Next() // the origin's address, before the HTTPS answer
+			_, err = st.Service(t.Context(), early)
+			if useECH != (err != nil) {
+				t.Errorf("ECH %v: Service(%v) error %v", useECH, early.Dst, err)
+			}
+			awaitDone(st)
+			left := take(st) // the origin's address from the other source, and cdn's
+			origin := slices.ContainsFunc(left, func(s string) bool { return strings.Contains(s, "["+dst6+"]") })
+			if origin == useECH || !slices.ContainsFunc(left, func(s string) bool { return strings.Contains(s, cdn6) }) {
+				t.Errorf("ECH %v: pairs left %q", useECH, left)
+			}
+			st.Close()
+		}
+	})
+}
+
 // TestStreamTrace: one DNSStart and one DNSDone, the latter when both
 // families have answered, with their addresses.
 func TestStreamTrace(t *testing.T) {

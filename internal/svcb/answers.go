@@ -91,6 +91,15 @@ func (a *Answers) SetServices(owner string, records []Record) {
 // addresses are looked up, and one 64 KB answer can hold thousands.
 const MaxServices = 8
 
+// ECHReliant reports whether a client that uses ECH must not connect without
+// it (draft-ietf-tls-svcb-ech: SVCB-reliant): the HTTPS answer is in, and it
+// has usable ServiceMode records, each with an ech parameter. The origin's
+// addresses that no record covers are then no endpoints for such a client.
+func (a *Answers) ECHReliant() bool {
+	return a.svcDone && len(a.records) > 0 &&
+		!slices.ContainsFunc(a.records, func(r Record) bool { return len(r.ECH) == 0 })
+}
+
 // ServicesDone reports whether SetServices was called.
 func (a *Answers) ServicesDone() bool { return a.svcDone }
 
