@@ -174,8 +174,12 @@ type inet4Addr struct {
 	name string // the interface's name (without the address's ":label" suffix)
 }
 
-// ifconfEntries bounds the addresses one SIOCGIFCONF call reads.
-const ifconfEntries = 1024
+// The addresses SIOCGIFCONF reads: the first call's room, and the most the
+// room grows to (the kernel fills what fits and says nothing of the rest).
+const (
+	ifconfEntries    = 1024
+	ifconfMaxEntries = 1 << 16
+)
 
 // ifconf lists the IPv4 addresses of every interface with SIOCGIFCONF, and
 // their prefix lengths with SIOCGIFNETMASK.
@@ -184,16 +188,24 @@ func ifconf(fd int) ([]inet4Addr, error) {
 		return nil, errors.New("no socket")
 	}
 	size := int(unsafe.Sizeof(unix.Ifreq{}))
-	buf := make([]byte, ifconfEntries*size)
-	ifc := struct { // struct ifconf: the pointer's alignment gives C's padding
-		len int32
-		buf *byte
-	}{len: int32(len(buf)), buf: &buf[0]}
-	if _, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.SIOCGIFCONF, uintptr(unsafe.Pointer(&ifc))); errno != 0 {
-		return nil, errno
+	var buf []byte
+	var n int
+	for entries := ifconfEntries; ; entries *= 2 {
+		buf = make([]byte, entries*size)
+		ifc := struct { // struct ifconf: the pointer's alignment gives C's padding
+			len int32
+			buf *byte
+		}{len: int32(len(buf)), buf: &buf[0]}
+		if _, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.SIOCGIFCONF, uintptr(unsafe.Pointer(&ifc))); errno != 0 {
+			return nil, errno
+		}
+		// A full buffer may have been cut short: read again with more room.
+		if n = int(ifc.len); n+size <= len(buf) || entries >= ifconfMaxEntries {
+			break
+		}
 	}
 	var out []inet4Addr
-	for off := 0; off+size <= int(ifc.len); off += size {
+	for off := 0; off+size <= n; off += size {
 		e := buf[off : off+size]
 		label := unix.ByteSliceToString(e[:unix.IFNAMSIZ])
 		// struct sockaddr_in after the name: family (2 bytes), port (2), address (4).
@@ -202,16 +214,22 @@ func ifconf(fd int) ([]inet4Addr, error) {
 		}
 		ip := netip.AddrFrom4([4]byte(e[unix.IFNAMSIZ+4 : unix.IFNAMSIZ+8]))
 		name, _, _ := strings.Cut(label, ":")
-		out = append(out, inet4Addr{ip: ip, bits: netmaskBits(fd, label), name: name})
+		out = append(out, inet4Addr{ip: ip, bits: netmaskBits(fd, label, ip), name: name})
 	}
 	return out, nil
 }
 
-// netmaskBits returns the prefix length of the address labelled label, 32 when
-// it cannot be read.
-func netmaskBits(fd int, label string) int {
+// netmaskBits returns the prefix length of the address ip labelled label, 32
+// when it cannot be read. The request carries ip: with the label alone, the
+// kernel answers for the label's first address, and addresses added without
+// a label of their own share the interface's.
+func netmaskBits(fd int, label string, ip netip.Addr) int {
 	ifr, err := unix.NewIfreq(label)
-	if err != nil || unix.IoctlIfreq(fd, unix.SIOCGIFNETMASK, ifr) != nil {
+	if err != nil {
+		return 32
+	}
+	a := ip.As4()
+	if ifr.SetInet4Addr(a[:]) != nil || unix.IoctlIfreq(fd, unix.SIOCGIFNETMASK, ifr) != nil {
 		return 32
 	}
 	m, err := ifr.Inet4Addr()

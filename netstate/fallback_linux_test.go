@@ -3,9 +3,13 @@ package netstate
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -17,8 +21,9 @@ import (
 	"github.com/getapr/getapr/internal/isolate"
 )
 
-// fallbackHost sets up the child's own namespace: v0 with two IPv4 addresses
-// (one with a label), a global, a link-local IPv6 address and an IPv4 default
+// fallbackHost sets up the child's own namespace: v0 with three IPv4 addresses
+// (one with a label of its own, one of another prefix length under the
+// interface's), a global, a link-local IPv6 address and an IPv4 default
 // route; a policy rule that makes the second IPv4 address unreachable; v1
 // down, without addresses. Their veth peers stay in the namespace: nothing
 // leaves it.
@@ -30,6 +35,7 @@ var fallbackHost = [][]string{
 	{"ip", "link", "set", "v0p", "up"},
 	{"ip", "addr", "add", "192.0.2.10/24", "dev", "v0"},
 	{"ip", "addr", "add", "192.0.2.11/24", "dev", "v0", "label", "v0:a"},
+	{"ip", "addr", "add", "198.18.0.10/16", "dev", "v0"}, // v0's label too, another prefix length
 	{"ip", "addr", "add", "2001:db8:a::10/64", "dev", "v0", "nodad"},
 	{"ip", "addr", "add", "fe80::10/64", "dev", "v0", "nodad"},
 	{"ip", "route", "add", "default", "via", "192.0.2.1"},
@@ -81,8 +87,8 @@ func TestFallbackMatchesNetlinkChild(t *testing.T) {
 	checkRoutes(t, func(ctx context.Context, src, dst netip.Addr) (Decision, error) {
 		return pollBackend{list: stdlibSnapshot}.routeFor(ctx, want, src, dst)
 	})
-	if len(want.Addrs) != 4 {
-		t.Errorf("netlink sees %d addresses, want 4: %+v", len(want.Addrs), want.Addrs)
+	if len(want.Addrs) != 5 {
+		t.Errorf("netlink sees %d addresses, want 5: %+v", len(want.Addrs), want.Addrs)
 	}
 }
 
@@ -133,7 +139,8 @@ func TestFallbackChild(t *testing.T) {
 		}
 		v4 = append(v4, a.IP.String()+"/"+strconv.Itoa(a.Bits)+" "+a.Interface)
 	}
-	if want := []string{"192.0.2.10/24 v0", "192.0.2.11/24 v0"}; !slices.Equal(v4, want) {
+	slices.Sort(v4)
+	if want := []string{"192.0.2.10/24 v0", "192.0.2.11/24 v0", "198.18.0.10/16 v0"}; !slices.Equal(v4, want) {
 		t.Errorf("without /proc: sources %q, want %q", v4, want)
 	}
 }
@@ -187,5 +194,36 @@ func checkRoutes(t *testing.T, routeFor func(context.Context, netip.Addr, netip.
 		if got != tt.want {
 			t.Errorf("RouteFor(%s, %s) = %+v, %v; want %+v", tt.src, tt.dst, d, err, tt.want)
 		}
+	}
+}
+
+// TestFallbackManyAddresses checks, in a namespace of its own, that the
+// fallback reads every IPv4 address when there are more than one SIOCGIFCONF
+// call's first room holds.
+func TestFallbackManyAddresses(t *testing.T) {
+	batch := []string{"link add v0 type veth peer name v0p", "link set v0 up"}
+	for i := range ifconfEntries + 100 {
+		batch = append(batch, fmt.Sprintf("addr add 10.50.%d.%d/32 dev v0", i/250, i%250+1))
+	}
+	path := filepath.Join(t.TempDir(), "batch")
+	if err := os.WriteFile(path, []byte(strings.Join(batch, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	isolate.Run(t, "^TestFallbackManyAddressesChild$", isolate.Options{NewNetNS: true, Commands: [][]string{{"ip", "-batch", path}}})
+}
+
+func TestFallbackManyAddressesChild(t *testing.T) {
+	if o := isolate.Current(); !o.NewNetNS || o.NoNetlink {
+		t.Skip("only in the child of TestFallbackManyAddresses")
+	}
+	s, missing := readNoNetlink(systemFiles())
+	n := 0
+	for _, a := range s.Addrs {
+		if a.IP.Is4() && a.Interface == "v0" {
+			n++
+		}
+	}
+	if want := ifconfEntries + 100; n != want || len(missing) > 0 {
+		t.Errorf("the fallback read %d of v0's %d IPv4 addresses (missing %q)", n, want, missing)
 	}
 }
