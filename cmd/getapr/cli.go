@@ -119,6 +119,7 @@ const commonFlagsText = `Common flags (every command but version; also accepted 
   --timeout D            give up on each network operation after D (default 5s)
   --wait                 wait for the first probe round before answering
   --log-level L          log the library at zap level L to stderr (default off)
+  --pref64 P[%IFACE]     the NAT64 prefix of links that learn none (repeatable)
 `
 
 func (c *cli) usage(w io.Writer) {
@@ -147,6 +148,9 @@ func (c *cli) parse(cmd *command, args []string, extra func(*flag.FlagSet)) (*op
 	}
 	if err == nil {
 		err = o.share.check()
+	}
+	if err == nil && o.timeout <= 0 {
+		err = errors.New("--timeout must be positive")
 	}
 	if err != nil {
 		return nil, nil, badArgs(cmd, "%v", err)

@@ -31,6 +31,8 @@ func TestExitCodes(t *testing.T) {
 		{"help unknown command", []string{"help", "frob"}, 0, exitUsage, `unknown command "frob"`},
 		{"bad flag", []string{"pairs", "server.test", "--bogus"}, 0, exitUsage, "flag provided but not defined: -bogus"},
 		{"bad timeout", []string{"status", "--timeout", "soon"}, 0, exitUsage, `invalid value "soon"`},
+		{"zero timeout", []string{"dial", "127.0.0.1:80", "--timeout", "0"}, 0, exitUsage, "--timeout must be positive"},
+		{"negative timeout", []string{"pairs", "127.0.0.1", "--timeout", "-1s"}, 0, exitUsage, "--timeout must be positive"},
 		{"bad log level", []string{"status", "--log-level", "loud"}, 0, exitUsage, `unknown level "loud"`},
 		{"bad probe target", []string{"status", "--probe-target", "192.0.2.1"}, 0, exitUsage, "want HOST:PORT"},
 		{"multicast probe target", []string{"status", "--probe-target", "224.0.0.1:80"}, 0, exitUsage, "224.0.0.1: a multicast address, never probed"},

@@ -31,6 +31,7 @@ func runStatus(ctx context.Context, c *cli, cmd *command, args []string) error {
 	if o.json {
 		st.Sources = nonNil(st.Sources)
 		st.Middleboxes = nonNil(st.Middleboxes)
+		st.NAT64Links = nonNil(st.NAT64Links)
 		return writeJSON(c.stdout, st)
 	}
 	c.printStatus(c.stdout, st)

@@ -8,7 +8,7 @@
 //	getapr lookup HOST [-4|-6]      HOST's addresses ordered by their best pair
 //	getapr status                   flags (GUA_ok ... NAT44_tried), gateways, sources
 //	getapr dial HOST:PORT           race a connect; print the attempt timeline
-//	        [--stdlib] [--attempt-delay D] [-4|-6]
+//	        [--stdlib] [--attempt-delay D] [--tls] [-4|-6]
 //	getapr watch [HOST[:PORT] ...]  live view of changes until Ctrl-C; a measured
 //	        [--interval D]          pair ends with a sparkline of its latest RTTs
 //	getapr version                  module version, Go version, VCS revision
@@ -42,15 +42,15 @@
 //
 //	pairs:   host, port, pairs[]{rank, family, src, interface, dst, port, src_class,
 //	         dst_class, latency_ms, rttvar_ms, basis, health, deprecated,
-//	         egress_mismatch, synthesized, reason}
+//	         egress_mismatch, synthesized, middlebox, reason}
 //	lookup:  host, network, addrs[]
 //	status:  GUA_ok, ULA_ok, LLA_ok, IPv4_ok, ULA_present, RFC1918, NPTv6,
 //	         NPTv6_tried, NAT44, NAT44_tried, def_gateway4, def_gateway6, NAT64,
 //	         PREF64 (prefix or null), PREF64_source (ra, dns, config or null),
 //	         nat64_links[]{interface, prefix, source, router, expires},
 //	         sources[]{addr, interface, class, health, since, failures, next_check},
-//	         changed
-//	dial:    address, network, dialer, ok, total_ms, attempts[]{start_ms, src,
+//	         middleboxes[]{src, dst, since, until}, changed
+//	dial:    address, network, dialer, tls, ok, total_ms, attempts[]{start_ms, src,
 //	         interface, dst, outcome, duration_ms, error}, winner{attempt, local,
 //	         remote}, error
 //	watch:   one object a line: time, change (added, changed, removed), key, old, new
