@@ -49,7 +49,7 @@
 //	         PREF64 (prefix or null), PREF64_source (ra, dns, config or null),
 //	         nat64_links[]{interface, prefix, source, router, expires},
 //	         sources[]{addr, interface, class, health, since, failures, next_check},
-//	         middleboxes[]{src, dst, since, until}, changed
+//	         middleboxes[]{src, dst, since}, changed
 //	dial:    address, network, dialer, tls, ok, total_ms, attempts[]{start_ms, src,
 //	         interface, dst, outcome, duration_ms, error}, winner{attempt, local,
 //	         remote}, error
