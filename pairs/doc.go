@@ -37,10 +37,11 @@
 // WithoutProbing, from a background prober. By default the prober is quiet:
 //
 //   - it probes only TCP destinations the program dialed in the last five
-//     minutes (an attempt to the address was reported: not the other
-//     addresses of a name, nor the pairs of a Get no connect followed), on the
-//     dialed port, and only when the destination's family has more than one
-//     candidate source (otherwise there is nothing to choose);
+//     minutes (the addresses of what it dialed, Attempts or Stream, and any
+//     address a connect it reported went to; not those of a Get no connect
+//     followed), on the dialed port, and only when the destination's family
+//     has more than one candidate source (otherwise there is nothing to
+//     choose);
 //   - at most one connect per (source, destination) path per minute, the first
 //     about two seconds after the program's first dial, and none over a path the
 //     program itself used in that minute;

@@ -17,11 +17,11 @@ import (
 )
 
 // TestQuietSelector checks what the zero configuration sends: nothing before the
-// program dials; for a TCP destination it dials (an attempt reported), one probe
-// per other candidate source on the dialed port after 2 s; nothing for UDP
-// destinations, lookups, the pairs of a Get no connect followed, or the other
-// addresses of a dialed name; nothing for a destination with one candidate
-// source; the gateways once the status is asked for.
+// program dials; for the addresses of a TCP destination it dials, one probe per
+// candidate source on the dialed port after 2 s, but over the path it used;
+// nothing for UDP destinations, lookups, or the addresses of a Get no connect
+// followed; nothing for a destination with one candidate source; the gateways
+// once the status is asked for.
 func TestQuietSelector(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		fd := &fakeDial{}
@@ -59,10 +59,17 @@ func TestQuietSelector(t *testing.T) {
 		if ps[0].Path() != (probe.Path{Src: netip.MustParseAddrPort("[2001:db8:1::10]:0"), Dst: netip.MustParseAddrPort("[2001:db8:2::1]:443")}) {
 			t.Fatalf("first pair %v", ps[0])
 		}
-		want := []probe.Path{ // the other IPv6 source, the ULA (NPTv6 not tried yet); the program used the GUA's path
+		want := []probe.Path{ // the dialed name's IPv6 addresses from each source (the ULA: NPTv6 not tried yet), but the path the program used
+			{Src: netip.MustParseAddrPort("[2001:db8:1::10]:0"), Dst: netip.MustParseAddrPort("[2001:db8:4::1]:443")},
 			{Src: netip.MustParseAddrPort("[fd00:1::10]:0"), Dst: netip.MustParseAddrPort("[2001:db8:2::1]:443")},
+			{Src: netip.MustParseAddrPort("[fd00:1::10]:0"), Dst: netip.MustParseAddrPort("[2001:db8:4::1]:443")},
 		}
-		slices.SortFunc(got, func(a, b probe.Path) int { return a.Src.Compare(b.Src) })
+		slices.SortFunc(got, func(a, b probe.Path) int {
+			if c := a.Src.Compare(b.Src); c != 0 {
+				return c
+			}
+			return a.Dst.Compare(b.Dst)
+		})
 		if !slices.Equal(got, want) {
 			t.Errorf("probes after one UDP dial, one lookup, one Get and one TCP dial: %v, want %v", got, want)
 		}

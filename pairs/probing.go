@@ -13,15 +13,16 @@ import (
 // accepted one, so any port will do.
 const probePort = 80
 
-// want hands the destinations of q to an eager prober, so that they get
-// measured, on q's port. The prober connects over TCP: destinations asked for
-// over UDP are never handed over (a TCP probe to them would be traffic the
-// program did not ask for); those of a lookup (LookupNetIP, no port) are
-// measured on port 80. Loopback destinations have nothing to learn. A quiet
-// prober is handed only the destinations the program dials, by Report: not
-// every address of a name it ranked, nor those of a Get it made no connect of.
+// want hands the destinations of q to the prober, so that they get measured,
+// on q's port. The prober connects over TCP: destinations asked for over UDP
+// are never handed over (a TCP probe to them would be traffic the program did
+// not ask for), nor are those of a lookup (LookupNetIP, no port), unless the
+// prober is eager, which measures them on port 80. Loopback destinations have
+// nothing to learn. A quiet prober is handed the addresses of what the program
+// dials (Attempts, Stream), not of what it only asks about (Get, LookupNetIP),
+// and, by Report, any address a connect of its own went to.
 func (s *Selector) want(e *engine, q Query, dsts []netip.Addr) {
-	if e.prober == nil || !s.cfg.eager {
+	if e.prober == nil {
 		return
 	}
 	base, _, err := parseNetwork(q.Network)
@@ -32,6 +33,9 @@ func (s *Selector) want(e *engine, q Query, dsts []netip.Addr) {
 	switch base {
 	case "tcp":
 	case "ip":
+		if !s.cfg.eager {
+			return
+		}
 		port = probePort
 	default:
 		return

@@ -343,7 +343,9 @@ func (s *Selector) rankQuery(ctx context.Context, q Query, k knowledge, racing b
 	}
 	e := s.use()
 	defer s.release()
-	s.want(e, q, dsts)
+	if racing || s.cfg.eager {
+		s.want(e, q, dsts) // a dial's: not a Get's (see want)
+	}
 	v := s.currentView(e.watcher)
 	key := orderKeyOf(q)
 	dns64 := s.dns64Basis(v)
