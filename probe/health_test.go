@@ -31,6 +31,17 @@ func report(s *probe.Store, src, dst string, r probe.Result) {
 	s.Report(outcome(src, dst, r, 0, time.Now()))
 }
 
+// downEverywhere: both sources reach dstD, then a neighbour of it is down:
+// both time out to it, twice.
+func downEverywhere(s *probe.Store) {
+	report(s, srcA, dstD, probe.Success)
+	report(s, srcB, dstD, probe.Success)
+	for range 2 {
+		report(s, srcA, "2001:db8:d::2", probe.Timeout)
+		report(s, srcB, "2001:db8:d::2", probe.Timeout)
+	}
+}
+
 func TestHealthStateMachine(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -60,22 +71,9 @@ func TestHealthStateMachine(t *testing.T) {
 			report(s, srcA, dstD, probe.Timeout)
 			report(s, srcA, dstD, probe.Timeout)
 		}, srcA, probe.Alive},
-		{"a destination down from every source kills neither", func(s *probe.Store) {
-			report(s, srcA, dstD, probe.Success)
-			report(s, srcB, dstD, probe.Success)
-			for range 2 { // a neighbour of dstD is down: both sources time out, twice
-				report(s, srcA, "2001:db8:d::2", probe.Timeout)
-				report(s, srcB, "2001:db8:d::2", probe.Timeout)
-			}
-		}, srcA, probe.Suspect}, // the first timeout, before B's, was blamed; no more
-		{"... nor the other source", func(s *probe.Store) {
-			report(s, srcA, dstD, probe.Success)
-			report(s, srcB, dstD, probe.Success)
-			for range 2 {
-				report(s, srcA, "2001:db8:d::2", probe.Timeout)
-				report(s, srcB, "2001:db8:d::2", probe.Timeout)
-			}
-		}, srcB, probe.Alive},
+		// The first timeout, before B's, was blamed; no more.
+		{"a destination down from every source kills neither", downEverywhere, srcA, probe.Suspect},
+		{"... nor the other source", downEverywhere, srcB, probe.Alive},
 		{"down from every source, a source with no working path yet is not killed", func(s *probe.Store) {
 			report(s, srcB, "2001:db8:e::1", probe.Success)
 			for range 2 {
