@@ -229,16 +229,11 @@ func (rc *racer) start() {
 		t.AttemptStart(p)
 	}
 	go rc.attempt(i, p)
-	next, more := rc.queue.Peek()
+	_, more := rc.queue.Peek()
 	if rc.delay < 0 || !more {
 		return
 	}
-	d := attemptDelay(rc.delay, p)
-	if rc.fallback > 0 && !rc.other && next.Is6() != rc.pairs[0].Is6() {
-		// The first attempt of the other family waits for FallbackDelay.
-		d = max(d, rc.fallback-time.Since(rc.t0))
-	}
-	rc.arm(d)
+	rc.arm(attemptDelay(rc.delay, p)) // and hold, when it fires, for FallbackDelay
 }
 
 // hold returns how long the queue's next pair must still wait for

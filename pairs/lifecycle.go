@@ -284,18 +284,17 @@ func (s *Selector) Close() error {
 	}
 	l := &s.life
 	l.mu.Lock()
-	if l.closed {
-		defer l.mu.Unlock()
-		return l.err
+	var st stop
+	if !l.closed {
+		l.closed = true
+		st = s.stopLocked()
 	}
-	l.closed = true
-	st := s.stopLocked()
-	if st.s == nil { // already stopped: the last stop's errors
-		defer l.mu.Unlock()
-		return l.err
-	}
+	err := l.err // the last stop's, when this Close stops nothing
 	l.mu.Unlock()
-	return st.finish()
+	if st.s != nil {
+		return st.finish()
+	}
+	return err
 }
 
 // running reports whether the engine runs (tests).
