@@ -88,6 +88,44 @@ func BenchmarkRank32x32(b *testing.B) { benchmarkRank(b, 32) }
 // should be no more than at 16 × 16 (cost linear in the pairs).
 func BenchmarkRank64x64(b *testing.B) { benchmarkRank(b, 64) }
 
+// BenchmarkRankGrowth measures how the ranking's cost grows with its pairs, in
+// the way BenchmarkDialAB compares dialers: each iteration ranks 16 × 16 sixteen
+// times and 64 × 64 once (4,096 pairs each), which first alternating, so that
+// both sizes share every moment of the machine and the same heap (both inputs
+// live throughout). It reports the time per pair of each and their ratio, "x":
+// at most 1 when the cost is linear in the pairs.
+func BenchmarkRankGrowth(b *testing.B) {
+	sizes := [2]int{16, 64}
+	var ins [2]*rankInput
+	for k, n := range sizes {
+		ins[k] = benchInput(n)
+	}
+	var scratch workspaces
+	var spent [2]time.Duration
+	i := 0
+	for b.Loop() {
+		for k := range 2 {
+			j := (i + k) % 2
+			n := sizes[j]
+			start := time.Now()
+			for range 64 * 64 / (n * n) {
+				ws := scratch.get()
+				ps := rank(ins[j], ws)
+				scratch.put(ws)
+				if len(ps) != n*n {
+					b.Fatalf("%d pairs", len(ps))
+				}
+			}
+			spent[j] += time.Since(start)
+		}
+		i++
+	}
+	perPair := func(j int) float64 { return float64(spent[j].Nanoseconds()) / float64(i*64*64) }
+	b.ReportMetric(perPair(0), "16x16-ns/pair")
+	b.ReportMetric(perPair(1), "64x64-ns/pair")
+	b.ReportMetric(perPair(1)/perPair(0), "x")
+}
+
 func benchmarkOrder(b *testing.B, n int) {
 	ps := rank(benchInput(n), new(workspace))
 	b.ReportAllocs()

@@ -26,6 +26,9 @@ type BenchResult struct {
 	// the worst over the runs: the least of a "min-" one, the greatest of the
 	// others.
 	Worst map[string]float64
+	// Range holds, for each own metric, its least and greatest value over the
+	// runs.
+	Range map[string][2]float64
 }
 
 // parseGoBench reads the output of go test -bench (with -benchmem, any
@@ -83,6 +86,10 @@ func parseGoBench(r io.Reader) ([]BenchResult, error) {
 				order[i].Metrics = map[string]float64{}
 			}
 			order[i].Metrics[unit] = median(vs)
+			if order[i].Range == nil {
+				order[i].Range = map[string][2]float64{}
+			}
+			order[i].Range[unit] = [2]float64{slices.Min(vs), slices.Max(vs)}
 			if w, ok := worst(unit, vs); ok {
 				if order[i].Worst == nil {
 					order[i].Worst = map[string]float64{}

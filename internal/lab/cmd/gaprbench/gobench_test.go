@@ -24,6 +24,8 @@ func TestParseGoBench(t *testing.T) {
 				"netdialer-errors": 0, "pairdialer-errors": 0, "pairdialer-own-errors": 0}},
 		{Pkg: "github.com/getapr/getapr/pairs", Name: "BenchmarkRank16x16", Runs: 3, NsOp: 91000.5, BytesOp: 74032, AllocsOp: 17},
 		{Pkg: "github.com/getapr/getapr/pairs", Name: "BenchmarkRank64x64", Runs: 3, NsOp: 1450000, BytesOp: 1200000, AllocsOp: 19},
+		{Pkg: "github.com/getapr/getapr/pairs", Name: "BenchmarkRankGrowth", Runs: 3, NsOp: 2920000, BytesOp: 1900000, AllocsOp: 36,
+			Metrics: map[string]float64{"16x16-ns/pair": 178, "64x64-ns/pair": 176, "x": 0.9888}},
 		{Pkg: "github.com/getapr/getapr/pairs", Name: "BenchmarkGetWarm", Runs: 3, NsOp: 1927, BytesOp: 840, AllocsOp: 17},
 		{Pkg: "github.com/getapr/getapr/pairs", Name: "BenchmarkStatus", Runs: 3, NsOp: 650, BytesOp: 480, AllocsOp: 1},
 		{Pkg: "github.com/getapr/getapr/probe", Name: "BenchmarkStatus", Runs: 1, NsOp: 498.3, BytesOp: 384, AllocsOp: 1},
@@ -33,7 +35,11 @@ func TestParseGoBench(t *testing.T) {
 	if len(rs) != len(want) {
 		t.Fatalf("got %d results, want %d:\n%+v", len(rs), len(want), rs)
 	}
+	if r, _ := findBench(rs, "pairs", "BenchmarkRankGrowth"); r.Range["x"] != [2]float64{0.9556, 1.029} || r.Range["64x64-ns/pair"] != [2]float64{172, 180} {
+		t.Errorf("BenchmarkRankGrowth's Range = %v; want x from 0.9556 to 1.029, 64x64-ns/pair from 172 to 180", r.Range)
+	}
 	for i := range want {
+		rs[i].Range = nil // every metric has one; BenchmarkRankGrowth's are checked above
 		if !reflect.DeepEqual(rs[i], want[i]) {
 			t.Errorf("result %d = %+v; want %+v", i, rs[i], want[i])
 		}
