@@ -134,11 +134,12 @@ func (d *dns64Discovery) run(parent context.Context, c *dns64Check) {
 		zap.Duration("took", time.Since(start)), zap.Error(err))
 }
 
-// known returns what the lookup for network found, if it has ended; it never
-// blocks and starts nothing.
+// known returns what the lookup for network found, if it has ended, and
+// whether that answer stands: false too for a failed lookup old enough to be
+// made again (the next need makes it). It never blocks and starts nothing.
 func (d *dns64Discovery) known(network string) ([]netip.Prefix, bool) {
 	if c := d.answered(network); c != nil {
-		return c.prefixes, true
+		return c.prefixes, !c.stale(time.Now())
 	}
 	return nil, false
 }

@@ -80,10 +80,13 @@ func (r *ranking) estimateInto(e *estimate, c cand, x *probe.Estimate) {
 			*u = x.MiddleboxUntil
 		}
 	}
-	switch x.Basis {
-	case probe.PairEstimate:
+	switch {
+	case x.Basis == probe.PairEstimate:
 		e.latency, e.rttvar, e.basis = x.SRTT, x.RTTVar, Measured
-	case probe.NearbyEstimate:
+	case x.Basis == probe.NearbyEstimate && !r.in.dsts[c.dst].synth.IsValid():
+		// Not for an address synthesized under a NAT64 prefix: what
+		// probe.NearbyPrefix sees of it is the prefix, shared by every IPv4
+		// address it stands for. A translated pair counts its own samples.
 		e.latency, e.rttvar, e.basis = x.SRTT, x.RTTVar, Inherited
 	default:
 		e.latency, _ = r.in.dsts[c.dst].defaultLatency(r.in.srcs[c.src].class)

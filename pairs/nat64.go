@@ -125,7 +125,7 @@ func (f *nat64Facts) needsDNS() bool {
 // prefixes returns the prefix of every link of s that has one, sorted by
 // link: a Router Advertisement's first; on an IPv6-only link without one, the
 // first prefix DNS discovery found; on any link with IPv6 sources and neither,
-// the first configured prefix for that link (by name, or for every link).
+// the configured prefix for that link (see configuredFor).
 func (f *nat64Facts) prefixes(s *netstate.Snapshot, dns []netip.Prefix, cfg []ConfiguredPREF64) []netstate.PREF64 {
 	if len(s.PREF64s) == 0 && len(dns) == 0 && len(cfg) == 0 {
 		return nil
@@ -145,15 +145,25 @@ func (f *nat64Facts) prefixes(s *netstate.Snapshot, dns []netip.Prefix, cfg []Co
 		if !slices.Contains(f.has6, l.Index) || has(l.Index) {
 			continue
 		}
-		for _, c := range cfg {
-			if c.Interface == "" || c.Interface == l.Name {
-				out = append(out, netstate.PREF64{Index: l.Index, Prefix: c.Prefix, Source: netstate.PREF64Config})
-				break
-			}
+		if c, ok := configuredFor(cfg, l.Name); ok {
+			out = append(out, netstate.PREF64{Index: l.Index, Prefix: c, Source: netstate.PREF64Config})
 		}
 	}
 	slices.SortFunc(out, func(a, b netstate.PREF64) int { return a.Index - b.Index })
 	return out
+}
+
+// configuredFor returns the configured prefix of the link named name: the
+// first given for that link by name, else the first given for every link.
+func configuredFor(cfg []ConfiguredPREF64, name string) (netip.Prefix, bool) {
+	i := slices.IndexFunc(cfg, func(c ConfiguredPREF64) bool { return c.Interface == name })
+	if i < 0 {
+		i = slices.IndexFunc(cfg, func(c ConfiguredPREF64) bool { return c.Interface == "" })
+	}
+	if i < 0 {
+		return netip.Prefix{}, false
+	}
+	return cfg[i].Prefix, true
 }
 
 // ipv6OnlyLinks returns, in order, the links with IPv6 sources and no IPv4

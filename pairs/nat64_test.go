@@ -68,6 +68,8 @@ func TestLinkPREF64s(t *testing.T) {
 			[]netstate.PREF64{{Index: 2, Prefix: conf, Source: netstate.PREF64Config}, {Index: 3, Prefix: conf, Source: netstate.PREF64Config}}},
 		{"config by interface, after dns", false, []netip.Prefix{dns}, []ConfiguredPREF64{{Interface: "eth0", Prefix: confEth0}, {Prefix: conf}},
 			[]netstate.PREF64{{Index: 2, Prefix: confEth0, Source: netstate.PREF64Config}, {Index: 3, Prefix: dns, Source: netstate.PREF64DNS}}},
+		{"config by interface wins over one for every link given before it", false, nil, []ConfiguredPREF64{{Prefix: conf}, {Interface: "eth0", Prefix: confEth0}},
+			[]netstate.PREF64{{Index: 2, Prefix: confEth0, Source: netstate.PREF64Config}, {Index: 3, Prefix: conf, Source: netstate.PREF64Config}}},
 		{"config for an unknown interface", false, nil, []ConfiguredPREF64{{Interface: "wlan0", Prefix: conf}}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -389,3 +389,131 @@ func TestNAT64AttemptsAfterFailedLookupAged(t *testing.T) {
 		}
 	})
 }
+
+// A pair through a NAT64 inherits no latency from another IPv4 destination
+// measured through it (NearbyPrefix sees only the prefix of a synthesized
+// address): until measured itself it keeps its default, after native IPv4.
+func TestNAT64InheritsNothing(t *testing.T) {
+	s, _ := newTestSelector(t, routedNAT64Snapshot(true), nil)
+	k := &fakeKnowledge{pairs: map[[2]netip.Addr]probe.PairStats{
+		{ip("2001:db8:b:1::100"), ip("2001:db8:6464::c633:6401")}: srtt(30 * time.Millisecond), // 198.51.100.1 through the NAT64
+	}, health: map[netip.Addr]probe.Health{}}
+	ps, _ := s.rankWith(context.Background(), s.watcher(), Query{Network: "tcp", Host: "192.0.2.10", Port: 80}, []netip.Addr{ip("192.0.2.10")}, k, new(workspace))
+	if len(ps) == 0 || ps[0].Synthesized.IsValid() {
+		t.Fatalf("ranked %v; want the native IPv4 pair first", pairText(ps))
+	}
+	for _, p := range ps {
+		if p.Synthesized.IsValid() && p.Basis != Assumed {
+			t.Errorf("%v→%v: basis %v, latency %v; want the NAT64 default, assumed", p.Src, p.Dst, p.Basis, p.Latency)
+		}
+	}
+}
+
+// A link with a NAT64 prefix and an IPv4 source whose route to the
+// destination leaves by another link (no IPv4 route of its own) still gets
+// the pairs through its NAT64: its native pair does not leave by it.
+func TestNAT64BesideMismatchedIPv4(t *testing.T) {
+	snap := routedNAT64Snapshot(true)
+	snap.Addrs = append(snap.Addrs, addr("192.168.5.5/24", 3, "eth1"))
+	snap.Routes = append(snap.Routes, route("192.168.5.0/24", "", 3))
+	s, _ := newTestSelector(t, snap, nil)
+	ps, _ := s.rankWith(context.Background(), s.watcher(), Query{Network: "tcp", Host: "192.0.2.10", Port: 80}, []netip.Addr{ip("192.0.2.10")}, &fakeKnowledge{}, new(workspace))
+	if !slices.Contains(pairText(ps), "2001:db8:b:1::100 -> 2001:db8:6464::c000:20a [192.0.2.10]") {
+		t.Errorf("ranked %q; want eth1's pairs through its NAT64", pairText(ps))
+	}
+}
+
+// A NAT64 takes global and unique local sources alike, whatever space its
+// prefix is in: a ULA prefix gets pairs from global sources, and unique local
+// sources get pairs through a NAT64 where NPTv6 was tried and not seen.
+func TestNAT64SourceClasses(t *testing.T) {
+	v4 := []netip.Addr{ip("192.0.2.10")}
+	q := Query{Network: "tcp", Host: "192.0.2.10", Port: 80}
+	t.Run("ULA prefix", func(t *testing.T) {
+		snap := ipv6Only(routedNAT64Snapshot(true))
+		snap.PREF64s[0].Prefix = netip.MustParsePrefix("fd64::/96")
+		s, _ := newTestSelector(t, snap, nil)
+		ps, _ := s.rankWith(context.Background(), s.watcher(), q, v4, &fakeKnowledge{}, new(workspace))
+		if !slices.Contains(pairText(ps), "2001:db8:b:1::100 -> fd64::c000:20a [192.0.2.10]") {
+			t.Errorf("ranked %q; want 2001:db8:b:1::100 -> fd64::c000:20a through the NAT64", pairText(ps))
+		}
+	})
+	t.Run("ULA sources, NPTv6 tried and not seen", func(t *testing.T) {
+		snap := ipv6Only(routedNAT64Snapshot(true))
+		for i, a := range snap.Addrs {
+			if a.Index == 3 && a.IP.Is6() && !a.IP.IsLinkLocalUnicast() {
+				b := a.IP.As16()
+				b[0], b[1], b[2], b[3] = 0xfd, 0, 0, 0 // 2001:db8:b:1::x becomes fd00:0:b:1::x
+				snap.Addrs[i].IP = netip.AddrFrom16(b)
+			}
+		}
+		snap.Rules = append(snap.Rules, netstate.Rule{Is6: true, Priority: 1021, Src: netip.MustParsePrefix("fd00:0:b::/48"), Table: 102})
+		s, _ := newTestSelector(t, snap, nil)
+		k := &fakeKnowledge{tr: probe.Translators{NPTv6Tried: true}}
+		ps, _ := s.rankWith(context.Background(), s.watcher(), q, v4, k, new(workspace))
+		if !slices.ContainsFunc(ps, func(p Pair) bool { return p.Src.Addr().Is6() && p.Synthesized == v4[0] }) {
+			t.Errorf("ranked %q; want the unique local sources' pairs through the NAT64", pairText(ps))
+		}
+	})
+}
+
+// The first Get of a DNS64-synthesized name on an IPv6-only link whose prefix
+// only the RFC 7050 discovery gives has each path once: the AAAA answer under
+// the prefix found meanwhile is its A answer, not a second destination.
+func TestNAT64FirstGetNoDuplicates(t *testing.T) {
+	names := fakeDNS{"d64.test": {ip("2001:db8:6464::c000:20a"), ip("192.0.2.10")}}
+	w := netstate.NewStatic(ipv6Only(routedNAT64Snapshot(false)))
+	defer w.Close()
+	s, err := New(WithWatcher(w), WithoutProbing(), withLookup(dns64Resolver(0, names)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i := range 2 {
+		ps, err := s.Get(context.Background(), "d64.test", 80)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[[2]netip.AddrPort]bool{}
+		for _, p := range ps {
+			k := [2]netip.AddrPort{p.Src, p.Dst}
+			if seen[k] {
+				t.Fatalf("Get %d: %v→%v twice in %v", i+1, p.Src, p.Dst, pairText(ps))
+			}
+			seen[k] = true
+			if !p.Synthesized.IsValid() {
+				t.Errorf("Get %d: %v→%v not marked as through the NAT64", i+1, p.Src, p.Dst)
+			}
+		}
+	}
+}
+
+// A Stream (the dialer's path for names) makes a failed RFC 7050 lookup again
+// once the failure is old enough, as Attempts does: a failure at boot does
+// not leave every later dial without the NAT64 prefix.
+func TestNAT64StreamAfterFailedLookupAged(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, failing := failingDNS64Selector(t)
+		q := Query{Network: "tcp", Host: "both.test", Port: 80}
+		streamed := func() []string {
+			st, err := s.Stream(context.Background(), q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			awaitDone(st)
+			return take(st)
+		}
+		through := func(ps []string) bool {
+			return slices.ContainsFunc(ps, func(p string) bool { return strings.Contains(p, "[2001:db8:6464::c000:20a]") })
+		}
+		if ps := streamed(); through(ps) {
+			t.Fatalf("while the lookup fails: %q; want no pair through a prefix", ps)
+		}
+		failing.Store(false)
+		time.Sleep(dns64Retry + time.Second)
+		if ps := streamed(); !through(ps) {
+			t.Errorf("after the failure aged: %q; want a pair to 192.0.2.10 through the prefix", ps)
+		}
+	})
+}

@@ -97,7 +97,7 @@ func (v *view) pairsTo(ctx context.Context, w netstate.Watcher, in *rankInput, d
 		in.addCand(int32(si), in.destIndex(first, dz, dc, t), mismatch)
 	}
 	if dc.Is4() {
-		why = v.synthesize(ctx, w, in, d, local, tr, t, first, n, why)
+		why = v.synthesize(ctx, w, in, d, local, t, first, n, why)
 	}
 	v.markKernelChoice(ctx, w, in, first, n)
 	return why
@@ -111,7 +111,7 @@ func (v *view) pairsTo(ctx context.Context, w netstate.Watcher, in *rankInput, d
 // that link. Host-scoped IPv4 destinations are never synthesized. It returns
 // why d has no pair at all, given why (the native pairs' reason), when it adds
 // none either.
-func (v *view) synthesize(ctx context.Context, w netstate.Watcher, in *rankInput, d, local netip.Addr, tr probe.Translators, t PolicyTable, first int32, n int, why string) string {
+func (v *view) synthesize(ctx context.Context, w netstate.Watcher, in *rankInput, d, local netip.Addr, t PolicyTable, first int32, n int, why string) string {
 	if len(in.pref64) == 0 {
 		if len(in.cands) == n {
 			why += ", and no NAT64 prefix (PREF64) to reach it over IPv6"
@@ -133,7 +133,9 @@ func (v *view) synthesize(ctx context.Context, w netstate.Watcher, in *rankInput
 			if s.addr.Index != p.Index || !s.addr.IP.Is6() || !v.localAllows(local, s.addr) {
 				continue
 			}
-			if ok, _ := allowed(s.class, dc6, tr); !ok {
+			if s.class != netstate.GUA && s.class != netstate.ULA {
+				// The NAT64 translates global and unique local sources alike,
+				// whatever space its prefix is in: no NPTv6 rule applies.
 				continue
 			}
 			mismatch, err := v.route(ctx, w, s.addr.IP, s.addr.Index, d6, &in.routes)
@@ -155,10 +157,11 @@ func (v *view) synthesize(ctx context.Context, w netstate.Watcher, in *rankInput
 	return why
 }
 
-// nativeVia reports whether one of in.cands[n:] has its source on link index.
+// nativeVia reports whether one of the native candidates in.cands[n:] leaves
+// by link index: its source is on that link and the kernel routes it out of it.
 func nativeVia(in *rankInput, n int, index int) bool {
 	for _, c := range in.cands[n:] {
-		if in.dsts[c.dst].synth.IsValid() {
+		if in.dsts[c.dst].synth.IsValid() || c.mismatch {
 			continue
 		}
 		if in.srcs[c.src].addr.Index == index {
