@@ -9,7 +9,10 @@ import (
 // Order returns ranked (best first, as Selector.Get returns it) in the order to race
 // the pairs in, following RFC 8305 section 4: the best pair first; then the first
 // firstFamilyCount pairs (at least 1) of the best pair's address family, after which
-// the families alternate, one pair each, until one runs out.
+// the families alternate, one pair each, until one runs out. Tiers (usable,
+// suspect, deprecated or dead source) come before families: when the next pair of
+// the family whose turn it is is in a worse tier than the other family's next,
+// the other family goes.
 //
 // Within the family whose turn it is, the next pair is the best one left, except
 // that among the pairs left in its tier (usable, suspect, deprecated or dead
@@ -34,11 +37,10 @@ func Order(ranked []Pair, firstFamilyCount int) []Pair {
 		if n >= firstFamilyCount && (n-firstFamilyCount)%2 == 0 {
 			fam = !first
 		}
-		i := o.next(fam, lastIf)
-		if i < 0 {
+		if h, g := o.first(fam), o.first(!fam); h < 0 || (g >= 0 && tier(&ranked[g]) < tier(&ranked[h])) {
 			fam = !fam
-			i = o.next(fam, lastIf)
 		}
+		i := o.next(fam, lastIf)
 		out = append(out, ranked[i])
 		lastIf = ranked[i].Interface
 	}
@@ -91,9 +93,8 @@ func b2i(b bool) int {
 	return 0
 }
 
-// next marks as used and returns the index of the family's (is6) next pair to try,
-// or -1 when none is left; lastIf is the interface of the previous attempt.
-func (o *ordering) next(is6 bool, lastIf string) int {
+// first returns the family's (is6) first unused pair, or -1 when none is left.
+func (o *ordering) first(is6 bool) int32 {
 	f := b2i(is6)
 	h := o.head[f]
 	for h < int32(len(o.ranked)) && o.used[h] {
@@ -103,6 +104,15 @@ func (o *ordering) next(is6 bool, lastIf string) int {
 	if h == int32(len(o.ranked)) {
 		return -1
 	}
+	return h
+}
+
+// next marks as used and returns the index of the family's (is6) next pair to
+// try, of which one must be left; lastIf is the interface of the previous
+// attempt.
+func (o *ordering) next(is6 bool, lastIf string) int {
+	f := b2i(is6)
+	h := o.first(is6)
 	pick := o.prefer(h, f, lastIf)
 	o.used[pick] = true
 	o.prev[f] = o.ranked[pick].Src.Addr()

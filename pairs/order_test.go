@@ -68,6 +68,12 @@ func TestOrder(t *testing.T) {
 		{"a dead source takes one slot at a time", 1,
 			[]string{a6 + ">" + d6 + " dead", a6 + ">" + e6 + " dead", b6 + ">" + d6 + " dead"},
 			[]int{0, 2, 1}},
+		{"a dead source of the other family does not move ahead", 1,
+			[]string{a6 + ">" + d6, b6 + ">" + d6, a4 + ">" + d4 + " dead"},
+			[]int{0, 1, 2}},
+		{"nor within the first family count", 2,
+			[]string{a4 + ">" + d4, a6 + ">" + d6, b4 + ">" + d4 + " dead", b6 + ">" + d6 + " dead"},
+			[]int{0, 1, 3, 2}},
 		{"deprecated stays after usable", 1,
 			[]string{a6 + ">" + d6, a6 + ">" + e6, b6 + ">" + d6 + " deprecated"},
 			[]int{0, 1, 2}},
@@ -177,11 +183,18 @@ func orderByScan(ranked []Pair, ffc int) []Pair {
 		if n >= ffc && (n-ffc)%2 == 0 {
 			fam = !first
 		}
-		i := pick(fam)
-		if i < 0 {
-			fam = !fam
-			i = pick(fam)
+		headTier := func(is6 bool) int { // the tier of the family's first unused pair; -1: none
+			for i := range ranked {
+				if !used[i] && ranked[i].Is6() == is6 {
+					return tier(&ranked[i])
+				}
+			}
+			return -1
 		}
+		if h, g := headTier(fam), headTier(!fam); h < 0 || (g >= 0 && g < h) {
+			fam = !fam
+		}
+		i := pick(fam)
 		used[i] = true
 		prev[b2i(fam)], lastIf = ranked[i].Src.Addr(), ranked[i].Interface
 		out = append(out, ranked[i])
