@@ -227,11 +227,22 @@ func (s *Selector) Get(ctx context.Context, host string, port int) ([]Pair, erro
 // Selector's Store knows (probe.Store.Version; loopback pairs depend on none of
 // it) and the verdicts that expire (negative route verdicts, middlebox ones).
 func (s *Selector) Attempts(ctx context.Context, q Query) ([]Pair, error) {
+	q.Local = unmapLocal(q.Local)
 	r, err := s.rankQuery(ctx, q, s.store, true)
 	if npe, ok := err.(*NoPairError); ok {
 		return s.fallbackPairs(ctx, q, npe), nil
 	}
 	return r, err
+}
+
+// unmapLocal returns a local address with an IPv4-mapped IPv6 address as the
+// IPv4 address it maps, as net.Dialer takes such a LocalAddr (a 16-byte net.IP
+// made into a netip.Addr is one).
+func unmapLocal(l netip.AddrPort) netip.AddrPort {
+	if l.Addr().Is4In6() {
+		return netip.AddrPortFrom(l.Addr().Unmap(), l.Port())
+	}
+	return l
 }
 
 // order returns ranked in racing order (Order, with the Selector's First
@@ -401,9 +412,12 @@ func (s *Selector) hostAddrs(ctx context.Context, q Query, f family, lits []neti
 	if err != nil || !f.v4 || !f.v6 {
 		return addrs, err
 	}
-	// DNS64 answers under a known NAT64 prefix stand for IPv4 addresses: one
-	// server is one destination, synthesized again per link where needed.
-	return desynthesize(addrs, s.knownPREF64s(s.currentView(s.watcher()))), nil
+	// DNS64 answers under a NAT64 prefix stand for IPv4 addresses: one server
+	// is one destination, synthesized again per link where needed. The
+	// prefixes are those the ranking takes: nat64Prefixes waits for the RFC
+	// 7050 discovery when an answer is IPv4, as the ranking would (known ones
+	// alone would leave a DNS64 answer beside its IPv4 address synthesized).
+	return desynthesize(addrs, s.nat64Prefixes(ctx, s.currentView(s.watcher()), addrs)), nil
 }
 
 func filterFamily(ips []netip.Addr, f family, host string) ([]netip.Addr, error) {

@@ -143,6 +143,27 @@ func TestLocalAddrRestricts(t *testing.T) {
 	}
 }
 
+// An IPv4-mapped Local is its IPv4 address, as net.Dialer takes it (a
+// 16-byte net.IP made into a netip.Addr is mapped), for Attempts and Stream.
+func TestLocalAddrMapped(t *testing.T) {
+	s, _ := newTestSelector(t, homeSnapshot(), fakeDNS{"server.test": {ip("2001:db8:2::1"), ip("198.51.100.1")}})
+	q := Query{Host: "server.test", Port: 443, Local: netip.MustParseAddrPort("[::ffff:192.168.1.10]:5555")}
+	want := []string{"192.168.1.10 198.51.100.1:443"}
+	ps, err := s.Attempts(context.Background(), q)
+	if got := dsts(ps); err != nil || !slicesEqual(got, want) || ps[0].Src != netip.MustParseAddrPort("192.168.1.10:5555") {
+		t.Errorf("Attempts: %q, %v; want %q from port 5555", got, err, want)
+	}
+	st, err := s.Stream(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	awaitDone(st)
+	if got := take(st); !slicesEqual(got, want) {
+		t.Errorf("Stream: %q; want %q", got, want)
+	}
+}
+
 func TestLookupNetIP(t *testing.T) {
 	dns := fakeDNS{"server.test": {ip("2001:db8:2::1"), ip("169.254.1.1"), ip("fd00:2::1"), ip("198.51.100.1")}}
 	s, _ := newTestSelector(t, homeSnapshot(), dns)

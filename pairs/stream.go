@@ -81,6 +81,7 @@ func (s *Selector) Stream(ctx context.Context, q Query) (*Stream, error) {
 	if err != nil {
 		return nil, err
 	}
+	q.Local = unmapLocal(q.Local)
 	ip, name, err := parseHost(q.Host)
 	if q.Host == "" || ip.IsValid() || err != nil {
 		ps, err := s.Attempts(ctx, q)
