@@ -2,6 +2,7 @@ package pairs
 
 import (
 	"context"
+	"math"
 	"net/netip"
 	"slices"
 	"sync"
@@ -178,6 +179,14 @@ func TestSwitchWorth(t *testing.T) {
 	} {
 		if got := switchWorth(c.challenger, c.incumbent, DefaultIPv6Bias); got != c.want {
 			t.Errorf("%s: switchWorth = %v, want %v", c.name, got, c.want)
+		}
+	}
+	// Extreme latencies (corrupt samples) neither wrap around nor overflow the
+	// ratio: an absurd incumbent gives way.
+	absurd := p(v6, math.MaxInt64-time.Second, Measured, probe.Alive)
+	for _, bias := range []time.Duration{-time.Hour, DefaultIPv6Bias} {
+		if !switchWorth(p(v4, 10*ms, Measured, probe.Alive), absurd, bias) {
+			t.Errorf("bias %v: a 10ms challenger does not replace an incumbent of %v", bias, absurd.Latency)
 		}
 	}
 }

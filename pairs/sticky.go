@@ -117,7 +117,9 @@ func switchWorth(challenger, incumbent *Pair, bias time.Duration) bool {
 		return true
 	}
 	c, i := effective(challenger, bias), effective(incumbent, bias)
-	return c < i-switchMin && c*switchRatioDenom < i*switchRatioNum
+	// In float64: the products of extreme latencies (corrupt samples) would
+	// overflow time.Duration.
+	return c < i-switchMin && float64(c)*switchRatioDenom < float64(i)*switchRatioNum
 }
 
 // effective is p's latency as the ranking compares it: IPv6 biased (but not a
@@ -125,7 +127,7 @@ func switchWorth(challenger, incumbent *Pair, bias time.Duration) bool {
 func effective(p *Pair, bias time.Duration) time.Duration {
 	l := p.Latency
 	if p.Is6() && !p.Synthesized.IsValid() {
-		l -= bias
+		l = biased(l, bias)
 	}
 	return max(l, 0)
 }
