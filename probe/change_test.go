@@ -206,6 +206,44 @@ func TestRecheckBusy(t *testing.T) {
 	})
 }
 
+// TestRecheckBusyAfterIdle checks that a dead source whose backoff grew to
+// RecheckMax while the application was idle is re-checked RecheckBusy after
+// the application starts dialing, not at the end of that long backoff.
+func TestRecheckBusyAfterIdle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := probe.NewStore()
+		s.Observe(twoUplinks.snap())
+		sample(s, srcA, dstD, 20*time.Millisecond)
+		sample(s, srcB, dstD, 60*time.Millisecond)
+		report(s, srcA, dstD, probe.Timeout)
+		report(s, srcA, dstD, probe.Timeout)
+		wantHealth(t, s, srcA, probe.Dead)
+		for range 8 { // idle: 1, 2, 4 ... 60 s apart
+			next, _ := s.NextRecheck()
+			time.Sleep(time.Until(next))
+			s.Recheck(time.Now(), false)
+		}
+		next, _ := s.NextRecheck()
+		if gap := time.Until(next); gap != probe.RecheckMax {
+			t.Fatalf("idle backoff %v, want %v", gap, probe.RecheckMax)
+		}
+		time.Sleep(5 * time.Second)
+		s.Recheck(time.Now(), true) // the application dials
+		next, _ = s.NextRecheck()
+		if gap := time.Until(next); gap != probe.RecheckBusy {
+			t.Errorf("next re-check %v after the application started dialing, want %v", gap, probe.RecheckBusy)
+		}
+		time.Sleep(time.Until(next))
+		if due := s.Recheck(time.Now(), true); len(due) != 1 {
+			t.Errorf("re-checks due %v, want %s's", due, srcA)
+		}
+		next, _ = s.NextRecheck()
+		if gap := time.Until(next); gap != probe.RecheckBusy {
+			t.Errorf("then %v apart, want %v", gap, probe.RecheckBusy)
+		}
+	})
+}
+
 // TestTranslatorOutage checks that a translated source failing while its whole
 // link fails (an outage) does not leave "NAT44 tried, not seen", that it does
 // when another source of the link works meanwhile, and that the verdict is tried

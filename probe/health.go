@@ -233,13 +233,23 @@ func (s *Store) Health(src netip.Addr) Health {
 // FAILED) is
 // scheduled twice as far out as the last (1 s, 2 s, 4 s ... up to 60 s); when busy
 // (the application dials) and the source would rank first if it worked, at most
-// RecheckBusy out. Other sources are re-checked once.
+// RecheckBusy out, and a re-check scheduled further out before the application
+// dialed is brought in to RecheckBusy from now. Other sources are re-checked once.
 func (s *Store) Recheck(now time.Time, busy bool) []netip.Addr {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var due []netip.Addr
 	for _, sc := range s.sources {
-		if sc.nextCheck.IsZero() || sc.nextCheck.After(now) || (sc.health == Dead && sc.kernel) {
+		if sc.nextCheck.IsZero() || (sc.health == Dead && sc.kernel) {
+			continue
+		}
+		if sc.nextCheck.After(now) {
+			// A backoff that grew while the application was idle is cut
+			// back to RecheckBusy once it dials (the busy promise holds from
+			// its first dial, not from the re-check after).
+			if busy && sc.nextCheck.Sub(now) > RecheckBusy && (sc.health == Dead || sc.health == Suspect) && s.promising(sc) {
+				sc.backoff, sc.nextCheck = RecheckBusy, now.Add(RecheckBusy)
+			}
 			continue
 		}
 		due = append(due, sc.addr)

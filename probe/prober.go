@@ -246,6 +246,11 @@ func (p *Prober) Want(dst netip.AddrPort) {
 	snap := p.w.Snapshot()
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.lastWant.IsZero() || now.Sub(p.lastWant) >= RecheckBusy {
+		// Idle until now: the loop looks at the re-checks again, busy (see
+		// Store.Recheck), whatever this destination needs.
+		defer p.wake()
+	}
 	p.lastWant = now
 	if !p.kept(snap, dst) {
 		p.wanted[dst] = now

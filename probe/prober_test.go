@@ -340,3 +340,40 @@ func TestNewProberWithoutCandidates(t *testing.T) {
 	}()
 	probe.NewProber(probe.NewStore(), nil, probe.ProberConfig{})
 }
+
+// TestProberRecheckBusyAfterIdle checks the busy promise from the
+// application's first dial after an idle spell: a dead source that would
+// rank first, whose backoff grew to RecheckMax while idle, is re-checked
+// RecheckBusy after the application dials again, not when that backoff ends.
+func TestProberRecheckBusyAfterIdle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &fakeNet{rtt: 20 * time.Millisecond}
+		f.setBroken(func(p probe.Path) (bool, error) { return p.Src.Addr() == addr(srcA), nil })
+		l := newLab(twoUplinks, probe.ProberConfig{Quiet: true}, f)
+		defer l.p.Close()
+		sample(l.s, srcA, dstD, 20*time.Millisecond)
+		sample(l.s, srcB, dstD, 60*time.Millisecond)
+		report(l.s, srcA, dstD, probe.Timeout)
+		report(l.s, srcA, dstD, probe.Timeout)
+		wantHealth(t, l.s, srcA, probe.Dead)
+		l.p.Want(tD)
+		time.Sleep(3 * time.Minute) // idle: A's backoff grows to RecheckMax
+		next, _ := l.s.NextRecheck()
+		time.Sleep(time.Until(next) + time.Second) // just after a re-check: the next is RecheckMax away
+		synctest.Wait()
+		resumed := time.Now()
+		fromA := func(d dial) bool { return d.Src.Addr() == addr(srcA) && d.at.After(resumed) }
+		for range 4 * int(probe.RecheckBusy/time.Second+2) { // dialing D four times a second
+			l.p.Want(tD)
+			time.Sleep(250 * time.Millisecond)
+			synctest.Wait()
+			if len(l.net.seen(fromA)) > 0 {
+				break
+			}
+		}
+		seen := l.net.seen(fromA)
+		if len(seen) == 0 || seen[0].at.Sub(resumed) > probe.RecheckBusy+time.Second {
+			t.Errorf("re-checks of the dead source after the application dialed again: %v; want the first within %v", seen, probe.RecheckBusy)
+		}
+	})
+}
