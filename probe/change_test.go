@@ -244,6 +244,41 @@ func TestRecheckBusyAfterIdle(t *testing.T) {
 	})
 }
 
+// TestRecheckBusyForgetsOldFloor checks that the lowest estimate a pair held
+// counts for the busy re-checks only lately (floorTTL): a dead source whose
+// path was fast long ago and slow since is re-checked as one that would not
+// rank first.
+func TestRecheckBusyForgetsOldFloor(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := probe.NewStore()
+		s.Observe(twoUplinks.snap())
+		for range 5 {
+			sample(s, srcA, dstD, 20*time.Millisecond)
+		}
+		for range 3 { // the path moved: the estimate restarts at 100 ms
+			sample(s, srcA, dstD, 100*time.Millisecond)
+		}
+		if got := srtt(t, s, srcA, dstD); got != 100*time.Millisecond {
+			t.Fatalf("SRTT %v after the move, want 100ms", got)
+		}
+		time.Sleep(10 * time.Minute)
+		sample(s, srcB, dstD, 60*time.Millisecond)
+		report(s, srcA, dstD, probe.Timeout)
+		report(s, srcA, dstD, probe.Timeout)
+		wantHealth(t, s, srcA, probe.Dead)
+		var gaps []time.Duration
+		for range 8 {
+			next, _ := s.NextRecheck()
+			gaps = append(gaps, time.Until(next))
+			time.Sleep(time.Until(next))
+			s.Recheck(time.Now(), true)
+		}
+		if last := gaps[len(gaps)-1]; last != probe.RecheckMax {
+			t.Errorf("re-check gaps %v, want up to %v (100ms is slower than the live 60ms)", gaps, probe.RecheckMax)
+		}
+	})
+}
+
 // TestTranslatorOutage checks that a translated source failing while its whole
 // link fails (an outage) does not leave "NAT44 tried, not seen", that it does
 // when another source of the link works meanwhile, and that the verdict is tried

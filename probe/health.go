@@ -247,7 +247,7 @@ func (s *Store) Recheck(now time.Time, busy bool) []netip.Addr {
 			// A backoff that grew while the application was idle is cut
 			// back to RecheckBusy once it dials (the busy promise holds from
 			// its first dial, not from the re-check after).
-			if busy && sc.nextCheck.Sub(now) > RecheckBusy && (sc.health == Dead || sc.health == Suspect) && s.promising(sc) {
+			if busy && sc.nextCheck.Sub(now) > RecheckBusy && (sc.health == Dead || sc.health == Suspect) && s.promising(sc, now) {
 				sc.backoff, sc.nextCheck = RecheckBusy, now.Add(RecheckBusy)
 			}
 			continue
@@ -258,7 +258,7 @@ func (s *Store) Recheck(now time.Time, busy bool) []netip.Addr {
 			continue
 		}
 		limit := RecheckMax
-		if busy && s.promising(sc) {
+		if busy && s.promising(sc, now) {
 			limit = RecheckBusy
 		}
 		sc.backoff = min(2*sc.backoff, limit)
@@ -272,13 +272,13 @@ func (s *Store) Recheck(now time.Time, busy bool) []netip.Addr {
 // worked: one of its measured pairs, at the lowest estimate it held lately (see
 // pair.sample), is faster than every measured pair of a source of its family that
 // is not dead to the same destination.
-func (s *Store) promising(sc *source) bool {
+func (s *Store) promising(sc *source, now time.Time) bool {
 	for _, p := range sc.pairs {
 		if p.stats.Samples == 0 {
 			continue
 		}
 		mine := p.stats.SRTT
-		if p.floor > 0 {
+		if p.floor > 0 && now.Sub(p.floorAt) <= floorTTL {
 			mine = min(mine, p.floor)
 		}
 		best := true

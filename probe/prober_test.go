@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
 	"slices"
@@ -374,6 +375,21 @@ func TestProberRecheckBusyAfterIdle(t *testing.T) {
 		seen := l.net.seen(fromA)
 		if len(seen) == 0 || seen[0].at.Sub(resumed) > probe.RecheckBusy+time.Second {
 			t.Errorf("re-checks of the dead source after the application dialed again: %v; want the first within %v", seen, probe.RecheckBusy)
+		}
+	})
+}
+
+// TestProberHugeInterval checks that an Interval near the largest Duration
+// (meaning "never") leaves the first round the only one, rather than
+// overflowing the jitter into a time past and rounds every second.
+func TestProberHugeInterval(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newLab(twoUplinks, probe.ProberConfig{Interval: math.MaxInt64}, nil)
+		defer l.p.Close()
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if r := l.p.Stats().Rounds; r != 1 {
+			t.Errorf("%d rounds in a minute with Interval %v, want 1", r, time.Duration(math.MaxInt64))
 		}
 	})
 }

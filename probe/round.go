@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"math"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
@@ -53,10 +54,15 @@ func (p *Prober) run() {
 	}
 }
 
-// jitter returns Interval ±10%.
+// jitter returns Interval ±10%, saturated at the largest Duration (an
+// Interval near it means "never").
 func (p *Prober) jitter() time.Duration {
 	iv := p.cfg.Interval
-	return iv - iv/10 + rand.N(iv/5+1)
+	base, j := iv-iv/10, rand.N(iv/5+1)
+	if base > math.MaxInt64-j {
+		return math.MaxInt64
+	}
+	return base + j
 }
 
 // busy reports whether the application asked for a destination in the last
