@@ -511,13 +511,23 @@ func (st *Stream) Service(ctx context.Context, p Pair) (*Service, error) {
 	if st.ans == nil {
 		return p.Service, nil
 	}
+	// A pair through a NAT64 goes to the IPv4 endpoint it stands for.
+	dst := p.Dst
+	if a := p.Synthesized; a.IsValid() {
+		dst = netip.AddrPortFrom(a, p.Dst.Port())
+	}
 	var group []svcb.Endpoint
 	for _, e := range st.ans.Endpoints() {
-		if e.AddrPort() == p.Dst {
+		if e.AddrPort() == dst {
 			group = append(group, e)
 		}
 	}
-	s := serviceOf(group, p.Dst.Addr())
+	s := serviceOf(group, dst.Addr())
+	if s == nil {
+		// A hint the address answers dropped since the pair was handed
+		// out: the attempt under way keeps the record it was made for.
+		s = p.Service
+	}
 	if s == nil && st.q.ECH && st.ans.ECHReliant() {
 		// A pair handed out before the HTTPS answer came in.
 		return nil, errNoECH

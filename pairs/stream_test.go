@@ -410,6 +410,55 @@ func TestStreamECHReliant(t *testing.T) {
 	})
 }
 
+// Service keeps the record a pair was handed out for: to a hint that the
+// target's address answer dropped since (the attempt under way keeps it), and
+// through a NAT64 (the endpoint is the IPv4 address the pair stands for).
+func TestStreamServiceOfHandedOutPairs(t *testing.T) {
+	ech := []byte{0, 1, 2}
+	t.Run("dropped hint", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			dns := scripted{
+				"svc.test. https": {after: time.Millisecond, svc: []svcb.Record{{Priority: 1, Target: "cdn.test.", ECH: ech, IPv6Hint: []netip.Addr{ip("2001:db8:c::9")}}}},
+				"cdn.test. ip6":   {after: 100 * time.Millisecond, addrs: []netip.Addr{ip("2001:db8:c::8")}},
+			}
+			sel := dns.selector(t)
+			st, err := sel.Stream(t.Context(), Query{Host: "svc.test", Port: 443, TLS: true, HTTPS: true, ECH: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			p, ok := st.Next()
+			if !ok || p.Dst.Addr() != ip("2001:db8:c::9") {
+				t.Fatalf("first pair %v, %v; want one to the hint", p.Dst, ok)
+			}
+			awaitDone(st)
+			if svc, err := st.Service(t.Context(), p); err != nil || svc == nil || !slices.Equal(svc.ECH, ech) {
+				t.Errorf("Service of the hint's pair after the answer dropped it: %+v, %v; want the record's ECH", svc, err)
+			}
+		})
+	})
+	t.Run("through a NAT64", func(t *testing.T) {
+		dns := scripted{
+			"aonly.test. ip4":   {addrs: []netip.Addr{ip("192.0.2.10")}},
+			"aonly.test. https": {svc: []svcb.Record{{Priority: 1, Target: ".", ECH: ech}}},
+		}
+		sel, _ := newTestSelector(t, ipv6Only(routedNAT64Snapshot(true)), nil, withLookup(dns.lookup), withHTTPSLookup(dns.https))
+		st, err := sel.Stream(t.Context(), Query{Network: "tcp", Host: "aonly.test", Port: 443, TLS: true, HTTPS: true, ECH: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		awaitDone(st)
+		p, ok := st.Next()
+		if !ok || !p.Synthesized.IsValid() {
+			t.Fatalf("first pair %+v, %v; want one through the NAT64", p, ok)
+		}
+		if svc, err := st.Service(t.Context(), p); err != nil || svc == nil || !slices.Equal(svc.ECH, ech) {
+			t.Errorf("Service of a pair through the NAT64: %+v, %v; want the record's ECH", svc, err)
+		}
+	})
+}
+
 // TestStreamTrace: one DNSStart and one DNSDone, the latter when both
 // families have answered, with their addresses.
 func TestStreamTrace(t *testing.T) {
