@@ -306,6 +306,29 @@ type streamer interface {
 	Stream(ctx context.Context, q pairs.Query) (*pairs.Stream, error)
 }
 
+// allPairs waits until every answer of st is in (or ctx is done) and takes
+// its pairs.
+func allPairs(ctx context.Context, st *pairs.Stream) []pairs.Pair {
+	for {
+		changed := st.Changed() // before Done: see Changed
+		if st.Done() {
+			break
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	var ps []pairs.Pair
+	for p, ok := st.Next(); ok; p, ok = st.Next() {
+		ps = append(ps, p)
+	}
+	return ps
+}
+
 // dialQuery gets the pairs for q from sel and connects over them.
 func (d *PairDialer) dialQuery(ctx context.Context, q pairs.Query, base string, sel selector) (net.Conn, error) {
 	return d.dialOver(ctx, q, base, "", sel, nil)
@@ -313,24 +336,27 @@ func (d *PairDialer) dialQuery(ctx context.Context, q pairs.Query, base string, 
 
 // dialOver gets the pairs for q from sel and connects over them; address is
 // the caller's, "" when it gave none as text; with tc, an attempt succeeds
-// when its TLS handshake with tc is done. A TCP dial takes
+// when its TLS handshake with tc is done. A TCP dial to a name takes
 // its pairs from a pairs.Stream when sel has them (so that pairs whose DNS
-// answers arrive late join the race), unless the host is an IP literal or
-// FallbackDelay is negative (the whole first family first needs the whole
-// list at once).
+// answers arrive late join the race, and the HTTPS records and ECH apply);
+// with FallbackDelay negative it waits for every answer (the whole first
+// family first needs the whole list at once).
 func (d *PairDialer) dialOver(ctx context.Context, q pairs.Query, base, address string, sel selector, tc *tls.Config) (net.Conn, error) {
 	var (
 		qu queue        // a Stream; nil: ps, a fixed list
 		ps []pairs.Pair // the pairs from Attempts
 	)
 	service := func(_ context.Context, p pairs.Pair) (*pairs.Service, error) { return p.Service, nil }
-	if s, ok := sel.(streamer); ok && base == "tcp" && d.FallbackDelay >= 0 && !isLiteral(q.Host) {
+	if s, ok := sel.(streamer); ok && base == "tcp" && !isLiteral(q.Host) {
 		st, err := s.Stream(ctx, q)
 		if err != nil {
 			return nil, &net.OpError{Op: "dial", Net: q.Network, Err: err}
 		}
 		defer st.Close()
 		qu, service = st, st.Service
+		if d.FallbackDelay < 0 {
+			ps, qu = firstFamilyFirst(allPairs(ctx, st)), nil
+		}
 	} else {
 		var err error
 		if ps, err = sel.Attempts(ctx, q); err != nil {

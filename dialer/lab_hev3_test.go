@@ -325,6 +325,12 @@ func TestLabHTTPSRecords(t *testing.T) {
 		if !st.ECHAccepted || st.ServerName != s.ECHName {
 			t.Errorf("ECH accepted %v, server name %q; want ECH with the inner name %s", st.ECHAccepted, st.ServerName, s.ECHName)
 		}
+		d.FallbackDelay = -1 // no racing: the HTTPS records and ECH apply all the same
+		c, _, err = dialTLS(t, d, at(s.ECHName))
+		if err != nil || !c.ConnectionState().ECHAccepted {
+			t.Errorf("FallbackDelay -1: %v, accepted %v; want ECH", err, err == nil && c.ConnectionState().ECHAccepted)
+		}
+		d.FallbackDelay = 0
 		d.ECH = false
 		c, _, err = dialTLS(t, d, at(s.ECHName))
 		if err != nil || c.ConnectionState().ECHAccepted {
