@@ -146,6 +146,9 @@ func (s *Selector) newStream(q Query, host string, f family) *Stream {
 	snap := s.watcher().Snapshot()
 	st.prefer6 = f.v6 && (snap.Gateway6.IsValid() || !snap.Gateway4.IsValid() || !f.v4)
 	st.ans = svcb.NewAnswers(host, q.Port, q.ALPN)
+	if q.ECH {
+		st.ans.UseECH()
+	}
 	if st.https == nil {
 		st.ans.SetServices(host, nil)
 		close(st.svcDone)

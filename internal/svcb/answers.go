@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"net/netip"
 	"slices"
+
+	"golang.org/x/net/dns/dnsmessage"
 )
 
 // Endpoint is one destination to connect to, and the service record it comes
@@ -39,6 +41,7 @@ type Answers struct {
 	origin  string   // canonical
 	port    uint16   // the origin's port
 	client  []string // the client's ALPN ids
+	ech     bool     // the client offers ECH (UseECH)
 	svcDone bool     // the HTTPS answer is in (or given up on)
 	owner   string   // owner of the ServiceMode records
 	records []Record // usable ServiceMode records, by priority (stable)
@@ -63,12 +66,19 @@ func NewAnswers(origin string, port uint16, client []string) *Answers {
 	}
 }
 
+// UseECH says that the client offers ECH with the records' configs: only then
+// is a record that makes the ech parameter mandatory usable (RFC 9460 section
+// 8: such a service does not work for a client that ignores it). Call it
+// before SetServices.
+func (a *Answers) UseECH() { a.ech = true }
+
 // Origin returns the origin name, canonical.
 func (a *Answers) Origin() string { return a.origin }
 
 // SetServices records the HTTPS answer: the ServiceMode records owned by owner
 // (the origin, or the end of its alias chain). Records in AliasMode, records
-// the client cannot use (Record.Supports) and duplicates are left out, and
+// the client cannot use (Record.Supports, and those that make ech mandatory
+// unless the client uses ECH: see UseECH) and duplicates are left out, and
 // past MaxServices the records of the highest priorities. An
 // empty answer, or a failed query, is SetServices(origin, nil): the origin's
 // addresses are then the only endpoints.
@@ -77,7 +87,7 @@ func (a *Answers) SetServices(owner string, records []Record) {
 	a.owner = CanonicalName(owner)
 	a.records = nil // a new slice: endpoints handed out point into the old one
 	for _, r := range records {
-		if r.IsAlias() || !r.Supports(a.client) {
+		if r.IsAlias() || !r.Supports(a.client) || (!a.ech && slices.Contains(r.Mandatory, dnsmessage.SVCParamECH)) {
 			continue
 		}
 		a.records = append(a.records, r)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/net/dns/dnsmessage"
 )
 
 // step is one DNS answer arriving.
@@ -168,5 +169,22 @@ func TestServicesBound(t *testing.T) {
 	got := a.Targets()
 	if len(got) != 1+MaxServices || got[1] != fmt.Sprintf("t%d.example.", 3*MaxServices-1) {
 		t.Errorf("Targets = %v, want the origin and the %d targets of priorities 1 to %d", got, MaxServices, MaxServices)
+	}
+}
+
+// TestMandatoryECH checks that a record making ech mandatory is usable only by
+// a client that uses ECH (RFC 9460 section 8).
+func TestMandatoryECH(t *testing.T) {
+	r := Record{Priority: 1, Target: "backend.example.", ECH: []byte{0, 1},
+		Mandatory: []dnsmessage.SVCParamKey{dnsmessage.SVCParamECH}}
+	for _, ech := range []bool{false, true} {
+		a := NewAnswers("www.example", 443, nil)
+		if ech {
+			a.UseECH()
+		}
+		a.SetServices("www.example.", []Record{r})
+		if got := len(a.Services()); got != map[bool]int{false: 0, true: 1}[ech] {
+			t.Errorf("ECH %v: %d usable records, want %d", ech, got, map[bool]int{false: 0, true: 1}[ech])
+		}
 	}
 }
