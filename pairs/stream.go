@@ -145,6 +145,9 @@ func (s *Selector) newStream(q Query, host string, f family) *Stream {
 	}
 	snap := s.watcher().Snapshot()
 	st.prefer6 = f.v6 && (snap.Gateway6.IsValid() || !snap.Gateway4.IsValid() || !f.v4)
+	if l := q.Local.Addr(); l.IsValid() && !l.IsUnspecified() && (l.Is6() && f.v6 || l.Is4() && f.v4) {
+		st.prefer6 = l.Is6() // a source of one family has pairs to that family only
+	}
 	st.ans = svcb.NewAnswers(host, q.Port, q.ALPN)
 	if q.ECH {
 		st.ans.UseECH()

@@ -152,6 +152,31 @@ func TestStreamLateAAAA(t *testing.T) {
 	})
 }
 
+// TestStreamLocalIPv4NoResolutionDelay: with an IPv4 local address only IPv4
+// pairs exist, so the Stream starts with the A answer, without waiting for
+// AAAA (the Resolution Delay is for the preferred family's answer).
+func TestStreamLocalIPv4NoResolutionDelay(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dns := scripted{
+			"server.test. ip4": {after: time.Millisecond, addrs: []netip.Addr{ip(dst4)}},
+			"server.test. ip6": {after: 300 * time.Millisecond, addrs: []netip.Addr{ip(dst6)}},
+		}
+		sel := dns.selector(t)
+		t0 := time.Now()
+		st, err := sel.Stream(t.Context(), Query{Host: "server.test", Port: 443, Local: netip.AddrPortFrom(ip(v4), 0)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		if got := time.Since(t0); got != time.Millisecond {
+			t.Errorf("Stream returned after %v, want 1 ms (the A answer)", got)
+		}
+		if got, want := take(st), []string{pair(v4, dst4+":443")}; !slices.Equal(got, want) {
+			t.Errorf("at start: %q, want %q", got, want)
+		}
+	})
+}
+
 // TestStreamInterleavesLateArrivals: AAAA first (the race starts at once),
 // A later: the IPv4 pair goes next, before the second IPv6 pair, as if it
 // had been there from the start.
@@ -215,10 +240,13 @@ func TestStreamHTTPS(t *testing.T) {
 			}
 			awaitDone(st)
 			// The AAAA answer did not confirm 2001:db8:2::99: its pairs are gone.
+			// After the record's pairs, the origin's at the origin's port (RFC
+			// 9460 section 3).
 			got := take(st)
-			if slices.ContainsFunc(got, func(s string) bool { return strings.Contains(s, "2001:db8:2::99") }) ||
-				len(got) != 2 {
-				t.Errorf("after the answers: %q; want the ULA and IPv4 pairs, the unconfirmed hint dropped", got)
+			want := []string{pair(v4, dst4+":8443"), pair(ula, "["+dst6+"]:8443"),
+				pair(gua, "["+dst6+"]:443"), pair(v4, dst4+":443"), pair(ula, "["+dst6+"]:443")}
+			if !slices.Equal(got, want) {
+				t.Errorf("after the answers: %q; want %q: the ULA and IPv4 pairs of the record, the unconfirmed hint dropped, then the origin's", got, want)
 			}
 		})
 	})

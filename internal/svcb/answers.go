@@ -172,8 +172,8 @@ func (a *Answers) Targets() []string {
 // Endpoints returns the endpoints known now, in group order; within a group
 // the IPv6 addresses come first, each family in the answer's (or hint's)
 // order. An address and port appears once, in its best group. The origin's
-// own addresses form the last group unless a record already covers them
-// (its effective target is the origin).
+// own addresses at the origin's port form the last group, less those a record
+// gave at that port (its effective target the origin, its port the same).
 func (a *Answers) Endpoints() []Endpoint {
 	var out []Endpoint
 	seen := make(map[netip.AddrPort]bool)
@@ -183,12 +183,11 @@ func (a *Answers) Endpoints() []Endpoint {
 			out = append(out, e)
 		}
 	}
-	group, covered := 0, false // covered: a record's endpoints are the origin's
+	group := 0
 	for i := range a.records {
 		r := &a.records[i]
 		port := cmp.Or(r.Port, a.port)
 		target := r.EffectiveTarget(a.owner)
-		covered = covered || target == a.origin
 		n := a.names[target]
 		for _, f := range []int{1, 0} {
 			hints := r.IPv4Hint
@@ -205,7 +204,10 @@ func (a *Answers) Endpoints() []Endpoint {
 		}
 		group++
 	}
-	if n := a.names[a.origin]; n != nil && !covered {
+	// Last, the origin's addresses at the origin's port (RFC 9460 section 3:
+	// the authority endpoint, without SvcParams); those a record already
+	// gave at that port are not repeated.
+	if n := a.names[a.origin]; n != nil {
 		for _, f := range []int{1, 0} {
 			for _, ip := range n.addrs[f] {
 				add(Endpoint{Addr: ip, Port: a.port, Group: group, Target: a.origin})

@@ -33,4 +33,5 @@ func ExampleAnswers() {
 	// 0 192.0.2.1:8443 hint: true
 	// 0 [2001:db8::2]:8443 hint: false
 	// 0 192.0.2.1:8443 hint: true
+	// 1 [2001:db8::2]:443 hint: false
 }
