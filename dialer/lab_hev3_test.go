@@ -314,6 +314,22 @@ func TestLabHTTPSRecords(t *testing.T) {
 			t.Errorf("attempts %v include the h3-only endpoint", starts)
 		}
 	})
+	t.Run("alpn, none offered", func(t *testing.T) {
+		// A ClientHello without ALPN speaks http/1.1 only: an h2-only
+		// endpoint (alpn=h2 no-default-alpn) is not for it.
+		var starts []netip.Addr
+		ctx := dialer.WithTrace(t.Context(), &dialer.Trace{AttemptStart: func(p pairs.Pair) { starts = append(starts, p.Dst.Addr()) }})
+		d := tlsDialer(l, labSelector(t, l, false))
+		d.TLSConfig.NextProtos = nil
+		c, err := d.DialTLSContext(ctx, "tcp", at(s.H2OnlyName))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if slices.ContainsFunc(starts, func(a netip.Addr) bool { return a == s.Drop6 || a == s.Drop4 }) {
+			t.Errorf("attempts %v include the h2-only endpoint", starts)
+		}
+	})
 	t.Run("ech", func(t *testing.T) {
 		d := tlsDialer(l, labSelector(t, l, false))
 		d.ECH = true

@@ -7,6 +7,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/getapr/getapr/internal/svcb"
 	"github.com/getapr/getapr/pairs"
 )
 
@@ -72,6 +73,11 @@ func (d *PairDialer) DialTLSContext(ctx context.Context, network, address string
 		return nil, &net.OpError{Op: "dial", Net: network, Err: err}
 	}
 	q.TLS, q.HTTPS, q.ALPN, q.ECH = true, true, cfg.NextProtos, d.ECH
+	if len(q.ALPN) == 0 {
+		// A ClientHello without ALPN speaks the default protocol only: not
+		// h2, which the records' empty-list reading (net/http's) assumes.
+		q.ALPN = []string{svcb.DefaultALPN}
+	}
 	c, err := d.dialOver(ctx, q, "tcp", address, d.selector(), cfg)
 	if err != nil {
 		return nil, tlsError(err)

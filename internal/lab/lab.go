@@ -115,11 +115,13 @@ type Server struct {
 	//    resolves to Drop6 and Drop4 and p2 to Open6 and Open4.
 	//  - H3OnlyName: HTTPS 1 h3only alpn=h3 no-default-alpn (h3only resolves
 	//    to Drop6 and Drop4), and HTTPS 2 . alpn=h2,http/1.1.
+	//  - H2OnlyName: HTTPS 1 h2only alpn=h2 no-default-alpn (h2only resolves
+	//    to Drop6 and Drop4), and HTTPS 2 . alpn=h2,http/1.1.
 	//  - ECHName: HTTPS 1 . alpn=h2,http/1.1 ech=ECHConfigList.
 	//  - LateAAAADrop4Name: no HTTPS record; A is Drop4 at once, AAAA is
 	//    Open6 after SlowAAAADelay: IPv4 is a black hole, IPv6 comes late.
-	HTTPSName, HintsName, AliasName, PriorityName, H3OnlyName, ECHName string
-	LateAAAADrop4Name                                                  string
+	HTTPSName, HintsName, AliasName, PriorityName, H3OnlyName, H2OnlyName, ECHName string
+	LateAAAADrop4Name                                                              string
 }
 
 // NAT64 describes the lab's NAT64 (see Lab.NAT64).

@@ -267,6 +267,7 @@ func (p *plan) server() Server {
 		AliasName:         "alias." + zoneDomain,
 		PriorityName:      "prio." + zoneDomain,
 		H3OnlyName:        "h3." + zoneDomain,
+		H2OnlyName:        "h2." + zoneDomain,
 		ECHName:           "ech." + zoneDomain,
 		ECHPublicName:     echPublicName,
 		LateAAAADrop4Name: "late-aaaa." + zoneDomain,
@@ -308,6 +309,10 @@ func (p *plan) zone(ech []byte) *zone {
 		svcb.Record{Priority: 1, Target: "h3only." + zoneName, ALPN: []string{"h3"}, NoDefaultALPN: true},
 		svcb.Record{Priority: 2, Target: ".", ALPN: h2}))
 	add("h3only", drop)
+	add("h2", with(open,
+		svcb.Record{Priority: 1, Target: "h2only." + zoneName, ALPN: []string{"h2"}, NoDefaultALPN: true},
+		svcb.Record{Priority: 2, Target: ".", ALPN: h2}))
+	add("h2only", drop)
 	add("ech", with(open, svcb.Record{Priority: 1, Target: ".", ALPN: h2, ECH: ech}))
 	add("late-aaaa", rrset{aaaa: []netip.Addr{s.Open6}, a: []netip.Addr{s.Drop4}, aaaaDelay: slowAAAADelay})
 	add("nat64-mixed", rrset{aaaa: []netip.Addr{embed96(p.NAT64.Prefix, s.Open4), s.Open6}, a: []netip.Addr{s.Open4}})
