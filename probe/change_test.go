@@ -172,6 +172,29 @@ func TestRevivalByEvent(t *testing.T) {
 	})
 }
 
+// killBesideB makes srcA dead: two timeouts to dstD while srcB works to it
+// (60 ms).
+func killBesideB(t *testing.T, s *probe.Store) {
+	t.Helper()
+	sample(s, srcB, dstD, 60*time.Millisecond)
+	report(s, srcA, dstD, probe.Timeout)
+	report(s, srcA, dstD, probe.Timeout)
+	wantHealth(t, s, srcA, probe.Dead)
+}
+
+// recheckGaps makes the next n re-checks of s as they fall due, the
+// application dialing when busy, and returns the waits before them.
+func recheckGaps(s *probe.Store, n int, busy bool) []time.Duration {
+	var gaps []time.Duration
+	for range n {
+		next, _ := s.NextRecheck()
+		gaps = append(gaps, time.Until(next))
+		time.Sleep(time.Until(next))
+		s.Recheck(time.Now(), busy)
+	}
+	return gaps
+}
+
 // TestRecheckBusy checks that a dead source that would rank first is re-checked
 // at least every RecheckBusy while the application dials, and one that would not
 // keeps the full backoff.
@@ -188,17 +211,8 @@ func TestRecheckBusy(t *testing.T) {
 			s := probe.NewStore()
 			s.Observe(twoUplinks.snap())
 			sample(s, srcA, dstD, c.rttA)
-			sample(s, srcB, dstD, 60*time.Millisecond)
-			report(s, srcA, dstD, probe.Timeout)
-			report(s, srcA, dstD, probe.Timeout)
-			wantHealth(t, s, srcA, probe.Dead)
-			var gaps []time.Duration
-			for range 8 {
-				next, _ := s.NextRecheck()
-				gaps = append(gaps, time.Until(next))
-				time.Sleep(time.Until(next))
-				s.Recheck(time.Now(), true)
-			}
+			killBesideB(t, s)
+			gaps := recheckGaps(s, 8, true)
 			if last := gaps[len(gaps)-1]; last != c.limit {
 				t.Errorf("%s: re-check gaps %v, want up to %v", c.name, gaps, c.limit)
 			}
@@ -214,15 +228,8 @@ func TestRecheckBusyAfterIdle(t *testing.T) {
 		s := probe.NewStore()
 		s.Observe(twoUplinks.snap())
 		sample(s, srcA, dstD, 20*time.Millisecond)
-		sample(s, srcB, dstD, 60*time.Millisecond)
-		report(s, srcA, dstD, probe.Timeout)
-		report(s, srcA, dstD, probe.Timeout)
-		wantHealth(t, s, srcA, probe.Dead)
-		for range 8 { // idle: 1, 2, 4 ... 60 s apart
-			next, _ := s.NextRecheck()
-			time.Sleep(time.Until(next))
-			s.Recheck(time.Now(), false)
-		}
+		killBesideB(t, s)
+		recheckGaps(s, 8, false) // idle: 1, 2, 4 ... 60 s apart
 		next, _ := s.NextRecheck()
 		if gap := time.Until(next); gap != probe.RecheckMax {
 			t.Fatalf("idle backoff %v, want %v", gap, probe.RecheckMax)
@@ -262,17 +269,8 @@ func TestRecheckBusyForgetsOldFloor(t *testing.T) {
 			t.Fatalf("SRTT %v after the move, want 100ms", got)
 		}
 		time.Sleep(10 * time.Minute)
-		sample(s, srcB, dstD, 60*time.Millisecond)
-		report(s, srcA, dstD, probe.Timeout)
-		report(s, srcA, dstD, probe.Timeout)
-		wantHealth(t, s, srcA, probe.Dead)
-		var gaps []time.Duration
-		for range 8 {
-			next, _ := s.NextRecheck()
-			gaps = append(gaps, time.Until(next))
-			time.Sleep(time.Until(next))
-			s.Recheck(time.Now(), true)
-		}
+		killBesideB(t, s)
+		gaps := recheckGaps(s, 8, true)
 		if last := gaps[len(gaps)-1]; last != probe.RecheckMax {
 			t.Errorf("re-check gaps %v, want up to %v (100ms is slower than the live 60ms)", gaps, probe.RecheckMax)
 		}
