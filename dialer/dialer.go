@@ -441,18 +441,38 @@ func (d *PairDialer) dialError(network, base string, local bool, first pairs.Pai
 	return &net.OpError{Op: "dial", Net: network, Source: d.bindAddr(first, base, local), Addr: first.RemoteAddr(base), Err: err}
 }
 
-// firstFamilyFirst returns ps with every pair of the first pair's family
-// before the others, each group in its order.
+// firstFamilyFirst returns ps with, in each of its service groups (the pairs
+// of one HTTPS record, in the order given; the host's own addresses), the
+// pairs of the group's first family first: net.Dialer's primaries, then its
+// fallbacks, for FallbackDelay < 0, without moving a pair ahead of a better
+// record's (HEv3: a group's pairs start before the next group's).
 func firstFamilyFirst(ps []pairs.Pair) []pairs.Pair {
 	out := make([]pairs.Pair, 0, len(ps))
-	for _, same := range []bool{true, false} {
-		for _, p := range ps {
-			if (p.Is6() == ps[0].Is6()) == same {
-				out = append(out, p)
+	for len(ps) > 0 {
+		n := 1
+		for n < len(ps) && sameService(ps[n].Service, ps[0].Service) {
+			n++
+		}
+		group := ps[:n]
+		for _, same := range []bool{true, false} {
+			for _, p := range group {
+				if (p.Is6() == group[0].Is6()) == same {
+					out = append(out, p)
+				}
 			}
 		}
+		ps = ps[n:]
 	}
 	return out
+}
+
+// sameService reports whether a and b are the same HTTPS record's (both nil:
+// no record's).
+func sameService(a, b *pairs.Service) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Priority == b.Priority && a.Target == b.Target
 }
 
 // dialCtx applies Timeout, Deadline and Cancel to ctx, as net.Dialer does.
