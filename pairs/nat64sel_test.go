@@ -488,6 +488,71 @@ func TestNAT64FirstGetNoDuplicates(t *testing.T) {
 	}
 }
 
+// A Get after a Suspend, when the failed RFC 7050 lookup has aged meanwhile,
+// has each path once too: the lookup made again runs before the answers are
+// taken apart, not after.
+func TestNAT64GetAfterSuspendNoDuplicates(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		names := fakeDNS{"d64.test": {ip("2001:db8:6464::c000:20a"), ip("192.0.2.10")}}
+		failing := new(atomic.Bool)
+		failing.Store(true)
+		found := dns64Resolver(0, names)
+		lookup := func(ctx context.Context, network, host string) ([]netip.Addr, error) {
+			if host == "ipv4only.arpa." && failing.Load() {
+				return nil, &net.DNSError{Err: "server misbehaving", Name: host, IsTemporary: true}
+			}
+			return found(ctx, network, host)
+		}
+		w := netstate.NewStatic(ipv6Only(routedNAT64Snapshot(false)))
+		defer w.Close()
+		s, err := New(WithWatcher(w), WithoutProbing(), withLookup(lookup))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if _, err := s.Get(context.Background(), "d64.test", 80); err != nil {
+			t.Fatal(err)
+		}
+		failing.Store(false)
+		s.Suspend()
+		time.Sleep(dns64Retry + time.Second)
+		ps, err := s.Get(context.Background(), "d64.test", 80)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[[2]netip.AddrPort]bool{}
+		for _, p := range ps {
+			k := [2]netip.AddrPort{p.Src, p.Dst}
+			if seen[k] {
+				t.Fatalf("%v→%v twice in %v", p.Src, p.Dst, pairText(ps))
+			}
+			seen[k] = true
+		}
+	})
+}
+
+// An IPv6 local address dials a DNS64 answer as it is: its IPv4 server is
+// not for an IPv6 source (as for net.Dialer), the synthesized address is.
+func TestNAT64LocalIPv6KeepsDNS64Answer(t *testing.T) {
+	names := fakeDNS{"d64.test": {ip("2001:db8:6464::c000:20a"), ip("192.0.2.10")}}
+	s, _ := newTestSelector(t, ipv6Only(routedNAT64Snapshot(true)), names)
+	q := Query{Network: "tcp", Host: "d64.test", Port: 80, Local: netip.MustParseAddrPort("[2001:db8:b:1::100]:0")}
+	want := "2001:db8:b:1::100 -> 2001:db8:6464::c000:20a"
+	ps, err := s.Attempts(context.Background(), q)
+	if err != nil || !slices.Contains(pairText(ps), want) {
+		t.Errorf("Attempts: %q, %v; want %s", pairText(ps), err, want)
+	}
+	st, err := s.Stream(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	awaitDone(st)
+	if got := take(st); !slices.Contains(got, "2001:db8:b:1::100 [2001:db8:6464::c000:20a]:80") {
+		t.Errorf("Stream: %q; want the pair to the DNS64 answer", got)
+	}
+}
+
 // A Stream (the dialer's path for names) makes a failed RFC 7050 lookup again
 // once the failure is old enough, as Attempts does: a failure at boot does
 // not leave every later dial without the NAT64 prefix.

@@ -348,12 +348,12 @@ func (s *Selector) rankQuery(ctx context.Context, q Query, k knowledge, racing b
 	}
 	ws := s.scratch.get()
 	defer s.scratch.put(ws)
+	e := s.use() // before the destinations: their RFC 7050 lookup runs with the engine
+	defer s.release()
 	dsts, err := s.destinations(ctx, q, f, ws.lits[:0])
 	if err != nil {
 		return nil, err
 	}
-	e := s.use()
-	defer s.release()
 	if racing || s.cfg.eager {
 		s.want(e, q, dsts) // a dial's: not a Get's (see want)
 	}
@@ -409,7 +409,7 @@ func (s *Selector) hostAddrs(ctx context.Context, q Query, f family, lits []neti
 		return filterFamily(append(lits, ip), f, q.Host)
 	}
 	addrs, err := resolve(ctx, s.lookupFor(q.Resolver), name, f, s.cfg.resolutionDelay)
-	if err != nil || !f.v4 || !f.v6 {
+	if err != nil || !f.v4 || !f.v6 || !desynthesizes(q) {
 		return addrs, err
 	}
 	// DNS64 answers under a NAT64 prefix stand for IPv4 addresses: one server
@@ -418,6 +418,14 @@ func (s *Selector) hostAddrs(ctx context.Context, q Query, f family, lits []neti
 	// 7050 discovery when an answer is IPv4, as the ranking would (known ones
 	// alone would leave a DNS64 answer beside its IPv4 address synthesized).
 	return desynthesize(addrs, s.nat64Prefixes(ctx, s.currentView(s.watcher()), addrs)), nil
+}
+
+// desynthesizes reports whether q's DNS64 answers are taken as the IPv4
+// servers they stand for: not when q's local address is IPv6, which dials
+// them as they are (IPv4 destinations are not for it, as for net.Dialer).
+func desynthesizes(q Query) bool {
+	l := q.Local.Addr()
+	return !l.Is6() || l.IsUnspecified()
 }
 
 func filterFamily(ips []netip.Addr, f family, host string) ([]netip.Addr, error) {

@@ -337,7 +337,7 @@ func (s *Selector) orderGroups(ctx context.Context, q Query, eps []svcb.Endpoint
 				dsts = append(dsts, e.Addr)
 			}
 		}
-		if f.v4 && f.v6 {
+		if f.v4 && f.v6 && desynthesizes(q) {
 			// DNS64 answers under a known prefix are their IPv4 server.
 			dsts = desynthesize(dsts, s.knownPREF64s(s.currentView(e.watcher)))
 		}
@@ -500,12 +500,15 @@ func (st *Stream) Done() bool {
 	return st.running == 0
 }
 
-// Service returns the Service of p's destination as the HTTPS answer says,
-// waiting for that answer if it is not in yet (the draft's rule for a client
-// that relies on SVCB for its TLS ClientHello, as with ECH); nil when no
-// record covers it, or no HTTPS records were asked; an error for an address
-// no record covers when the query uses ECH and every record offers it (see
-// Query.ECH). It returns early with ctx's error.
+// Service returns the Service of p's destination (for a pair through a
+// NAT64, of the IPv4 address it stands for) as the HTTPS answer says, waiting
+// for that answer if it is not in yet (the draft's rule for a client that
+// relies on SVCB for its TLS ClientHello, as with ECH); for a pair this Stream
+// handed out to a hint that the addresses answered since dropped, the Service
+// it was handed out with; nil when no record covers it, or no HTTPS records
+// were asked; an error for an address no record covers when the query uses
+// ECH and every record offers it (see Query.ECH). It returns early with
+// ctx's error.
 func (st *Stream) Service(ctx context.Context, p Pair) (*Service, error) {
 	select {
 	case <-st.svcDone:
@@ -529,9 +532,9 @@ func (st *Stream) Service(ctx context.Context, p Pair) (*Service, error) {
 		}
 	}
 	s := serviceOf(group, dst.Addr())
-	if s == nil {
-		// A hint the address answers dropped since the pair was handed
-		// out: the attempt under way keeps the record it was made for.
+	if s == nil && st.taken[keyOf(p)] {
+		// A hint the address answers dropped since this Stream handed the
+		// pair out: the attempt under way keeps the record it was made for.
 		s = p.Service
 	}
 	if s == nil && st.q.ECH && st.ans.ECHReliant() {

@@ -466,24 +466,27 @@ func TestStreamServiceOfHandedOutPairs(t *testing.T) {
 		})
 	})
 	t.Run("through a NAT64", func(t *testing.T) {
-		dns := scripted{
-			"aonly.test. ip4":   {addrs: []netip.Addr{ip("192.0.2.10")}},
-			"aonly.test. https": {svc: []svcb.Record{{Priority: 1, Target: ".", ECH: ech}}},
-		}
-		sel, _ := newTestSelector(t, ipv6Only(routedNAT64Snapshot(true)), nil, withLookup(dns.lookup), withHTTPSLookup(dns.https))
-		st, err := sel.Stream(t.Context(), Query{Network: "tcp", Host: "aonly.test", Port: 443, TLS: true, HTTPS: true, ECH: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
-		awaitDone(st)
-		p, ok := st.Next()
-		if !ok || !p.Synthesized.IsValid() {
-			t.Fatalf("first pair %+v, %v; want one through the NAT64", p, ok)
-		}
-		if svc, err := st.Service(t.Context(), p); err != nil || svc == nil || !slices.Equal(svc.ECH, ech) {
-			t.Errorf("Service of a pair through the NAT64: %+v, %v; want the record's ECH", svc, err)
-		}
+		synctest.Test(t, func(t *testing.T) {
+			// The HTTPS answer comes after the pair is handed out (without a
+			// Service): Service must find the record through the IPv4 address.
+			dns := scripted{
+				"aonly.test. ip4":   {addrs: []netip.Addr{ip("192.0.2.10")}},
+				"aonly.test. https": {after: 100 * time.Millisecond, svc: []svcb.Record{{Priority: 1, Target: ".", ECH: ech}}},
+			}
+			sel, _ := newTestSelector(t, ipv6Only(routedNAT64Snapshot(true)), nil, withLookup(dns.lookup), withHTTPSLookup(dns.https))
+			st, err := sel.Stream(t.Context(), Query{Network: "tcp", Host: "aonly.test", Port: 443, TLS: true, HTTPS: true, ECH: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			p, ok := st.Next()
+			if !ok || !p.Synthesized.IsValid() || p.Service != nil {
+				t.Fatalf("first pair %+v, %v; want one through the NAT64, handed out before the HTTPS answer", p, ok)
+			}
+			if svc, err := st.Service(t.Context(), p); err != nil || svc == nil || !slices.Equal(svc.ECH, ech) {
+				t.Errorf("Service of a pair through the NAT64: %+v, %v; want the record's ECH", svc, err)
+			}
+		})
 	})
 }
 
