@@ -325,9 +325,11 @@ func TestNAT64SuspendStopsLookup(t *testing.T) {
 
 // failingDNS64Selector returns a Selector on an IPv6-only network whose RFC 7050
 // lookup fails while failing is set, then finds the NAT64 prefix; both.test has
-// an AAAA and an A answer. It is closed when the test ends.
+// an AAAA and an A answer, d64.test a DNS64 answer (AAAA under the prefix) and
+// an A answer. It is closed when the test ends.
 func failingDNS64Selector(t *testing.T) (*Selector, *atomic.Bool) {
-	names := fakeDNS{"both.test": {ip("2001:db8:5::10"), ip("192.0.2.10")}}
+	names := fakeDNS{"both.test": {ip("2001:db8:5::10"), ip("192.0.2.10")},
+		"d64.test": {ip("2001:db8:6464::c000:20a"), ip("192.0.2.10")}}
 	failing := new(atomic.Bool)
 	failing.Store(true)
 	found := dns64Resolver(0, names)
@@ -474,13 +476,10 @@ func TestNAT64FirstGetNoDuplicates(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		seen := map[[2]netip.AddrPort]bool{}
+		if dup, ok := twice(ps); ok {
+			t.Fatalf("Get %d: %v→%v twice in %v", i+1, dup.Src, dup.Dst, pairText(ps))
+		}
 		for _, p := range ps {
-			k := [2]netip.AddrPort{p.Src, p.Dst}
-			if seen[k] {
-				t.Fatalf("Get %d: %v→%v twice in %v", i+1, p.Src, p.Dst, pairText(ps))
-			}
-			seen[k] = true
 			if !p.Synthesized.IsValid() {
 				t.Errorf("Get %d: %v→%v not marked as through the NAT64", i+1, p.Src, p.Dst)
 			}
@@ -493,23 +492,7 @@ func TestNAT64FirstGetNoDuplicates(t *testing.T) {
 // taken apart, not after.
 func TestNAT64GetAfterSuspendNoDuplicates(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		names := fakeDNS{"d64.test": {ip("2001:db8:6464::c000:20a"), ip("192.0.2.10")}}
-		failing := new(atomic.Bool)
-		failing.Store(true)
-		found := dns64Resolver(0, names)
-		lookup := func(ctx context.Context, network, host string) ([]netip.Addr, error) {
-			if host == "ipv4only.arpa." && failing.Load() {
-				return nil, &net.DNSError{Err: "server misbehaving", Name: host, IsTemporary: true}
-			}
-			return found(ctx, network, host)
-		}
-		w := netstate.NewStatic(ipv6Only(routedNAT64Snapshot(false)))
-		defer w.Close()
-		s, err := New(WithWatcher(w), WithoutProbing(), withLookup(lookup))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
+		s, failing := failingDNS64Selector(t)
 		if _, err := s.Get(context.Background(), "d64.test", 80); err != nil {
 			t.Fatal(err)
 		}
@@ -520,15 +503,24 @@ func TestNAT64GetAfterSuspendNoDuplicates(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		seen := map[[2]netip.AddrPort]bool{}
-		for _, p := range ps {
-			k := [2]netip.AddrPort{p.Src, p.Dst}
-			if seen[k] {
-				t.Fatalf("%v→%v twice in %v", p.Src, p.Dst, pairText(ps))
-			}
-			seen[k] = true
+		if dup, ok := twice(ps); ok {
+			t.Fatalf("%v→%v twice in %v", dup.Src, dup.Dst, pairText(ps))
 		}
 	})
+}
+
+// twice returns a pair of ps whose source and destination an earlier one
+// has too.
+func twice(ps []Pair) (Pair, bool) {
+	seen := map[[2]netip.AddrPort]bool{}
+	for _, p := range ps {
+		k := [2]netip.AddrPort{p.Src, p.Dst}
+		if seen[k] {
+			return p, true
+		}
+		seen[k] = true
+	}
+	return Pair{}, false
 }
 
 // An IPv6 local address dials a DNS64 answer as it is: its IPv4 server is
