@@ -356,14 +356,21 @@ func (s *Selector) orderGroups(ctx context.Context, q Query, eps []svcb.Endpoint
 			ps = s.order(s.sticky.prefer(stickyKey(q), ps, s.cfg.bias), q.TLS)
 		}
 		for i := range ps {
-			ps[i].Service = serviceOf(group, ps[i].Dst.Addr())
-			if a := ps[i].Synthesized; a.IsValid() && ps[i].Service == nil {
-				ps[i].Service = serviceOf(group, a)
-			}
+			ps[i].Service = serviceFor(group, &ps[i])
 		}
 		out = append(out, ps...)
 	}
 	return out
+}
+
+// serviceFor returns the Service of p's destination among group: that of
+// its own address, else, for a pair through a NAT64, that of the IPv4 address
+// it stands for (the answer's endpoint).
+func serviceFor(group []svcb.Endpoint, p *Pair) *Service {
+	if s := serviceOf(group, p.Dst.Addr()); s != nil || !p.Synthesized.IsValid() {
+		return s
+	}
+	return serviceOf(group, p.Synthesized)
 }
 
 // serviceOf returns the Service of the endpoint of group with address a; nil
@@ -520,18 +527,13 @@ func (st *Stream) Service(ctx context.Context, p Pair) (*Service, error) {
 	if st.ans == nil {
 		return p.Service, nil
 	}
-	// A pair through a NAT64 goes to the IPv4 endpoint it stands for.
-	dst := p.Dst
-	if a := p.Synthesized; a.IsValid() {
-		dst = netip.AddrPortFrom(a, p.Dst.Port())
-	}
-	var group []svcb.Endpoint
+	var atPort []svcb.Endpoint
 	for _, e := range st.ans.Endpoints() {
-		if e.AddrPort() == dst {
-			group = append(group, e)
+		if e.Port == p.Dst.Port() {
+			atPort = append(atPort, e)
 		}
 	}
-	s := serviceOf(group, dst.Addr())
+	s := serviceFor(atPort, &p)
 	if s == nil && st.taken[keyOf(p)] {
 		// A hint the address answers dropped since this Stream handed the
 		// pair out: the attempt under way keeps the record it was made for.
