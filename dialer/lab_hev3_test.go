@@ -268,6 +268,16 @@ func TestLabHTTPSRecords(t *testing.T) {
 			}
 		}
 	})
+	t.Run("alias to a name without records", func(t *testing.T) {
+		// The apex has no addresses: only the alias target's are endpoints.
+		c, _, err := dialTLS(t, tlsDialer(l, labSelector(t, l, false)), at(s.ApexAliasName))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := remote(c); !open(r) || r.Port() != s.TLSPort {
+			t.Errorf("connected to %v, want %s's address at port %d", r, s.Name, s.TLSPort)
+		}
+	})
 	t.Run("hints before A and AAAA", func(t *testing.T) {
 		var ds []time.Duration
 		for range 5 {

@@ -98,9 +98,11 @@
 // records (RFC 9460, read by a stub resolver on resolv.conf's servers) group
 // the pairs by service priority, set their port, drop endpoints whose ALPN
 // set the client lacks, lend their address hints until A and AAAA arrive and
-// carry ECH configs (Pair.Service). For a TLS dial (Query.TLS), pairs whose
-// path ends at a TCP-terminating middlebox (Pair.Middlebox, probe's verdict)
-// and the other pairs of their interface are tried last.
+// carry ECH configs (Pair.Service); an AliasMode record's target is asked
+// for its addresses, tried after the records' and before the host's own.
+// For a TLS dial (Query.TLS), pairs whose path ends at a TCP-terminating
+// middlebox (Pair.Middlebox, probe's verdict) and the other pairs of their
+// interface are tried last.
 //
 // NAT64: each link may have a NAT64 prefix, from a Router Advertisement
 // (netstate.Snapshot.PREF64s), from DNS (RFC 7050, on IPv6-only links without

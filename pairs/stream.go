@@ -25,7 +25,8 @@ import (
 // out.
 //
 // The order is by HTTPS service group first (every pair of a lower
-// SvcPriority before any of a higher one; addresses no record covers last),
+// SvcPriority before any of a higher one; then an AliasMode target's
+// addresses, and last the host's own that no record covers),
 // then as Attempts orders a ranking. Its methods are safe for concurrent use.
 // Close stops the lookups still running; the dialer closes a Stream when its
 // race ends.
@@ -256,9 +257,13 @@ func (st *Stream) lookupHTTPS(ctx context.Context) {
 		st.signal()
 		return
 	}
-	if err != nil || svc == nil {
+	if svc == nil {
 		svc = &dnsstub.Service{Owner: st.name}
 	}
+	if err != nil { // an alias followed before the failure still counts
+		svc = &dnsstub.Service{Owner: st.name, Alias: svc.Alias}
+	}
+	st.ans.SetAlias(svc.Alias)
 	st.ans.SetServices(svc.Owner, svc.Records)
 	for _, t := range st.ans.Targets() {
 		st.askAddrs(ctx, t)

@@ -1,6 +1,7 @@
 package pairs
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net"
@@ -27,7 +28,8 @@ type scripted map[string]scriptedAnswer
 type scriptedAnswer struct {
 	after time.Duration
 	addrs []netip.Addr
-	svc   []svcb.Record // for https; the owner is the name
+	svc   []svcb.Record // for https; the owner is the name, or alias
+	alias string        // for https: the AliasMode target followed
 	fail  bool          // a timeout (SERVFAIL-like) instead of an answer
 }
 
@@ -69,9 +71,13 @@ func (s scripted) https(ctx context.Context, host string, _ uint16) (*dnsstub.Se
 		return nil, err
 	}
 	if a.fail {
-		return nil, &net.DNSError{Err: "i/o timeout", Name: host, IsTimeout: true}
+		var svc *dnsstub.Service
+		if a.alias != "" { // the alias target's lookup failed
+			svc = &dnsstub.Service{Name: name, Owner: a.alias, Alias: a.alias}
+		}
+		return svc, &net.DNSError{Err: "i/o timeout", Name: host, IsTimeout: true}
 	}
-	return &dnsstub.Service{Name: name, Owner: name, Records: a.svc}, nil
+	return &dnsstub.Service{Name: name, Owner: cmp.Or(a.alias, name), Records: a.svc, Alias: a.alias}, nil
 }
 
 func (s scripted) selector(t *testing.T, opts ...Option) *Selector {
@@ -290,6 +296,49 @@ func TestStreamHTTPS(t *testing.T) {
 			}
 		})
 	})
+}
+
+// TestStreamAlias checks that an AliasMode record's target is asked for its
+// addresses, which go before the origin's own (RFC 9460 section 3), also when
+// the target has no HTTPS records or their lookup fails, and that an apex
+// without addresses is then still reached.
+func TestStreamAlias(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		https  scriptedAnswer
+		origin bool // the origin has addresses of its own
+		want   []string
+	}{
+		{"target without records, apex without addresses", scriptedAnswer{alias: "cdn.test."}, false,
+			[]string{pair(gua, "["+dst6+"]:443"), pair(v4, "198.51.100.9:443"), pair(ula, "["+dst6+"]:443")}},
+		{"target without records, then the apex's", scriptedAnswer{alias: "cdn.test."}, true,
+			[]string{pair(gua, "["+dst6+"]:443"), pair(v4, "198.51.100.9:443"), pair(ula, "["+dst6+"]:443"),
+				pair(gua, "[2001:db8:2::44]:443"), pair(ula, "[2001:db8:2::44]:443")}},
+		{"target's HTTPS lookup failed", scriptedAnswer{alias: "cdn.test.", fail: true}, false,
+			[]string{pair(gua, "["+dst6+"]:443"), pair(v4, "198.51.100.9:443"), pair(ula, "["+dst6+"]:443")}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				dns := scripted{
+					"apex.test. https": tc.https,
+					"cdn.test. ip6":    {after: time.Millisecond, addrs: []netip.Addr{ip(dst6)}},
+					"cdn.test. ip4":    {after: time.Millisecond, addrs: []netip.Addr{ip("198.51.100.9")}},
+				}
+				if tc.origin {
+					dns["apex.test. ip6"] = scriptedAnswer{addrs: []netip.Addr{ip("2001:db8:2::44")}}
+				}
+				st, err := dns.selector(t).Stream(t.Context(), Query{Host: "apex.test", Port: 443, HTTPS: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer st.Close()
+				awaitDone(st)
+				if got := take(st); !slices.Equal(got, tc.want) {
+					t.Errorf("order %q\nwant %q", got, tc.want)
+				}
+			})
+		})
+	}
 }
 
 // TestStreamMiddlebox: for a TLS query, a pair through a middlebox goes after

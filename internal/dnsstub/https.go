@@ -23,6 +23,12 @@ type Service struct {
 	// Records are the ServiceMode records, in the reply's order; none when
 	// the origin has no HTTPS records, or its alias says "no service".
 	Records []svcb.Record
+	// Alias is the last AliasMode target followed, canonical: the final
+	// $QNAME of RFC 9460 section 3, whose own addresses are an endpoint
+	// even when it has no ServiceMode records. It is empty when no AliasMode
+	// record was followed, or the chain ended in "." (no such service) or in
+	// a loop.
+	Alias string
 }
 
 // QueryName returns the HTTPS query name for host and port (RFC 9460
@@ -40,7 +46,9 @@ func QueryName(host string, port int) string {
 // wins), CNAMEs, and AliasMode records to their targets (at most maxChain
 // links; a loop, or an alias to ".", ends with no records). A name that does
 // not exist under any suffix is a Service without records and no error. The
-// error, a *net.DNSError, is the last failure when no server answered.
+// error, a *net.DNSError, is the last failure when no server answered; when
+// that was an alias target's lookup, the Service so far, its Alias set, comes
+// with it.
 func (c *Client) LookupHTTPS(ctx context.Context, host string, port int) (*Service, error) {
 	names := c.Config.NameList(QueryName(host, port))
 	if len(names) == 0 {
@@ -90,12 +98,15 @@ func (c *Client) follow(ctx context.Context, name string, r *Reply) (*Service, e
 		}
 		target := recs[alias].Target
 		if target == "." || seen[target] {
+			s.Alias = ""
 			return s, nil // "no such service", or a loop
 		}
 		seen[owner], seen[target] = true, true
+		s.Alias = svcb.CanonicalName(target)
 		var err error
 		if r, err = c.Exchange(ctx, target, dnsmessage.TypeHTTPS); err != nil {
-			return nil, err
+			s.Owner = s.Alias
+			return s, err
 		}
 		name = target
 	}

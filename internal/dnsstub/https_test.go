@@ -45,8 +45,13 @@ func TestLookupHTTPS(t *testing.T) {
 	add(httpsRR(t, "_8443._https.port.example.", svc(1, "p.example.", 0)))
 	add(httpsRR(t, "host.lab.example.", svc(1, ".", 0)))
 	add(aRR("nodata.example.", "192.0.2.1"))
+	add(httpsRR(t, "apex.example.", svc(0, "edge.example.", 0)), aRR("edge.example.", "192.0.2.2"))
+	add(httpsRR(t, "broken.example.", svc(0, "refused.example.", 0)))
 	s := newFakeServer(t, func(q dnsmessage.Question, _ bool) reply {
 		name := strings.ToLower(q.Name.String())
+		if name == "refused.example." {
+			return reply{rcode: dnsmessage.RCodeRefused}
+		}
 		rs, ok := zone[name]
 		if !ok {
 			return reply{rcode: dnsmessage.RCodeNameError}
@@ -77,30 +82,36 @@ func TestLookupHTTPS(t *testing.T) {
 		port        int
 		name, owner string
 		targets     []string // the records' targets, in order
+		alias       string   // the last AliasMode target followed
+		fails       bool     // an error comes with the Service so far
 	}{
-		{"plain.example", 443, "plain.example.", "plain.example.", []string{".", "b.example."}},
-		{"alias.example", 443, "alias.example.", "plain.example.", []string{".", "b.example."}},
-		{"alias2.example", 443, "alias2.example.", "plain.example.", []string{".", "b.example."}},
-		{"loop1.example", 443, "loop1.example.", "loop2.example.", nil},
-		{"none.example", 443, "none.example.", "none.example.", nil},
-		{"cname.example", 443, "cname.example.", "plain.example.", []string{".", "b.example."}},
-		{"port.example", 8443, "_8443._https.port.example.", "_8443._https.port.example.", []string{"p.example."}},
-		{"host", 443, "host.lab.example.", "host.lab.example.", []string{"."}},
-		{"nodata.example", 443, "nodata.example.", "nodata.example.", nil},
-		{"nx.example", 443, "nx.example.", "nx.example.", nil},
+		{"plain.example", 443, "plain.example.", "plain.example.", []string{".", "b.example."}, "", false},
+		{"alias.example", 443, "alias.example.", "plain.example.", []string{".", "b.example."}, "plain.example.", false},
+		{"alias2.example", 443, "alias2.example.", "plain.example.", []string{".", "b.example."}, "plain.example.", false},
+		{"loop1.example", 443, "loop1.example.", "loop2.example.", nil, "", false},
+		{"none.example", 443, "none.example.", "none.example.", nil, "", false},
+		{"cname.example", 443, "cname.example.", "plain.example.", []string{".", "b.example."}, "", false},
+		{"port.example", 8443, "_8443._https.port.example.", "_8443._https.port.example.", []string{"p.example."}, "", false},
+		{"host", 443, "host.lab.example.", "host.lab.example.", []string{"."}, "", false},
+		{"nodata.example", 443, "nodata.example.", "nodata.example.", nil, "", false},
+		{"nx.example", 443, "nx.example.", "nx.example.", nil, "", false},
+		// An alias to a name with addresses and no HTTPS records of its own.
+		{"apex.example", 443, "apex.example.", "edge.example.", nil, "edge.example.", false},
+		// The alias target's lookup fails: its name still comes back.
+		{"broken.example", 443, "broken.example.", "refused.example.", nil, "refused.example.", true},
 	} {
 		t.Run(tc.host, func(t *testing.T) {
 			got, err := c.LookupHTTPS(t.Context(), tc.host, tc.port)
-			if err != nil {
-				t.Fatal(err)
+			if (err != nil) != tc.fails || got == nil {
+				t.Fatalf("LookupHTTPS(%s, %d) = %+v, %v; want an error: %v", tc.host, tc.port, got, err, tc.fails)
 			}
 			var targets []string
 			for _, r := range got.Records {
 				targets = append(targets, r.Target)
 			}
-			if got.Name != tc.name || got.Owner != tc.owner || !cmp.Equal(targets, tc.targets) {
-				t.Errorf("LookupHTTPS(%s, %d) = name %s owner %s targets %q; want %s %s %q",
-					tc.host, tc.port, got.Name, got.Owner, targets, tc.name, tc.owner, tc.targets)
+			if got.Name != tc.name || got.Owner != tc.owner || !cmp.Equal(targets, tc.targets) || got.Alias != tc.alias {
+				t.Errorf("LookupHTTPS(%s, %d) = name %s owner %s targets %q alias %q; want %s %s %q %q",
+					tc.host, tc.port, got.Name, got.Owner, targets, got.Alias, tc.name, tc.owner, tc.targets, tc.alias)
 			}
 		})
 	}

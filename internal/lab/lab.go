@@ -111,6 +111,9 @@ type Server struct {
 	//    TLSPort), its A and AAAA answers held back SlowAAAADelay.
 	//  - AliasName: HTTPS 0 HTTPSName (AliasMode); its own addresses are
 	//    Drop6 and Drop4.
+	//  - ApexAliasName: HTTPS 0 to Name, which has addresses but no HTTPS
+	//    records (a zone apex aliased to a CDN's name); no addresses of its
+	//    own.
 	//  - PriorityName: HTTPS 1 p1 and HTTPS 2 p2 (alpn=h2,http/1.1), where p1
 	//    resolves to Drop6 and Drop4 and p2 to Open6 and Open4.
 	//  - H3OnlyName: HTTPS 1 h3only alpn=h3 no-default-alpn (h3only resolves
@@ -121,7 +124,7 @@ type Server struct {
 	//  - LateAAAADrop4Name: no HTTPS record; A is Drop4 at once, AAAA is
 	//    Open6 after SlowAAAADelay: IPv4 is a black hole, IPv6 comes late.
 	HTTPSName, HintsName, AliasName, PriorityName, H3OnlyName, H2OnlyName, ECHName string
-	LateAAAADrop4Name                                                              string
+	ApexAliasName, LateAAAADrop4Name                                               string
 }
 
 // NAT64 describes the lab's NAT64 (see Lab.NAT64).

@@ -142,6 +142,10 @@ func TestHTTPSRecords(t *testing.T) {
 	if err != nil || got.Owner != s.HTTPSName+"." || len(got.Records) != 1 || got.Records[0].Port != s.AltTLSPort {
 		t.Errorf("HTTPS of %s: %+v, %v; want %s's record with port %d", s.AliasName, got, err, s.HTTPSName, s.AltTLSPort)
 	}
+	got, err = c.LookupHTTPS(ctx, s.ApexAliasName, 443)
+	if err != nil || got.Alias != s.Name+"." || len(got.Records) != 0 {
+		t.Errorf("HTTPS of %s: %+v, %v; want the alias %s and no records", s.ApexAliasName, got, err, s.Name)
+	}
 	got, err = c.LookupHTTPS(ctx, s.ECHName, 443)
 	if err != nil || len(got.Records) != 1 || got.Records[0].ECH == nil {
 		t.Fatalf("HTTPS of %s: %+v, %v", s.ECHName, got, err)

@@ -265,6 +265,7 @@ func (p *plan) server() Server {
 		HTTPSName:         "svc." + zoneDomain,
 		HintsName:         "hints." + zoneDomain,
 		AliasName:         "alias." + zoneDomain,
+		ApexAliasName:     "apex." + zoneDomain,
 		PriorityName:      "prio." + zoneDomain,
 		H3OnlyName:        "h3." + zoneDomain,
 		H2OnlyName:        "h2." + zoneDomain,
@@ -300,6 +301,7 @@ func (p *plan) zone(ech []byte) *zone {
 	late.aDelay, late.aaaaDelay = slowAAAADelay, slowAAAADelay
 	add("hints", late)
 	add("alias", with(drop, svcb.Record{Priority: 0, Target: "svc." + zoneName}))
+	add("apex", with(rrset{}, svcb.Record{Priority: 0, Target: "server." + zoneName}))
 	add("prio", with(open,
 		svcb.Record{Priority: 2, Target: "p2." + zoneName, ALPN: h2},
 		svcb.Record{Priority: 1, Target: "p1." + zoneName, ALPN: h2}))

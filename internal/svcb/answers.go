@@ -44,6 +44,7 @@ type Answers struct {
 	ech     bool     // the client offers ECH (UseECH)
 	svcDone bool     // the HTTPS answer is in (or given up on)
 	owner   string   // owner of the ServiceMode records
+	alias   string   // the last AliasMode target followed; "" for none
 	records []Record // usable ServiceMode records, by priority (stable)
 	names   map[string]*nameAddrs
 }
@@ -94,6 +95,17 @@ func (a *Answers) SetServices(owner string, records []Record) {
 	}
 	slices.SortStableFunc(a.records, func(x, y Record) int { return cmp.Compare(x.Priority, y.Priority) })
 	a.records = slices.Clip(a.records[:min(len(a.records), MaxServices)])
+}
+
+// SetAlias records the last AliasMode target that the HTTPS lookup followed
+// (the final $QNAME of RFC 9460 section 3). Its own addresses, at the origin's
+// port and without SvcParams, form a group after the records' and before the
+// origin's: an alias at a zone apex to a name with addresses but no HTTPS
+// records (a CDN's) then still reaches it.
+func (a *Answers) SetAlias(target string) {
+	if t := CanonicalName(target); t != a.origin {
+		a.alias = t
+	}
 }
 
 // MaxServices is how many usable ServiceMode records SetServices keeps, the
@@ -157,8 +169,8 @@ func family(is6 bool) int {
 }
 
 // Targets returns the names whose A and AAAA answers the endpoints need: the
-// origin first, then the records' effective targets in priority order, each
-// once.
+// origin first, then the records' effective targets in priority order, then
+// the alias target (see SetAlias), each once.
 func (a *Answers) Targets() []string {
 	out := []string{a.origin}
 	for _, r := range a.records {
@@ -166,14 +178,18 @@ func (a *Answers) Targets() []string {
 			out = append(out, t)
 		}
 	}
+	if a.alias != "" && !slices.Contains(out, a.alias) {
+		out = append(out, a.alias)
+	}
 	return out
 }
 
 // Endpoints returns the endpoints known now, in group order; within a group
 // the IPv6 addresses come first, each family in the answer's (or hint's)
-// order. An address and port appears once, in its best group. The origin's
-// own addresses at the origin's port form the last group, less those a record
-// gave at that port (its effective target the origin, its port the same).
+// order. An address and port appears once, in its best group. After the
+// records' groups come the alias target's addresses (see SetAlias), then the
+// origin's own, both at the origin's port and without a record, less those
+// an earlier group gave at that port.
 func (a *Answers) Endpoints() []Endpoint {
 	var out []Endpoint
 	seen := make(map[netip.AddrPort]bool)
@@ -204,15 +220,21 @@ func (a *Answers) Endpoints() []Endpoint {
 		}
 		group++
 	}
-	// Last, the origin's addresses at the origin's port (RFC 9460 section 3:
-	// the authority endpoint, without SvcParams); those a record already
-	// gave at that port are not repeated.
-	if n := a.names[a.origin]; n != nil {
-		for _, f := range []int{1, 0} {
-			for _, ip := range n.addrs[f] {
-				add(Endpoint{Addr: ip, Port: a.port, Group: group, Target: a.origin})
+	// Then the final $QNAME's addresses, and last the authority endpoint's,
+	// both at the origin's port and without SvcParams (RFC 9460 section 3).
+	// A group's number does not change when an answer comes in.
+	for _, name := range []string{a.alias, a.origin} {
+		if name == "" {
+			continue
+		}
+		if n := a.names[name]; n != nil {
+			for _, f := range []int{1, 0} {
+				for _, ip := range n.addrs[f] {
+					add(Endpoint{Addr: ip, Port: a.port, Group: group, Target: name})
+				}
 			}
 		}
+		group++
 	}
 	return out
 }
@@ -223,13 +245,13 @@ func (a *Answers) Endpoints() []Endpoint {
 // answer of the preferred family (IPv6 when prefer6), positive or negative,
 // or a hint of that family (hints count as positive answers). The best group
 // is that of the first usable record, whose target's addresses may still be
-// on their way while the origin's are in; without records it is the
-// origin's.
+// on their way while the origin's are in; without records it is the alias
+// target's (see SetAlias), else the origin's.
 func (a *Answers) Ready(prefer6 bool) bool {
 	if !a.svcDone || len(a.Endpoints()) == 0 {
 		return false
 	}
-	name := a.origin
+	name := cmp.Or(a.alias, a.origin)
 	if len(a.records) > 0 {
 		r := &a.records[0]
 		hints := r.IPv4Hint

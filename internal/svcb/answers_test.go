@@ -24,6 +24,10 @@ func aRec(name string, ips ...string) step {
 	return func(a *Answers) { a.SetAddrs(name, false, false, addrs(ips...)) }
 }
 
+func alias(target string) step {
+	return func(a *Answers) { a.SetAlias(target) }
+}
+
 func failed(name string, is6 bool) step {
 	return func(a *Answers) { a.SetAddrs(name, is6, true, nil) }
 }
@@ -117,6 +121,18 @@ func TestEndpoints(t *testing.T) {
 		{"the best group's addresses pending: not ready, though the origin's are in",
 			[]step{services(origin, Record{Priority: 1, Target: "a.example."}), aaaa(origin, "2001:db8::1"), aRec(origin, "192.0.2.1")},
 			[]string{"1:[2001:db8::1]:443", "1:192.0.2.1:443"}, false},
+		{"an alias to a name without records: its addresses, then the origin's (RFC 9460 section 3)",
+			[]step{alias("cdn.example"), services("cdn.example."),
+				aaaa(origin), aRec(origin, "192.0.2.1"), aaaa("cdn.example.", "2001:db8:c::1"), aRec("cdn.example.", "192.0.2.3")},
+			[]string{"0:[2001:db8:c::1]:443", "0:192.0.2.3:443", "1:192.0.2.1:443"}, true},
+		{"an alias with records: the records, the alias target's, the origin's",
+			[]step{alias("cdn.example."), services("cdn.example.", Record{Priority: 1, Target: "edge.example.", Port: 8443}),
+				aaaa(origin, "2001:db8::1"), aRec(origin), aaaa("cdn.example.", "2001:db8:c::1"), aRec("cdn.example."),
+				aaaa("edge.example.", "2001:db8:e::1"), aRec("edge.example.")},
+			[]string{"0:[2001:db8:e::1]:8443 edge.example.", "1:[2001:db8:c::1]:443", "2:[2001:db8::1]:443"}, true},
+		{"an alias whose addresses are pending: the origin's keep their group, not ready",
+			[]step{alias("cdn.example."), services("cdn.example."), aaaa(origin, "2001:db8::1"), aRec(origin, "192.0.2.1")},
+			[]string{"1:[2001:db8::1]:443", "1:192.0.2.1:443"}, false},
 		{"duplicates in an answer once; mapped addresses unmapped",
 			[]step{services(origin), aRec(origin, "192.0.2.1", "192.0.2.1"), aaaa(origin, "::ffff:192.0.2.7")},
 			[]string{"0:192.0.2.1:443"}, true},
@@ -147,6 +163,14 @@ func TestTargets(t *testing.T) {
 	want := []string{"www.example.", "b.example.", "alias-end.example."}
 	if d := cmp.Diff(want, a.Targets()); d != "" {
 		t.Errorf("Targets (-want +got):\n%s", d)
+	}
+	a.SetAlias("Alias-End.example")
+	if d := cmp.Diff(want, a.Targets()); d != "" {
+		t.Errorf("Targets with the alias target a record's too (-want +got):\n%s", d)
+	}
+	a.SetAlias("cdn.example")
+	if d := cmp.Diff(append(want, "cdn.example."), a.Targets()); d != "" {
+		t.Errorf("Targets with an alias (-want +got):\n%s", d)
 	}
 }
 
