@@ -2,6 +2,7 @@ package svcb
 
 import (
 	"cmp"
+	"math/rand/v2"
 	"net/netip"
 	"slices"
 
@@ -80,9 +81,10 @@ func (a *Answers) Origin() string { return a.origin }
 // (the origin, or the end of its alias chain). Records in AliasMode, records
 // the client cannot use (Record.Supports, and those that make ech mandatory
 // unless the client uses ECH: see UseECH) and duplicates are left out, and
-// past MaxServices the records of the highest priorities. An
-// empty answer, or a failed query, is SetServices(origin, nil): the origin's
-// addresses are then the only endpoints.
+// past MaxServices the records of the highest priorities. Records of the
+// same priority are shuffled. An empty answer, or a failed query, is
+// SetServices(origin, nil): the origin's addresses are then the only
+// endpoints.
 func (a *Answers) SetServices(owner string, records []Record) {
 	a.svcDone = true
 	a.owner = CanonicalName(owner)
@@ -93,6 +95,9 @@ func (a *Answers) SetServices(owner string, records []Record) {
 		}
 		a.records = append(a.records, r)
 	}
+	// Records of one priority in random order (RFC 9460 section 2.4.1: it
+	// spreads clients over them), then by priority.
+	rand.Shuffle(len(a.records), func(i, j int) { a.records[i], a.records[j] = a.records[j], a.records[i] })
 	slices.SortStableFunc(a.records, func(x, y Record) int { return cmp.Compare(x.Priority, y.Priority) })
 	a.records = slices.Clip(a.records[:min(len(a.records), MaxServices)])
 }

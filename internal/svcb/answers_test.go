@@ -216,3 +216,27 @@ func TestMandatoryECH(t *testing.T) {
 		}
 	}
 }
+
+// TestServicesShuffled checks that records of one priority come in either
+// order (RFC 9460 section 2.4.1), and always after those of a better one.
+func TestServicesShuffled(t *testing.T) {
+	seen := map[string]int{}
+	for range 200 {
+		a := NewAnswers("www.example", 443, nil)
+		a.SetServices("www.example.", []Record{
+			{Priority: 2, Target: "b.example."}, {Priority: 2, Target: "c.example."}, {Priority: 1, Target: "a.example."}})
+		seen[strings.Join(a.Targets(), " ")]++
+	}
+	want := map[string]bool{
+		"www.example. a.example. b.example. c.example.": true,
+		"www.example. a.example. c.example. b.example.": true,
+	}
+	for order, n := range seen {
+		if !want[order] {
+			t.Errorf("targets %q (%d times): not by priority", order, n)
+		}
+	}
+	if len(seen) != 2 {
+		t.Errorf("orders %v in 200 answers: want both orders of the priority 2 records", seen)
+	}
+}
