@@ -3,6 +3,7 @@ package probe
 import (
 	"context"
 	"net"
+	"strconv"
 
 	"go.uber.org/zap"
 
@@ -29,14 +30,18 @@ func (p *Prober) dialTCP(ctx context.Context, path Path) (net.Conn, error) {
 	return c, err
 }
 
-// ifname returns the name of the interface that owns path's source.
+// ifname returns the name of the interface that owns path's source: the
+// snapshot's, else the source's zone when it is a name (a zone may be an
+// index, as netstate gives it without netlink; SO_BINDTODEVICE takes a name).
 func (p *Prober) ifname(path Path) string {
 	src := path.Src.Addr()
-	if z := src.Zone(); z != "" {
-		return z
-	}
-	if a, ok := p.w.Snapshot().Addr(src); ok {
+	if a, ok := p.w.Snapshot().Addr(src); ok && a.Interface != "" {
 		return a.Interface
+	}
+	if z := src.Zone(); z != "" {
+		if _, err := strconv.Atoi(z); err != nil {
+			return z
+		}
 	}
 	return ""
 }

@@ -50,3 +50,28 @@ func TestDialTCPLoopback(t *testing.T) {
 		t.Errorf("dial to a closed port: %v (%v), want refused", r, err)
 	}
 }
+
+// TestIfname checks the interface a probe binds to: SO_BINDTODEVICE takes a
+// name, and a link-local source may carry its link's index as zone (netstate
+// without netlink gives it so).
+func TestIfname(t *testing.T) {
+	ll := netip.MustParseAddr("fe80::a")
+	w := netstate.NewStatic(&netstate.Snapshot{
+		Links: []netstate.Link{{Index: 2, Name: "eth0", Up: true, Running: true}},
+		Addrs: []netstate.Addr{{IP: ll.WithZone("2"), Bits: 64, Index: 2, Interface: "eth0"},
+			{IP: netip.MustParseAddr("2001:db8::a"), Bits: 64, Index: 2, Interface: "eth0"}},
+	})
+	p := &Prober{w: w, log: zap.NewNop()}
+	for _, tc := range []struct{ src, want string }{
+		{"fe80::a%2", "eth0"},    // index zone, known
+		{"fe80::a%eth0", "eth0"}, // name zone
+		{"fe80::b%7", ""},        // index zone, unknown: no name to bind to
+		{"fe80::b%wlan0", "wlan0"},
+		{"2001:db8::a", "eth0"},
+		{"2001:db8::b", ""},
+	} {
+		if got := p.ifname(Path{Src: netip.AddrPortFrom(netip.MustParseAddr(tc.src), 0)}); got != tc.want {
+			t.Errorf("ifname(%s) = %q, want %q", tc.src, got, tc.want)
+		}
+	}
+}
