@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -64,11 +65,30 @@ type sharedPair struct {
 	Failures    int           `json:"failures"`
 	LastSuccess time.Time     `json:"last_success,omitzero"`
 	LastFailure time.Time     `json:"last_failure,omitzero"`
+	// The network the source was on (netstate.Network): what is learned on
+	// one network is not taken on another where the source has the same
+	// address (a private address on two home networks). Absent from older
+	// writers' entries, which then match no source on a network.
+	Router   netip.Addr   `json:"router,omitzero"`
+	RouterHW string       `json:"router_hw,omitempty"`
+	Prefix   netip.Prefix `json:"prefix,omitzero"`
 }
 
-type pairID struct{ src, dst netip.Addr }
+// shareMaxHW is the longest router link-layer address text accepted (20
+// bytes, as InfiniBand's, in hex with colons).
+const shareMaxHW = 59
 
-func (e sharedPair) id() pairID { return pairID{e.Src, e.Dst} }
+type pairID struct {
+	src, dst netip.Addr
+	network  netstate.Network
+}
+
+func (e sharedPair) id() pairID { return pairID{e.Src, e.Dst, e.network()} }
+
+// network returns the network the entry was learned on.
+func (e sharedPair) network() netstate.Network {
+	return netstate.Network{Router: e.Router, HWAddr: e.RouterHW, Prefix: e.Prefix}
+}
 
 // updated is the time of the entry's last result.
 func (e sharedPair) updated() time.Time {
@@ -103,13 +123,20 @@ func (e sharedPair) stats() PairStats {
 // dropped, link-local pairs never written, at most 10,000 entries written (the
 // most recent) and read.
 //
+// Each entry names the network its source was on (its router, the router's
+// link-layer address, its prefix: see netstate.Network): a source learns only
+// the entries of the network it is on now, so that a private address used on
+// two networks does not carry one's verdicts to the other.
+//
 // The file is data from another process: it is read entry by entry, and an entry
 // is refused unless both addresses are unicast (not loopback, link-local,
 // multicast, unspecified or reserved), of one family, without zone, IPv4 not
-// mapped into IPv6; its SRTT within 1µs to 1 minute (0 without samples), RTTVAR
-// within 0 to 1 minute, counts within 0 to 2^31-1 with no more samples than
-// successes, and its times no later than a minute from now (later by less: taken
-// as now). An import never evicts a pair to make room, and the pairs it adds are
+// mapped into IPv6; its router, if any, unicast and of the source's family, its
+// prefix, if any, holding the source; its SRTT within 1µs to 1 minute (0
+// without samples), RTTVAR within 0 to 1 minute, counts within 0 to 2^31-1
+// with no more samples than successes, and its times no later than a minute
+// from now (later by less: taken as now). A Store writes its own pairs within
+// these bounds (times later than now as now, RTTs clamped). An import never evicts a pair to make room, and the pairs it adds are
 // the first to go when the Store evicts. A file that is corrupt, of another format
 // or version, larger than 8 MiB, or not trusted (another user's, or writable by
 // group or others) is logged, not read, and replaced.
@@ -303,6 +330,12 @@ func (e sharedPair) checked(now time.Time) (sharedPair, bool) {
 	} else {
 		ok = ok && inRange(e.SRTT, shareMinRTT, shareMaxRTT) && inRange(e.RTTVar, 0, shareMaxRTT)
 	}
+	ok = ok && (!e.Router.IsValid() || e.Router.Zone() == "" && e.Router.Is4() == e.Src.Is4() &&
+		netstate.Classify(e.Router) != netstate.NotSource)
+	ok = ok && (!e.Prefix.IsValid() || e.Prefix.Addr().Zone() == "" && e.Prefix.Contains(e.Src))
+	ok = ok && len(e.RouterHW) <= shareMaxHW && !strings.ContainsFunc(e.RouterHW, func(r rune) bool {
+		return !('0' <= r && r <= '9' || 'a' <= r && r <= 'f' || 'A' <= r && r <= 'F' || r == ':' || r == '-' || r == '.')
+	})
 	var okS, okF bool
 	e.LastSuccess, okS = clampTime(e.LastSuccess, now)
 	e.LastFailure, okF = clampTime(e.LastFailure, now)
@@ -363,6 +396,9 @@ func (s *Store) importBatch(entries []sharedPair, now time.Time) {
 			}
 			sc = s.addSource(e.Src, now)
 		}
+		if sc.link != 0 && !sc.network.Same(e.network()) {
+			continue // learned on another network
+		}
 		p := sc.pairs[e.Dst]
 		switch {
 		case p != nil && !e.updated().After(p.updated):
@@ -383,7 +419,7 @@ func (s *Store) importBatch(entries []sharedPair, now time.Time) {
 // exportShared returns the union of the file's shareable entries and s's, the most
 // recent of each pair, at most shareMaxKeep, in address order.
 func (s *Store) exportShared(entries []sharedPair, now time.Time) []sharedPair {
-	own := s.ownShared()
+	own := s.ownShared(now)
 	byID := make(map[pairID]sharedPair, len(entries)+len(own))
 	for _, l := range [][]sharedPair{entries, own} {
 		for _, e := range l {
@@ -409,11 +445,10 @@ func (s *Store) exportShared(entries []sharedPair, now time.Time) []sharedPair {
 	return out
 }
 
-// ownShared returns s's pairs as shared entries, copied under the read lock and
-// nothing more.
-func (s *Store) ownShared() []sharedPair {
+// ownShared returns s's pairs as shared entries, copied under the read lock,
+// made acceptable to readers at now (see ownEntry).
+func (s *Store) ownShared(now time.Time) []sharedPair {
 	s.mu.RLock()
-	defer s.mu.RUnlock()
 	out := make([]sharedPair, 0, s.npairs)
 	for _, sc := range s.sources {
 		for _, l := range sc.near {
@@ -422,11 +457,35 @@ func (s *Store) ownShared() []sharedPair {
 					Src: sc.addr, Dst: p.dst, SRTT: p.stats.SRTT, RTTVar: p.stats.RTTVar,
 					Samples: p.stats.Samples, Successes: p.stats.Successes, Failures: p.stats.Failures,
 					LastSuccess: p.stats.LastSuccess, LastFailure: p.stats.LastFailure,
+					Router: sc.network.Router, RouterHW: sc.network.HWAddr, Prefix: sc.network.Prefix,
 				})
 			}
 		}
 	}
+	s.mu.RUnlock()
+	for i := range out {
+		out[i] = out[i].ownEntry(now)
+	}
 	return out
+}
+
+// ownEntry returns e, one of this process's pairs, as readers accept it at now:
+// its times on the wall clock (they are compared with other processes' times),
+// none later than now (after the clock was stepped back, a result keeps its
+// earlier time), and its RTTs within the file's range (the Store keeps samples
+// of up to ten minutes, a file's are at most a minute).
+func (e sharedPair) ownEntry(now time.Time) sharedPair {
+	now = now.Round(0)
+	for _, t := range []*time.Time{&e.LastSuccess, &e.LastFailure} {
+		if *t = t.Round(0); t.After(now) {
+			*t = now
+		}
+	}
+	if e.Samples > 0 {
+		e.SRTT = min(max(e.SRTT, shareMinRTT), shareMaxRTT)
+		e.RTTVar = min(max(e.RTTVar, 0), shareMaxRTT)
+	}
+	return e
 }
 
 // write replaces the file name with entries: written to a temporary file in the

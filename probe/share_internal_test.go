@@ -58,8 +58,8 @@ func hostileFile(kind string, now time.Time) []byte {
 		var e bytes.Buffer
 		for i := range shareMaxKeep {
 			e.Reset()
-			fmt.Fprintf(&e, `{"src":%q,"dst":"2001:db8:%x:%x::1","srtt_ns":%d,"rttvar_ns":1000,"samples":1,"successes":1,"last_success":%q,"pad":"`,
-				hostileSrc, i>>8, i&0xff, 1000+i, ts)
+			fmt.Fprintf(&e, `{"src":%q,"dst":"2001:db8:%x:%x::1","srtt_ns":%d,"rttvar_ns":1000,"samples":1,"successes":1,"last_success":%q,"prefix":%q,"pad":"`,
+				hostileSrc, i>>8, i&0xff, 1000+i, ts, netip.PrefixFrom(netip.MustParseAddr(hostileSrc), 64).Masked())
 			pad := (shareMaxSize-b.Len()-len(tail))/(shareMaxKeep-i) - e.Len() - 3
 			e.WriteString(strings.Repeat("x", max(pad, 0)))
 			e.WriteString(`"}`)
@@ -311,7 +311,7 @@ func importHolds(file []byte, now time.Time) (hold, export time.Duration) {
 	s.maxPairs = DefaultMaxPairs
 	runtime.GC()
 	start := time.Now()
-	s.ownShared()
+	s.ownShared(now)
 	export = time.Since(start)
 	slices.SortFunc(entries, func(a, b sharedPair) int { return b.updated().Compare(a.updated()) })
 	var longest time.Duration

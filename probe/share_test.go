@@ -12,6 +12,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/getapr/getapr/netstate"
 	"github.com/getapr/getapr/probe"
 )
 
@@ -168,9 +169,10 @@ func TestShareIgnoresBadFile(t *testing.T) {
 func TestShareDropsOld(t *testing.T) {
 	now := time.Now().UTC()
 	ts := func(ago time.Duration) string { return now.Add(-ago).Format(time.RFC3339Nano) }
+	onA := networkJSON(sharing, srcA)
 	content := `{"format": "getapr-pairs", "version": 1, "pairs": [
-		{"src": "2001:db8:a::10", "dst": "2001:db8:d::1", "srtt_ns": 1000000, "samples": 1, "successes": 1, "last_success": "` + ts(2*time.Hour) + `"},
-		{"src": "2001:db8:a::10", "dst": "2001:db8:e::1", "srtt_ns": 2000000, "samples": 1, "successes": 1, "last_success": "` + ts(10*time.Minute) + `"},
+		{"src": "2001:db8:a::10", "dst": "2001:db8:d::1", "srtt_ns": 1000000, "samples": 1, "successes": 1, "last_success": "` + ts(2*time.Hour) + `"` + onA + `},
+		{"src": "2001:db8:a::10", "dst": "2001:db8:e::1", "srtt_ns": 2000000, "samples": 1, "successes": 1, "last_success": "` + ts(10*time.Minute) + `"` + onA + `},
 		{"src": "fe80::10%eth0", "dst": "fe80::1%eth0", "srtt_ns": 3000000, "samples": 1, "successes": 1, "last_success": "` + ts(time.Minute) + `"},
 		{"src": "2001:db8:99::1", "dst": "2001:db8:e::1", "srtt_ns": 4000000, "samples": 1, "successes": 1, "last_success": "` + ts(time.Minute) + `"}
 	]}`
@@ -263,5 +265,92 @@ func TestShareKeepsMiddleboxVerdict(t *testing.T) {
 	s1.Estimates(addr(srcA), []netip.Addr{addr(dstD)}, now, est)
 	if est[0].MiddleboxUntil.IsZero() {
 		t.Errorf("Estimates after the import: %+v, want the middlebox verdict", est[0])
+	}
+}
+
+// TestShareKeepsNetworksApart checks that what a source learned on one network
+// is not taken from the shared file on another where it has the same address:
+// another router, or the same router address with another link-layer address
+// (two home networks behind 192.168.1.1).
+func TestShareKeepsNetworksApart(t *testing.T) {
+	const dst = "198.51.100.1"
+	onRouter := func(gw, hw string, gen uint64) *netstate.Snapshot {
+		h := host{addrs: []string{"eth0 192.168.1.10/24"}, gw4: gw, routes: true, via: true}
+		snap := h.snap()
+		snap.Generation = gen
+		snap.Neighbors = []netstate.Neighbor{{Index: 1, IP: addr(gw), HWAddr: hw, State: netstate.NeighReachable}}
+		return snap
+	}
+	for _, tc := range []struct {
+		name string
+		b    *netstate.Snapshot
+		same bool
+	}{
+		{"another router", onRouter("192.168.1.254", "02:00:00:00:00:01", 2), false},
+		{"the same router address, another link-layer address", onRouter("192.168.1.1", "02:00:00:00:00:02", 2), false},
+		{"the same network", onRouter("192.168.1.1", "02:00:00:00:00:01", 2), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "pairs.json")
+			s := probe.NewStore()
+			s.Observe(onRouter("192.168.1.1", "02:00:00:00:00:01", 1))
+			report(s, src4, dst, probe.Timeout)
+			if err := s.Share(path); err != nil {
+				t.Fatal(err)
+			}
+			// The host moves (or stays): the same process, and a new one.
+			s.Observe(tc.b)
+			s2 := probe.NewStore()
+			s2.Observe(tc.b)
+			for _, st := range []*probe.Store{s, s2} {
+				if err := st.Share(path); err != nil {
+					t.Fatal(err)
+				}
+				if _, ok := st.Pair(addr(src4), addr(dst)); ok != tc.same {
+					t.Errorf("pair learned on the first network known: %v, want %v", ok, tc.same)
+				}
+			}
+		})
+	}
+}
+
+// TestShareOwnLongRTT: a pair whose only sample is a reset after 90 s of SYN
+// retransmits has an SRTT of 90 s in the Store (samples up to 10 minutes); it is
+// written within the file's range (a minute), so that readers take it.
+func TestShareOwnLongRTT(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pairs.json")
+	s1 := newSharingStore()
+	s1.Report(outcome(srcA, dstD, probe.Refused, 90*time.Second, time.Now().Add(-90*time.Second)))
+	if err := s1.Share(path); err != nil {
+		t.Fatal(err)
+	}
+	s2 := newSharingStore()
+	if err := s2.Share(path); err != nil {
+		t.Fatal(err)
+	}
+	if ps, ok := s2.Pair(addr(srcA), addr(dstD)); !ok || ps.SRTT != time.Minute {
+		t.Errorf("reader learned %v, SRTT %v; want the writer's pair, its SRTT clamped to 1m0s", ok, ps.SRTT)
+	}
+}
+
+// TestShareOwnAfterClockStepBack: the wall clock was stepped back 5 minutes
+// after s1 measured a pair (a result dated 5 minutes ahead stands for it); s1
+// writes it dated now, so that readers take it.
+func TestShareOwnAfterClockStepBack(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pairs.json")
+	s1 := newSharingStore()
+	s1.Report(outcome(srcA, dstD, probe.Success, 20*time.Millisecond, time.Now().Add(5*time.Minute)))
+	for range 2 {
+		if err := s1.Share(path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, _, pairs := readFile(t, path)
+	s2 := newSharingStore()
+	if err := s2.Share(path); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s2.Pair(addr(srcA), addr(dstD)); len(pairs) != 1 || !ok {
+		t.Errorf("%d entries written by s1, learned by s2: %v; want 1, true", len(pairs), ok)
 	}
 }

@@ -3,6 +3,7 @@ package probe_test
 import (
 	"fmt"
 	"math"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,11 +19,41 @@ func shareDoc(entries ...string) string {
 	return `{"format": "getapr-pairs", "version": 1, "pairs": [` + strings.Join(entries, ",\n") + `]}`
 }
 
-// entry is one shared pair, successful at t, with the given SRTT; extra is added
-// to its JSON object (e.g. `, "samples": -1` to override).
+// entry is one shared pair learned on the sharing host's network, successful at
+// t, with the given SRTT; extra is added to its JSON object (e.g. `,
+// "samples": -1` to override).
 func entry(src, dst string, srtt time.Duration, t time.Time, extra string) string {
-	return fmt.Sprintf(`{"src": %q, "dst": %q, "srtt_ns": %d, "rttvar_ns": %d, "samples": 1, "successes": 1, "last_success": %q%s}`,
-		src, dst, srtt, srtt/2, t.UTC().Format(time.RFC3339Nano), extra)
+	return entryOn(sharing, src, dst, srtt, t, extra)
+}
+
+// entryOn is entry, learned on the network of src on h (none when h has no
+// such address).
+func entryOn(h host, src, dst string, srtt time.Duration, t time.Time, extra string) string {
+	return fmt.Sprintf(`{"src": %q, "dst": %q, "srtt_ns": %d, "rttvar_ns": %d, "samples": 1, "successes": 1, "last_success": %q%s%s}`,
+		src, dst, srtt, srtt/2, t.UTC().Format(time.RFC3339Nano), networkJSON(h, src), extra)
+}
+
+// networkJSON returns the members that say on which network of h the source
+// src is, as a Store writes them.
+func networkJSON(h host, src string) string {
+	ip, err := netip.ParseAddr(src)
+	if err != nil {
+		return ""
+	}
+	snap := h.snap()
+	a, ok := snap.Addr(ip)
+	if !ok {
+		return ""
+	}
+	n := snap.NetworkOf(a)
+	out := fmt.Sprintf(`, "prefix": %q`, n.Prefix)
+	if n.Router.IsValid() {
+		out += fmt.Sprintf(`, "router": %q`, n.Router)
+	}
+	if n.HWAddr != "" {
+		out += fmt.Sprintf(`, "router_hw": %q`, n.HWAddr)
+	}
+	return out
 }
 
 func writeShare(t *testing.T, path, content string) {
@@ -69,11 +100,16 @@ func TestShareRefusesBadValues(t *testing.T) {
 		{"IPv4 acceptable", "192.0.2.10", dst4, time.Millisecond, now, "", true},
 		{"IPv4 broadcast", "192.0.2.10", "255.255.255.255", time.Millisecond, now, "", false},
 		{"IPv4 loopback", "192.0.2.10", "127.0.0.1", time.Millisecond, now, "", false},
+		{"prefix without the source", srcA, dstD, time.Millisecond, now, `, "prefix": "2001:db8:ff::/64"`, false},
+		{"router of the other family", srcA, dstD, time.Millisecond, now, `, "router": "192.0.2.1"`, false},
+		{"multicast router", srcA, dstD, time.Millisecond, now, `, "router": "ff02::2"`, false},
+		{"router link-layer address not hex", srcA, dstD, time.Millisecond, now, `, "router_hw": "<b>"`, false},
+		{"router link-layer address too long", srcA, dstD, time.Millisecond, now, `, "router_hw": "` + strings.Repeat("0", 60) + `"`, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "pairs.json")
-			writeShare(t, path, shareDoc(entry(tt.src, tt.dst, tt.srtt, tt.at, tt.extra)))
+			writeShare(t, path, shareDoc(entryOn(v4, tt.src, tt.dst, tt.srtt, tt.at, tt.extra)))
 			s := probe.NewStore()
 			s.Observe(v4.snap())
 			if err := s.Share(path); err != nil {
