@@ -63,7 +63,7 @@ func (s *Snapshot) Lookup(src, dst netip.Addr) (Decision, error) {
 		return s.localDecision(src, a), nil
 	}
 	for _, r := range s.rulesFor(dst.Is6()) {
-		if !matches(r.Src, src) || !matches(r.Dst, dst) {
+		if (matches(r.Src, src) && matches(r.Dst, dst)) == r.Invert {
 			continue
 		}
 		switch r.Action {

@@ -10,19 +10,31 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// ruleOf converts a rule message; ok is false for rules that do not apply to a
-// plain socket's traffic (input interface other than lo, output interface,
-// firewall mark, uid range, ports, protocol, TOS, tunnel id, l3mdev, inverted) and
-// for families other than IPv4 and IPv6.
+// ruleOf converts a rule message as it applies to a plain socket's traffic
+// (firewall mark 0, TOS 0); ok is false for rules that never match it and for
+// rules whose selectors need more than the addresses (input interface other
+// than lo, output interface, uid range, ports, protocol, tunnel id, l3mdev),
+// and for families other than IPv4 and IPv6. A firewall-mark or TOS selector
+// that such traffic fails makes a plain rule never match, and an inverted one
+// ("not fwmark M", as wg-quick installs to send all unmarked traffic through
+// its tunnel) match everything.
 func ruleOf(m rtnetlink.RuleMessage) (Rule, bool) {
-	if (m.Family != unix.AF_INET && m.Family != unix.AF_INET6) ||
-		m.TOS != 0 || m.Flags&unix.FIB_RULE_INVERT != 0 {
+	if m.Family != unix.AF_INET && m.Family != unix.AF_INET6 {
 		return Rule{}, false
 	}
-	r := Rule{Is6: m.Family == unix.AF_INET6, Table: uint32(m.Table), Action: ruleAction(m.Action)}
+	r := Rule{Is6: m.Family == unix.AF_INET6, Table: uint32(m.Table), Action: ruleAction(m.Action),
+		Invert: m.Flags&unix.FIB_RULE_INVERT != 0}
+	fails := m.TOS != 0 // a plain socket's TOS is 0
 	if a := m.Attributes; a != nil {
 		if !plainRule(a) {
 			return Rule{}, false
+		}
+		if a.FwMark != nil { // the kernel: (mark ^ 0) & mask != 0 fails
+			mask := uint32(0xffffffff)
+			if a.FwMask != nil {
+				mask = *a.FwMask
+			}
+			fails = fails || *a.FwMark&mask != 0
 		}
 		var ok bool
 		if r.Src, ok = rulePrefix(a.Src, m.SrcLength, r.Is6); !ok {
@@ -41,15 +53,23 @@ func ruleOf(m rtnetlink.RuleMessage) (Rule, bool) {
 			r.Suppress, r.SuppressPrefixLen = true, int(*p)
 		}
 	}
+	switch {
+	case fails && !r.Invert:
+		return Rule{}, false // never matches
+	case fails: // inverted: matches every packet
+		r.Src, r.Dst, r.Invert = netip.Prefix{}, netip.Prefix{}, false
+	case r.Invert && !r.Src.IsValid() && !r.Dst.IsValid():
+		return Rule{}, false // "not from all": never matches
+	}
 	return r, true
 }
 
-// plainRule reports whether the rule's selectors can match a plain socket's
-// locally generated traffic without knowing more than its addresses.
+// plainRule reports whether the rule's selectors, but for the firewall mark,
+// can match a plain socket's locally generated traffic without knowing more
+// than its addresses.
 func plainRule(a *rtnetlink.RuleAttributes) bool {
-	set32 := func(p *uint32) bool { return p != nil && *p != 0 }
 	return (a.IIFName == nil || *a.IIFName == "lo") && a.OIFName == nil &&
-		!set32(a.FwMark) && a.UIDRange == nil && a.SPortRange == nil &&
+		a.UIDRange == nil && a.SPortRange == nil &&
 		a.DPortRange == nil && (a.IPProto == nil || *a.IPProto == 0) &&
 		(a.L3MDev == nil || *a.L3MDev == 0) && (a.TunID == nil || *a.TunID == 0)
 }

@@ -107,9 +107,11 @@ const (
 	RuleOther                         // goto, nop and others; skipped when evaluating
 )
 
-// Rule is one policy routing rule ("ip rule") that applies to locally generated
-// traffic: rules that match an input interface, a firewall mark or other selectors
-// a plain socket does not carry are left out of a Snapshot.
+// Rule is one policy routing rule ("ip rule") as it applies to locally
+// generated traffic: rules that match an input interface, a user or other
+// selectors beyond the addresses are left out of a Snapshot, and a firewall
+// mark selector is read for a plain socket's mark, 0 (a rule it fails is left
+// out; an inverted rule it fails matches all).
 type Rule struct {
 	// Is6 tells the family: false for IPv4 rules, true for IPv6 rules.
 	Is6 bool
@@ -117,6 +119,9 @@ type Rule struct {
 	Priority uint32
 	// Src and Dst select the packets; an invalid (zero) prefix matches all.
 	Src, Dst netip.Prefix
+	// Invert makes the rule match the packets Src and Dst do not select
+	// ("ip rule add not from P").
+	Invert bool
 	// Table is the table to look up when Action is RuleLookup; 0 is read as main.
 	Table  uint32
 	Action RuleAction
