@@ -2,6 +2,7 @@ package netstate
 
 import (
 	"fmt"
+	"strings"
 	"sync/atomic"
 
 	"github.com/jsimonetti/rtnetlink/v2"
@@ -31,18 +32,36 @@ func (d *dedup) relevant(m netlink.Message) bool {
 		return false
 	}
 	switch m.Header.Type {
-	case unix.RTM_DELLINK, unix.RTM_DELADDR, unix.RTM_DELROUTE, unix.RTM_DELRULE, unix.RTM_DELNEIGH:
+	case unix.RTM_DELLINK, unix.RTM_DELADDR:
+		delete(d.last, key)
+		d.forgetRoutes()
+		return true
+	case unix.RTM_DELROUTE, unix.RTM_DELRULE, unix.RTM_DELNEIGH:
 		delete(d.last, key)
 		return true
 	}
 	if prev, seen := d.last[key]; seen && prev == state {
 		return false
 	}
+	if m.Header.Type == unix.RTM_NEWLINK {
+		d.forgetRoutes()
+	}
 	if d.last == nil || len(d.last) >= maxDedup {
 		d.last = make(map[string]string)
 	}
 	d.last[key] = state
 	return true
+}
+
+// forgetRoutes forgets the routes seen: a link going down or an address going
+// away makes the kernel drop IPv4 routes without a RTM_DELROUTE (fib_disable_ip),
+// and the same route added again later must count.
+func (d *dedup) forgetRoutes() {
+	for k := range d.last {
+		if strings.HasPrefix(k, "route") {
+			delete(d.last, k)
+		}
+	}
 }
 
 // routerSet returns the routers whose neighbour events are relevant, or nil.

@@ -1,0 +1,57 @@
+package netstate
+
+import (
+	"encoding/binary"
+	"slices"
+	"testing"
+
+	"github.com/jsimonetti/rtnetlink/v2"
+	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// IPv4 routes flushed by the kernel when a link goes down or loses its last
+// address are removed without RTM_DELROUTE. When the same route is added back
+// later (DHCP renews on the same network), its RTM_NEWROUTE must count.
+func TestDedupRouteAfterSilentFlush(t *testing.T) {
+	link := firstMessage(t, unix.RTM_NEWLINK, all)
+	linkDown := link
+	linkDown.Data = slices.Clone(link.Data)
+	flags := binary.NativeEndian.Uint32(linkDown.Data[8:12])
+	binary.NativeEndian.PutUint32(linkDown.Data[8:12], flags&^unix.IFF_UP)
+	route := firstMessage(t, unix.RTM_NEWROUTE, func(m netlink.Message) bool {
+		var r rtnetlink.RouteMessage
+		return r.UnmarshalBinary(m.Data) == nil && r.Family == unix.AF_INET && r.DstLength == 0 &&
+			(r.Attributes.Table == mainTable || uint32(r.Table) == mainTable)
+	})
+	var d dedup
+	d.relevant(link)
+	if !d.relevant(route) {
+		t.Fatal("first default route not relevant")
+	}
+	d.relevant(linkDown) // the kernel flushes the IPv4 routes silently
+	d.relevant(link)     // link up again: rebuild happens here, route still absent
+	if !d.relevant(route) {
+		t.Error("default route re-added after the link came back is dropped as a duplicate")
+	}
+}
+
+// TestDedupRouteAfterAddrRemoved: removing a link's last IPv4 address flushes
+// its IPv4 routes silently too.
+func TestDedupRouteAfterAddrRemoved(t *testing.T) {
+	addr := firstMessage(t, unix.RTM_NEWADDR, all)
+	del := addr
+	del.Header.Type = unix.RTM_DELADDR
+	route := firstMessage(t, unix.RTM_NEWROUTE, func(m netlink.Message) bool {
+		var r rtnetlink.RouteMessage
+		return r.UnmarshalBinary(m.Data) == nil && r.Family == unix.AF_INET && r.DstLength == 0
+	})
+	var d dedup
+	d.relevant(addr)
+	d.relevant(route)
+	d.relevant(del)
+	d.relevant(addr)
+	if !d.relevant(route) {
+		t.Error("default route added again after its address came back is dropped as a duplicate")
+	}
+}
