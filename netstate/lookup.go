@@ -21,7 +21,8 @@ func tableOf(t uint32) uint32 {
 // Lookup computes the route decision for a packet from src to dst from the
 // snapshot's own Routes and Rules, the way the kernel would: policy rules in priority
 // order (a family without rules uses the main table), longest-prefix match inside a
-// table, lowest metric among equals, "throw" routes and suppress_prefixlength
+// table, lowest metric among equals (then the higher RFC 4191 router
+// preference), "throw" routes and suppress_prefixlength
 // continuing with the next rule. src may be invalid or unspecified, meaning "let the
 // route choose"; otherwise it must be a usable configured address (Addr.Usable), or
 // the result is a *RouteError of kind BadSource. A zone on dst (or on a link-local
@@ -144,7 +145,8 @@ func (s *Snapshot) bestRoute(table uint32, dst netip.Addr, oif int) (Route, bool
 			continue
 		}
 		if !found || r.Dst.Bits() > best.Dst.Bits() ||
-			(r.Dst.Bits() == best.Dst.Bits() && r.Priority < best.Priority) {
+			(r.Dst.Bits() == best.Dst.Bits() && (r.Priority < best.Priority ||
+				r.Priority == best.Priority && r.Preference > best.Preference)) {
 			best, found = r, true
 		}
 	}

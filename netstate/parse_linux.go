@@ -230,7 +230,8 @@ func addrFlags(f uint32, is6 bool) AddrFlags {
 	if f&unix.IFA_F_DEPRECATED != 0 {
 		out |= Deprecated
 	}
-	if f&unix.IFA_F_TENTATIVE != 0 {
+	// An optimistic address (RFC 4429) is tentative too, and usable.
+	if f&unix.IFA_F_TENTATIVE != 0 && f&unix.IFA_F_OPTIMISTIC == 0 {
 		out |= Tentative
 	}
 	if is6 && f&unix.IFA_F_TEMPORARY != 0 { // IFA_F_SECONDARY on IPv4

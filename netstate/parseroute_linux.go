@@ -149,7 +149,7 @@ func (s *Snapshot) appendRoutes(out []Route, m rtnetlink.RouteMessage, tables ma
 	if !ok {
 		return out
 	}
-	r := Route{Dst: dst, Table: table, Priority: a.Priority, Type: typ, Index: int(a.OutIface)}
+	r := Route{Dst: dst, Table: table, Priority: a.Priority, Type: typ, Index: int(a.OutIface), Preference: routerPref(a.Pref)}
 	if src, ok := netipAddr(a.Src); ok && src.Is6() == is6 {
 		r.Src = src
 	}
@@ -163,6 +163,19 @@ func (s *Snapshot) appendRoutes(out []Route, m rtnetlink.RouteMessage, tables ma
 		out = append(out, r)
 	}
 	return out
+}
+
+// routerPref converts RTA_PREF (ICMPV6_ROUTER_PREF_*) to Route.Preference.
+func routerPref(p *uint8) int8 {
+	switch {
+	case p == nil:
+		return 0
+	case *p == 1: // high
+		return 1
+	case *p == 3: // low
+		return -1
+	}
+	return 0 // medium, or invalid (read as medium, RFC 4191 section 2.2)
 }
 
 // routeDst converts a route's destination; a nil ip is the default route.
@@ -213,18 +226,21 @@ func compareRoutes(a, b Route) int {
 
 // defaultGateway returns the gateway of the preferred default route of the
 // family: from the main table if it has one (else from the policy tables), on a
-// running link, then lowest metric.
+// running link, then lowest metric, then highest router preference. A gateway
+// of the other family (an IPv4 route via an IPv6 next hop) is not the
+// family's.
 func (s *Snapshot) defaultGateway(is6 bool) netip.Addr {
 	var (
 		best  Route
-		bestK [3]int64
+		bestK [4]int64
 		found bool
 	)
 	for _, r := range s.Routes {
-		if r.Type != Unicast || r.Dst.Bits() != 0 || r.Dst.Addr().Is6() != is6 || !r.Gateway.IsValid() {
+		if r.Type != Unicast || r.Dst.Bits() != 0 || r.Dst.Addr().Is6() != is6 || !r.Gateway.IsValid() ||
+			r.Gateway.Is6() != is6 {
 			continue
 		}
-		k := [3]int64{1, 1, int64(r.Priority)}
+		k := [4]int64{1, 1, int64(r.Priority), -int64(r.Preference)}
 		if tableOf(r.Table) == mainTable {
 			k[0] = 0
 		}

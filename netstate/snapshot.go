@@ -93,6 +93,11 @@ type Route struct {
 	Table    uint32       // routing table; 0 is read as main (254)
 	Priority uint32       // metric; lower wins
 	Type     RouteType
+	// Preference is an IPv6 route's RFC 4191 router preference, from the
+	// Router Advertisement that made it: 1 high, 0 medium (and routes not
+	// from an RA), -1 low. Among routes of equal metric the kernel prefers
+	// the higher.
+	Preference int8
 }
 
 // RuleAction is what a policy rule does when it matches.
