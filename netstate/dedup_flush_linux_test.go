@@ -2,6 +2,7 @@ package netstate
 
 import (
 	"encoding/binary"
+	"net/netip"
 	"slices"
 	"testing"
 
@@ -53,5 +54,28 @@ func TestDedupRouteAfterAddrRemoved(t *testing.T) {
 	d.relevant(addr)
 	if !d.relevant(route) {
 		t.Error("default route added again after its address came back is dropped as a duplicate")
+	}
+}
+
+// TestDedupRoutePreference: an RA that changes its router's preference
+// changes the route (Route.Preference).
+func TestDedupRoutePreference(t *testing.T) {
+	withPref := func(p uint8) netlink.Message {
+		r := rtnetlink.RouteMessage{Family: unix.AF_INET6, Table: mainTable, Type: unix.RTN_UNICAST,
+			Attributes: rtnetlink.RouteAttributes{OutIface: 2, Priority: 1024, Pref: &p,
+				Gateway: netip.MustParseAddr("fe80::1").AsSlice()}}
+		b, err := r.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return netlink.Message{Header: netlink.Header{Type: unix.RTM_NEWROUTE}, Data: b}
+	}
+	var d dedup
+	d.relevant(withPref(0))
+	if d.relevant(withPref(0)) {
+		t.Error("the same route twice: relevant")
+	}
+	if !d.relevant(withPref(1)) {
+		t.Error("the route's preference changed to high: dropped as a duplicate")
 	}
 }

@@ -108,7 +108,7 @@ func eventKey(m netlink.Message, routers routerSet) (key, state string, ok bool)
 }
 
 // routeKey is eventKey for route messages: everything but the expiry (which RAs
-// refresh) identifies the route.
+// refresh) and the router preference (its state) identifies the route.
 func routeKey(data []byte) (key, state string, ok bool) {
 	var r rtnetlink.RouteMessage
 	if r.UnmarshalBinary(data) != nil {
@@ -126,6 +126,10 @@ func routeKey(data []byte) (key, state string, ok bool) {
 	for _, nh := range a.Multipath {
 		mp = append(mp, fmt.Sprint(nh.Hop.IfIndex, nh.Gateway, nh.Via))
 	}
+	pref := ""
+	if a.Pref != nil { // an RA may change it
+		pref = fmt.Sprint(*a.Pref)
+	}
 	return fmt.Sprint("route", r.Family, table, r.Type, a.Dst, r.DstLength, a.Priority, r.Tos,
-		a.OutIface, a.Gateway, a.Via, a.Src, mp), "", true
+		a.OutIface, a.Gateway, a.Via, a.Src, mp), pref, true
 }
