@@ -106,8 +106,9 @@ func (d ChangeDelta) revived(l Link) bool {
 
 // KernelDown reports whether the kernel cannot send from a: its link is known and
 // down or without carrier, or the snapshot knows routes of a's family but none
-// through a's link. A snapshot without links or without routes of the family (a
-// fake, or a system that does not report them) says nothing.
+// through a's link for a (see Route.From). A snapshot without links or without
+// routes of the family (a fake, or a system that does not report them) says
+// nothing.
 func (s *Snapshot) KernelDown(a Addr) bool {
 	if l, ok := s.Link(a.Index); ok && (!l.Up || !l.Running) {
 		return true
@@ -118,7 +119,7 @@ func (s *Snapshot) KernelDown(a Addr) bool {
 			continue
 		}
 		known = true
-		if r.Type == Unicast && r.Index == a.Index {
+		if r.Type == Unicast && r.Index == a.Index && matches(r.From, a.IP) {
 			return false
 		}
 	}

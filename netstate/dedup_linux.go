@@ -130,6 +130,6 @@ func routeKey(data []byte) (key, state string, ok bool) {
 	if a.Pref != nil { // an RA may change it
 		pref = fmt.Sprint(*a.Pref)
 	}
-	return fmt.Sprint("route", r.Family, table, r.Type, a.Dst, r.DstLength, a.Priority, r.Tos,
+	return fmt.Sprint("route", r.Family, table, r.Type, a.Dst, r.DstLength, routeFrom(data), a.Priority, r.Tos,
 		a.OutIface, a.Gateway, a.Via, a.Src, mp), pref, true
 }

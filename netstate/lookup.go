@@ -77,7 +77,7 @@ func (s *Snapshot) Lookup(src, dst netip.Addr) (Decision, error) {
 		case RuleOther:
 			continue
 		}
-		rt, ok := s.bestRoute(tableOf(r.Table), dst, oif)
+		rt, ok := s.bestRoute(tableOf(r.Table), src, dst, oif)
 		if !ok || rt.Type == Throw || (r.Suppress && rt.Dst.Bits() <= r.SuppressPrefixLen) {
 			continue
 		}
@@ -129,24 +129,28 @@ func (s *Snapshot) rulesFor(is6 bool) []Rule {
 	return out
 }
 
-// bestRoute returns the longest-prefix, then lowest-metric, route of table for dst.
-// A non-zero oif keeps only unicast routes through that interface (and reject
-// routes, whose interface means nothing).
-func (s *Snapshot) bestRoute(table uint32, dst netip.Addr, oif int) (Route, bool) {
+// bestRoute returns the route of table for src and dst: the longest prefix, then
+// of those for src (Route.From: any when invalid; a source-specific route needs
+// src) the most specific, then the lowest metric, then the highest router
+// preference. A non-zero oif keeps only unicast routes through that interface
+// (and reject routes, whose interface means nothing).
+func (s *Snapshot) bestRoute(table uint32, src, dst netip.Addr, oif int) (Route, bool) {
 	var best Route
 	found := false
 	ip := dst.WithZone("")
 	for _, r := range s.Routes {
 		if tableOf(r.Table) != table || r.Type == Local || r.Type == OtherRoute ||
-			r.Dst.Addr().Is6() != ip.Is6() || !r.Dst.Contains(ip) {
+			r.Dst.Addr().Is6() != ip.Is6() || !r.Dst.Contains(ip) || !matches(r.From, src) {
 			continue
 		}
 		if oif != 0 && r.Type == Unicast && r.Index != oif {
 			continue
 		}
-		if !found || r.Dst.Bits() > best.Dst.Bits() ||
-			(r.Dst.Bits() == best.Dst.Bits() && (r.Priority < best.Priority ||
-				r.Priority == best.Priority && r.Preference > best.Preference)) {
+		if !found || cmp.Or(
+			cmp.Compare(r.Dst.Bits(), best.Dst.Bits()),
+			cmp.Compare(r.From.Bits(), best.From.Bits()), // -1 for all sources
+			cmp.Compare(best.Priority, r.Priority),
+			cmp.Compare(r.Preference, best.Preference)) > 0 {
 			best, found = r, true
 		}
 	}

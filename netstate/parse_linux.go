@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strconv"
 	"time"
@@ -74,6 +75,7 @@ type dumpMessages struct {
 	links  []rtnetlink.LinkMessage
 	addrs  []rtnetlink.AddressMessage
 	routes []rtnetlink.RouteMessage
+	from   []netip.Prefix // per route, its source prefix (RTA_SRC); missing: none
 	rules  []rtnetlink.RuleMessage
 	neighs []rtnetlink.NeighMessage
 }
@@ -102,6 +104,7 @@ func (d *dumpMessages) decode(m netlink.Message) (err error) {
 		var r rtnetlink.RouteMessage
 		if err = r.UnmarshalBinary(m.Data); err == nil {
 			d.routes = append(d.routes, r)
+			d.from = append(d.from, routeFrom(m.Data))
 		}
 	case unix.RTM_NEWRULE:
 		var r rtnetlink.RuleMessage
@@ -158,8 +161,12 @@ func (d *dumpMessages) snapshot(taken time.Time) *Snapshot {
 		}
 	}
 	tables := s.lookupTables()
-	for _, m := range d.routes {
-		s.Routes = s.appendRoutes(s.Routes, m, tables)
+	for i, m := range d.routes {
+		var from netip.Prefix
+		if i < len(d.from) {
+			from = d.from[i]
+		}
+		s.Routes = s.appendRoutes(s.Routes, m, from, tables)
 	}
 	slices.SortFunc(s.Routes, compareRoutes)
 	s.Gateway4, s.Gateway6 = s.defaultGateway(false), s.defaultGateway(true)

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/jsimonetti/rtnetlink/v2"
+	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -131,9 +132,34 @@ func routeType(t uint8) RouteType {
 	return OtherRoute
 }
 
-// appendRoutes appends the routes of message m to out, one per next hop, if m is
-// a unicast or reject route of one of tables and not a cached clone.
-func (s *Snapshot) appendRoutes(out []Route, m rtnetlink.RouteMessage, tables map[uint32]bool) []Route {
+// routeFrom returns the source prefix of an IPv6 route message's data (rtm_src_len
+// and RTA_SRC, which rtnetlink does not decode); invalid when it has none.
+func routeFrom(data []byte) netip.Prefix {
+	const rtmsgLen = 12 // struct rtmsg
+	if len(data) < rtmsgLen || data[0] != unix.AF_INET6 || data[2] == 0 {
+		return netip.Prefix{}
+	}
+	ad, err := netlink.NewAttributeDecoder(data[rtmsgLen:])
+	if err != nil {
+		return netip.Prefix{}
+	}
+	for ad.Next() {
+		if ad.Type() != unix.RTA_SRC {
+			continue
+		}
+		if a, ok := netip.AddrFromSlice(ad.Bytes()); ok && a.Is6() && !a.Is4In6() {
+			if p, err := a.Prefix(int(data[2])); err == nil {
+				return p
+			}
+		}
+	}
+	return netip.Prefix{}
+}
+
+// appendRoutes appends the routes of message m, for the sources in from (all
+// when invalid), to out, one per next hop, if m is a unicast or reject route of
+// one of tables and not a cached clone.
+func (s *Snapshot) appendRoutes(out []Route, m rtnetlink.RouteMessage, from netip.Prefix, tables map[uint32]bool) []Route {
 	a := m.Attributes
 	table := uint32(m.Table)
 	if a.Table != 0 {
@@ -150,6 +176,9 @@ func (s *Snapshot) appendRoutes(out []Route, m rtnetlink.RouteMessage, tables ma
 		return out
 	}
 	r := Route{Dst: dst, Table: table, Priority: a.Priority, Type: typ, Index: int(a.OutIface), Preference: routerPref(a.Pref)}
+	if is6 {
+		r.From = from
+	}
 	if src, ok := netipAddr(a.Src); ok && src.Is6() == is6 {
 		r.Src = src
 	}
@@ -221,18 +250,20 @@ func compareRoutes(a, b Route) int {
 		cmp.Compare(a.Index, b.Index),
 		a.Gateway.Compare(b.Gateway),
 		a.Src.Compare(b.Src),
+		a.From.Addr().Compare(b.From.Addr()),
+		cmp.Compare(a.From.Bits(), b.From.Bits()),
 	)
 }
 
 // defaultGateway returns the gateway of the preferred default route of the
-// family: from the main table if it has one (else from the policy tables), on a
-// running link, then lowest metric, then highest router preference. A gateway
-// of the other family (an IPv4 route via an IPv6 next hop) is not the
-// family's.
+// family: for all sources (else source-specific: see Route.From), from the main
+// table if it has one (else from the policy tables), on a running link, then
+// lowest metric, then highest router preference. A gateway of the other family
+// (an IPv4 route via an IPv6 next hop) is not the family's.
 func (s *Snapshot) defaultGateway(is6 bool) netip.Addr {
 	var (
 		best  Route
-		bestK [4]int64
+		bestK [5]int64
 		found bool
 	)
 	for _, r := range s.Routes {
@@ -240,12 +271,12 @@ func (s *Snapshot) defaultGateway(is6 bool) netip.Addr {
 			r.Gateway.Is6() != is6 {
 			continue
 		}
-		k := [4]int64{1, 1, int64(r.Priority), -int64(r.Preference)}
+		k := [5]int64{int64(r.From.Bits()), 1, 1, int64(r.Priority), -int64(r.Preference)}
 		if tableOf(r.Table) == mainTable {
-			k[0] = 0
+			k[1] = 0
 		}
 		if l, ok := s.Link(r.Index); ok && l.Up && l.Running {
-			k[1] = 0
+			k[2] = 0
 		}
 		if !found || slices.Compare(k[:], bestK[:]) < 0 {
 			best, bestK, found = r, k, true

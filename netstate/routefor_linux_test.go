@@ -251,3 +251,68 @@ func TestRouteForAfterClose(t *testing.T) {
 		t.Errorf("RouteFor after Close = %v; want net.ErrClosed and no RouteError", err)
 	}
 }
+
+// TestModelAgreesWithKernelVPNAndSourceRoutes checks Snapshot.Lookup, KernelDown
+// and the gateways against the kernel on two set-ups the multihomed host lacks:
+// wg-quick's full tunnel (an inverted firewall-mark rule sending all unmarked
+// IPv4 traffic to a table of its own, main with suppress_prefixlength 0 before
+// it) and source-specific IPv6 default routes (RFC 8678, as OpenWrt installs
+// them), one per uplink prefix.
+func TestModelAgreesWithKernelVPNAndSourceRoutes(t *testing.T) {
+	l := newLab(t)
+	h, p := l.host, l.peer
+	l.veth("v1", 101)
+	for _, c := range [][]string{
+		{p, "addr", "add", "192.0.2.1/24", "dev", "v0p"}, {p, "addr", "add", "fe80::1/64", "dev", "v0p"},
+		{p, "addr", "add", "198.51.100.1/24", "dev", "v1p"}, {p, "addr", "add", "fe80::2/64", "dev", "v1p"},
+		{h, "addr", "add", "192.0.2.10/24", "dev", "v0"}, {h, "addr", "add", "2001:db8:a::10/64", "dev", "v0", "nodad"},
+		{h, "addr", "add", "198.51.100.10/24", "dev", "v1"}, {h, "addr", "add", "2001:db8:b::10/64", "dev", "v1", "nodad"},
+		{h, "route", "add", "default", "via", "192.0.2.1"},
+		// wg-quick, v1 playing wg0.
+		{h, "route", "add", "default", "dev", "v1", "table", "51820"},
+		{h, "rule", "add", "pref", "32764", "table", "main", "suppress_prefixlength", "0"},
+		{h, "rule", "add", "pref", "32765", "not", "fwmark", "0xca6c", "table", "51820"},
+	} {
+		l.in(c[0], c[1:]...)
+	}
+	sourceRoutes := true
+	for _, c := range [][]string{
+		{"-6", "route", "add", "default", "from", "2001:db8:a::/64", "via", "fe80::1", "dev", "v0"},
+		{"-6", "route", "add", "default", "from", "2001:db8:b::/64", "via", "fe80::2", "dev", "v1"},
+	} {
+		if _, err := l.try("ip", append([]string{"-n", h}, c...)...); err != nil {
+			t.Logf("no source-specific routes in this kernel (CONFIG_IPV6_SUBTREES): %v", err)
+			sourceRoutes = false
+			break
+		}
+	}
+	m, _ := watch(t, l)
+	snap := m.Snapshot()
+	cases := [][2]string{{"192.0.2.10", "8.8.8.8"}, {"198.51.100.10", "8.8.8.8"}, {"", "8.8.8.8"}, {"192.0.2.10", "192.0.2.77"}}
+	if sourceRoutes {
+		cases = append(cases, [2]string{"2001:db8:a::10", "2001:db8:ffff::1"}, [2]string{"2001:db8:b::10", "2001:db8:ffff::1"})
+	}
+	for _, c := range cases {
+		var src netip.Addr
+		if c[0] != "" {
+			src = netip.MustParseAddr(c[0])
+		}
+		dst := netip.MustParseAddr(c[1])
+		want, wantKind, ok := kernelSays(t, l, src, dst)
+		got, err := snap.Lookup(src, dst)
+		got.Index = 0
+		if ok && (err != nil || got != want) || !ok && !isKind(err, wantKind) {
+			t.Errorf("Lookup(%v, %v) = %+v, %v; ip route get says %+v (%v)", src, dst, got, err, want, wantKind)
+		}
+	}
+	for _, a := range snap.Addrs {
+		if !a.IP.IsLinkLocalUnicast() && snap.KernelDown(a) && (a.IP.Is4() || sourceRoutes) {
+			t.Errorf("KernelDown(%v on %s) with a route for it through its link", a.IP, a.Interface)
+		}
+	}
+}
+
+func isKind(err error, k RouteErrorKind) bool {
+	var re *RouteError
+	return errors.As(err, &re) && re.Kind == k
+}

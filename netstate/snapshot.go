@@ -86,12 +86,16 @@ const (
 
 // Route is one route from the main routing table (or from the table a rule selects).
 type Route struct {
-	Dst      netip.Prefix // 0.0.0.0/0 or ::/0 for a default route
-	Gateway  netip.Addr   // invalid for on-link routes; IPv6 link-local carries its zone
-	Index    int          // outgoing interface, 0 if none
-	Src      netip.Addr   // preferred source, if the route sets one
-	Table    uint32       // routing table; 0 is read as main (254)
-	Priority uint32       // metric; lower wins
+	Dst     netip.Prefix // 0.0.0.0/0 or ::/0 for a default route
+	Gateway netip.Addr   // invalid for on-link routes; IPv6 link-local carries its zone
+	Index   int          // outgoing interface, 0 if none
+	Src     netip.Addr   // preferred source, if the route sets one
+	// From restricts an IPv6 route to the sources inside it ("ip route add
+	// default from P via R": source-specific routing, RFC 8678, as OpenWrt
+	// installs one default per upstream prefix); invalid for all sources.
+	From     netip.Prefix
+	Table    uint32 // routing table; 0 is read as main (254)
+	Priority uint32 // metric; lower wins
 	Type     RouteType
 	// Preference is an IPv6 route's RFC 4191 router preference, from the
 	// Router Advertisement that made it: 1 high, 0 medium (and routes not
