@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -94,6 +95,20 @@ func New(opts ...Option) (*Monitor, error) {
 
 // Snapshot returns the current snapshot: an atomic load, never nil.
 func (m *Monitor) Snapshot() *Snapshot { return m.snap.Load() }
+
+// PREF64s returns the links' NAT64 prefixes as the Monitor knows them now. They
+// are the current snapshot's, but for the expiry of those from Router
+// Advertisements, which is that of the last RA: an RA that only refreshes a
+// prefix's lifetime changes no snapshot, whose PREF64s keep the expiry they
+// were built with. A Monitor that replaces this one learns them with
+// WithPREF64s.
+func (m *Monitor) PREF64s() []PREF64 {
+	snap := m.Snapshot()
+	if l, ok := m.be.(interface{ pref64s(*Snapshot) []PREF64 }); ok {
+		return l.pref64s(snap)
+	}
+	return slices.Clone(snap.PREF64s)
+}
 
 // Subscribe calls fn with every new snapshot until unsubscribe is called. The calls
 // come from the Monitor's own goroutine, one at a time, in generation order; while

@@ -106,6 +106,9 @@ func dumpAll(c *netlink.Conn) (msgs []netlink.Message, interrupted bool, err err
 	return msgs, interrupted, nil
 }
 
+// pref64s returns the RA prefixes of the links of s, with their expiry now.
+func (b *linuxBackend) pref64s(s *Snapshot) []PREF64 { return b.ra.current(s, time.Now()) }
+
 func (b *linuxBackend) dump() (*Snapshot, bool, error) {
 	msgs, interrupted, err := dumpAll(b.dumpc)
 	if err != nil {

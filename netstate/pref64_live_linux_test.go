@@ -170,19 +170,25 @@ func TestMonitorPREF64(t *testing.T) {
 	if got, _ := m.Snapshot().PREF64For(100); got.Expires.Sub(start) < 29*time.Minute {
 		t.Errorf("expires %v", got.Expires)
 	}
-	// The same RA again only refreshes the lifetime: no new snapshot.
-	l.sendPREF64RA(p96, 0, 30*time.Minute)
+	// The same prefix again only refreshes the lifetime, here to an hour: no
+	// new snapshot, but PREF64s says when it expires now.
+	refreshed := time.Now()
+	l.sendPREF64RA(p96, 0, time.Hour)
 	select {
 	case s := <-ch:
 		t.Errorf("a refresh published generation %d", s.Generation)
 	case <-time.After(300 * time.Millisecond):
+	}
+	live := m.PREF64s()
+	if len(live) != 1 || live[0].Expires.Sub(refreshed) < 59*time.Minute || live[0].Prefix != p96 {
+		t.Errorf("PREF64s after a refresh to an hour = %+v", live)
 	}
 	// A Monitor started now learns of the prefix only from the next RA, unless
 	// it replaces this one and takes what it knew (WithPREF64s).
 	for _, carry := range []bool{false, true} {
 		opts := []Option{WithNetNS(l.fd)}
 		if carry {
-			opts = append(opts, WithPREF64s(m.Snapshot().PREF64s))
+			opts = append(opts, WithPREF64s(m.PREF64s()))
 		}
 		m2, err := New(opts...)
 		if err != nil {
@@ -190,7 +196,7 @@ func TestMonitorPREF64(t *testing.T) {
 		}
 		got, ok := m2.Snapshot().PREF64For(100)
 		m2.Close()
-		if want := m.Snapshot().PREF64s[0]; carry && (!ok || got != want) {
+		if want := live[0]; carry && (!ok || got != want) {
 			t.Errorf("a Monitor given the PREF64s has %+v, %v; want %+v", got, ok, want)
 		} else if !carry && ok {
 			t.Errorf("a new Monitor has a PREF64 before any RA: %+v", got)

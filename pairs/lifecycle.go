@@ -188,8 +188,12 @@ func (s *Selector) stopLocked() stop {
 	last := e.watcher.Snapshot()
 	l.gen = max(l.gen, last.Generation)
 	if e.ownW {
-		// RA options cannot be dumped: the next Monitor starts with these.
+		// RA options cannot be dumped: the next Monitor starts with these,
+		// as the last RAs left them.
 		l.pref64 = last.PREF64s
+		if m, ok := e.watcher.(*netstate.Monitor); ok {
+			l.pref64 = m.PREF64s()
+		}
 		st.errs = append(st.errs, e.watcher.Close())
 	}
 	return st

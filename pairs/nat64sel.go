@@ -51,8 +51,9 @@ func needsSynthesis(dsts []netip.Addr) bool {
 	return false
 }
 
-// addNAT64 fills st's NAT64 fields from the prefixes known now under view v.
-func (s *Selector) addNAT64(st *probe.Status, v *view) {
+// addNAT64 fills st's NAT64 fields from the prefixes known now under view v of
+// watcher w.
+func (s *Selector) addNAT64(st *probe.Status, w netstate.Watcher, v *view) {
 	snap := v.snap
 	prefs := s.knownPREF64s(v)
 	if len(prefs) == 0 {
@@ -69,8 +70,17 @@ func (s *Selector) addNAT64(st *probe.Status, v *view) {
 	}
 	st.PREF64, st.PREF64Source = best.Prefix, best.Source.String()
 	st.NAT64Links = make([]probe.NAT64Link, len(prefs))
+	var live []netstate.PREF64 // the RA prefixes' expiry now (the snapshot's may be older)
+	if m, ok := w.(*netstate.Monitor); ok {
+		live = m.PREF64s()
+	}
 	for i, p := range prefs {
 		l, _ := snap.Link(p.Index)
+		for _, q := range live {
+			if q.Index == p.Index && q.Prefix == p.Prefix && q.Source == p.Source && q.Router == p.Router {
+				p.Expires = q.Expires
+			}
+		}
 		st.NAT64Links[i] = probe.NAT64Link{Interface: l.Name, Prefix: p.Prefix, Source: p.Source.String(),
 			Router: p.Router, Expires: p.Expires}
 	}

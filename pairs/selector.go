@@ -174,7 +174,7 @@ func (s *Selector) Status() probe.Status {
 	defer s.release()
 	s.wantStatus(e)
 	st := s.store.Status()
-	s.addNAT64(&st, s.currentView(e.watcher))
+	s.addNAT64(&st, e.watcher, s.currentView(e.watcher))
 	return st
 }
 
