@@ -42,7 +42,7 @@ type command struct {
 // commands returns the subcommands in the order of the usage text.
 func commands() []*command {
 	return []*command{
-		{name: "pairs", args: "HOST [PORT]", run: runPairs,
+		{name: "pairs", args: "HOST[:PORT] [PORT]", run: runPairs,
 			summary: "the ranked (source, destination) pairs for HOST (PORT 443)",
 			detail:  "Prints the (source, destination) pairs getapr would try for HOST, best first:\nrank, family, source (with zone), interface, destination, estimated latency and\nwhether it was measured, inherited from a nearby destination or a default,\nthe source's health and why the pair ranks there."},
 		{name: "lookup", args: "HOST [-4|-6]", run: runLookup,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net"
 	"io"
 	"net/netip"
 	"strings"
@@ -71,11 +72,15 @@ func runPairs(ctx context.Context, c *cli, cmd *command, args []string) error {
 	if len(pos) < 1 || len(pos) > 2 {
 		return badArgs(cmd, "want HOST [PORT], got %d arguments", len(pos))
 	}
-	d := dest{host: pos[0], port: 443}
-	if err := checkHost(d.host); err != nil {
+	// HOST, [HOST] or HOST:PORT, as watch takes them, or HOST PORT.
+	d, err := parseDest(pos[0], 443)
+	if err != nil {
 		return usagef("%v", err)
 	}
 	if len(pos) == 2 {
+		if _, _, err := net.SplitHostPort(pos[0]); err == nil {
+			return badArgs(cmd, "port given twice: in %q and as %q", pos[0], pos[1])
+		}
 		if d.port, err = parsePort(pos[1]); err != nil {
 			return usagef("%v", err)
 		}

@@ -4,7 +4,7 @@
 //
 // Usage:
 //
-//	getapr pairs HOST [PORT]        ranked pairs for HOST (PORT 443)
+//	getapr pairs HOST[:PORT] [PORT] ranked pairs for HOST (PORT 443)
 //	getapr lookup HOST [-4|-6]      HOST's addresses ordered by their best pair
 //	getapr status                   flags (GUA_ok ... NAT44_tried), gateways, sources
 //	getapr dial HOST:PORT           race a connect; print the attempt timeline
@@ -26,7 +26,8 @@
 //	                     directory others can write to) is a usage error, and a
 //	                     failed last merge is a warning on stderr
 //	--timeout D          limit for each network operation (default 5s)
-//	--wait               wait for the first probe round before answering
+//	--wait               wait for the first probe round before answering (at
+//	                     least a probe's own timeout, 5s; not with --no-probe)
 //	--log-level L        library logs at zap level L on stderr (default off)
 //	--pref64 P[%IF]      NAT64 prefix for links that learn none from RAs or DNS
 //	                     (repeatable; default $GETAPR_PREF64, comma-separated)
