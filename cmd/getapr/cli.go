@@ -78,12 +78,33 @@ func (c *cli) run(ctx context.Context, args []string) int {
 	}
 	for _, cmd := range commands() {
 		if cmd.name == name {
+			out := &stickyWriter{w: c.stdout}
+			c.stdout = out
 			err := cmd.run(ctx, c, cmd, args[1:])
+			if err == nil {
+				err = out.err // a full disk, a closed pipe: the output is not all there
+			}
 			return c.report(cmd, err)
 		}
 	}
 	fmt.Fprintf(c.stderr, "getapr: unknown command %q (run 'getapr -h' for the list)\n", name)
 	return exitUsage
+}
+
+// stickyWriter is a writer that keeps its first error, and writes nothing
+// after it.
+type stickyWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (s *stickyWriter) Write(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	n, err := s.w.Write(p)
+	s.err = err
+	return n, err
 }
 
 // help prints the general usage or one command's usage to stdout.

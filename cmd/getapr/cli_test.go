@@ -326,3 +326,28 @@ func TestPREF64Flag(t *testing.T) {
 		t.Error("a bad environment value was accepted")
 	}
 }
+
+// fullWriter fails every write, as stdout on a full disk does.
+type fullWriter struct{}
+
+func (fullWriter) Write([]byte) (int, error) {
+	return 0, errors.New("write /dev/stdout: no space left on device")
+}
+
+// TestWriteError checks that output that could not be written is a failure,
+// in text as in JSON.
+func TestWriteError(t *testing.T) {
+	for _, args := range [][]string{
+		{"pairs", "server.test", "443"}, {"pairs", "server.test", "443", "--json"},
+		{"status"}, {"lookup", "server.test"}, {"dial", "server.test:443"}, {"version"},
+	} {
+		synctest.Test(t, func(t *testing.T) {
+			var stderr bytes.Buffer
+			c := newFakeCLI(newScenario(), nil, &stderr)
+			c.stdout = fullWriter{}
+			if code := c.run(t.Context(), args); code == exitOK || !strings.Contains(stderr.String(), "no space left") {
+				t.Errorf("%q to a full stdout: exit %d, stderr %q", args, code, stderr.String())
+			}
+		})
+	}
+}

@@ -4,8 +4,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net"
 	"io"
+	"net"
 	"net/netip"
 	"strings"
 
