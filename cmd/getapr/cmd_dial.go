@@ -120,6 +120,9 @@ func (c *cli) dial(ctx context.Context, b backend, network, address string, stdl
 	if conn != nil {
 		win = winnerIndex(as, conn)
 		rep.Winner = &winnerJSON{Attempt: win + 1, Local: unmapPort(addrPortOf(conn.LocalAddr())), Remote: unmapPort(addrPortOf(conn.RemoteAddr()))}
+		if win >= 0 && as[win].src == "" { // the kernel chose it: now it is known
+			as[win].src = rep.Winner.Local.Addr().String()
+		}
 		conn.Close()
 	}
 	if err != nil {

@@ -101,6 +101,7 @@ func goldenCases() []goldenCase {
 		{name: "dial_failed", args: []string{"dial", "down.test:443"}},
 		{name: "dial_failed_json", args: []string{"dial", "down.test:443", "--json"}},
 		{name: "dial_stdlib", args: []string{"dial", "--stdlib", "server.test:443"}},
+		{name: "dial_fallback_json", args: []string{"dial", "fallback.test:8080", "--json"}},
 		{name: "dial_tls_json", args: []string{"dial", "--tls", "server.test:443", "--json"}},
 		{name: "dial_stdlib_timeout", args: []string{"dial", "down.test:443", "--stdlib", "--json"}},
 		{name: "watch", args: []string{"watch", "server.test"}, runFor: 35 * time.Second, script: watchScript},

@@ -144,6 +144,16 @@ func scenarioDials() map[string]fakeDial {
 			total: 199 * time.Millisecond,
 			conn:  [2]netip.AddrPort{netip.AddrPortFrom(srcA4, 40002), nat.Dst},
 		},
+		// A destination no rule pairs: the kernel chooses the source
+		// (a Fallback pair, its source unspecified).
+		"fallback.test:8080": {
+			steps: []fakeStep{
+				{at: 0, pair: fallbackPair()},
+				{at: 900 * time.Microsecond, pair: fallbackPair(), done: true, dur: 900 * time.Microsecond},
+			},
+			total: 950 * time.Microsecond,
+			conn:  [2]netip.AddrPort{netip.AddrPortFrom(srcA4, 40003), fallbackPair().Dst},
+		},
 		"stdlib server.test:443": {
 			total: 21300 * time.Microsecond,
 			conn:  [2]netip.AddrPort{netip.AddrPortFrom(srcA6, 40001), gua.Dst},
@@ -154,6 +164,13 @@ func scenarioDials() map[string]fakeDial {
 				Err: os.ErrDeadlineExceeded},
 		},
 	}
+}
+
+// fallbackPair is the pair Attempts adds when no rule pairs a destination: the
+// kernel chooses its source.
+func fallbackPair() pairs.Pair {
+	return pairs.Pair{Src: netip.AddrPortFrom(netip.IPv4Unspecified(), 0),
+		Dst: netip.MustParseAddrPort("198.51.100.80:8080"), Fallback: true, Reason: "fallback: the kernel's choice"}
 }
 
 func newScenario() *fakeBackend {

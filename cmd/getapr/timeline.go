@@ -57,10 +57,11 @@ func (tl *timeline) attemptDone(p pairs.Pair, d time.Duration, err error) {
 }
 
 func pairAttempt(p pairs.Pair, start time.Duration) *attempt {
-	return &attempt{
-		src: p.Src.Addr().String(), dst: p.Dst.String(), iface: p.Interface,
-		start: start, pair: p, fromTrace: true,
+	a := &attempt{dst: p.Dst.String(), iface: p.Interface, start: start, pair: p, fromTrace: true}
+	if src := p.Src.Addr(); src.IsValid() && !src.IsUnspecified() {
+		a.src = src.String() // the kernel's choice (a Fallback pair): unknown
 	}
+	return a
 }
 
 // snapshot returns a copy of the attempts so far.
@@ -75,14 +76,15 @@ func (tl *timeline) snapshot() []attempt {
 }
 
 // winnerIndex returns the index of the connected attempt whose pair matches conn's
-// addresses, or -1.
+// addresses (any source for a pair whose source the kernel chose), or -1.
 func winnerIndex(as []attempt, conn net.Conn) int {
 	local, remote := addrPortOf(conn.LocalAddr()), addrPortOf(conn.RemoteAddr())
 	for i, a := range as {
 		if !a.fromTrace || !a.finished || a.err != nil {
 			continue
 		}
-		if unzoned(a.pair.Src.Addr()) == unzoned(local.Addr()) &&
+		src := a.pair.Src.Addr()
+		if (unzoned(src) == unzoned(local.Addr()) || !src.IsValid() || src.IsUnspecified()) &&
 			unzoned(a.pair.Dst.Addr()) == unzoned(remote.Addr()) && a.pair.Dst.Port() == remote.Port() {
 			return i
 		}
