@@ -41,6 +41,11 @@ var ErrSymlink = errors.New("shared file is a symbolic link")
 // errShareFormat is a shared file of another format or version.
 var errShareFormat = errors.New("another format or version")
 
+// errShareNewer is a shared file of this format written by a newer version:
+// Share leaves it alone (that version reads this one's files; replacing its
+// file would make two versions on one host undo each other's merges).
+var errShareNewer = errors.New("shared file of a newer version; left alone")
+
 // errShareValue is a shared file with a value longer than shareMaxValue.
 var errShareValue = fmt.Errorf("a value longer than %d bytes", shareMaxValue)
 
@@ -136,10 +141,12 @@ func (e sharedPair) stats() PairStats {
 // without samples), RTTVAR within 0 to 1 minute, counts within 0 to 2^31-1
 // with no more samples than successes, and its times no later than a minute
 // from now (later by less: taken as now). A Store writes its own pairs within
-// these bounds (times later than now as now, RTTs clamped). An import never evicts a pair to make room, and the pairs it adds are
-// the first to go when the Store evicts. A file that is corrupt, of another format
-// or version, larger than 8 MiB, or not trusted (another user's, or writable by
-// group or others) is logged, not read, and replaced.
+// these bounds (times later than now as now, RTTs clamped). An import never
+// evicts a pair to make room, and the pairs it adds are the first to go when
+// the Store evicts. A file that is corrupt, of another format or an older
+// version, larger than 8 MiB, or not trusted (another user's, or writable by
+// group or others) is logged, not read, and replaced; a file of a newer version
+// is neither read nor replaced (an error).
 //
 // The directory is created (mode 0700) if needed. Share refuses, with an error and
 // without creating the lock file: a symbolic link at path, at the lock or at the
@@ -167,7 +174,11 @@ func (s *Store) Share(path string) error {
 		return err
 	}
 	now := time.Now()
-	entries := s.readShared(d, name, now)
+	entries, err := s.readShared(d, name, now)
+	if err != nil {
+		unlock()
+		return fmt.Errorf("%s: %w", path, err)
+	}
 	err = d.write(name, s.exportShared(entries, now), now)
 	unlock()
 	if err != nil {
@@ -178,38 +189,41 @@ func (s *Store) Share(path string) error {
 }
 
 // readShared returns the acceptable entries of the shared file; none when it does
-// not exist or cannot be read, understood or trusted (logged).
-func (s *Store) readShared(d *shareDir, name string, now time.Time) []sharedPair {
+// not exist or cannot be read, understood or trusted (logged). The error is
+// errShareNewer for a file a newer version wrote, which is not to be replaced.
+func (s *Store) readShared(d *shareDir, name string, now time.Time) ([]sharedPair, error) {
 	f, fi, err := d.open(name, os.O_RDONLY, 0)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil
+		return nil, nil
 	}
 	path := zap.String("path", d.path(name))
 	if err != nil {
 		s.log.Warn("shared file not readable; replaced", path, zap.Error(err))
-		return nil
+		return nil, nil
 	}
 	defer f.Close()
 	if ok, why := trusted(fi, d.fi); !ok {
 		s.log.Warn("shared file not trusted; ignored and replaced", path, zap.String("why", why))
-		return nil
+		return nil, nil
 	}
 	if fi.Size() > shareMaxSize {
 		s.log.Warn("shared file too large; ignored", path, zap.Int64("size", fi.Size()))
-		return nil
+		return nil, nil
 	}
 	entries, refused, err := decodeShared(io.LimitReader(f, shareMaxSize), now)
 	switch {
+	case errors.Is(err, errShareNewer):
+		return nil, err
 	case errors.Is(err, errShareFormat):
 		s.log.Warn("shared file of another format or version; ignored", path)
-		return nil
+		return nil, nil
 	case err != nil:
 		s.log.Warn("shared file corrupt; ignored", path, zap.Error(err))
-		return nil
+		return nil, nil
 	case refused > 0:
 		s.log.Warn("shared file entries refused", path, zap.Int("refused", refused), zap.Int("kept", len(entries)))
 	}
-	return entries
+	return entries, nil
 }
 
 // decodeShared reads a shared file from r, one entry at a time, and returns its
@@ -240,8 +254,8 @@ func decodeShared(r io.Reader, now time.Time) (entries []sharedPair, refused int
 		case "version":
 			err = dec.Decode(&version)
 		case "pairs":
-			if !format.is || version != shareVersion {
-				return nil, 0, errShareFormat
+			if err := checkFormat(format.is, version); err != nil {
+				return nil, 0, err
 			}
 			return decodeSharedPairs(dec, w, now)
 		default:
@@ -252,10 +266,23 @@ func decodeShared(r io.Reader, now time.Time) (entries []sharedPair, refused int
 			return nil, 0, err
 		}
 	}
-	if !format.is || version != shareVersion {
-		return nil, 0, errShareFormat
+	if err := checkFormat(format.is, version); err != nil {
+		return nil, 0, err
 	}
 	return nil, 0, expectDelim(dec, '}')
+}
+
+// checkFormat says whether a file of this format (or not) and version can be
+// read: errShareNewer for a newer version, errShareFormat for another format or
+// an older version.
+func checkFormat(ours bool, version int) error {
+	switch {
+	case ours && version > shareVersion:
+		return errShareNewer
+	case !ours || version != shareVersion:
+		return errShareFormat
+	}
+	return nil
 }
 
 // decodeSharedPairs reads the "pairs" array, one entry at a time, up to

@@ -12,6 +12,9 @@ import (
 	"testing/synctest"
 	"time"
 
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
 	"github.com/getapr/getapr/netstate"
 	"github.com/getapr/getapr/probe"
 )
@@ -141,7 +144,7 @@ func TestShareIgnoresBadFile(t *testing.T) {
 		{"corrupt", `{"format": "getapr-pairs", "version": 1, "pairs": [`},
 		{"garbage", "\x00\x01binary"},
 		{"foreign", `{"format": "something-else", "version": 1, "pairs": []}`},
-		{"wrong version", `{"format": "getapr-pairs", "version": 99, "pairs": [{"src": "2001:db8:a::10", "dst": "2001:db8:d::9"}]}`},
+		{"older version", `{"format": "getapr-pairs", "version": 0, "pairs": [{"src": "2001:db8:a::10", "dst": "2001:db8:d::9"}]}`},
 		{"empty", ""},
 	}
 	for _, tt := range tests {
@@ -353,4 +356,46 @@ func TestShareOwnAfterClockStepBack(t *testing.T) {
 	if _, ok := s2.Pair(addr(srcA), addr(dstD)); len(pairs) != 1 || !ok {
 		t.Errorf("%d entries written by s1, learned by s2: %v; want 1, true", len(pairs), ok)
 	}
+}
+
+// TestShareLeavesNewerVersion checks that a file a newer version wrote is
+// neither read nor replaced: two versions on one host would otherwise undo
+// each other's merges.
+func TestShareLeavesNewerVersion(t *testing.T) {
+	content := `{"format": "getapr-pairs", "version": 2, "pairs": [{"src": "2001:db8:a::10", "dst": "2001:db8:d::9", "more": true}]}`
+	path := filepath.Join(t.TempDir(), "pairs.json")
+	writeShare(t, path, content)
+	s := newSharingStore()
+	s.Report(outcome(srcA, dstD, probe.Success, time.Millisecond, time.Now()))
+	if err := s.Share(path); err == nil || !strings.Contains(err.Error(), "newer version") {
+		t.Errorf("Share = %v, want an error saying the file is of a newer version", err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != content {
+		t.Errorf("the newer version's file was replaced: %s", b)
+	}
+}
+
+// TestSharerWarnsOnce checks that a merge failing the same way each period (a
+// newer version's file) is one warning, not one every few minutes, and that the
+// end of the failure is said.
+func TestSharerWarnsOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pairs.json")
+	writeShare(t, path, `{"format": "getapr-pairs", "version": 2, "pairs": []}`)
+	synctest.Test(t, func(t *testing.T) {
+		core, logs := observer.New(zap.DebugLevel)
+		sh := probe.NewSharer(newSharingStore(), path, probe.WithShareLogger(zap.New(core)))
+		time.Sleep(3 * probe.ShareEveryMax)
+		synctest.Wait()
+		if err := os.Remove(path); err != nil {
+			t.Fatal(err)
+		}
+		if err := sh.Close(); err != nil {
+			t.Fatal(err)
+		}
+		warn, debug := logs.FilterMessage("sharing failed").Len(), logs.FilterMessage("sharing failed again").Len()
+		if warn != 1 || debug < 2 || logs.FilterMessage("sharing works again").Len() != 1 {
+			t.Errorf("%d warnings, %d debug repeats, %d recoveries; want 1, at least 2, 1", warn, debug,
+				logs.FilterMessage("sharing works again").Len())
+		}
+	})
 }

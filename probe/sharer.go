@@ -22,17 +22,19 @@ type Sharer struct {
 	path string
 	log  *zap.Logger
 
-	cancel context.CancelFunc
-	done   chan struct{}
-	once   sync.Once
-	err    error
+	cancel  context.CancelFunc
+	done    chan struct{}
+	once    sync.Once
+	err     error
+	lastErr string // the last merge's error, logged once as a warning
 }
 
 // ShareOption configures a Sharer.
 type ShareOption func(*Sharer)
 
-// WithShareLogger makes the Sharer log to l (named "share"); failed merges are
-// logged as warnings. The default logs nothing.
+// WithShareLogger makes the Sharer log to l (named "share"); a failed merge is
+// logged as a warning, and again only when the failure changes. The default
+// logs nothing.
 func WithShareLogger(l *zap.Logger) ShareOption {
 	return func(sh *Sharer) {
 		if l != nil {
@@ -67,9 +69,20 @@ func (sh *Sharer) run(ctx context.Context) {
 	}
 }
 
+// merge merges once. A failure is a warning, and while the same failure
+// repeats (a read-only directory, a newer version's file) a debug message.
 func (sh *Sharer) merge() error {
 	err := sh.s.Share(sh.path)
-	if err != nil {
+	switch {
+	case err == nil:
+		if sh.lastErr != "" {
+			sh.log.Info("sharing works again", zap.String("path", sh.path))
+		}
+		sh.lastErr = ""
+	case err.Error() == sh.lastErr:
+		sh.log.Debug("sharing failed again", zap.String("path", sh.path), zap.Error(err))
+	default:
+		sh.lastErr = err.Error()
 		sh.log.Warn("sharing failed", zap.String("path", sh.path), zap.Error(err))
 	}
 	return err
