@@ -187,7 +187,18 @@ func (m *Monitor) loop(ctx context.Context, polling bool) {
 	lost := m.lost
 	d := newDebouncer(m.cfg.quiet(), m.cfg.debounce)
 	defer d.stop()
-	failing := false
+	// A failed rebuild is retried after a backoff that doubles up to the poll
+	// interval: a dump that keeps failing must not spin.
+	var (
+		backoff time.Duration
+		retry   *time.Timer
+		retryC  <-chan time.Time
+	)
+	defer func() {
+		if retry != nil {
+			retry.Stop()
+		}
+	}()
 	for {
 		select {
 		case <-ctx.Done():
@@ -199,23 +210,34 @@ func (m *Monitor) loop(ctx context.Context, polling bool) {
 			d.event(time.Now())
 		case <-m.wake:
 			d.event(time.Now())
+		case <-retryC:
+			retryC = nil
+			d.event(time.Now())
 		case <-d.C():
 			if !d.fire() {
 				continue
 			}
 			if err := m.rebuild(); err != nil {
-				if !failing && ctx.Err() == nil {
+				if backoff == 0 && ctx.Err() == nil {
 					m.log.Warn("rebuilding the snapshot failed; retrying", zap.Error(err))
 				}
-				failing = true
-				d.event(time.Now())
-			} else if failing {
-				failing = false
+				backoff = min(max(2*backoff, minRetry), m.cfg.poll)
+				if retry == nil {
+					retry = time.NewTimer(backoff)
+				} else {
+					retry.Reset(backoff)
+				}
+				retryC = retry.C
+			} else if backoff != 0 {
+				backoff = 0
 				m.log.Info("rebuilding the snapshot works again")
 			}
 		}
 	}
 }
+
+// minRetry is the first wait before a failed rebuild is made again.
+const minRetry = 50 * time.Millisecond
 
 // rebuild dumps the host and publishes the result if it differs from the current
 // snapshot.

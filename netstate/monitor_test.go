@@ -267,12 +267,12 @@ func TestMonitorDumpFailureRetries(t *testing.T) {
 		f.dumpErr = errors.New("interrupted")
 		f.mu.Unlock()
 		f.events <- struct{}{}
-		time.Sleep(200 * time.Millisecond) // several retries, one per 50 ms
+		time.Sleep(200 * time.Millisecond) // several retries, 50 ms apart and more
 		synctest.Wait()
 		f.mu.Lock()
 		f.dumpErr = nil
 		f.mu.Unlock()
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(time.Second)
 		synctest.Wait()
 		if len(r.gens()) != 1 {
 			t.Fatalf("change not published after the dump recovered: %v", r.gens())
@@ -282,6 +282,27 @@ func TestMonitorDumpFailureRetries(t *testing.T) {
 		}
 		if n := logs.FilterMessage("rebuilding the snapshot works again").Len(); n != 1 {
 			t.Errorf("%d recovery log entries, want 1", n)
+		}
+	})
+}
+
+// TestMonitorDumpFailureBacksOff checks that a dump that keeps failing is
+// retried less and less often (up to the poll interval), even without debounce.
+func TestMonitorDumpFailureBacksOff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake(Snapshot{})
+		startFake(t, f, WithDebounce(0))
+		before := f.dumpCount()
+		f.mu.Lock()
+		f.dumpErr = errors.New("interrupted")
+		f.mu.Unlock()
+		f.events <- struct{}{}
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		// 50 ms, doubling to the 5 s poll interval: 7 retries in the first 6.35 s,
+		// then one every 5 s.
+		if n := f.dumpCount() - before; n < 10 || n > 25 {
+			t.Errorf("%d dumps in a minute of failures, want about 19", n)
 		}
 	})
 }
