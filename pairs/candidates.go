@@ -1,6 +1,7 @@
 package pairs
 
 import (
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -22,6 +23,7 @@ const (
 	defaultGUA                           // IPv6 global to global
 	defaultIPv4                          // any IPv4 pair but link-local
 	defaultNAT64                         // IPv6 to an IPv4 destination through a NAT64
+	defaultTunnel                        // IPv6 from or to a 6to4 or Teredo address
 )
 
 // defaultLatencies holds each kind's latency and its name in a Pair.Reason.
@@ -37,6 +39,9 @@ var defaultLatencies = [...]struct {
 	defaultGUA:        {"ipv6 gua", 200 * time.Millisecond},
 	defaultIPv4:       {"ipv4", 205 * time.Millisecond},
 	defaultNAT64:      {"nat64", 206 * time.Millisecond},
+	// After native IPv4 even with the IPv6 bias, as RFC 6724's precedences
+	// put 6to4 (30) and Teredo (5) after IPv4 (35): relays far away.
+	defaultTunnel: {"ipv6 6to4/teredo", 250 * time.Millisecond},
 }
 
 // defaultWords are the words of a Reason that say a pair's latency is its kind's
@@ -76,16 +81,30 @@ func defaultLatency(src, dst netstate.Class) (time.Duration, string) {
 	return defaultLatencies[k].latency, defaultWords[k]
 }
 
-// defaultLatency is the default latency of a pair from a source of class src
-// to d, and the words that say so: defaultNAT64 for a destination synthesized
-// under a NAT64 prefix (an IPv4 path behind a translator, after native IPv4),
-// else the classes' default.
-func (d *dest) defaultLatency(src netstate.Class) (time.Duration, string) {
-	if d.synth.IsValid() {
-		return defaultLatencies[defaultNAT64].latency, defaultWords[defaultNAT64]
+// defaultLatency is the default latency of a pair from src to d, and the words
+// that say so: defaultNAT64 for a destination synthesized under a NAT64 prefix
+// (an IPv4 path behind a translator, after native IPv4), defaultTunnel for a
+// global IPv6 pair with a 6to4 or Teredo end, else the classes' default.
+func (d *dest) defaultLatency(src *source) (time.Duration, string) {
+	k := defaultOf(src.class, d.class)
+	switch {
+	case d.synth.IsValid():
+		k = defaultNAT64
+	case k == defaultGUA && (tunneled(src.addr.IP) || tunneled(d.attr.ip)):
+		k = defaultTunnel
 	}
-	return defaultLatency(src, d.class)
+	return defaultLatencies[k].latency, defaultWords[k]
 }
+
+// The prefixes of addresses relayed over IPv4: 6to4 (RFC 3056) and Teredo
+// (RFC 4380).
+var (
+	prefix6to4   = netip.MustParsePrefix("2002::/16")
+	prefixTeredo = netip.MustParsePrefix("2001::/32")
+)
+
+// tunneled reports whether ip is a 6to4 or Teredo address.
+func tunneled(ip netip.Addr) bool { return prefix6to4.Contains(ip) || prefixTeredo.Contains(ip) }
 
 // isPrivate4 reports whether c is an IPv4 class that needs NAT44 to reach global
 // destinations.

@@ -89,7 +89,7 @@ func (r *ranking) estimateInto(e *estimate, c cand, x *probe.Estimate) {
 		// address it stands for. A translated pair counts its own samples.
 		e.latency, e.rttvar, e.basis = x.SRTT, x.RTTVar, Inherited
 	default:
-		e.latency, _ = r.in.dsts[c.dst].defaultLatency(r.in.srcs[c.src].class)
+		e.latency, _ = r.in.dsts[c.dst].defaultLatency(&r.in.srcs[c.src])
 		e.rttvar, e.basis = 0, Assumed
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/getapr/getapr/netstate"
 	"github.com/getapr/getapr/probe"
 )
 
@@ -47,5 +48,30 @@ func TestExtremeLatency(t *testing.T) {
 		if kb.pack(rules{tier: 1, latency: lats[i], place: 63}) >= kb.pack(rules{tier: 2, latency: lats[i-1]}) {
 			t.Errorf("latency %d crosses into the next tier", lats[i])
 		}
+	}
+}
+
+// TestTunnelAfterIPv4 checks that, with nothing measured, a pair from a 6to4 or
+// Teredo source, or to a 6to4 destination, ranks after native IPv4 (RFC 6724's
+// precedences: IPv4 35, 6to4 30, Teredo 5), and native IPv6 before both.
+func TestTunnelAfterIPv4(t *testing.T) {
+	for _, tc := range []struct{ name, src, dst6, want string }{
+		{"6to4 source", "2002:c633:6401::2/48", "2001:db8:2::1", "192.168.1.10 198.51.100.1:80"},
+		{"Teredo source", "2001:0:4136:e378:8000:63bf:3fff:fdd2/32", "2001:db8:2::1", "192.168.1.10 198.51.100.1:80"},
+		{"6to4 destination", "2001:db8:1::10/64", "2002:c633:6402::1", "192.168.1.10 198.51.100.1:80"},
+		{"native", "2001:db8:1::10/64", "2001:db8:2::1", "2001:db8:1::10 [2001:db8:2::1]:80"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			snap := homeSnapshot()
+			snap.Addrs = []netstate.Addr{addr(tc.src, 2, "eth0"), addr("192.168.1.10/24", 2, "eth0")}
+			s, _ := newTestSelector(t, snap, fakeDNS{"x.test": {ip(tc.dst6), ip("198.51.100.1")}})
+			ps, err := s.Get(context.Background(), "x.test", 80)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := dsts(ps); len(got) != 2 || got[0] != tc.want {
+				t.Errorf("ranking %q, want %q first", got, tc.want)
+			}
+		})
 	}
 }

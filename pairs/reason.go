@@ -108,7 +108,7 @@ func (r *ranking) appendReason(b []byte, ci, prev int32) []byte {
 		b = append(append(b, "inherited "...), b[pr[0]:pr[1]]...)
 		b = appendLatency(append(b, ' '), e.latency)
 	default:
-		own, words := in.dsts[c.dst].defaultLatency(in.srcs[c.src].class)
+		own, words := in.dsts[c.dst].defaultLatency(&in.srcs[c.src])
 		b = append(b, words...)
 		if e.kernel {
 			b = append(b, "; kernel's choice"...)
