@@ -19,6 +19,10 @@ import (
 const (
 	dns64Timeout = 2 * time.Second
 	dns64Retry   = 30 * time.Second
+	// dns64Refresh is the age past which an answer is looked up again, in
+	// the background, at the next need (RFC 7050 section 3 asks for it when
+	// the answer's TTL ends; LookupNetIP does not give the TTL).
+	dns64Refresh = 10 * time.Minute
 )
 
 // dns64Discovery finds the NAT64 prefix from DNS (RFC 7050): the AAAA answers
@@ -28,16 +32,20 @@ const (
 // change of network makes the next need look again. Its lookups run only
 // while it is running: the Selector's engine resumes it when it starts and
 // stops it (cancelling a lookup and waiting for it) when it stops; what was
-// found stays.
+// found stays. An answer older than dns64Refresh is looked up again at the
+// next need, while it still stands: the new answer replaces it when it comes,
+// a failure leaves it (for dns64Retry more).
 type dns64Discovery struct {
 	lookup lookupFunc
 	log    *zap.Logger
 	wg     sync.WaitGroup
 
-	mu     sync.Mutex
-	ctx    context.Context // of the lookups; nil while stopped
-	cancel context.CancelFunc
-	cur    *dns64Check // for the network last asked about; nil before the first need
+	mu          sync.Mutex
+	ctx         context.Context // of the lookups; nil while stopped
+	cancel      context.CancelFunc
+	cur         *dns64Check // for the network last asked about; nil before the first need
+	refreshing  bool        // a lookup to replace cur is under way
+	nextRefresh time.Time   // after a failed refresh: none before this
 }
 
 // dns64Check is one lookup for one network.
@@ -55,6 +63,17 @@ func (c *dns64Check) stale(now time.Time) bool {
 	select {
 	case <-c.done:
 		return c.err != nil && now.Sub(c.ended) >= dns64Retry
+	default:
+		return false
+	}
+}
+
+// due reports whether c is an answer that stands and is old enough to be looked
+// up again.
+func (c *dns64Check) due(now time.Time) bool {
+	select {
+	case <-c.done:
+		return c.err == nil && now.Sub(c.ended) >= dns64Refresh
 	default:
 		return false
 	}
@@ -103,7 +122,16 @@ func (d *dns64Discovery) start(network string) *dns64Check {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.cur != nil && d.cur.network == network && !d.cur.stale(time.Now()) {
+	now := time.Now()
+	if d.cur != nil && d.cur.network == network && !d.cur.stale(now) {
+		if d.cur.due(now) && !d.refreshing && d.ctx != nil && !now.Before(d.nextRefresh) {
+			d.refreshing = true
+			r, parent := &dns64Check{network: network, done: make(chan struct{})}, d.ctx
+			d.wg.Go(func() {
+				d.run(parent, r)
+				d.refreshed(r)
+			})
+		}
 		return d.cur
 	}
 	c := &dns64Check{network: network, done: make(chan struct{})}
@@ -132,6 +160,21 @@ func (d *dns64Discovery) run(parent context.Context, c *dns64Check) {
 	defer close(c.done)
 	d.log.Debug("RFC 7050 discovery", zap.String("network", c.network), zap.Stringers("pref64", c.prefixes),
 		zap.Duration("took", time.Since(start)), zap.Error(err))
+}
+
+// refreshed puts the answer of the refresh r in place of the one it refreshes,
+// unless it failed, was cut short, or the network changed meanwhile.
+func (d *dns64Discovery) refreshed(r *dns64Check) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.refreshing = false
+	switch {
+	case r.cut || d.cur == nil || d.cur.network != r.network:
+	case r.err != nil:
+		d.nextRefresh = time.Now().Add(dns64Retry)
+	default:
+		d.cur = r
+	}
 }
 
 // known returns what the lookup for network found, if it has ended, and

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -172,6 +173,83 @@ func TestDNS64DiscoveryRetry(t *testing.T) {
 		d2.wait(context.Background(), "n")
 		if n := none.calls.Load(); n != 1 {
 			t.Fatalf("not found was looked up %d times; want 1", n)
+		}
+	})
+}
+
+// changingDNS64 answers as a DNS64 with prefix p, whatever p is at the time of
+// the lookup, or fails while fail is set.
+type changingDNS64 struct {
+	mu    sync.Mutex
+	p     netip.Prefix
+	fail  bool
+	calls int
+}
+
+func (f *changingDNS64) set(p netip.Prefix, fail bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.p, f.fail = p, fail
+}
+
+func (f *changingDNS64) lookup(ctx context.Context, network, host string) ([]netip.Addr, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	if f.fail {
+		return nil, &net.DNSError{Err: "i/o timeout", Name: host, IsTimeout: true}
+	}
+	return (&slowDNS64{p: f.p}).lookup(ctx, network, host)
+}
+
+// TestDNS64DiscoveryRefresh checks that an answer is looked up again once it is
+// dns64Refresh old, in the background (the old answer stands meanwhile), that
+// the new answer replaces it, and that a failed refresh keeps it and is not
+// repeated before dns64Retry.
+func TestDNS64DiscoveryRefresh(t *testing.T) {
+	a, b := netip.MustParsePrefix("64:ff9b::/96"), netip.MustParsePrefix("2001:db8:64::/96")
+	synctest.Test(t, func(t *testing.T) {
+		f := &changingDNS64{p: a}
+		d := newDNS64Discovery(f.lookup, zap.NewNop())
+		defer d.stop()
+		known := func() netip.Prefix {
+			ps, ok := d.known("n")
+			if !ok || len(ps) != 1 {
+				t.Fatalf("known = %v, %v", ps, ok)
+			}
+			return ps[0]
+		}
+		d.wait(context.Background(), "n")
+		f.set(b, false)
+		time.Sleep(dns64Refresh - time.Second)
+		d.start("n")
+		synctest.Wait()
+		if got := known(); got != a || f.calls != 1 {
+			t.Fatalf("before dns64Refresh: %v after %d lookups, want %v after 1", got, f.calls, a)
+		}
+		time.Sleep(time.Second)
+		if c := d.start("n"); c == nil || len(c.prefixes) != 1 || c.prefixes[0] != a {
+			t.Fatalf("start during the refresh = %+v, want the standing answer %v", c, a)
+		}
+		synctest.Wait()
+		if got := known(); got != b || f.calls != 2 {
+			t.Fatalf("after dns64Refresh: %v after %d lookups, want %v after 2", got, f.calls, b)
+		}
+		f.set(a, true)
+		time.Sleep(dns64Refresh)
+		d.start("n")
+		synctest.Wait()
+		d.start("n")
+		synctest.Wait()
+		if got := known(); got != b || f.calls != 3 {
+			t.Fatalf("after a failed refresh: %v after %d lookups, want %v after 3", got, f.calls, b)
+		}
+		f.set(a, false)
+		time.Sleep(dns64Retry)
+		d.start("n")
+		synctest.Wait()
+		if got := known(); got != a || f.calls != 4 {
+			t.Fatalf("dns64Retry after a failed refresh: %v after %d lookups, want %v after 4", got, f.calls, a)
 		}
 	})
 }
