@@ -3,6 +3,7 @@ package pairs
 import (
 	"context"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,12 +18,15 @@ type httpsFunc func(ctx context.Context, host string, port uint16) (*dnsstub.Ser
 // again (Go's resolver checks every 5 s too).
 const resolvConfTTL = 5 * time.Second
 
-// stubConf is the stub resolver's configuration, read from resolv.conf at
-// most every resolvConfTTL.
+// stubConf is the stub resolver's configuration, read from resolv.conf, and
+// the names of the hosts file, each read at most every resolvConfTTL.
 type stubConf struct {
-	mu   sync.Mutex
-	conf *dnsstub.Config // nil when the last read failed
-	read time.Time
+	mu        sync.Mutex
+	conf      *dnsstub.Config // nil when the last read failed
+	read      time.Time
+	hosts     dnsstub.Hosts // nil when the last read failed
+	hostsRead time.Time
+	hostsPath string // "" for dnsstub.DefaultHostsPath (tests set it)
 }
 
 // get returns the configuration, reading resolv.conf again when the last
@@ -35,6 +39,27 @@ func (c *stubConf) get(now time.Time) *dnsstub.Config {
 		c.read = now
 	}
 	return c.conf
+}
+
+// local reports whether the system resolves host without DNS, or DNS must not
+// be asked about it: a special-use name (RFC 6761: localhost, .localhost,
+// .invalid; RFC 6762: .local, multicast DNS's) or a name of the hosts file.
+// Its HTTPS records are not asked for: a query would only tell the DNS servers
+// a name net.Dialer never sends them.
+func (c *stubConf) local(host string, now time.Time) bool {
+	name := strings.TrimSuffix(strings.ToLower(host), ".")
+	for _, s := range []string{"localhost", "invalid", "local"} {
+		if name == s || strings.HasSuffix(name, "."+s) {
+			return true
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.hostsRead.IsZero() || now.Sub(c.hostsRead) >= resolvConfTTL {
+		c.hosts, _ = dnsstub.ReadHosts(c.hostsPath)
+		c.hostsRead = now
+	}
+	return c.hosts.Has(name)
 }
 
 // httpsLookup returns the HTTPS lookup of a query whose names r resolves:

@@ -60,10 +60,11 @@ func ParsePREF64s(s string) ([]ConfiguredPREF64, error) {
 // nat64Facts is what NAT64 needs to know of a snapshot's links, worked out
 // once per snapshot (a view holds it).
 type nat64Facts struct {
-	has6   []int  // links with a usable IPv6 source that is not link-local (GUA, ULA), sorted
-	v6only []int  // those of them without a usable IPv4 source (link-local aside)
-	ra     []int  // the links with an RA prefix
-	net    string // dns64Network
+	has6    []int  // links with a usable IPv6 source that is not link-local (GUA, ULA), sorted
+	v6only  []int  // those of them without a usable IPv4 source (link-local aside)
+	ra      []int  // the links with an RA prefix
+	net     string // dns64Network
+	native4 bool   // a usable IPv4 source (link-local aside) and an IPv4 default route
 }
 
 func newNAT64Facts(s *netstate.Snapshot) nat64Facts { return nat64FactsOf(s, s.Sources()) }
@@ -82,6 +83,9 @@ func nat64FactsOf(s *netstate.Snapshot, srcs []netstate.Addr) nat64Facts {
 		}
 	}
 	slices.Sort(f.has6)
+	f.native4 = len(has4) > 0 && slices.ContainsFunc(s.Routes, func(r netstate.Route) bool {
+		return r.Type == netstate.Unicast && r.Dst.Bits() == 0 && r.Dst.Addr().Is4()
+	})
 	for _, i := range f.has6 {
 		if !slices.Contains(has4, i) {
 			f.v6only = append(f.v6only, i)

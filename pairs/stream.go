@@ -141,7 +141,7 @@ func (s *Selector) newStream(q Query, host string, f family) *Stream {
 	st := &Stream{sel: s, q: q, name: host, fam: f, lookup: s.lookupFor(q.Resolver),
 		taken: map[pairKey]bool{}, changed: make(chan struct{}), svcDone: make(chan struct{}),
 		asked: map[string]bool{}}
-	if (q.HTTPS || s.cfg.https) && isDomainName(host) { // a hosts file's other names have no records
+	if (q.HTTPS || s.cfg.https) && isDomainName(host) && !s.stub.local(host, time.Now()) {
 		st.https = s.httpsLookup(q.Resolver)
 	}
 	snap := s.watcher().Snapshot()
@@ -183,7 +183,7 @@ func (st *Stream) start(ctx context.Context) {
 func (st *Stream) awaitNAT64(ctx context.Context) {
 	s := st.sel
 	f := &s.currentView(s.watcher()).nat64
-	if s.dns64 == nil || !st.fam.v6 || !f.needsDNS() {
+	if s.dns64 == nil || !st.fam.v6 || !f.needsDNS() || !s.ownResolver(st.q) {
 		return
 	}
 	if _, known := s.dns64.known(f.net); known {
