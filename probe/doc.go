@@ -69,7 +69,8 @@
 // dial, then at most one per path a minute, and none over a path the application
 // itself used in that minute; the default gateways only once the status was asked
 // for ([Prober.WantStatus]); the re-checks above (over the destinations in use,
-// and to a FAILED router on the port in use, which makes the kernel solicit it).
+// and, while one is in use or once the status was asked for, to a FAILED
+// router on the port in use, which makes the kernel solicit it).
 //
 // Paths wait in a queue served by at most Concurrency workers, which exist only
 // while there is work: the destinations the application asked for and the

@@ -272,7 +272,8 @@ func (p *Prober) measuredSince(path Path, t time.Time) bool {
 // recheck probes the sources whose re-check is due, over up to recheckPaths paths
 // each, those that failed last first: to the destinations in use and, when the
 // source's default router is FAILED, to the router itself, which makes the kernel
-// solicit it again.
+// solicit it again (for a quiet Prober, only while a destination is in use or
+// the status was asked for).
 func (p *Prober) recheck(now time.Time, busy bool) {
 	due := p.store.Recheck(now, busy)
 	if len(due) == 0 {
@@ -282,6 +283,9 @@ func (p *Prober) recheck(now time.Time, busy bool) {
 	p.mu.Lock()
 	targets := p.targets(snap, now)
 	port := p.recentPort()
+	// A quiet Prober goes to a FAILED router only while the application
+	// dials (a destination is wanted) or the status was asked for.
+	routers := !p.cfg.Quiet || p.status || len(p.wanted) > 0
 	p.mu.Unlock()
 	var paths []Path
 	for _, src := range due {
@@ -295,7 +299,7 @@ func (p *Prober) recheck(now time.Time, busy bool) {
 		}
 		slices.SortStableFunc(mine, func(a, b Path) int { return boolCmp(p.failedLast(b), p.failedLast(a)) })
 		mine = mine[:min(len(mine), recheckPaths)]
-		if r, ok := failedRouter(snap, src, port); ok && !slices.ContainsFunc(mine, func(c Path) bool { return c.Dst == r.Dst }) {
+		if r, ok := failedRouter(snap, src, port); ok && routers && !slices.ContainsFunc(mine, func(c Path) bool { return c.Dst == r.Dst }) {
 			mine = append(mine, r)
 		}
 		paths = append(paths, mine...)
