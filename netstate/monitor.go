@@ -96,9 +96,8 @@ func New(opts ...Option) (*Monitor, error) {
 // Snapshot returns the current snapshot: an atomic load, never nil.
 func (m *Monitor) Snapshot() *Snapshot { return m.snap.Load() }
 
-// PREF64s returns the links' NAT64 prefixes as the Monitor knows them now. They
-// are the current snapshot's, but for the expiry of those from Router
-// Advertisements, which is that of the last RA: an RA that only refreshes a
+// PREF64s returns the current snapshot's NAT64 prefixes, each from a Router
+// Advertisement with the expiry its last RA set: an RA that only refreshes a
 // prefix's lifetime changes no snapshot, whose PREF64s keep the expiry they
 // were built with. A Monitor that replaces this one learns them with
 // WithPREF64s.

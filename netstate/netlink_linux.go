@@ -106,8 +106,8 @@ func dumpAll(c *netlink.Conn) (msgs []netlink.Message, interrupted bool, err err
 	return msgs, interrupted, nil
 }
 
-// pref64s returns the RA prefixes of the links of s, with their expiry now.
-func (b *linuxBackend) pref64s(s *Snapshot) []PREF64 { return b.ra.current(s, time.Now()) }
+// pref64s returns the NAT64 prefixes of s, each RA one with its expiry now.
+func (b *linuxBackend) pref64s(s *Snapshot) []PREF64 { return b.ra.refreshed(s.PREF64s) }
 
 func (b *linuxBackend) dump() (*Snapshot, bool, error) {
 	msgs, interrupted, err := dumpAll(b.dumpc)

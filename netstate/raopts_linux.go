@@ -1,6 +1,7 @@
 package netstate
 
 import (
+	"slices"
 	"sync"
 	"time"
 )
@@ -109,6 +110,24 @@ func (r *raOptions) current(s *Snapshot, now time.Time) []PREF64 {
 		out[i].Router = out[i].Router.WithZone(s.zoneFor(out[i].Index))
 	}
 	r.arm(now)
+	return out
+}
+
+// refreshed returns ps with the expiry of each RA prefix as the last RA set it.
+// It changes nothing: what expired goes only by the timer (see arm).
+func (r *raOptions) refreshed(ps []PREF64) []PREF64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := slices.Clone(ps)
+	for i := range out {
+		p := &out[i]
+		if p.Source != PREF64RA {
+			continue
+		}
+		if e, ok := r.table.entries[raKey{p.Index, p.Router.WithZone(""), p.Prefix}]; ok && e.expires.After(p.Expires) {
+			p.Expires = e.expires
+		}
+	}
 	return out
 }
 

@@ -111,3 +111,29 @@ func TestRAOptionsSeed(t *testing.T) {
 		}
 	})
 }
+
+// TestRAOptionsRefreshedReadsOnly checks that reading the prefixes' expiry for
+// Monitor.PREF64s changes nothing: a prefix that expires is still notified
+// (and so leaves the snapshot), and the expiry read is the last RA's.
+func TestRAOptionsRefreshedReadsOnly(t *testing.T) {
+	var r raOptions
+	defer r.close()
+	now := time.Now()
+	p := PREF64{Index: 2, Prefix: netip.MustParsePrefix("64:ff9b::/96"), Source: PREF64RA,
+		Router: netip.MustParseAddr("fe80::1%eth0"), Expires: now.Add(300 * time.Millisecond)}
+	r.seed([]PREF64{p}, now)
+	notified := make(chan struct{}, 1)
+	r.watch(func() { notified <- struct{}{} })
+	old := p
+	old.Expires = now.Add(-time.Minute) // the snapshot's, from an earlier RA
+	if got := r.refreshed([]PREF64{old}); len(got) != 1 || !got[0].Expires.Equal(p.Expires) {
+		t.Errorf("refreshed = %+v, want the expiry %v", got, p.Expires)
+	}
+	time.Sleep(310 * time.Millisecond)
+	r.refreshed([]PREF64{old}) // at expiry, before the timer ran
+	select {
+	case <-notified:
+	case <-time.After(time.Second):
+		t.Error("expiry never notified")
+	}
+}
