@@ -77,14 +77,15 @@ func compareRouterKeys(a, b routerKey) int {
 
 // Router returns the default router of family is6 on link index: the gateway of
 // the lowest-metric unicast default route through that link (of equal metrics,
-// the higher router preference), in any table the snapshot reads, with a gateway
-// of the family. ok is false when the link has none.
+// the higher router preference), in any table the snapshot reads. The gateway
+// of an IPv4 route may be IPv6 (RFC 8950: "via inet6"). ok is false when the
+// link has none.
 func (s *Snapshot) Router(index int, is6 bool) (gw netip.Addr, ok bool) {
 	var best *Route
 	for i := range s.Routes {
 		r := &s.Routes[i]
 		if r.Type != Unicast || r.Dst.Bits() != 0 || r.Index != index || !r.Gateway.IsValid() ||
-			r.Dst.Addr().Is6() != is6 || r.Gateway.Is6() != is6 {
+			r.Dst.Addr().Is6() != is6 {
 			continue
 		}
 		if best == nil || r.Priority < best.Priority ||

@@ -290,7 +290,11 @@ func TestModelAgreesWithKernelVPNAndSourceRoutes(t *testing.T) {
 	snap := m.Snapshot()
 	cases := [][2]string{{"192.0.2.10", "8.8.8.8"}, {"198.51.100.10", "8.8.8.8"}, {"", "8.8.8.8"}, {"192.0.2.10", "192.0.2.77"}}
 	if sourceRoutes {
-		cases = append(cases, [2]string{"2001:db8:a::10", "2001:db8:ffff::1"}, [2]string{"2001:db8:b::10", "2001:db8:ffff::1"})
+		cases = append(cases, [2]string{"2001:db8:a::10", "2001:db8:ffff::1"}, [2]string{"2001:db8:b::10", "2001:db8:ffff::1"},
+			// Only source-specific defaults: no route without a source, for
+			// RTM_GETROUTE (a socket's connect would pick a source and look
+			// again; Lookup models RTM_GETROUTE, as Monitor.RouteFor asks it).
+			[2]string{"", "2001:db8:ffff::1"})
 	}
 	for _, c := range cases {
 		var src netip.Addr

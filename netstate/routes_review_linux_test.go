@@ -36,8 +36,13 @@ func TestGateway4Via6(t *testing.T) {
 		Attributes: rtnetlink.RouteAttributes{OutIface: 2,
 			Via: &rtnetlink.RouteVia{Family: unix.AF_INET6, Addr: netip.MustParseAddr("fe80::1").AsSlice()}},
 	}}}
-	if gw := d.snapshot(time.Now()).Gateway4; gw.IsValid() && !gw.Is4() {
+	s := d.snapshot(time.Now())
+	if gw := s.Gateway4; gw.IsValid() && !gw.Is4() {
 		t.Errorf("Gateway4 = %v, not an IPv4 address", gw)
+	}
+	// Still the link's IPv4 router (its neighbour state, its network).
+	if gw, ok := s.Router(2, false); !ok || gw != netip.MustParseAddr("fe80::1%eth0") {
+		t.Errorf("Router(eth0, IPv4) = %v, %v; want fe80::1%%eth0", gw, ok)
 	}
 }
 

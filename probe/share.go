@@ -136,7 +136,8 @@ func (e sharedPair) stats() PairStats {
 // The file is data from another process: it is read entry by entry, and an entry
 // is refused unless both addresses are unicast (not loopback, link-local,
 // multicast, unspecified or reserved), of one family, without zone, IPv4 not
-// mapped into IPv6; its router, if any, unicast and of the source's family, its
+// mapped into IPv6; its router, if any, unicast and of the source's family (or
+// IPv6, RFC 8950), its
 // prefix, if any, holding the source; its SRTT within 1µs to 1 minute (0
 // without samples), RTTVAR within 0 to 1 minute, counts within 0 to 2^31-1
 // with no more samples than successes, and its times no later than a minute
@@ -357,8 +358,8 @@ func (e sharedPair) checked(now time.Time) (sharedPair, bool) {
 	} else {
 		ok = ok && inRange(e.SRTT, shareMinRTT, shareMaxRTT) && inRange(e.RTTVar, 0, shareMaxRTT)
 	}
-	ok = ok && (!e.Router.IsValid() || e.Router.Zone() == "" && e.Router.Is4() == e.Src.Is4() &&
-		netstate.Classify(e.Router) != netstate.NotSource)
+	ok = ok && (!e.Router.IsValid() || e.Router.Zone() == "" && (e.Router.Is4() == e.Src.Is4() || e.Router.Is6()) &&
+		netstate.Classify(e.Router) != netstate.NotSource) // an IPv4 route may go via IPv6 (RFC 8950)
 	ok = ok && (!e.Prefix.IsValid() || e.Prefix.Addr().Zone() == "" && e.Prefix.Contains(e.Src))
 	ok = ok && len(e.RouterHW) <= shareMaxHW && !strings.ContainsFunc(e.RouterHW, func(r rune) bool {
 		return !('0' <= r && r <= '9' || 'a' <= r && r <= 'f' || 'A' <= r && r <= 'F' || r == ':' || r == '-' || r == '.')
