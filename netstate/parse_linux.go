@@ -234,10 +234,12 @@ func (s *Snapshot) addrOf(m rtnetlink.AddressMessage) (Addr, bool) {
 
 func addrFlags(f uint32, is6 bool) AddrFlags {
 	var out AddrFlags
-	if f&unix.IFA_F_DEPRECATED != 0 {
+	// An optimistic address (RFC 4429) is tentative too, and usable, but a
+	// source of last resort: deprecated for source selection (RFC 4429
+	// section 3.3, and Linux unless use_optimistic).
+	if f&(unix.IFA_F_DEPRECATED|unix.IFA_F_OPTIMISTIC) != 0 {
 		out |= Deprecated
 	}
-	// An optimistic address (RFC 4429) is tentative too, and usable.
 	if f&unix.IFA_F_TENTATIVE != 0 && f&unix.IFA_F_OPTIMISTIC == 0 {
 		out |= Tentative
 	}

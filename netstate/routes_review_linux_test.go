@@ -15,8 +15,9 @@ import (
 func TestOptimisticUsable(t *testing.T) {
 	a := Addr{IP: netip.MustParseAddr("2001:db8::1"), Bits: 64,
 		Flags: addrFlags(unix.IFA_F_TENTATIVE|unix.IFA_F_OPTIMISTIC, true)}
-	if !a.Usable() {
-		t.Errorf("optimistic address flags %v: Usable() = false, the kernel binds it", a.Flags)
+	if !a.Usable() || !a.Has(Deprecated) {
+		t.Errorf("optimistic address flags %v: Usable() = %v, deprecated %v; want usable (the kernel binds it), deprecated (RFC 4429 section 3.3)",
+			a.Flags, a.Usable(), a.Has(Deprecated))
 	}
 }
 

@@ -11,7 +11,7 @@ type AddrFlags uint8
 
 // The address flags (IFA_F_* on Linux).
 const (
-	Deprecated AddrFlags = 1 << iota // preferred lifetime over (RFC 6724 source rule 3)
+	Deprecated AddrFlags = 1 << iota // preferred lifetime over, or optimistic DAD (RFC 6724 source rule 3)
 	Tentative                        // duplicate address detection still running
 	Temporary                        // privacy address (RFC 8981, RFC 6724 source rule 7)
 	DADFailed                        // duplicate address detection failed
