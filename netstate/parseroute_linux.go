@@ -12,13 +12,13 @@ import (
 )
 
 // ruleOf converts a rule message as it applies to a plain socket's traffic
-// (firewall mark 0, TOS 0); ok is false for rules that never match it and for
-// rules whose selectors need more than the addresses (input interface other
-// than lo, output interface, uid range, ports, protocol, tunnel id, l3mdev),
-// and for families other than IPv4 and IPv6. A firewall-mark or TOS selector
-// that such traffic fails makes a plain rule never match, and an inverted one
-// ("not fwmark M", as wg-quick installs to send all unmarked traffic through
-// its tunnel) match everything.
+// (firewall mark 0, TOS 0, input interface lo); ok is false for rules that
+// never match it and for rules whose selectors need more than the addresses
+// (output interface, uid range, ports, protocol, tunnel id, l3mdev), and for
+// families other than IPv4 and IPv6. A firewall-mark, TOS or input-interface
+// selector that such traffic fails makes a plain rule never match, and an
+// inverted one ("not fwmark M", as wg-quick installs to send all unmarked
+// traffic through its tunnel) match everything.
 func ruleOf(m rtnetlink.RuleMessage) (Rule, bool) {
 	if m.Family != unix.AF_INET && m.Family != unix.AF_INET6 {
 		return Rule{}, false
@@ -29,6 +29,9 @@ func ruleOf(m rtnetlink.RuleMessage) (Rule, bool) {
 	if a := m.Attributes; a != nil {
 		if !plainRule(a) {
 			return Rule{}, false
+		}
+		if a.IIFName != nil && *a.IIFName != "lo" { // local traffic comes in by lo
+			fails = true
 		}
 		if a.FwMark != nil { // the kernel: (mark ^ 0) & mask != 0 fails
 			mask := uint32(0xffffffff)
@@ -65,11 +68,11 @@ func ruleOf(m rtnetlink.RuleMessage) (Rule, bool) {
 	return r, true
 }
 
-// plainRule reports whether the rule's selectors, but for the firewall mark,
-// can match a plain socket's locally generated traffic without knowing more
-// than its addresses.
+// plainRule reports whether the rule's selectors, but for the firewall mark and
+// the input interface, can match a plain socket's locally generated traffic
+// without knowing more than its addresses.
 func plainRule(a *rtnetlink.RuleAttributes) bool {
-	return (a.IIFName == nil || *a.IIFName == "lo") && a.OIFName == nil &&
+	return a.OIFName == nil &&
 		a.UIDRange == nil && a.SPortRange == nil &&
 		a.DPortRange == nil && (a.IPProto == nil || *a.IPProto == 0) &&
 		(a.L3MDev == nil || *a.L3MDev == 0) && (a.TunID == nil || *a.TunID == 0)

@@ -118,3 +118,23 @@ func TestLookupInvertedRule(t *testing.T) {
 		}
 	}
 }
+
+// TestRuleOfInputInterface: locally generated traffic comes in by lo, so
+// "iif eth1" never matches it and "not iif eth1" always does.
+func TestRuleOfInputInterface(t *testing.T) {
+	u32 := func(v uint32) *uint32 { return &v }
+	for _, tc := range []struct {
+		iif     string
+		flags   uint32
+		ok, all bool
+	}{
+		{"lo", 0, true, true}, {"eth1", 0, false, false}, {"eth1", unix.FIB_RULE_INVERT, true, true},
+	} {
+		iif := tc.iif
+		r, ok := ruleOf(rtnetlink.RuleMessage{Family: unix.AF_INET, Action: unix.FR_ACT_TO_TBL, Flags: tc.flags,
+			Attributes: &rtnetlink.RuleAttributes{Priority: u32(100), Table: u32(100), IIFName: &iif}})
+		if ok != tc.ok || ok && (r.Invert || r.Src.IsValid() || r.Dst.IsValid()) != !tc.all {
+			t.Errorf("iif %s flags %#x: %+v, %v; want ok %v, all %v", tc.iif, tc.flags, r, ok, tc.ok, tc.all)
+		}
+	}
+}
