@@ -237,7 +237,8 @@ func (p *Prober) wake() {
 // source). It then stays a target while it is among the most recently asked for
 // (quiet: for QuietWantTTL after it was last asked for). While the application
 // asks, dead sources that would rank first and paths that were faster earlier are
-// re-checked at least every RecheckBusy.
+// re-checked at least every RecheckBusy. A cloud metadata address (see
+// CheckProbeTarget) is never probed.
 func (p *Prober) Want(dst netip.AddrPort) {
 	if !dst.IsValid() {
 		return
@@ -252,6 +253,9 @@ func (p *Prober) Want(dst netip.AddrPort) {
 		defer p.wake()
 	}
 	p.lastWant = now
+	if metadata(dst.Addr()) {
+		return // the application's to dial, never probed (see CheckProbeTarget)
+	}
 	if !p.kept(snap, dst) {
 		p.wanted[dst] = now
 		p.capWanted(snap)

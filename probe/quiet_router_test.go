@@ -1,6 +1,7 @@
 package probe_test
 
 import (
+	"net/netip"
 	"syscall"
 	"testing"
 	"testing/synctest"
@@ -30,4 +31,28 @@ func TestQuietIdleFailedRouter(t *testing.T) {
 			t.Errorf("never dialed, idle 30 min: %d connects, first %v, last %v after %v", len(got), got[0].Path, got[len(got)-1].Path, got[len(got)-1].at.Sub(got[0].at))
 		}
 	})
+}
+
+// TestWantMetadataNotProbed checks that a cloud metadata address the
+// application dials (Azure's WireServer, a global address with a candidate on
+// every IPv4 link) is not probed over the other paths, quiet or eager.
+func TestWantMetadataNotProbed(t *testing.T) {
+	for _, quiet := range []bool{true, false} {
+		synctest.Test(t, func(t *testing.T) {
+			h := host{addrs: []string{"eth0 192.168.1.10/24", "eth1 10.0.0.10/24"}, routes: true}
+			l := newLab(h, probe.ProberConfig{Quiet: quiet}, nil)
+			defer l.p.Close()
+			wire := netip.MustParseAddrPort("168.63.129.16:80")
+			for range 10 {
+				l.p.Want(wire)
+				time.Sleep(10 * time.Second)
+			}
+			synctest.Wait()
+			for _, d := range l.net.seen(nil) {
+				if d.Path.Dst == wire {
+					t.Fatalf("quiet %v: the metadata address was probed: %v", quiet, d.Path)
+				}
+			}
+		})
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/getapr/getapr/netstate"
@@ -57,12 +58,13 @@ func CheckProbeTarget(a netip.Addr, allowPrivate bool) error {
 	return fmt.Errorf("probe target %v: %s", a, why)
 }
 
+// metadata reports whether a is a cloud metadata address.
+func metadata(a netip.Addr) bool { return slices.Contains(metadataAddrs, a.WithZone("")) }
+
 // targetRefusal returns why a may not be a probe target, or "".
 func targetRefusal(a netip.Addr, allowPrivate bool) string {
-	for _, m := range metadataAddrs {
-		if a.WithZone("") == m {
-			return "a cloud metadata address, never probed"
-		}
+	if metadata(a) {
+		return "a cloud metadata address, never probed"
 	}
 	switch c := netstate.Classify(a); c {
 	case netstate.GUA, netstate.Global4:
