@@ -308,6 +308,7 @@ func (p *Prober) runAtlas(cfg AtlasConfig) {
 		}
 		defer client.CloseIdleConnections()
 	}
+	failing := false // the last fetch failed: the next failure is a debug message
 	for {
 		wait := refresh
 		ctx, cancel := context.WithTimeout(p.ctx, atlasFetchTimeout)
@@ -315,9 +316,14 @@ func (p *Prober) runAtlas(cfg AtlasConfig) {
 		cancel()
 		if v6, v4 := PickAnchors(anchors, nil); err == nil && (v6.IsValid() || v4.IsValid()) {
 			p.setAnchors(netip.AddrPortFrom(v6, port), netip.AddrPortFrom(v4, port))
+			failing = false
 		} else if p.ctx.Err() == nil {
-			p.log.Warn("atlas anchors not fetched", zap.Error(err), zap.Int("anchors", len(anchors)))
-			wait = min(refresh, atlasRetry)
+			log := p.log.Warn // once per failure streak (no Internet: every minute)
+			if failing {
+				log = p.log.Debug
+			}
+			log("atlas anchors not fetched", zap.Error(err), zap.Int("anchors", len(anchors)))
+			failing, wait = true, min(refresh, atlasRetry)
 		}
 		t := time.NewTimer(wait)
 		select {

@@ -16,7 +16,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/getapr/getapr/netstate"
 	"github.com/getapr/getapr/probe"
@@ -309,4 +313,33 @@ func TestFetchAnchorsCaps(t *testing.T) {
 			runtime.KeepAlive(got)
 		})
 	}
+}
+
+// failingTransport fails every request, as a host without Internet does.
+type failingTransport struct{}
+
+func (failingTransport) RoundTrip(*http.Request) (*http.Response, error) {
+	return nil, errors.New("fake: no route to host")
+}
+
+// TestProberAtlasFailureWarnsOnce checks that anchors that cannot be fetched (no
+// Internet) are one warning, then debug messages, not a warning every minute.
+func TestProberAtlasFailureWarnsOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		core, logs := observer.New(zap.DebugLevel)
+		w := netstate.NewStatic(twoUplinks.snap())
+		p := probe.NewProber(probe.NewStore(), w, probe.ProberConfig{
+			Candidates: candidates(w),
+			Dial:       func(context.Context, probe.Path) (net.Conn, error) { return nil, errors.New("fake: no network") },
+			Atlas:      &probe.AtlasConfig{URL: "https://atlas.test/api/", Client: &http.Client{Transport: failingTransport{}}},
+			Logger:     zap.New(core),
+		})
+		time.Sleep(10 * time.Minute)
+		synctest.Wait()
+		p.Close()
+		fails := logs.FilterMessage("atlas anchors not fetched")
+		if warn := fails.FilterLevelExact(zap.WarnLevel).Len(); warn != 1 || fails.Len() < 5 {
+			t.Errorf("%d failed fetches logged, %d as warnings; want several, one warning", fails.Len(), warn)
+		}
+	})
 }
