@@ -124,8 +124,8 @@ func (r *raOptions) refreshed(ps []PREF64) []PREF64 {
 		if p.Source != PREF64RA {
 			continue
 		}
-		if e, ok := r.table.entries[raKey{p.Index, p.Router.WithZone(""), p.Prefix}]; ok && e.expires.After(p.Expires) {
-			p.Expires = e.expires
+		if e, ok := r.table.entries[raKey{p.Index, p.Router.WithZone(""), p.Prefix}]; ok {
+			p.Expires = e.expires // later or, when an RA shortened it, earlier
 		}
 	}
 	return out

@@ -113,27 +113,32 @@ func TestRAOptionsSeed(t *testing.T) {
 }
 
 // TestRAOptionsRefreshedReadsOnly checks that reading the prefixes' expiry for
-// Monitor.PREF64s changes nothing: a prefix that expires is still notified
-// (and so leaves the snapshot), and the expiry read is the last RA's.
+// Monitor.PREF64s changes nothing: a prefix read at the moment it expires,
+// before the expiry timer ran, is still notified (and so leaves the
+// snapshot); and that the expiry read is the last RA's, later or earlier than
+// the snapshot's.
 func TestRAOptionsRefreshedReadsOnly(t *testing.T) {
-	var r raOptions
-	defer r.close()
-	now := time.Now()
-	p := PREF64{Index: 2, Prefix: netip.MustParsePrefix("64:ff9b::/96"), Source: PREF64RA,
-		Router: netip.MustParseAddr("fe80::1%eth0"), Expires: now.Add(300 * time.Millisecond)}
-	r.seed([]PREF64{p}, now)
-	notified := make(chan struct{}, 1)
-	r.watch(func() { notified <- struct{}{} })
-	old := p
-	old.Expires = now.Add(-time.Minute) // the snapshot's, from an earlier RA
-	if got := r.refreshed([]PREF64{old}); len(got) != 1 || !got[0].Expires.Equal(p.Expires) {
-		t.Errorf("refreshed = %+v, want the expiry %v", got, p.Expires)
-	}
-	time.Sleep(310 * time.Millisecond)
-	r.refreshed([]PREF64{old}) // at expiry, before the timer ran
-	select {
-	case <-notified:
-	case <-time.After(time.Second):
-		t.Error("expiry never notified")
-	}
+	synctest.Test(t, func(t *testing.T) {
+		var r raOptions
+		defer r.close()
+		now := time.Now()
+		p := PREF64{Index: 2, Prefix: netip.MustParsePrefix("64:ff9b::/96"), Source: PREF64RA,
+			Router: netip.MustParseAddr("fe80::1%eth0"), Expires: now.Add(300 * time.Millisecond)}
+		r.seed([]PREF64{p}, now)
+		notified := 0
+		r.watch(func() { notified++ })
+		for _, snapExpiry := range []time.Duration{-time.Minute, time.Hour} {
+			old := p
+			old.Expires = now.Add(snapExpiry)
+			if got := r.refreshed([]PREF64{old}); len(got) != 1 || !got[0].Expires.Equal(p.Expires) {
+				t.Errorf("snapshot expiry %v: refreshed = %+v, want the RA's %v", snapExpiry, got, p.Expires)
+			}
+		}
+		time.Sleep(300 * time.Millisecond) // the expiry; the timer has not run yet
+		r.refreshed([]PREF64{p})
+		synctest.Wait()
+		if notified != 1 {
+			t.Errorf("expiry notified %d times, want 1", notified)
+		}
+	})
 }

@@ -84,13 +84,14 @@ func defaultLatency(src, dst netstate.Class) (time.Duration, string) {
 // defaultLatency is the default latency of a pair from src to d, and the words
 // that say so: defaultNAT64 for a destination synthesized under a NAT64 prefix
 // (an IPv4 path behind a translator, after native IPv4), defaultTunnel for a
-// global IPv6 pair with a 6to4 or Teredo end, else the classes' default.
+// pair to a global IPv6 destination with a 6to4 or Teredo end, else the
+// classes' default.
 func (d *dest) defaultLatency(src *source) (time.Duration, string) {
 	k := defaultOf(src.class, d.class)
 	switch {
 	case d.synth.IsValid():
 		k = defaultNAT64
-	case k == defaultGUA && (tunneled(src.addr.IP) || tunneled(d.attr.ip)):
+	case (k == defaultGUA || k == defaultNPTv6) && (tunneled(src.addr.IP) || tunneled(d.attr.ip)):
 		k = defaultTunnel
 	}
 	return defaultLatencies[k].latency, defaultWords[k]

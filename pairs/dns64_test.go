@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/getapr/getapr/netstate"
 )
 
 // slowDNS64 answers ipv4only.arpa AAAA as a DNS64 with prefix p, after delay.
@@ -178,7 +180,7 @@ func TestDNS64DiscoveryRetry(t *testing.T) {
 }
 
 // changingDNS64 answers as a DNS64 with prefix p, whatever p is at the time of
-// the lookup, or fails while fail is set.
+// the lookup, or fails while fail is set; calls counts the RFC 7050 lookups.
 type changingDNS64 struct {
 	mu    sync.Mutex
 	p     netip.Prefix
@@ -195,7 +197,9 @@ func (f *changingDNS64) set(p netip.Prefix, fail bool) {
 func (f *changingDNS64) lookup(ctx context.Context, network, host string) ([]netip.Addr, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.calls++
+	if host == "ipv4only.arpa." {
+		f.calls++
+	}
 	if f.fail {
 		return nil, &net.DNSError{Err: "i/o timeout", Name: host, IsTimeout: true}
 	}
@@ -250,6 +254,38 @@ func TestDNS64DiscoveryRefresh(t *testing.T) {
 		synctest.Wait()
 		if got := known(); got != a || f.calls != 4 {
 			t.Fatalf("dns64Retry after a failed refresh: %v after %d lookups, want %v after 4", got, f.calls, a)
+		}
+	})
+}
+
+// TestDNS64StreamRefresh checks that dials to names (Streams) look an old RFC
+// 7050 answer up again, as Attempts does: a program that dials only names must
+// see a DNS64 whose prefix changed.
+func TestDNS64StreamRefresh(t *testing.T) {
+	a, b := netip.MustParsePrefix("2001:db8:64::/96"), netip.MustParsePrefix("2001:db8:65::/96")
+	synctest.Test(t, func(t *testing.T) {
+		f := &changingDNS64{p: a}
+		w := netstate.NewStatic(ipv6Only(routedNAT64Snapshot(false)))
+		defer w.Close()
+		s, err := New(WithWatcher(w), WithoutProbing(), withLookup(f.lookup))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		stream := func() {
+			if st, err := s.Stream(context.Background(), Query{Network: "tcp", Host: "x.test", Port: 443}); err == nil {
+				awaitDone(st)
+				st.Close()
+			}
+			synctest.Wait()
+		}
+		stream()
+		f.set(b, false)
+		time.Sleep(dns64Refresh)
+		stream()
+		net := s.currentView(s.watcher()).nat64.net
+		if ps, _ := s.dns64.known(net); f.calls != 2 || len(ps) != 1 || ps[0] != b {
+			t.Errorf("after dns64Refresh and a dial to a name: %d lookups, prefixes %v; want 2, %v", f.calls, ps, b)
 		}
 	})
 }

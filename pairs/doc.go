@@ -107,9 +107,9 @@
 // NAT64: each link may have a NAT64 prefix, from a Router Advertisement
 // (netstate.Snapshot.PREF64s), from DNS (RFC 7050, on IPv6-only links without
 // one; looked up once per network, with the Selector's resolver, at the first
-// query with an IPv4 destination, which waits for it only when the host has no
-// native IPv4, while other queries never do; looked up again, in the
-// background, when ten minutes old) or from WithPREF64 and GETAPR_PREF64. An IPv4 destination that a link with a prefix has no IPv4 route
+// query with an IPv4 destination or a name, which waits for it only when the
+// host has no native IPv4, while other queries never do; looked up again, in
+// the background, when ten minutes old) or from WithPREF64 and GETAPR_PREF64. An IPv4 destination that a link with a prefix has no IPv4 route
 // to is synthesized under that prefix (RFC 6052) and paired with that link's
 // IPv6 sources (Pair.Synthesized), except for "tcp4" and host-scoped addresses.
 // AAAA answers inside a known prefix are turned back into IPv4 (one server, one

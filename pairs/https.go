@@ -1,8 +1,10 @@
 package pairs
 
 import (
+	"cmp"
 	"context"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -25,8 +27,15 @@ type stubConf struct {
 	conf      *dnsstub.Config // nil when the last read failed
 	read      time.Time
 	hosts     dnsstub.Hosts // nil when the last read failed
-	hostsRead time.Time
-	hostsPath string // "" for dnsstub.DefaultHostsPath (tests set it)
+	hostsRead time.Time     // when the hosts file was last looked at
+	hostsStat hostsStat     // what it was like when last read
+	hostsPath string        // "" for dnsstub.DefaultHostsPath (tests set it)
+}
+
+// hostsStat is what tells a hosts file changed: its modification time and size.
+type hostsStat struct {
+	mod  time.Time
+	size int64
 }
 
 // get returns the configuration, reading resolv.conf again when the last
@@ -56,8 +65,16 @@ func (c *stubConf) local(host string, now time.Time) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.hostsRead.IsZero() || now.Sub(c.hostsRead) >= resolvConfTTL {
-		c.hosts, _ = dnsstub.ReadHosts(c.hostsPath)
 		c.hostsRead = now
+		path := cmp.Or(c.hostsPath, dnsstub.DefaultHostsPath)
+		var st hostsStat
+		if fi, err := os.Stat(path); err == nil {
+			st = hostsStat{fi.ModTime(), fi.Size()}
+		}
+		if st != c.hostsStat || c.hosts == nil { // read again only when it changed, as Go's resolver does
+			c.hostsStat = st
+			c.hosts, _ = dnsstub.ReadHosts(path)
+		}
 	}
 	return c.hosts.Has(name)
 }

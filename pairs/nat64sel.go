@@ -10,21 +10,22 @@ import (
 	"github.com/getapr/getapr/probe"
 )
 
-// nat64Prefixes returns the links' NAT64 prefixes for query q to dsts under
+// nat64Prefixes returns the links' NAT64 prefixes for a query to dsts under
 // view v: the RA's, DNS's (RFC 7050) and configured ones (see
 // nat64Facts.prefixes). The DNS discovery, when an IPv6-only link lacks an RA
 // prefix, is started only for a query with an IPv4 destination that might need
 // synthesis (a dial to a loopback or IPv6 address sends no query), and waited
 // for, bounded by ctx, only when the host has no native IPv4: otherwise
 // synthesized pairs come after the native ones, and a slow or failing lookup
-// must not hold every IPv4 dial (the next dials have its answer). A query
-// naming a resolver of its own (q.Resolver, DNS through a path of its own)
-// gets only the prefixes known: the discovery asks the Selector's.
-func (s *Selector) nat64Prefixes(ctx context.Context, q Query, v *view, dsts []netip.Addr) []netstate.PREF64 {
+// must not hold every IPv4 dial (the next dials have its answer). The
+// discovery asks the Selector's resolver, whatever q's (the question is the
+// local network's DNS64, and ipv4only.arpa tells nothing of the application's
+// names).
+func (s *Selector) nat64Prefixes(ctx context.Context, v *view, dsts []netip.Addr) []netstate.PREF64 {
 	var dns []netip.Prefix
 	if f := &v.nat64; s.dns64 != nil && f.needsDNS() {
 		switch {
-		case !s.ownResolver(q) || !needsSynthesis(dsts):
+		case !needsSynthesis(dsts):
 			dns, _ = s.dns64.known(f.net)
 		case f.native4:
 			s.dns64.start(f.net)
@@ -34,12 +35,6 @@ func (s *Selector) nat64Prefixes(ctx context.Context, q Query, v *view, dsts []n
 		}
 	}
 	return v.nat64.prefixes(v.snap, dns, s.cfg.pref64)
-}
-
-// ownResolver reports whether q's names are looked up with the Selector's own
-// resolver, which the RFC 7050 discovery uses.
-func (s *Selector) ownResolver(q Query) bool {
-	return q.Resolver == nil || q.Resolver == s.cfg.resolver
 }
 
 // knownPREF64s returns the links' NAT64 prefixes known now under view v,

@@ -160,7 +160,7 @@ func (o *ordering) find(h int32, run []int32, wanted func(*Pair) bool) int32 {
 const (
 	tierUsable     = iota // alive or not yet known
 	tierSuspect           // failed where other sources worked, not yet dead
-	tierDeprecated        // preferred lifetime over (RFC 6724 source rule 3)
+	tierDeprecated        // preferred lifetime over, or optimistic (RFC 6724 source rule 3)
 	tierDead              // failed repeatedly, or the kernel says it cannot work
 )
 

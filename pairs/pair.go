@@ -57,7 +57,8 @@ type Pair struct {
 	Basis Basis
 	// Health is the source's health as probe knows it.
 	Health probe.Health
-	// Deprecated is set when Src is deprecated (its preferred lifetime is over).
+	// Deprecated is set when Src is deprecated (its preferred lifetime is over,
+	// or it is still in optimistic duplicate address detection, RFC 4429).
 	Deprecated bool
 	// EgressMismatch is set when the kernel's route for the pair leaves by an
 	// interface other than Interface (no source-based policy routing on the host).

@@ -417,7 +417,7 @@ func (s *Selector) hostAddrs(ctx context.Context, q Query, f family, lits []neti
 	// prefixes are those the ranking takes: nat64Prefixes waits for the RFC
 	// 7050 discovery when an answer is IPv4, as the ranking would (known ones
 	// alone would leave a DNS64 answer beside its IPv4 address synthesized).
-	return desynthesize(addrs, s.nat64Prefixes(ctx, q, s.currentView(s.watcher()), addrs)), nil
+	return desynthesize(addrs, s.nat64Prefixes(ctx, s.currentView(s.watcher()), addrs)), nil
 }
 
 // desynthesizes reports whether q's DNS64 answers are taken as the IPv4
@@ -509,7 +509,7 @@ func (s *Selector) rankIn(ctx context.Context, w netstate.Watcher, v *view, q Qu
 		if q.streaming {
 			in.pref64 = s.knownPREF64s(v)
 		} else {
-			in.pref64 = s.nat64Prefixes(ctx, q, v, dsts)
+			in.pref64 = s.nat64Prefixes(ctx, v, dsts)
 		}
 	}
 	why := v.candidates(ctx, w, in, dsts, q.Local.Addr(), k.Translators(), s.cfg.policy)

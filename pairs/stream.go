@@ -177,16 +177,22 @@ func (st *Stream) start(ctx context.Context) {
 }
 
 // awaitNAT64 makes the NAT64 prefix's DNS discovery (RFC 7050) one more
-// answer the Stream waits for, when an IPv6-only link lacks a prefix and the
-// discovery has not ended: an IPv4 address of the name may need it. A dial
-// that has pairs without it does not wait for it. st.mu is held.
+// answer the Stream waits for, when an IPv6-only link lacks a prefix, the host
+// has no native IPv4 and the discovery has not ended: an IPv4 address of the
+// name may need it. A dial that has pairs without it does not wait for it.
+// Otherwise it only starts the discovery (which looks an old answer up again).
+// st.mu is held.
 func (st *Stream) awaitNAT64(ctx context.Context) {
 	s := st.sel
 	f := &s.currentView(s.watcher()).nat64
-	if s.dns64 == nil || !st.fam.v6 || !f.needsDNS() || !s.ownResolver(st.q) {
+	if s.dns64 == nil || !st.fam.v6 || !f.needsDNS() {
 		return
 	}
-	if _, known := s.dns64.known(f.net); known {
+	if _, known := s.dns64.known(f.net); known || f.native4 {
+		// Known (an old answer is looked up again in the background), or
+		// not worth a wait: with native IPv4, synthesized pairs come after
+		// the native ones.
+		s.dns64.start(f.net)
 		return
 	}
 	network := f.net

@@ -75,3 +75,24 @@ func TestIfname(t *testing.T) {
 		}
 	}
 }
+
+// TestFailedRouterFamilies checks that the re-check of a FAILED router goes
+// from a source of the router's family: an IPv4 route via an IPv6 router (RFC
+// 8950) gets no path from the IPv4 source (Go would refuse to dial it).
+func TestFailedRouterFamilies(t *testing.T) {
+	gw6 := netip.MustParseAddr("fe80::1%eth0")
+	snap := &netstate.Snapshot{
+		Links: []netstate.Link{{Index: 2, Name: "eth0", Up: true, Running: true}},
+		Addrs: []netstate.Addr{{IP: netip.MustParseAddr("192.0.2.10"), Bits: 24, Index: 2, Interface: "eth0"},
+			{IP: netip.MustParseAddr("2001:db8::10"), Bits: 64, Index: 2, Interface: "eth0"}},
+		Routes: []netstate.Route{{Dst: netip.MustParsePrefix("0.0.0.0/0"), Gateway: gw6, Index: 2},
+			{Dst: netip.MustParsePrefix("::/0"), Gateway: gw6, Index: 2}},
+		Neighbors: []netstate.Neighbor{{Index: 2, IP: gw6, State: netstate.NeighFailed}},
+	}
+	if p, ok := failedRouter(snap, netip.MustParseAddr("192.0.2.10"), 443); ok {
+		t.Errorf("IPv4 source: %v, want no path", p)
+	}
+	if p, ok := failedRouter(snap, netip.MustParseAddr("2001:db8::10"), 443); !ok || p.Dst.Addr() != gw6 {
+		t.Errorf("IPv6 source: %v, %v; want a path to %v", p, ok, gw6)
+	}
+}

@@ -320,6 +320,9 @@ func failedRouter(snap *netstate.Snapshot, src netip.Addr, port uint16) (Path, b
 		return Path{}, false
 	}
 	gw, _ := snap.Router(a.Index, src.Is6())
+	if gw.Is6() != src.Is6() {
+		return Path{}, false // an IPv4 route via IPv6 (RFC 8950): no connect from src reaches it
+	}
 	return Path{Src: netip.AddrPortFrom(a.IP, 0), Dst: netip.AddrPortFrom(gw, port)}, true
 }
 
