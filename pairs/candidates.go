@@ -74,13 +74,6 @@ func defaultOf(src, dst netstate.Class) defaultKind {
 	return defaultIPv4
 }
 
-// defaultLatency returns the default latency of a pair of classes and the words
-// that say so in Pair.Reason. The classes must form a candidate pair.
-func defaultLatency(src, dst netstate.Class) (time.Duration, string) {
-	k := defaultOf(src, dst)
-	return defaultLatencies[k].latency, defaultWords[k]
-}
-
 // defaultLatency is the default latency of a pair from src to d, and the words
 // that say so: defaultNAT64 for a destination synthesized under a NAT64 prefix
 // (an IPv4 path behind a translator, after native IPv4), defaultTunnel for a
