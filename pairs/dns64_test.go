@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"go.uber.org/zap"
-
-	"github.com/getapr/getapr/netstate"
 )
 
 // slowDNS64 answers ipv4only.arpa AAAA as a DNS64 with prefix p, after delay.
@@ -265,13 +263,7 @@ func TestDNS64StreamRefresh(t *testing.T) {
 	a, b := netip.MustParsePrefix("2001:db8:64::/96"), netip.MustParsePrefix("2001:db8:65::/96")
 	synctest.Test(t, func(t *testing.T) {
 		f := &changingDNS64{p: a}
-		w := netstate.NewStatic(ipv6Only(routedNAT64Snapshot(false)))
-		defer w.Close()
-		s, err := New(WithWatcher(w), WithoutProbing(), withLookup(f.lookup))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
+		s := lookupSelector(t, ipv6Only(routedNAT64Snapshot(false)), f.lookup)
 		stream := func() {
 			if st, err := s.Stream(context.Background(), Query{Network: "tcp", Host: "x.test", Port: 443}); err == nil {
 				awaitDone(st)

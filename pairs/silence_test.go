@@ -42,20 +42,14 @@ func (r *recLookup) got() []string {
 	return append([]string(nil), r.names...)
 }
 
-// A dual-stack uplink (native IPv4 default route) beside an IPv6-only link: a
-// dial to an IPv4 literal has a native path and needs no NAT64 prefix, yet it
-// waits for the RFC 7050 lookup (dns64Timeout), and again every dns64Retry while
+// TestDNS64NoWaitWithNativeIPv4: with a native IPv4 default route beside an
+// IPv6-only link, a dial to an IPv4 literal has a native path and does not wait
+// for the RFC 7050 lookup, neither the first time nor after dns64Retry, while
 // the resolver does not answer.
 func TestDNS64NoWaitWithNativeIPv4(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		sys := &recLookup{}
-		w := netstate.NewStatic(routedNAT64Snapshot(false))
-		defer w.Close()
-		s, err := New(WithWatcher(w), WithoutProbing(), withLookup(sys.lookup))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
+		s := lookupSelector(t, routedNAT64Snapshot(false), sys.lookup)
 		for i := range 3 {
 			start := time.Now()
 			ps, err := s.Attempts(context.Background(), Query{Network: "tcp", Host: "192.0.2.10", Port: 443})
@@ -82,13 +76,7 @@ func TestDNS64NoWaitWithNativeIPv4(t *testing.T) {
 func TestDNS64QueryResolver(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		dns64 := &slowDNS64{p: netip.MustParsePrefix("2001:db8:64::/96"), delay: time.Millisecond}
-		w := netstate.NewStatic(ipv6Only(routedNAT64Snapshot(false)))
-		defer w.Close()
-		s, err := New(WithWatcher(w), WithoutProbing(), withLookup(dns64.lookup))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
+		s := lookupSelector(t, ipv6Only(routedNAT64Snapshot(false)), dns64.lookup)
 		var mu sync.Mutex
 		tunnel := 0
 		custom := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, address string) (net.Conn, error) {
@@ -178,18 +166,12 @@ func TestHTTPSNoQueryForLocalNames(t *testing.T) {
 	}
 }
 
-// A program that dials only literals (no DNS at all), here loopback and an IPv6
-// literal, on a host with an IPv6-only link: an RFC 7050 query goes out anyway.
+// TestDNS64NotForLiterals: a program that dials only loopback and IPv6
+// literals, on a host with an IPv6-only link, sends no DNS query.
 func TestDNS64NotForLiterals(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		sys := &recLookup{}
-		w := netstate.NewStatic(routedNAT64Snapshot(false))
-		defer w.Close()
-		s, err := New(WithWatcher(w), WithoutProbing(), withLookup(sys.lookup))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
+		s := lookupSelector(t, routedNAT64Snapshot(false), sys.lookup)
 		for _, h := range []string{"127.0.0.1", "::1", "2001:db8:5::10"} {
 			s.Attempts(context.Background(), Query{Network: "tcp", Host: h, Port: 8080})
 			synctest.Wait()
@@ -224,4 +206,18 @@ func TestLocalNames(t *testing.T) {
 		!c.local("printer.home", now.Add(resolvConfTTL)) {
 		t.Error("the hosts file was not read again after resolvConfTTL")
 	}
+}
+
+// lookupSelector returns a Selector of the host snap that resolves with lookup,
+// without probing, closed when the test ends.
+func lookupSelector(t *testing.T, snap *netstate.Snapshot, lookup lookupFunc) *Selector {
+	t.Helper()
+	w := netstate.NewStatic(snap)
+	t.Cleanup(func() { w.Close() })
+	s, err := New(WithWatcher(w), WithoutProbing(), withLookup(lookup))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }
