@@ -1,9 +1,7 @@
 package netstate
 
 import (
-	"encoding/binary"
 	"net/netip"
-	"slices"
 	"testing"
 
 	"github.com/jsimonetti/rtnetlink/v2"
@@ -16,10 +14,7 @@ import (
 // later (DHCP renews on the same network), its RTM_NEWROUTE must count.
 func TestDedupRouteAfterSilentFlush(t *testing.T) {
 	link := firstMessage(t, unix.RTM_NEWLINK, all)
-	linkDown := link
-	linkDown.Data = slices.Clone(link.Data)
-	flags := binary.NativeEndian.Uint32(linkDown.Data[8:12])
-	binary.NativeEndian.PutUint32(linkDown.Data[8:12], flags&^unix.IFF_UP)
+	linkDown := downOf(link)
 	route := firstMessage(t, unix.RTM_NEWROUTE, func(m netlink.Message) bool {
 		var r rtnetlink.RouteMessage
 		return r.UnmarshalBinary(m.Data) == nil && r.Family == unix.AF_INET && r.DstLength == 0 &&
@@ -41,8 +36,7 @@ func TestDedupRouteAfterSilentFlush(t *testing.T) {
 // its IPv4 routes silently too.
 func TestDedupRouteAfterAddrRemoved(t *testing.T) {
 	addr := firstMessage(t, unix.RTM_NEWADDR, all)
-	del := addr
-	del.Header.Type = unix.RTM_DELADDR
+	del := withType(addr, unix.RTM_DELADDR)
 	route := firstMessage(t, unix.RTM_NEWROUTE, func(m netlink.Message) bool {
 		var r rtnetlink.RouteMessage
 		return r.UnmarshalBinary(m.Data) == nil && r.Family == unix.AF_INET && r.DstLength == 0

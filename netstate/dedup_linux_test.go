@@ -37,12 +37,17 @@ func withType(m netlink.Message, typ netlink.HeaderType) netlink.Message {
 	return m
 }
 
+// downOf returns link message m with the link down (IFF_UP cleared).
+func downOf(m netlink.Message) netlink.Message {
+	m.Data = slices.Clone(m.Data)
+	flags := binary.NativeEndian.Uint32(m.Data[8:12])
+	binary.NativeEndian.PutUint32(m.Data[8:12], flags&^unix.IFF_UP)
+	return m
+}
+
 func TestDedup(t *testing.T) {
 	link := firstMessage(t, unix.RTM_NEWLINK, all)
-	linkDown := link
-	linkDown.Data = slices.Clone(link.Data)
-	flags := binary.NativeEndian.Uint32(linkDown.Data[8:12])
-	binary.NativeEndian.PutUint32(linkDown.Data[8:12], flags&^unix.IFF_UP)
+	linkDown := downOf(link)
 	addr := firstMessage(t, unix.RTM_NEWADDR, all)
 	mainRoute := firstMessage(t, unix.RTM_NEWROUTE, routeInTable(mainTable))
 	localRoute := firstMessage(t, unix.RTM_NEWROUTE, routeInTable(localTable))
