@@ -28,7 +28,11 @@ func (d deadSource) Estimates(src netip.Addr, dsts []netip.Addr, now time.Time, 
 // benchInput returns a ranking input of n GUA sources (on n interfaces, eth0 to
 // eth{n-1}) by n GUA destinations (in n/4 /32 prefixes), every pair routable, a
 // third of them measured in a real probe.Store, one source dead.
-func benchInput(n int) *rankInput {
+func benchInput(n int) *rankInput { return shiftedInput(n, 0) }
+
+// shiftedInput returns benchInput(n) with its destinations' prefixes moved by
+// shift /32s and its measured latencies longer by shift milliseconds.
+func shiftedInput(n, shift int) *rankInput {
 	t := DefaultPolicyTable()
 	snap := &netstate.Snapshot{Generation: 1}
 	in := &rankInput{bias: DefaultIPv6Bias, dstPort: 443}
@@ -40,7 +44,7 @@ func benchInput(n int) *rankInput {
 		snap.Addrs = append(snap.Addrs, a)
 		snap.Routes = append(snap.Routes, netstate.Route{Dst: netip.MustParsePrefix("::/0"), Index: i + 2})
 		in.srcs = append(in.srcs, newSource(a, t))
-		d := netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, byte(i / 4), 0x80, byte(i), 15: 1})
+		d := netip.AddrFrom16([16]byte{0x20, 0x01, byte(0x0d + shift), byte(i / 4), 0x80, byte(i), 15: 1})
 		in.dsts = append(in.dsts, dest{attr: attrOf(d, t), class: netstate.GUA})
 	}
 	store := probe.NewStore()
@@ -54,7 +58,7 @@ func benchInput(n int) *rankInput {
 					Path:     probe.Path{Src: netip.AddrPortFrom(in.srcs[si].addr.IP, 0), Dst: netip.AddrPortFrom(in.dsts[di].attr.ip, 443)},
 					Result:   probe.Success,
 					Start:    now,
-					Duration: time.Duration(10+si+di) * time.Millisecond,
+					Duration: time.Duration(10+si+di+shift) * time.Millisecond,
 				})
 			}
 		}

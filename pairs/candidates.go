@@ -74,12 +74,11 @@ func defaultOf(src, dst netstate.Class) defaultKind {
 	return defaultIPv4
 }
 
-// defaultLatency is the default latency of a pair from src to d, and the words
-// that say so: defaultNAT64 for a destination synthesized under a NAT64 prefix
-// (an IPv4 path behind a translator, after native IPv4), defaultTunnel for a
-// pair to a global IPv6 destination with a 6to4 or Teredo end, else the
-// classes' default.
-func (d *dest) defaultLatency(src *source) (time.Duration, string) {
+// defaultFor returns the kind of default latency of a pair from src to d:
+// defaultNAT64 for a destination synthesized under a NAT64 prefix (an IPv4
+// path behind a translator, after native IPv4), defaultTunnel for a pair to a
+// global IPv6 destination with a 6to4 or Teredo end, else the classes' default.
+func (d *dest) defaultFor(src *source) defaultKind {
 	k := defaultOf(src.class, d.class)
 	switch {
 	case d.synth.IsValid():
@@ -87,7 +86,7 @@ func (d *dest) defaultLatency(src *source) (time.Duration, string) {
 	case (k == defaultGUA || k == defaultNPTv6) && (tunneled(src.addr.IP) || tunneled(d.attr.ip)):
 		k = defaultTunnel
 	}
-	return defaultLatencies[k].latency, defaultWords[k]
+	return k
 }
 
 // The prefixes of addresses relayed over IPv4: 6to4 (RFC 3056) and Teredo

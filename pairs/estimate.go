@@ -17,6 +17,8 @@ type estimate struct {
 	kernel bool
 	// middlebox is the pair's middlebox verdict (probe.PairStats.Intercepted).
 	middlebox bool
+	// kind is, for an Assumed latency, the kind of default it is.
+	kind defaultKind
 }
 
 // estimate fills in every candidate's estimate: the measured RTT of the pair, else
@@ -89,8 +91,8 @@ func (r *ranking) estimateInto(e *estimate, c cand, x *probe.Estimate) {
 		// address it stands for. A translated pair counts its own samples.
 		e.latency, e.rttvar, e.basis = x.SRTT, x.RTTVar, Inherited
 	default:
-		e.latency, _ = r.in.dsts[c.dst].defaultLatency(&r.in.srcs[c.src])
-		e.rttvar, e.basis = 0, Assumed
+		e.kind = r.in.dsts[c.dst].defaultFor(&r.in.srcs[c.src])
+		e.latency, e.rttvar, e.basis = defaultLatencies[e.kind].latency, 0, Assumed
 	}
 }
 

@@ -134,7 +134,6 @@ type ranking struct {
 	byRFC           []int32  // the destinations that have candidates, in RFC 6724 order
 	at              []int32  // per place in the RFC 6724 order: the candidate there
 	keys            []uint64 // per candidate: scratch, then the sort keys
-	reasonsFrom     int32    // where a Reason starts in the workspace's text, after the prefixes
 }
 
 // candWork is what a rank call works out for one candidate.
@@ -146,9 +145,9 @@ type candWork struct {
 
 // dstWork is what a rank call works out for one destination.
 type dstWork struct {
-	key    dstKey   // its RFC 6724 rule values with its best source
-	best   int32    // the candidate with its best source, or -1 when it has none
-	prefix [2]int32 // where its NearbyPrefix is written as text, once a Reason needs it; zero before
+	key    dstKey // its RFC 6724 rule values with its best source
+	best   int32  // the candidate with its best source, or -1 when it has none
+	nearby int32  // its NearbyPrefix's number in the reason cache, once a Reason needs it; zero before
 }
 
 // newRanking returns the working state for in, reset in ws: one slice per element

@@ -10,7 +10,9 @@ import (
 // workspace is the scratch of one ranking: its input's candidates and
 // destinations, and the working state of rank. A Selector keeps workspaces between
 // rankings (see workspaces), so that a ranking allocates little more than its
-// result. Nothing in a workspace outlives one ranking: each use starts from reset.
+// result. Nothing in a workspace but its reason cache outlives one ranking (each
+// use starts from reset), and what the cache keeps changes no result: a Reason
+// found there is the text its key stands for.
 type workspace struct {
 	in    rankInput
 	cands []candWork
@@ -20,13 +22,10 @@ type workspace struct {
 	count radixCounts // sortKeys' other scratch
 	idx   []int32
 	from  fromScratch
-	text  []byte // the prefixes' text, then one Reason's (see pairs)
-	// reasonBytes is how many bytes of Reasons the last ranking wrote per
-	// pair, in sixteenths, to size the next one's text.
-	reasonBytes int
-	// prefixes are those written in text (see writePrefixes).
-	prefixes []writtenPrefix
-	lits     [2]netip.Addr // the destinations of a literal or empty host
+	text  []byte // one Reason's text, as reasonCache.text writes it
+	// reasons keeps the Reasons written, for later rankings.
+	reasons reasonCache
+	lits    [2]netip.Addr // the destinations of a literal or empty host
 }
 
 // input returns the workspace's rankInput, emptied, with the view's sources srcs
@@ -45,25 +44,6 @@ func (ws *workspace) reset(in *rankInput) {
 	ws.keys = resized(ws.keys, n)
 	ws.sort = resized(ws.sort, n)
 	ws.idx = resized(ws.idx, 3*n+2*nd+ns+2)
-}
-
-// reasonSize returns the room to reserve for the Reasons of n pairs: as
-// many bytes per pair as the last ranking wrote, and a little more, so that
-// the text rarely grows (a grown text leaves the earlier Reasons in the old
-// array).
-func (ws *workspace) reasonSize(n int) int {
-	perPair := ws.reasonBytes
-	if perPair == 0 {
-		perPair = 48 * 16
-	}
-	return n * perPair * 17 / 16 / 16
-}
-
-// noteReasons records that the Reasons of n pairs took size bytes.
-func (ws *workspace) noteReasons(n, size int) {
-	if n > 0 {
-		ws.reasonBytes = (16*size + n - 1) / n
-	}
 }
 
 // release drops what the workspace refers to outside itself (the view's sources,
