@@ -32,6 +32,9 @@ type backend interface {
 	// DialStdlib connects with the standard library's net.Dialer (and
 	// tls.Dialer with useTLS), for comparison.
 	DialStdlib(ctx context.Context, network, address string, useTLS bool) (net.Conn, error)
+	// HasInterface reports whether zone, an interface name or a decimal index,
+	// names one of the host's links: the zone of a link-local address.
+	HasInterface(zone string) bool
 	// Subscribe calls fn after each change of the host's network state until
 	// unsubscribe is called. fn must not block.
 	Subscribe(fn func()) (unsubscribe func())

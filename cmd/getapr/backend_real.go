@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 
 	"github.com/getapr/getapr/dialer"
@@ -125,6 +126,21 @@ func (b *realBackend) DialStdlib(ctx context.Context, network, address string, u
 		return (&tls.Dialer{NetDialer: b.std}).DialContext(ctx, network, address)
 	}
 	return b.std.DialContext(ctx, network, address)
+}
+
+// HasInterface looks zone up in the watcher's snapshot, as the Selector does.
+func (b *realBackend) HasInterface(zone string) bool {
+	snap := b.watcher.Snapshot()
+	for _, l := range snap.Links {
+		if l.Name == zone {
+			return true
+		}
+	}
+	if n, err := strconv.Atoi(zone); err == nil {
+		_, ok := snap.Link(n)
+		return ok
+	}
+	return false
 }
 
 // Subscribe forwards the watcher's changes.

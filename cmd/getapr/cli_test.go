@@ -351,3 +351,22 @@ func TestWriteError(t *testing.T) {
 		})
 	}
 }
+
+// TestBadZone checks that dial and watch refuse a zone naming none of the host's
+// interfaces as bad input; dial tried it (exit 1), watch watched it.
+func TestBadZone(t *testing.T) {
+	for _, args := range [][]string{
+		{"dial", "[fe80::1%nosuchif]:80"},
+		{"watch", "server.test", "fe80::1%nosuchif"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				r := runFake(newScenario(), time.Minute, args...)
+				want := "getapr " + args[0] + `: bad host "fe80::1%nosuchif": no interface "nosuchif"` + "\n"
+				if r.code != exitUsage || r.stderr != want {
+					t.Errorf("%v\nwant exit %d, stderr %q", r, exitUsage, want)
+				}
+			})
+		})
+	}
+}

@@ -73,6 +73,9 @@ func runDial(ctx context.Context, c *cli, cmd *command, args []string) error {
 		return err
 	}
 	defer b.Close()
+	if err := checkZone(b, d.host); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	rep := c.dial(ctx, b, network, d.String(), stdlib, useTLS)

@@ -74,6 +74,9 @@ func runPairs(ctx context.Context, c *cli, cmd *command, args []string) error {
 	}
 	// HOST, [HOST] or HOST:PORT, as watch takes them, or HOST PORT.
 	d, err := parseDest(pos[0], 443)
+	if err == nil {
+		err = checkUnicast(d.host)
+	}
 	if err != nil {
 		return usagef("%v", err)
 	}
@@ -90,6 +93,9 @@ func runPairs(ctx context.Context, c *cli, cmd *command, args []string) error {
 		return err
 	}
 	defer b.Close()
+	if err := checkZone(b, d.host); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	stop := c.progress("ranking pairs for " + d.host)
@@ -176,6 +182,9 @@ func runLookup(ctx context.Context, c *cli, cmd *command, args []string) error {
 		return err
 	}
 	defer b.Close()
+	if err := checkZone(b, host); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	stop := c.progress("looking up " + host)

@@ -37,7 +37,10 @@ func runWatch(ctx context.Context, c *cli, cmd *command, args []string) error {
 	}
 	dests := make([]dest, len(pos))
 	for i, p := range pos {
-		if dests[i], err = parseDest(p, 443); err != nil {
+		if dests[i], err = parseDest(p, 443); err == nil {
+			err = checkUnicast(dests[i].host)
+		}
+		if err != nil {
 			return usagef("%v", err)
 		}
 	}
@@ -47,6 +50,11 @@ func runWatch(ctx context.Context, c *cli, cmd *command, args []string) error {
 		return err
 	}
 	defer b.Close()
+	for _, d := range dests {
+		if err := checkZone(b, d.host); err != nil {
+			return err
+		}
+	}
 	w := &watch{c: c, b: b, dests: dests, timeout: o.timeout, json: o.json, hist: latencyHistory{}}
 	return w.loop(ctx, interval)
 }

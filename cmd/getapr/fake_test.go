@@ -21,6 +21,7 @@ type fakeBackend struct {
 	pairs      map[string][]pairs.Pair // by host
 	lookups    map[string][]netip.Addr // by host
 	status     probe.Status            // returned by Status
+	links      []string                // interface names HasInterface knows
 	initDelay  time.Duration           // Init blocks this long (or until ctx is done)
 	dials      map[string]fakeDial     // by address; DialStdlib uses "stdlib " + address
 	subscriber func()                  // set by Subscribe
@@ -133,6 +134,12 @@ func (f *fakeBackend) play(d fakeDial, tr *attemptTrace) (net.Conn, error) {
 		return nil, errors.New("fake: no script for this address")
 	}
 	return &fakeConn{local: d.conn[0], remote: d.conn[1]}, nil
+}
+
+func (f *fakeBackend) HasInterface(zone string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Contains(f.links, zone)
 }
 
 func (f *fakeBackend) Subscribe(fn func()) func() {

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/getapr/getapr/netstate"
 	"github.com/getapr/getapr/pairs"
 	"github.com/getapr/getapr/probe"
 )
@@ -218,6 +219,37 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, rest[0])
 		args = rest[1:]
 	}
+}
+
+// checkUnicast refuses an IP literal no pair can reach (netstate.Classify's
+// NotSource): multicast, broadcast, the unspecified address, a reserved block.
+// A name is left to the lookup.
+func checkUnicast(host string) error {
+	a, err := netip.ParseAddr(host)
+	if err != nil || netstate.Classify(a.Unmap()) != netstate.NotSource {
+		return nil
+	}
+	a = a.Unmap()
+	what := "a reserved address"
+	switch {
+	case a.IsMulticast():
+		what = "a multicast address"
+	case a.IsUnspecified():
+		what = "the unspecified address"
+	case a == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+		what = "the broadcast address"
+	}
+	return fmt.Errorf("bad host %q: %s, not a unicast destination", host, what)
+}
+
+// checkZone refuses an IP literal whose zone names none of the host's
+// interfaces (as b sees them).
+func checkZone(b backend, host string) error {
+	a, err := netip.ParseAddr(host)
+	if err != nil || a.Zone() == "" || b.HasInterface(a.Zone()) {
+		return nil
+	}
+	return usagef("bad host %q: no interface %q", host, a.Zone())
 }
 
 // checkHost accepts an IP literal (IPv6 with an optional zone, no brackets) or a

@@ -252,3 +252,37 @@ func (s *syncBuffer) notify(str string, ch chan struct{}) {
 	}
 	s.waiters[str] = ch
 }
+
+// TestRealBadDestination checks that an address no pair can reach is bad input
+// (exit 2, one line), not a network failure: a zone naming no interface of the
+// host, a destination that is not unicast. It was "exit 1, pairs: no usable
+// pair". A link-local destination the host has no source for stays a network
+// failure.
+func TestRealBadDestination(t *testing.T) {
+	tests := []struct {
+		args   []string
+		code   int
+		stderr string
+	}{
+		{[]string{"pairs", "fe80::1%nosuchif"}, exitUsage, `getapr pairs: bad host "fe80::1%nosuchif": no interface "nosuchif"`},
+		{[]string{"pairs", "fe80::1%99", "22"}, exitUsage, `getapr pairs: bad host "fe80::1%99": no interface "99"`},
+		{[]string{"lookup", "fe80::1%nosuchif"}, exitUsage, `getapr lookup: bad host "fe80::1%nosuchif": no interface "nosuchif"`},
+		{[]string{"pairs", "ff02::1"}, exitUsage, `getapr pairs: bad host "ff02::1": a multicast address, not a unicast destination`},
+		{[]string{"pairs", "224.0.0.1", "80"}, exitUsage, `getapr pairs: bad host "224.0.0.1": a multicast address, not a unicast destination`},
+		{[]string{"pairs", "::ffff:224.0.0.1"}, exitUsage, `getapr pairs: bad host "::ffff:224.0.0.1": a multicast address, not a unicast destination`},
+		{[]string{"pairs", "255.255.255.255"}, exitUsage, `getapr pairs: bad host "255.255.255.255": the broadcast address, not a unicast destination`},
+		{[]string{"pairs", "::"}, exitUsage, `getapr pairs: bad host "::": the unspecified address, not a unicast destination`},
+		{[]string{"pairs", "0.0.0.0"}, exitUsage, `getapr pairs: bad host "0.0.0.0": the unspecified address, not a unicast destination`},
+		{[]string{"pairs", "240.0.0.1"}, exitUsage, `getapr pairs: bad host "240.0.0.1": a reserved address, not a unicast destination`},
+		{[]string{"pairs", "fe80::1%eth0"}, exitNetwork, "getapr pairs: "},
+		{[]string{"pairs", "fe80::1%2"}, exitNetwork, "getapr pairs: "},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			r := runReal(t, netstate.NewStatic(staticHost()), tt.args...)
+			if r.code != tt.code || !strings.HasPrefix(r.stderr, tt.stderr) || strings.Count(r.stderr, "\n") != 1 {
+				t.Errorf("%v\nwant exit %d and one line starting %q", r, tt.code, tt.stderr)
+			}
+		})
+	}
+}

@@ -186,6 +186,7 @@ func newScenario() *fakeBackend {
 		},
 		lookups: map[string][]netip.Addr{"server.test": {server6, server4}},
 		status:  scenarioStatus(),
+		links:   []string{"eth0", "eth1"},
 		dials:   scenarioDials(),
 	}
 }
