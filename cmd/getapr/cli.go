@@ -127,7 +127,7 @@ func (c *cli) report(cmd *command, err error) int {
 	if err == nil || errors.Is(err, errHelpShown) {
 		return exitOK
 	}
-	fmt.Fprintf(c.stderr, "getapr %s: %s\n", cmd.name, oneLine(err.Error()))
+	fmt.Fprintf(c.stderr, "getapr %s: %s\n", cmd.name, message(err))
 	return exitCode(err)
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/zap"
 
+	"github.com/getapr/getapr/pairs"
 	"github.com/getapr/getapr/probe"
 )
 
@@ -365,6 +366,51 @@ func TestBadZone(t *testing.T) {
 				want := "getapr " + args[0] + `: bad host "fe80::1%nosuchif": no interface "nosuchif"` + "\n"
 				if r.code != exitUsage || r.stderr != want {
 					t.Errorf("%v\nwant exit %d, stderr %q", r, exitUsage, want)
+				}
+			})
+		})
+	}
+}
+
+// TestErrorPrefixOnce checks that a line naming the command does not repeat the
+// library's "pairs: " prefix: it said "getapr pairs: pairs: no usable pair ...",
+// in watch "pairs HOST:443: error: pairs: no usable pair ...", and in every
+// command "getapr CMD: pairs: GETAPR_PREF64 ...".
+func TestErrorPrefixOnce(t *testing.T) {
+	noPair := &pairs.NoPairError{Host: "nopair.test", Reasons: []string{"2001:db8:ff::2: no ipv6 source"}}
+	want := "no usable pair for nopair.test: 2001:db8:ff::2: no ipv6 source"
+	t.Run("pairs", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			fb := newScenario()
+			fb.getErrs = map[string]error{"nopair.test": noPair}
+			r := runFake(fb, 0, "pairs", "nopair.test")
+			if r.code != exitNetwork || r.stderr != "getapr pairs: "+want+"\n" {
+				t.Errorf("%v\nwant exit %d, stderr %q", r, exitNetwork, "getapr pairs: "+want+"\n")
+			}
+		})
+	})
+	t.Run("watch", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			fb := newScenario()
+			fb.getErrs = map[string]error{"nopair.test": noPair}
+			r := runFake(fb, time.Second, "watch", "nopair.test")
+			line := "+ pairs nopair.test:443: error: " + want + "\n"
+			if r.code != exitOK || !strings.Contains(r.stdout, line) || r.stderr != "" {
+				t.Errorf("%v\nwant a line ending %q", r, line)
+			}
+		})
+	})
+	// Every command reads GETAPR_PREF64, whose errors the library prefixes too.
+	t.Setenv(pairs.EnvPREF64, "64:ff9b::/95")
+	for _, args := range [][]string{
+		{"pairs", "server.test"}, {"dial", "server.test:443"}, {"watch", "server.test"}, {"status"},
+	} {
+		t.Run(args[0]+" "+pairs.EnvPREF64, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				r := runFake(newScenario(), time.Second, args...)
+				rest, ok := strings.CutPrefix(r.stderr, "getapr "+args[0]+": ")
+				if r.code != exitUsage || !ok || strings.HasPrefix(rest, "pairs: ") || strings.Count(r.stderr, "\n") != 1 {
+					t.Errorf("%v\nwant exit %d and one line saying its prefix once", r, exitUsage)
 				}
 			})
 		})

@@ -127,7 +127,7 @@ func (w *watch) pairFields(ctx context.Context, d dest, measured map[string]bool
 	defer cancel()
 	ps, err := w.b.Get(ctx, d.host, d.port)
 	if err != nil {
-		return []field{{"pairs " + d.String(), "error: " + oneLine(err.Error())}}
+		return []field{{"pairs " + d.String(), "error: " + message(err)}}
 	}
 	if len(ps) == 0 {
 		return []field{{"pairs " + d.String(), "none usable"}}

@@ -53,6 +53,17 @@ func isBadInput(err error) bool {
 	return false
 }
 
+// libPrefix starts the library's own error messages ("pairs: no usable pair
+// for ..."), as Go packages prefix theirs.
+const libPrefix = "pairs: "
+
+// message is err's text for a line that already says where it comes from
+// ("getapr pairs: ", a watch key): one line, without the library's prefix, so
+// that no line says "pairs: pairs: ".
+func message(err error) string {
+	return oneLine(strings.TrimPrefix(err.Error(), libPrefix))
+}
+
 // oneLine flattens a multi-line error message (an attempt list) into one line.
 func oneLine(s string) string {
 	var b strings.Builder

@@ -19,6 +19,7 @@ type fakeBackend struct {
 	mu         sync.Mutex
 	opts       backendOptions
 	pairs      map[string][]pairs.Pair // by host
+	getErrs    map[string]error        // Get's error, by host
 	lookups    map[string][]netip.Addr // by host
 	status     probe.Status            // returned by Status
 	links      []string                // interface names HasInterface knows
@@ -55,6 +56,9 @@ func (f *fakeBackend) Get(ctx context.Context, host string, port int) ([]pairs.P
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.gets++
+	if err := f.getErrs[host]; err != nil {
+		return nil, err
+	}
 	ps, ok := f.pairs[host]
 	if !ok {
 		return nil, notFound(host)

@@ -274,8 +274,8 @@ func TestRealBadDestination(t *testing.T) {
 		{[]string{"pairs", "::"}, exitUsage, `getapr pairs: bad host "::": the unspecified address, not a unicast destination`},
 		{[]string{"pairs", "0.0.0.0"}, exitUsage, `getapr pairs: bad host "0.0.0.0": the unspecified address, not a unicast destination`},
 		{[]string{"pairs", "240.0.0.1"}, exitUsage, `getapr pairs: bad host "240.0.0.1": a reserved address, not a unicast destination`},
-		{[]string{"pairs", "fe80::1%eth0"}, exitNetwork, "getapr pairs: "},
-		{[]string{"pairs", "fe80::1%2"}, exitNetwork, "getapr pairs: "},
+		{[]string{"pairs", "fe80::1%eth0"}, exitNetwork, "getapr pairs: no usable pair for fe80::1%eth0: "},
+		{[]string{"pairs", "fe80::1%2"}, exitNetwork, "getapr pairs: no usable pair for fe80::1%2: "},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
