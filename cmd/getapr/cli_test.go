@@ -416,3 +416,43 @@ func TestErrorPrefixOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestPREF64Source checks that a bad --pref64 is blamed on the flag and a bad
+// GETAPR_PREF64 on the variable: a bad flag said "pairs: GETAPR_PREF64 ...".
+func TestPREF64Source(t *testing.T) {
+	tests := []struct {
+		name, env string
+		args      []string
+		code      int
+		has       string // "" means stderr must be empty
+		hasNot    string
+	}{
+		{"bad flag", "", []string{"status", "--pref64", "bogus"}, exitUsage,
+			`invalid value "bogus" for flag -pref64: "bogus": `, pairs.EnvPREF64},
+		{"bad field of the flag", "", []string{"pairs", "server.test", "--pref64=64:ff9b::/96,64:ff9b::/95%eth1"}, exitUsage,
+			`for flag -pref64: "64:ff9b::/95%eth1": not a NAT64 prefix`, pairs.EnvPREF64},
+		{"bad flag, good variable", "64:ff9b::/96", []string{"dial", "server.test:443", "--pref64", "bogus"}, exitUsage,
+			`for flag -pref64: "bogus": `, pairs.EnvPREF64},
+		{"bad variable", "64:ff9b::/96,bogus", []string{"watch"}, exitUsage,
+			`getapr watch: $GETAPR_PREF64: "bogus": `, "flag"},
+		{"the flag over a bad variable", "bogus", []string{"status", "--pref64", "64:ff9b::/96"}, exitOK, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv(pairs.EnvPREF64, tt.env)
+			synctest.Test(t, func(t *testing.T) {
+				r := runFake(newScenario(), time.Second, tt.args...)
+				switch {
+				case r.code != tt.code:
+					t.Errorf("%v\nwant exit %d", r, tt.code)
+				case tt.has == "" && r.stderr != "":
+					t.Errorf("stderr %q, want empty", r.stderr)
+				case !strings.Contains(r.stderr, tt.has) || strings.Count(r.stderr, "\n") > 1:
+					t.Errorf("stderr %q, want one line containing %q", r.stderr, tt.has)
+				case tt.hasNot != "" && strings.Contains(r.stderr, tt.hasNot):
+					t.Errorf("stderr %q names %q", r.stderr, tt.hasNot)
+				}
+			})
+		})
+	}
+}
