@@ -138,7 +138,8 @@ const commonFlagsText = `Common flags (every command but version; also accepted 
   --json                 print JSON with stable field names
   --probe-target H:P     probe HOST:PORT too (repeatable)
   --no-probe             no background probing
-  --share[=PATH]         share what was learned with other processes
+  --share[=PATH]         share what was learned with other processes (a PATH
+                         only after '=': --share=PATH, not --share PATH)
   --timeout D            give up on each network operation after D (default 5s)
   --wait                 wait for the first probe round before answering
   --log-level L          log the library at zap level L to stderr (default off)
@@ -168,6 +169,9 @@ func (c *cli) parse(cmd *command, args []string, extra func(*flag.FlagSet)) (*op
 	if errors.Is(err, flag.ErrHelp) {
 		c.commandUsage(c.stdout, cmd, fs)
 		return nil, nil, errHelpShown
+	}
+	if err == nil {
+		err = checkShareValue(args)
 	}
 	if err == nil {
 		err = o.share.check()

@@ -21,7 +21,8 @@
 //	                     (loopback, link-local, multicast, metadata: never)
 //	--no-probe           no background probing
 //	--share[=PATH]       share what was learned with other processes (default file:
-//	                     getapr/pairs.json in the user's cache directory); a
+//	                     getapr/pairs.json in the user's cache directory); the
+//	                     PATH only after '=' (--share PATH is a usage error); a
 //	                     PATH sharing refuses (a special file, a symbolic link, a
 //	                     directory others can write to) is a usage error, and a
 //	                     failed last merge is a warning on stderr

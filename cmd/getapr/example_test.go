@@ -51,7 +51,8 @@ func Example_help() {
 	//     	probe HOST:PORT too (repeatable)
 	//   -share
 	//     	share what was learned with other processes, in the user's cache directory
-	//     	(getapr/pairs.json) or in --share=PATH
+	//     	(getapr/pairs.json) or in PATH with --share=PATH (the '=' is needed: --share
+	//     	takes no separate value)
 	//   -timeout duration
 	//     	give up on each network operation after this long (default 5s)
 	//   -wait

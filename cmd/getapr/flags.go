@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -48,7 +49,7 @@ func (o *options) register(fs *flag.FlagSet, jsonOnly bool) {
 	}
 	fs.Var(&o.probeTargets, "probe-target", "probe `HOST:PORT` too (repeatable)")
 	fs.BoolVar(&o.noProbe, "no-probe", false, "no background probing: rank from the kernel's state and defaults only")
-	fs.Var(&o.share, "share", "share what was learned with other processes, in the user's cache directory\n(getapr/pairs.json) or in --share=PATH")
+	fs.Var(&o.share, "share", "share what was learned with other processes, in the user's cache directory\n(getapr/pairs.json) or in PATH with --share=PATH (the '=' is needed: --share\ntakes no separate value)")
 	fs.DurationVar(&o.timeout, "timeout", defaultTimeout, "give up on each network operation after this long")
 	fs.BoolVar(&o.wait, "wait", false, "wait for the first probe round before answering")
 	fs.Var(&o.logLevel, "log-level", "log the library at this zap `level` (debug, info, warn, error) to stderr; off by default")
@@ -182,6 +183,26 @@ func (f *shareFlag) Set(s string) error {
 		f.path = ""
 	default:
 		f.path = s
+	}
+	return nil
+}
+
+// checkShareValue refuses "--share PATH". --share takes its path only after
+// '=' (a bare --share means the default path), so PATH would be taken for a
+// positional argument: a host, a port, or one too many. An argument right
+// after a bare --share that can only be a path is refused: one with a path
+// separator (no host or port has one) or ending in .json (as pairs.json).
+func checkShareValue(args []string) error {
+	for i, a := range args[:max(len(args)-1, 0)] {
+		if a == "--" {
+			return nil
+		}
+		next := args[i+1]
+		isPath := strings.ContainsRune(next, '/') || strings.ContainsRune(next, filepath.Separator) ||
+			strings.HasSuffix(next, ".json")
+		if (a == "--share" || a == "-share") && isPath && !strings.HasPrefix(next, "-") {
+			return fmt.Errorf("--share takes its path after '=': write --share=%s", next)
+		}
 	}
 	return nil
 }

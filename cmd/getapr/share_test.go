@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"testing/synctest"
+	"time"
 )
 
 // TestShareRefused checks that a --share path that sharing would refuse is a
@@ -68,4 +69,44 @@ func TestShareCloseError(t *testing.T) {
 			t.Errorf("exit %d, stderr %q", r.code, r.stderr)
 		}
 	})
+}
+
+// TestShareValue checks that --share takes its path only after '=' and that
+// "--share PATH" is a usage error that says so: the PATH was taken for an
+// argument ("bad port", "takes no arguments", or a host watch then watched).
+func TestShareValue(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pairs.json")
+	refused := func(cmd, path string) string {
+		return "getapr " + cmd + ": --share takes its path after '=': write --share=" + path + " (see 'getapr " + cmd + " -h')\n"
+	}
+	tests := []struct {
+		args   []string
+		code   int
+		stderr string
+		share  string // backendOptions.Share when the command ran
+	}{
+		{[]string{"status", "--share", path}, exitUsage, refused("status", path), ""},
+		{[]string{"pairs", "server.test", "--share", path}, exitUsage, refused("pairs", path), ""},
+		{[]string{"dial", "--share", path, "server.test:443"}, exitUsage, refused("dial", path), ""},
+		{[]string{"watch", "--share", "cache.json"}, exitUsage, refused("watch", "cache.json"), ""},
+		{[]string{"status", "--share=" + path}, exitOK, "", path},
+		{[]string{"pairs", "server.test", "--share=" + path}, exitOK, "", path},
+		{[]string{"pairs", "--share", "server.test"}, exitOK, "", mustSharePath(t)},
+		{[]string{"lookup", "server.test", "--share", "--json"}, exitOK, "", mustSharePath(t)},
+		{[]string{"lookup", "--share", "--", "server.test"}, exitOK, "", mustSharePath(t)},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				fb := newScenario()
+				r := runFake(fb, time.Second, tt.args...)
+				if r.code != tt.code || r.stderr != tt.stderr {
+					t.Errorf("%v\nwant exit %d, stderr %q", r, tt.code, tt.stderr)
+				}
+				if fb.opts.Share != tt.share {
+					t.Errorf("sharing %q, want %q", fb.opts.Share, tt.share)
+				}
+			})
+		})
+	}
 }
