@@ -36,8 +36,9 @@ type PairDialer struct {
 	// its family), and any address the kernel can bind is used, also one that
 	// is not among the host's sources (a loopback alias); an unspecified IP
 	// restricts nothing but the port. When its port is not zero, every attempt
-	// binds that port, so two attempts from one source cannot overlap (the
-	// second bind fails and the next pair starts). It must be a *net.TCPAddr
+	// binds that port, so attempts are serial, as with a negative AttemptDelay
+	// (two attempts bound to one address and port cannot overlap; net.Dialer
+	// too tries its addresses one by one). It must be a *net.TCPAddr
 	// for TCP networks and a *net.UDPAddr for UDP ones. Nil means any source
 	// and an ephemeral port.
 	LocalAddr net.Addr
@@ -52,9 +53,11 @@ type PairDialer struct {
 	// the family interleave of the racing order: when positive, the first
 	// attempt of the other address family starts no earlier than FallbackDelay
 	// after the first attempt, unless every attempt started before it has
-	// failed. Zero leaves the pace to AttemptDelay alone. Negative disables the
-	// interleave: every pair of the first pair's family is tried before any of
-	// the other family, as net.Dialer tries its primary addresses first.
+	// failed. Zero leaves the pace to AttemptDelay alone. Negative disables
+	// Fast Fallback as in net.Dialer: every pair of the first pair's family is
+	// tried before any of the other family, as net.Dialer tries its primary
+	// addresses first, and, unless AttemptDelay is set, one at a time, each
+	// after the previous one failed, as net.Dialer tries its addresses then.
 	FallbackDelay time.Duration
 
 	// KeepAlive is the interval between TCP keep-alive probes on the connection,
@@ -397,7 +400,7 @@ func (d *PairDialer) dialOver(ctx context.Context, q pairs.Query, base, address 
 		a := new(attempt)
 		a.init(d, q, base, address, log)
 		r := &race{queue: qu, dial: a.dial, report: sel.Report, result: probe.ResultOf,
-			delay: d.AttemptDelay, fallback: d.FallbackDelay, trace: traceFrom(ctx), log: log}
+			delay: d.attemptDelay(q), fallback: d.FallbackDelay, trace: traceFrom(ctx), log: log}
 		if tc != nil {
 			r.handshake = d.handshaker(tc, service)
 		}
@@ -407,6 +410,17 @@ func (d *PairDialer) dialOver(ctx context.Context, q pairs.Query, base, address 
 		return nil, d.dialError(q.Network, base, asksLocal(q), first, err)
 	}
 	return c, nil
+}
+
+// attemptDelay returns the race's AttemptDelay for q: negative (serial) when
+// q binds a fixed local port, which two attempts cannot both bind, or when
+// FallbackDelay disables Fast Fallback and AttemptDelay is not set, as
+// net.Dialer then dials its addresses one at a time.
+func (d *PairDialer) attemptDelay(q pairs.Query) time.Duration {
+	if q.Local.Port() != 0 || d.FallbackDelay < 0 && d.AttemptDelay == 0 {
+		return -1
+	}
+	return d.AttemptDelay
 }
 
 // firstPair returns the first pair of a dial: qu's next, or when qu is nil,

@@ -30,8 +30,11 @@ func TestAttemptsLikeNetDialer(t *testing.T) {
 	}{
 		{"unspecified IPv4 is the local system", "tcp", "0.0.0.0", "",
 			[]pair{{"0.0.0.0:0", "0.0.0.0:80", true}}, ""},
+		// With 0.0.0.0 after it, as net.Dialer adds (Go issue 18806).
 		{"unspecified IPv6 is the local system", "tcp", "::", "",
-			[]pair{{"[::]:0", "[::]:80", true}}, ""},
+			[]pair{{"[::]:0", "[::]:80", true}, {"0.0.0.0:0", "0.0.0.0:80", true}}, ""},
+		{"unspecified IPv6 on tcp4 is 0.0.0.0", "tcp4", "::", "",
+			[]pair{{"0.0.0.0:0", "0.0.0.0:80", true}}, ""},
 		{"multicast", "udp", "239.255.255.250", "",
 			[]pair{{"0.0.0.0:0", "239.255.255.250:80", true}}, ""},
 		{"link-local multicast keeps its zone", "udp", "ff02::fb%eth0", "",

@@ -405,6 +405,11 @@ func (s *Selector) hostAddrs(ctx context.Context, q Query, f family, lits []neti
 	if err != nil {
 		return nil, err
 	}
+	if ip == netip.IPv6Unspecified() {
+		// As net.Dialer (Go issue 18806): where "::" can be bound but not
+		// connected to, or for an IPv4 network, 0.0.0.0 too.
+		return filterFamily(append(lits, ip, netip.IPv4Unspecified()), f, q.Host)
+	}
 	if ip.IsValid() {
 		return filterFamily(append(lits, ip), f, q.Host)
 	}

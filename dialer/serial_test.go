@@ -1,0 +1,119 @@
+package dialer_test
+
+import (
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/getapr/getapr/dialer"
+)
+
+// TestFallbackDelayNegativeSerial checks that a negative FallbackDelay, with
+// AttemptDelay unset, makes a dial try its pairs one at a time, as net.Dialer
+// then tries its addresses: a slow first attempt that works is the only one.
+func TestFallbackDelayNegativeSerial(t *testing.T) {
+	dns, err := newFakeDNS(map[string][]netip.Addr{
+		"two.test": {netip.MustParseAddr("::1"), netip.MustParseAddr("127.0.0.1")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dns.Close()
+	ln := listen(t, "tcp4", "127.0.0.1:0")
+	listen(t, "tcp6", "[::1]:"+port(ln))
+	var mu sync.Mutex
+	var sockets []string
+	control := func(network, _ string, _ syscall.RawConn) error {
+		mu.Lock()
+		sockets = append(sockets, network)
+		mu.Unlock()
+		if network == "tcp6" {
+			time.Sleep(400 * time.Millisecond) // slower than AttemptDelay's 250 ms
+		}
+		return nil
+	}
+	d := &dialer.PairDialer{Selector: newSelector(t), Resolver: dns.Resolver(), Control: control, FallbackDelay: -1}
+	c, err := d.Dial("tcp", "two.test:"+port(ln))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if got := c.RemoteAddr().(*net.TCPAddr).IP.String(); got != "::1" {
+		t.Errorf("connected to %s, want ::1", got)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(sockets) != 1 {
+		t.Errorf("sockets %v, want the first attempt's alone", sockets)
+	}
+}
+
+// TestFixedLocalPortSerial checks that with a fixed local port, an attempt that
+// hangs does not make the next pair fail to bind that port: attempts are serial,
+// each with its share of the time (2 s at least), as net.Dialer's addresses,
+// and the second destination is reached.
+func TestFixedLocalPortSerial(t *testing.T) {
+	work := listen(t, "tcp4", "127.0.0.2:0")
+	p := work.Addr().(*net.TCPAddr).Port
+	// 127.0.0.1:p listens with a backlog it never accepts from, filled: a
+	// connect there hangs.
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}, Port: p}); err != nil {
+		t.Skipf("cannot listen on 127.0.0.1:%d: %v", p, err)
+	}
+	if err := syscall.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	hung := "127.0.0.1:" + strconv.Itoa(p)
+	for range 2 {
+		if c, err := net.DialTimeout("tcp", hung, 200*time.Millisecond); err == nil {
+			defer c.Close()
+		}
+	}
+	if c, err := net.DialTimeout("tcp", hung, 200*time.Millisecond); err == nil {
+		c.Close()
+		t.Skip("the backlog did not fill: connects do not hang here")
+	}
+	dns, err := newFakeDNS(map[string][]netip.Addr{
+		"hang.test": {netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("127.0.0.2")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dns.Close()
+	local := closedAddr(t) // a port nothing holds
+	d := &dialer.PairDialer{Selector: newSelector(t), Resolver: dns.Resolver(), Timeout: 3 * time.Second,
+		LocalAddr: net.TCPAddrFromAddrPort(netip.MustParseAddrPort(local))}
+	c, err := d.Dial("tcp", "hang.test:"+port(work))
+	if err != nil {
+		t.Fatalf("dial from %s: %v", local, err)
+	}
+	defer c.Close()
+	if got, want := c.RemoteAddr().String(), work.Addr().String(); got != want {
+		t.Errorf("connected to %s, want %s", got, want)
+	}
+	if got := c.LocalAddr().String(); got != local {
+		t.Errorf("connected from %s, want %s", got, local)
+	}
+}
+
+// TestDialUnspecifiedIPv6OnTCP4 checks that "[::]:port" on "tcp4" dials
+// 0.0.0.0, this host, as net.Dialer does (Go issue 18806), rather than failing
+// for want of an IPv4 address.
+func TestDialUnspecifiedIPv6OnTCP4(t *testing.T) {
+	ln := listen(t, "tcp4", "127.0.0.1:0")
+	d := &dialer.PairDialer{Selector: newSelector(t)}
+	c, err := d.Dial("tcp4", "[::]:"+port(ln))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+}
