@@ -191,7 +191,8 @@ func (d *PairDialer) DialContext(ctx context.Context, network, address string) (
 // net.Dialer.DialTCP, but over pairs: laddr, when valid, restricts the
 // sources as LocalAddr does (an unspecified address restricts only the port);
 // otherwise the Selector's pairs to raddr race as in DialContext. An invalid
-// raddr is the local system, dialed by a net.Dialer.
+// raddr is the local system, dialed by a net.Dialer; so is a raddr of another
+// family than network's or laddr's, which fails as net.Dialer's dial does.
 func (d *PairDialer) DialTCP(ctx context.Context, network string, laddr, raddr netip.AddrPort) (*net.TCPConn, error) {
 	switch network {
 	case "tcp", "tcp4", "tcp6":
@@ -199,7 +200,7 @@ func (d *PairDialer) DialTCP(ctx context.Context, network string, laddr, raddr n
 		return nil, &net.OpError{Op: "dial", Net: network, Source: net.TCPAddrFromAddrPort(laddr),
 			Addr: net.TCPAddrFromAddrPort(raddr), Err: net.UnknownNetworkError(network)}
 	}
-	if !raddr.Addr().IsValid() {
+	if netOnly(network, laddr, raddr) {
 		return d.netDialer().DialTCP(ctx, network, laddr, raddr)
 	}
 	c, err := d.dialAddrPort(ctx, network, "tcp", laddr, raddr)
@@ -219,7 +220,7 @@ func (d *PairDialer) DialUDP(ctx context.Context, network string, laddr, raddr n
 		return nil, &net.OpError{Op: "dial", Net: network, Source: net.UDPAddrFromAddrPort(laddr),
 			Addr: net.UDPAddrFromAddrPort(raddr), Err: net.UnknownNetworkError(network)}
 	}
-	if !raddr.Addr().IsValid() {
+	if netOnly(network, laddr, raddr) {
 		return d.netDialer().DialUDP(ctx, network, laddr, raddr)
 	}
 	c, err := d.dialAddrPort(ctx, network, "udp", laddr, raddr)
@@ -265,6 +266,20 @@ func (d *PairDialer) SetMultipathTCP(use bool) {
 	if use {
 		d.mptcp = mptcpOn
 	}
+}
+
+// netOnly reports whether DialTCP or DialUDP over network from laddr to raddr
+// is left to net.Dialer, whose error it is: raddr is invalid, or of another
+// family than network's digit or than laddr's IP (net.Dialer's socket then
+// fails at connect, or says "non-IPv4 address"; there is no pair to choose).
+func netOnly(network string, laddr, raddr netip.AddrPort) bool {
+	r, l := raddr.Addr(), laddr.Addr()
+	last := network[len(network)-1]
+	switch {
+	case !r.IsValid(), last == '4' && r.Is6() && !r.Is4In6(), last == '6' && (r.Is4() || r.Is4In6()):
+		return true
+	}
+	return l.IsValid() && !l.IsUnspecified() && l.Unmap().Is4() != r.Unmap().Is4()
 }
 
 // dialAddrPort is DialTCP and DialUDP once the network is checked. As

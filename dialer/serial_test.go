@@ -1,6 +1,7 @@
 package dialer_test
 
 import (
+	"io"
 	"net"
 	"net/netip"
 	"strconv"
@@ -116,4 +117,47 @@ func TestDialUnspecifiedIPv6OnTCP4(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Close()
+}
+
+// TestDialTCPFamiliesDiffer checks that DialTCP and DialUDP with a remote
+// address of another family than the network's or the local address's fail
+// with net.Dialer's error (a refused connect, "non-IPv4 address"), not a
+// "no suitable address found" of their own.
+func TestDialTCPFamiliesDiffer(t *testing.T) {
+	ln := listen(t, "tcp4", "127.0.0.1:0")
+	v4 := netip.MustParseAddrPort(ln.Addr().String())
+	v6 := netip.AddrPortFrom(netip.IPv6Unspecified(), v4.Port())
+	tests := []struct {
+		network      string
+		laddr, raddr netip.AddrPort
+	}{
+		{"tcp6", netip.AddrPort{}, v4},
+		{"tcp6", netip.AddrPort{}, netip.AddrPortFrom(netip.AddrFrom16(v4.Addr().As16()), v4.Port())},
+		{"tcp", netip.MustParseAddrPort("[::1]:0"), v4},
+		{"tcp4", netip.AddrPort{}, v6},
+		{"udp6", netip.AddrPort{}, v4},
+	}
+	pd := &dialer.PairDialer{Selector: newSelector(t)}
+	nd := &net.Dialer{}
+	for _, tt := range tests {
+		var want, got error
+		if tt.network[:3] == "udp" {
+			want = closed(nd.DialUDP(t.Context(), tt.network, tt.laddr, tt.raddr))
+			got = closed(pd.DialUDP(t.Context(), tt.network, tt.laddr, tt.raddr))
+		} else {
+			want = closed(nd.DialTCP(t.Context(), tt.network, tt.laddr, tt.raddr))
+			got = closed(pd.DialTCP(t.Context(), tt.network, tt.laddr, tt.raddr))
+		}
+		if want == nil || got == nil || got.Error() != want.Error() {
+			t.Errorf("%s from %v to %v: %v, want net.Dialer's %v", tt.network, tt.laddr, tt.raddr, got, want)
+		}
+	}
+}
+
+// closed closes c, if any, and returns err.
+func closed[C io.Closer](c C, err error) error {
+	if err == nil {
+		c.Close()
+	}
+	return err
 }
