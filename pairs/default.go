@@ -120,7 +120,7 @@ func parseEnv(getenv func(string) string) envConfig {
 		c.targets = append(c.targets, ap)
 	}
 	if ps, err := ParsePREF64s(getenv(EnvPREF64)); err != nil {
-		c.problems = append(c.problems, err.Error())
+		c.problems = append(c.problems, fmt.Sprintf("%s: %v", EnvPREF64, err))
 	} else {
 		c.pref64 = ps
 	}

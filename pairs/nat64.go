@@ -36,7 +36,8 @@ type ConfiguredPREF64 struct {
 const EnvPREF64 = "GETAPR_PREF64"
 
 // ParsePREF64s parses the value of GETAPR_PREF64 (see EnvPREF64); the empty
-// string is no prefix.
+// string is no prefix. Its error names the item at fault; the caller says
+// where the list came from (the variable, a flag).
 func ParsePREF64s(s string) ([]ConfiguredPREF64, error) {
 	var out []ConfiguredPREF64
 	for f := range strings.SplitSeq(s, ",") {
@@ -50,7 +51,7 @@ func ParsePREF64s(s string) ([]ConfiguredPREF64, error) {
 			err = nat64.CheckPrefix(p)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("pairs: %s %q: %w", EnvPREF64, f, err)
+			return nil, fmt.Errorf("pairs: %q: %w", f, err)
 		}
 		out = append(out, ConfiguredPREF64{Interface: ifname, Prefix: p})
 	}

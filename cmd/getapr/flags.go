@@ -100,9 +100,9 @@ func (l *pref64List) String() string {
 }
 
 func (l *pref64List) Set(s string) error {
-	ps, err := parsePREF64s(s)
+	ps, err := pairs.ParsePREF64s(s)
 	if err != nil {
-		return err // the flag package names the flag
+		return errors.New(message(err)) // the flag package names the flag
 	}
 	l.ps, l.set = append(l.ps, ps...), true
 	return nil
@@ -114,30 +114,11 @@ func (l *pref64List) configured(getenv func(string) string) ([]pairs.ConfiguredP
 	if l.set {
 		return l.ps, nil
 	}
-	ps, err := parsePREF64s(getenv(pairs.EnvPREF64))
+	ps, err := pairs.ParsePREF64s(getenv(pairs.EnvPREF64))
 	if err != nil {
-		return nil, fmt.Errorf("$%s: %v", pairs.EnvPREF64, err)
+		return nil, fmt.Errorf("$%s: %s", pairs.EnvPREF64, message(err))
 	}
 	return ps, nil
-}
-
-// parsePREF64s parses a comma-separated list of PREFIX[%IFACE] with
-// pairs.ParsePREF64s, one field at a time: its error names the field at fault
-// but not the environment variable, as the library's does, for the value may
-// come from --pref64. The caller says where it came from.
-func parsePREF64s(s string) ([]pairs.ConfiguredPREF64, error) {
-	var out []pairs.ConfiguredPREF64
-	for f := range strings.SplitSeq(s, ",") {
-		ps, err := pairs.ParsePREF64s(f)
-		if err != nil {
-			if cause := errors.Unwrap(err); cause != nil {
-				err = cause // without "pairs: GETAPR_PREF64 FIELD: "
-			}
-			return nil, fmt.Errorf("%q: %v", strings.TrimSpace(f), err)
-		}
-		out = append(out, ps...)
-	}
-	return out, nil
 }
 
 type targetList []string
