@@ -247,6 +247,9 @@ func (kb keyBits) pack(ru rules) uint64 {
 	return k
 }
 
+// tier returns the tier in key k.
+func (keyBits) tier(k uint64) int { return int(k >> 62) }
+
 // pos returns the RFC 6724 place in key k.
 func (kb keyBits) pos(k uint64) uint32 { return uint32(k & (1<<kb.posBits - 1)) }
 

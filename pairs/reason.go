@@ -39,7 +39,7 @@ func (r *ranking) pairs(keys []uint64, kb keyBits) []Pair {
 		if i > 0 && kb.ties(keys[i-1], k) {
 			tie = r.at[kb.pos(keys[i-1])]
 		}
-		p.Reason = rc.text(r.reasonKey(ci, e, tierOf(e.health, s.attr.deprecated), tie), &ws.text)
+		p.Reason = rc.text(r.reasonKey(ci, e, kb.tier(k), tie), &ws.text)
 	}
 	return out
 }
