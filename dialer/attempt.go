@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"syscall"
 	"time"
 
 	"go.uber.org/zap"
@@ -63,6 +64,10 @@ type attempt struct {
 	// numeric port, and dst what it says: the attempts to dst dial it as is.
 	address string
 	dst     netip.AddrPort
+	// gate and control, when the dialer has a Control or ControlContext
+	// hook, count the attempts inside it (see hookGate); nil otherwise.
+	gate    *hookGate
+	control func(context.Context, string, string, syscall.RawConn) error
 }
 
 // init sets up a for a dial of d for q over base ("tcp", "udp"), to the
@@ -71,6 +76,10 @@ func (a *attempt) init(d *PairDialer, q pairs.Query, base, address string, log *
 	a.d, a.network, a.base, a.local, a.log = d, q.Network, base, asksLocal(q), log
 	if ap, err := netip.ParseAddrPort(address); err == nil {
 		a.address, a.dst = address, ap
+	}
+	if d.Control != nil || d.ControlContext != nil {
+		a.gate = new(hookGate)
+		a.control = a.gate.control(d.Control, d.ControlContext)
 	}
 }
 
@@ -84,7 +93,7 @@ func (a *attempt) dial(ctx context.Context, p pairs.Pair) (net.Conn, error) {
 	d := a.d
 	path := sockopt.Path{
 		Dialer: net.Dialer{KeepAlive: d.KeepAlive, KeepAliveConfig: d.KeepAliveConfig,
-			LocalAddr: d.bindAddr(p, a.base, a.local), Control: d.Control, ControlContext: d.ControlContext},
+			LocalAddr: d.bindAddr(p, a.base, a.local), ControlContext: a.control},
 		Network: a.network,
 		Dst:     p.Dst,
 		Strict:  d.BindToDevice == BindAlways,

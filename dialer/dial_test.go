@@ -291,7 +291,8 @@ func TestDialPairBindToDevice(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			controls = 0
 			d := &PairDialer{Control: control}
-			a := attempt{d: d, network: "tcp", base: "tcp", log: d.logger()}
+			var a attempt
+			a.init(d, pairs.Query{Network: "tcp"}, "tcp", "", d.logger())
 			c, err := a.dial(t.Context(), tt.p)
 			if err == nil {
 				c.Close()

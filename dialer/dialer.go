@@ -415,7 +415,7 @@ func (d *PairDialer) dialOver(ctx context.Context, q pairs.Query, base, address 
 		a := new(attempt)
 		a.init(d, q, base, address, log)
 		r := &race{queue: qu, dial: a.dial, report: sel.Report, result: probe.ResultOf,
-			delay: d.attemptDelay(q), fallback: d.FallbackDelay, trace: traceFrom(ctx), log: log}
+			delay: d.attemptDelay(q), fallback: d.FallbackDelay, trace: traceFrom(ctx), hooks: a.gate, log: log}
 		if tc != nil {
 			r.handshake = d.handshaker(tc, service)
 		}

@@ -73,8 +73,11 @@ func (l *list) Done() bool               { return true }
 // With a handshake, an attempt is established when its handshake is done, and
 // the delay after an attempt whose connect completed becomes the handshake's
 // expected time. Pairs that join the queue mid-race are started in their
-// turn. run owns every goroutine it starts and returns only when all have
-// ended.
+// turn. Once a connection wins, the other attempts are canceled, and run
+// returns it when they have ended, which a canceled connect does at once;
+// when one is inside the caller's Control hook, which may not, run returns
+// without waiting (as net.Dialer does), unless the dial has a Trace, and a
+// goroutine collects them, closes what connected late and reports them.
 type race struct {
 	queue     queue
 	dial      dialFunc
@@ -84,6 +87,7 @@ type race struct {
 	delay     time.Duration            // PairDialer.AttemptDelay; negative: serial
 	fallback  time.Duration            // PairDialer.FallbackDelay; used when positive
 	trace     *Trace                   // nil: none
+	hooks     *hookGate                // the attempts' Control hook; nil: none
 	log       *zap.Logger              // never nil: zap.NewNop() for none
 }
 
@@ -167,11 +171,23 @@ func (r *race) run(parent context.Context) (net.Conn, error) {
 		rc.timer.Stop()
 	}
 	cancel()
-	rc.drain()
-	if c != nil {
+	if c == nil {
+		// wait returns nil only when no attempt runs.
+		return nil, rc.err(parent.Err())
+	}
+	if rc.running > 0 && r.hooks.close() && rc.trace == nil {
+		// An attempt is inside the caller's Control hook, which may not
+		// return soon: as net.Dialer, the winner does not wait for it. The
+		// attempts end by themselves, their context canceled; this
+		// goroutine closes and reports them.
+		go rc.drain()
 		return c, nil
 	}
-	return nil, rc.err(parent.Err())
+	// The other attempts end at once, their context canceled: they are
+	// reported before the next dial (and a Trace hears of them before
+	// DialContext returns).
+	rc.drain()
+	return c, nil
 }
 
 // single makes the one attempt of a race whose queue holds one pair, on the
@@ -416,7 +432,10 @@ func (rc *racer) stalled(now time.Time) bool {
 }
 
 // drain collects the attempts still running after the winner, whose context is
-// canceled by now, closing any that established a connection anyway.
+// canceled by now, closing any that established a connection anyway. It ends
+// when the last of them does: a connect stops at once when canceled, so only
+// a Control hook that blocks without watching its context holds it (see
+// hookGate).
 func (rc *racer) drain() {
 	for rc.running > 0 {
 		res := <-rc.results

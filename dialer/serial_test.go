@@ -1,6 +1,7 @@
 package dialer_test
 
 import (
+	"context"
 	"io"
 	"net"
 	"net/netip"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/getapr/getapr/dialer"
+	"github.com/getapr/getapr/pairs"
 )
 
 // TestFallbackDelayNegativeSerial checks that a negative FallbackDelay, with
@@ -160,4 +162,87 @@ func closed[C io.Closer](c C, err error) error {
 		c.Close()
 	}
 	return err
+}
+
+// TestWinnerDoesNotWaitForLosers checks that DialContext returns the winning
+// connection while a canceled attempt is still held up (in a Control hook that
+// does not watch its context), as net.Dialer returns without waiting for its
+// fallback racer; and that with a Trace it waits, so that the Trace hears of
+// every attempt before DialContext returns.
+func TestWinnerDoesNotWaitForLosers(t *testing.T) {
+	dns, err := newFakeDNS(map[string][]netip.Addr{
+		"two.test": {netip.MustParseAddr("::1"), netip.MustParseAddr("127.0.0.1")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dns.Close()
+	ln := listen(t, "tcp4", "127.0.0.1:0")
+	listen(t, "tcp6", "[::1]:"+port(ln))
+	type result struct {
+		c   net.Conn
+		err error
+	}
+	for _, traced := range []bool{false, true} {
+		release := make(chan struct{})
+		var once sync.Once
+		free := func() { once.Do(func() { close(release) }) }
+		control := func(network, _ string, _ syscall.RawConn) error {
+			if network == "tcp6" { // the first attempt: held until released
+				<-release
+			}
+			return nil
+		}
+		d := &dialer.PairDialer{Selector: newSelector(t), Resolver: dns.Resolver(), Control: control}
+		ctx := context.Background()
+		won := make(chan struct{})
+		var mu sync.Mutex
+		var ended []string
+		if traced {
+			ctx = dialer.WithTrace(ctx, &dialer.Trace{AttemptDone: func(p pairs.Pair, _ time.Duration, err error) {
+				mu.Lock()
+				defer mu.Unlock()
+				ended = append(ended, p.Dst.Addr().String())
+				if err == nil {
+					close(won)
+				}
+			}})
+		}
+		dialed := make(chan result, 1)
+		go func() {
+			c, err := d.DialContext(ctx, "tcp", "two.test:"+port(ln))
+			dialed <- result{c, err}
+		}()
+		if traced {
+			<-won
+			select {
+			case r := <-dialed:
+				t.Errorf("with a Trace, DialContext returned (%v) before its first attempt ended", r.err)
+				dialed <- r
+			case <-time.After(200 * time.Millisecond):
+			}
+			free()
+		}
+		var r result
+		select {
+		case r = <-dialed:
+		case <-time.After(5 * time.Second):
+			t.Error("DialContext waited for the attempt held in Control")
+			free()
+			r = <-dialed
+		}
+		free()
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		r.c.Close()
+		if got := r.c.RemoteAddr().(*net.TCPAddr).IP.String(); got != "127.0.0.1" {
+			t.Errorf("connected to %s, want 127.0.0.1", got)
+		}
+		mu.Lock()
+		if traced && len(ended) != 2 {
+			t.Errorf("the Trace heard of %v ending before DialContext returned, want both attempts", ended)
+		}
+		mu.Unlock()
+	}
 }
