@@ -61,9 +61,12 @@ type attempt struct {
 	dev     sockopt.Device
 	log     *zap.Logger
 	// address is the caller's address when it is an IP literal with a
-	// numeric port, and dst what it says: the attempts to dst dial it as is.
-	address string
-	dst     netip.AddrPort
+	// numeric port, and dst what it says: the attempts to dst dial it as is;
+	// and so do those to bare, dst without its zone, which pairs drop where
+	// the kernel ignores them ("[::1%lo]:80"), as net.Dialer dials it with
+	// its zone (invalid when dst has none).
+	address   string
+	dst, bare netip.AddrPort
 	// gate and control, when the dialer has a Control or ControlContext
 	// hook, count the attempts inside it (see hookGate); nil otherwise.
 	gate    *hookGate
@@ -76,6 +79,9 @@ func (a *attempt) init(d *PairDialer, q pairs.Query, base, address string, log *
 	a.d, a.network, a.base, a.local, a.log = d, q.Network, base, asksLocal(q), log
 	if ap, err := netip.ParseAddrPort(address); err == nil {
 		a.address, a.dst = address, ap
+		if ap.Addr().Zone() != "" {
+			a.bare = netip.AddrPortFrom(ap.Addr().WithZone(""), ap.Port())
+		}
 	}
 	if d.Control != nil || d.ControlContext != nil {
 		a.gate = new(hookGate)
@@ -104,7 +110,7 @@ func (a *attempt) dial(ctx context.Context, p pairs.Pair) (net.Conn, error) {
 	if d.bindsDevice(p) {
 		path.Interface = p.Interface
 	}
-	if p.Dst == a.dst {
+	if p.Dst == a.dst || p.Dst == a.bare {
 		path.Address = a.address
 	}
 	c, first, err := sockopt.Dial(ctx, &path, &a.dev)

@@ -154,6 +154,7 @@ func (e *loopbackEnv) inputs() []dialInput {
 		{name: "IPv4 literal, tcp4", network: "tcp4", address: "127.0.0.1:" + e.open4},
 		{name: "IPv6 literal, tcp6", network: "tcp6", address: "[::1]:" + e.open6},
 		{name: "IPv6 literal", network: "tcp", address: "[::1]:" + e.open6},
+		{name: "IPv6 loopback with a zone", network: "tcp", address: "[::1%lo]:" + e.open6},
 		{name: "localhost (/etc/hosts)", network: "tcp", address: "localhost:" + e.open4},
 		{name: "name, A and AAAA", network: "tcp", address: "both.test:" + e.dual, allow: hev3},
 		{name: "name, A and AAAA, tcp4", network: "tcp4", address: "both.test:" + e.dual},
@@ -182,6 +183,7 @@ func (e *loopbackEnv) inputs() []dialInput {
 		// TCP that fails.
 		{name: "refused, IPv4", network: "tcp", address: "127.0.0.1:" + e.closed},
 		{name: "refused, IPv6", network: "tcp", address: "[::1]:" + e.closed},
+		{name: "refused, IPv6 loopback with a zone", network: "tcp", address: "[::1%lo]:" + e.closed},
 		{name: "refused, name with both", network: "tcp", address: "both.test:" + e.closed, allow: []difference{diffSeveral, diffResolutionDelay}},
 		{name: "refused, name A only", network: "tcp", address: "v4.test:" + e.closed},
 		{name: "refused, tcp4 to a name with both", network: "tcp4", address: "both.test:" + e.closed},
