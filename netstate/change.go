@@ -152,7 +152,7 @@ func (s *Snapshot) OnLink(dst netip.Addr) bool {
 // address and a prefix (192.168.1.1 and 192.168.1.0/24) differ by the router's
 // link-layer address when both are known. Compare with Same, not ==.
 type Network struct {
-	Router netip.Addr   // without zone; invalid when the link has no default route of the family
+	Router netip.Addr   // the address's default router (RouterOf), without zone; invalid when it has none
 	HWAddr string       // the router's link-layer address; empty when unknown
 	Prefix netip.Prefix // the address's on-link prefix
 }
@@ -160,7 +160,7 @@ type Network struct {
 // NetworkOf returns the network a is attached to in s.
 func (s *Snapshot) NetworkOf(a Addr) Network {
 	n := Network{Prefix: a.Prefix()}
-	if gw, ok := s.Router(a.Index, a.IP.Is6()); ok {
+	if gw, ok := s.RouterOf(a); ok {
 		n.Router = gw.WithZone("")
 		if nb, ok := s.Neighbor(a.Index, gw); ok {
 			n.HWAddr = nb.HWAddr

@@ -1,6 +1,7 @@
 package netstate
 
 import (
+	"cmp"
 	"net/netip"
 	"slices"
 )
@@ -77,19 +78,39 @@ func compareRouterKeys(a, b routerKey) int {
 
 // Router returns the default router of family is6 on link index: the gateway of
 // the lowest-metric unicast default route through that link (of equal metrics,
-// the higher router preference), in any table the snapshot reads. The gateway
-// of an IPv4 route may be IPv6 (RFC 8950: "via inet6"). ok is false when the
-// link has none.
+// the higher router preference), in any table the snapshot reads, whatever
+// sources the route is for (Route.From). The gateway of an IPv4 route may be
+// IPv6 (RFC 8950: "via inet6"). ok is false when the link has none. For the
+// router a source address sends through, see RouterOf.
 func (s *Snapshot) Router(index int, is6 bool) (gw netip.Addr, ok bool) {
+	return s.router(index, is6, netip.Addr{})
+}
+
+// RouterOf returns the default router a source address a sends through: as
+// Router for a's link and family, among the default routes for a (Route.From
+// invalid, or containing a.IP), the most specific From first. Two upstream
+// routers on one link with a default route each for the sources of their own
+// prefix (source-specific routing, RFC 8678) are each the router of their
+// prefix's addresses.
+func (s *Snapshot) RouterOf(a Addr) (gw netip.Addr, ok bool) {
+	return s.router(a.Index, a.IP.Is6(), a.IP)
+}
+
+// router is Router, restricted to the routes for src when src is valid.
+func (s *Snapshot) router(index int, is6 bool, src netip.Addr) (netip.Addr, bool) {
 	var best *Route
 	for i := range s.Routes {
 		r := &s.Routes[i]
 		if r.Type != Unicast || r.Dst.Bits() != 0 || r.Index != index || !r.Gateway.IsValid() ||
-			r.Dst.Addr().Is6() != is6 {
+			r.Dst.Addr().Is6() != is6 || src.IsValid() && !matches(r.From, src) {
 			continue
 		}
-		if best == nil || r.Priority < best.Priority ||
-			r.Priority == best.Priority && r.Preference > best.Preference {
+		specific := 0 // r's From against best's, for src
+		if best != nil && src.IsValid() {
+			specific = cmp.Compare(r.From.Bits(), best.From.Bits()) // -1 for all sources
+		}
+		if best == nil || cmp.Or(specific, cmp.Compare(best.Priority, r.Priority),
+			cmp.Compare(r.Preference, best.Preference)) > 0 {
 			best = r
 		}
 	}
@@ -115,6 +136,19 @@ func (s *Snapshot) Neighbor(index int, ip netip.Addr) (Neighbor, bool) {
 // is6 (see Router); NeighNone when the link has no router or the router no entry.
 func (s *Snapshot) RouterState(index int, is6 bool) NeighState {
 	gw, ok := s.Router(index, is6)
+	return s.neighState(index, gw, ok)
+}
+
+// RouterStateOf returns the neighbour state of the default router the source
+// address a sends through (see RouterOf); NeighNone when there is none or the
+// router has no entry.
+func (s *Snapshot) RouterStateOf(a Addr) NeighState {
+	gw, ok := s.RouterOf(a)
+	return s.neighState(a.Index, gw, ok)
+}
+
+// neighState returns the state of router gw's entry on link index, when ok.
+func (s *Snapshot) neighState(index int, gw netip.Addr, ok bool) NeighState {
 	if !ok {
 		return NeighNone
 	}

@@ -137,6 +137,43 @@ func TestRouterFailed(t *testing.T) {
 	})
 }
 
+// TestRouterFailedSourceSpecific checks that with two upstream routers on one
+// link, each the default router of its own prefix's sources (Route.From), a
+// FAILED router makes its own sources suspect, not the other router's.
+func TestRouterFailedSourceSpecific(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ll := func(s string) netip.Addr { return addr(s).WithZone("eth0") }
+		snap := func(gen uint64, a netstate.NeighState) *netstate.Snapshot {
+			return &netstate.Snapshot{
+				Generation: gen,
+				Links:      []netstate.Link{{Index: 1, Name: "eth0", Up: true, Running: true}},
+				Addrs: []netstate.Addr{
+					{IP: addr(srcA), Bits: 64, Index: 1, Interface: "eth0"},
+					{IP: addr(srcB), Bits: 64, Index: 1, Interface: "eth0"},
+				},
+				Routes: []netstate.Route{
+					{Dst: netip.MustParsePrefix("::/0"), From: netip.MustParsePrefix("2001:db8:a::/48"), Gateway: ll("fe80::a"), Index: 1},
+					{Dst: netip.MustParsePrefix("::/0"), From: netip.MustParsePrefix("2001:db8:b::/48"), Gateway: ll("fe80::b"), Index: 1},
+				},
+				Neighbors: []netstate.Neighbor{
+					{Index: 1, IP: ll("fe80::a"), HWAddr: "02:00:00:00:00:0a", State: a},
+					{Index: 1, IP: ll("fe80::b"), HWAddr: "02:00:00:00:00:0b", State: netstate.NeighReachable},
+				},
+			}
+		}
+		s := probe.NewStore()
+		s.Observe(snap(1, netstate.NeighReachable))
+		sample(s, srcA, dstD, 20*time.Millisecond)
+		sample(s, srcB, dstD, 60*time.Millisecond)
+		s.Observe(snap(2, netstate.NeighFailed))
+		wantHealth(t, s, srcA, probe.Suspect)
+		wantHealth(t, s, srcB, probe.Alive)
+		if due := s.Recheck(time.Now(), false); !slices.Equal(due, []netip.Addr{addr(srcA)}) {
+			t.Errorf("Recheck = %v, want %v alone", due, srcA)
+		}
+	})
+}
+
 // TestRevivalByEvent checks that a change on a dead source's link re-checks it at
 // once and starts its backoff over, instead of waiting for the backoff.
 func TestRevivalByEvent(t *testing.T) {

@@ -107,12 +107,12 @@ func (s *Store) syncSources(snap *netstate.Snapshot, now time.Time) {
 	}
 }
 
-// routerEvidence makes the sources whose link's default router of their family is
+// routerEvidence makes the sources whose default router (RouterOf) is
 // FAILED suspect and due for a re-check (whose connects make the kernel solicit
 // the router again), and lets those whose router is back go.
 func (s *Store) routerEvidence(snap *netstate.Snapshot, now time.Time) {
 	for _, sc := range s.sources {
-		failed := sc.link != 0 && snap.RouterState(sc.link, sc.addr.Is6()) == netstate.NeighFailed
+		failed := sc.link != 0 && snap.RouterStateOf(netstate.Addr{IP: sc.addr, Index: sc.link}) == netstate.NeighFailed
 		switch {
 		case failed && !sc.router:
 			sc.router = true

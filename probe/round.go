@@ -312,14 +312,15 @@ func (p *Prober) recheck(now time.Time, busy bool) {
 	}
 }
 
-// failedRouter returns the path from src to its link's default router of its
-// family on port, when that router is FAILED in the kernel's neighbour cache.
+// failedRouter returns the path from src to its default router
+// (netstate.Snapshot.RouterOf) on port, when that router is FAILED in the
+// kernel's neighbour cache.
 func failedRouter(snap *netstate.Snapshot, src netip.Addr, port uint16) (Path, bool) {
 	a, ok := snap.Addr(src)
-	if !ok || snap.RouterState(a.Index, src.Is6()) != netstate.NeighFailed {
+	if !ok || snap.RouterStateOf(a) != netstate.NeighFailed {
 		return Path{}, false
 	}
-	gw, _ := snap.Router(a.Index, src.Is6())
+	gw, _ := snap.RouterOf(a)
 	if gw.Is6() != src.Is6() {
 		return Path{}, false // an IPv4 route via IPv6 (RFC 8950): no connect from src reaches it
 	}
