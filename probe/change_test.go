@@ -137,6 +137,37 @@ func TestRouterFailed(t *testing.T) {
 	})
 }
 
+// TestRouterSolicitedAgain checks that a FAILED router solicited again
+// (INCOMPLETE, then FAILED again, as while something sends through it) keeps
+// its episode: its source, made suspect once, is not let go by INCOMPLETE, nor
+// made suspect again by the next FAILED after a success; it is let go when the
+// router answers.
+func TestRouterSolicitedAgain(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := twoUplinks
+		h.via = true
+		s := probe.NewStore()
+		s.Observe(withRouter(h, 1, netstate.NeighReachable))
+		sample(s, srcA, dstD, 20*time.Millisecond)
+		s.Observe(withRouter(h, 2, netstate.NeighFailed))
+		wantHealth(t, s, srcA, probe.Suspect)
+		s.Recheck(time.Now(), false)
+		s.Observe(withRouter(h, 3, netstate.NeighIncomplete))
+		wantHealth(t, s, srcA, probe.Suspect)
+		time.Sleep(time.Second)
+		sample(s, srcA, dstD, 20*time.Millisecond) // the source works all the same
+		wantHealth(t, s, srcA, probe.Alive)
+		if _, ok := s.NextRecheck(); ok {
+			t.Error("a re-check is still scheduled for a source that works")
+		}
+		s.Observe(withRouter(h, 4, netstate.NeighFailed))
+		wantHealth(t, s, srcA, probe.Alive)
+		s.Observe(withRouter(h, 5, netstate.NeighReachable))
+		s.Observe(withRouter(h, 6, netstate.NeighFailed)) // a new episode
+		wantHealth(t, s, srcA, probe.Suspect)
+	})
+}
+
 // TestRouterFailedSourceSpecific checks that with two upstream routers on one
 // link, each the default router of its own prefix's sources (Route.From), a
 // FAILED router makes its own sources suspect, not the other router's.

@@ -107,7 +107,10 @@ func (s *Store) pathWorked(sc *source, dst netip.Addr, now time.Time) {
 	if sc.failures != 0 || !sc.nextCheck.IsZero() {
 		s.changed = now
 	}
-	sc.failures, sc.farFail, sc.kernel, sc.router = 0, false, false, false
+	// sc.router stays: the router's FAILED episode goes on (see
+	// routerEvidence), and the next FAILED of it does not make the source
+	// suspect again.
+	sc.failures, sc.farFail, sc.kernel = 0, false, false
 	sc.nextCheck, sc.backoff = time.Time{}, 0
 	s.setHealth(sc, Alive, now)
 }
@@ -230,8 +233,7 @@ func (s *Store) Health(src netip.Addr) Health {
 // (link down, no route) are not returned: Observe revives them.
 //
 // The next re-check of a source that stays dead or suspect (or whose router stays
-// FAILED) is
-// scheduled twice as far out as the last (1 s, 2 s, 4 s ... up to 60 s); when busy
+// FAILED, unless a result has proved the source since) is scheduled twice as far out as the last (1 s, 2 s, 4 s ... up to 60 s); when busy
 // (the application dials) and the source would rank first if it worked, at most
 // RecheckBusy out, and a re-check scheduled further out before the application
 // dialed is brought in to RecheckBusy from now. Other sources are re-checked once.
@@ -253,7 +255,7 @@ func (s *Store) Recheck(now time.Time, busy bool) []netip.Addr {
 			continue
 		}
 		due = append(due, sc.addr)
-		if sc.health != Dead && sc.health != Suspect && !sc.router {
+		if sc.health != Dead && sc.health != Suspect && (!sc.router || sc.health == Alive) {
 			sc.nextCheck, sc.backoff = time.Time{}, 0
 			continue
 		}

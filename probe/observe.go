@@ -109,10 +109,17 @@ func (s *Store) syncSources(snap *netstate.Snapshot, now time.Time) {
 
 // routerEvidence makes the sources whose default router (RouterOf) is
 // FAILED suspect and due for a re-check (whose connects make the kernel solicit
-// the router again), and lets those whose router is back go.
+// the router again), and lets those whose router is back go. A router being
+// solicited again (INCOMPLETE, as it is between two FAILED while something
+// sends through it) is not back: the episode goes on, and its sources are
+// not made suspect and re-checked once per solicitation.
 func (s *Store) routerEvidence(snap *netstate.Snapshot, now time.Time) {
 	for _, sc := range s.sources {
-		failed := sc.link != 0 && snap.RouterStateOf(netstate.Addr{IP: sc.addr, Index: sc.link}) == netstate.NeighFailed
+		st := netstate.NeighNone
+		if sc.link != 0 {
+			st = snap.RouterStateOf(netstate.Addr{IP: sc.addr, Index: sc.link})
+		}
+		failed := st == netstate.NeighFailed
 		switch {
 		case failed && !sc.router:
 			sc.router = true
@@ -124,7 +131,7 @@ func (s *Store) routerEvidence(snap *netstate.Snapshot, now time.Time) {
 				s.setHealth(sc, Suspect, now)
 			}
 			s.schedule(sc, now)
-		case !failed && sc.router:
+		case st.Usable() && sc.router:
 			sc.router = false
 			if sc.health == Suspect && sc.failures == 0 {
 				s.setHealth(sc, Unknown, now)
