@@ -233,10 +233,11 @@ func (s *Store) Health(src netip.Addr) Health {
 // (link down, no route) are not returned: Observe revives them.
 //
 // The next re-check of a source that stays dead or suspect (or whose router stays
-// FAILED, unless a result has proved the source since) is scheduled twice as far out as the last (1 s, 2 s, 4 s ... up to 60 s); when busy
-// (the application dials) and the source would rank first if it worked, at most
-// RecheckBusy out, and a re-check scheduled further out before the application
-// dialed is brought in to RecheckBusy from now. Other sources are re-checked once.
+// FAILED, unless a result has proved the source since) is scheduled twice as far
+// out as the last (1 s, 2 s, 4 s ... up to 60 s); when busy (the application
+// dials) and the source would rank first if it worked, at most RecheckBusy out,
+// and a re-check scheduled further out before the application dialed is brought
+// in to RecheckBusy from now. Other sources are re-checked once.
 func (s *Store) Recheck(now time.Time, busy bool) []netip.Addr {
 	s.mu.Lock()
 	defer s.mu.Unlock()
