@@ -81,36 +81,17 @@ func compareRouterKeys(a, b routerKey) int {
 // the higher router preference), in any table the snapshot reads, whatever
 // sources the route is for (Route.From). The gateway of an IPv4 route may be
 // IPv6 (RFC 8950: "via inet6"). ok is false when the link has none. For the
-// router a source address sends through, see RouterOf.
+// router of a source address, see RouterOf.
 func (s *Snapshot) Router(index int, is6 bool) (gw netip.Addr, ok bool) {
-	return s.router(index, is6, netip.Addr{})
-}
-
-// RouterOf returns the default router a source address a sends through: as
-// Router for a's link and family, among the default routes for a (Route.From
-// invalid, or containing a.IP), the most specific From first. Two upstream
-// routers on one link with a default route each for the sources of their own
-// prefix (source-specific routing, RFC 8678) are each the router of their
-// prefix's addresses.
-func (s *Snapshot) RouterOf(a Addr) (gw netip.Addr, ok bool) {
-	return s.router(a.Index, a.IP.Is6(), a.IP)
-}
-
-// router is Router, restricted to the routes for src when src is valid.
-func (s *Snapshot) router(index int, is6 bool, src netip.Addr) (netip.Addr, bool) {
 	var best *Route
 	for i := range s.Routes {
 		r := &s.Routes[i]
 		if r.Type != Unicast || r.Dst.Bits() != 0 || r.Index != index || !r.Gateway.IsValid() ||
-			r.Dst.Addr().Is6() != is6 || src.IsValid() && !matches(r.From, src) {
+			r.Dst.Addr().Is6() != is6 {
 			continue
 		}
-		specific := 0 // r's From against best's, for src
-		if best != nil && src.IsValid() {
-			specific = cmp.Compare(r.From.Bits(), best.From.Bits()) // -1 for all sources
-		}
-		if best == nil || cmp.Or(specific, cmp.Compare(best.Priority, r.Priority),
-			cmp.Compare(r.Preference, best.Preference)) > 0 {
+		if best == nil || r.Priority < best.Priority ||
+			r.Priority == best.Priority && r.Preference > best.Preference {
 			best = r
 		}
 	}
@@ -118,6 +99,61 @@ func (s *Snapshot) router(index int, is6 bool, src netip.Addr) (netip.Addr, bool
 		return netip.Addr{}, false
 	}
 	return best.Gateway, true
+}
+
+// RouterOf returns the default router of the source address a: the gateway of
+// the default route that a packet from a leaving by a's link takes (as a
+// connect from a bound to its interface does), found as Lookup finds routes:
+// the rules in order (those that apply to a destination only default routes
+// cover), and in each table looked up the unicast default routes through a's
+// link for a (Route.From invalid, or containing a.IP), the most specific From
+// first, then the lowest metric, then the higher router preference. Two
+// upstream routers on one link, each with a default route for its own
+// prefix's sources (source-specific routing, RFC 8678) or in a table of its
+// own ("ip rule add from A lookup T"), are each the router of their own
+// sources. ok is false when the walk ends on no such route, or on a reject
+// route or rule, or on a default route without a gateway.
+func (s *Snapshot) RouterOf(a Addr) (gw netip.Addr, ok bool) {
+	r, ok := s.defaultRouteOf(a)
+	return r.Gateway, ok
+}
+
+// defaultRouteOf returns the default route of RouterOf.
+func (s *Snapshot) defaultRouteOf(a Addr) (Route, bool) {
+	src := a.IP.Unmap()
+	for _, rule := range s.rulesFor(src.Is6()) {
+		anyDst := !rule.Dst.IsValid() || rule.Dst.Bits() == 0
+		if (matches(rule.Src, src) && anyDst) == rule.Invert {
+			continue
+		}
+		switch rule.Action {
+		case RuleOther:
+			continue
+		case RuleLookup:
+		default:
+			return Route{}, false // unreachable, prohibit, blackhole
+		}
+		var best *Route
+		for i := range s.Routes {
+			r := &s.Routes[i]
+			if tableOf(r.Table) != tableOf(rule.Table) || r.Dst.Bits() != 0 || r.Dst.Addr().Is6() != src.Is6() ||
+				r.Type == Local || r.Type == OtherRoute || r.Type == Unicast && r.Index != a.Index ||
+				!matches(r.From, src) {
+				continue
+			}
+			if best == nil || cmp.Or(
+				cmp.Compare(r.From.Bits(), best.From.Bits()), // -1 for all sources
+				cmp.Compare(best.Priority, r.Priority),
+				cmp.Compare(r.Preference, best.Preference)) > 0 {
+				best = r
+			}
+		}
+		if best == nil || best.Type == Throw || rule.Suppress && rule.SuppressPrefixLen >= 0 {
+			continue
+		}
+		return *best, best.Type == Unicast && best.Gateway.IsValid()
+	}
+	return Route{}, false
 }
 
 // Neighbor returns the neighbour entry of the router ip on link index (a zone on ip
@@ -139,9 +175,9 @@ func (s *Snapshot) RouterState(index int, is6 bool) NeighState {
 	return s.neighState(index, gw, ok)
 }
 
-// RouterStateOf returns the neighbour state of the default router the source
-// address a sends through (see RouterOf); NeighNone when there is none or the
-// router has no entry.
+// RouterStateOf returns the neighbour state of the source address a's default
+// router (see RouterOf); NeighNone when there is none or the router has no
+// entry.
 func (s *Snapshot) RouterStateOf(a Addr) NeighState {
 	gw, ok := s.RouterOf(a)
 	return s.neighState(a.Index, gw, ok)

@@ -71,3 +71,42 @@ func TestRouterOf(t *testing.T) {
 		t.Errorf("Router(2) = %v, %v; want fe80::d", gw, ok)
 	}
 }
+
+// TestRouterOfRules checks that RouterOf follows the policy rules to the table
+// a source's default route is in ("ip rule add from A lookup T"), skips a
+// table whose default route is suppressed, and keeps to the source's own
+// link: a default route for the source through another link is not its
+// router (a connect from it bound to its interface does not take it).
+func TestRouterOfRules(t *testing.T) {
+	addr := func(s string) Addr {
+		return Addr{IP: netip.MustParseAddr(s), Bits: 24, Index: 2, Interface: "eth0"}
+	}
+	s := &Snapshot{
+		Links: []Link{{Index: 2, Name: "eth0", Up: true, Running: true}, {Index: 3, Name: "eth1", Up: true, Running: true}},
+		Addrs: []Addr{addr("192.168.1.10"), addr("192.168.1.20"), addr("192.168.1.30")},
+		Rules: []Rule{
+			{Priority: 0, Table: 255},
+			{Priority: 100, Src: netip.MustParsePrefix("192.168.1.20/32"), Table: 100},
+			{Priority: 110, Src: netip.MustParsePrefix("192.168.1.30/32"), Table: 254, Suppress: true},
+			{Priority: 120, Src: netip.MustParsePrefix("192.168.1.30/32"), Table: 101},
+			{Priority: 32766, Table: 254},
+		},
+		Routes: []Route{
+			{Dst: netip.MustParsePrefix("0.0.0.0/0"), Gateway: netip.MustParseAddr("192.168.1.1"), Index: 2, Priority: 100},
+			{Dst: netip.MustParsePrefix("0.0.0.0/0"), Gateway: netip.MustParseAddr("192.168.1.2"), Index: 2, Priority: 1024, Table: 100},
+			{Dst: netip.MustParsePrefix("0.0.0.0/0"), Gateway: netip.MustParseAddr("10.0.0.1"), Index: 3, Table: 101},
+			{Dst: netip.MustParsePrefix("0.0.0.0/0"), Gateway: netip.MustParseAddr("192.168.1.3"), Index: 2, Priority: 200, Table: 101},
+		},
+	}
+	for i, want := range []string{"192.168.1.1", "192.168.1.2", "192.168.1.3"} {
+		a := s.Addrs[i]
+		if gw, ok := s.RouterOf(a); !ok || gw != netip.MustParseAddr(want) {
+			t.Errorf("RouterOf(%v) = %v, %v; want %s", a.IP, gw, ok, want)
+		}
+	}
+	// A blackhole rule for a source: no router.
+	s.Rules = append([]Rule{{Priority: 50, Src: netip.MustParsePrefix("192.168.1.10/32"), Action: RuleBlackhole}}, s.Rules...)
+	if gw, ok := s.RouterOf(s.Addrs[0]); ok {
+		t.Errorf("RouterOf(%v) = %v behind a blackhole rule", s.Addrs[0].IP, gw)
+	}
+}
