@@ -168,6 +168,34 @@ func TestRouterSolicitedAgain(t *testing.T) {
 	})
 }
 
+// TestRouterEpisodeNeedsProof checks that during a FAILED router's episode a
+// success to a host on the source's own prefix (reached without the router)
+// does not prove the source, nor does its router's entry being dropped end
+// the episode: the source stays suspect and re-checked.
+func TestRouterEpisodeNeedsProof(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := twoUplinks
+		h.via = true
+		s := probe.NewStore()
+		s.Observe(withRouter(h, 1, netstate.NeighReachable))
+		sample(s, srcA, dstD, 20*time.Millisecond)
+		s.Observe(withRouter(h, 2, netstate.NeighFailed))
+		wantHealth(t, s, srcA, probe.Suspect)
+		time.Sleep(time.Second)
+		sample(s, srcA, "2001:db8:a::20", time.Millisecond) // on eth0's prefix
+		wantHealth(t, s, srcA, probe.Suspect)
+		gone := withRouter(h, 3, netstate.NeighFailed)
+		gone.Neighbors = nil // the FAILED entry dropped (neighbour GC, a flush)
+		s.Observe(gone)
+		wantHealth(t, s, srcA, probe.Suspect)
+		s.Observe(withRouter(h, 4, netstate.NeighFailed))
+		wantHealth(t, s, srcA, probe.Suspect)
+		if _, ok := s.NextRecheck(); !ok {
+			t.Error("no re-check scheduled for a source whose router is still FAILED")
+		}
+	})
+}
+
 // TestRouterFailedSourceSpecific checks that with two upstream routers on one
 // link, each the default router of its own prefix's sources (Route.From), a
 // FAILED router makes its own sources suspect, not the other router's.

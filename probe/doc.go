@@ -8,8 +8,9 @@
 // own connects (the dialer's, passive and free) and the [Prober]'s. A connect that
 // was refused proves the path as well as one that succeeded ([Result.PathWorks]).
 // [Store.Observe] applies a change of the host at once (netstate.ChangeDelta says
-// what changed): sources on a link that went down are dead, sources behind a
-// default router that the kernel's neighbour cache marks FAILED are suspect, and
+// what changed): sources on a link that went down are dead, sources whose
+// default router (netstate.Snapshot.RouterOf) the kernel's neighbour cache marks
+// FAILED are suspect until a path beyond their link proves them, and
 // the sources of a link where something came back (carrier, a default route, an
 // address, a router answering again) are re-checked at once.
 //

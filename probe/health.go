@@ -34,7 +34,7 @@ type source struct {
 	farFail   bool          // a blamed failure was to a destination beyond the on-link prefixes
 	link      int           // the index of the address's link; 0 before Observe
 	network   netstate.Network
-	router    bool // the link's default router of the family is FAILED: suspect, re-checked
+	router    bool // its default router is FAILED, and has not been usable since: suspect until proved beyond the link
 
 	pairs   map[netip.Addr]*pair // by destination
 	near    map[nearKey][]*pair  // by NearbyPrefix of the destination (nearKeyOf)
@@ -101,7 +101,7 @@ func (s *Store) setHealth(sc *source, h Health, now time.Time) {
 // at once, unless it failed beyond its link and dst is only on-link (reaching the
 // gateway says nothing about the uplink behind it).
 func (s *Store) pathWorked(sc *source, dst netip.Addr, now time.Time) {
-	if sc.health != Unknown && sc.health != Alive && sc.farFail && s.onLink(dst) {
+	if sc.health != Unknown && sc.health != Alive && (sc.farFail || sc.router) && s.onLink(dst) {
 		return
 	}
 	if sc.failures != 0 || !sc.nextCheck.IsZero() {

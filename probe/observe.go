@@ -109,17 +109,22 @@ func (s *Store) syncSources(snap *netstate.Snapshot, now time.Time) {
 
 // routerEvidence makes the sources whose default router (RouterOf) is
 // FAILED suspect and due for a re-check (whose connects make the kernel solicit
-// the router again), and lets those whose router is back go. A router being
+// the router again), and lets those whose router is back go: it answered
+// (REACHABLE or STALE), or the source has no router any more. A router being
 // solicited again (INCOMPLETE, as it is between two FAILED while something
-// sends through it) is not back: the episode goes on, and its sources are
-// not made suspect and re-checked once per solicitation.
+// sends through it) or whose entry was dropped is not back: the episode goes
+// on, and its sources are not made suspect and re-checked once per
+// solicitation.
 func (s *Store) routerEvidence(snap *netstate.Snapshot, now time.Time) {
 	for _, sc := range s.sources {
-		st := netstate.NeighNone
+		st, has := netstate.NeighNone, false
 		if sc.link != 0 {
-			st = snap.RouterStateOf(netstate.Addr{IP: sc.addr, Index: sc.link})
+			a := netstate.Addr{IP: sc.addr, Index: sc.link}
+			_, has = snap.RouterOf(a)
+			st = snap.RouterStateOf(a)
 		}
 		failed := st == netstate.NeighFailed
+		back := !has || st == netstate.NeighReachable || st == netstate.NeighStale
 		switch {
 		case failed && !sc.router:
 			sc.router = true
@@ -131,7 +136,7 @@ func (s *Store) routerEvidence(snap *netstate.Snapshot, now time.Time) {
 				s.setHealth(sc, Suspect, now)
 			}
 			s.schedule(sc, now)
-		case st.Usable() && sc.router:
+		case back && sc.router:
 			sc.router = false
 			if sc.health == Suspect && sc.failures == 0 {
 				s.setHealth(sc, Unknown, now)
