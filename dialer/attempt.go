@@ -61,12 +61,10 @@ type attempt struct {
 	dev     sockopt.Device
 	log     *zap.Logger
 	// address is the caller's address when it is an IP literal with a
-	// numeric port, and dst what it says: the attempts to dst dial it as is;
-	// and so do those to bare, dst without its zone, which pairs drop where
-	// the kernel ignores them ("[::1%lo]:80"), as net.Dialer dials it with
-	// its zone (invalid when dst has none).
-	address   string
-	dst, bare netip.AddrPort
+	// numeric port, and dst what it says: the attempts to dst dial it as is
+	// (see sameDst).
+	address string
+	dst     netip.AddrPort
 	// gate and control, when the dialer has a Control or ControlContext
 	// hook, count the attempts inside it (see hookGate); nil otherwise.
 	gate    *hookGate
@@ -79,9 +77,6 @@ func (a *attempt) init(d *PairDialer, q pairs.Query, base, address string, log *
 	a.d, a.network, a.base, a.local, a.log = d, q.Network, base, asksLocal(q), log
 	if ap, err := netip.ParseAddrPort(address); err == nil {
 		a.address, a.dst = address, ap
-		if ap.Addr().Zone() != "" {
-			a.bare = netip.AddrPortFrom(ap.Addr().WithZone(""), ap.Port())
-		}
 	}
 	if d.Control != nil || d.ControlContext != nil {
 		a.gate = new(hookGate)
@@ -110,7 +105,7 @@ func (a *attempt) dial(ctx context.Context, p pairs.Pair) (net.Conn, error) {
 	if d.bindsDevice(p) {
 		path.Interface = p.Interface
 	}
-	if p.Dst == a.dst || p.Dst == a.bare {
+	if a.address != "" && sameDst(a.dst, p.Dst) {
 		path.Address = a.address
 	}
 	c, first, err := sockopt.Dial(ctx, &path, &a.dev)
@@ -122,6 +117,14 @@ func (a *attempt) dial(ctx context.Context, p pairs.Pair) (net.Conn, error) {
 		err = withNoNAT64(err)
 	}
 	return c, err
+}
+
+// sameDst reports whether the pair destination dst is the caller's literal
+// ap: equal, or ap without the zone pairs drop where the kernel ignores it
+// ("[::1%lo]:80"), which net.Dialer keeps (in what Control, an httptrace
+// ConnectStart and the error see) and the kernel ignores.
+func sameDst(ap, dst netip.AddrPort) bool {
+	return dst == ap || ap.Addr().Zone() != "" && dst == netip.AddrPortFrom(ap.Addr().WithZone(""), ap.Port())
 }
 
 // bindsDevice reports whether an attempt over p asks to bind to p.Interface.

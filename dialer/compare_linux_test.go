@@ -210,6 +210,7 @@ func (e *loopbackEnv) inputs() []dialInput {
 		{name: "deadline passed", network: "tcp", address: "127.0.0.1:" + e.open4, deadline: time.Now().Add(-time.Second)},
 		{name: "negative timeout", network: "tcp", address: "127.0.0.1:" + e.open4, timeout: -time.Second},
 		{name: "context canceled, literal", network: "tcp", address: "127.0.0.1:" + e.open4, ctx: ctxCanceled},
+		{name: "context canceled, literal with a zone", network: "tcp", address: "[::1%lo]:" + e.open6, ctx: ctxCanceled},
 		{name: "context canceled, name", network: "tcp", address: "both.test:" + e.dual, ctx: ctxCanceled},
 		{name: "Control fails", network: "tcp", address: "127.0.0.1:" + e.open4, control: errors.New("control refused")},
 		{name: "port out of range", network: "tcp", address: "127.0.0.1:65536"},

@@ -391,7 +391,11 @@ func (d *PairDialer) dialOver(ctx context.Context, q pairs.Query, base, address 
 	if ctx.Err() != nil {
 		// Ended before any attempt: net.Dialer's own error for that, which it
 		// returns without making a socket.
-		return d.netDialer().DialContext(ctx, q.Network, first.Dst.String())
+		dst := first.Dst.String()
+		if ap, err := netip.ParseAddrPort(address); err == nil && sameDst(ap, first.Dst) {
+			dst = address
+		}
+		return d.netDialer().DialContext(ctx, q.Network, dst)
 	}
 	log := d.logger()
 	var c net.Conn

@@ -27,8 +27,12 @@
 // the next one when the attempt delay has passed since the previous start, or at
 // once when an attempt fails; the first connection established wins, the other
 // attempts are canceled and any connection that completes late is closed.
-// DialContext returns only after every attempt has ended: it leaves no goroutine
-// and no socket behind.
+// DialContext returns when the other attempts have ended, which a canceled
+// connect does at once, so that their outcomes count for the next dial; it
+// leaves no goroutine and no socket behind. The exception is an attempt
+// inside the caller's Control or ControlContext hook, which may not return
+// soon: as net.Dialer, DialContext then returns the winner without waiting,
+// and the attempt ends, and is reported, by itself.
 //
 // The attempt delay is AttemptDelay when set (at least 10 ms). Otherwise it is
 // 250 ms, or, when the round-trip time of the pair just started has been

@@ -82,7 +82,7 @@ type race struct {
 	queue     queue
 	dial      dialFunc
 	handshake handshakeFunc            // nil: success is the connect
-	report    func(probe.Outcome)      // called for every attempt but Fallback pairs' (and loopback ones' without handshake), from run's goroutine
+	report    func(probe.Outcome)      // called for every attempt but Fallback pairs' (and loopback ones' without handshake), from run's goroutine or, after run returned, drain's
 	result    func(error) probe.Result // how an attempt's error counts for probe
 	delay     time.Duration            // PairDialer.AttemptDelay; negative: serial
 	fallback  time.Duration            // PairDialer.FallbackDelay; used when positive
