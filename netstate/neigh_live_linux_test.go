@@ -90,6 +90,12 @@ func TestMonitorRouterNeighbor(t *testing.T) {
 	if st := failed.RouterState(100, true); st != NeighFailed {
 		t.Errorf("RouterState = %v, want failed", st)
 	}
+	// The source's router, found through the kernel's own rules and tables.
+	if a, ok := failed.Addr(netip.MustParseAddr("2001:db8:a::10")); !ok {
+		t.Error("the source is not in the snapshot")
+	} else if st := failed.RouterStateOf(a); st != NeighFailed {
+		t.Errorf("RouterStateOf(%v) = %v, want failed (rules %+v)", a.IP, st, failed.Rules)
+	}
 
 	// Back: a connect to the FAILED router makes the kernel solicit it again.
 	l.in(p, "addr", "add", "fe80::1/64", "dev", "v0p", "nodad")
