@@ -19,15 +19,7 @@ import (
 // AttemptDelay unset, makes a dial try its pairs one at a time, as net.Dialer
 // then tries its addresses: a slow first attempt that works is the only one.
 func TestFallbackDelayNegativeSerial(t *testing.T) {
-	dns, err := newFakeDNS(map[string][]netip.Addr{
-		"two.test": {netip.MustParseAddr("::1"), netip.MustParseAddr("127.0.0.1")},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dns.Close()
-	ln := listen(t, "tcp4", "127.0.0.1:0")
-	listen(t, "tcp6", "[::1]:"+port(ln))
+	dns, ln := twoFamilies(t)
 	var mu sync.Mutex
 	var sockets []string
 	control := func(network, _ string, _ syscall.RawConn) error {
@@ -53,6 +45,23 @@ func TestFallbackDelayNegativeSerial(t *testing.T) {
 	if len(sockets) != 1 {
 		t.Errorf("sockets %v, want the first attempt's alone", sockets)
 	}
+}
+
+// twoFamilies returns a DNS server that answers "two.test" with ::1 and
+// 127.0.0.1, and a listener on 127.0.0.1 whose port also listens on ::1; both
+// are closed when the test ends.
+func twoFamilies(t *testing.T) (*fakeDNS, net.Listener) {
+	t.Helper()
+	dns, err := newFakeDNS(map[string][]netip.Addr{
+		"two.test": {netip.MustParseAddr("::1"), netip.MustParseAddr("127.0.0.1")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(dns.Close)
+	ln := listen(t, "tcp4", "127.0.0.1:0")
+	listen(t, "tcp6", "[::1]:"+port(ln))
+	return dns, ln
 }
 
 // TestFixedLocalPortSerial checks that with a fixed local port, an attempt that
@@ -170,15 +179,7 @@ func closed[C io.Closer](c C, err error) error {
 // fallback racer; and that with a Trace it waits, so that the Trace hears of
 // every attempt before DialContext returns.
 func TestWinnerDoesNotWaitForLosers(t *testing.T) {
-	dns, err := newFakeDNS(map[string][]netip.Addr{
-		"two.test": {netip.MustParseAddr("::1"), netip.MustParseAddr("127.0.0.1")},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dns.Close()
-	ln := listen(t, "tcp4", "127.0.0.1:0")
-	listen(t, "tcp6", "[::1]:"+port(ln))
+	dns, ln := twoFamilies(t)
 	type result struct {
 		c   net.Conn
 		err error

@@ -146,15 +146,21 @@ func (s *Snapshot) bestRoute(table uint32, src, dst netip.Addr, oif int) (Route,
 		if oif != 0 && r.Type == Unicast && r.Index != oif {
 			continue
 		}
-		if !found || cmp.Or(
-			cmp.Compare(r.Dst.Bits(), best.Dst.Bits()),
-			cmp.Compare(r.From.Bits(), best.From.Bits()), // -1 for all sources
-			cmp.Compare(best.Priority, r.Priority),
-			cmp.Compare(r.Preference, best.Preference)) > 0 {
+		if !found || cmp.Or(cmp.Compare(r.Dst.Bits(), best.Dst.Bits()), preferRoute(&r, &best)) > 0 {
 			best, found = r, true
 		}
 	}
 	return best, found
+}
+
+// preferRoute compares two routes to one prefix for a source both are for: positive
+// when the kernel takes r over o (the more specific Route.From, then the lower
+// metric, then the higher router preference), negative when o, 0 when neither.
+func preferRoute(r, o *Route) int {
+	return cmp.Or(
+		cmp.Compare(r.From.Bits(), o.From.Bits()), // -1 for all sources
+		cmp.Compare(o.Priority, r.Priority),
+		cmp.Compare(r.Preference, o.Preference))
 }
 
 // decision turns a unicast route into a Decision, choosing a source if none is given.

@@ -1,7 +1,6 @@
 package netstate
 
 import (
-	"cmp"
 	"net/netip"
 	"slices"
 )
@@ -141,10 +140,7 @@ func (s *Snapshot) defaultRouteOf(a Addr) (Route, bool) {
 				!matches(r.From, src) {
 				continue
 			}
-			if best == nil || cmp.Or(
-				cmp.Compare(r.From.Bits(), best.From.Bits()), // -1 for all sources
-				cmp.Compare(best.Priority, r.Priority),
-				cmp.Compare(r.Preference, best.Preference)) > 0 {
+			if best == nil || preferRoute(r, best) > 0 {
 				best = r
 			}
 		}

@@ -119,9 +119,11 @@ func (s *Store) routerEvidence(snap *netstate.Snapshot, now time.Time) {
 	for _, sc := range s.sources {
 		st, has := netstate.NeighNone, false
 		if sc.link != 0 {
-			a := netstate.Addr{IP: sc.addr, Index: sc.link}
-			_, has = snap.RouterOf(a)
-			st = snap.RouterStateOf(a)
+			var gw netip.Addr
+			if gw, has = snap.RouterOf(netstate.Addr{IP: sc.addr, Index: sc.link}); has {
+				n, _ := snap.Neighbor(sc.link, gw)
+				st = n.State
+			}
 		}
 		failed := st == netstate.NeighFailed
 		back := !has || st == netstate.NeighReachable || st == netstate.NeighStale

@@ -317,10 +317,13 @@ func (p *Prober) recheck(now time.Time, busy bool) {
 // kernel's neighbour cache.
 func failedRouter(snap *netstate.Snapshot, src netip.Addr, port uint16) (Path, bool) {
 	a, ok := snap.Addr(src)
-	if !ok || snap.RouterStateOf(a) != netstate.NeighFailed {
+	if !ok {
 		return Path{}, false
 	}
-	gw, _ := snap.RouterOf(a)
+	gw, ok := snap.RouterOf(a)
+	if n, _ := snap.Neighbor(a.Index, gw); !ok || n.State != netstate.NeighFailed {
+		return Path{}, false
+	}
 	if gw.Is6() != src.Is6() {
 		return Path{}, false // an IPv4 route via IPv6 (RFC 8950): no connect from src reaches it
 	}
