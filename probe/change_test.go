@@ -137,6 +137,21 @@ func TestRouterFailed(t *testing.T) {
 	})
 }
 
+// routerFailed returns the host twoUplinks (with a via route) and a Store
+// that has seen srcA work and then eth0's router FAILED (generation 2), with
+// srcA suspect.
+func routerFailed(t *testing.T) (host, *probe.Store) {
+	t.Helper()
+	h := twoUplinks
+	h.via = true
+	s := probe.NewStore()
+	s.Observe(withRouter(h, 1, netstate.NeighReachable))
+	sample(s, srcA, dstD, 20*time.Millisecond)
+	s.Observe(withRouter(h, 2, netstate.NeighFailed))
+	wantHealth(t, s, srcA, probe.Suspect)
+	return h, s
+}
+
 // TestRouterSolicitedAgain checks that a FAILED router solicited again
 // (INCOMPLETE, then FAILED again, as while something sends through it) keeps
 // its episode: its source, made suspect once, is not let go by INCOMPLETE, nor
@@ -144,13 +159,7 @@ func TestRouterFailed(t *testing.T) {
 // router answers.
 func TestRouterSolicitedAgain(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		h := twoUplinks
-		h.via = true
-		s := probe.NewStore()
-		s.Observe(withRouter(h, 1, netstate.NeighReachable))
-		sample(s, srcA, dstD, 20*time.Millisecond)
-		s.Observe(withRouter(h, 2, netstate.NeighFailed))
-		wantHealth(t, s, srcA, probe.Suspect)
+		h, s := routerFailed(t)
 		s.Recheck(time.Now(), false)
 		s.Observe(withRouter(h, 3, netstate.NeighIncomplete))
 		wantHealth(t, s, srcA, probe.Suspect)
@@ -174,13 +183,7 @@ func TestRouterSolicitedAgain(t *testing.T) {
 // the episode: the source stays suspect and re-checked.
 func TestRouterEpisodeNeedsProof(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		h := twoUplinks
-		h.via = true
-		s := probe.NewStore()
-		s.Observe(withRouter(h, 1, netstate.NeighReachable))
-		sample(s, srcA, dstD, 20*time.Millisecond)
-		s.Observe(withRouter(h, 2, netstate.NeighFailed))
-		wantHealth(t, s, srcA, probe.Suspect)
+		h, s := routerFailed(t)
 		time.Sleep(time.Second)
 		sample(s, srcA, "2001:db8:a::20", time.Millisecond) // on eth0's prefix
 		wantHealth(t, s, srcA, probe.Suspect)
