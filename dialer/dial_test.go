@@ -8,6 +8,7 @@ import (
 	"os"
 	"reflect"
 	"runtime"
+	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -151,6 +152,34 @@ func TestDialQueryAllRefused(t *testing.T) {
 	}
 	if len(ae.Attempts) != 2 || ae.Attempts[0].Pair != bound || !errors.Is(err, syscall.ECONNREFUSED) || ae.Temporary() {
 		t.Errorf("attempts %v, want both pairs refused, not temporary", ae.Attempts)
+	}
+}
+
+// TestDialErrorKeepsZone: when every attempt to a literal with a zone fails,
+// the error names the literal as the caller wrote it, zone and all, as
+// net.Dialer's does (pairs drop a zone the kernel ignores).
+func TestDialErrorKeepsZone(t *testing.T) {
+	ln, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	}
+	dst := ln.Addr().(*net.TCPAddr).AddrPort()
+	ln.Close() // now refused
+	address := "[::1%lo]:" + strconv.Itoa(int(dst.Port()))
+	unbound := pairs.Pair{Src: netip.MustParseAddrPort("[::1]:0"), Dst: dst, Interface: "lo",
+		SrcClass: netstate.Loopback, DstClass: netstate.Loopback}
+	bound := unbound
+	bound.SrcClass = netstate.GUA // a pair that binds its source
+	sel := &fakeSelector{pairs: []pairs.Pair{bound, unbound}}
+	q := pairs.Query{Network: "tcp", Host: "::1%lo", Port: dst.Port()}
+	_, err = (&PairDialer{}).dialOver(t.Context(), q, "tcp", address, sel, nil)
+	var oe *net.OpError
+	var ae *AttemptsError
+	if !errors.As(err, &oe) || !errors.As(err, &ae) || len(ae.Attempts) != 2 {
+		t.Fatalf("error %#v, want a *net.OpError wrapping an *AttemptsError of two attempts", err)
+	}
+	if oe.Addr == nil || oe.Addr.String() != address {
+		t.Errorf("error names %v, want %s", oe.Addr, address)
 	}
 }
 

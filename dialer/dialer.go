@@ -388,14 +388,13 @@ func (d *PairDialer) dialOver(ctx context.Context, q pairs.Query, base, address 
 	if !ok {
 		return nil, &net.OpError{Op: "dial", Net: q.Network, Err: d.noSuitableAddress(q)}
 	}
+	if ap, err := netip.ParseAddrPort(address); err == nil && sameDst(ap, first.Dst) {
+		first.Dst = ap // the caller's literal, zone and all, for the errors below
+	}
 	if ctx.Err() != nil {
 		// Ended before any attempt: net.Dialer's own error for that, which it
 		// returns without making a socket.
-		dst := first.Dst.String()
-		if ap, err := netip.ParseAddrPort(address); err == nil && sameDst(ap, first.Dst) {
-			dst = address
-		}
-		return d.netDialer().DialContext(ctx, q.Network, dst)
+		return d.netDialer().DialContext(ctx, q.Network, first.Dst.String())
 	}
 	log := d.logger()
 	var c net.Conn
