@@ -119,6 +119,19 @@ func TestLabNAT64IPv6OnlyRA(t *testing.T) {
 		}
 	}
 
+	// A Selector that starts after the RA knows no prefix (RA options cannot
+	// be read back from the kernel): its first dial that needs one asks the
+	// routers (a Router Solicitation), whose answer brings it.
+	cold := &dialer.PairDialer{Timeout: 2 * time.Second, Resolver: l.Resolver(), Selector: labSelector(t, l, false)}
+	_, seen, el, err := dialPeer(t, cold, "tcp", literal)
+	if err != nil || seen.Addr() != natOutside {
+		t.Fatalf("a Selector started after the RA: %v (the server saw %v); want a dial through the NAT64", err, seen)
+	}
+	t.Logf("first dial of a Selector started after the RA: %v (translated path RTT %v)", el, rtt)
+	if el > rtt+100*time.Millisecond {
+		t.Errorf("first dial of a Selector started after the RA took %v; want within the RTT %v and 100 ms", el, rtt)
+	}
+
 	// An idle Selector stops its goroutines (the default one after
 	// pairs.DefaultIdleStop) and starts a new Monitor at the next use: that one
 	// still knows the prefix, although no RA has come since.

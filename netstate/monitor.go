@@ -133,6 +133,22 @@ func (m *Monitor) RouteFor(ctx context.Context, src, dst netip.Addr) (Decision, 
 	return m.be.routeFor(ctx, m.Snapshot(), src, dst)
 }
 
+// SolicitRouters sends one Router Solicitation (RFC 4861 section 6.3.7) to
+// the all-routers address on each link of indexes, so that their routers
+// advertise now instead of at their next unsolicited Router Advertisement,
+// which may be minutes away; what the advertisement tells (a PREF64) reaches
+// the snapshots as any RA's does. A process that starts after the last RA
+// knows no NAT64 prefix until the next one: this is how it asks. It needs a
+// raw ICMPv6 socket (CAP_NET_RAW): without one the error wraps
+// os.ErrPermission. The socket is made in the Monitor's network namespace
+// (WithNetNS). Elsewhere than Linux it returns errors.ErrUnsupported.
+func (m *Monitor) SolicitRouters(indexes ...int) error {
+	if m.closed.Load() {
+		return net.ErrClosed
+	}
+	return solicitRouters(m.cfg.netns, indexes)
+}
+
 // Close stops watching and waits for the Monitor's goroutines to end. Subscribers
 // are not called after Close returns. Close is idempotent; every call returns the
 // same error.

@@ -205,3 +205,75 @@ func TestMonitorPREF64(t *testing.T) {
 	l.sendPREF64RA(p96, 0, 0)
 	await(t, ch, &last, liveWait, "no PREF64 after the withdrawal", func(s *Snapshot) bool { return len(s.PREF64s) == 0 })
 }
+
+// TestSolicitRouters: a Monitor made for the lab's host namespace sends its
+// Router Solicitation there, on the link asked for, as RFC 4861 wants it (to
+// ff02::2, hop limit 255); the router's answer brings the PREF64 into the
+// next snapshot.
+func TestSolicitRouters(t *testing.T) {
+	l := raLab(t)
+	// A router: it has joined ff02::2 and takes what is sent there.
+	l.exec(l.peer, "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1")
+	m, ch := watch(t, l)
+	last := m.Snapshot().Generation
+	// The peer listens for solicitations on its end of the link.
+	var pc *ipv6.PacketConn
+	err := inNetNS(l.peer, func() error {
+		c, err := icmp.ListenPacket("ip6:ipv6-icmp", "::")
+		if err != nil {
+			return err
+		}
+		pc = c.IPv6PacketConn()
+		var f ipv6.ICMPFilter
+		f.SetAll(true)
+		f.Accept(ipv6.ICMPTypeRouterSolicitation)
+		return errors.Join(pc.SetICMPFilter(&f), pc.SetControlMessage(ipv6.FlagHopLimit|ipv6.FlagDst|ipv6.FlagInterface, true))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	ifi, err := interfaceIn(l.peer, "v0p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SolicitRouters(100); err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 1500)
+	if err := pc.SetReadDeadline(time.Now().Add(2 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	n, cm, src, err := pc.ReadFrom(b)
+	if err != nil {
+		t.Fatalf("no Router Solicitation heard: %v", err)
+	}
+	if b[0] != 133 || b[1] != 0 || n != 8 || cm.HopLimit != 255 || !cm.Dst.Equal(net.ParseIP("ff02::2")) || cm.IfIndex != ifi.Index {
+		t.Errorf("heard % x from %v (hop limit %d, to %v, on %d); want a Router Solicitation to ff02::2, hop limit 255, on %d",
+			b[:n], src, cm.HopLimit, cm.Dst, cm.IfIndex, ifi.Index)
+	}
+	if s := src.(*net.IPAddr); !s.IP.IsLinkLocalUnicast() {
+		t.Errorf("solicitation from %v, want the host's link-local address", s)
+	}
+	p96 := netip.MustParsePrefix("2001:db8:6464::/96")
+	l.sendPREF64RA(p96, 0, 30*time.Minute)
+	await(t, ch, &last, liveWait, "the answer's PREF64", func(s *Snapshot) bool {
+		got, ok := s.PREF64For(100)
+		return ok && got.Prefix == p96
+	})
+	m.Close()
+	if err := m.SolicitRouters(100); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("after Close: %v, want net.ErrClosed", err)
+	}
+}
+
+// interfaceIn looks an interface up by name inside namespace ns.
+func interfaceIn(ns, name string) (*net.Interface, error) {
+	var ifi *net.Interface
+	err := inNetNS(ns, func() error {
+		var err error
+		ifi, err = net.InterfaceByName(name)
+		return err
+	})
+	return ifi, err
+}

@@ -116,6 +116,17 @@ func nat64FactsOf(s *netstate.Snapshot, srcs []netstate.Addr) nat64Facts {
 	return f
 }
 
+// withoutRA returns the IPv6-only links that lack a prefix from an RA.
+func (f *nat64Facts) withoutRA() []int {
+	var out []int
+	for _, i := range f.v6only {
+		if !slices.Contains(f.ra, i) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
 // needsDNS reports whether an IPv6-only link lacks a prefix from the RA, which
 // the RFC 7050 discovery could give.
 func (f *nat64Facts) needsDNS() bool {

@@ -11,17 +11,19 @@ import (
 )
 
 // nat64Prefixes returns the links' NAT64 prefixes for a query to dsts under
-// view v: the RA's, DNS's (RFC 7050) and configured ones (see
-// nat64Facts.prefixes). The DNS discovery, when an IPv6-only link lacks an RA
-// prefix, is started only for a query with an IPv4 destination that might need
-// synthesis (a dial to a loopback or IPv6 address sends no query), and waited
-// for, bounded by ctx, only when the host has no native IPv4: otherwise
-// synthesized pairs come after the native ones, and a slow or failing lookup
-// must not hold every IPv4 dial (the next dials have its answer). The
-// discovery asks the Selector's resolver, whatever q's (the question is the
-// local network's DNS64, and ipv4only.arpa tells nothing of the application's
-// names).
-func (s *Selector) nat64Prefixes(ctx context.Context, v *view, dsts []netip.Addr) []netstate.PREF64 {
+// view v of w: the RA's, DNS's (RFC 7050) and configured ones (see
+// nat64Facts.prefixes). When an IPv6-only link lacks an RA prefix, the DNS
+// discovery is started only for a query with an IPv4 destination that might
+// need synthesis (a dial to a loopback or IPv6 address sends no query), and
+// waited for, bounded by ctx, only when the host has no native IPv4:
+// otherwise synthesized pairs come after the native ones, and a slow or
+// failing lookup must not hold every IPv4 dial (the next dials have its
+// answer). Without native IPv4, the routers of such links are also asked for
+// an RA (see awaitPREF64), and the prefixes are those of the snapshot it
+// brought. The discovery asks the Selector's resolver, whatever q's (the
+// question is the local network's DNS64, and ipv4only.arpa tells nothing of
+// the application's names).
+func (s *Selector) nat64Prefixes(ctx context.Context, w netstate.Watcher, v *view, dsts []netip.Addr) []netstate.PREF64 {
 	var dns []netip.Prefix
 	if f := &v.nat64; s.dns64 != nil && f.needsDNS() {
 		switch {
@@ -31,10 +33,31 @@ func (s *Selector) nat64Prefixes(ctx context.Context, v *view, dsts []netip.Addr
 			s.dns64.start(f.net)
 			dns, _ = s.dns64.known(f.net)
 		default:
-			dns = s.dns64.wait(ctx, f.net)
+			dns = s.awaitPREF64(ctx, w, f, s.solicitPREF64(w, f))
+			v = s.currentView(w)
 		}
 	}
 	return v.nat64.prefixes(v.snap, dns, s.cfg.pref64)
+}
+
+// solicitPREF64 asks the routers of f's IPv6-only links that gave no NAT64
+// prefix for a Router Advertisement, when due (see routerSolicits), and
+// returns until when their answer may come: zero when none is awaited.
+func (s *Selector) solicitPREF64(w netstate.Watcher, f *nat64Facts) time.Time {
+	return s.solicits.solicit(w, f.withoutRA(), time.Now(), s.log)
+}
+
+// awaitPREF64 is the wait of a dial that needs a NAT64 prefix on a host
+// without native IPv4: for the RFC 7050 discovery of f's network, then, when
+// it found none and none is configured, until one of f's IPv6-only links has
+// a Router Advertisement's prefix, at the latest until the time given. It
+// returns the discovery's prefixes.
+func (s *Selector) awaitPREF64(ctx context.Context, w netstate.Watcher, f *nat64Facts, until time.Time) []netip.Prefix {
+	dns := s.dns64.wait(ctx, f.net)
+	if len(dns) == 0 && len(s.cfg.pref64) == 0 {
+		awaitRAPrefix(ctx, w, f.v6only, until)
+	}
+	return dns
 }
 
 // knownPREF64s returns the links' NAT64 prefixes known now under view v,

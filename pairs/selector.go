@@ -67,11 +67,12 @@ type Query struct {
 // learned; the next call that needs them starts them again, and WithIdleStop makes
 // a Selector do that by itself when unused.
 type Selector struct {
-	cfg   config
-	log   *zap.Logger
-	store *probe.Store
-	life  lifecycle
-	dns64 *dns64Discovery // RFC 7050; nil in a Selector that could not start
+	cfg      config
+	log      *zap.Logger
+	store    *probe.Store
+	life     lifecycle
+	dns64    *dns64Discovery // RFC 7050; nil in a Selector that could not start
+	solicits routerSolicits  // Router Solicitations for a NAT64 prefix
 
 	mu   sync.Mutex           // held to make a new view
 	view atomic.Pointer[view] // of the newest snapshot ranked with
@@ -422,7 +423,8 @@ func (s *Selector) hostAddrs(ctx context.Context, q Query, f family, lits []neti
 	// prefixes are those the ranking takes: nat64Prefixes waits for the RFC
 	// 7050 discovery when an answer is IPv4, as the ranking would (known ones
 	// alone would leave a DNS64 answer beside its IPv4 address synthesized).
-	return desynthesize(addrs, s.nat64Prefixes(ctx, s.currentView(s.watcher()), addrs)), nil
+	w := s.watcher()
+	return desynthesize(addrs, s.nat64Prefixes(ctx, w, s.currentView(w), addrs)), nil
 }
 
 // desynthesizes reports whether q's DNS64 answers are taken as the IPv4
@@ -514,7 +516,7 @@ func (s *Selector) rankIn(ctx context.Context, w netstate.Watcher, v *view, q Qu
 		if q.streaming {
 			in.pref64 = s.knownPREF64s(v)
 		} else {
-			in.pref64 = s.nat64Prefixes(ctx, v, dsts)
+			in.pref64 = s.nat64Prefixes(ctx, w, v, dsts)
 		}
 	}
 	why := v.candidates(ctx, w, in, dsts, q.Local.Addr(), k.Translators(), s.cfg.policy)

@@ -176,30 +176,35 @@ func (st *Stream) start(ctx context.Context) {
 	st.awaitNAT64(ctx)
 }
 
-// awaitNAT64 makes the NAT64 prefix's DNS discovery (RFC 7050) one more
-// answer the Stream waits for, when an IPv6-only link lacks a prefix, the host
-// has no native IPv4 and the discovery has not ended: an IPv4 address of the
-// name may need it. A dial that has pairs without it does not wait for it.
+// awaitNAT64 makes the NAT64 prefix one more answer the Stream waits for,
+// when an IPv6-only link lacks a prefix and the host has no native IPv4: an
+// IPv4 address of the name may need it. The answer is the DNS discovery's
+// (RFC 7050), when it has not ended, or the routers' to a Router Solicitation
+// (see awaitPREF64). A dial that has pairs without it does not wait for it.
 // Otherwise it only starts the discovery (which looks an old answer up again).
 // st.mu is held.
 func (st *Stream) awaitNAT64(ctx context.Context) {
 	s := st.sel
-	f := &s.currentView(s.watcher()).nat64
+	w := s.watcher()
+	f := &s.currentView(w).nat64
 	if s.dns64 == nil || !st.fam.v6 || !f.needsDNS() {
 		return
 	}
-	if _, known := s.dns64.known(f.net); known || f.native4 {
-		// Known (an old answer is looked up again in the background), or
-		// not worth a wait: with native IPv4, synthesized pairs come after
+	if f.native4 {
+		// Not worth a wait: with native IPv4, synthesized pairs come after
 		// the native ones.
 		s.dns64.start(f.net)
 		return
 	}
-	network := f.net
+	until := s.solicitPREF64(w, f)
+	if _, known := s.dns64.known(f.net); known && until.IsZero() {
+		s.dns64.start(f.net) // an old answer is looked up again in the background
+		return
+	}
 	st.running++
 	st.wg.Go(func() {
 		s.use() // the lookup runs with the engine
-		s.dns64.wait(ctx, network)
+		s.awaitPREF64(ctx, w, f, until)
 		s.release()
 		st.mu.Lock()
 		defer st.mu.Unlock()

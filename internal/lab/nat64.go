@@ -201,8 +201,22 @@ func (o *owner) waitNAT64(ctx context.Context) error {
 // advertise sends an RA with a PREF64 option from ISP i's router to the client
 // (lifetime zero withdraws the prefix); o.mu is held.
 func (o *owner) advertise(i int, pref netip.Prefix, lifetime time.Duration) error {
-	p := &o.plan
-	u := &p.Uplinks[i]
+	if err := o.sendPREF64(i, pref, lifetime); err != nil {
+		return err
+	}
+	o.state.PREF64[i] = netip.Prefix{}
+	o.advertised[i].Store(nil)
+	if lifetime > 0 {
+		o.state.PREF64[i] = pref
+		o.advertised[i].Store(&advert{prefix: pref, until: time.Now().Add(lifetime)})
+	}
+	return nil
+}
+
+// sendPREF64 sends one RA with a PREF64 option from ISP i's router to the
+// client link.
+func (o *owner) sendPREF64(i int, pref netip.Prefix, lifetime time.Duration) error {
+	u := &o.plan.Uplinks[i]
 	opt, err := pref64Option(pref, lifetime)
 	if err != nil {
 		return err
@@ -211,14 +225,7 @@ func (o *owner) advertise(i int, pref netip.Prefix, lifetime time.Duration) erro
 	if err != nil {
 		return err
 	}
-	if err := sendRA(p.ns(u.ISP), ifISPDown, u.RouterLL, msg); err != nil {
-		return err
-	}
-	o.state.PREF64[i] = netip.Prefix{}
-	if lifetime > 0 {
-		o.state.PREF64[i] = pref
-	}
-	return nil
+	return sendRA(o.plan.ns(u.ISP), ifISPDown, u.RouterLL, msg)
 }
 
 // RequireNAT64 skips a test that uses the NAT64 control when tayga is not

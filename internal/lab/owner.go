@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -32,6 +33,9 @@ type owner struct {
 	tayga  *translator // the NAT64, once the NAT64 control was first turned on
 
 	homeMAC [2]string // the routers' link-layer addresses at home, saved by Move
+	// advertised is what each ISP router advertises now (AdvertisePREF64), for
+	// its answers to Router Solicitations; nil: nothing.
+	advertised [2]atomic.Pointer[advert]
 
 	shutdown     chan struct{} // closed when asked to shut down over the control socket
 	shutdownOnce sync.Once
@@ -131,6 +135,13 @@ func (o *owner) start() error {
 	}
 	o.zone = p.zone(o.pki.echList)
 	o.others = append(o.others, serveDNS(o.zone, pc, ln))
+	for i := range p.Uplinks {
+		a, err := o.answerSolicitations(i)
+		if err != nil {
+			return err
+		}
+		o.others = append(o.others, a)
+	}
 	ctl, err := listenCtl(o.dir, o.handle)
 	if err != nil {
 		return err

@@ -131,8 +131,8 @@ func nat64Scenario(key, name, what string, host func(*lab.Lab) string, dns bool)
 	sc.setup = "an IPv6-only client (`Families(false, true)`) whose uplink 1 is behind a NAT64 (`NAT64(true)`: tayga " +
 		"at ISP B, 2001:db8:6464::/96), announced by a Router Advertisement with a PREF64 option " +
 		"(`AdvertisePREF64`) sent after the warm Selector started; no DNS64. Dialed: " + what + ". A cold Selector " +
-		"starts after that RA and learns the prefix only from the next one (RA options cannot be read back from " +
-		"the kernel), so its dials fail."
+		"starts after that RA, which it cannot read back from the kernel: its dial asks the routers for the " +
+		"prefix (a Router Solicitation, answered at once by ISP B's router, as the lab's routers do)."
 	sc.apply = func(l *lab.Lab) error {
 		return steps(func() error { return l.Families(false, true) }, func() error { return l.NAT64(true) })
 	}
