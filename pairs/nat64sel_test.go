@@ -574,3 +574,30 @@ func TestNAT64StreamAfterFailedLookupAged(t *testing.T) {
 		}
 	})
 }
+
+// The prober's candidates to an IPv4 destination are "the pairs to dst under
+// the same rules as a ranking": on an IPv6-only host with a PREF64 the ranking
+// reaches 192.0.2.10 only through the NAT64, so the prober must be given those
+// synthesized paths too, or it never measures an IPv4 destination there (and,
+// on a dual-stack host, only ever measures its native IPv4 paths).
+func TestNAT64ProbeCandidates(t *testing.T) {
+	s, w := newTestSelector(t, ipv6Only(routedNAT64Snapshot(true)), nil)
+	dst := netip.MustParseAddrPort("192.0.2.10:80")
+	ps, err := s.Get(context.Background(), dst.Addr().String(), int(dst.Port()))
+	if err != nil || len(ps) == 0 {
+		t.Fatalf("Get = %v, %v; want the synthesized pairs", pairText(ps), err)
+	}
+	var want []string
+	for _, p := range ps {
+		want = append(want, p.Src.Addr().String()+" -> "+p.Dst.String())
+	}
+	var got []string
+	for _, p := range s.probeCandidates(w, dst) {
+		got = append(got, p.Src.Addr().String()+" -> "+p.Dst.String())
+	}
+	slices.Sort(want)
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("probeCandidates(%v):\n got %q\nwant %q (the ranking's pairs)", dst, got, want)
+	}
+}

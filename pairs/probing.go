@@ -48,15 +48,16 @@ func (s *Selector) want(e *engine, q Query, dsts []netip.Addr) {
 }
 
 // probeCandidates is the prober's Candidates: the pairs to dst under the same rules
-// as a ranking (an NPTv6 or NAT44 translator not yet tried is tried), as w sees the
-// host, dead sources included, unroutable pairs left out.
+// as a ranking (an NPTv6 or NAT44 translator not yet tried is tried, an IPv4 dst
+// is synthesized under the NAT64 prefixes known), as w sees the host, dead
+// sources included, unroutable pairs left out.
 func (s *Selector) probeCandidates(w netstate.Watcher, dst netip.AddrPort) []probe.Path {
 	d := normalizeLiteral(dst.Addr())
 	if netstate.Classify(d) == netstate.Loopback {
 		return nil
 	}
 	v := s.currentView(w)
-	in := &rankInput{srcs: v.srcs}
+	in := &rankInput{srcs: v.srcs, pref64: s.knownPREF64s(v)} // the prefixes known: the prober waits for none
 	v.candidates(context.Background(), w, in, []netip.Addr{d}, netip.Addr{}, s.store.Translators(), s.cfg.policy)
 	out := make([]probe.Path, 0, len(in.cands))
 	for _, c := range in.cands {
