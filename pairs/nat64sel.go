@@ -3,6 +3,7 @@ package pairs
 import (
 	"context"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/getapr/getapr/internal/nat64"
@@ -69,6 +70,24 @@ func (s *Selector) knownPREF64s(v *view) []netstate.PREF64 {
 		dns, _ = s.dns64.known(f.net)
 	}
 	return v.nat64.prefixes(v.snap, dns, s.cfg.pref64)
+}
+
+// desynthesisPrefixes returns the prefixes under which DNS64 answers are
+// turned back into IPv4 under view v: the links' (prefs), and every other
+// prefix the RFC 7050 discovery found for v's network. A DNS64 may answer
+// under any of them (RFC 7050 section 3); synthesis takes the first.
+func (s *Selector) desynthesisPrefixes(v *view, prefs []netstate.PREF64) []netstate.PREF64 {
+	if s.dns64 == nil || !v.nat64.needsDNS() {
+		return prefs
+	}
+	dns, _ := s.dns64.known(v.nat64.net)
+	prefs = slices.Clip(prefs) // appends copy: prefs may be shared
+	for _, p := range dns {
+		if !slices.ContainsFunc(prefs, func(q netstate.PREF64) bool { return q.Prefix == p }) {
+			prefs = append(prefs, netstate.PREF64{Prefix: p, Source: netstate.PREF64DNS})
+		}
+	}
+	return prefs
 }
 
 // needsSynthesis reports whether one of dsts is an IPv4 address a NAT64 could

@@ -601,3 +601,45 @@ func TestNAT64ProbeCandidates(t *testing.T) {
 		t.Errorf("probeCandidates(%v):\n got %q\nwant %q (the ranking's pairs)", dst, got, want)
 	}
 }
+
+// RFC 7050 discovery can reveal more than one prefix (a DNS64 with two); every
+// one is a known prefix, so AAAA answers under any of them stand for IPv4 and
+// must be turned back (one server, one destination), though synthesis uses
+// the first only.
+func TestNAT64DNS64SecondPrefix(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p2 := "2001:db8:6465::c000:20a" // 192.0.2.10 under the DNS64's second prefix
+		names := fakeDNS{"two.test": {ip(p2), ip("192.0.2.10")}}
+		lookup := func(ctx context.Context, network, host string) ([]netip.Addr, error) {
+			if host == "ipv4only.arpa." {
+				if network != "ip6" {
+					return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+				}
+				return []netip.Addr{ip("2001:db8:6464::c000:aa"), ip("2001:db8:6464::c000:ab"),
+					ip("2001:db8:6465::c000:aa"), ip("2001:db8:6465::c000:ab")}, nil
+			}
+			return names.lookup(ctx, network, host)
+		}
+		w := netstate.NewStatic(ipv6Only(routedNAT64Snapshot(false)))
+		defer w.Close()
+		s, err := New(WithWatcher(w), WithoutProbing(), withLookup(lookup))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		ps, err := s.Get(context.Background(), "two.test", 80)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dsts := map[netip.Addr]bool{}
+		for _, p := range ps {
+			if p.Dst.Addr() == ip(p2) && !p.Synthesized.IsValid() {
+				t.Errorf("DNS64 answer %s under a discovered prefix kept as a real IPv6 destination: %s", p2, pairText([]Pair{p}))
+			}
+			dsts[p.Dst.Addr()] = true
+		}
+		if len(dsts) != 1 {
+			t.Errorf("one server (192.0.2.10) is %d destinations: %q", len(dsts), pairText(ps))
+		}
+	})
+}

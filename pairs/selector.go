@@ -424,7 +424,8 @@ func (s *Selector) hostAddrs(ctx context.Context, q Query, f family, lits []neti
 	// 7050 discovery when an answer is IPv4, as the ranking would (known ones
 	// alone would leave a DNS64 answer beside its IPv4 address synthesized).
 	w := s.watcher()
-	return desynthesize(addrs, s.nat64Prefixes(ctx, w, s.currentView(w), addrs)), nil
+	prefs := s.nat64Prefixes(ctx, w, s.currentView(w), addrs)
+	return desynthesize(addrs, s.desynthesisPrefixes(s.currentView(w), prefs)), nil
 }
 
 // desynthesizes reports whether q's DNS64 answers are taken as the IPv4

@@ -355,7 +355,8 @@ func (s *Selector) orderGroups(ctx context.Context, q Query, eps []svcb.Endpoint
 		}
 		if f.v4 && f.v6 && desynthesizes(q) {
 			// DNS64 answers under a known prefix are their IPv4 server.
-			dsts = desynthesize(dsts, s.knownPREF64s(s.currentView(e.watcher)))
+			v := s.currentView(e.watcher)
+			dsts = desynthesize(dsts, s.desynthesisPrefixes(v, s.knownPREF64s(v)))
 		}
 		if dsts, _ = filterLocal(dsts, q.Local); len(dsts) == 0 {
 			continue
