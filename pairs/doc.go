@@ -114,7 +114,9 @@
 // host has no native IPv4, while other queries never do; looked up again, in
 // the background, when ten minutes old) or from WithPREF64 and GETAPR_PREF64. An IPv4 destination that a link with a prefix has no IPv4 route
 // to is synthesized under that prefix (RFC 6052) and paired with that link's
-// IPv6 sources (Pair.Synthesized), except for "tcp4" and host-scoped addresses.
+// IPv6 sources (Pair.Synthesized), except for host-scoped addresses and for
+// "tcp4" and "tcp6" (and "udp4", "udp6"): as with net.Dialer, a "tcp6" dial
+// takes only a name's IPv6 addresses, and fails on an IPv4 literal.
 // AAAA answers inside a known prefix are turned back into IPv4 (one server, one
 // destination). Translated pairs default to 206 ms without the IPv6 bias: after
 // real IPv6 and native IPv4 until measured. Status reports NAT64, PREF64 and

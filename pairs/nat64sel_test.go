@@ -643,3 +643,17 @@ func TestNAT64DNS64SecondPrefix(t *testing.T) {
 		}
 	})
 }
+
+// As net.Dialer's, a "tcp6" query takes IPv6 destinations only: an IPv4
+// literal has no pair even where a NAT64 prefix would reach it (see the
+// package documentation), and "tcp" reaches it.
+func TestNAT64NotForTCP6(t *testing.T) {
+	s, _ := newTestSelector(t, ipv6Only(routedNAT64Snapshot(true)), nil)
+	ctx := context.Background()
+	if ps, err := s.Attempts(ctx, Query{Network: "tcp6", Host: "192.0.2.10", Port: 80}); err == nil {
+		t.Errorf("tcp6 to an IPv4 literal: %q; want net.Dialer's error", pairText(ps))
+	}
+	if ps, err := s.Attempts(ctx, Query{Network: "tcp", Host: "192.0.2.10", Port: 80}); err != nil || len(ps) == 0 || !ps[0].Synthesized.IsValid() {
+		t.Errorf("tcp to an IPv4 literal: %q, %v; want synthesized pairs", pairText(ps), err)
+	}
+}
