@@ -79,7 +79,9 @@
 // a TCP-terminating middlebox (a captive portal, a broken proxy) does not
 // win. An attempt whose connect completed has its handshake's expected time
 // (twice the connect, or its measured RTO, within [100 ms, 2 s]) before the
-// next attempt starts; a failed handshake frees its turn at once. What the
+// next attempt starts, counted from when the handshake begins: with ECH, an
+// attempt whose handshake waits for the HTTPS answer holds the next one (it
+// would wait for the same answer). A failed handshake frees its turn at once. What the
 // handshake proved goes to probe: TLSSuccess, or Middlebox for no answer, a
 // reset or an answer that is not TLS (also for a handshake still waiting well
 // past its time when another attempt won), which makes later TLS dials try

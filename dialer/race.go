@@ -22,9 +22,11 @@ type dialFunc func(ctx context.Context, p pairs.Pair) (net.Conn, error)
 // handshakeFunc is the second step of an attempt whose connect succeeded,
 // when success is more than a connect (a TLS handshake over c): it returns
 // the connection to hand out, or an error (the caller then closes c), and how
-// long it waited before the handshake began (for what it needed to begin it).
-// It must return soon after ctx is done.
-type handshakeFunc func(ctx context.Context, p pairs.Pair, c net.Conn) (conn net.Conn, waited time.Duration, err error)
+// long it waited before the handshake began (for what it needed to begin it,
+// the same for every attempt: an HTTPS answer). It calls begin once, when
+// the handshake begins, unless it fails before. It must return soon after ctx
+// is done.
+type handshakeFunc func(ctx context.Context, p pairs.Pair, c net.Conn, begin func()) (conn net.Conn, waited time.Duration, err error)
 
 // queue is where a race takes its pairs from, in racing order: a fixed list,
 // or a *pairs.Stream that grows as DNS answers arrive.
@@ -112,10 +114,12 @@ var endingMessages = [...]string{
 func (e ending) String() string { return endingMessages[e] }
 
 // attemptResult is what one attempt goroutine hands back: its end, or (with
-// progress set) that its connect succeeded and its handshake began.
+// progress set) that its connect succeeded and its handshake began, or (with
+// waiting too) that its connect succeeded and its handshake waits to begin.
 type attemptResult struct {
 	index    int
 	progress bool
+	waiting  bool
 	conn     net.Conn
 	err      error
 	start    time.Time
@@ -147,12 +151,14 @@ type racer struct {
 	t0      time.Time       // when the first attempt started
 	other   bool            // an attempt of the other family than the first has started
 	// Per attempt, in start order: its pair, when it started, when its
-	// connect completed before a handshake (zero until then) and how long it
-	// took, and its error if it failed before any winner.
+	// handshake began after its connect (zero until then), how long the
+	// connect took, whether its handshake waits to begin, and its error if it
+	// failed before any winner.
 	pairs   []pairs.Pair
 	started []time.Time
 	shook   []time.Time
 	connect []time.Duration
+	waiting []bool
 	failed  []*AttemptError
 }
 
@@ -237,6 +243,7 @@ func (rc *racer) start() {
 	rc.started = append(rc.started, now)
 	rc.shook = append(rc.shook, time.Time{})
 	rc.connect = append(rc.connect, 0)
+	rc.waiting = append(rc.waiting, false)
 	rc.failed = append(rc.failed, nil)
 	rc.running++
 	rc.left = rc.queue.Left()
@@ -308,11 +315,13 @@ func (r *race) try(ctx context.Context, i int, p pairs.Pair, progress func(attem
 		if p.SrcClass != netstate.Loopback && !p.Fallback {
 			res.kernelRTT, _ = sockopt.KernelRTT(c)
 		}
+		begin := func() {}
 		if progress != nil {
-			progress(attemptResult{index: i, progress: true, connect: res.connect})
+			progress(attemptResult{index: i, progress: true, waiting: true, connect: res.connect})
+			begin = func() { progress(attemptResult{index: i, progress: true, connect: res.connect}) }
 		}
 		var hc net.Conn
-		if hc, res.waited, err = r.handshake(ctx, p, c); err == nil {
+		if hc, res.waited, err = r.handshake(ctx, p, c, begin); err == nil {
 			c = hc
 		}
 	}
@@ -372,14 +381,27 @@ func (rc *racer) wait() net.Conn {
 	}
 }
 
-// progress applies an attempt's completed connect: when it is the latest
-// attempt, whose delay the timer counts down, the timer is set to the
-// handshake's expected time instead (the draft's "extend the timer when the
-// attempt has made progress").
+// progress applies an attempt's completed connect. While its handshake waits
+// to begin (for an HTTPS answer, which every attempt would wait for), the
+// latest attempt holds the timer: another connect would not help. When its
+// handshake begins, the timer is set to the handshake's expected time instead
+// of the connect's (the draft's "extend the timer when the attempt has made
+// progress").
 func (rc *racer) progress(res attemptResult) {
 	i := res.index
-	rc.shook[i], rc.connect[i] = time.Now(), res.connect
-	if i == len(rc.pairs)-1 && rc.armed {
+	latest := i == len(rc.pairs)-1
+	rc.connect[i] = res.connect
+	if res.waiting {
+		rc.waiting[i] = true
+		if latest && rc.armed {
+			rc.timer.Stop()
+			rc.armed = false
+		}
+		return
+	}
+	held := rc.waiting[i] && !rc.armed
+	rc.waiting[i], rc.shook[i] = false, time.Now()
+	if latest && (rc.armed || held) {
 		rc.arm(handshakeDelay(rc.delay, rc.pairs[i], res.connect))
 	}
 }
@@ -404,7 +426,10 @@ func (rc *racer) joined() {
 	last := len(rc.pairs) - 1
 	due := rc.due
 	if !rc.armed {
-		due = rc.expected(last)
+		var ok bool
+		if due, ok = rc.expected(last); !ok {
+			return // held (see progress)
+		}
 	}
 	if soon := rc.started[last].Add(minimumDelay(rc.delay)); grew && rc.stalled(now) && soon.Before(due) {
 		due = soon // in the past, or within the minimum: arm clamps it
@@ -413,19 +438,23 @@ func (rc *racer) joined() {
 }
 
 // expected returns when attempt i is expected to have connected, or, in its
-// handshake, to have finished that.
-func (rc *racer) expected(i int) time.Time {
-	if !rc.shook[i].IsZero() {
-		return rc.shook[i].Add(handshakeDelay(rc.delay, rc.pairs[i], rc.connect[i]))
+// handshake, to have finished that; ok is false while its handshake waits to
+// begin (no time is expected of it).
+func (rc *racer) expected(i int) (t time.Time, ok bool) {
+	switch {
+	case rc.waiting[i]:
+		return time.Time{}, false
+	case !rc.shook[i].IsZero():
+		return rc.shook[i].Add(handshakeDelay(rc.delay, rc.pairs[i], rc.connect[i])), true
 	}
-	return rc.started[i].Add(attemptDelay(rc.delay, rc.pairs[i]))
+	return rc.started[i].Add(attemptDelay(rc.delay, rc.pairs[i])), true
 }
 
 // stalled reports whether an attempt still running is past its expected
 // time.
 func (rc *racer) stalled(now time.Time) bool {
 	for i := range rc.pairs {
-		if rc.failed[i] == nil && !now.Before(rc.expected(i)) {
+		if due, ok := rc.expected(i); ok && rc.failed[i] == nil && !now.Before(due) {
 			return true
 		}
 	}

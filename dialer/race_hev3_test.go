@@ -222,7 +222,8 @@ type hsStep = step
 
 // fakeHandshakes plays handshake steps keyed by the pair's source.
 func fakeHandshakes(f *fakeNet, steps map[netip.Addr]hsStep) handshakeFunc {
-	return func(ctx context.Context, p pairs.Pair, c net.Conn) (net.Conn, time.Duration, error) {
+	return func(ctx context.Context, p pairs.Pair, c net.Conn, begin func()) (net.Conn, time.Duration, error) {
+		begin()
 		s := steps[p.Src.Addr()]
 		if err := f.wait(ctx, s); err != nil {
 			return nil, 0, err
@@ -393,4 +394,53 @@ func TestOutcomeExcludesServiceWait(t *testing.T) {
 	if o.Result != probe.Canceled || o.Duration != 10*ms {
 		t.Errorf("outcome %v after %v; want canceled after 10ms (the handshake's own time)", o.Result, o.Duration)
 	}
+}
+
+// TestRaceHeldWhileHandshakeWaits: with ECH (PairDialer.ECH), an attempt whose
+// TCP connect is done waits for the HTTPS answer before its ClientHello
+// (HEv3: an SVCB-reliant client MUST wait for SVCB before the handshake).
+// That wait is the same for every attempt: it is not a path that stalls.
+// Here the HTTPS answer comes at 500 ms, every connect takes 5 ms and every
+// handshake 5 ms once the answer is in. The first attempt is established at
+// 510 ms; the race should not have opened a connection over every other
+// pair meanwhile, each one waiting for the same DNS answer (it started all
+// four, at 0, 105, 210 and 315 ms, when the timer ran down the handshake's
+// expected time from the connect, not from when the handshake could begin).
+func TestRaceHeldWhileHandshakeWaits(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ps := testPairs(4)
+		steps := map[netip.Addr]step{}
+		for _, p := range ps {
+			steps[p.Src.Addr()] = step{after: 5 * time.Millisecond}
+		}
+		f := newFakeNet(steps)
+		svc := make(chan struct{})
+		time.AfterFunc(500*time.Millisecond, func() { close(svc) })
+		r := f.newRace(ps, 0)
+		// As d.handshaker with d.ECH: wait for the Stream's Service (the
+		// HTTPS answer), then a 5 ms handshake.
+		r.handshake = func(ctx context.Context, p pairs.Pair, c net.Conn, begin func()) (net.Conn, time.Duration, error) {
+			start := time.Now()
+			select {
+			case <-svc:
+			case <-ctx.Done():
+				return nil, time.Since(start), ctx.Err()
+			}
+			waited := time.Since(start)
+			begin()
+			if err := f.wait(ctx, step{after: 5 * time.Millisecond}); err != nil {
+				return nil, waited, err
+			}
+			return c, waited, nil
+		}
+		conn, err := r.run(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.Close()
+		synctest.Wait()
+		if n := len(f.startTimes()); n != 1 {
+			t.Errorf("%d attempts started (at %v) while the first one only waited for the HTTPS answer; want that one", n, f.startTimes())
+		}
+	})
 }

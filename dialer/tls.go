@@ -102,9 +102,9 @@ func (d *PairDialer) tlsConfig(host string) *tls.Config {
 // handshaker returns the TLS step of a dial's attempts: a client handshake
 // with cfg over the connection. With d.ECH, the pair's ECH configuration
 // comes from its HTTPS record, whose answer the handshake waits for (service
-// says which record covers a pair).
+// says which record covers a pair) before it begins.
 func (d *PairDialer) handshaker(cfg *tls.Config, service func(context.Context, pairs.Pair) (*pairs.Service, error)) handshakeFunc {
-	return func(ctx context.Context, p pairs.Pair, c net.Conn) (net.Conn, time.Duration, error) {
+	return func(ctx context.Context, p pairs.Pair, c net.Conn, begin func()) (net.Conn, time.Duration, error) {
 		conf := cfg
 		var waited time.Duration
 		if d.ECH {
@@ -120,6 +120,7 @@ func (d *PairDialer) handshaker(cfg *tls.Config, service func(context.Context, p
 				conf.MinVersion = tls.VersionTLS13
 			}
 		}
+		begin()
 		tc := tls.Client(c, conf)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			return nil, waited, err

@@ -195,18 +195,23 @@ func TestTLSConfigServerName(t *testing.T) {
 }
 
 // TestHandshakerECH: with ECH on, the handshake takes the pair's record's
-// ECH config (waiting for it through service); without, it does not ask.
+// ECH config (waiting for it through service, before it tells the race that
+// it begins); without, it does not ask.
 func TestHandshakerECH(t *testing.T) {
-	asked := 0
+	asked, askedAtBegin := 0, -1
 	service := func(context.Context, pairs.Pair) (*pairs.Service, error) {
 		asked++
 		return &pairs.Service{ECH: []byte{1, 2, 3}}, nil // not a valid list: the handshake fails on it
 	}
 	c1, c2 := net.Pipe()
 	defer c2.Close()
-	_, _, err := (&PairDialer{ECH: true}).handshaker(&tls.Config{ServerName: "x.test"}, service)(t.Context(), pairs.Pair{}, c1)
+	begin := func() { askedAtBegin = asked }
+	_, _, err := (&PairDialer{ECH: true}).handshaker(&tls.Config{ServerName: "x.test"}, service)(t.Context(), pairs.Pair{}, c1, begin)
 	if asked != 1 || err == nil {
 		t.Errorf("with ECH: asked %d, err %v; want asked once and the malformed config refused", asked, err)
+	}
+	if askedAtBegin != 1 {
+		t.Errorf("begin called with the service asked %d times; want after it answered", askedAtBegin)
 	}
 	if probe.TLSResultOf(err) == probe.Middlebox {
 		t.Errorf("a local ECH config error counts as a middlebox: %v", err)
