@@ -75,17 +75,17 @@
 // # TLS: Happy Eyeballs v3
 //
 // DialTLSContext races until the TLS handshake is done, as the Happy Eyeballs
-// v3 draft says a TLS client should: a path whose TCP handshake completes at
-// a TCP-terminating middlebox (a captive portal, a broken proxy) does not
-// win. An attempt whose connect completed has its handshake's expected time
-// (twice the connect, or its measured RTO, within [100 ms, 2 s]) before the
-// next attempt starts, counted from when the handshake begins: with ECH, an
-// attempt whose handshake waits for the HTTPS answer holds the next one (it
-// would wait for the same answer). A failed handshake frees its turn at once. What the
+// v3 draft says a TLS client should: a path whose TCP handshake completes at a
+// TCP-terminating middlebox (a captive portal, a broken proxy) does not win. An
+// attempt whose connect completed has its handshake's expected time (twice the
+// connect, or its measured RTO, within [100 ms, 2 s]) before the next attempt
+// starts, counted from when the handshake begins: with ECH, an attempt whose
+// handshake waits for the HTTPS answer holds the next one (it would wait for
+// the same answer). A failed handshake frees its turn at once. What the
 // handshake proved goes to probe: TLSSuccess, or Middlebox for no answer, a
 // reset or an answer that is not TLS (also for a handshake still waiting well
-// past its time when another attempt won), which makes later TLS dials try
-// that pair, and its interface's other sources, last. Certificate errors, ECH
+// past its time when another attempt won), which makes later TLS dials try that
+// pair, and its interface's other sources, last. Certificate errors, ECH
 // rejections and alerts are the peer's TLS answer: they count against no path,
 // and when every attempt ends so, that error is returned as tls.Dialer would.
 // The host's HTTPS records are asked for too (their port, priorities, ALPN,
