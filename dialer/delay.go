@@ -34,18 +34,6 @@ func attemptDelay(configured time.Duration, p pairs.Pair) time.Duration {
 	return p.RTO()
 }
 
-// minimumDelay returns the least time between the starts of two attempts when
-// the race starts the next one sooner than its delay (answers that joined
-// while an attempt stalled): the draft's Minimum Connection Attempt Delay,
-// probe.MinRTO (100 ms), or the configured delay when shorter, floored at
-// MinAttemptDelay.
-func minimumDelay(configured time.Duration) time.Duration {
-	if configured > 0 {
-		return max(min(configured, probe.MinRTO), MinAttemptDelay)
-	}
-	return probe.MinRTO
-}
-
 // handshakeDelay returns how long to wait for an attempt's handshake (TLS),
 // once its connect has completed in connect, before the next attempt starts:
 // the draft's "estimated time for the full connection establishment". A

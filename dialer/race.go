@@ -411,9 +411,8 @@ func (rc *racer) progress(res attemptResult) {
 // due one delay after the latest attempt's start (or its connect, when it is
 // in its handshake), as if its pair had been there. When the change brought
 // pairs and an attempt has stalled (its own delay passed without its connect
-// or handshake completing), the next one starts as soon as the minimum delay
-// after the latest start allows (the draft's "fire the timer sooner",
-// "subject to the Minimum Connection Attempt Delay": see minimumDelay). With
+// or handshake completing), the next one starts as soon as MinAttemptDelay
+// after the latest start allows (the draft's "fire the timer sooner"). With
 // nothing running, wait starts the next pair itself.
 func (rc *racer) joined() {
 	left := rc.queue.Left()
@@ -431,8 +430,8 @@ func (rc *racer) joined() {
 			return // held (see progress)
 		}
 	}
-	if soon := rc.started[last].Add(minimumDelay(rc.delay)); grew && rc.stalled(now) && soon.Before(due) {
-		due = soon // in the past, or within the minimum: arm clamps it
+	if soon := rc.started[last].Add(MinAttemptDelay); grew && rc.stalled(now) && soon.Before(due) {
+		due = soon // in the past, or within MinAttemptDelay: arm clamps it
 	}
 	rc.arm(max(due.Sub(now), 0))
 }
