@@ -144,6 +144,7 @@ type racer struct {
 	results chan attemptResult
 	timer   *time.Timer     // starts the next attempt; nil until needed
 	armed   bool            // timer is set and has not fired
+	holding bool            // timer stopped while the latest attempt's handshake waits to begin
 	due     time.Time       // when the armed timer fires
 	changed <-chan struct{} // the queue's, until it changes
 	running int             // attempts started and not yet collected
@@ -282,7 +283,7 @@ func (rc *racer) arm(d time.Duration) {
 	} else {
 		rc.timer.Reset(d)
 	}
-	rc.armed, rc.due = true, time.Now().Add(d)
+	rc.armed, rc.holding, rc.due = true, false, time.Now().Add(d)
 }
 
 // attempt runs on its own goroutine: one attempt over pair p, the i-th. In
@@ -395,13 +396,12 @@ func (rc *racer) progress(res attemptResult) {
 		rc.waiting[i] = true
 		if latest && rc.armed {
 			rc.timer.Stop()
-			rc.armed = false
+			rc.armed, rc.holding = false, true
 		}
 		return
 	}
-	held := rc.waiting[i] && !rc.armed
 	rc.waiting[i], rc.shook[i] = false, time.Now()
-	if latest && (rc.armed || held) {
+	if latest && (rc.armed || rc.holding) {
 		rc.arm(handshakeDelay(rc.delay, rc.pairs[i], res.connect))
 	}
 }

@@ -444,3 +444,26 @@ func TestRaceHeldWhileHandshakeWaits(t *testing.T) {
 		}
 	})
 }
+
+// TestRaceSerialHandshake: a negative AttemptDelay makes attempts
+// serial ("the next starts only when the previous one has failed"). With a
+// handshake (DialTLSContext), an attempt whose connect completed must not
+// start the next one while its handshake runs.
+func TestRaceSerialHandshake(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ps := testPairs(2)
+		a, b := ps[0].Src.Addr(), ps[1].Src.Addr()
+		f := newFakeNet(map[netip.Addr]step{a: {after: 20 * time.Millisecond}, b: {after: 5 * time.Millisecond}})
+		r := f.newRace(ps, -1)
+		r.handshake = fakeHandshakes(f, map[netip.Addr]hsStep{a: {after: 500 * time.Millisecond}, b: {after: 5 * time.Millisecond}})
+		c, err := r.run(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		synctest.Wait()
+		if got, ok := f.startTimes()[b]; ok {
+			t.Errorf("serial race started the second attempt at %v while the first one's handshake was running (won by %v)", got, c.(*fakeConn).src)
+		}
+	})
+}
