@@ -139,9 +139,11 @@ func (m *Monitor) RouteFor(ctx context.Context, src, dst netip.Addr) (Decision, 
 // which may be minutes away; what the advertisement tells (a PREF64) reaches
 // the snapshots as any RA's does. A process that starts after the last RA
 // knows no NAT64 prefix until the next one: this is how it asks. It needs a
-// raw ICMPv6 socket (CAP_NET_RAW): without one the error wraps
-// os.ErrPermission. The socket is made in the Monitor's network namespace
-// (WithNetNS). Elsewhere than Linux it returns errors.ErrUnsupported.
+// raw ICMPv6 socket (CAP_NET_RAW): without one the error is an
+// *os.SyscallError for "socket" that wraps os.ErrPermission; a link that
+// could not send adds its own error ("link N: ..."). The socket is made in the
+// Monitor's network namespace (WithNetNS). Elsewhere than Linux it returns
+// errors.ErrUnsupported.
 func (m *Monitor) SolicitRouters(indexes ...int) error {
 	if m.closed.Load() {
 		return net.ErrClosed

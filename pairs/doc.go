@@ -106,9 +106,10 @@
 //
 // NAT64: each link may have a NAT64 prefix, from a Router Advertisement
 // (netstate.Snapshot.PREF64s; when a query needs a prefix on a host without
-// native IPv4, the routers of IPv6-only links without one are asked for an RA,
-// once per link and then with backoff, and the query waits up to 1 s for it:
-// see netstate.Monitor.SolicitRouters), from DNS (RFC 7050, on IPv6-only links without
+// native IPv4 and neither DNS nor the configuration gave one, the routers of
+// IPv6-only links without one are asked for an RA, once per link and then
+// with backoff, and the query waits up to 1 s for it: see
+// netstate.Monitor.SolicitRouters), from DNS (RFC 7050, on IPv6-only links without
 // one; looked up once per network, with the Selector's resolver, at the first
 // query with an IPv4 destination or a name, which waits for it only when the
 // host has no native IPv4, while other queries never do; looked up again, in

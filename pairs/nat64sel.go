@@ -34,7 +34,7 @@ func (s *Selector) nat64Prefixes(ctx context.Context, w netstate.Watcher, v *vie
 			s.dns64.start(f.net)
 			dns, _ = s.dns64.known(f.net)
 		default:
-			dns = s.awaitPREF64(ctx, w, f, s.solicitPREF64(w, f))
+			dns = s.awaitPREF64(ctx, w, f)
 			v = s.currentView(w)
 		}
 	}
@@ -43,20 +43,29 @@ func (s *Selector) nat64Prefixes(ctx context.Context, w netstate.Watcher, v *vie
 
 // solicitPREF64 asks the routers of f's IPv6-only links that gave no NAT64
 // prefix for a Router Advertisement, when due (see routerSolicits), and
-// returns until when their answer may come: zero when none is awaited.
+// returns until when their answer may come: zero when none is awaited. It
+// asks only when nothing else gave a prefix: the RFC 7050 discovery of f's
+// network has ended with none, none is configured, and the Selector runs (a
+// closed one asks nothing, as it looks nothing up).
 func (s *Selector) solicitPREF64(w netstate.Watcher, f *nat64Facts) time.Time {
+	if s.dns64 == nil || len(s.cfg.pref64) > 0 || s.life.running.Load() == nil {
+		return time.Time{}
+	}
+	if dns, known := s.dns64.known(f.net); !known || len(dns) > 0 {
+		return time.Time{}
+	}
 	return s.solicits.solicit(w, f.withoutRA(), time.Now(), s.log)
 }
 
 // awaitPREF64 is the wait of a dial that needs a NAT64 prefix on a host
 // without native IPv4: for the RFC 7050 discovery of f's network, then, when
-// it found none and none is configured, until one of f's IPv6-only links has
-// a Router Advertisement's prefix, at the latest until the time given. It
-// returns the discovery's prefixes.
-func (s *Selector) awaitPREF64(ctx context.Context, w netstate.Watcher, f *nat64Facts, until time.Time) []netip.Prefix {
+// that found none, for the routers' answer to a Router Solicitation (see
+// solicitPREF64): until one of f's IPv6-only links has a prefix from an RA,
+// at most raWait. It returns the discovery's prefixes.
+func (s *Selector) awaitPREF64(ctx context.Context, w netstate.Watcher, f *nat64Facts) []netip.Prefix {
 	dns := s.dns64.wait(ctx, f.net)
-	if len(dns) == 0 && len(s.cfg.pref64) == 0 {
-		awaitRAPrefix(ctx, w, f.v6only, until)
+	if len(dns) == 0 {
+		awaitRAPrefix(ctx, w, f.v6only, s.solicitPREF64(w, f))
 	}
 	return dns
 }

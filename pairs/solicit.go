@@ -84,28 +84,42 @@ func (r *routerSolicits) solicit(w netstate.Watcher, links []int, now time.Time,
 	if len(due) == 0 {
 		return until
 	}
-	err := sw.SolicitRouters(due...)
-	if errors.Is(err, os.ErrPermission) || errors.Is(err, errors.ErrUnsupported) {
-		r.denied = true
-		log.Debug("cannot solicit router advertisements; NAT64 prefixes come from RAs as they arrive", zap.Error(err))
-		return until
-	}
 	if r.links == nil {
 		r.links = make(map[int]solicited)
 	}
-	for _, i := range due {
+	var sent []int
+	for _, i := range due { // one at a time: a link's failure is not the others'
+		err := sw.SolicitRouters(i)
+		if refused(err) {
+			r.denied = true
+			log.Debug("cannot solicit router advertisements; NAT64 prefixes come from RAs as they arrive", zap.Error(err))
+			break
+		}
 		every := raSolicitFirst
 		if last, ok := r.links[i]; ok {
 			every = min(2*last.every, raSolicitMax)
 		}
 		r.links[i] = solicited{at: now, every: every}
+		if err != nil {
+			log.Debug("router solicitation failed", zap.Int("link", i), zap.Error(err))
+			continue
+		}
+		sent = append(sent, i)
 	}
-	if err != nil {
-		log.Debug("router solicitation failed", zap.Ints("links", due), zap.Error(err))
+	if len(sent) == 0 {
 		return until
 	}
-	log.Debug("solicited router advertisements for a NAT64 prefix", zap.Ints("links", due))
+	log.Debug("solicited router advertisements for a NAT64 prefix", zap.Ints("links", sent))
 	return now.Add(raWait)
+}
+
+// refused reports whether err, from SolicitRouters, says that the host gives
+// no raw socket (no CAP_NET_RAW) or cannot solicit at all, rather than that a
+// link could not send.
+func refused(err error) bool {
+	var se *os.SyscallError
+	return errors.Is(err, errors.ErrUnsupported) ||
+		errors.As(err, &se) && se.Syscall == "socket" && errors.Is(se.Err, os.ErrPermission)
 }
 
 // latest returns the later of a and b.

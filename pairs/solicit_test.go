@@ -3,9 +3,13 @@ package pairs
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
+	"net/netip"
 	"os"
 	"slices"
 	"sync"
+	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -93,15 +97,15 @@ func TestNAT64SolicitsRouters(t *testing.T) {
 		if d := time.Since(start); d != 30*time.Millisecond {
 			t.Errorf("the literal waited %v; want the RA's 30ms", d)
 		}
-		if got := w.solicited(); len(got) != 1 || !slices.Equal(got[0].links, []int{2, 3}) {
-			t.Errorf("solicited %+v; want once, on links 2 and 3", got)
+		if got := w.solicited(); len(got) != 2 || !slices.Equal(got[0].links, []int{2}) || !slices.Equal(got[1].links, []int{3}) {
+			t.Errorf("solicited %+v; want once on link 2, once on link 3", got)
 		}
 		// Known now (eth1's): no more solicitation for it, no wait.
 		start = time.Now()
 		if _, err := s.Get(ctx, "192.0.2.11", 80); err != nil || time.Since(start) != 0 {
 			t.Fatalf("second literal: %v after %v", err, time.Since(start))
 		}
-		if got := w.solicited(); len(got) != 1 {
+		if got := w.solicited(); len(got) != 2 {
 			t.Errorf("solicited %+v; want no second one within %v", got, raSolicitFirst)
 		}
 	})
@@ -124,8 +128,8 @@ func TestNAT64StreamSolicitsRouters(t *testing.T) {
 		if !slices.Equal(got, want) || time.Since(start) != 20*time.Millisecond {
 			t.Errorf("after %v:\n got %q\nwant %q after 20ms", time.Since(start), got, want)
 		}
-		if n := len(w.solicited()); n != 1 {
-			t.Errorf("%d solicitations, want 1", n)
+		if n := len(w.solicited()); n != 2 {
+			t.Errorf("%d solicitations, want 2 (links 2 and 3)", n)
 		}
 	})
 }
@@ -165,8 +169,8 @@ func TestNAT64SolicitBackoff(t *testing.T) {
 		}
 		first := 0 * time.Second
 		second := raWait + raSolicitFirst
-		third := second + raWait + 2*raSolicitFirst // 60 s after the second
-		if want := []time.Duration{first, second, third}; !slices.Equal(at, want) {
+		third := second + raWait + 2*raSolicitFirst                                                       // 60 s after the second
+		if want := []time.Duration{first, first, second, second, third, third}; !slices.Equal(at, want) { // links 2 and 3
 			t.Errorf("solicited at %v, want %v", at, want)
 		}
 	})
@@ -205,6 +209,172 @@ func TestNAT64NoSolicitWithNativeIPv4(t *testing.T) {
 		}
 		if got := w.solicited(); len(got) != 0 {
 			t.Errorf("solicited %+v with native IPv4", got)
+		}
+	})
+}
+
+// TestNAT64NoSolicitTCP6Stream: a "tcp6" dial synthesizes nothing (it
+// asks no A record): it needs no NAT64 prefix, so it must send no Router
+// Solicitation (as Get does for a name without IPv4 destinations).
+func TestNAT64NoSolicitTCP6Stream(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, w := solicitingSelector(t, 0, nil)
+		start := time.Now()
+		st, err := s.Stream(context.Background(), Query{Network: "tcp6", Host: "v6.test", Port: 80})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		awaitDone(st)
+		if got := w.solicited(); len(got) != 0 {
+			t.Errorf("a tcp6 dial solicited %+v (Stream done after %v)", got, time.Since(start))
+		}
+	})
+}
+
+// TestNAT64NoSolicitWhenDNS64Known: "When a dial on a host without native
+// IPv4 needs a prefix that neither an RA nor RFC 7050 gave, the Selector asks
+// the routers". Once RFC 7050 has given the prefix, later dials must not keep
+// soliciting (every 30 s, 60 s, ... 1 h, forever).
+func TestNAT64NoSolicitWhenDNS64Known(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := &soliciting{Static: netstate.NewStatic(ipv6Only(routedNAT64Snapshot(false))), start: time.Now()}
+		lookup := func(ctx context.Context, network, host string) ([]netip.Addr, error) {
+			if host == "ipv4only.arpa." && network == "ip6" {
+				return []netip.Addr{ip("2001:db8:6464::c000:aa"), ip("2001:db8:6464::c000:ab")}, nil
+			}
+			return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+		}
+		s, err := New(WithWatcher(w), WithoutProbing(), withLookup(lookup))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { s.Close(); w.Close() }()
+		ctx := context.Background()
+		if _, err := s.Get(ctx, "192.0.2.10", 80); err != nil {
+			t.Fatal(err)
+		}
+		first := len(w.solicited())
+		for range 3 {
+			time.Sleep(2 * time.Minute) // past any backoff step so far, well within the 10-minute DNS64 refresh
+			ps, err := s.Get(ctx, "192.0.2.10", 80)
+			if err != nil || len(ps) == 0 || !ps[0].Synthesized.IsValid() {
+				t.Fatalf("Get: %v, %v", pairText(ps), err)
+			}
+		}
+		if got := w.solicited(); len(got) != first {
+			t.Errorf("solicited %+v; the DNS64 prefix was known after the first dial (%d solicitation(s) then)", got, first)
+		}
+	})
+}
+
+// partialSoliciting sends on every link but fails on link 3 with err; the
+// routers of link 2 answer.
+type partialSoliciting struct {
+	*soliciting
+	linkErr error
+}
+
+func (w *partialSoliciting) SolicitRouters(indexes ...int) error {
+	err := w.soliciting.SolicitRouters(indexes...)
+	if slices.Contains(indexes, 3) {
+		return fmt.Errorf("link 3: %w", os.NewSyscallError("sendto", w.linkErr))
+	}
+	return err
+}
+
+func partialSelector(t *testing.T, linkErr error) (*Selector, *partialSoliciting) {
+	w := &partialSoliciting{&soliciting{Static: netstate.NewStatic(ipv6Only(routedNAT64Snapshot(false))), answerIn: 30 * time.Millisecond, start: time.Now()}, linkErr}
+	s, err := New(WithWatcher(w), WithoutProbing(), withLookup(fakeDNS{}.lookup))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close(); w.Close() })
+	return s, w
+}
+
+// TestNAT64SolicitPartialFailureWaits: the solicitation failed on link 3
+// (e.g. ENETDOWN) but went out on link 2, whose router answers in 30 ms: an
+// answer "may come to a solicitation on one of links", so the dial must wait
+// for it as it does when every link succeeded.
+func TestNAT64SolicitPartialFailureWaits(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, _ := partialSelector(t, syscall.ENETDOWN)
+		ps, err := s.Get(context.Background(), "192.0.2.10", 80)
+		if err != nil || len(ps) == 0 {
+			t.Fatalf("Get = %v, %v; want the pairs through the prefix link 2's router gave 30 ms after the solicitation", pairText(ps), err)
+		}
+	})
+}
+
+// TestNAT64SolicitPerLinkEPERM: a sendto refused on one link (EPERM: e.g. an
+// ip6tables OUTPUT rule on that interface) is not "the host refused (no raw
+// socket)": it must not end every later solicitation on every link.
+func TestNAT64SolicitPerLinkEPERM(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, w := partialSelector(t, syscall.EPERM)
+		w.answerIn = 0 // no router answers
+		var npe *NoPairError
+		if _, err := s.Get(context.Background(), "192.0.2.10", 80); !errors.As(err, &npe) {
+			t.Fatalf("Get: %v", err)
+		}
+		time.Sleep(2 * raSolicitFirst)
+		s.Get(context.Background(), "192.0.2.10", 80)
+		if n := len(w.solicited()); n != 4 {
+			t.Errorf("%d solicitations, want 4 (links 2 and 3, twice): one link's EPERM marked the whole host denied", n)
+		}
+	})
+}
+
+// TestNAT64NoSolicitWhenClosed: after Close the Selector "still
+// ranks, from what it knew" but starts nothing (the DNS64 discovery looks
+// nothing up while stopped): a WithWatcher Monitor outlives it, and must not
+// be made to send Router Solicitations for a closed Selector.
+func TestNAT64NoSolicitWhenClosed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, w := solicitingSelector(t, 30*time.Millisecond, nil)
+		s.Close()
+		s.Get(context.Background(), "192.0.2.10", 80)
+		if got := w.solicited(); len(got) != 0 {
+			t.Errorf("closed Selector solicited %+v", got)
+		}
+	})
+}
+
+// TestNAT64NoSolicitAAAAOnlyStream: Get sends nothing for a name whose
+// answers are all IPv6 ("Nothing asked for a dial that needs no prefix");
+// the Stream (the dialer's path for names) should not either.
+func TestNAT64NoSolicitAAAAOnlyStream(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, w := solicitingSelector(t, 0, nil)
+		start := time.Now()
+		st, err := s.Stream(context.Background(), Query{Network: "tcp", Host: "v6.test", Port: 80})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		awaitDone(st)
+		if got := w.solicited(); len(got) != 0 {
+			t.Errorf("a dial to an AAAA-only name solicited %+v (Stream done after %v)", got, time.Since(start))
+		}
+	})
+}
+
+// TestNAT64NoSolicitWithConfiguredPREF64: with WithPREF64 the dial has its
+// prefix: no Router Solicitation is needed.
+func TestNAT64NoSolicitWithConfiguredPREF64(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := &soliciting{Static: netstate.NewStatic(ipv6Only(routedNAT64Snapshot(false))), start: time.Now()}
+		s, err := New(WithWatcher(w), WithoutProbing(), withLookup(fakeDNS{}.lookup), WithPREF64(ConfiguredPREF64{Prefix: netip.MustParsePrefix("2001:db8:6464::/96")}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { s.Close(); w.Close() }()
+		if _, err := s.Get(context.Background(), "192.0.2.10", 80); err != nil {
+			t.Fatal(err)
+		}
+		if got := w.solicited(); len(got) != 0 {
+			t.Errorf("solicited %+v with a configured PREF64", got)
 		}
 	})
 }

@@ -54,6 +54,9 @@ type Stream struct {
 	changed  chan struct{} // closed, and replaced, at every change
 	svcDone  chan struct{} // closed when the HTTPS answer is in, or none is asked
 	asked    map[string]bool
+	// need4 is set once an A answer has an address that a NAT64 could
+	// reach; solicited once the Stream asked the routers for a prefix.
+	need4, solicited bool
 }
 
 // pairKey identifies a pair in a Stream.
@@ -176,36 +179,64 @@ func (st *Stream) start(ctx context.Context) {
 	st.awaitNAT64(ctx)
 }
 
-// awaitNAT64 makes the NAT64 prefix one more answer the Stream waits for,
-// when an IPv6-only link lacks a prefix and the host has no native IPv4: an
-// IPv4 address of the name may need it. The answer is the DNS discovery's
-// (RFC 7050), when it has not ended, or the routers' to a Router Solicitation
-// (see awaitPREF64). A dial that has pairs without it does not wait for it.
+// awaitNAT64 makes the NAT64 prefix's DNS discovery (RFC 7050) one more
+// answer the Stream waits for, when an IPv6-only link lacks a prefix, the host
+// has no native IPv4 and the discovery has not ended: an IPv4 address of the
+// name may need it. A dial that has pairs without it does not wait for it.
 // Otherwise it only starts the discovery (which looks an old answer up again).
+// When the discovery ends, the routers may be asked too (see solicitRA).
 // st.mu is held.
 func (st *Stream) awaitNAT64(ctx context.Context) {
 	s := st.sel
-	w := s.watcher()
-	f := &s.currentView(w).nat64
+	f := &s.currentView(s.watcher()).nat64
 	if s.dns64 == nil || !st.fam.v6 || !f.needsDNS() {
 		return
 	}
-	if f.native4 {
-		// Not worth a wait: with native IPv4, synthesized pairs come after
+	if _, known := s.dns64.known(f.net); known || f.native4 {
+		// Known (an old answer is looked up again in the background), or
+		// not worth a wait: with native IPv4, synthesized pairs come after
 		// the native ones.
 		s.dns64.start(f.net)
 		return
 	}
-	until := s.solicitPREF64(w, f)
-	if _, known := s.dns64.known(f.net); known && until.IsZero() {
-		s.dns64.start(f.net) // an old answer is looked up again in the background
-		return
-	}
+	network := f.net
 	st.running++
 	st.wg.Go(func() {
 		s.use() // the lookup runs with the engine
-		s.awaitPREF64(ctx, w, f, until)
+		s.dns64.wait(ctx, network)
 		s.release()
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		st.running--
+		st.solicitRA(ctx)
+		st.update(ctx)
+	})
+}
+
+// solicitRA makes a Router Advertisement one more answer the Stream waits
+// for, once the name has an IPv4 address that needs a NAT64 prefix on a host
+// without native IPv4 and neither the RFC 7050 discovery (ended) nor the
+// configuration gave one: the routers of the IPv6-only links without an RA
+// prefix are asked (see Selector.solicitPREF64), once per Stream. st.mu is
+// held.
+func (st *Stream) solicitRA(ctx context.Context) {
+	s := st.sel
+	if st.solicited || !st.need4 || !st.fam.v6 {
+		return
+	}
+	w := s.watcher()
+	f := &s.currentView(w).nat64
+	if f.native4 || !f.needsDNS() {
+		return
+	}
+	until := s.solicitPREF64(w, f)
+	if until.IsZero() {
+		return
+	}
+	st.solicited = true
+	st.running++
+	st.wg.Go(func() {
+		awaitRAPrefix(ctx, w, f.v6only, until)
 		st.mu.Lock()
 		defer st.mu.Unlock()
 		st.running--
@@ -242,6 +273,10 @@ func (st *Stream) lookupAddrs(ctx context.Context, name string, is6 bool) {
 	st.running--
 	failed := err != nil && !isNotFound(err)
 	st.ans.SetAddrs(name, is6, failed, addrs)
+	if !is6 && needsSynthesis(addrs) {
+		st.need4 = true
+		st.solicitRA(ctx)
+	}
 	if svcb.CanonicalName(name) == st.ans.Origin() {
 		st.origin[b2i(is6)] = &answer{addrs, err}
 		if st.untraced--; st.untraced == 0 {
