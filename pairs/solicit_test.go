@@ -62,9 +62,17 @@ func (w *soliciting) solicited() []solicitCall {
 // IPv6-only host that knows no NAT64 prefix and has no DNS64.
 func solicitingSelector(t *testing.T, answerIn time.Duration, err error) (*Selector, *soliciting) {
 	t.Helper()
-	w := &soliciting{Static: netstate.NewStatic(ipv6Only(routedNAT64Snapshot(false))), answerIn: answerIn, err: err, start: time.Now()}
+	return newSoliciting(t, ipv6Only(routedNAT64Snapshot(false)), answerIn, err)
+}
+
+// newSoliciting returns a Selector with opts over a soliciting watcher of
+// snap, resolving aonly.test (an A record) and v6.test (an AAAA record).
+func newSoliciting(t *testing.T, snap *netstate.Snapshot, answerIn time.Duration, err error, opts ...Option) (*Selector, *soliciting) {
+	t.Helper()
+	w := &soliciting{Static: netstate.NewStatic(snap), answerIn: answerIn, err: err, start: time.Now()}
 	names := fakeDNS{"aonly.test": {ip("192.0.2.10")}, "v6.test": {ip("2001:db8:5::10")}}
-	s, serr := New(WithWatcher(w), WithoutProbing(), withLookup(names.lookup))
+	opts = append([]Option{WithWatcher(w), WithoutProbing(), withLookup(names.lookup)}, opts...)
+	s, serr := New(opts...)
 	if serr != nil {
 		t.Fatal(serr)
 	}
@@ -194,62 +202,19 @@ func TestNAT64SolicitDenied(t *testing.T) {
 	})
 }
 
-// A host with native IPv4 asks nothing: synthesized pairs would come after
-// the native ones.
-func TestNAT64NoSolicitWithNativeIPv4(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		w := &soliciting{Static: netstate.NewStatic(routedNAT64Snapshot(false)), answerIn: time.Millisecond, start: time.Now()}
-		s, err := New(WithWatcher(w), WithoutProbing(), withLookup(fakeDNS{}.lookup))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer func() { s.Close(); w.Close() }()
-		if _, err := s.Get(context.Background(), "192.0.2.10", 80); err != nil {
-			t.Fatal(err)
-		}
-		if got := w.solicited(); len(got) != 0 {
-			t.Errorf("solicited %+v with native IPv4", got)
-		}
-	})
-}
-
-// TestNAT64NoSolicitTCP6Stream: a "tcp6" dial synthesizes nothing (it
-// asks no A record): it needs no NAT64 prefix, so it must send no Router
-// Solicitation (as Get does for a name without IPv4 destinations).
-func TestNAT64NoSolicitTCP6Stream(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		s, w := solicitingSelector(t, 0, nil)
-		start := time.Now()
-		st, err := s.Stream(context.Background(), Query{Network: "tcp6", Host: "v6.test", Port: 80})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
-		awaitDone(st)
-		if got := w.solicited(); len(got) != 0 {
-			t.Errorf("a tcp6 dial solicited %+v (Stream done after %v)", got, time.Since(start))
-		}
-	})
-}
-
 // TestNAT64NoSolicitWhenDNS64Known: "When a dial on a host without native
 // IPv4 needs a prefix that neither an RA nor RFC 7050 gave, the Selector asks
 // the routers". Once RFC 7050 has given the prefix, later dials must not keep
 // soliciting (every 30 s, 60 s, ... 1 h, forever).
 func TestNAT64NoSolicitWhenDNS64Known(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		w := &soliciting{Static: netstate.NewStatic(ipv6Only(routedNAT64Snapshot(false))), start: time.Now()}
 		lookup := func(ctx context.Context, network, host string) ([]netip.Addr, error) {
 			if host == "ipv4only.arpa." && network == "ip6" {
 				return []netip.Addr{ip("2001:db8:6464::c000:aa"), ip("2001:db8:6464::c000:ab")}, nil
 			}
 			return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
 		}
-		s, err := New(WithWatcher(w), WithoutProbing(), withLookup(lookup))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer func() { s.Close(); w.Close() }()
+		s, w := newSoliciting(t, ipv6Only(routedNAT64Snapshot(false)), 0, nil, withLookup(lookup))
 		ctx := context.Background()
 		if _, err := s.Get(ctx, "192.0.2.10", 80); err != nil {
 			t.Fatal(err)
@@ -326,55 +291,46 @@ func TestNAT64SolicitPerLinkEPERM(t *testing.T) {
 	})
 }
 
-// TestNAT64NoSolicitWhenClosed: after Close the Selector "still
-// ranks, from what it knew" but starts nothing (the DNS64 discovery looks
-// nothing up while stopped): a WithWatcher Monitor outlives it, and must not
-// be made to send Router Solicitations for a closed Selector.
-func TestNAT64NoSolicitWhenClosed(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		s, w := solicitingSelector(t, 30*time.Millisecond, nil)
-		s.Close()
-		s.Get(context.Background(), "192.0.2.10", 80)
-		if got := w.solicited(); len(got) != 0 {
-			t.Errorf("closed Selector solicited %+v", got)
-		}
-	})
-}
-
-// TestNAT64NoSolicitAAAAOnlyStream: Get sends nothing for a name whose
-// answers are all IPv6 ("Nothing asked for a dial that needs no prefix");
-// the Stream (the dialer's path for names) should not either.
-func TestNAT64NoSolicitAAAAOnlyStream(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		s, w := solicitingSelector(t, 0, nil)
-		start := time.Now()
-		st, err := s.Stream(context.Background(), Query{Network: "tcp", Host: "v6.test", Port: 80})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
-		awaitDone(st)
-		if got := w.solicited(); len(got) != 0 {
-			t.Errorf("a dial to an AAAA-only name solicited %+v (Stream done after %v)", got, time.Since(start))
-		}
-	})
-}
-
-// TestNAT64NoSolicitWithConfiguredPREF64: with WithPREF64 the dial has its
-// prefix: no Router Solicitation is needed.
-func TestNAT64NoSolicitWithConfiguredPREF64(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		w := &soliciting{Static: netstate.NewStatic(ipv6Only(routedNAT64Snapshot(false))), start: time.Now()}
-		s, err := New(WithWatcher(w), WithoutProbing(), withLookup(fakeDNS{}.lookup), WithPREF64(ConfiguredPREF64{Prefix: netip.MustParsePrefix("2001:db8:6464::/96")}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer func() { s.Close(); w.Close() }()
-		if _, err := s.Get(context.Background(), "192.0.2.10", 80); err != nil {
-			t.Fatal(err)
-		}
-		if got := w.solicited(); len(got) != 0 {
-			t.Errorf("solicited %+v with a configured PREF64", got)
-		}
-	})
+// Nothing is asked of the routers for a dial that needs no prefix, or that
+// has one without them, or by a closed Selector.
+func TestNAT64NoSolicitation(t *testing.T) {
+	configured := WithPREF64(ConfiguredPREF64{Prefix: labPREF64})
+	for _, tc := range []struct {
+		name    string
+		snap    *netstate.Snapshot
+		opts    []Option
+		network string // a Stream's for host; "" for Get
+		host    string
+		closed  bool
+	}{
+		{name: "native IPv4", snap: routedNAT64Snapshot(false), host: "192.0.2.10"},
+		{name: "a configured prefix", snap: ipv6Only(routedNAT64Snapshot(false)), opts: []Option{configured}, host: "192.0.2.10"},
+		{name: "closed Selector", snap: ipv6Only(routedNAT64Snapshot(false)), host: "192.0.2.10", closed: true},
+		{name: "tcp6 Stream (no A asked)", snap: ipv6Only(routedNAT64Snapshot(false)), network: "tcp6", host: "v6.test"},
+		{name: "Stream of an AAAA-only name", snap: ipv6Only(routedNAT64Snapshot(false)), network: "tcp", host: "v6.test"},
+		{name: "Get of an AAAA-only name", snap: ipv6Only(routedNAT64Snapshot(false)), host: "v6.test"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				s, w := newSoliciting(t, tc.snap, time.Millisecond, nil, tc.opts...)
+				if tc.closed {
+					s.Close()
+				}
+				start := time.Now()
+				if tc.network == "" {
+					s.Get(context.Background(), tc.host, 80)
+				} else {
+					st, err := s.Stream(context.Background(), Query{Network: tc.network, Host: tc.host, Port: 80})
+					if err != nil {
+						t.Fatal(err)
+					}
+					awaitDone(st)
+					st.Close()
+				}
+				if got := w.solicited(); len(got) != 0 || time.Since(start) != 0 {
+					t.Errorf("solicited %+v, done after %v; want nothing, at once", got, time.Since(start))
+				}
+			})
+		})
+	}
 }
