@@ -31,8 +31,9 @@
 //   - NPTv6 only: an IPv6-only client without uplink 0's GUA and with uplink 1
 //     blackholed, so only the ULA behind ISP A's NPTv6 works.
 //   - NAT64 (RA), IPv4 literal and A-only name: an IPv6-only client whose
-//     uplink 1 is behind a NAT64 (tayga), its prefix announced by an RA the
-//     warm Selector receives; only the NAT64 reaches the IPv4 server;
+//     uplink 1 is behind a NAT64 (tayga), its prefix advertised by RAs, one
+//     before the cold Selectors start (they solicit another) and one the warm
+//     Selector receives; only the NAT64 reaches the IPv4 server;
 //   - NAT64 (DNS64), IPv4 literal: the same NAT64 without an RA, its prefix
 //     found through ipv4only.arpa at the first dial that needs it.
 //

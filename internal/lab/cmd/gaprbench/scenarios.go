@@ -129,12 +129,15 @@ func nat64Scenario(key, name, what string, host func(*lab.Lab) string, dns bool)
 		return sc
 	}
 	sc.setup = "an IPv6-only client (`Families(false, true)`) whose uplink 1 is behind a NAT64 (`NAT64(true)`: tayga " +
-		"at ISP B, 2001:db8:6464::/96), announced by a Router Advertisement with a PREF64 option " +
-		"(`AdvertisePREF64`) sent after the warm Selector started; no DNS64. Dialed: " + what + ". A cold Selector " +
-		"starts after that RA, which it cannot read back from the kernel: its dial asks the routers for the " +
-		"prefix (a Router Solicitation, answered at once by ISP B's router, as the lab's routers do)."
+		"at ISP B, 2001:db8:6464::/96), which ISP B's router advertises in a Router Advertisement with a PREF64 " +
+		"option (`AdvertisePREF64`) when the scenario starts, and again (its next RA) after the warm Selector " +
+		"started; no DNS64. Dialed: " + what + ". A cold Selector starts between the two RAs and cannot read the " +
+		"first back from the kernel: its dial asks the routers (a Router Solicitation, which the lab's routers " +
+		"answer at once with what they advertise)."
 	sc.apply = func(l *lab.Lab) error {
-		return steps(func() error { return l.Families(false, true) }, func() error { return l.NAT64(true) })
+		n := l.NAT64Facts()
+		return steps(func() error { return l.Families(false, true) }, func() error { return l.NAT64(true) },
+			func() error { return l.AdvertisePREF64(n.Uplink, n.Prefix, 30*time.Minute) })
 	}
 	sc.announce = func(l *lab.Lab) error {
 		n := l.NAT64Facts()
