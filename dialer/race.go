@@ -318,8 +318,9 @@ func (r *race) try(ctx context.Context, i int, p pairs.Pair, progress func(attem
 		}
 		begin := func() {}
 		if progress != nil {
-			progress(attemptResult{index: i, progress: true, waiting: true, connect: res.connect})
-			begin = func() { progress(attemptResult{index: i, progress: true, connect: res.connect}) }
+			connect := res.connect // a copy: the closure must not move res to the heap
+			progress(attemptResult{index: i, progress: true, waiting: true, connect: connect})
+			begin = func() { progress(attemptResult{index: i, progress: true, connect: connect}) }
 		}
 		var hc net.Conn
 		if hc, res.waited, err = r.handshake(ctx, p, c, begin); err == nil {
