@@ -72,11 +72,12 @@ type attempt struct {
 }
 
 // init sets up a for a dial of d for q over base ("tcp", "udp"), to the
-// caller's address ("" when there is none as text).
-func (a *attempt) init(d *PairDialer, q pairs.Query, base, address string, log *zap.Logger) {
+// caller's address ("" when there is none as text), lit when that is an IP
+// literal with a numeric port (invalid otherwise).
+func (a *attempt) init(d *PairDialer, q pairs.Query, base, address string, lit netip.AddrPort, log *zap.Logger) {
 	a.d, a.network, a.base, a.local, a.log = d, q.Network, base, asksLocal(q), log
-	if ap, err := netip.ParseAddrPort(address); err == nil {
-		a.address, a.dst = address, ap
+	if lit.IsValid() {
+		a.address, a.dst = address, lit
 	}
 	if d.Control != nil || d.ControlContext != nil {
 		a.gate = new(hookGate)

@@ -321,7 +321,7 @@ func TestDialPairBindToDevice(t *testing.T) {
 			controls = 0
 			d := &PairDialer{Control: control}
 			var a attempt
-			a.init(d, pairs.Query{Network: "tcp"}, "tcp", "", d.logger())
+			a.init(d, pairs.Query{Network: "tcp"}, "tcp", "", netip.AddrPort{}, d.logger())
 			c, err := a.dial(t.Context(), tt.p)
 			if err == nil {
 				c.Close()

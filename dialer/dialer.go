@@ -388,8 +388,9 @@ func (d *PairDialer) dialOver(ctx context.Context, q pairs.Query, base, address 
 	if !ok {
 		return nil, &net.OpError{Op: "dial", Net: q.Network, Err: d.noSuitableAddress(q)}
 	}
-	if ap, err := netip.ParseAddrPort(address); err == nil && sameDst(ap, first.Dst) {
-		first.Dst = ap // the caller's literal, zone and all, for the errors below
+	lit, _ := netip.ParseAddrPort(address) // the caller's literal; invalid for a name
+	if lit.IsValid() && sameDst(lit, first.Dst) {
+		first.Dst = lit // the caller's literal, zone and all, for the errors below
 	}
 	if ctx.Err() != nil {
 		// Ended before any attempt: net.Dialer's own error for that, which it
@@ -402,13 +403,13 @@ func (d *PairDialer) dialOver(ctx context.Context, q pairs.Query, base, address 
 	switch {
 	case qu == nil && base == "udp":
 		a := new(attempt)
-		a.init(d, q, base, address, log)
+		a.init(d, q, base, address, lit, log)
 		c, err = d.connectUDP(ctx, ps, a.dial, traceFrom(ctx))
 	case qu == nil && len(ps) == 1 && tc == nil:
 		// Apart from the race below, so that nothing of this one escapes
 		// to the heap: a single attempt starts no goroutine.
 		var a attempt
-		a.init(d, q, base, address, log)
+		a.init(d, q, base, address, lit, log)
 		r := race{dial: a.dial, report: sel.Report, result: probe.ResultOf, trace: traceFrom(ctx), log: log}
 		c, err = r.one(ctx, ps[0])
 	default:
@@ -416,7 +417,7 @@ func (d *PairDialer) dialOver(ctx context.Context, q pairs.Query, base, address 
 			qu = &list{ps: ps}
 		}
 		a := new(attempt)
-		a.init(d, q, base, address, log)
+		a.init(d, q, base, address, lit, log)
 		r := &race{queue: qu, dial: a.dial, report: sel.Report, result: probe.ResultOf,
 			delay: d.attemptDelay(q), fallback: d.FallbackDelay, trace: traceFrom(ctx), hooks: a.gate, log: log}
 		if tc != nil {
