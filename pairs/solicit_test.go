@@ -24,6 +24,9 @@ type soliciting struct {
 	*netstate.Static
 	answerIn time.Duration
 	err      error
+	// failLink, when not zero, is a link whose sends fail with linkErr.
+	failLink int
+	linkErr  error
 	start    time.Time // the bubble's
 
 	mu    sync.Mutex
@@ -41,6 +44,9 @@ func (w *soliciting) SolicitRouters(indexes ...int) error {
 	w.calls = append(w.calls, solicitCall{time.Since(w.start), slices.Clone(indexes)})
 	if w.err != nil {
 		return w.err
+	}
+	if w.failLink != 0 && slices.Contains(indexes, w.failLink) {
+		return fmt.Errorf("link %d: %w", w.failLink, os.NewSyscallError("sendto", w.linkErr))
 	}
 	if w.answerIn > 0 {
 		time.AfterFunc(w.answerIn, func() {
@@ -233,28 +239,12 @@ func TestNAT64NoSolicitWhenDNS64Known(t *testing.T) {
 	})
 }
 
-// partialSoliciting sends on every link but fails on link 3 with err; the
-// routers of link 2 answer.
-type partialSoliciting struct {
-	*soliciting
-	linkErr error
-}
-
-func (w *partialSoliciting) SolicitRouters(indexes ...int) error {
-	err := w.soliciting.SolicitRouters(indexes...)
-	if slices.Contains(indexes, 3) {
-		return fmt.Errorf("link 3: %w", os.NewSyscallError("sendto", w.linkErr))
-	}
-	return err
-}
-
-func partialSelector(t *testing.T, linkErr error) (*Selector, *partialSoliciting) {
-	w := &partialSoliciting{&soliciting{Static: netstate.NewStatic(ipv6Only(routedNAT64Snapshot(false))), answerIn: 30 * time.Millisecond, start: time.Now()}, linkErr}
-	s, err := New(WithWatcher(w), WithoutProbing(), withLookup(fakeDNS{}.lookup))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close(); w.Close() })
+// partialSelector returns solicitingSelector's Selector, the router of link
+// 2 answering in 30 ms, link 3 failing to send with linkErr.
+func partialSelector(t *testing.T, linkErr error) (*Selector, *soliciting) {
+	t.Helper()
+	s, w := solicitingSelector(t, 30*time.Millisecond, nil)
+	w.failLink, w.linkErr = 3, linkErr
 	return s, w
 }
 
