@@ -51,9 +51,12 @@ type PairDialer struct {
 
 	// FallbackDelay is net.Dialer's Fast Fallback delay (RFC 6555), applied to
 	// the family interleave of the racing order: when positive, the first
-	// attempt of the other address family starts no earlier than FallbackDelay
-	// after the first attempt, unless every attempt started before it has
-	// failed. Zero leaves the pace to AttemptDelay alone. Negative disables
+	// attempt of the other address family starts FallbackDelay after the
+	// first attempt (MinAttemptDelay at least), as net.Dialer starts its
+	// fallback: not earlier, unless every attempt started before it has
+	// failed, and not later when it is the next pair and no connect has
+	// completed, even if AttemptDelay is longer. Zero leaves the pace to
+	// AttemptDelay alone. Negative disables
 	// Fast Fallback as in net.Dialer: every pair of the first pair's family is
 	// tried before any of the other family, as net.Dialer tries its primary
 	// addresses first, and, unless AttemptDelay is set, one at a time, each

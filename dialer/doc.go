@@ -67,9 +67,10 @@
 // net.Dialer.
 //
 // FallbackDelay keeps net.Dialer's meaning for the family interleave: when
-// positive, the first attempt of the other address family waits for it (unless
-// every attempt before it failed); when negative, the pairs of the first
-// family are all tried before the other's. SetMultipathTCP applies to every
+// positive, the first attempt of the other address family starts when it has
+// passed (earlier only if every attempt before it failed, later only if a
+// connect has completed); when negative, the pairs of the first family are
+// all tried before the other's. SetMultipathTCP applies to every
 // attempt.
 //
 // # TLS: Happy Eyeballs v3

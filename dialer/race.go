@@ -151,6 +151,9 @@ type racer struct {
 	left    int             // the queue's Left after the latest start or change
 	t0      time.Time       // when the first attempt started
 	other   bool            // an attempt of the other family than the first has started
+	// connected is set once an attempt's connect has completed (a handshake's
+	// progress): net.Dialer's fallback would not start after that.
+	connected bool
 	// Per attempt, in start order: its pair, when it started, when its
 	// handshake began after its connect (zero until then), how long the
 	// connect took, whether its handshake waits to begin, and its error if it
@@ -257,7 +260,27 @@ func (rc *racer) start() {
 	if rc.delay < 0 || !more {
 		return
 	}
-	rc.arm(attemptDelay(rc.delay, p)) // and hold, when it fires, for FallbackDelay
+	d := attemptDelay(rc.delay, p)
+	if due, ok := rc.fallbackDue(); ok {
+		d = min(d, max(due.Sub(now), MinAttemptDelay))
+	}
+	rc.arm(d) // and hold, when it fires, for FallbackDelay
+}
+
+// fallbackDue returns when the queue's next pair is due by FallbackDelay,
+// as net.Dialer starts its fallback: FallbackDelay (at least MinAttemptDelay)
+// after the first attempt, when that pair is the first of the other family
+// and no attempt's connect has completed yet. ok is false otherwise (then
+// FallbackDelay only holds it: see hold).
+func (rc *racer) fallbackDue() (due time.Time, ok bool) {
+	if rc.fallback <= 0 || rc.other || rc.connected || len(rc.pairs) == 0 {
+		return time.Time{}, false
+	}
+	next, ok := rc.queue.Peek()
+	if !ok || next.Is6() == rc.pairs[0].Is6() {
+		return time.Time{}, false
+	}
+	return rc.t0.Add(max(rc.fallback, MinAttemptDelay)), true
 }
 
 // hold returns how long the queue's next pair must still wait for
@@ -392,7 +415,7 @@ func (rc *racer) wait() net.Conn {
 func (rc *racer) progress(res attemptResult) {
 	i := res.index
 	latest := i == len(rc.pairs)-1
-	rc.connect[i] = res.connect
+	rc.connect[i], rc.connected = res.connect, true
 	if res.waiting {
 		rc.waiting[i] = true
 		if latest && rc.armed {
@@ -431,8 +454,15 @@ func (rc *racer) joined() {
 			return // held (see progress)
 		}
 	}
-	if soon := rc.started[last].Add(MinAttemptDelay); grew && rc.stalled(now) && soon.Before(due) {
+	soon := rc.started[last].Add(MinAttemptDelay)
+	if grew && rc.stalled(now) && soon.Before(due) {
 		due = soon // in the past, or within MinAttemptDelay: arm clamps it
+	}
+	if fd, ok := rc.fallbackDue(); ok && fd.Before(due) {
+		due = fd // FallbackDelay's moment, but not sooner than MinAttemptDelay allows
+		if due.Before(soon) {
+			due = soon
+		}
 	}
 	rc.arm(max(due.Sub(now), 0))
 }

@@ -155,6 +155,22 @@ func TestRaceJoins(t *testing.T) {
 			elapsed: 605 * time.Millisecond,
 		},
 		{
+			name:  "A late, AAAA stalled, FallbackDelay shorter than the attempt delay: IPv4 starts at FallbackDelay",
+			first: v6[:1], arrivals: []arrival{{20 * time.Millisecond, v4[:1]}}, fallback: 100 * time.Millisecond,
+			steps:   map[netip.Addr]step{v6[0].Src.Addr(): {hang: true}, v4[0].Src.Addr(): {after: 5 * time.Millisecond}},
+			winner:  v4[0].Src.Addr(),
+			starts:  map[netip.Addr]time.Duration{v6[0].Src.Addr(): 0, v4[0].Src.Addr(): 100 * time.Millisecond},
+			elapsed: 105 * time.Millisecond,
+		},
+		{
+			name:  "A later than a short FallbackDelay: IPv4 starts when it arrives",
+			first: v6[:1], arrivals: []arrival{{150 * time.Millisecond, v4[:1]}}, fallback: 100 * time.Millisecond,
+			steps:   map[netip.Addr]step{v6[0].Src.Addr(): {hang: true}, v4[0].Src.Addr(): {after: 5 * time.Millisecond}},
+			winner:  v4[0].Src.Addr(),
+			starts:  map[netip.Addr]time.Duration{v6[0].Src.Addr(): 0, v4[0].Src.Addr(): 150 * time.Millisecond},
+			elapsed: 155 * time.Millisecond,
+		},
+		{
 			name:  "the queue ends without more pairs: the race ends then",
 			first: v4[:1], doneAt: 50 * time.Millisecond,
 			steps:   map[netip.Addr]step{v4[0].Src.Addr(): {after: 10 * time.Millisecond, err: errRefused}},

@@ -81,14 +81,38 @@ var raceCases = []raceCase{
 		elapsed:  605 * time.Millisecond,
 	},
 	{
+		// As net.Dialer's: the fallback starts after FallbackDelay, not
+		// after the longer attempt delay.
 		name:     "FallbackDelay shorter than the attempt delay",
 		pairs:    mixedPairs(),
 		steps:    []step{{hang: true}, {after: 40 * time.Millisecond}, {hang: true}},
 		fallback: 100 * time.Millisecond,
 		winner:   1,
-		starts:   []time.Duration{0, 250 * time.Millisecond},
+		starts:   []time.Duration{0, 100 * time.Millisecond},
 		results:  []probe.Result{probe.Superseded, probe.Success},
-		elapsed:  290 * time.Millisecond,
+		elapsed:  140 * time.Millisecond,
+	},
+	{
+		name:     "FallbackDelay below MinAttemptDelay",
+		pairs:    mixedPairs(),
+		steps:    []step{{hang: true}, {after: 40 * time.Millisecond}, {hang: true}},
+		fallback: time.Millisecond,
+		winner:   1,
+		starts:   []time.Duration{0, MinAttemptDelay},
+		results:  []probe.Result{probe.Superseded, probe.Success},
+		elapsed:  MinAttemptDelay + 40*time.Millisecond,
+	},
+	{
+		// Only the first pair of the other family: the pairs after it
+		// keep the attempt delay.
+		name:     "a short FallbackDelay moves the first fallback only",
+		pairs:    mixedPairs(),
+		steps:    []step{{hang: true}, {hang: true}, {after: 40 * time.Millisecond}},
+		fallback: 100 * time.Millisecond,
+		winner:   2,
+		starts:   []time.Duration{0, 100 * time.Millisecond, 350 * time.Millisecond},
+		results:  []probe.Result{probe.Superseded, probe.Superseded, probe.Success},
+		elapsed:  390 * time.Millisecond,
 	},
 	{
 		name:    "one pair connects",
