@@ -42,9 +42,12 @@ func (d *PairDialer) DialTLS(network, address string) (net.Conn, error) {
 //     and later TLS dials try it after the others; plain TCP dials are not
 //     affected;
 //   - a certificate that does not verify, an ECH rejection or a TLS alert
-//     count against nothing: the peer speaks TLS. When every attempt fails
-//     so, the first such error is returned as it is, as tls.Dialer returns
-//     it;
+//     count against nothing: the peer speaks TLS;
+//   - the error is tls.Dialer's, the handshake's own, when one attempt was
+//     made, or when every attempt's handshake failed on what the peer
+//     answered (one of the above, or a record that is not TLS, which
+//     net/http reports as http.ErrSchemeMismatch): the first attempt's;
+//     otherwise it lists the attempts, as DialContext's;
 //   - the host's HTTPS records (RFC 9460) are looked up beside A and AAAA
 //     (see pairs.Query.HTTPS): their priorities, ports, ALPN and address
 //     hints shape the race, and with ECH, their ech parameter is used.
@@ -57,6 +60,9 @@ func (d *PairDialer) DialTLSContext(ctx context.Context, network, address string
 	}
 	if baseNetwork(network) != "tcp" {
 		return nil, &net.OpError{Op: "dial", Net: network, Err: net.UnknownNetworkError(network)}
+	}
+	if address == "" {
+		return nil, &net.OpError{Op: "dial", Net: network, Err: errMissingAddress}
 	}
 	host, _, err := net.SplitHostPort(address)
 	if err != nil {
@@ -129,30 +135,37 @@ func (d *PairDialer) handshaker(cfg *tls.Config, service func(context.Context, p
 	}
 }
 
-// tlsError returns the error of a TLS dial: when every attempt reached the
-// peer's TLS and failed on what it said (a certificate that does not verify,
-// an ECH rejection, an alert), the first attempt's error as tls.Dialer would
-// return it; otherwise err.
+// tlsError returns the error of a TLS dial as tls.Dialer would return it,
+// which is the handshake's own error once a connect has succeeded: the one
+// attempt's error when only one was made, and the first attempt's when every
+// attempt's handshake failed on what the peer answered (a certificate that
+// does not verify, an ECH rejection, an alert, or a record that is not TLS,
+// which net/http reads as http.ErrSchemeMismatch); otherwise err.
 func tlsError(err error) error {
 	var ae *AttemptsError
 	if !errors.As(err, &ae) || len(ae.Attempts) == 0 {
 		return err
 	}
+	if len(ae.Attempts) == 1 {
+		return ae.Attempts[0].Err
+	}
 	for _, a := range ae.Attempts {
-		if !peerTLSError(a.Err) {
+		if !peerAnswered(a.Err) {
 			return err
 		}
 	}
 	return ae.Attempts[0].Err
 }
 
-// peerTLSError reports whether err is the peer's TLS answer: a certificate
-// that does not verify, an ECH rejection, or an alert.
-func peerTLSError(err error) bool {
+// peerAnswered reports whether a handshake failed with err on the peer's
+// answer: a certificate that does not verify, an ECH rejection, an alert, or
+// an answer that is not TLS.
+func peerAnswered(err error) bool {
 	var cv *tls.CertificateVerificationError
 	var ech *tls.ECHRejectionError
 	var alert tls.AlertError
+	var rh tls.RecordHeaderError
 	var oe *net.OpError
 	return errors.As(err, &cv) || errors.As(err, &ech) || errors.As(err, &alert) ||
-		(errors.As(err, &oe) && oe.Op == "remote error")
+		errors.As(err, &rh) || (errors.As(err, &oe) && oe.Op == "remote error")
 }

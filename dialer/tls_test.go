@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -217,4 +218,33 @@ func TestHandshakerECH(t *testing.T) {
 		t.Errorf("a local ECH config error counts as a middlebox: %v", err)
 	}
 	c1.Close()
+}
+
+// TestTLSErrorEveryPeerAnswer: when every attempt's handshake failed on what
+// the peer answered, the error is the first attempt's, as tls.Dialer's; when
+// one of them failed otherwise, the attempts are listed.
+func TestTLSErrorEveryPeerAnswer(t *testing.T) {
+	notTLS := tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake"}
+	refused := &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+	for _, tc := range []struct {
+		name string
+		errs []error
+		raw  bool
+	}{
+		{"one attempt", []error{refused}, true},
+		{"every answer not TLS", []error{notTLS, notTLS}, true},
+		{"a certificate, then not TLS", []error{errCert, notTLS}, true},
+		{"refused, then not TLS", []error{refused, notTLS}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ae := &AttemptsError{}
+			for _, err := range tc.errs {
+				ae.Attempts = append(ae.Attempts, &AttemptError{Err: err})
+			}
+			err := tlsError(&net.OpError{Op: "dial", Net: "tcp", Err: ae})
+			if raw := err == tc.errs[0]; raw != tc.raw {
+				t.Errorf("tlsError = %v; want the first attempt's error as it is: %v", err, tc.raw)
+			}
+		})
+	}
 }
