@@ -22,7 +22,9 @@
 //	--no-probe           no background probing
 //	--share[=PATH]       share what was learned with other processes (default file:
 //	                     getapr/pairs.json in the user's cache directory); the
-//	                     PATH only after '=' (--share PATH is a usage error); a
+//	                     PATH only after '=': after a bare --share, a word that
+//	                     can only be a path (with a '/' or ending in .json) is
+//	                     a usage error, any other is the next argument; a
 //	                     PATH sharing refuses (a special file, a symbolic link, a
 //	                     directory others can write to) is a usage error, and a
 //	                     failed last merge is a warning on stderr

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -284,5 +285,44 @@ func TestRealBadDestination(t *testing.T) {
 				t.Errorf("%v\nwant exit %d and one line starting %q", r, tt.code, tt.stderr)
 			}
 		})
+	}
+}
+
+// TestDialUnspecifiedWinner dials 0.0.0.0:PORT (the local system, as
+// net.Dialer does) with a listener on 127.0.0.1:PORT: the one traced attempt
+// is the winner although the connection's remote address is 127.0.0.1.
+func TestDialUnspecifiedWinner(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { acceptAll(ln) })
+	defer wg.Wait()
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	addr := net.JoinHostPort("0.0.0.0", strconv.Itoa(port))
+
+	r := runReal(t, netstate.NewStatic(staticHost()), "dial", addr, "--json")
+	if r.code != exitOK {
+		t.Fatalf("dial %s: %v", addr, r)
+	}
+	var got dialJSON
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Attempts) != 1 {
+		t.Fatalf("attempts = %+v, want 1", got.Attempts)
+	}
+	if got.Winner == nil || got.Winner.Attempt != 1 {
+		t.Errorf("winner = %+v, want attempt 1 (the only, traced, attempt connected)", got.Winner)
+	}
+	if got.Attempts[0].Outcome != "won" {
+		t.Errorf("attempt 1 outcome = %q, want \"won\"", got.Attempts[0].Outcome)
+	}
+
+	r = runReal(t, netstate.NewStatic(staticHost()), "dial", addr)
+	if strings.Contains(r.stdout, "untraced") {
+		t.Errorf("human output calls a traced dial untraced:\n%s", r.stdout)
 	}
 }

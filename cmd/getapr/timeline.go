@@ -76,20 +76,27 @@ func (tl *timeline) snapshot() []attempt {
 }
 
 // winnerIndex returns the index of the connected attempt whose pair matches conn's
-// addresses (any source for a pair whose source the kernel chose), or -1.
+// addresses (any source for a pair whose source the kernel chose, any
+// destination for a pair to the unspecified address, the local system), or -1.
 func winnerIndex(as []attempt, conn net.Conn) int {
 	local, remote := addrPortOf(conn.LocalAddr()), addrPortOf(conn.RemoteAddr())
 	for i, a := range as {
 		if !a.fromTrace || !a.finished || a.err != nil {
 			continue
 		}
-		src := a.pair.Src.Addr()
-		if (unzoned(src) == unzoned(local.Addr()) || !src.IsValid() || src.IsUnspecified()) &&
-			unzoned(a.pair.Dst.Addr()) == unzoned(remote.Addr()) && a.pair.Dst.Port() == remote.Port() {
+		if matches(a.pair.Src.Addr(), local.Addr()) && matches(a.pair.Dst.Addr(), remote.Addr()) &&
+			a.pair.Dst.Port() == remote.Port() {
 			return i
 		}
 	}
 	return -1
+}
+
+// matches reports whether the address of a pair, want, is the connection's
+// got: the same address, zone and IPv4 mapping aside, or any address when
+// want is unspecified (or none), which leaves the choice to the kernel.
+func matches(want, got netip.Addr) bool {
+	return !want.IsValid() || want.IsUnspecified() || unzoned(want) == unzoned(got)
 }
 
 // addrPortOf converts a TCP or UDP address; the zero AddrPort for anything else.
