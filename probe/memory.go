@@ -102,17 +102,24 @@ func (s *Store) hasTranslated(tr flags) bool {
 // restore takes the source addr, on network n, back from the memory of n: its
 // pairs, its health (a dead or suspect source comes back Unknown, to be tried
 // again) and its family's translator flags if they are not known now. It returns
-// nil when nothing is kept of addr on n.
+// nil when nothing is kept of addr on n. While n's router has no known MAC
+// address, several networks with that router's IP address may match (home
+// routers share 192.168.1.1): the most recently left one that kept addr is
+// taken, and once the MAC is known, a wrong guess is set aside again and the
+// right network's memory restored (see syncSources).
 func (s *Store) restore(addr netip.Addr, n netstate.Network, now time.Time) *source {
-	i := slices.IndexFunc(s.shelf.nets, func(sh *shelved) bool { return sh.matches(n) })
+	i := len(s.shelf.nets) - 1
+	for ; i >= 0; i-- {
+		sh := s.shelf.nets[i]
+		if sc := sh.sources[addr]; sc != nil && sh.matches(n) && sc.network.Same(n) {
+			break
+		}
+	}
 	if i < 0 {
 		return nil
 	}
 	sh := s.shelf.nets[i]
 	sc := sh.sources[addr]
-	if sc == nil || !sc.network.Same(n) {
-		return nil
-	}
 	delete(sh.sources, addr)
 	s.shelf.npairs -= len(sc.pairs)
 	if len(sh.sources) == 0 {
