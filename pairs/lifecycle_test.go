@@ -458,3 +458,142 @@ func TestStartRacesChanges(t *testing.T) {
 	close(stop)
 	wg.Wait()
 }
+
+// TestHysteresisPinnedQuery: a dial pinned to a source (Query.Local) is the
+// caller's choice, not a measure of the paths: it does not become the first
+// pair of the same host's unpinned queries. A (20 ms) stays first, although B
+// (28 ms) would not be worth a switch by the hysteresis.
+func TestHysteresisPinnedQuery(t *testing.T) {
+	s, report, a, b := twoPaths(t)
+	for range 4 {
+		report(a, 20*time.Millisecond)
+		report(b, 28*time.Millisecond)
+	}
+	first := func(q Query) netip.Addr {
+		t.Helper()
+		ps, err := s.Attempts(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ps[0].Src.Addr()
+	}
+	q := Query{Host: "server.test", Port: 443}
+	if f := first(q); f != a.Addr() {
+		t.Fatalf("before: first pair from %v, want A", f)
+	}
+	pinned := q
+	pinned.Local = b
+	if f := first(pinned); f != b.Addr() {
+		t.Fatalf("pinned to B: first pair from %v", f)
+	}
+	for i := range 20 {
+		report(b, 28*time.Millisecond)
+		report(a, 20*time.Millisecond)
+		if f := first(q); f != a.Addr() {
+			t.Fatalf("unpinned query %d after one pinned to B: first pair from %v, want A", i, f)
+		}
+	}
+}
+
+// TestHysteresisBackAfterOutage: A (20 ms) is first, B (28 ms) stands in while
+// A fails; once A is repaired and ranks first again, it is first at once,
+// although B is not slow enough for the hysteresis to give up an incumbent:
+// B held the place for a failure, not for its latency. The same through
+// Attempts and through a Stream (the dialer's path for names).
+func TestHysteresisBackAfterOutage(t *testing.T) {
+	dst := netip.MustParseAddrPort("[2001:db8:2::1]:443")
+	for _, way := range []string{"Attempts", "Stream"} {
+		t.Run(way, func(t *testing.T) {
+			s, report, a, b := twoPaths(t)
+			q := Query{Host: "server.test", Port: 443}
+			first := func() netip.Addr {
+				t.Helper()
+				if way == "Attempts" {
+					ps, err := s.Attempts(context.Background(), q)
+					if err != nil {
+						t.Fatal(err)
+					}
+					return ps[0].Src.Addr()
+				}
+				st, err := s.Stream(context.Background(), q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer st.Close()
+				for !st.Done() {
+					<-st.Changed()
+				}
+				p, ok := st.Next()
+				if !ok {
+					t.Fatal("a Stream without a pair")
+				}
+				return p.Src.Addr()
+			}
+			for range 4 {
+				report(a, 20*time.Millisecond)
+				report(b, 28*time.Millisecond)
+			}
+			if f := first(); f != a.Addr() {
+				t.Fatalf("healthy: first %v, want A", f)
+			}
+			for range 2 {
+				s.Report(probe.Outcome{Path: probe.Path{Src: a, Dst: dst}, Result: probe.Timeout, Start: time.Now(), Duration: time.Second})
+				report(b, 28*time.Millisecond)
+			}
+			if f := first(); f != b.Addr() {
+				t.Fatalf("A failing: first %v, want B", f)
+			}
+			for range 3 {
+				report(a, 20*time.Millisecond)
+				report(b, 28*time.Millisecond)
+			}
+			if h := s.store.Health(a.Addr()); h != probe.Alive {
+				t.Fatalf("A after 3 successes: %v", h)
+			}
+			if f := first(); f != a.Addr() {
+				t.Errorf("A repaired (20 ms, B 28 ms): first pair from %v, want A", f)
+			}
+			// Back on A, the hysteresis holds again: B is no better.
+			for range 5 {
+				report(a, 24*time.Millisecond)
+				report(b, 22*time.Millisecond)
+				if f := first(); f != a.Addr() {
+					t.Errorf("A at 24 ms, B at 22 ms: first pair from %v, want A (the hysteresis)", f)
+				}
+			}
+		})
+	}
+}
+
+// TestDeprecatedLeavesFirst: the first source's address turns deprecated
+// (preferred lifetime over): the next racing order (cached orders,
+// hysteresis) starts with the other source.
+func TestDeprecatedLeavesFirst(t *testing.T) {
+	snap := homeSnapshot()
+	snap.Links = append(snap.Links, link(3, "eth1"))
+	snap.Addrs = append(snap.Addrs, addr("2001:db8:9::10/64", 3, "eth1"))
+	snap.Routes = append(snap.Routes, route("2001:db8:9::/64", "", 3), route("::/0", "fe80::9", 3))
+	s, w := newTestSelector(t, snap, fakeDNS{"server.test": {ip("2001:db8:2::1")}})
+	q := Query{Host: "server.test", Port: 443, Network: "tcp6"}
+	ps, err := s.Attempts(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	firstSrc := ps[0].Src.Addr()
+	next := *snap
+	next.Addrs = append([]netstate.Addr(nil), snap.Addrs...)
+	for i := range next.Addrs {
+		if next.Addrs[i].IP == firstSrc {
+			next.Addrs[i].Flags |= netstate.Deprecated
+			next.Addrs[i].PreferredLifetime = 0
+		}
+	}
+	w.Set(&next)
+	ps, err = s.Attempts(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ps[0].Src.Addr() == firstSrc || !ps[len(ps)-1].Deprecated {
+		t.Errorf("after %v turned deprecated: order %v", firstSrc, ps)
+	}
+}

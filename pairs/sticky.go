@@ -12,7 +12,10 @@ import (
 // last answered only when its latency is more than switchMin lower and less than
 // switchRatio of the incumbent's; otherwise the incumbent stays first. Two paths
 // 5 ms apart with a few milliseconds of jitter then do not trade places on every
-// sample, while a path that got five times slower gives way at once. It holds
+// sample, while a path that got five times slower gives way at once. A pair that
+// lost the first place to a failure (its source fell to a worse tier) gets it
+// back as soon as it ranks first again: the pair that stood in for it during
+// the outage is no incumbent to protect. It holds
 // for every way a query is answered: Get, Attempts and LookupNetIP rank, and
 // remember their first pair; a Stream, whose order grows as the answers
 // arrive, applies it to every order it forms and remembers the pair it hands
@@ -32,11 +35,29 @@ type sticky struct {
 	first map[string]stickyPair
 }
 
-type stickyPair struct{ src, dst netip.Addr }
+// stickyPair is a query's first pair; displaced is the first pair before it,
+// when it took the place because that one's source fell to a worse tier (a
+// failure), else zero.
+type stickyPair struct {
+	src, dst  netip.Addr
+	displaced *stickyPair
+}
+
+// is reports whether p is the pair x stands for.
+func (x *stickyPair) is(p *Pair) bool {
+	return x != nil && p.Src.Addr() == x.src && p.Dst.Addr() == x.dst
+}
 
 // stickyKey names a query for the hysteresis: its network and host (ports share
-// the paths).
-func stickyKey(q Query) string { return q.Network + "|" + strings.ToLower(q.Host) }
+// the paths), and its local address when it has one (a dial pinned to a
+// source says nothing of which path is best for the others).
+func stickyKey(q Query) string {
+	k := q.Network + "|" + strings.ToLower(q.Host)
+	if q.Local.Addr().IsValid() {
+		k += "|" + q.Local.Addr().String()
+	}
+	return k
+}
 
 // apply returns ranked with the incumbent first pair of key moved back to the
 // front when the pair ranked first does not beat it clearly (see switchWorth),
@@ -48,7 +69,7 @@ func (st *sticky) apply(key string, ranked []Pair, bias time.Duration) []Pair {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.preferLocked(key, ranked, bias)
-	st.rememberLocked(key, &ranked[0])
+	st.rememberLocked(key, &ranked[0], ranked)
 	return ranked
 }
 
@@ -62,19 +83,19 @@ func (st *sticky) prefer(key string, ranked []Pair, bias time.Duration) []Pair {
 }
 
 // remember records p as the first pair of key (the pair a Stream handed out
-// first).
-func (st *sticky) remember(key string, p *Pair) {
+// first, from its order ranked).
+func (st *sticky) remember(key string, p *Pair, ranked []Pair) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	st.rememberLocked(key, p)
+	st.rememberLocked(key, p, ranked)
 }
 
 // preferLocked moves the incumbent of key to the front of ranked unless the
 // pair ranked first should replace it. st.mu is held.
 func (st *sticky) preferLocked(key string, ranked []Pair, bias time.Duration) {
 	inc, ok := st.first[key]
-	if !ok {
-		return
+	if !ok || inc.displaced.is(&ranked[0]) {
+		return // none, or the pair a failure displaced is back first
 	}
 	if i := indexOf(ranked, inc); i > 0 && !switchWorth(&ranked[0], &ranked[i], bias) {
 		p := ranked[i]
@@ -83,25 +104,39 @@ func (st *sticky) preferLocked(key string, ranked []Pair, bias time.Duration) {
 	}
 }
 
-// rememberLocked records p as the first pair of key, forgetting another query
-// when maxSticky are remembered. st.mu is held.
-func (st *sticky) rememberLocked(key string, p *Pair) {
+// rememberLocked records p as the first pair of key, from the order ranked,
+// forgetting another query when maxSticky are remembered. When p replaces an
+// incumbent that ranked has in a worse tier, p is a stand-in: the incumbent
+// is kept as displaced, to return to. st.mu is held.
+func (st *sticky) rememberLocked(key string, p *Pair, ranked []Pair) {
 	if st.first == nil {
 		st.first = make(map[string]stickyPair)
 	}
-	if _, ok := st.first[key]; !ok && len(st.first) >= maxSticky {
+	old, ok := st.first[key]
+	if !ok && len(st.first) >= maxSticky {
 		for k := range st.first {
 			delete(st.first, k)
 			break
 		}
 	}
-	st.first[key] = stickyPair{p.Src.Addr(), p.Dst.Addr()}
+	x := stickyPair{src: p.Src.Addr(), dst: p.Dst.Addr()}
+	switch {
+	case !ok:
+	case old.is(p):
+		x.displaced = old.displaced
+	default:
+		if i := indexOf(ranked, old); i >= 0 && tier(&ranked[i]) > tier(p) {
+			old.displaced = nil // one step back only
+			x.displaced = &old
+		}
+	}
+	st.first[key] = x
 }
 
 // indexOf returns the index of the pair p in ranked, or -1.
 func indexOf(ranked []Pair, p stickyPair) int {
 	for i := range ranked {
-		if ranked[i].Src.Addr() == p.src && ranked[i].Dst.Addr() == p.dst {
+		if p.is(&ranked[i]) {
 			return i
 		}
 	}

@@ -508,7 +508,7 @@ func (st *Stream) Next() (p Pair, ok bool) {
 	for _, p := range st.order {
 		if k := keyOf(p); !st.taken[k] {
 			if len(st.taken) == 0 && !p.Fallback {
-				st.sel.sticky.remember(stickyKey(st.q), &p)
+				st.sel.sticky.remember(stickyKey(st.q), &p, st.order)
 			}
 			st.taken[k] = true
 			return p, true
