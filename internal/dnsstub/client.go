@@ -123,8 +123,11 @@ func (c *Client) try(ctx context.Context, q dnsmessage.Question, server netip.Ad
 		var r *Reply
 		var truncated bool
 		r, truncated, err = parseReply(msg, q)
-		if err == nil && truncated && network == "udp" {
-			continue
+		if err == nil && truncated {
+			if network == "udp" {
+				continue // again over TCP
+			}
+			err = errTruncatedTCP // the server fails: the next one is asked
 		}
 		if err == nil {
 			r.Server = server
@@ -203,6 +206,10 @@ func newQuery(id uint16, q dnsmessage.Question) ([]byte, error) {
 
 // errMismatch is a reply to another query (another ID or question).
 var errMismatch = errors.New("dns: reply to another query")
+
+// errTruncatedTCP is the error of a server whose reply over TCP is truncated
+// too: there is no larger way to ask it.
+var errTruncatedTCP = errors.New("dns: truncated reply over TCP")
 
 // packetRoundTrip writes the query as one datagram and reads datagrams until
 // one answers it; others (late replies to earlier tries, spoofs) are dropped.
@@ -285,17 +292,18 @@ func parseReply(msg []byte, q dnsmessage.Question) (*Reply, bool, error) {
 		if err != nil {
 			return nil, false, err
 		}
-		if err := r.add(&p, rh); err != nil {
+		if err := r.add(&p, rh, q.Type); err != nil {
 			return nil, false, err
 		}
 	}
 }
 
-// add reads one answer record into r. A record of another class or a type r
-// does not keep is skipped, as is an SVCB or HTTPS record that does not parse.
-func (r *Reply) add(p *dnsmessage.Parser, h dnsmessage.ResourceHeader) error {
+// add reads one answer record of a reply to a query of type qt into r. A
+// record of another class, or of another type than qt or CNAME, is skipped,
+// as is an SVCB or HTTPS record that does not parse.
+func (r *Reply) add(p *dnsmessage.Parser, h dnsmessage.ResourceHeader, qt dnsmessage.Type) error {
 	owner := svcb.CanonicalName(h.Name.String())
-	if h.Class != dnsmessage.ClassINET {
+	if h.Class != dnsmessage.ClassINET || (h.Type != qt && h.Type != dnsmessage.TypeCNAME) {
 		return p.SkipAnswer()
 	}
 	switch h.Type {
