@@ -287,12 +287,14 @@ func checkFormat(ours bool, version int) error {
 }
 
 // decodeSharedPairs reads the "pairs" array, one entry at a time, up to
-// shareMaxKeep entries; the rest of the file is not read.
+// shareMaxKeep entries; the rest of the file is not read. An array cut short
+// (a writer killed mid-write, a full disk) is an error: the file is corrupt.
 func decodeSharedPairs(dec *json.Decoder, w *window, now time.Time) (entries []sharedPair, refused int, err error) {
 	if err := expectDelim(dec, '['); err != nil {
 		return nil, 0, err
 	}
-	for n := 0; n < shareMaxKeep && dec.More(); n++ {
+	n := 0
+	for ; n < shareMaxKeep && dec.More(); n++ {
 		w.next()
 		var e sharedPair
 		if err := dec.Decode(&e); err != nil {
@@ -303,6 +305,14 @@ func decodeSharedPairs(dec *json.Decoder, w *window, now time.Time) (entries []s
 			refused++
 		case e.shareable(now):
 			entries = append(entries, e)
+		}
+	}
+	if n < shareMaxKeep {
+		// More is false at the array's end, and also at an error (a file
+		// cut short): only the end is a whole array.
+		w.next()
+		if err := expectDelim(dec, ']'); err != nil {
+			return nil, 0, err
 		}
 	}
 	return entries, refused, nil
@@ -371,13 +381,16 @@ func (e sharedPair) checked(now time.Time) (sharedPair, bool) {
 }
 
 // sharedAddr reports whether a may be an address of a shared pair: unicast, not
-// loopback nor link-local, without zone, IPv4 not mapped into IPv6.
+// loopback nor link-local nor reserved (see reserved6), without zone, IPv4 not
+// mapped into IPv6.
 func sharedAddr(a netip.Addr) bool {
 	if a.Zone() != "" {
 		return false
 	}
 	switch netstate.Classify(a) {
-	case netstate.GUA, netstate.ULA, netstate.Global4, netstate.Private4, netstate.Shared4:
+	case netstate.GUA:
+		return !reserved6(a)
+	case netstate.ULA, netstate.Global4, netstate.Private4, netstate.Shared4:
 		return true
 	}
 	return false

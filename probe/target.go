@@ -26,10 +26,21 @@ var (
 		netip.MustParseAddr("100.100.100.200"), // Alibaba Cloud metadata
 		netip.MustParseAddr("168.63.129.16"),   // Azure WireServer
 	}
-	ietf4    = netip.MustParsePrefix("192.0.0.0/24") // IETF protocol assignments (RFC 6890)
-	discard6 = netip.MustParsePrefix("100::/64")     // discard-only (RFC 6666)
-	nat64WKP = netip.MustParsePrefix("64:ff9b::/96") // well-known NAT64 prefix (RFC 6052)
+	ietf4      = netip.MustParsePrefix("192.0.0.0/24")   // IETF protocol assignments (RFC 6890)
+	discard6   = netip.MustParsePrefix("100::/64")       // discard-only (RFC 6666)
+	nat64WKP   = netip.MustParsePrefix("64:ff9b::/96")   // well-known NAT64 prefix (RFC 6052)
+	nat64Local = netip.MustParsePrefix("64:ff9b:1::/48") // local-use NAT64 prefix (RFC 8215)
+	unicast6   = netip.MustParsePrefix("2000::/3")       // the IPv6 global unicast space (RFC 4291)
 )
+
+// reserved6 reports whether a, an address of class GUA, is none: outside the
+// global unicast space 2000::/3 and the NAT64 prefixes 64:ff9b::/96 and
+// 64:ff9b:1::/48 (the rest of ::/8, IPv4-compatible and SIIT forms included,
+// 100::/64, 4000::/2, 5f00::/16, ...). netstate.Classify calls every IPv6
+// address GUA that it has no other class for.
+func reserved6(a netip.Addr) bool {
+	return a.Is6() && !a.Is4In6() && !unicast6.Contains(a) && !nat64WKP.Contains(a) && !nat64Local.Contains(a)
+}
 
 // CheckProbeTarget returns nil when the prober may connect to a: a global unicast
 // address (GUA, global IPv4, documentation prefixes included: they are not routed
@@ -39,8 +50,10 @@ var (
 // addresses, IPv4-mapped IPv6 addresses (write the IPv4 address), loopback,
 // link-local (169.254/16 with the cloud metadata address, fe80::/10), the cloud
 // metadata addresses outside those (fd00:ec2::254, fd20:ce::254,
-// 100.100.100.200, 168.63.129.16), 192.0.0.0/24, 100::/64, and a NAT64 address
-// 64:ff9b::/96 whose IPv4 address is not global. A zone is refused: only
+// 100.100.100.200, 168.63.129.16), 192.0.0.0/24, 100::/64, IPv6 addresses
+// outside 2000::/3 and the NAT64 prefixes, and a NAT64 address 64:ff9b::/96
+// whose IPv4 address is not global. An address under the local-use NAT64
+// prefix 64:ff9b:1::/48 (RFC 8215) counts as private. A zone is refused: only
 // link-local addresses have one.
 func CheckProbeTarget(a netip.Addr, allowPrivate bool) error {
 	switch {
@@ -66,7 +79,11 @@ func targetRefusal(a netip.Addr, allowPrivate bool) string {
 	if metadata(a) {
 		return "a cloud metadata address, never probed"
 	}
-	switch c := netstate.Classify(a); c {
+	c := netstate.Classify(a)
+	if c == netstate.GUA && nat64Local.Contains(a) {
+		c = netstate.ULA // local use, as a ULA
+	}
+	switch c {
 	case netstate.GUA, netstate.Global4:
 		return globalRefusal(a)
 	case netstate.ULA, netstate.Private4, netstate.Shared4:
@@ -95,6 +112,8 @@ func globalRefusal(a netip.Addr) string {
 		return "an IETF protocol assignment (192.0.0.0/24), never probed"
 	case discard6.Contains(a):
 		return "a discard-only address (100::/64), never probed"
+	case reserved6(a):
+		return "a reserved IPv6 address (outside 2000::/3), never probed"
 	case nat64WKP.Contains(a):
 		b := a.As16()
 		v4 := netip.AddrFrom4([4]byte(b[12:]))
