@@ -597,3 +597,18 @@ func TestDeprecatedLeavesFirst(t *testing.T) {
 		t.Errorf("after %v turned deprecated: order %v", firstSrc, ps)
 	}
 }
+
+// TestStickyEmptyRanking: a Stream's ranking is empty until an answer with
+// a usable address arrives; the hysteresis leaves it so, with an incumbent
+// remembered or not.
+func TestStickyEmptyRanking(t *testing.T) {
+	var st sticky
+	if got := st.prefer("tcp|server.test", nil, DefaultIPv6Bias); len(got) != 0 {
+		t.Fatalf("prefer(nil) = %v", got)
+	}
+	p := Pair{Src: netip.MustParseAddrPort("[2001:db8:1::10]:0"), Dst: netip.MustParseAddrPort("[2001:db8:2::1]:443")}
+	st.apply("tcp|server.test", []Pair{p}, DefaultIPv6Bias)
+	if got := st.prefer("tcp|server.test", nil, DefaultIPv6Bias); len(got) != 0 {
+		t.Errorf("prefer(nil) with an incumbent = %v", got)
+	}
+}

@@ -94,7 +94,7 @@ func (st *sticky) remember(key string, p *Pair, ranked []Pair) {
 // pair ranked first should replace it. st.mu is held.
 func (st *sticky) preferLocked(key string, ranked []Pair, bias time.Duration) {
 	inc, ok := st.first[key]
-	if !ok || inc.displaced.is(&ranked[0]) {
+	if !ok || len(ranked) == 0 || inc.displaced.is(&ranked[0]) {
 		return // none, or the pair a failure displaced is back first
 	}
 	if i := indexOf(ranked, inc); i > 0 && !switchWorth(&ranked[0], &ranked[i], bias) {
