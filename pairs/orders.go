@@ -10,16 +10,24 @@ import (
 	"weak"
 )
 
-// maxOrders bounds the racing orders a Selector remembers; past it they are all
-// forgotten at once (the next dials rank again).
-const maxOrders = 1024
+// Bounds of the racing orders a Selector remembers: maxOrders orders, and
+// maxOrderPairs pairs in all (160 bytes each, with one destination address
+// per pair at most: about 6 MiB); past either, they are all forgotten at once
+// (the next dials rank again). An order of more than maxOrderPairs/8 pairs (a
+// name with hundreds of addresses) is not remembered.
+const (
+	maxOrders     = 1024
+	maxOrderPairs = 1 << 15
+)
 
 // orders remembers the racing order of recent queries (Selector.Attempts), so
 // that a dial that asks again while nothing the order depends on has changed
-// does not rank again. Its zero value is ready. Lookups take no lock.
+// does not rank again. Its zero value is ready. Lookups take no lock; the
+// counts are approximate while puts and a clearing overlap.
 type orders struct {
-	m sync.Map // orderKey → *orderEntry
-	n atomic.Int32
+	m     sync.Map // orderKey → *orderEntry
+	n     atomic.Int32
+	pairs atomic.Int32
 }
 
 // orderKey is what of a Query, besides its destinations, its racing order
@@ -86,9 +94,20 @@ func (o *orders) get(k orderKey, dsts []netip.Addr, v *view, dns64 *dns64Check, 
 // put remembers ps (which it copies) as the racing order of k to dsts, made
 // from basis b.
 func (o *orders) put(k orderKey, dsts []netip.Addr, b orderBasis, ps []Pair) {
+	if len(ps) > maxOrderPairs/8 {
+		return
+	}
 	e := &orderEntry{dsts: slices.Clone(dsts), basis: b, pairs: slices.Clone(ps)}
-	if _, loaded := o.m.Swap(k, e); !loaded && o.n.Add(1) > maxOrders {
+	prev, loaded := o.m.Swap(k, e)
+	n, size := o.n.Load(), int32(len(ps))
+	if loaded {
+		size -= int32(len(prev.(*orderEntry).pairs))
+	} else {
+		n = o.n.Add(1)
+	}
+	if o.pairs.Add(size) > maxOrderPairs || n > maxOrders {
 		o.m.Clear()
 		o.n.Store(0)
+		o.pairs.Store(0)
 	}
 }

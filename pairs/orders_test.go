@@ -2,6 +2,7 @@ package pairs
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"reflect"
 	"runtime"
@@ -210,4 +211,37 @@ func TestOrdersKeepNoView(t *testing.T) {
 	if x.(*orderEntry).basis.view.Value() != nil {
 		t.Error("the remembered order keeps its view alive")
 	}
+}
+
+// TestOrdersBounded: 200 names of 1,000 addresses each, dialed once: the
+// racing orders remembered are bounded in pairs (maxOrderPairs), not only in
+// names, so the retained heap stays within 32 MiB (it grew by 76 MiB when
+// every order was kept whole).
+func TestOrdersBounded(t *testing.T) {
+	const hosts, per = 200, 1000
+	dns := fakeDNS{}
+	for h := range hosts {
+		as := make([]netip.Addr, 0, per)
+		for i := range per {
+			as = append(as, netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0xee, byte(h >> 8), byte(h), 14: byte(i >> 8), 15: byte(i)}))
+		}
+		dns[fmt.Sprintf("h%d.test", h)] = as
+	}
+	sel, _ := newTestSelector(t, homeSnapshot(), dns)
+	var m0, m1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m0)
+	for h := range hosts {
+		if _, err := sel.Attempts(context.Background(), Query{Network: "tcp", Host: fmt.Sprintf("h%d.test", h), Port: 443}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&m1)
+	grew := (int64(m1.HeapAlloc) - int64(m0.HeapAlloc)) >> 20
+	t.Logf("retained heap +%d MiB after %d names of %d addresses (order cache entries: %d)", grew, hosts, per, sel.orders.n.Load())
+	if grew > 32 {
+		t.Errorf("retained heap grew by %d MiB for %d names of %d addresses; want a bound (<= 32 MiB)", grew, hosts, per)
+	}
+	runtime.KeepAlive(sel)
 }

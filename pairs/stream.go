@@ -51,9 +51,13 @@ type Stream struct {
 	first    time.Time       // when the first address (or hint) arrived
 	order    []Pair          // every pair known, in racing order
 	taken    map[pairKey]bool
-	changed  chan struct{} // closed, and replaced, at every change
-	svcDone  chan struct{} // closed when the HTTPS answer is in, or none is asked
-	asked    map[string]bool
+	// skip is how many pairs at the start of order are taken, and left how
+	// many of order are not: Next, Peek and Left do not scan what is taken
+	// (a name may have thousands of addresses).
+	skip, left int
+	changed    chan struct{} // closed, and replaced, at every change
+	svcDone    chan struct{} // closed when the HTTPS answer is in, or none is asked
+	asked      map[string]bool
 	// need4 is set once an A answer has an address that a NAT64 could
 	// reach; solicited once the Stream asked the routers for a prefix.
 	need4, solicited bool
@@ -131,8 +135,9 @@ func (st *Stream) endedLookup() error {
 
 // fixedStream is a Stream of ps and nothing more.
 func (s *Selector) fixedStream(q Query, ps []Pair) *Stream {
-	st := &Stream{sel: s, q: q, order: ps, taken: map[pairKey]bool{},
+	st := &Stream{sel: s, q: q, taken: map[pairKey]bool{},
 		changed: make(chan struct{}), svcDone: make(chan struct{}), cancel: func() {}}
+	st.setOrder(ps)
 	close(st.svcDone)
 	return st
 }
@@ -330,8 +335,27 @@ func (st *Stream) update(ctx context.Context) {
 	if st.first.IsZero() && slices.ContainsFunc(eps, func(e svcb.Endpoint) bool { return st.fam.allows(e.Addr) }) {
 		st.first = time.Now()
 	}
-	st.order = st.sel.orderEndpoints(ctx, st.q, eps, st.fam, st.running == 0)
+	st.setOrder(st.sel.orderEndpoints(ctx, st.q, eps, st.fam, st.running == 0))
 	st.signal()
+}
+
+// setOrder makes ps the order. st.mu is held, or st is new.
+func (st *Stream) setOrder(ps []Pair) {
+	st.order, st.skip, st.left = ps, 0, 0
+	for _, p := range ps {
+		if !st.taken[keyOf(p)] {
+			st.left++
+		}
+	}
+}
+
+// untaken returns the index in order of the first pair Next has not
+// returned, or len(order); st.mu is held.
+func (st *Stream) untaken() int {
+	for st.skip < len(st.order) && st.taken[keyOf(st.order[st.skip])] {
+		st.skip++
+	}
+	return st.skip
 }
 
 // endpoints returns the answers' endpoints, without those no record covers
@@ -505,26 +529,26 @@ func (st *Stream) noPairs() error {
 func (st *Stream) Next() (p Pair, ok bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	for _, p := range st.order {
-		if k := keyOf(p); !st.taken[k] {
-			if len(st.taken) == 0 && !p.Fallback {
-				st.sel.sticky.remember(stickyKey(st.q), &p, st.order)
-			}
-			st.taken[k] = true
-			return p, true
-		}
+	i := st.untaken()
+	if i == len(st.order) {
+		return Pair{}, false
 	}
-	return Pair{}, false
+	p = st.order[i]
+	if len(st.taken) == 0 && !p.Fallback {
+		st.sel.sticky.remember(stickyKey(st.q), &p, st.order)
+	}
+	st.taken[keyOf(p)] = true
+	st.skip++
+	st.left--
+	return p, true
 }
 
 // Peek returns what Next would return, without taking it.
 func (st *Stream) Peek() (p Pair, ok bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	for _, p := range st.order {
-		if !st.taken[keyOf(p)] {
-			return p, true
-		}
+	if i := st.untaken(); i < len(st.order) {
+		return st.order[i], true
 	}
 	return Pair{}, false
 }
@@ -533,13 +557,7 @@ func (st *Stream) Peek() (p Pair, ok bool) {
 func (st *Stream) Left() int {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	n := 0
-	for _, p := range st.order {
-		if !st.taken[keyOf(p)] {
-			n++
-		}
-	}
-	return n
+	return st.left
 }
 
 // Changed returns a channel that is closed at the next change: new answers

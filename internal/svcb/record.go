@@ -257,15 +257,21 @@ func parseALPN(v []byte) ([]string, error) {
 	return ids, nil
 }
 
+// maxHints bounds the addresses kept of an ipv4hint or ipv6hint parameter.
+// Real records give a few; one parameter may hold 16,000 in a 64 KB answer,
+// each a destination to rank and race.
+const maxHints = 32
+
 // parseAddrs decodes ipv4hint (size 4) or ipv6hint (size 16): one or more
-// addresses (RFC 9460 section 7.3). An IPv4-mapped address in an ipv6hint is
-// not of the hint's family: it is left out (nil when none is left).
+// addresses (RFC 9460 section 7.3), of which it keeps the first maxHints. An
+// IPv4-mapped address in an ipv6hint is not of the hint's family: it is left
+// out (nil when none is left).
 func parseAddrs(v []byte, size int) ([]netip.Addr, error) {
 	if len(v) == 0 || len(v)%size != 0 {
 		return nil, fmt.Errorf("%d bytes, want a positive multiple of %d", len(v), size)
 	}
 	var out []netip.Addr
-	for i := 0; i < len(v); i += size {
+	for i := 0; i < len(v) && len(out) < maxHints; i += size {
 		if a, _ := netip.AddrFromSlice(v[i : i+size]); !a.Is4In6() {
 			out = append(out, a)
 		}

@@ -253,3 +253,23 @@ func TestParseALPNBound(t *testing.T) {
 		t.Errorf("IPv6Hint (-want +got):\n%s", d)
 	}
 }
+
+// TestParseHintsBounded: an ipv4hint of 16,000 addresses (one parameter of a
+// 64 KB answer) keeps the first maxHints, each a destination to rank and race.
+func TestParseHintsBounded(t *testing.T) {
+	h4 := make([]netip.Addr, 16000)
+	for i := range h4 {
+		h4[i] = netip.AddrFrom4([4]byte{8, byte(i >> 16), byte(i >> 8), byte(i)})
+	}
+	res, err := Record{Priority: 1, Target: ".", ALPN: []string{"h2"}, IPv4Hint: h4}.Resource()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Parse(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.IPv4Hint) != maxHints || r.IPv4Hint[0] != h4[0] || r.IPv4Hint[maxHints-1] != h4[maxHints-1] {
+		t.Errorf("%d hints kept (first %v), want the first %d", len(r.IPv4Hint), r.IPv4Hint[:1], maxHints)
+	}
+}
