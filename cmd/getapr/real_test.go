@@ -110,16 +110,22 @@ func TestRealLookupAndStatus(t *testing.T) {
 	}
 }
 
-func TestRealDialLoopback(t *testing.T) {
+// loopbackListener returns a listener on 127.0.0.1 that accepts and closes
+// connections until the test ends.
+func loopbackListener(t *testing.T) net.Listener {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
 	wg.Go(func() { acceptAll(ln) })
-	defer wg.Wait()
-	defer ln.Close()
-	addr := ln.Addr().String()
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	return ln
+}
+
+func TestRealDialLoopback(t *testing.T) {
+	addr := loopbackListener(t).Addr().String()
 	w := netstate.NewStatic(staticHost())
 	for _, stdlib := range []bool{false, true} {
 		args := []string{"dial", addr, "--json"}
@@ -292,15 +298,7 @@ func TestRealBadDestination(t *testing.T) {
 // net.Dialer does) with a listener on 127.0.0.1:PORT: the one traced attempt
 // is the winner although the connection's remote address is 127.0.0.1.
 func TestDialUnspecifiedWinner(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	wg.Go(func() { acceptAll(ln) })
-	defer wg.Wait()
-	defer ln.Close()
-	port := ln.Addr().(*net.TCPAddr).Port
+	port := loopbackListener(t).Addr().(*net.TCPAddr).Port
 	addr := net.JoinHostPort("0.0.0.0", strconv.Itoa(port))
 
 	r := runReal(t, netstate.NewStatic(staticHost()), "dial", addr, "--json")
