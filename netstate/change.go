@@ -74,19 +74,32 @@ func (d ChangeDelta) revived(l Link) bool {
 	if !l.Up || !l.Running {
 		return false
 	}
-	if o, ok := d.Old.Link(l.Index); !ok || !o.Up || !o.Running {
+	ol, ok := d.Old.Link(l.Index)
+	if !ok || !ol.Up || !ol.Running {
 		return true
+	}
+	// A link-local address's zone is its link's name: a renamed link's
+	// addresses and gateways are the old ones under the old name.
+	oldZone := func(a netip.Addr) netip.Addr {
+		if a.Zone() != "" {
+			return a.WithZone(ol.Name)
+		}
+		return a
 	}
 	for _, a := range d.New.Addrs {
 		if a.Index != l.Index || !a.Usable() {
 			continue
 		}
-		if o, ok := d.Old.Addr(a.IP); !ok || !o.Usable() || o.Index != l.Index {
+		if o, ok := d.Old.Addr(oldZone(a.IP)); !ok || !o.Usable() || o.Index != l.Index {
 			return true
 		}
 	}
 	for _, r := range d.New.Routes {
-		if r.Index == l.Index && r.Type == Unicast && r.Dst.Bits() == 0 && !slices.Contains(d.Old.Routes, r) {
+		if r.Index != l.Index || r.Type != Unicast || r.Dst.Bits() != 0 {
+			continue
+		}
+		r.Gateway = oldZone(r.Gateway)
+		if !slices.Contains(d.Old.Routes, r) {
 			return true
 		}
 	}

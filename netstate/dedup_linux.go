@@ -43,7 +43,10 @@ func (d *dedup) relevant(m netlink.Message) bool {
 	if prev, seen := d.last[key]; seen && prev == state {
 		return false
 	}
-	if m.Header.Type == unix.RTM_NEWLINK {
+	if m.Header.Type == unix.RTM_NEWLINK || (m.Header.Type == unix.RTM_NEWROUTE && m.Header.Flags&netlink.Replace != 0) {
+		// A route replaced in place (ip route replace) comes without a
+		// RTM_DELROUTE of the route it replaced: putting that one back
+		// later must count.
 		d.forgetRoutes()
 	}
 	if d.last == nil || len(d.last) >= maxDedup {

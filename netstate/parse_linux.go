@@ -208,8 +208,8 @@ func (s *Snapshot) addrOf(m rtnetlink.AddressMessage) (Addr, bool) {
 		return Addr{}, false
 	}
 	raw := a.Address
-	if m.Family == unix.AF_INET && a.Local != nil {
-		raw = a.Local // IFA_ADDRESS is the peer on point-to-point links
+	if a.Local != nil {
+		raw = a.Local // IFA_ADDRESS is the peer on point-to-point links (IPv6 too: PPP)
 	}
 	ip, ok := netipAddr(raw)
 	if !ok || ip.Is4() != (m.Family == unix.AF_INET) || int(m.PrefixLength) > ip.BitLen() {
