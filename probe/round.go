@@ -343,10 +343,10 @@ func (p *Prober) recentPort() uint16 {
 	return port
 }
 
-// reprobe re-checks, every RecheckBusy, the paths to destinations in use that
-// were measured faster earlier than they are now (Store.Slower), so that a path
-// that got fast again leads again. It returns when the next such re-check is due
-// (zero if none).
+// reprobe re-checks, every RecheckBusy, the paths to destinations the
+// application dialed in the last RecheckBusy that were measured faster earlier
+// than they are now (Store.Slower), so that a path that got fast again leads
+// again. It returns when the next such re-check is due (zero if none).
 func (p *Prober) reprobe(now time.Time) (next time.Time) {
 	slow, next := p.store.Slower(now, RecheckBusy)
 	if len(slow) == 0 {
@@ -354,7 +354,10 @@ func (p *Prober) reprobe(now time.Time) (next time.Time) {
 	}
 	p.mu.Lock()
 	var paths []Path
-	for d := range p.wanted {
+	for d, at := range p.wanted {
+		if now.Sub(at) >= RecheckBusy {
+			continue // not dialed lately: the rounds' budget is enough
+		}
 		for _, ap := range slow {
 			if addrKey(d.Addr()) == ap.Dst {
 				paths = append(paths, Path{Src: netip.AddrPortFrom(p.zoned(ap.Src), 0), Dst: d})
