@@ -339,11 +339,15 @@ func (st *Stream) update(ctx context.Context) {
 	st.signal()
 }
 
-// setOrder makes ps the order. st.mu is held, or st is new.
+// setOrder makes ps the order. st.mu is held, or st is new. A pair may be
+// in ps twice (the same address under two HTTPS records, or as itself and as
+// a DNS64 answer): Next hands it out once, and left counts it once.
 func (st *Stream) setOrder(ps []Pair) {
 	st.order, st.skip, st.left = ps, 0, 0
+	seen := make(map[pairKey]bool, len(ps))
 	for _, p := range ps {
-		if !st.taken[keyOf(p)] {
+		if k := keyOf(p); !st.taken[k] && !seen[k] {
+			seen[k] = true
 			st.left++
 		}
 	}

@@ -633,3 +633,46 @@ func TestOrderMiddleboxInterface(t *testing.T) {
 		t.Errorf("order %q\nwant %q", got, want)
 	}
 }
+
+// TestStreamLeftDuplicatePair: Left is the number of pairs Next still
+// returns, also when the order holds a pair twice: an HTTPS record whose
+// target's AAAA answer is a DNS64 address under the known PREF64, and the
+// origin's A answer of the IPv4 address it stands for, are two endpoints
+// that desynthesis makes one pair. (A Left above 0 with nothing to take
+// would make a race whose attempts all failed wait for a pair that never
+// comes.)
+func TestStreamLeftDuplicatePair(t *testing.T) {
+	v4dst := netip.MustParseAddr("198.51.100.7")
+	b := labPREF64.Addr().As16()
+	copy(b[12:], v4dst.AsSlice())
+	synth := netip.AddrFrom16(b)
+	dns := scripted{
+		"svc.test. https": {after: time.Millisecond, svc: []svcb.Record{{Priority: 1, Target: "cdn.test."}}},
+		"cdn.test. ip6":   {after: time.Millisecond, addrs: []netip.Addr{synth}},
+		"svc.test. ip4":   {after: time.Millisecond, addrs: []netip.Addr{v4dst}},
+	}
+	sel, _ := newTestSelector(t, routedNAT64Snapshot(true), nil, withLookup(dns.lookup), withHTTPSLookup(dns.https))
+	st, err := sel.Stream(t.Context(), Query{Network: "tcp", Host: "svc.test", Port: 443, HTTPS: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	awaitDone(st)
+	for i := 0; ; i++ {
+		left := st.Left()
+		p, ok := st.Next()
+		t.Logf("Left %d, Next %v %v", left, p.Src.Addr().String()+" "+p.Dst.String(), ok)
+		if !ok {
+			if left != 0 {
+				t.Errorf("Left() = %d, but Next returns no pair", left)
+			}
+			break
+		}
+		if left == 0 {
+			t.Errorf("Left() = 0, but Next returns %v", p)
+		}
+		if i > 20 {
+			t.Fatal("too many pairs")
+		}
+	}
+}
