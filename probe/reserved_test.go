@@ -4,6 +4,7 @@ package probe_test
 // target parsers.
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -81,12 +82,56 @@ func TestProbeTargetRefusesReserved(t *testing.T) {
 	}
 }
 
-// TestProbeTargetLocalNAT64 is private: allowed with the private mark, as a
-// ULA; global unicast and the well-known NAT64 prefix stay allowed.
+// TestProbeTargetLocalNAT64: an address under the local-use NAT64 prefix
+// 64:ff9b:1::/48 (here of 198.51.100.1) is private: allowed with the private
+// mark, as a ULA; global unicast and the well-known NAT64 prefix stay allowed.
 func TestProbeTargetLocalNAT64(t *testing.T) {
-	for _, s := range []string{"private:[64:ff9b:1::c633:6401]:80", "[2001:db8::1]:80", "[64:ff9b::c633:6401]:80"} {
+	for _, s := range []string{"private:[64:ff9b:1:c633:64:100::]:80", "[2001:db8::1]:80", "[64:ff9b::c633:6401]:80"} {
 		if _, err := probe.ParseProbeTarget(s); err != nil {
 			t.Errorf("ParseProbeTarget(%q): %v", s, err)
+		}
+	}
+}
+
+// TestShareTruncatedAtCap: a full file (shareMaxKeep entries, the most a
+// writer writes) cut short after its last entry is corrupt too.
+func TestShareTruncatedAtCap(t *testing.T) {
+	now := time.Now()
+	const keep = 10000
+	entries := make([]string, keep)
+	for i := range entries {
+		entries[i] = entry(srcA, fmt.Sprintf("2001:db8:77::%x", i+1), 30*time.Millisecond, now, "")
+	}
+	full := shareDoc(entries...)
+	path := filepath.Join(t.TempDir(), "pairs.json")
+	writeShare(t, path, strings.TrimSuffix(full, "]}"))
+	s := newSharingStore()
+	if err := s.Share(path); err != nil {
+		t.Fatal(err)
+	}
+	n := 0 // the Store keeps 4,096 of them when the file is read
+	for i := 1; i <= keep; i++ {
+		if _, learned := s.Pair(addr(srcA), addr(fmt.Sprintf("2001:db8:77::%x", i))); learned {
+			n++
+		}
+	}
+	if n > 0 {
+		t.Errorf("%d entries of a truncated (corrupt) file of %d entries learned; want none", n, keep)
+	}
+}
+
+// TestProbeTargetLocalNAT64Refused: under the local-use NAT64 prefix, the
+// embedded IPv4 address must be one that may be probed: the NAT64 forms of
+// the cloud metadata address and of loopback are refused, private mark or
+// not.
+func TestProbeTargetLocalNAT64Refused(t *testing.T) {
+	for _, s := range []string{
+		"private:[64:ff9b:1::a9fe:a9fe]:80", // 169.254.169.254 (cloud metadata)
+		"private:[64:ff9b:1::7f00:1]:80",    // 127.0.0.1
+		"private:[64:ff9b::a9fe:a9fe]:80",   // the same under the well-known prefix: refused
+	} {
+		if ap, err := probe.ParseProbeTarget(s); err == nil {
+			t.Errorf("ParseProbeTarget(%q) = %v, nil; want an error (metadata/loopback never probed)", s, ap)
 		}
 	}
 }

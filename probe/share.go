@@ -293,8 +293,7 @@ func decodeSharedPairs(dec *json.Decoder, w *window, now time.Time) (entries []s
 	if err := expectDelim(dec, '['); err != nil {
 		return nil, 0, err
 	}
-	n := 0
-	for ; n < shareMaxKeep && dec.More(); n++ {
+	for n := 0; n < shareMaxKeep && dec.More(); n++ {
 		w.next()
 		var e sharedPair
 		if err := dec.Decode(&e); err != nil {
@@ -307,10 +306,10 @@ func decodeSharedPairs(dec *json.Decoder, w *window, now time.Time) (entries []s
 			entries = append(entries, e)
 		}
 	}
-	if n < shareMaxKeep {
-		// More is false at the array's end, and also at an error (a file
-		// cut short): only the end is a whole array.
-		w.next()
+	// More is false at the array's end, and also at an error (a file cut
+	// short): only the end is a whole array. After shareMaxKeep entries, more
+	// (which no writer writes) are not read.
+	if w.next(); !dec.More() {
 		if err := expectDelim(dec, ']'); err != nil {
 			return nil, 0, err
 		}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/getapr/getapr/internal/nat64"
 	"github.com/getapr/getapr/netstate"
 )
 
@@ -53,8 +54,9 @@ func reserved6(a netip.Addr) bool {
 // 100.100.100.200, 168.63.129.16), 192.0.0.0/24, 100::/64, IPv6 addresses
 // outside 2000::/3 and the NAT64 prefixes, and a NAT64 address 64:ff9b::/96
 // whose IPv4 address is not global. An address under the local-use NAT64
-// prefix 64:ff9b:1::/48 (RFC 8215) counts as private. A zone is refused: only
-// link-local addresses have one.
+// prefix 64:ff9b:1::/48 (RFC 8215) counts as private, and its IPv4 address
+// must be one that may be probed. A zone is refused: only link-local
+// addresses have one.
 func CheckProbeTarget(a netip.Addr, allowPrivate bool) error {
 	switch {
 	case !a.IsValid():
@@ -81,7 +83,7 @@ func targetRefusal(a netip.Addr, allowPrivate bool) string {
 	}
 	c := netstate.Classify(a)
 	if c == netstate.GUA && nat64Local.Contains(a) {
-		c = netstate.ULA // local use, as a ULA
+		return localNAT64Refusal(a, allowPrivate)
 	}
 	switch c {
 	case netstate.GUA, netstate.Global4:
@@ -103,6 +105,23 @@ func targetRefusal(a netip.Addr, allowPrivate bool) string {
 		return "a multicast address, never probed"
 	}
 	return "not a unicast address (reserved or broadcast), never probed"
+}
+
+// localNAT64Refusal returns why a, under the local-use NAT64 prefix
+// 64:ff9b:1::/48, may not be a probe target, or "": it is private (local
+// use), and its IPv4 address must be one that may be probed.
+func localNAT64Refusal(a netip.Addr, allowPrivate bool) string {
+	v4, ok := nat64.Extract(nat64Local, a)
+	if !ok {
+		return "a local-use NAT64 address (64:ff9b:1::/48) of no IPv4 address a NAT64 translates, never probed"
+	}
+	if why := targetRefusal(v4, allowPrivate); why != "" {
+		return "a NAT64 address of " + v4.String() + ", " + why
+	}
+	if !allowPrivate {
+		return fmt.Sprintf("a local-use NAT64 address (64:ff9b:1::/48); write %s%s to probe it anyway", PrivateTarget, "HOST:PORT")
+	}
+	return ""
 }
 
 // globalRefusal returns why a global address may not be a probe target, or "".
