@@ -27,8 +27,8 @@ func (f *timedDial) dialT(ctx context.Context, p probe.Path) (net.Conn, error) {
 	return f.dial(ctx, p)
 }
 
-// reviewSel starts a Selector over homeSnapshot with a recording dial.
-func reviewSel(t *testing.T, opts ...Option) (*Selector, *timedDial, *netstate.Static) {
+// recordingSelector starts a Selector over homeSnapshot with a recording dial.
+func recordingSelector(t *testing.T, opts ...Option) (*Selector, *timedDial, *netstate.Static) {
 	fd := &timedDial{}
 	w := netstate.NewStatic(homeSnapshot())
 	dns := fakeDNS{"server.test": {ip("2001:db8:2::1"), ip("2001:db8:4::1"), ip("198.51.100.1")},
@@ -74,7 +74,7 @@ func checkBudget(t *testing.T, paths []probe.Path, at []time.Time, tcp []netip.A
 // TestQuietNothing: a Selector nobody dials with sends nothing in 30 min.
 func TestQuietNothing(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s, fd, w := reviewSel(t)
+		s, fd, w := recordingSelector(t)
 		defer w.Close()
 		defer s.Close()
 		time.Sleep(30 * time.Minute)
@@ -88,7 +88,7 @@ func TestQuietNothing(t *testing.T) {
 // TestQuietUDPOnce: one UDP dial (Attempts over udp), then 30 min: no probe.
 func TestQuietUDPOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s, fd, w := reviewSel(t)
+		s, fd, w := recordingSelector(t)
 		defer w.Close()
 		defer s.Close()
 		ps, err := s.Attempts(context.Background(), Query{Network: "udp", Host: "udp.test", Port: 53})
@@ -107,7 +107,7 @@ func TestQuietUDPOnce(t *testing.T) {
 // TestQuietTCPOnce: one TCP dial, then 30 min: the budget.
 func TestQuietTCPOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s, fd, w := reviewSel(t)
+		s, fd, w := recordingSelector(t)
 		defer w.Close()
 		defer s.Close()
 		ps, err := s.Attempts(context.Background(), Query{Network: "tcp", Host: "server.test", Port: 443})
@@ -132,7 +132,7 @@ func TestQuietTCPOnce(t *testing.T) {
 func TestIdleStopGoroutines(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		base := runtime.NumGoroutine()
-		s, _, w := reviewSel(t, WithIdleStop(3*time.Minute))
+		s, _, w := recordingSelector(t, WithIdleStop(3*time.Minute))
 		defer w.Close()
 		ctx := context.Background()
 		if _, err := s.Attempts(ctx, Query{Network: "tcp", Host: "server.test", Port: 443}); err != nil {
@@ -179,7 +179,7 @@ func TestIdleStopGoroutines(t *testing.T) {
 func TestStatusGateways(t *testing.T) {
 	t.Setenv(EnvProbeTargets, "192.0.2.77:80")
 	synctest.Test(t, func(t *testing.T) {
-		s, fd, w := reviewSel(t)
+		s, fd, w := recordingSelector(t)
 		defer w.Close()
 		defer s.Close()
 		s.Status()
@@ -192,7 +192,7 @@ func TestStatusGateways(t *testing.T) {
 		t.Logf("%d gateway probes", len(paths))
 	})
 	synctest.Test(t, func(t *testing.T) {
-		s, fd, w := reviewSel(t, WithoutProbing())
+		s, fd, w := recordingSelector(t, WithoutProbing())
 		defer w.Close()
 		defer s.Close()
 		s.Status()
@@ -212,7 +212,7 @@ func TestStatusGateways(t *testing.T) {
 // again within the minute.
 func TestSuspendRestartBudget(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s, fd, w := reviewSel(t)
+		s, fd, w := recordingSelector(t)
 		defer w.Close()
 		defer s.Close()
 		ctx := context.Background()
