@@ -37,16 +37,17 @@ type sticky struct {
 
 // stickyPair is a query's first pair; displaced is the first pair before it,
 // when it took the place because that one's source fell to a worse tier (a
-// failure), else zero.
+// failure), else zero (which is no pair).
 type stickyPair struct {
-	src, dst  netip.Addr
-	displaced *stickyPair
+	pairID
+	displaced pairID
 }
 
-// is reports whether p is the pair x stands for.
-func (x *stickyPair) is(p *Pair) bool {
-	return x != nil && p.Src.Addr() == x.src && p.Dst.Addr() == x.dst
-}
+// pairID names a pair by its addresses.
+type pairID struct{ src, dst netip.Addr }
+
+// is reports whether p is the pair x names.
+func (x pairID) is(p *Pair) bool { return p.Src.Addr() == x.src && p.Dst.Addr() == x.dst }
 
 // stickyKey names a query for the hysteresis: its network and host (ports share
 // the paths), and its local address when it has one (a dial pinned to a
@@ -97,7 +98,7 @@ func (st *sticky) preferLocked(key string, ranked []Pair, bias time.Duration) {
 	if !ok || len(ranked) == 0 || inc.displaced.is(&ranked[0]) {
 		return // none, or the pair a failure displaced is back first
 	}
-	if i := indexOf(ranked, inc); i > 0 && !switchWorth(&ranked[0], &ranked[i], bias) {
+	if i := indexOf(ranked, inc.pairID); i > 0 && !switchWorth(&ranked[0], &ranked[i], bias) {
 		p := ranked[i]
 		copy(ranked[1:i+1], ranked[:i])
 		ranked[0] = p
@@ -119,22 +120,21 @@ func (st *sticky) rememberLocked(key string, p *Pair, ranked []Pair) {
 			break
 		}
 	}
-	x := stickyPair{src: p.Src.Addr(), dst: p.Dst.Addr()}
+	x := stickyPair{pairID: pairID{p.Src.Addr(), p.Dst.Addr()}}
 	switch {
 	case !ok:
 	case old.is(p):
 		x.displaced = old.displaced
 	default:
-		if i := indexOf(ranked, old); i >= 0 && tier(&ranked[i]) > tier(p) {
-			old.displaced = nil // one step back only
-			x.displaced = &old
+		if i := indexOf(ranked, old.pairID); i >= 0 && tier(&ranked[i]) > tier(p) {
+			x.displaced = old.pairID
 		}
 	}
 	st.first[key] = x
 }
 
 // indexOf returns the index of the pair p in ranked, or -1.
-func indexOf(ranked []Pair, p stickyPair) int {
+func indexOf(ranked []Pair, p pairID) int {
 	for i := range ranked {
 		if p.is(&ranked[i]) {
 			return i

@@ -29,7 +29,6 @@ var (
 	}
 	ietf4      = netip.MustParsePrefix("192.0.0.0/24")   // IETF protocol assignments (RFC 6890)
 	discard6   = netip.MustParsePrefix("100::/64")       // discard-only (RFC 6666)
-	nat64WKP   = netip.MustParsePrefix("64:ff9b::/96")   // well-known NAT64 prefix (RFC 6052)
 	nat64Local = netip.MustParsePrefix("64:ff9b:1::/48") // local-use NAT64 prefix (RFC 8215)
 	unicast6   = netip.MustParsePrefix("2000::/3")       // the IPv6 global unicast space (RFC 4291)
 )
@@ -40,7 +39,7 @@ var (
 // 100::/64, 4000::/2, 5f00::/16, ...). netstate.Classify calls every IPv6
 // address GUA that it has no other class for.
 func reserved6(a netip.Addr) bool {
-	return a.Is6() && !a.Is4In6() && !unicast6.Contains(a) && !nat64WKP.Contains(a) && !nat64Local.Contains(a)
+	return a.Is6() && !a.Is4In6() && !unicast6.Contains(a) && !nat64.WellKnownPrefix.Contains(a) && !nat64Local.Contains(a)
 }
 
 // CheckProbeTarget returns nil when the prober may connect to a: a global unicast
@@ -83,7 +82,16 @@ func targetRefusal(a netip.Addr, allowPrivate bool) string {
 	}
 	c := netstate.Classify(a)
 	if c == netstate.GUA && nat64Local.Contains(a) {
-		return localNAT64Refusal(a, allowPrivate)
+		// Local use, as a ULA, and its IPv4 address must be one that may
+		// be probed.
+		v4, ok := nat64.Extract(nat64Local, a)
+		if !ok {
+			return "a local-use NAT64 address (64:ff9b:1::/48) of no IPv4 address a NAT64 translates, never probed"
+		}
+		if why := targetRefusal(v4, allowPrivate); why != "" {
+			return "a NAT64 address of " + v4.String() + ", " + why
+		}
+		c = netstate.ULA
 	}
 	switch c {
 	case netstate.GUA, netstate.Global4:
@@ -107,23 +115,6 @@ func targetRefusal(a netip.Addr, allowPrivate bool) string {
 	return "not a unicast address (reserved or broadcast), never probed"
 }
 
-// localNAT64Refusal returns why a, under the local-use NAT64 prefix
-// 64:ff9b:1::/48, may not be a probe target, or "": it is private (local
-// use), and its IPv4 address must be one that may be probed.
-func localNAT64Refusal(a netip.Addr, allowPrivate bool) string {
-	v4, ok := nat64.Extract(nat64Local, a)
-	if !ok {
-		return "a local-use NAT64 address (64:ff9b:1::/48) of no IPv4 address a NAT64 translates, never probed"
-	}
-	if why := targetRefusal(v4, allowPrivate); why != "" {
-		return "a NAT64 address of " + v4.String() + ", " + why
-	}
-	if !allowPrivate {
-		return fmt.Sprintf("a local-use NAT64 address (64:ff9b:1::/48); write %s%s to probe it anyway", PrivateTarget, "HOST:PORT")
-	}
-	return ""
-}
-
 // globalRefusal returns why a global address may not be a probe target, or "".
 func globalRefusal(a netip.Addr) string {
 	switch {
@@ -133,7 +124,7 @@ func globalRefusal(a netip.Addr) string {
 		return "a discard-only address (100::/64), never probed"
 	case reserved6(a):
 		return "a reserved IPv6 address (outside 2000::/3), never probed"
-	case nat64WKP.Contains(a):
+	case nat64.WellKnownPrefix.Contains(a):
 		b := a.As16()
 		v4 := netip.AddrFrom4([4]byte(b[12:]))
 		if why := targetRefusal(v4, false); why != "" {
