@@ -4,7 +4,9 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"testing"
 	"time"
@@ -242,5 +244,23 @@ func (e *loopbackEnv) inputs() []dialInput {
 		{name: "unix", network: "unix", address: e.unixPath},
 		{name: "ip4:icmp", network: "ip4:icmp", address: "127.0.0.1"},
 		{name: "unknown ip protocol", network: "ip4:nosuchproto", address: "127.0.0.1"},
+	}
+}
+
+// TestReadmeCountsLoopbackInputs keeps the README's count of this
+// comparison's inputs ("runs N inputs through both dialers") true as inputs
+// are added. inputs uses the environment's ports only as strings: a zero
+// loopbackEnv is enough.
+func TestReadmeCountsLoopbackInputs(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`runs (\d+) inputs through both dialers\s+in a namespace with only loopback`).FindSubmatch(readme)
+	if m == nil {
+		t.Fatal("the README no longer says how many loopback inputs the comparison runs")
+	}
+	if said, got := string(m[1]), len((&loopbackEnv{}).inputs()); said != strconv.Itoa(got) {
+		t.Errorf("the README says %s loopback inputs; the comparison runs %d", said, got)
 	}
 }

@@ -59,6 +59,8 @@ func ExampleNewStatic() {
 	// generation 1 sources 0
 }
 
+// A Monitor of this host: its sources, its changes, and a route lookup. (Not
+// run as a test: what it prints is this host's.)
 func ExampleNew() {
 	m, err := netstate.New()
 	if err != nil {
@@ -89,7 +91,7 @@ func ExampleNew() {
 // A Monitor that replaces a closed one (a program that stops watching while
 // idle) carries on: newer generations, and the NAT64 prefixes the old one had
 // from Router Advertisements, which it could otherwise learn only from the next
-// RA.
+// RA. (Not run as a test: what it prints is this host's.)
 func ExampleWithPREF64s() {
 	old, err := netstate.New()
 	if err != nil {

@@ -40,7 +40,11 @@
 //
 // Exit codes: 0 success; 1 network failure (the dial failed, a timeout, no usable
 // pair); 2 bad input (unknown command, bad flag, bad host or port, unknown name),
-// reported as one line on stderr.
+// reported as one line on stderr (getapr without a command prints its usage).
+// dial takes any IP literal that net.Dialer takes (0.0.0.0 dials this host; a
+// multicast address fails at connect, exit 1), where pairs and watch refuse
+// hosts that cannot be a unicast destination. In JSON, tls, error, old and new
+// are left out when false or empty.
 //
 // JSON field names:
 //
