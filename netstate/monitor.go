@@ -31,6 +31,14 @@ type backend interface {
 	close() error
 }
 
+// degradable is a backend that has a lesser one to hand over to when its
+// first dump fails.
+type degradable interface {
+	// fallback returns the backend to use instead, or nil if there is none;
+	// why is the first dump's error.
+	fallback(why error) backend
+}
+
 // Monitor is the live view of the host: the real Watcher. On Linux it follows the
 // kernel's rtnetlink change events; elsewhere it polls the standard library's
 // interface list. The zero value is not usable: call New.
@@ -65,6 +73,14 @@ func New(opts ...Option) (*Monitor, error) {
 	// Subscribe before the first dump, so no change falls between the two.
 	listenErr := be.listen()
 	snap, _, err := be.dump()
+	if d, ok := be.(degradable); ok && err != nil {
+		if fb := d.fallback(err); fb != nil {
+			be.close()
+			be = fb
+			listenErr = be.listen()
+			snap, _, err = be.dump()
+		}
+	}
 	if err != nil {
 		be.close()
 		return nil, err

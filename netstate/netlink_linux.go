@@ -30,6 +30,7 @@ const eventReadBuffer = 1 << 20
 // change groups, one for route queries (so RouteFor never waits behind a dump).
 type linuxBackend struct {
 	log    *zap.Logger
+	cfg    config
 	dumpc  *netlink.Conn
 	eventc *netlink.Conn
 	queryc *netlink.Conn
@@ -39,13 +40,14 @@ type linuxBackend struct {
 
 	routers    atomic.Pointer[routerSet] // the default routers of the last dump, for dedup
 	routerList []routerKey               // the same, as dump last saw them; used by dump only
+	refused    refusedDumps              // the optional dumps the kernel refused; used by dump only
 }
 
 // newBackend returns the rtnetlink backend, or, when rtnetlink is refused (and
 // no other namespace was asked for: the fallback can only read its own), the
 // fallback that reads the host without it (see newFallback).
 func newBackend(cfg config) (backend, error) {
-	b := &linuxBackend{log: cfg.log}
+	b := &linuxBackend{log: cfg.log, cfg: cfg}
 	b.ra.seed(cfg.pref64, time.Now())
 	for _, c := range []**netlink.Conn{&b.dumpc, &b.eventc, &b.queryc} {
 		conn, err := netlink.Dial(unix.NETLINK_ROUTE, &netlink.Config{NetNS: cfg.netns})
@@ -62,6 +64,17 @@ func newBackend(cfg config) (backend, error) {
 	return b, nil
 }
 
+// fallback returns what reads the host when rtnetlink opens but cannot dump
+// it (a sandbox such as gVisor that answers some requests only, or a seccomp
+// filter on sendmsg): newFallback's, as when it does not open. It is nil for
+// another namespace, which only rtnetlink can read.
+func (b *linuxBackend) fallback(why error) backend {
+	if b.cfg.netns != 0 {
+		return nil
+	}
+	return newFallback(b.cfg, why)
+}
+
 func (b *linuxBackend) close() error {
 	b.closed.Store(true)
 	b.ra.close()
@@ -75,28 +88,56 @@ func (b *linuxBackend) close() error {
 }
 
 // dumpRequests are the dumps a snapshot is built from: links first, so addresses
-// and routes can be named; rules before routes, so the tables are known.
+// and routes can be named; rules before routes, so the tables are known. A
+// snapshot can do without the optional ones, those with a lost text, which says
+// what it then lacks (a kernel without CONFIG_FIB_RULES has no rules; gVisor
+// serves neither).
 var dumpRequests = [...]struct {
 	typ  netlink.HeaderType
 	size int // of the request's fixed header (ifinfomsg, ifaddrmsg, fib_rule_hdr, rtmsg)
+	name string
+	lost string // what a snapshot lacks without this dump; empty: it cannot do without
 }{
-	{unix.RTM_GETLINK, unix.SizeofIfInfomsg},
-	{unix.RTM_GETADDR, unix.SizeofIfAddrmsg},
-	{unix.RTM_GETRULE, unix.SizeofRtMsg},
-	{unix.RTM_GETROUTE, unix.SizeofRtMsg},
-	{unix.RTM_GETNEIGH, unix.SizeofNdMsg},
+	{unix.RTM_GETLINK, unix.SizeofIfInfomsg, "links", ""},
+	{unix.RTM_GETADDR, unix.SizeofIfAddrmsg, "addresses", ""},
+	{unix.RTM_GETRULE, unix.SizeofRtMsg, "rules", "policy routing: every destination is looked up in the main table"},
+	{unix.RTM_GETROUTE, unix.SizeofRtMsg, "routes", ""},
+	{unix.RTM_GETNEIGH, unix.SizeofNdMsg, "neighbours", "the default routers' neighbour states"},
+}
+
+// refusedDumps marks the optional dumps (by their index in dumpRequests) that
+// the kernel refused: they are not asked for again.
+type refusedDumps [len(dumpRequests)]bool
+
+// refusal reports whether err is the kernel's (or a sandbox's) way of saying
+// it does not serve a request at all, rather than that it failed this time.
+func refusal(err error) bool {
+	for _, e := range [...]unix.Errno{unix.EOPNOTSUPP, unix.EINVAL, unix.EPERM, unix.EACCES, unix.ENOSYS, unix.EPROTONOSUPPORT, unix.EAFNOSUPPORT} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // dumpAll runs the dumps and returns their messages. interrupted reports that
-// the kernel flagged a dump as inconsistent (NLM_F_DUMP_INTR).
-func dumpAll(c *netlink.Conn) (msgs []netlink.Message, interrupted bool, err error) {
-	for _, r := range dumpRequests {
+// the kernel flagged a dump as inconsistent (NLM_F_DUMP_INTR). An optional
+// dump that the kernel refuses is marked in refused and skipped from then on.
+func dumpAll(c *netlink.Conn, refused *refusedDumps) (msgs []netlink.Message, interrupted bool, err error) {
+	for i, r := range dumpRequests {
+		if refused[i] {
+			continue
+		}
 		got, err := c.Execute(netlink.Message{
 			Header: netlink.Header{Type: r.typ, Flags: netlink.Request | netlink.Dump},
 			Data:   make([]byte, r.size),
 		})
+		if err != nil && r.lost != "" && refusal(err) {
+			refused[i] = true
+			continue
+		}
 		if err != nil {
-			return nil, false, fmt.Errorf("netstate: dump: %w", err)
+			return nil, false, fmt.Errorf("netstate: dump of %s: %w", r.name, err)
 		}
 		for _, m := range got {
 			interrupted = interrupted || m.Header.Flags&netlink.DumpInterrupted != 0
@@ -110,7 +151,14 @@ func dumpAll(c *netlink.Conn) (msgs []netlink.Message, interrupted bool, err err
 func (b *linuxBackend) pref64s(s *Snapshot) []PREF64 { return b.ra.refreshed(s.PREF64s) }
 
 func (b *linuxBackend) dump() (*Snapshot, bool, error) {
-	msgs, interrupted, err := dumpAll(b.dumpc)
+	before := b.refused
+	msgs, interrupted, err := dumpAll(b.dumpc, &b.refused)
+	for i, r := range dumpRequests {
+		if b.refused[i] && !before[i] {
+			b.log.Warn("rtnetlink refuses to dump the "+r.name+"; going on without them",
+				zap.String("lost", r.lost))
+		}
+	}
 	if err != nil {
 		return nil, false, err
 	}

@@ -31,7 +31,7 @@ func TestUpdateTestdata(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	msgs, _, err := dumpAll(c)
+	msgs, _, err := dumpAll(c, new(refusedDumps))
 	if err != nil {
 		t.Fatal(err)
 	}
