@@ -3,6 +3,7 @@ package pairs
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/getapr/getapr/netstate"
 	"github.com/getapr/getapr/probe"
 )
 
@@ -47,11 +49,15 @@ var std struct {
 // dialed, and of the targets in GETAPR_PROBE_TARGETS), the NAT64 prefixes of
 // GETAPR_PREF64, the logger GETAPR_LOG asks for. It is never closed (its Close
 // only suspends it, as StopDefault does); after DefaultIdleStop without use it
-// stops its goroutines, and starts them again on the next use. If it cannot start, every method of the Selector returns that
-// error.
+// stops its goroutines, and starts them again on the next use. If it cannot
+// start a netstate Monitor (on Linux one reads the host without rtnetlink
+// where rtnetlink is refused), it knows no source: every dial is the one net.Dialer would
+// make (pairs marked Fallback) and Status detects nothing. Unusable GETAPR_*
+// values, and a Selector that cannot read the host, are reported on stderr
+// (through the GETAPR_LOG logger when it is set).
 func Default() *Selector {
 	std.once.Do(func() {
-		std.s = newDefault(os.Getenv)
+		std.s = newDefault(os.Getenv, os.Stderr, New)
 		std.started.Store(true)
 	})
 	return std.s
@@ -146,20 +152,32 @@ func (c envConfig) logger() (*zap.Logger, error) {
 	return zc.Build()
 }
 
-// newDefault starts the default Selector from the environment read through getenv.
-func newDefault(getenv func(string) string) *Selector {
+// newDefault starts the default Selector from the environment read through
+// getenv, with start (New, but for tests). What cannot be used of the
+// environment is logged as a warning, and so is a start that failed, after
+// which the Selector knows no source (see Default); when the environment asks
+// for no logging, these go to stderr all the same: a setting that has no
+// effect, or a Selector that cannot read the host, would go unnoticed.
+func newDefault(getenv func(string) string, stderr io.Writer, start func(...Option) (*Selector, error)) *Selector {
 	c := parseEnv(getenv)
 	log, err := c.logger()
 	if err != nil {
 		log = zap.NewNop()
 	}
-	for _, p := range c.problems {
-		log.Warn("ignoring environment setting", zap.String("problem", p))
+	warn := log
+	if c.level == nil {
+		warn = zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()),
+			zapcore.Lock(zapcore.AddSync(stderr)), zapcore.WarnLevel))
 	}
-	s, err := New(WithLogger(log), WithProbeTargets(c.targets...), WithPREF64(c.pref64...), WithIdleStop(DefaultIdleStop))
+	for _, p := range c.problems {
+		warn.Warn("getapr: ignoring environment setting", zap.String("problem", p))
+	}
+	s, err := start(WithLogger(log), WithProbeTargets(c.targets...), WithPREF64(c.pref64...), WithIdleStop(DefaultIdleStop))
 	if err != nil {
-		log.Error("default selector failed to start", zap.Error(err))
-		return &Selector{err: err, store: probe.NewStore()}
+		warn.Error("getapr: cannot read the host's addresses and routes; every dial is the one net.Dialer would make", zap.Error(err))
+		// Over a watcher of its own, New starts no Monitor, the one part
+		// that can fail.
+		s, _ = New(WithLogger(log), WithWatcher(netstate.NewStatic(&netstate.Snapshot{})), WithoutProbing())
 	}
 	s.shared = true
 	return s

@@ -1,15 +1,18 @@
 package pairs
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 
 	"go.uber.org/zap/zapcore"
 
-	"github.com/getapr/getapr/probe"
+	"github.com/getapr/getapr/netstate"
 )
 
 // TestParseEnv checks how the default Selector reads its environment, without
@@ -71,28 +74,70 @@ func TestParseEnv(t *testing.T) {
 	}
 }
 
-// TestBrokenSelector checks what a Selector that failed to start (Default's
-// fallback) does: it reports its error and never panics.
-func TestBrokenSelector(t *testing.T) {
-	boom := errors.New("no netlink")
-	s := &Selector{err: boom, store: probe.NewStore()}
+// staticStart is a start for newDefault that needs no host: New over a
+// watcher of its own, without probing, with the options newDefault gives.
+func staticStart(opts ...Option) (*Selector, error) {
+	return New(append(opts, WithWatcher(netstate.NewStatic(homeSnapshot())), WithoutProbing())...)
+}
+
+// TestDefaultCannotReadHost: a default Selector whose Monitor cannot start
+// (rtnetlink and its fallback both fail, or a system without either) knows
+// no source and makes every dial net.Dialer's, rather than fail every dial:
+// Attempts gives Fallback pairs, Init and Status work, Close only suspends. It
+// says why on stderr, with logging off.
+func TestDefaultCannotReadHost(t *testing.T) {
+	var stderr bytes.Buffer
+	s := newDefault(func(string) string { return "" }, &stderr, func(...Option) (*Selector, error) {
+		return nil, errors.New("netstate: dialing rtnetlink: address family not supported by protocol")
+	})
 	ctx := context.Background()
-	if _, err := s.Get(ctx, "192.0.2.1", 80); !errors.Is(err, boom) {
-		t.Errorf("Get: %v", err)
+	ps, err := s.Attempts(ctx, Query{Network: "tcp", Host: "192.0.2.1", Port: 80})
+	if err != nil || len(ps) != 1 || !ps[0].Fallback || ps[0].Dst != netip.MustParseAddrPort("192.0.2.1:80") {
+		t.Errorf("Attempts: %v, %v; want net.Dialer's one dial to 192.0.2.1:80 (a Fallback pair)", ps, err)
 	}
-	if _, err := s.Attempts(ctx, Query{Host: "192.0.2.1", Port: 80}); !errors.Is(err, boom) {
-		t.Errorf("Attempts: %v", err)
+	ps, err = s.Attempts(ctx, Query{Network: "tcp", Host: "127.0.0.1", Port: 80})
+	if err != nil || len(ps) != 1 || ps[0].Dst != netip.MustParseAddrPort("127.0.0.1:80") {
+		t.Errorf("Attempts: %v, %v; want one dial to 127.0.0.1:80", ps, err)
 	}
-	if _, err := s.LookupNetIP(ctx, "ip", "192.0.2.1"); !errors.Is(err, boom) {
-		t.Errorf("LookupNetIP: %v", err)
+	if addrs, err := s.LookupNetIP(ctx, "ip", "192.0.2.1"); err != nil || len(addrs) != 1 {
+		t.Errorf("LookupNetIP: %v, %v", addrs, err)
 	}
-	if err := s.Init(ctx); !errors.Is(err, boom) {
+	if err := s.Init(ctx); err != nil {
 		t.Errorf("Init: %v", err)
 	}
-	s.Report(probe.Outcome{})
-	_ = s.Status()
+	if st := s.Status(); st.GUAOK || st.IPv4OK {
+		t.Errorf("Status without a host: %+v", st)
+	}
 	if err := s.Close(); err != nil {
 		t.Errorf("Close: %v", err)
+	}
+	if _, err := s.Attempts(ctx, Query{Network: "tcp", Host: "127.0.0.1", Port: 80}); err != nil {
+		t.Errorf("Attempts after Close (which only suspends the default): %v", err)
+	}
+	if !strings.Contains(stderr.String(), "cannot read the host") || !strings.Contains(stderr.String(), "rtnetlink") {
+		t.Errorf("stderr: %q; want why the default Selector knows no source", stderr.String())
+	}
+}
+
+// TestDefaultReportsUnusableEnvironment: values of GETAPR_* that cannot be
+// used are ignored, and said so on stderr, also when GETAPR_LOG (the logging
+// they would otherwise go to) is itself unusable or unset.
+func TestDefaultReportsUnusableEnvironment(t *testing.T) {
+	env := map[string]string{EnvLog: "verbose", EnvProbeTargets: "not-a-target", EnvPREF64: "64:ff9b::/33x"}
+	var stderr bytes.Buffer
+	s := newDefault(func(k string) string { return env[k] }, &stderr, staticStart)
+	defer s.Suspend()
+	for _, name := range []string{EnvLog, EnvProbeTargets, EnvPREF64} {
+		if !strings.Contains(stderr.String(), name+": ") {
+			t.Errorf("stderr says nothing of %s: %q", name, stderr.String())
+		}
+	}
+	stderr.Reset()
+	env = map[string]string{EnvLog: "error", EnvProbeTargets: "192.0.2.7:80"}
+	s2 := newDefault(func(k string) string { return env[k] }, &stderr, staticStart)
+	defer s2.Suspend()
+	if stderr.Len() != 0 {
+		t.Errorf("usable settings, stderr: %q", stderr.String())
 	}
 }
 
@@ -101,10 +146,7 @@ func TestBrokenSelector(t *testing.T) {
 // goroutines again (a closed default would rank from a frozen snapshot for
 // the rest of the process).
 func TestDefaultCloseSuspends(t *testing.T) {
-	s := newDefault(func(string) string { return "" })
-	if s.err != nil {
-		t.Skipf("the default Selector cannot start here: %v", s.err)
-	}
+	s := newDefault(func(string) string { return "" }, io.Discard, New)
 	defer s.Suspend()
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)

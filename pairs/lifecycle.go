@@ -264,9 +264,6 @@ func (s *Selector) idleCheck() {
 // again. A Selector made with WithIdleStop does this by itself when idle. Tests
 // that check for leaked goroutines (goleak) call it, or StopDefault, first.
 func (s *Selector) Suspend() {
-	if s.err != nil {
-		return
-	}
 	s.life.mu.Lock()
 	st := s.stopLocked()
 	s.life.mu.Unlock()
@@ -279,9 +276,6 @@ func (s *Selector) Suspend() {
 // shared file among them. The Selector still ranks afterwards, from what it knew. Close on
 // Default's Selector, which the whole process shares, only suspends it.
 func (s *Selector) Close() error {
-	if s.err != nil {
-		return nil
-	}
 	if s.shared {
 		s.Suspend()
 		return nil

@@ -71,7 +71,7 @@ type Selector struct {
 	log      *zap.Logger
 	store    *probe.Store
 	life     lifecycle
-	dns64    *dns64Discovery // RFC 7050; nil in a Selector that could not start
+	dns64    *dns64Discovery // RFC 7050
 	solicits routerSolicits  // Router Solicitations for a NAT64 prefix
 
 	mu   sync.Mutex           // held to make a new view
@@ -82,9 +82,6 @@ type Selector struct {
 	orders  orders     // the racing orders of recent queries (see Attempts)
 	stub    stubConf   // the HTTPS lookups' resolv.conf
 
-	// err, when set, is why the Selector could not start (Default only): every
-	// method that can fail returns it.
-	err error
 	// shared is set on Default's Selector, which the whole process uses:
 	// Close only suspends it.
 	shared bool
@@ -120,9 +117,6 @@ func New(opts ...Option) (*Selector, error) {
 // the round of the goroutines started again; after Close, a probing Selector's
 // Init fails with net.ErrClosed.
 func (s *Selector) Init(ctx context.Context) error {
-	if s.err != nil {
-		return s.err
-	}
 	for {
 		err := s.waitRound(ctx)
 		if !errors.Is(err, net.ErrClosed) || s.closed() {
@@ -168,9 +162,6 @@ func (s *Selector) wantStatus(e *engine) {
 // makes a quiet prober probe the default gateways from then on, so that later
 // calls have the flags that depend on them.
 func (s *Selector) Status() probe.Status {
-	if s.err != nil {
-		return s.store.Status()
-	}
 	e := s.use()
 	defer s.release()
 	s.wantStatus(e)
@@ -282,9 +273,6 @@ func (s *Selector) order(ranked []Pair, tls bool) []Pair {
 // address reached through a NAT64 comes as the synthesized IPv6 address of its
 // best pair, the IPv4 address itself later.
 func (s *Selector) LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error) {
-	if s.err != nil {
-		return nil, s.err
-	}
 	base, f, err := parseNetwork(network)
 	if err != nil || base != "ip" {
 		return nil, net.UnknownNetworkError(network)
@@ -340,9 +328,6 @@ func (s *Selector) rankedWith(ctx context.Context, q Query, k knowledge) ([]Pair
 // reusing the order remembered for q when nothing it was made from changed,
 // and remembering a new one.
 func (s *Selector) rankQuery(ctx context.Context, q Query, k knowledge, racing bool) ([]Pair, error) {
-	if s.err != nil {
-		return nil, s.err
-	}
 	_, f, err := parseNetwork(q.Network)
 	if err != nil {
 		return nil, err

@@ -82,9 +82,6 @@ func keyOf(p Pair) pairKey { return pairKey{p.Src, p.Dst} }
 // ended, with their addresses (IPv6 first), which may be after the first
 // attempts have started.
 func (s *Selector) Stream(ctx context.Context, q Query) (*Stream, error) {
-	if s.err != nil {
-		return nil, s.err
-	}
 	_, f, err := parseNetwork(q.Network)
 	if err != nil {
 		return nil, err
