@@ -70,6 +70,14 @@ type nat64Facts struct {
 
 func newNAT64Facts(s *netstate.Snapshot) nat64Facts { return nat64FactsOf(s, s.Sources()) }
 
+// hasDefaultRoute reports whether s has a unicast default route of the
+// family (IPv6 when v6), in any table, with a gateway or not.
+func hasDefaultRoute(s *netstate.Snapshot, v6 bool) bool {
+	return slices.ContainsFunc(s.Routes, func(r netstate.Route) bool {
+		return r.Type == netstate.Unicast && r.Dst.Bits() == 0 && r.Dst.Addr().Is6() == v6
+	})
+}
+
 // nat64FactsOf works the facts out from s and its usable sources srcs. It
 // allocates little unless the host has IPv6-only links.
 func nat64FactsOf(s *netstate.Snapshot, srcs []netstate.Addr) nat64Facts {
@@ -84,9 +92,7 @@ func nat64FactsOf(s *netstate.Snapshot, srcs []netstate.Addr) nat64Facts {
 		}
 	}
 	slices.Sort(f.has6)
-	f.native4 = len(has4) > 0 && slices.ContainsFunc(s.Routes, func(r netstate.Route) bool {
-		return r.Type == netstate.Unicast && r.Dst.Bits() == 0 && r.Dst.Addr().Is4()
-	})
+	f.native4 = len(has4) > 0 && hasDefaultRoute(s, false)
 	for _, i := range f.has6 {
 		if !slices.Contains(has4, i) {
 			f.v6only = append(f.v6only, i)

@@ -69,8 +69,8 @@ type pairKey struct{ src, dst netip.AddrPort }
 func keyOf(p Pair) pairKey { return pairKey{p.Src, p.Dst} }
 
 // Stream resolves q.Host and returns the stream of its pairs once connecting
-// can start: when there are pairs and the preferred family's answer (IPv6
-// where the host has an IPv6 default route, else IPv4) and, if asked, the
+// can start: when there are pairs and the preferred family's answer (IPv6,
+// unless only IPv4 has a default route, with a gateway or not) and, if asked, the
 // HTTPS answer are in; or the Selector's Resolution Delay after the first
 // address arrived; or when every lookup has ended. The lookups go on in the
 // background, adding pairs, until they end or Close. For an IP literal or
@@ -149,8 +149,11 @@ func (s *Selector) newStream(q Query, host string, f family) *Stream {
 	if (q.HTTPS || s.cfg.https) && isDomainName(host) && !s.stub.local(host, time.Now()) {
 		st.https = s.httpsLookup(q.Resolver)
 	}
+	// The draft's preferred family: IPv6 where both have a default route,
+	// else the one that has (a gateway or not: "default dev ppp0", "::/0 dev
+	// wg0").
 	snap := s.watcher().Snapshot()
-	st.prefer6 = f.v6 && (snap.Gateway6.IsValid() || !snap.Gateway4.IsValid() || !f.v4)
+	st.prefer6 = f.v6 && (hasDefaultRoute(snap, true) || !hasDefaultRoute(snap, false) || !f.v4)
 	if l := q.Local.Addr(); l.IsValid() && !l.IsUnspecified() && (l.Is6() && f.v6 || l.Is4() && f.v4) {
 		st.prefer6 = l.Is6() // a source of one family has pairs to that family only
 	}

@@ -676,3 +676,82 @@ func TestStreamLeftDuplicatePair(t *testing.T) {
 		}
 	}
 }
+
+// wgSnapshot is homeSnapshot whose IPv6 default route goes through a
+// point-to-point tunnel (wg0, index 3) without a gateway, as WireGuard,
+// OpenVPN and PPP install it: "::/0 dev wg0". netstate's Gateway6 is then
+// invalid (defaultGateway needs a gateway), though IPv6 has a default route.
+func wgSnapshot() *netstate.Snapshot {
+	s := homeSnapshot()
+	s.Links = append(s.Links, link(3, "wg0"))
+	s.Addrs = []netstate.Addr{
+		addr("2001:db8:1::10/128", 3, "wg0"),
+		addr("192.168.1.10/24", 2, "eth0"),
+	}
+	s.Routes = []netstate.Route{
+		route("::/0", "", 3),
+		route("192.168.1.0/24", "", 2),
+		route("0.0.0.0/0", "192.168.1.1", 2),
+	}
+	s.Gateway6 = netip.Addr{}
+	return s
+}
+
+// pppSnapshot is an IPv4-only host whose default route is a point-to-point
+// link without a gateway (PPPoE: "default dev ppp0"); no IPv6 at all.
+func pppSnapshot() *netstate.Snapshot {
+	return &netstate.Snapshot{
+		Generation: 1,
+		Links:      []netstate.Link{{Index: 1, Name: "lo", Up: true, Running: true, Loopback: true}, link(2, "ppp0")},
+		Addrs:      []netstate.Addr{addr("203.0.113.10/32", 2, "ppp0")},
+		Routes:     []netstate.Route{route("0.0.0.0/0", "", 2)},
+	}
+}
+
+// TestStreamPreferredFamilyByDefaultRoute: the preferred family, whose answer
+// the Stream waits for (up to the Resolution Delay), is the one with a default
+// route, IPv6 when both have one (HEV3.md phase 2): a default route without a
+// gateway counts, as tunnels and PPP links install them.
+func TestStreamPreferredFamilyByDefaultRoute(t *testing.T) {
+	t.Run("IPv6 default route via a tunnel, IPv4 via a gateway", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			dns := scripted{
+				"server.test. ip4": {after: time.Millisecond, addrs: []netip.Addr{ip(dst4)}},
+				"server.test. ip6": {after: 20 * time.Millisecond, addrs: []netip.Addr{ip(dst6)}},
+			}
+			sel, _ := newTestSelector(t, wgSnapshot(), nil, withLookup(dns.lookup), withHTTPSLookup(dns.https))
+			t0 := time.Now()
+			st, err := sel.Stream(t.Context(), Query{Host: "server.test", Port: 443})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			took := time.Since(t0)
+			p, _ := st.Next()
+			if took != 20*time.Millisecond || !p.Dst.Addr().Is6() {
+				t.Errorf("Stream started after %v with %v first; want after the AAAA answer (20 ms, IPv6 is the preferred family: both families have a default route) with an IPv6 pair first", took, p.Dst)
+			}
+		})
+	})
+	t.Run("IPv4-only host, default route via PPP", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			dns := scripted{
+				"server.test. ip4": {after: time.Millisecond, addrs: []netip.Addr{ip(dst4)}},
+				"server.test. ip6": {after: 300 * time.Millisecond}, // slow NODATA
+			}
+			sel, _ := newTestSelector(t, pppSnapshot(), nil, withLookup(dns.lookup), withHTTPSLookup(dns.https))
+			t0 := time.Now()
+			st, err := sel.Stream(t.Context(), Query{Host: "server.test", Port: 443})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			if took := time.Since(t0); took != time.Millisecond {
+				t.Errorf("Stream started after %v; want at the A answer (1 ms): IPv4 is the only family with a default route, so the preferred one", took)
+			}
+			if got := take(st); len(got) != 1 {
+				t.Errorf("pairs %q, want the one IPv4 pair", got)
+			}
+		})
+	})
+}
