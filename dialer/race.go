@@ -144,7 +144,7 @@ type racer struct {
 	results chan attemptResult
 	timer   *time.Timer     // starts the next attempt; nil until needed
 	armed   bool            // timer is set and has not fired
-	holding bool            // timer stopped while the latest attempt's handshake waits to begin
+	holding bool            // no timer while the latest attempt's handshake waits to begin; its beginning arms one
 	due     time.Time       // when the armed timer fires
 	changed <-chan struct{} // the queue's, until it changes
 	running int             // attempts started and not yet collected
@@ -451,7 +451,8 @@ func (rc *racer) joined() {
 	if !rc.armed {
 		var ok bool
 		if due, ok = rc.expected(last); !ok {
-			return // held (see progress)
+			rc.holding = true // until its handshake begins (see progress)
+			return
 		}
 	}
 	soon := rc.started[last].Add(MinAttemptDelay)

@@ -461,6 +461,69 @@ func TestRaceHeldWhileHandshakeWaits(t *testing.T) {
 	})
 }
 
+// TestRaceJoinWhileHandshakeWaits: an ECH TLS dial (PairDialer.ECH) whose
+// first attempt's TCP connect is done and whose ClientHello waits for the
+// HTTPS answer (Stream.Service). Meanwhile the A answer adds an IPv4 pair
+// (50 ms). The HTTPS answer comes at 100 ms; a pairs.Stream signals Changed
+// for it and only then lets Service return (lookupHTTPS closes changed and
+// svcDone under st.mu, which Service needs), so the race sees the change
+// before the handshake begins. The handshake then hangs: a TCP-terminating
+// middlebox, the case TLS-as-success exists for (HEV3.md "Success").
+//
+// The IPv4 pair should start about one handshake delay after the handshake
+// began (HEV3.md phase 4/"Answers that change mid-setup": new endpoints are
+// placed as if there from the start, attempts staggered by the Connection
+// Attempt Delay, at most 2 s). It once never started: joined found the
+// attempt waiting and armed nothing without holding, and progress re-arms
+// only a timer that was armed or held, so the dial sat until its deadline.
+func TestRaceJoinWhileHandshakeWaits(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ps := mixedPairs()[:2] // IPv6, IPv4
+		f := newFakeNet(stepsBySource(ps, []step{{after: 5 * time.Millisecond}, {after: 5 * time.Millisecond}}))
+		q := newScriptedQueue(ps[:1], []arrival{{50 * time.Millisecond, ps[1:]}}, time.Hour)
+		svc := make(chan struct{})
+		time.AfterFunc(100*time.Millisecond, func() {
+			q.add(nil, true) // the HTTPS answer: no records, every lookup ended
+			synctest.Wait()  // the racer has seen the change
+			close(svc)       // then Service returns
+		})
+		r := f.newRace(nil, 0)
+		r.queue = q
+		v6 := ps[0].Src.Addr()
+		r.handshake = func(ctx context.Context, p pairs.Pair, c net.Conn, begin func()) (net.Conn, time.Duration, error) {
+			start := time.Now()
+			select {
+			case <-svc:
+			case <-ctx.Done():
+				return nil, time.Since(start), ctx.Err()
+			}
+			waited := time.Since(start)
+			begin()
+			s := step{after: 5 * time.Millisecond}
+			if p.Src.Addr() == v6 {
+				s = step{hang: true} // no answer to the ClientHello
+			}
+			if err := f.wait(ctx, s); err != nil {
+				return nil, waited, err
+			}
+			return c, waited, nil
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		t0 := time.Now()
+		c, err := r.run(ctx)
+		if c != nil {
+			c.Close()
+		}
+		synctest.Wait()
+		got, ok := f.startTimes()[ps[1].Src.Addr()]
+		if !ok || got > 100*time.Millisecond+2*time.Second {
+			t.Errorf("IPv4 pair (joined at 50 ms) started: %v at %v; dial ended after %v with %v; want it started within the 2 s Maximum Connection Attempt Delay after the stalled handshake began (100 ms)",
+				ok, got, time.Since(t0), err)
+		}
+	})
+}
+
 // TestRaceSerialHandshake: a negative AttemptDelay makes attempts
 // serial ("the next starts only when the previous one has failed"). With a
 // handshake (DialTLSContext), an attempt whose connect completed must not
