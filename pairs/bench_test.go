@@ -168,10 +168,13 @@ func BenchmarkFirstGetStatic(b *testing.B) {
 // BenchmarkFirstGetMonitor measures the first Get of a literal just after New with
 // the host's real netstate Monitor and no probing. It reads the host (address,
 // route and rule dumps) and asks the kernel for route decisions (RTM_GETROUTE):
-// nothing is sent on any network.
+// nothing is sent on any network. ns/op is New, the Get and Close;
+// ns/first-get the Get alone, on average.
 func BenchmarkFirstGetMonitor(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
+	var gets time.Duration
+	n := 0
 	for b.Loop() {
 		s, err := New(WithoutProbing())
 		if err != nil {
@@ -179,7 +182,8 @@ func BenchmarkFirstGetMonitor(b *testing.B) {
 		}
 		start := time.Now()
 		_, err = s.Get(ctx, "2001:db8:2::1", 443)
-		b.ReportMetric(float64(time.Since(start).Microseconds()), "µs-first-get")
+		gets += time.Since(start)
+		n++
 		s.Close()
 		if err != nil {
 			if _, ok := err.(*NoPairError); !ok {
@@ -187,6 +191,7 @@ func BenchmarkFirstGetMonitor(b *testing.B) {
 			}
 		}
 	}
+	b.ReportMetric(float64(gets.Nanoseconds())/float64(n), "ns/first-get")
 }
 
 // BenchmarkGetWarm measures Get of a literal once the route decisions are cached.

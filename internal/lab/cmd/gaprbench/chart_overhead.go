@@ -58,7 +58,13 @@ func (r *Report) overheadPanels() []overheadPanel {
 		for _, name := range []string{"netdialer", "pairdialer"} {
 			if v := ab.Metrics[name+"-ns/dial"]; v > 0 {
 				l, pair := dialerLabel(name)
-				one.bars = append(one.bars, overheadBar{label: l + ", interleaved (DialAB)", group: "DialAB", value: v / 1e3, pair: pair, base: name == "netdialer"})
+				// The ratio is the table's: the median of the runs'
+				// own ratios, not the ratio of the two medians.
+				bar := overheadBar{label: l + ", interleaved (DialAB)", group: "DialAB", value: v / 1e3, pair: pair, base: name == "netdialer"}
+				if pair {
+					bar.ratio = ab.Metrics["x"]
+				}
+				one.bars = append(one.bars, bar)
 			}
 		}
 	}
@@ -115,7 +121,8 @@ func (p *overheadPanel) order() {
 	})
 }
 
-// ratios sets each PairDialer bar's ratio to its group's base bar.
+// ratios sets each PairDialer bar's ratio to its group's base bar, where it
+// has none of its own.
 func (p *overheadPanel) ratios() {
 	base := map[string]float64{}
 	for _, b := range p.bars {
@@ -124,7 +131,7 @@ func (p *overheadPanel) ratios() {
 		}
 	}
 	for i, b := range p.bars {
-		if v := base[b.group]; b.pair && v > 0 {
+		if v := base[b.group]; b.pair && v > 0 && b.ratio == 0 {
 			p.bars[i].ratio = b.value / v
 		}
 	}

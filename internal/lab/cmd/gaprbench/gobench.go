@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // BenchResult is one Go benchmark summed up over the runs of go test -count.
@@ -34,6 +35,23 @@ type BenchResult struct {
 // parseGoBench reads the output of go test -bench (with -benchmem, any
 // -count) and returns one result per benchmark, in the order of first
 // appearance, with the median of each unit over the runs.
+// goBenchTook returns how long the packages of `go test -bench` output took
+// together: the sum of their "ok" lines' times.
+func goBenchTook(r io.Reader) time.Duration {
+	var took time.Duration
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 3 && f[0] == "ok" {
+			if d, err := time.ParseDuration(f[2]); err == nil {
+				took += d
+			}
+		}
+	}
+	return took
+}
+
 func parseGoBench(r io.Reader) ([]BenchResult, error) {
 	type runs struct {
 		ns, b, allocs []float64

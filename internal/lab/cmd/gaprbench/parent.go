@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -45,7 +46,8 @@ func runParent(ctx context.Context, cfg config, args []string) (err error) {
 	}
 	rep.Curl, rep.ColdNew, rep.Scenarios, rep.Idle = res.Curl, res.ColdNew, res.Scenarios, res.Idle
 	rep.IdleEager, rep.Recovery, rep.Soak = res.IdleEager, res.Recovery, res.Soak
-	fmt.Fprintf(os.Stderr, "gaprbench: measured in %v\n", time.Since(start).Round(time.Second))
+	rep.LabTook = time.Since(start)
+	fmt.Fprintf(os.Stderr, "gaprbench: measured in %v\n", rep.LabTook.Round(time.Second))
 	if err := saveReport(cfg, rep); err != nil {
 		return err
 	}
@@ -130,9 +132,14 @@ func readGoBench(cfg config, rep *Report) error {
 	if err != nil {
 		return err
 	}
-	if rep.GoBench, err = parseGoBench(f); err != nil {
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return err
+	}
+	if rep.GoBench, err = parseGoBench(bytes.NewReader(data)); err != nil {
 		return fmt.Errorf("%s: %w", cfg.gobench, err)
 	}
+	rep.GoBenchTook = goBenchTook(bytes.NewReader(data))
 	rep.GoBenchFile, rep.GoBenchTime = cfg.gobench, st.ModTime()
 	return nil
 }

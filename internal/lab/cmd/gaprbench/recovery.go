@@ -33,10 +33,14 @@ type recoveryRowSpec struct {
 	value        func(p soak.PhaseResult) float64
 }
 
-// seconds returns a phase duration in seconds, +Inf for never.
+// never is a recovery value for "never": stored so, since encoding/json
+// refuses +Inf, and read as +Inf (see RecoveryRow.values).
+const never = -1
+
+// seconds returns a phase duration in seconds, never for never.
 func seconds(d time.Duration) float64 {
 	if d < 0 {
-		return math.Inf(1)
+		return never
 	}
 	return d.Seconds()
 }
@@ -77,12 +81,23 @@ type RecoveryRow struct {
 	Name, Target string
 	Bound        float64
 	Unit         string
-	Values       []float64 // per run; +Inf: never
+	Values       []float64 // per run; never (-1): never
 }
 
-// Median and Worst of the row's values.
-func (r RecoveryRow) Median() float64 { return medianFloat(r.Values) }
-func (r RecoveryRow) Worst() float64  { return slices.Max(r.Values) }
+// Median and Worst of the row's values, +Inf for never.
+func (r RecoveryRow) Median() float64 { return medianFloat(r.values()) }
+func (r RecoveryRow) Worst() float64  { return slices.Max(r.values()) }
+
+// values returns the row's values with never as +Inf, which sorts last.
+func (r RecoveryRow) values() []float64 {
+	v := slices.Clone(r.Values)
+	for i := range v {
+		if v[i] == never {
+			v[i] = math.Inf(1)
+		}
+	}
+	return v
+}
 
 func medianFloat(v []float64) float64 {
 	s := slices.Sorted(slices.Values(v))

@@ -70,8 +70,27 @@ func (r *Report) Region() string {
 			b.WriteString("\n" + img)
 		}
 	}
-	b.WriteString("\nRegenerate (root; needs iproute2, and curl for its column; about 50 minutes: here the Go benchmarks took 24 min at -count 10, the lab run 27 min): `sudo make bench` — the Go benchmarks into bench-go.txt, then `gaprbench -out BENCHMARKS.md -readme README.md`, which rewrites this section and the charts in charts/.\n")
+	fmt.Fprintf(&b, "\nRegenerate (root; needs iproute2, and curl for its column%s): `sudo make bench` — the Go benchmarks into bench-go.txt, then `gaprbench -out BENCHMARKS.md -readme README.md`, which rewrites this section and the charts in charts/.\n", r.took())
 	return b.String()
+}
+
+// took says how long the measurements took, as far as the report knows.
+func (r *Report) took() string {
+	var parts []string
+	if r.GoBenchTook > 0 {
+		runs := 0
+		for _, g := range r.GoBench {
+			runs = max(runs, g.Runs)
+		}
+		parts = append(parts, fmt.Sprintf("the Go benchmarks took %.0f min at -count %d", r.GoBenchTook.Minutes(), runs))
+	}
+	if r.LabTook > 0 {
+		parts = append(parts, fmt.Sprintf("the lab run %.0f min", r.LabTook.Minutes()))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "; here " + strings.Join(parts, ", ")
 }
 
 // writeChart writes the markdown that shows the chart named file and a blank

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"math"
@@ -99,12 +100,14 @@ func testReport(t *testing.T) *Report {
 		}},
 		Recovery: &RecoveryResult{Runs: 3, Rows: []RecoveryRow{
 			{Name: "carrier back (neighbour caches flushed)", Target: "≤ 2 s", Bound: 2, Unit: "s", Values: []float64{0.24, 0.31, 0.2}},
-			{Name: "blackhole of 120 s ended", Target: "≤ 11 s", Bound: 11, Unit: "s", Values: []float64{9.5, math.Inf(1), 10.1}},
+			{Name: "blackhole of 120 s ended", Target: "≤ 11 s", Bound: 11, Unit: "s", Values: []float64{9.5, never, 10.1}},
 			{Name: "±2 ms jitter, uplinks 5 ms apart: first-pair flips", Target: "≤ 1 /min", Bound: 1, Unit: "/min", Values: []float64{0, 2, 0}},
 		}},
 		GoBench:     testGoBench(t),
 		GoBenchFile: "/work/bench-go.txt",
 		GoBenchTime: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC),
+		GoBenchTook: 24*time.Minute + 10*time.Second,
+		LabTook:     27 * time.Minute,
 	}
 }
 
@@ -157,10 +160,94 @@ func TestVerdict(t *testing.T) {
 		{10, 10, "met"},
 		{9.5, 10, "met"},
 		{12, 10, "**missed** by 2.0 ms (+20%)"},
+		{10.0004, 10, "**missed** by 0.0004 ms (+0.004%)"},
+		{3, 0, "**missed** by 3.0 ms"}, // errors where the reference has none: no percentage of 0
+		{math.Inf(1), 2, "**missed** (never)"},
 	} {
 		if got := verdict(tc.measured, tc.bound, msUnit); got != tc.want {
 			t.Errorf("verdict(%v, %v) = %q; want %q", tc.measured, tc.bound, got, tc.want)
 		}
+	}
+	if got, want := atLeast(0.8996, 0.90, numUnit), "**missed** by 0.0004 (-0.04%)"; got != want {
+		t.Errorf("atLeast(0.8996, 0.90) = %q; want %q", got, want)
+	}
+}
+
+// TestFigure: a number printed beside a verdict never reads as its bound
+// unless it is the bound.
+func TestFigure(t *testing.T) {
+	for _, tc := range []struct {
+		v, bound float64
+		prec     int
+		want     string
+	}{
+		{0.905, 0.90, 2, "0.91"}, // rounds away from the bound: as it is
+		{0.8996, 0.90, 2, "0.8996"},
+		{0.89996, 0.90, 2, "0.89996"},
+		{1.2004, 1.2, 2, "1.2004"},
+		{0.9, 0.9, 2, "0.90"},
+		{1.08, 1.1, 2, "1.08"},
+		{40.04, 40, 1, "40.04"},
+	} {
+		if got := figure(tc.v, tc.bound, tc.prec); got != tc.want {
+			t.Errorf("figure(%v, %v, %d) = %q; want %q", tc.v, tc.bound, tc.prec, got, tc.want)
+		}
+	}
+}
+
+// TestRecoveryNeverThroughJSON: a recovery run that never got back to the best
+// path survives the JSON of the child's result and of bench-lab.json (which
+// refuse +Inf), and still reads "never".
+func TestRecoveryNeverThroughJSON(t *testing.T) {
+	rec := &RecoveryResult{Runs: 3, Rows: []RecoveryRow{
+		{Name: "blackhole of 120 s ended", Target: "≤ 11 s", Bound: 11, Unit: "s", Values: []float64{9.5, seconds(-1), seconds(-1)}},
+	}}
+	data, err := json.Marshal(&Report{Recovery: rec})
+	if err != nil {
+		t.Fatalf("Marshal: %v", err)
+	}
+	var back Report
+	if err := json.Unmarshal(data, &back); err != nil {
+		t.Fatal(err)
+	}
+	row := back.Recovery.Rows[0]
+	if !math.IsInf(row.Median(), 1) || !math.IsInf(row.Worst(), 1) {
+		t.Errorf("median %v, worst %v; want never (+Inf) for both", row.Median(), row.Worst())
+	}
+	var b strings.Builder
+	back.writeRecovery(&b)
+	if !strings.Contains(b.String(), "| never | never | ≤ 11 s | **missed** (never) |") {
+		t.Errorf("recovery table:\n%s", b.String())
+	}
+}
+
+// TestRankGrowthWithoutRank16: the interleaved growth row does not need the
+// separate 16 × 16 benchmark.
+func TestRankGrowthWithoutRank16(t *testing.T) {
+	r := &Report{GoBench: []BenchResult{{Pkg: "github.com/getapr/getapr/pairs", Name: "BenchmarkRankGrowth", Runs: 3, NsOp: 1,
+		Metrics: map[string]float64{"x": 1.3, "16x16-ns/pair": 200, "64x64-ns/pair": 260},
+		Range:   map[string][2]float64{"x": {1.1, 1.5}}}}}
+	var b strings.Builder
+	r.writeRankTargets(&b)
+	if !strings.Contains(b.String(), "| 1.30× (260 ns / 200 ns per pair) | ≤ 1.0× | **missed** by 0.30 (+30%) |") {
+		t.Errorf("rank targets without BenchmarkRank16x16:\n%s", b.String())
+	}
+}
+
+// TestGoBenchTook: the time the Go benchmarks took is the sum of the
+// packages' "ok" lines, and the README region says it only when known.
+func TestGoBenchTook(t *testing.T) {
+	in := "pkg: a\nBenchmarkX-2 10 5 ns/op\nPASS\nok  \tgithub.com/getapr/getapr/dialer\t600.5s\nok  \tgithub.com/getapr/getapr/pairs\t59.5s\n? \tx\t[no test files]\n"
+	if got := goBenchTook(strings.NewReader(in)); got != 11*time.Minute {
+		t.Errorf("goBenchTook = %v; want 11m0s", got)
+	}
+	r := &Report{GoBench: []BenchResult{{Runs: 3}}}
+	if got := r.took(); got != "" {
+		t.Errorf("took, nothing timed: %q", got)
+	}
+	r.GoBenchTook, r.LabTook = 11*time.Minute, 26*time.Minute+40*time.Second
+	if got, want := r.took(), "; here the Go benchmarks took 11 min at -count 3, the lab run 27 min"; got != want {
+		t.Errorf("took = %q; want %q", got, want)
 	}
 }
 

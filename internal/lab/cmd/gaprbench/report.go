@@ -53,6 +53,9 @@ type Report struct {
 	GoBenchFile string
 	// GoBenchTime is GoBenchFile's modification time.
 	GoBenchTime time.Time
+	// GoBenchTook is how long the Go benchmarks took, the sum of GoBenchFile's
+	// "ok" lines; LabTook how long the lab measured. Zero: not known.
+	GoBenchTook, LabTook time.Duration `json:",omitempty"`
 	// Soak is every dial of the soak schedule, run with a PairDialer and then
 	// with net.Dialer; nil when not run.
 	Soak *soak.Timeline `json:",omitempty"`

@@ -3,8 +3,10 @@ package main
 import (
 	"fmt"
 	"maps"
+	"math"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -26,7 +28,7 @@ func verdict(measured, bound float64, unit func(float64) string) string {
 	if measured <= bound {
 		return "met"
 	}
-	return fmt.Sprintf("**missed** by %s (+%.0f%%)", unit(measured-bound), 100*(measured-bound)/bound)
+	return missed(measured, bound, unit(measured-bound))
 }
 
 // atLeast is verdict for a lower bound.
@@ -34,12 +36,40 @@ func atLeast(measured, bound float64, unit func(float64) string) string {
 	if measured >= bound {
 		return "met"
 	}
-	return fmt.Sprintf("**missed** by %s (%.0f%%)", unit(bound-measured), 100*(measured-bound)/bound)
+	return missed(measured, bound, unit(bound-measured))
 }
 
-func msUnit(v float64) string  { return fmt.Sprintf("%.1f ms", v) }
-func usUnit(v float64) string  { return fmt.Sprintf("%.1f µs", v) }
-func numUnit(v float64) string { return fmt.Sprintf("%.2f", v) }
+// missed is the verdict of a missed bound, by diff, with the difference in
+// percent of the bound where that means something (not for a bound of 0, nor
+// for a value that is never reached).
+func missed(measured, bound float64, diff string) string {
+	switch {
+	case math.IsInf(measured, 0):
+		return "**missed** (never)"
+	case bound == 0:
+		return "**missed** by " + diff
+	}
+	pct, sign := 100*(measured-bound)/bound, "+"
+	if pct < 0 {
+		pct, sign = -pct, "-"
+	}
+	return fmt.Sprintf("**missed** by %s (%s%s%%)", diff, sign, figure(pct, 0, 0))
+}
+
+func msUnit(v float64) string  { return figure(v, 0, 1) + " ms" }
+func usUnit(v float64) string  { return figure(v, 0, 1) + " µs" }
+func numUnit(v float64) string { return figure(v, 0, 2) }
+
+// figure renders v with prec decimals, or with more (up to 6) while it would
+// read the same as bound, the number it is compared with: 0.8996 against a
+// bound of 0.90 reads "0.8996", not "0.90", and a difference of 0.0004 reads
+// "0.0004", not "0.00", so that no verdict contradicts the numbers beside it.
+func figure(v, bound float64, prec int) string {
+	for v != bound && prec < 6 && strconv.FormatFloat(v, 'f', prec, 64) == strconv.FormatFloat(bound, 'f', prec, 64) {
+		prec++
+	}
+	return strconv.FormatFloat(v, 'f', prec, 64)
+}
 
 // writeTargets writes the table of targets, each as measured / target.
 func (r *Report) writeTargets(b *strings.Builder) {
@@ -102,16 +132,16 @@ func (r *Report) writeDialTargets(b *strings.Builder) {
 	nd, ok2 := findBench(r.GoBench, "dialer", "BenchmarkDial/netdialer")
 	if ab, ok := findBench(r.GoBench, "dialer", "BenchmarkDialAB"); ok && ab.Metrics["x"] > 0 {
 		x := ab.Metrics["x"]
-		fmt.Fprintf(b, "| healthy loopback dial, PairDialer / net.Dialer (interleaved, BenchmarkDialAB) | %.2f× (%s / %s) | ≤ %.2f× | %s |\n",
-			x, nsString(ab.Metrics["pairdialer-ns/dial"]), nsString(ab.Metrics["netdialer-ns/dial"]), dialRatioTarget, verdict(x, dialRatioTarget, numUnit))
+		fmt.Fprintf(b, "| healthy loopback dial, PairDialer / net.Dialer (interleaved, BenchmarkDialAB; the median of the runs' ratios, beside the medians of their times) | %s× (%s / %s) | ≤ %.2f× | %s |\n",
+			figure(x, dialRatioTarget, 2), nsString(ab.Metrics["pairdialer-ns/dial"]), nsString(ab.Metrics["netdialer-ns/dial"]), dialRatioTarget, verdict(x, dialRatioTarget, numUnit))
 	} else if ok1 && ok2 && nd.NsOp > 0 {
 		ratio := pd.NsOp / nd.NsOp
 		bound := ""
 		if nb, ok := findBench(r.GoBench, "dialer", "BenchmarkDial/netdialer-bound"); ok && nb.NsOp > 0 {
 			bound = fmt.Sprintf("; %.2f× a net.Dialer that binds the source too", pd.NsOp/nb.NsOp)
 		}
-		fmt.Fprintf(b, "| healthy loopback dial, PairDialer / net.Dialer (ns/op) | %.2f× (%s / %s%s) | ≤ %.2f× | %s |\n",
-			ratio, nsString(pd.NsOp), nsString(nd.NsOp), bound, dialRatioTarget, verdict(ratio, dialRatioTarget, numUnit))
+		fmt.Fprintf(b, "| healthy loopback dial, PairDialer / net.Dialer (ns/op) | %s× (%s / %s%s) | ≤ %.2f× | %s |\n",
+			figure(ratio, dialRatioTarget, 2), nsString(pd.NsOp), nsString(nd.NsOp), bound, dialRatioTarget, verdict(ratio, dialRatioTarget, numUnit))
 	} else {
 		b.WriteString("| healthy loopback dial, PairDialer / net.Dialer | not measured (no BenchmarkDialAB or BenchmarkDial results) | ≤ 1.10× | |\n")
 	}
@@ -136,10 +166,10 @@ func (r *Report) writeParallelTargets(b *strings.Builder) {
 		if !ok {
 			continue
 		}
-		fmt.Fprintf(b, "| parallel, 64 goroutines, %s: dials per second / net.Dialer's in a run's worst round, median of %d runs (%.0f / %.0f dials/s; worst round of all runs %.2f×) | %.2f× | ≥ %.2f× | %s |\n",
-			v.what, pb.Runs, pb.Metrics[v.name+"-dials/s"], pb.Metrics["netdialer-dials/s"], pb.Worst[v.name+"-min-x"], x, parallelRateTarget, atLeast(x, parallelRateTarget, numUnit))
-		fmt.Fprintf(b, "| parallel, 64 goroutines, %s: p99 / net.Dialer's in a run's worst round, median of the runs (%s / %s; worst round of all runs %.2f×) | %.2f× | ≤ %.1f× | %s |\n",
-			v.what, nsString(pb.Metrics[v.name+"-p99-ns/dial"]), nsString(pb.Metrics["netdialer-p99-ns/dial"]), pb.Worst[v.name+"-max-p99-x"], p99, parallelP99Target, verdict(p99, parallelP99Target, numUnit))
+		fmt.Fprintf(b, "| parallel, 64 goroutines, %s: dials per second / net.Dialer's in a run's worst round, median of %d runs (%.0f / %.0f dials/s; worst round of all runs %s×) | %s× | ≥ %.2f× | %s |\n",
+			v.what, pb.Runs, pb.Metrics[v.name+"-dials/s"], pb.Metrics["netdialer-dials/s"], figure(pb.Worst[v.name+"-min-x"], parallelRateTarget, 2), figure(x, parallelRateTarget, 2), parallelRateTarget, atLeast(x, parallelRateTarget, numUnit))
+		fmt.Fprintf(b, "| parallel, 64 goroutines, %s: p99 / net.Dialer's in a run's worst round, median of the runs (%s / %s; worst round of all runs %s×) | %s× | ≤ %.1f× | %s |\n",
+			v.what, nsString(pb.Metrics[v.name+"-p99-ns/dial"]), nsString(pb.Metrics["netdialer-p99-ns/dial"]), figure(pb.Worst[v.name+"-max-p99-x"], parallelP99Target, 2), figure(p99, parallelP99Target, 2), parallelP99Target, verdict(p99, parallelP99Target, numUnit))
 		errs, netErrs := pb.Worst[v.name+"-errors"], pb.Worst["netdialer-errors"]
 		fmt.Fprintf(b, "| parallel, 64 goroutines, %s: dial errors, worst run | %.0f (net.Dialer %.0f) | none where net.Dialer has none | %s |\n",
 			v.what, errs, netErrs, verdict(errs, netErrs, numUnit))
@@ -151,20 +181,21 @@ func (r *Report) writeParallelTargets(b *strings.Builder) {
 }
 
 // writeRankTargets writes the ranking's time at 16 × 16 and its growth to 64 ×
-// 64, per pair.
+// 64, per pair: from the interleaved BenchmarkRankGrowth when there is one,
+// with the separate BenchmarkRank16x16 and BenchmarkRank64x64 beside it.
 func (r *Report) writeRankTargets(b *strings.Builder) {
-	rk, ok := findBench(r.GoBench, "pairs", "BenchmarkRank16x16")
-	if !ok {
+	bound := float64(rank16Target / time.Microsecond)
+	rk, ok16 := findBench(r.GoBench, "pairs", "BenchmarkRank16x16")
+	if ok16 {
+		us := rk.NsOp / 1e3
+		fmt.Fprintf(b, "| ranking 16 × 16 | %s µs | ≤ %.0f µs | %s |\n", figure(us, bound, 1), bound, verdict(us, bound, usUnit))
+	} else {
 		b.WriteString("| ranking 16 × 16 | not measured (no BenchmarkRank16x16 result) | ≤ 40 µs | |\n")
-		return
 	}
-	us := rk.NsOp / 1e3
-	fmt.Fprintf(b, "| ranking 16 × 16 | %.1f µs | ≤ %.0f µs | %s |\n",
-		us, float64(rank16Target/time.Microsecond), verdict(us, float64(rank16Target/time.Microsecond), usUnit))
 	g, separate := 0.0, ""
-	if rk64, ok := findBench(r.GoBench, "pairs", "BenchmarkRank64x64"); ok && rk.NsOp > 0 {
+	if rk64, ok := findBench(r.GoBench, "pairs", "BenchmarkRank64x64"); ok && ok16 && rk.NsOp > 0 {
 		g = (rk64.NsOp / (64 * 64)) / (rk.NsOp / (16 * 16))
-		separate = fmt.Sprintf("%.2f× (%s / %s per pair)", g, nsString(rk64.NsOp/(64*64)), nsString(rk.NsOp/(16*16)))
+		separate = fmt.Sprintf("%s× (%s / %s per pair)", figure(g, rankGrowthTarget, 2), nsString(rk64.NsOp/(64*64)), nsString(rk.NsOp/(16*16)))
 	}
 	if gr, ok := findBench(r.GoBench, "pairs", "BenchmarkRankGrowth"); ok && gr.Metrics["x"] > 0 {
 		x := gr.Metrics["x"]
@@ -172,8 +203,8 @@ func (r *Report) writeRankTargets(b *strings.Builder) {
 		if separate != "" {
 			also = "; the separate BenchmarkRank16x16 and BenchmarkRank64x64, run one after the other: " + separate
 		}
-		fmt.Fprintf(b, "| ranking 64 × 64: time per pair / 16 × 16's (interleaved, BenchmarkRankGrowth; runs from %.2f× to %.2f×%s) | %.2f× (%s / %s per pair) | ≤ %.1f× | %s |\n",
-			gr.Range["x"][0], gr.Range["x"][1], also, x, nsString(gr.Metrics["64x64-ns/pair"]), nsString(gr.Metrics["16x16-ns/pair"]), rankGrowthTarget, verdict(x, rankGrowthTarget, numUnit))
+		fmt.Fprintf(b, "| ranking 64 × 64: time per pair / 16 × 16's (interleaved, BenchmarkRankGrowth: the median of the runs' ratios, beside the medians of their times; runs from %.2f× to %.2f×%s) | %s× (%s / %s per pair) | ≤ %.1f× | %s |\n",
+			gr.Range["x"][0], gr.Range["x"][1], also, figure(x, rankGrowthTarget, 2), nsString(gr.Metrics["64x64-ns/pair"]), nsString(gr.Metrics["16x16-ns/pair"]), rankGrowthTarget, verdict(x, rankGrowthTarget, numUnit))
 	} else if separate != "" {
 		fmt.Fprintf(b, "| ranking 64 × 64: time per pair / 16 × 16's (separate runs) | %s | ≤ %.1f× | %s |\n",
 			separate, rankGrowthTarget, verdict(g, rankGrowthTarget, numUnit))
