@@ -204,6 +204,23 @@ func (d *dns64Discovery) answered(network string) *dns64Check {
 	}
 }
 
+// latest returns what the lookup for the network last asked about found, if
+// it has ended: the prefixes a DNS64 of the current network answers under.
+func (d *dns64Discovery) latest() []netip.Prefix {
+	d.mu.Lock()
+	c := d.cur
+	d.mu.Unlock()
+	if c == nil {
+		return nil
+	}
+	select {
+	case <-c.done:
+		return c.prefixes
+	default:
+		return nil
+	}
+}
+
 // wait starts the lookup for network if needed and waits until it has ended,
 // or ctx is done.
 func (d *dns64Discovery) wait(ctx context.Context, network string) []netip.Prefix {

@@ -99,7 +99,7 @@ func New(opts ...Option) (*Selector, error) {
 	s := &Selector{cfg: cfg, log: cfg.log.Named("pairs")}
 	s.dns64 = newDNS64Discovery(s.lookupFor(nil), s.log)
 	s.life.born = time.Now()
-	s.store = probe.NewStore(probe.WithLogger(cfg.log))
+	s.store = probe.NewStore(probe.WithLogger(cfg.log), probe.WithNAT64Prefixes(s.unseenNAT64Prefixes))
 	s.life.mu.Lock()
 	defer s.life.mu.Unlock()
 	if err := s.startLocked(); err != nil {
@@ -107,6 +107,18 @@ func New(opts ...Option) (*Selector, error) {
 	}
 	s.life.touch()
 	return s, nil
+}
+
+// unseenNAT64Prefixes returns the NAT64 prefixes the Store cannot read from its
+// snapshots: the configured ones and those the RFC 7050 discovery found last
+// (see probe.WithNAT64Prefixes).
+func (s *Selector) unseenNAT64Prefixes() []netip.Prefix {
+	found := s.dns64.latest()
+	out := make([]netip.Prefix, 0, len(s.cfg.pref64)+len(found))
+	for _, c := range s.cfg.pref64 {
+		out = append(out, c.Prefix)
+	}
+	return append(out, found...)
 }
 
 // Init waits until the Selector has a first snapshot of the host and, when probing,

@@ -7,6 +7,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/getapr/getapr/internal/nat64"
 	"github.com/getapr/getapr/netstate"
 )
 
@@ -78,10 +79,32 @@ func learned(src, dst netip.Addr, works bool) flags {
 // down, and the translator is left to be tried again.
 func (s *Store) noteFlags(sc *source, dst netip.Addr, works bool, start, now time.Time) {
 	f := learned(sc.addr, dst, works)
+	if f&(flagNAT44Tried|flagNPTv6Tried) != 0 && s.untranslated(dst) {
+		f &^= flagsNAT44 | flagsNPTv6
+	}
 	if !works && f&(flagNAT44Tried|flagNPTv6Tried) != 0 && s.snap != nil && !s.linkWorked(sc, start) {
 		f &^= flagNAT44Tried | flagNPTv6Tried
 	}
 	s.setFlags(s.flags|f, now)
+}
+
+// untranslated reports whether a connect to dst needs no NPTv6 or NAT44
+// translator whatever its source: dst is on a link of the host, or an address
+// under a NAT64 prefix (see WithNAT64Prefixes), which the NAT64 translates.
+func (s *Store) untranslated(dst netip.Addr) bool {
+	if s.onLink(dst) {
+		return true
+	}
+	if !dst.Is6() {
+		return false
+	}
+	if nat64.WellKnownPrefix.Contains(dst) || nat64Local.Contains(dst) {
+		return true
+	}
+	if s.snap != nil && slices.ContainsFunc(s.snap.PREF64s, func(p netstate.PREF64) bool { return p.Prefix.Contains(dst) }) {
+		return true
+	}
+	return s.nat64 != nil && slices.ContainsFunc(s.nat64(), func(p netip.Prefix) bool { return p.Contains(dst) })
 }
 
 // linkWorked reports whether another source on sc's link has had a result that

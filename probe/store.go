@@ -30,6 +30,7 @@ type Store struct {
 	deadAfter int
 	maxPairs  int
 	maxNets   int
+	nat64     func() []netip.Prefix // see WithNAT64Prefixes; nil: none
 
 	trans   atomic.Uint32 // the translator flags, for Translators without the lock
 	version atomic.Uint64 // counts the changes made under mu (see Version)
@@ -79,6 +80,17 @@ func WithMaxPairs(n int) StoreOption {
 	}
 }
 
+// WithNAT64Prefixes gives the Store the NAT64 prefixes that its snapshots do
+// not carry (configured ones, those found through DNS64, RFC 7050), read when
+// needed: a connect to an address under one of them, as under the well-known
+// and local-use prefixes and a snapshot's PREF64s, goes through a NAT64, which
+// translates ULA and global sources alike, and teaches nothing of an NPTv6
+// translator (Status.NPTv6). prefixes is called with the Store's lock held: it
+// must not call the Store.
+func WithNAT64Prefixes(prefixes func() []netip.Prefix) StoreOption {
+	return func(s *Store) { s.nat64 = prefixes }
+}
+
 // NewStore returns an empty Store.
 func NewStore(opts ...StoreOption) *Store {
 	s := &Store{
@@ -108,6 +120,9 @@ type pair struct {
 	baseSRTT, baseRTTVar time.Duration
 	floor                time.Duration
 	floorAt              time.Time // when floor was last confirmed or lowered
+	// lifted is how much of SRTT other pairs' slowdowns put there (see
+	// slowLink) and no sample of its own has confirmed yet.
+	lifted time.Duration
 }
 
 // addrKey is how the Store keys an address: unmapped, and without zone unless it is
