@@ -484,3 +484,41 @@ func TestSlowLink(t *testing.T) {
 		t.Errorf("fast again: Slower = %v, want none", got)
 	}
 }
+
+// TestFastLinkKeepsOwnSlowdown: one destination's path got slower (three
+// 100 ms connects after many of 20 ms) and is known at 100 ms ("A path that
+// got five times slower is known after three connects"). slowLink then lifts
+// the link's other pair by 80 ms; that pair's own samples bring it back down
+// (two 20 ms connects), which only takes back the lift: it is no sign that the
+// link got faster, and the first pair, whose own samples said 100 ms, keeps
+// them (it once went back to 20 ms without a sample of its own).
+func TestFastLinkKeepsOwnSlowdown(t *testing.T) {
+	h := host{addrs: []string{"eth0 2001:db8:a::10/64"}, gw6: "fe80::1%eth0", routes: true}
+	s := probe.NewStore()
+	s.Observe(h.snap())
+	const src, x, y = "2001:db8:a::10", "2001:db8:1::1", "2a00:1::1"
+	at := t0
+	rep := func(dst string, d time.Duration) {
+		s.Report(outcome(src, dst, probe.Success, d, at))
+		at = at.Add(time.Second)
+	}
+	for range 10 {
+		rep(x, 20*time.Millisecond)
+		rep(y, 20*time.Millisecond)
+	}
+	for range 3 {
+		rep(x, 100*time.Millisecond) // x's route changed
+	}
+	px, _ := s.Pair(addr(src), addr(x))
+	if px.SRTT != 100*time.Millisecond {
+		t.Fatalf("x after three slow samples: SRTT %v, want 100ms", px.SRTT)
+	}
+	for range 2 {
+		rep(y, 20*time.Millisecond) // y never changed
+	}
+	px, _ = s.Pair(addr(src), addr(x))
+	py, _ := s.Pair(addr(src), addr(y))
+	if px.SRTT < 90*time.Millisecond {
+		t.Errorf("x: SRTT %v (its last three samples were 100ms, none since); want about 100ms (y: %v)", px.SRTT, py.SRTT)
+	}
+}

@@ -33,7 +33,8 @@ const (
 // estimate restarts at SRTT = r, RTTVAR = r/8. Between those the smoothing is
 // RFC 6298's, so a lone outlier moves the estimate by an eighth only. It returns
 // how much the estimate moved when it restarted (above 0: higher than before
-// the run; below: lower), or 0.
+// the run; below: lower), or 0, measured from the pair's own estimate: a restart
+// that only takes back what slowLink lifted the pair by is no change of the link.
 func (p *pair) sample(r time.Duration, now time.Time) (moved time.Duration) {
 	ps := &p.stats
 	restart := false
@@ -49,7 +50,7 @@ func (p *pair) sample(r time.Duration, now time.Time) (moved time.Duration) {
 		case r < base-max(far, base/3):
 			p.shift = min(p.shift, 0) - 1
 		default:
-			p.shift = 0
+			p.shift, p.lifted = 0, 0 // the estimate is the pair's own now
 		}
 		if p.shift >= shiftUpAfter || -p.shift >= shiftDownAfter {
 			p.shift = 0
@@ -61,7 +62,7 @@ func (p *pair) sample(r time.Duration, now time.Time) (moved time.Duration) {
 		// The run agreed on the new delay: a variation of r/2, as for a first
 		// sample of an unknown path, would hide the next change for a while.
 		ps.RTTVar = r / 8
-		moved = r - p.baseSRTT
+		moved, p.lifted = r-(p.baseSRTT-p.lifted), 0
 	}
 	if ps.Samples == 0 {
 		return moved
@@ -81,12 +82,14 @@ func (p *pair) sample(r time.Duration, now time.Time) (moved time.Duration) {
 func (s *Store) slowLink(sc *source, p *pair, up time.Duration) {
 	s.moveLink(sc, p, up, "path slower: its link's other pairs too", func(q *pair) bool {
 		q.stats.SRTT += up
+		q.lifted += up
 		return true
 	})
 }
 
 // fastLink undoes slowLink when the path of p, from sc, got faster again (its
-// estimate restarted down lower): the link's other pairs that were measured
+// own estimate restarted down lower; a pair that only sheds what slowLink lifted
+// it by says nothing of the link): the link's other pairs that were measured
 // faster earlier (see pair.slower) come down by as much, not below the lowest
 // estimate they held. Otherwise each would lead again only after its own
 // re-checks, and a dial that can no longer take p (its source removed) would
@@ -97,7 +100,9 @@ func (s *Store) fastLink(sc *source, p *pair, down time.Duration) {
 		if !q.slower() {
 			return false
 		}
+		was := q.stats.SRTT
 		q.stats.SRTT = max(q.stats.SRTT-down, q.floor)
+		q.lifted = max(q.lifted-(was-q.stats.SRTT), 0)
 		return true
 	})
 }
