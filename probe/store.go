@@ -402,6 +402,12 @@ func (s *Store) evict() {
 				ties--
 			}
 			s.dropPair(r.sc, r.p)
+			// Without a snapshot, sources come from reports alone: one
+			// left without pairs goes too (a crawler's rotating
+			// addresses would otherwise pile up).
+			if s.snap == nil && len(r.sc.pairs) == 0 {
+				delete(s.sources, r.sc.addr)
+			}
 		}
 	}
 	clear(refs)

@@ -205,6 +205,26 @@ func TestEviction(t *testing.T) {
 	}
 }
 
+// TestEvictionForgetsSources: a Store that follows no snapshot takes its
+// sources from reports (a crawler on rotating addresses); those whose pairs
+// were all evicted go too, so that its memory stays bounded by WithMaxPairs.
+func TestEvictionForgetsSources(t *testing.T) {
+	s := probe.NewStore(probe.WithMaxPairs(16))
+	dst := addr("2001:db8:ffff::1")
+	for i := range 1000 {
+		src := netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0, 1, 14: byte(i >> 8), byte(i)})
+		s.Report(probe.Outcome{Path: probe.Path{Src: netip.AddrPortFrom(src, 0), Dst: netip.AddrPortFrom(dst, 443)},
+			Result: probe.Success, Start: t0.Add(time.Duration(i) * time.Second), Duration: 10 * time.Millisecond})
+	}
+	if n := len(s.Status().Sources); n > 16 {
+		t.Errorf("%d sources remembered after 1000 sources' reports with at most 16 pairs kept; want at most 16", n)
+	}
+	last := netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0, 1, 14: 999 >> 8, 999 & 0xff})
+	if _, ok := s.Pair(last, dst); !ok || s.Health(last) != probe.Alive {
+		t.Errorf("the last source's pair or health forgotten: %v", s.Health(last))
+	}
+}
+
 func TestReportDropsUnknownSource(t *testing.T) {
 	s := probe.NewStore()
 	s.Observe(host{addrs: []string{"eth0 2001:db8::1/64"}}.snap())
