@@ -143,8 +143,9 @@ func (d *PairDialer) bindsDevice(p pairs.Pair) bool {
 // *net.TCPAddr or *net.UDPAddr for base, or nil for none; local says the
 // caller asked for a local address (LocalAddr, or DialTCP's laddr). That is
 // p.Src, except that a Fallback pair binds what the caller asked (if
-// anything), and a loopback pair that pairs chose is left unbound as
-// net.Dialer leaves it: the kernel has no other source for it.
+// anything), and a loopback pair binds as net.Dialer does, the kernel having
+// no other source for it: nothing, or the caller's address when that has no IP
+// or the unspecified one (a port, or "[::]" for a dual-stack socket).
 func (d *PairDialer) bindAddr(p pairs.Pair, base string, local bool) net.Addr {
 	switch {
 	case p.Fallback && d.LocalAddr != nil:
@@ -153,8 +154,22 @@ func (d *PairDialer) bindAddr(p pairs.Pair, base string, local bool) net.Addr {
 		return nil
 	case !local && p.SrcClass == netstate.Loopback:
 		return nil
+	case p.SrcClass == netstate.Loopback && anyIP(d.LocalAddr):
+		return d.LocalAddr
 	}
 	return p.LocalAddr(base)
+}
+
+// anyIP reports whether a is a TCP or UDP address without an IP or with the
+// unspecified one.
+func anyIP(a net.Addr) bool {
+	switch a := a.(type) {
+	case *net.TCPAddr:
+		return a != nil && (a.IP == nil || a.IP.IsUnspecified())
+	case *net.UDPAddr:
+		return a != nil && (a.IP == nil || a.IP.IsUnspecified())
+	}
+	return false
 }
 
 // asksLocal reports whether the caller of the dial of q asked for a local

@@ -339,3 +339,9 @@ func TestDialPairBindToDevice(t *testing.T) {
 		})
 	}
 }
+
+// dialQuery gets the pairs for q from sel and connects over them, as a dial
+// whose caller gave no address as text.
+func (d *PairDialer) dialQuery(ctx context.Context, q pairs.Query, base string, sel selector) (net.Conn, error) {
+	return d.dialOver(ctx, q, base, "", sel, nil)
+}

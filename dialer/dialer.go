@@ -203,7 +203,7 @@ func (d *PairDialer) DialTCP(ctx context.Context, network string, laddr, raddr n
 		return nil, &net.OpError{Op: "dial", Net: network, Source: net.TCPAddrFromAddrPort(laddr),
 			Addr: net.TCPAddrFromAddrPort(raddr), Err: net.UnknownNetworkError(network)}
 	}
-	if netOnly(network, laddr, raddr) {
+	if netOnly(ctx, network, laddr, raddr) {
 		return d.netDialer().DialTCP(ctx, network, laddr, raddr)
 	}
 	c, err := d.dialAddrPort(ctx, network, "tcp", laddr, raddr)
@@ -223,7 +223,7 @@ func (d *PairDialer) DialUDP(ctx context.Context, network string, laddr, raddr n
 		return nil, &net.OpError{Op: "dial", Net: network, Source: net.UDPAddrFromAddrPort(laddr),
 			Addr: net.UDPAddrFromAddrPort(raddr), Err: net.UnknownNetworkError(network)}
 	}
-	if netOnly(network, laddr, raddr) {
+	if netOnly(ctx, network, laddr, raddr) {
 		return d.netDialer().DialUDP(ctx, network, laddr, raddr)
 	}
 	c, err := d.dialAddrPort(ctx, network, "udp", laddr, raddr)
@@ -274,12 +274,16 @@ func (d *PairDialer) SetMultipathTCP(use bool) {
 // netOnly reports whether DialTCP or DialUDP over network from laddr to raddr
 // is left to net.Dialer, whose error it is: raddr is invalid, or of another
 // family than network's digit or than laddr's IP (net.Dialer's socket then
-// fails at connect, or says "non-IPv4 address"; there is no pair to choose).
-func netOnly(network string, laddr, raddr netip.AddrPort) bool {
+// fails at connect, or says "non-IPv4 address"; there is no pair to choose),
+// or ctx has ended already (net.Dialer makes its socket, and calls Control,
+// before it fails).
+func netOnly(ctx context.Context, network string, laddr, raddr netip.AddrPort) bool {
 	r, l := raddr.Addr(), laddr.Addr()
 	last := network[len(network)-1]
 	switch {
 	case !r.IsValid(), last == '4' && r.Is6() && !r.Is4In6(), last == '6' && (r.Is4() || r.Is4In6()):
+		return true
+	case ctx != nil && ctx.Err() != nil:
 		return true
 	}
 	return l.IsValid() && !l.IsUnspecified() && l.Unmap().Is4() != r.Unmap().Is4()
@@ -288,6 +292,8 @@ func netOnly(network string, laddr, raddr netip.AddrPort) bool {
 // dialAddrPort is DialTCP and DialUDP once the network is checked. As
 // net.Dialer's, they bind laddr and ignore the LocalAddr field: the dial is
 // made by a copy of d whose LocalAddr is laddr (nil for the zero AddrPort).
+// raddr is the caller's address, zone and all; an error that names no source
+// names laddr, as net.Dialer's do (":0" for the zero AddrPort).
 func (d *PairDialer) dialAddrPort(ctx context.Context, network, base string, laddr, raddr netip.AddrPort) (net.Conn, error) {
 	if ctx == nil {
 		panic("nil context")
@@ -305,7 +311,15 @@ func (d *PairDialer) dialAddrPort(ctx context.Context, network, base string, lad
 	defer cancel()
 	local := netip.AddrPortFrom(laddr.Addr().Unmap(), laddr.Port())
 	q := pairs.Query{Network: network, Host: raddr.Addr().Unmap().String(), Port: raddr.Port(), Local: local, Resolver: dl.Resolver}
-	return dl.dialQuery(ctx, q, base, dl.selector())
+	c, err := dl.dialOver(ctx, q, base, raddr.String(), dl.selector(), nil)
+	if oe, ok := err.(*net.OpError); ok && oe.Source == nil {
+		if base == "tcp" {
+			oe.Source = net.TCPAddrFromAddrPort(laddr)
+		} else {
+			oe.Source = net.UDPAddrFromAddrPort(laddr)
+		}
+	}
+	return c, err
 }
 
 // selector is what a dial needs of a *pairs.Selector.
@@ -348,11 +362,6 @@ func allPairs(ctx context.Context, st *pairs.Stream) []pairs.Pair {
 		ps = append(ps, p)
 	}
 	return ps
-}
-
-// dialQuery gets the pairs for q from sel and connects over them.
-func (d *PairDialer) dialQuery(ctx context.Context, q pairs.Query, base string, sel selector) (net.Conn, error) {
-	return d.dialOver(ctx, q, base, "", sel, nil)
 }
 
 // dialOver gets the pairs for q from sel and connects over them; address is
