@@ -44,17 +44,29 @@ func (s *Selector) nat64Prefixes(ctx context.Context, w netstate.Watcher, v *vie
 // solicitPREF64 asks the routers of f's IPv6-only links that gave no NAT64
 // prefix for a Router Advertisement, when due (see routerSolicits), and
 // returns until when their answer may come: zero when none is awaited. It
-// asks only when nothing else gave a prefix: the RFC 7050 discovery of f's
-// network has ended with none, none is configured, and the Selector runs (a
-// closed one asks nothing, as it looks nothing up).
+// asks only where nothing else gave a prefix: the RFC 7050 discovery of f's
+// network has ended with none, none is configured for the link, and the
+// Selector runs (a closed one asks nothing, as it looks nothing up).
 func (s *Selector) solicitPREF64(w netstate.Watcher, f *nat64Facts) time.Time {
-	if s.dns64 == nil || len(s.cfg.pref64) > 0 || s.life.running.Load() == nil {
+	if s.dns64 == nil || s.life.running.Load() == nil {
 		return time.Time{}
 	}
 	if dns, known := s.dns64.known(f.net); !known || len(dns) > 0 {
 		return time.Time{}
 	}
-	return s.solicits.solicit(w, f.withoutRA(), time.Now(), s.log)
+	links := f.withoutRA()
+	if len(s.cfg.pref64) > 0 {
+		snap := w.Snapshot()
+		links = slices.DeleteFunc(links, func(i int) bool {
+			name := ""
+			if l := slices.IndexFunc(snap.Links, func(l netstate.Link) bool { return l.Index == i }); l >= 0 {
+				name = snap.Links[l].Name
+			}
+			_, ok := configuredFor(s.cfg.pref64, name)
+			return ok
+		})
+	}
+	return s.solicits.solicit(w, links, time.Now(), s.log)
 }
 
 // awaitPREF64 is the wait of a dial that needs a NAT64 prefix on a host

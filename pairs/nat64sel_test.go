@@ -657,3 +657,28 @@ func TestNAT64NotForTCP6(t *testing.T) {
 		t.Errorf("tcp to an IPv4 literal: %q, %v; want synthesized pairs", pairText(ps), err)
 	}
 }
+
+// TestNAT64TCP4ReasonWithPrefix: on an IPv6-only host whose link has a NAT64
+// prefix from its RA, a "tcp4" query to an IPv4 literal has no pair (as
+// net.Dialer's, it takes IPv4 only), but the reason must not claim that there
+// is no NAT64 prefix: there is one, "tcp4" rules it out.
+func TestNAT64TCP4ReasonWithPrefix(t *testing.T) {
+	s, _ := newTestSelector(t, ipv6Only(routedNAT64Snapshot(true)), nil)
+	_, err := s.ranked(context.Background(), Query{Network: "tcp4", Host: "192.0.2.10", Port: 80})
+	npe, ok := err.(*NoPairError)
+	if !ok {
+		t.Fatalf("err = %v; want a NoPairError", err)
+	}
+	for _, r := range npe.Reasons {
+		if strings.Contains(r, "no NAT64 prefix") {
+			t.Errorf("reason %q says there is no NAT64 prefix; eth1 has %v from its RA", r, labPREF64)
+		}
+	}
+	// The same through the public Attempts: the fallback pair's Reason.
+	ps, _ := s.Attempts(context.Background(), Query{Network: "tcp4", Host: "192.0.2.10", Port: 80})
+	for _, p := range ps {
+		if strings.Contains(p.Reason, "no NAT64 prefix") {
+			t.Errorf("Attempts: pair %v reason %q says there is no NAT64 prefix", p.Dst, p.Reason)
+		}
+	}
+}

@@ -113,7 +113,7 @@ func (v *view) pairsTo(ctx context.Context, w netstate.Watcher, in *rankInput, d
 // none either.
 func (v *view) synthesize(ctx context.Context, w netstate.Watcher, in *rankInput, d, local netip.Addr, t PolicyTable, first int32, n int, why string) string {
 	if len(in.pref64) == 0 {
-		if len(in.cands) == n {
+		if len(in.cands) == n && !in.only4 {
 			why += ", and no NAT64 prefix (PREF64) to reach it over IPv6"
 		}
 		return why

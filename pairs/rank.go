@@ -86,6 +86,7 @@ type rankInput struct {
 	cands   []cand
 	k       knowledge
 	pref64  []netstate.PREF64 // the links' NAT64 prefixes, for synthesizing IPv4 destinations
+	only4   bool              // the network takes IPv4 only ("tcp4"): no NAT64, prefix or not
 	bias    time.Duration     // subtracted from IPv6 latencies, not from synthesized ones
 	srcPort uint16            // kept in Pair.Src (LocalAddr's port)
 	dstPort uint16

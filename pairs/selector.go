@@ -509,7 +509,9 @@ type rankBasis struct {
 // ranking depended on.
 func (s *Selector) rankIn(ctx context.Context, w netstate.Watcher, v *view, q Query, dsts []netip.Addr, k knowledge, ws *workspace) ([]Pair, []string, rankBasis) {
 	in := ws.input(v.srcs)
-	if _, f, _ := parseNetwork(q.Network); f.v6 {
+	_, f, _ := parseNetwork(q.Network)
+	in.only4 = !f.v6
+	if f.v6 {
 		// Synthesized pairs are IPv6: not for "tcp4". A "tcp6" query has
 		// no IPv4 destination to synthesize (as net.Dialer's, it takes IPv6
 		// addresses only).

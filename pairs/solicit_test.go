@@ -324,3 +324,22 @@ func TestNAT64NoSolicitation(t *testing.T) {
 		})
 	}
 }
+
+// TestNAT64SolicitDespiteConfigForOtherLink: a prefix configured for a link
+// the host does not have now (GETAPR_PREF64=...%wlan0 on a laptop plugged into
+// an IPv6-only Ethernet) gives no link a prefix, so "neither DNS (RFC 7050)
+// nor configuration gave one" (README) and the routers must be asked, as
+// without any configuration.
+func TestNAT64SolicitDespiteConfigForOtherLink(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, w := newSoliciting(t, ipv6Only(routedNAT64Snapshot(false)), 30*time.Millisecond, nil,
+			WithPREF64(ConfiguredPREF64{Interface: "wlan0", Prefix: netip.MustParsePrefix("64:ff9b::/96")}))
+		ps, err := s.Get(context.Background(), "192.0.2.10", 80)
+		if got := w.solicited(); len(got) == 0 {
+			t.Errorf("no Router Solicitation; the only configured prefix is for wlan0, which the host lacks")
+		}
+		if err != nil || len(ps) == 0 || ps[0].Dst.Addr() != ip("2001:db8:6464::c000:20a") {
+			t.Errorf("Get = %v, %v; want the pairs through the prefix the solicited RA brings", pairText(ps), err)
+		}
+	})
+}
