@@ -72,15 +72,22 @@ func (v *view) pairsTo(ctx context.Context, w netstate.Watcher, in *rankInput, d
 	if local.IsValid() && !local.IsUnspecified() {
 		why = "no source " + local.String()
 	}
+	// A source the class rules allow and a route or zone then rules out says
+	// more than one the class rules exclude (a link-local source, say, when
+	// the global one has lost its route): its reason is kept.
+	classAllowed := false
 	for si := range in.srcs {
 		s := &in.srcs[si]
 		if !v.localAllows(local, s.addr) || s.addr.IP.Is4() != d.Is4() {
 			continue
 		}
 		if ok, rule := allowed(s.class, dc, tr); !ok {
-			why = s.class.String() + " source: " + rule
+			if !classAllowed {
+				why = s.class.String() + " source: " + rule
+			}
 			continue
 		}
+		classAllowed = true
 		dz := d
 		if dc == netstate.LinkLocal6 {
 			if zoneIdx != 0 && zoneIdx != s.addr.Index {

@@ -1,10 +1,17 @@
 package pairs
 
 import (
+	"context"
+	"errors"
 	"math/rand/v2"
+	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/getapr/getapr/netstate"
+	"github.com/getapr/getapr/probe"
 )
 
 // TestPackedKeysFollowRules checks that sorting candidates by their packed keys
@@ -36,5 +43,66 @@ func TestPackedKeysFollowRules(t *testing.T) {
 				t.Fatalf("round %d, %d candidates: at %d the keys give %+v, the rules %+v", round, n, i, got, byRules[i])
 			}
 		}
+	}
+}
+
+// TestNoPairReasonNamesTheRealBlocker: a host whose IPv6 uplink is gone (no IPv6 default route) lists its GUA before
+// its link-local address, as Linux does. The GUA is the only source the rules
+// allow for a global destination, and the kernel has no route for it: that is
+// the reason there is no pair. The error must not blame the link-local address.
+func TestNoPairReasonNamesTheRealBlocker(t *testing.T) {
+	snap := &netstate.Snapshot{
+		Generation: 1,
+		Links:      []netstate.Link{{Index: 1, Name: "lo", Up: true, Running: true, Loopback: true}, link(2, "eth0")},
+		Addrs: []netstate.Addr{
+			addr("2001:db8:1::10/64", 2, "eth0"),
+			addr("fe80::10/64", 2, "eth0"),
+		},
+		Routes: []netstate.Route{
+			route("2001:db8:1::/64", "", 2),
+			route("fe80::/64", "", 2),
+		},
+	}
+	s, _ := newTestSelector(t, snap, nil)
+	_, err := s.Get(context.Background(), "2001:db8:99::7", 443)
+	npe, ok := errors.AsType[*NoPairError](err)
+	if !ok || len(npe.Reasons) != 1 {
+		t.Fatalf("err = %v", err)
+	}
+	if r := npe.Reasons[0]; !strings.Contains(r, "route") {
+		t.Errorf("reason = %q; want it to say the GUA source has no route (the only allowed source), not why the link-local one is not allowed", r)
+	}
+}
+
+// TestStickyIncumbentReason: the hysteresis keeps a measured incumbent first against a measured
+// challenger that is not clearly faster. The incumbent's Reason must say so:
+// "measured 50ms" ranked above "measured 45ms" is not why it is first.
+func TestStickyIncumbentReason(t *testing.T) {
+	snap := homeSnapshot()
+	a, b := ip("2001:db8:99::7"), ip("2001:db8:99::8")
+	dns := fakeDNS{"server.test": {a, b}}
+	s, _ := newTestSelector(t, snap, dns)
+	src := ip("2001:db8:1::10")
+	q := Query{Network: "tcp6", Host: "server.test", Port: 443}
+	k := &fakeKnowledge{pairs: map[[2]netip.Addr]probe.PairStats{
+		{src, a}: srtt(50 * time.Millisecond), {src, b}: srtt(60 * time.Millisecond),
+	}}
+	ps, err := s.rankedWith(context.Background(), q, k)
+	if err != nil || ps[0].Dst.Addr() != a {
+		t.Fatalf("first ranking: %v %v", ps, err)
+	}
+	k.pairs[[2]netip.Addr{src, b}] = srtt(45 * time.Millisecond)
+	ps, err = s.rankedWith(context.Background(), q, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ps[0].Dst.Addr() != a {
+		t.Fatalf("hysteresis did not keep %v first: %v", a, ps)
+	}
+	if r := ps[0].Reason; r != "measured 50ms"+keptFirst {
+		t.Errorf("incumbent first at 50ms ahead of %v at 45ms; its Reason = %q, which does not say it is held first by the hysteresis", ps[1].Dst, r)
+	}
+	if r := ps[1].Reason; r != "measured 45ms" {
+		t.Errorf("the challenger's Reason = %q; want its own, measured 45ms", r)
 	}
 }

@@ -223,7 +223,12 @@ func destinationKey(d *attr, s choice) dstKey {
 
 	// Rule 9: Use longest matching prefix. Like Go's net package (issues 13283 and
 	// 18518), not for IPv4, where prefixes say little about distance: an IPv4
-	// destination counts as sharing no bits with its source.
+	// destination counts as sharing no bits with its source. The rule is for two
+	// destinations of one family; one key per destination cannot leave it out
+	// between families, so an IPv6 destination with a common prefix goes before
+	// an IPv4 one that ties with it on every rule before. That takes a policy
+	// table giving IPv4 the precedence of IPv6 (the default's differ, and rule 6
+	// decides) and equal latencies (which rank before every RFC 6724 rule).
 	if d.ip.Is6() {
 		k[5] = 0xff - uint8(s.cpl)
 	} else {

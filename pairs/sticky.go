@@ -100,10 +100,14 @@ func (st *sticky) preferLocked(key string, ranked []Pair, bias time.Duration) {
 	}
 	if i := indexOf(ranked, inc.pairID); i > 0 && !switchWorth(&ranked[0], &ranked[i], bias) {
 		p := ranked[i]
+		p.Reason += keptFirst
 		copy(ranked[1:i+1], ranked[:i])
 		ranked[0] = p
 	}
 }
+
+// keptFirst ends the Reason of an incumbent the hysteresis keeps first.
+const keptFirst = "; kept first: the pair measured faster is not 10ms and a third faster"
 
 // rememberLocked records p as the first pair of key, from the order ranked,
 // forgetting another query when maxSticky are remembered. When p replaces an
