@@ -78,10 +78,7 @@ func (d *shareDir) lockOnce(name string, start time.Time) (unlock func(), again 
 	}
 	if err != nil {
 		m.Close()
-		if errors.Is(err, errSkipped) {
-			err = nil
-		}
-		if err == nil {
+		if errors.Is(err, errSkipped) || errors.Is(err, errStuck) {
 			err = fmt.Errorf("%s: still locked after %v: one holder kept it %v, or the wait passed %v",
 				d.path(lname), time.Since(start).Round(time.Millisecond), lockStall, lockLimit)
 		}

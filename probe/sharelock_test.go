@@ -3,7 +3,9 @@ package probe
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -47,4 +49,27 @@ func TestLockAbsentTicket(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLockStuckNamesTheFile: a holder that keeps the lock (another process
+// stuck, or the user's own flock) makes Share give up after lockStall, with
+// an error that names the lock file, as every other lock error does (it was
+// "lock wait timed out"). In a synctest bubble: the five seconds are fake.
+func TestLockStuckNamesTheFile(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dir := t.TempDir()
+		lock := filepath.Join(dir, "pairs.json.lock")
+		held, err := os.OpenFile(lock, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer held.Close()
+		if ok, err := tryLock(held); !ok || err != nil {
+			t.Skipf("cannot hold the lock here: %v, %v", ok, err)
+		}
+		err = NewStore().Share(filepath.Join(dir, "pairs.json"))
+		if err == nil || !strings.Contains(err.Error(), lock+": still locked after") {
+			t.Errorf("Share with the lock held elsewhere: %v; want %s: still locked after …", err, lock)
+		}
+	})
 }

@@ -456,3 +456,37 @@ func TestPREF64Source(t *testing.T) {
 		})
 	}
 }
+
+// TestWatchDuplicateDest: the same destination named twice (as HOST and
+// HOST:443, or twice verbatim) is watched once: every pair line is printed once
+// (it was twice, and each change too).
+func TestWatchDuplicateDest(t *testing.T) {
+	for _, args := range [][]string{
+		{"watch", "server.test", "server.test:443"},
+		{"watch", "--json", "server.test", "server.test"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				r := runFake(newScenario(), 2*time.Second, args...)
+				key := "pair server.test:443 2001:db8:a::10 -> [2001:db8:ff::1]:443"
+				if n := strings.Count(r.stdout, key); n != 1 {
+					t.Errorf("%q printed %d times, want once\n%v", key, n, r)
+				}
+			})
+		})
+	}
+}
+
+// TestWatchWaitInterrupted: watch ends with Ctrl-C, exit 0 and nothing on
+// stderr, also when the Ctrl-C comes during --wait's first probe round (that
+// was exit 1, "waiting for the first probe round: context canceled").
+func TestWatchWaitInterrupted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fb := newScenario()
+		fb.initDelay = time.Minute
+		r := runFake(fb, 2*time.Second, "watch", "--wait", "server.test")
+		if r.code != exitOK || r.stderr != "" {
+			t.Errorf("interrupted during --wait: %v\nwant exit 0 and empty stderr, as any other interrupted watch", r)
+		}
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,17 +36,24 @@ func runWatch(ctx context.Context, c *cli, cmd *command, args []string) error {
 	if interval <= 0 {
 		return badArgs(cmd, "--interval must be positive")
 	}
-	dests := make([]dest, len(pos))
-	for i, p := range pos {
-		if dests[i], err = parseDest(p, 443); err == nil {
-			err = checkUnicast(dests[i].host)
+	var dests []dest
+	for _, p := range pos {
+		d, err := parseDest(p, 443)
+		if err == nil {
+			err = checkUnicast(d.host)
 		}
 		if err != nil {
 			return usagef("%v", err)
 		}
+		if !slices.Contains(dests, d) { // HOST and HOST:443 are one destination
+			dests = append(dests, d)
+		}
 	}
 	o.eager = true // watching wants the paths measured as they change
 	b, err := c.open(ctx, o)
+	if err != nil && ctx.Err() != nil {
+		return nil // interrupted during --wait: the end of a watch, as later
+	}
 	if err != nil {
 		return err
 	}
