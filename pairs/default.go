@@ -51,10 +51,10 @@ var std struct {
 // only suspends it, as StopDefault does); after DefaultIdleStop without use it
 // stops its goroutines, and starts them again on the next use. If it cannot
 // start a netstate Monitor (on Linux one reads the host without rtnetlink
-// where rtnetlink is refused), it knows no source: every dial is the one net.Dialer would
-// make (pairs marked Fallback) and Status detects nothing. Unusable GETAPR_*
-// values, and a Selector that cannot read the host, are reported on stderr
-// (through the GETAPR_LOG logger when it is set).
+// where rtnetlink is refused), it knows no source: every dial is the one
+// net.Dialer would make (pairs marked Fallback) and Status detects nothing.
+// Unusable GETAPR_* values, and a Selector that cannot read the host, are
+// reported on stderr (through the GETAPR_LOG logger when it is set).
 func Default() *Selector {
 	std.once.Do(func() {
 		std.s = newDefault(os.Getenv, os.Stderr, New)
