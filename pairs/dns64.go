@@ -187,35 +187,19 @@ func (d *dns64Discovery) known(network string) ([]netip.Prefix, bool) {
 	return nil, false
 }
 
-// answered returns the lookup for network if it has ended, else nil; it never
-// blocks and starts nothing.
+// answered returns the lookup for network if it has ended, else nil; with
+// network "", the lookup for the network last asked about. It never blocks
+// and starts nothing.
 func (d *dns64Discovery) answered(network string) *dns64Check {
 	d.mu.Lock()
 	c := d.cur
 	d.mu.Unlock()
-	if c == nil || c.network != network {
+	if c == nil || network != "" && c.network != network {
 		return nil
 	}
 	select {
 	case <-c.done:
 		return c
-	default:
-		return nil
-	}
-}
-
-// latest returns what the lookup for the network last asked about found, if
-// it has ended: the prefixes a DNS64 of the current network answers under.
-func (d *dns64Discovery) latest() []netip.Prefix {
-	d.mu.Lock()
-	c := d.cur
-	d.mu.Unlock()
-	if c == nil {
-		return nil
-	}
-	select {
-	case <-c.done:
-		return c.prefixes
 	default:
 		return nil
 	}

@@ -58,11 +58,8 @@ func (s *Selector) solicitPREF64(w netstate.Watcher, f *nat64Facts) time.Time {
 	if len(s.cfg.pref64) > 0 {
 		snap := w.Snapshot()
 		links = slices.DeleteFunc(links, func(i int) bool {
-			name := ""
-			if l := slices.IndexFunc(snap.Links, func(l netstate.Link) bool { return l.Index == i }); l >= 0 {
-				name = snap.Links[l].Name
-			}
-			_, ok := configuredFor(s.cfg.pref64, name)
+			l, _ := snap.Link(i) // an unknown link has no name: only a prefix for every link covers it
+			_, ok := configuredFor(s.cfg.pref64, l.Name)
 			return ok
 		})
 	}

@@ -113,7 +113,10 @@ func New(opts ...Option) (*Selector, error) {
 // snapshots: the configured ones and those the RFC 7050 discovery found last
 // (see probe.WithNAT64Prefixes).
 func (s *Selector) unseenNAT64Prefixes() []netip.Prefix {
-	found := s.dns64.latest()
+	var found []netip.Prefix
+	if c := s.dns64.answered(""); c != nil {
+		found = c.prefixes
+	}
 	out := make([]netip.Prefix, 0, len(s.cfg.pref64)+len(found))
 	for _, c := range s.cfg.pref64 {
 		out = append(out, c.Prefix)

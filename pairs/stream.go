@@ -151,9 +151,9 @@ func (s *Selector) newStream(q Query, host string, f family) *Stream {
 	}
 	// The draft's preferred family: IPv6 where both have a default route,
 	// else the one that has (a gateway or not: "default dev ppp0", "::/0 dev
-	// wg0").
-	snap := s.watcher().Snapshot()
-	st.prefer6 = f.v6 && (hasDefaultRoute(snap, true) || !hasDefaultRoute(snap, false) || !f.v4)
+	// wg0"), as the view worked out once for the snapshot.
+	v := s.currentView(s.watcher())
+	st.prefer6 = f.v6 && (v.default6 || !v.default4 || !f.v4)
 	if l := q.Local.Addr(); l.IsValid() && !l.IsUnspecified() && (l.Is6() && f.v6 || l.Is4() && f.v4) {
 		st.prefer6 = l.Is6() // a source of one family has pairs to that family only
 	}

@@ -20,6 +20,10 @@ type view struct {
 	snap *netstate.Snapshot
 	srcs []source // usable sources, in snapshot order
 	lo   int      // index of the loopback interface, 0 if unknown
+	// default4 and default6 say whether the snapshot has a unicast default
+	// route of each family, with a gateway or not (see Stream's preferred
+	// family).
+	default4, default6 bool
 
 	nat64  nat64Facts
 	routes routeCache
@@ -114,7 +118,8 @@ func (c *routeCache) len() int {
 
 func newView(snap *netstate.Snapshot, t PolicyTable) *view {
 	srcs := snap.Sources()
-	v := &view{snap: snap, routes: newRouteCache(), nat64: nat64FactsOf(snap, srcs)}
+	v := &view{snap: snap, routes: newRouteCache(), nat64: nat64FactsOf(snap, srcs),
+		default4: hasDefaultRoute(snap, false), default6: hasDefaultRoute(snap, true)}
 	v.self = weak.Make(v)
 	for _, a := range srcs {
 		v.srcs = append(v.srcs, newSource(a, t))
