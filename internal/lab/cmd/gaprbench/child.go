@@ -143,7 +143,12 @@ func (r *runner) scenario(ctx context.Context, sc scenario) (ScenarioResult, err
 	if learned >= 0 {
 		fmt.Fprintf(r.log, "  warm Selector ready after %v (failing sources %v)\n", learned.Round(time.Millisecond), failing)
 	}
-	r.method(ctx, &res, methodPairWarm, ds.warm(sel))
+	var same samples
+	r.method(ctx, &res, methodPairWarm, ds.warmAndSame(sel, &same))
+	if len(same.s) > 0 {
+		res.SamePair = summarize(same.s, r.cfg.timeout, 0)
+		fmt.Fprintf(r.log, "  %-16s %s\n", "net.Dialer, same", cell(res.SamePair))
+	}
 	return res, ctx.Err()
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"strconv"
@@ -53,20 +54,52 @@ type contextDialer interface {
 // timeDial dials the lab server with d, closes the connection and returns how
 // long the connect took (with TLS, the connect and the handshake).
 func (ds *dialers) timeDial(ctx context.Context, d contextDialer) (time.Duration, error) {
+	elapsed, _, err := ds.timePair(ctx, d, ds.addr)
+	return elapsed, err
+}
+
+// timePair dials address with d as timeDial does, and also returns the pair the
+// connection was made over; with TLS, the server's name is that of ds.addr.
+func (ds *dialers) timePair(ctx context.Context, d contextDialer, address string) (time.Duration, usedPair, error) {
 	if ds.tls != nil {
 		if pd, ok := d.(*dialer.PairDialer); ok {
 			d = tlsDialer{pd}
 		} else {
-			d = &tls.Dialer{NetDialer: d.(*net.Dialer), Config: ds.tls}
+			cfg := ds.tls.Clone()
+			cfg.ServerName, _, _ = net.SplitHostPort(ds.addr)
+			d = &tls.Dialer{NetDialer: d.(*net.Dialer), Config: cfg}
 		}
 	}
 	start := time.Now()
-	c, err := d.DialContext(ctx, "tcp", ds.addr)
+	c, err := d.DialContext(ctx, "tcp", address)
 	elapsed := time.Since(start)
 	if err != nil {
-		return elapsed, err
+		return elapsed, usedPair{}, err
 	}
-	return elapsed, c.Close()
+	used := usedPair{local: addrPortOf(c.LocalAddr()), remote: addrPortOf(c.RemoteAddr())}
+	return elapsed, used, c.Close()
+}
+
+// usedPair is the pair a connection was made over.
+type usedPair struct{ local, remote netip.AddrPort }
+
+// addrPortOf returns a's address and port; the zero AddrPort if a is no TCP
+// address.
+func addrPortOf(a net.Addr) netip.AddrPort {
+	if t, ok := a.(*net.TCPAddr); ok {
+		return t.AddrPort()
+	}
+	return netip.AddrPort{}
+}
+
+// samePair dials with net.Dialer over the pair a PairDialer's dial used: its
+// source bound (any port), its address as a literal. It is what the path
+// itself gives at that moment, without any choosing.
+func (ds *dialers) samePair(ctx context.Context, p usedPair) (time.Duration, error) {
+	src := netip.AddrPortFrom(p.local.Addr(), 0)
+	d := &net.Dialer{Timeout: ds.timeout, LocalAddr: net.TCPAddrFromAddrPort(src)}
+	elapsed, _, err := ds.timePair(ctx, d, p.remote.String())
+	return elapsed, err
 }
 
 // net dials with net.Dialer.
@@ -116,6 +149,33 @@ func (ds *dialers) coldNew() time.Duration {
 func (ds *dialers) warm(sel *pairs.Selector) dialFunc {
 	d := ds.pairDialer(sel)
 	return func(ctx context.Context) (time.Duration, error) { return ds.timeDial(ctx, d) }
+}
+
+// warmAndSame returns the dials of a PairDialer over sel, each followed by
+// samePair over the pair it connected by, whose time goes to same. A warm dial
+// that failed has no follower.
+func (ds *dialers) warmAndSame(sel *pairs.Selector, same *samples) dialFunc {
+	d := ds.pairDialer(sel)
+	return func(ctx context.Context) (time.Duration, error) {
+		elapsed, used, err := ds.timePair(ctx, d, ds.addr)
+		if err == nil && used.local.IsValid() && used.remote.IsValid() {
+			sd, serr := ds.samePair(ctx, used)
+			same.add(Sample{D: sd, Failed: serr != nil})
+		}
+		return elapsed, err
+	}
+}
+
+// samples collects Samples; it is safe for concurrent use.
+type samples struct {
+	mu sync.Mutex
+	s  []Sample
+}
+
+func (ss *samples) add(x Sample) {
+	ss.mu.Lock()
+	ss.s = append(ss.s, x)
+	ss.mu.Unlock()
 }
 
 // curl runs curl, which connects with its own Happy Eyeballs and resolves

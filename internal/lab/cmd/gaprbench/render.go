@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -201,7 +202,19 @@ func (r *Report) writeMethods(b *strings.Builder) {
 			fmt.Fprintf(b, ", its NAT64 prefix in Status %s ms after the RA was sent", ms(s.PREF64Known))
 		}
 	}
-	b.WriteString(").\n")
+	b.WriteString(").")
+	if r.hasSamePair() {
+		b.WriteString(" Each warm dial is followed by a **net.Dialer over the same pair**: its source bound, its address a literal " +
+			"(with TLS, the same handshake): what the path itself gave at that moment, the lab's relays and this machine's " +
+			"scheduling included; the table of targets shows it beside the warm dials.")
+	}
+	b.WriteString("\n")
+}
+
+// hasSamePair reports whether a scenario measured net.Dialer over the warm
+// dials' pairs.
+func (r *Report) hasSamePair() bool {
+	return slices.ContainsFunc(r.Scenarios, func(s ScenarioResult) bool { return s.SamePair.N > 0 })
 }
 
 // hasTLS reports whether a scenario dialed with TLS.

@@ -79,7 +79,8 @@ func testReport(t *testing.T) *Report {
 					{N: 20, Failed: 19, Median: 5 * time.Second, P95: 5 * time.Second, Parallel: 19},
 					{N: 20, Median: 315 * ms, P95: 340 * ms},
 					{N: 20, Median: 70 * ms, P95: 75 * ms},
-				}},
+				},
+				SamePair: Summary{N: 20, Median: 66 * ms, P95: 74 * ms}},
 			{Name: "TLS, middlebox", Setup: "ISP A answers TCP, not TLS.", Limit: 120 * ms, Learned: 130 * ms, Targets: true, TLS: true,
 				Results: [numMethods]Summary{
 					{N: 20, Failed: 20, Median: 5 * time.Second, P95: 5 * time.Second, Parallel: 19},
@@ -128,7 +129,11 @@ func TestMarkdownWithoutOptionalParts(t *testing.T) {
 			t.Errorf("report without idle and Go benchmarks lacks %q", want)
 		}
 	}
-	for _, not := range []string{"## Idle probe traffic", "## Go micro-benchmarks", "## Time back to the best path"} {
+	for i := range r.Scenarios {
+		r.Scenarios[i].SamePair = Summary{}
+	}
+	got = r.Markdown()
+	for _, not := range []string{"## Idle probe traffic", "## Go micro-benchmarks", "## Time back to the best path", "net.Dialer over the"} {
 		if strings.Contains(got, not) {
 			t.Errorf("report without idle and Go benchmarks has %q", not)
 		}

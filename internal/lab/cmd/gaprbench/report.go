@@ -72,6 +72,10 @@ type ScenarioResult struct {
 	Limit time.Duration
 	// Results are indexed by method; a zero Summary was not measured.
 	Results [numMethods]Summary
+	// SamePair is net.Dialer over the pair each warm dial connected by (its
+	// source bound, its address a literal), dialed right after that dial: what
+	// the path itself gave at the moments of the warm dials. Zero: not measured.
+	SamePair Summary `json:",omitzero"`
 	// Learned is how long the warm Selector took, from its first dial, to finish
 	// its first probe round and know the failing sources dead (or stop offering
 	// their pairs); negative when it did not within the limit given.

@@ -91,6 +91,10 @@ func (r *Report) writeTargets(b *strings.Builder) {
 				s.Name, t.what, ms(t.sum.Median), ms(t.sum.P95), ms(t.bound), t.rule,
 				verdict(float64(t.sum.Median)/1e6, float64(t.bound)/1e6, msUnit))
 		}
+		if p := s.SamePair; p.N > 0 {
+			fmt.Fprintf(b, "| %s, net.Dialer over the warm dials' pairs, each right after one (median; p95): the path itself | %s ms (%s) | | |\n",
+				s.Name, ms(p.Median), ms(p.P95))
+		}
 	}
 	r.writeIdleTarget(b)
 	r.writeGoTargets(b)
