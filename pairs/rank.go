@@ -89,6 +89,7 @@ type rankInput struct {
 	only4   bool              // the network takes IPv4 only ("tcp4"): no NAT64, prefix or not
 	bias    time.Duration     // subtracted from IPv6 latencies, not from synthesized ones
 	srcPort uint16            // kept in Pair.Src (LocalAddr's port)
+	keep    bool              // the caller keeps the pairs: rank allocates them, not in the workspace
 	dstPort uint16
 	now     time.Time // for the knowledge's verdicts that expire (middlebox)
 	routes  routeDeps // what the candidates owe to route verdicts
@@ -97,6 +98,8 @@ type rankInput struct {
 
 // rank orders the candidates of in, best first, with ws as its scratch. It is a
 // pure function of in: ws holds nothing on return that the next call depends on.
+// The pairs are in ws's memory (workspace.ranked), lasting until ws ranks again,
+// unless in.keep asks for memory of their own: the caller's to keep or hand out.
 //
 // The order is that of the ranking rules (see rules.compare): by tier (usable,
 // suspect, deprecated or dead source), then by latency to the microsecond (IPv6

@@ -16,7 +16,13 @@ import (
 // text.
 func (r *ranking) pairs(keys []uint64, kb keyBits) []Pair {
 	in, ws := r.in, r.ws
-	out := make([]Pair, len(keys))
+	var out []Pair
+	if in.keep {
+		out = make([]Pair, len(keys))
+	} else {
+		out = resized(ws.ranked, len(keys))
+		ws.ranked = out
+	}
 	rc := &ws.reasons
 	rc.trim(len(keys), cap(ws.cands))
 	r.nearbyPrefixes()

@@ -367,7 +367,7 @@ func (s *Selector) rankQuery(ctx context.Context, q Query, k knowledge, racing b
 		}
 	}
 	version := s.store.Version() // before ranking: a change meanwhile makes the order stale
-	ps, why, b := s.rankIn(ctx, e.watcher, v, q, dsts, k, ws)
+	ps, why, b := s.rankIn(ctx, e.watcher, v, q, dsts, k, ws, !racing)
 	if len(ps) == 0 {
 		err := &NoPairError{Host: q.Host, Reasons: why, dsts: slices.Clone(dsts)}
 		s.log.Debug("no usable pair", zap.String("host", q.Host), zap.Strings("reasons", why))
@@ -375,9 +375,9 @@ func (s *Selector) rankQuery(ctx context.Context, q Query, k knowledge, racing b
 	}
 	ps = s.sticky.apply(stickyKey(q), ps, s.cfg.bias)
 	if !racing {
-		return ps, nil
+		return ps, nil // the caller's own (in.keep)
 	}
-	ps = s.order(ps, q.TLS)
+	ps = s.order(ps, q.TLS) // a new slice: ps was the workspace's
 	if b.cacheable && (dns64 != nil || !v.nat64.needsDNS()) {
 		// On a network whose NAT64 prefix comes from an RFC 7050 lookup, only
 		// an order made after that lookup answered is remembered, with it.
@@ -496,7 +496,7 @@ func (s *Selector) currentView(w netstate.Watcher) *view {
 // with the knowledge k and the scratch ws. When there are none, why says for each
 // destination what excluded it.
 func (s *Selector) rankWith(ctx context.Context, w netstate.Watcher, q Query, dsts []netip.Addr, k knowledge, ws *workspace) ([]Pair, []string) {
-	ps, why, _ := s.rankIn(ctx, w, s.currentView(w), q, dsts, k, ws)
+	ps, why, _ := s.rankIn(ctx, w, s.currentView(w), q, dsts, k, ws, false)
 	return ps, why
 }
 
@@ -509,8 +509,9 @@ type rankBasis struct {
 }
 
 // rankIn is rankWith with the view v of w's snapshot, and says what the
-// ranking depended on.
-func (s *Selector) rankIn(ctx context.Context, w netstate.Watcher, v *view, q Query, dsts []netip.Addr, k knowledge, ws *workspace) ([]Pair, []string, rankBasis) {
+// ranking depended on. The pairs are in ws's memory, unless keep asks for
+// memory of their own (see rank).
+func (s *Selector) rankIn(ctx context.Context, w netstate.Watcher, v *view, q Query, dsts []netip.Addr, k knowledge, ws *workspace, keep bool) ([]Pair, []string, rankBasis) {
 	in := ws.input(v.srcs)
 	_, f, _ := parseNetwork(q.Network)
 	in.only4 = !f.v6
@@ -526,7 +527,7 @@ func (s *Selector) rankIn(ctx context.Context, w netstate.Watcher, v *view, q Qu
 	}
 	why := v.candidates(ctx, w, in, dsts, q.Local.Addr(), k.Translators(), s.cfg.policy)
 	in.k, in.bias = k, s.cfg.bias
-	in.srcPort, in.dstPort = q.Local.Port(), q.Port
+	in.srcPort, in.dstPort, in.keep = q.Local.Port(), q.Port, keep
 	in.now = time.Now()
 	ps := rank(in, ws)
 	b := rankBasis{cacheable: !in.routes.uncertain, until: in.routes.until}

@@ -8,21 +8,26 @@ import (
 )
 
 // workspace is the scratch of one ranking: its input's candidates and
-// destinations, and the working state of rank. A Selector keeps workspaces between
-// rankings (see workspaces), so that a ranking allocates little more than its
-// result. Nothing in a workspace but its reason cache outlives one ranking (each
+// destinations, the working state of rank, and its result. A Selector keeps
+// workspaces between rankings (see workspaces), so that a ranking allocates
+// nothing. Nothing in a workspace but its reason cache outlives one ranking (each
 // use starts from reset), and what the cache keeps changes no result: a Reason
 // found there is the text its key stands for.
 type workspace struct {
-	in    rankInput
-	cands []candWork
-	dsts  []dstWork
-	keys  []uint64
-	sort  []uint64    // sortKeys' scratch, as long as keys
-	count radixCounts // sortKeys' other scratch
-	idx   []int32
-	from  fromScratch
-	text  []byte // one Reason's text, as reasonCache.text writes it
+	in rankInput
+	// ranked holds the pairs of the last ranking, rank's result: what a caller
+	// keeps beyond its use of the workspace, it copies (Order and Clone do).
+	// Between rankings its pairs refer only to strings: Reasons (the cache has
+	// them too) and interface names.
+	ranked []Pair
+	cands  []candWork
+	dsts   []dstWork
+	keys   []uint64
+	sort   []uint64    // sortKeys' scratch, as long as keys
+	count  radixCounts // sortKeys' other scratch
+	idx    []int32
+	from   fromScratch
+	text   []byte // one Reason's text, as reasonCache.text writes it
 	// reasons keeps the Reasons written, for later rankings.
 	reasons reasonCache
 	lits    [2]netip.Addr // the destinations of a literal or empty host

@@ -1,6 +1,7 @@
 package pairs
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -54,15 +55,56 @@ func TestRankReusedWorkspace(t *testing.T) {
 }
 
 // TestReasonCacheKeeps checks that a ranking of what is already known writes no
-// Reason again: after the first ranking, the next allocates only its result.
+// Reason again: after the first ranking, the next allocates nothing (its result
+// is in the workspace too).
 func TestReasonCacheKeeps(t *testing.T) {
 	for _, n := range []int{2, 16, 64} {
 		in := benchInput(n)
 		ws := new(workspace)
 		rank(in, ws)
-		if allocs := testing.AllocsPerRun(10, func() { rank(in, ws) }); allocs > 1 {
-			t.Errorf("%dx%d ranked again: %v allocations, want 1 (the result)", n, n, allocs)
+		if allocs := testing.AllocsPerRun(10, func() { rank(in, ws) }); allocs > 0 {
+			t.Errorf("%dx%d ranked again: %v allocations, want none", n, n, allocs)
 		}
+	}
+}
+
+// TestResultsOutliveWorkspace checks that what Get, Attempts and LookupNetIP
+// return is the caller's: the rankings after it, in the same workspaces, leave
+// it as it was.
+func TestResultsOutliveWorkspace(t *testing.T) {
+	dns := fakeDNS{
+		// b.example has fewer addresses: its rankings fit in a's memory.
+		"a.example": {ip("2001:db8:a::1"), ip("2001:db8:a::2"), ip("192.0.2.1"), ip("192.0.2.2")},
+		"b.example": {ip("2001:db8:b::1"), ip("198.51.100.1")},
+	}
+	s, _ := newTestSelector(t, homeSnapshot(), dns)
+	ctx := context.Background()
+	get := func() ([]Pair, error) { return s.Get(ctx, "a.example", 443) }
+	attempts := func() ([]Pair, error) {
+		return s.Attempts(ctx, Query{Network: "tcp", Host: "a.example", Port: 443})
+	}
+	for _, tt := range []struct {
+		name  string
+		first func() ([]Pair, error)
+	}{{"Get", get}, {"Attempts", attempts}} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.first()
+			if err != nil || len(got) == 0 {
+				t.Fatalf("a.example: %v, %v", got, err)
+			}
+			want := slices.Clone(got)
+			for port := range 20 { // other queries, so that no remembered order answers them
+				if _, err := s.Get(ctx, "b.example", 1000+port); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := s.Attempts(ctx, Query{Network: "tcp", Host: "b.example", Port: uint16(2000 + port)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("a.example's pairs changed under later rankings:\n got %v\nwant %v", got, want)
+			}
+		})
 	}
 }
 
