@@ -62,11 +62,15 @@ func extractAny(p netip.Prefix, v6 netip.Addr) (netip.Addr, bool) {
 // another answer embeds the other well-known address wins (the second address
 // is there to settle such cases); failing that, the longest prefix. Answers
 // that embed neither (a DNS64 that answers with real addresses, or none at
-// all) give no prefix: nil means no DNS64 was found.
+// all) give no prefix: nil means no DNS64 was found. Only the first
+// maxAnswers IPv6 answers are read, and at most maxPrefixes prefixes returned:
+// RFC 7050 expects one or a few, and a broken or hostile resolver's thousand
+// must not cost the work of a thousand (every IPv4 destination is synthesized,
+// and every DNS64 answer read back, under each prefix).
 func PrefixesFromAnswers(answers []netip.Addr) []netip.Prefix {
 	var clean []netip.Addr
 	for _, a := range answers {
-		if a.Is6() && !a.Is4In6() {
+		if a.Is6() && !a.Is4In6() && len(clean) < maxAnswers {
 			clean = append(clean, a.WithZone(""))
 		}
 	}
@@ -76,12 +80,19 @@ func PrefixesFromAnswers(answers []netip.Addr) []netip.Prefix {
 		if len(cands) == 0 {
 			continue
 		}
-		if p := pick(cands, clean); !slices.Contains(out, p) {
+		if p := pick(cands, clean); !slices.Contains(out, p) && len(out) < maxPrefixes {
 			out = append(out, p)
 		}
 	}
 	return out
 }
+
+// Bounds of PrefixesFromAnswers: the IPv6 answers it reads and the prefixes
+// it returns.
+const (
+	maxAnswers  = 16
+	maxPrefixes = 8
+)
 
 // pick chooses among the embeddings of one answer: the first under which
 // another answer embeds the other well-known address, else the first
