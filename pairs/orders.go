@@ -11,10 +11,11 @@ import (
 )
 
 // Bounds of the racing orders a Selector remembers: maxOrders orders, and
-// maxOrderPairs pairs in all (160 bytes each, with one destination address
-// per pair at most: about 6 MiB); past either, they are all forgotten at once
-// (the next dials rank again). An order of more than maxOrderPairs/8 pairs (a
-// name with hundreds of addresses) is not remembered.
+// maxOrderPairs in all of pairs and destination addresses (a pair is 160
+// bytes, an address 24: at most about 5 MiB); past either, they are all
+// forgotten at once (the next dials rank again). An order whose pairs and
+// destinations are more than maxOrderPairs/8 (a name with hundreds of
+// addresses) is not remembered.
 const (
 	maxOrders     = 1024
 	maxOrderPairs = 1 << 15
@@ -70,6 +71,11 @@ type orderEntry struct {
 	pairs []Pair // never modified: get hands out copies
 }
 
+// size is what e counts towards maxOrderPairs: its pairs and its destinations
+// (which a name with many addresses of a family the host cannot reach has more
+// of than pairs).
+func (e *orderEntry) size() int32 { return int32(len(e.pairs) + len(e.dsts)) }
+
 // get returns a copy of the racing order remembered for k to dsts, if it was
 // made from the same basis: the same view, the same answered RFC 7050 lookup
 // (dns64, see Selector.dns64Basis), the same Store version (storeVersion is
@@ -94,14 +100,16 @@ func (o *orders) get(k orderKey, dsts []netip.Addr, v *view, dns64 *dns64Check, 
 // put remembers ps (which it copies) as the racing order of k to dsts, made
 // from basis b.
 func (o *orders) put(k orderKey, dsts []netip.Addr, b orderBasis, ps []Pair) {
-	if len(ps) > maxOrderPairs/8 {
+	e := &orderEntry{dsts: dsts, pairs: ps}
+	size := e.size()
+	if size > maxOrderPairs/8 {
 		return
 	}
-	e := &orderEntry{dsts: slices.Clone(dsts), basis: b, pairs: slices.Clone(ps)}
+	e = &orderEntry{dsts: slices.Clone(dsts), basis: b, pairs: slices.Clone(ps)}
 	prev, loaded := o.m.Swap(k, e)
-	n, size := o.n.Load(), int32(len(ps))
+	n := o.n.Load()
 	if loaded {
-		size -= int32(len(prev.(*orderEntry).pairs))
+		size -= prev.(*orderEntry).size()
 	} else {
 		n = o.n.Add(1)
 	}
