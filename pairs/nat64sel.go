@@ -158,12 +158,18 @@ func (s *Selector) addNAT64(st *probe.Status, w netstate.Watcher, v *view) {
 // NAT64 prefixes, taken before a ranking: the prefixes are not in the view, so
 // a remembered racing order holds only while this lookup is the one answered.
 // It is nil when v's network needs no lookup, or its lookup has not answered,
-// or failed long enough ago to be made again.
+// or failed long enough ago to be made again. An answer old enough to be
+// looked up again (dns64Refresh) is, in the background: a remembered order
+// holds until the new answer replaces it, as a ranking's prefixes would.
 func (s *Selector) dns64Basis(v *view) *dns64Check {
 	if s.dns64 == nil || !v.nat64.needsDNS() {
 		return nil
 	}
-	if c := s.dns64.answered(v.nat64.net); c != nil && !c.stale(time.Now()) {
+	now := time.Now()
+	if c := s.dns64.answered(v.nat64.net); c != nil && !c.stale(now) {
+		if c.due(now) {
+			s.dns64.start(v.nat64.net) // never blocks
+		}
 		return c
 	}
 	return nil
