@@ -19,8 +19,8 @@ type ChangeDelta struct {
 func Changes(old, new *Snapshot) ChangeDelta { return ChangeDelta{Old: old, New: new} }
 
 // Same reports whether Old and New describe the same host, ignoring Generation,
-// Taken, and address lifetimes that only ran down with time. A first snapshot is
-// a change.
+// Taken, address lifetimes that only ran down with time, and routers that only
+// moved between usable neighbour states. A first snapshot is a change.
 func (d ChangeDelta) Same() bool { return d.Old != nil && sameHost(d.Old, d.New) }
 
 // Probing reports whether the change matters to probing: the default gateways,

@@ -100,7 +100,8 @@ func TestChangeDeltaSameAndProbing(t *testing.T) {
 		same, probing bool
 	}{
 		{"identical", edit(base, func(*Snapshot) {}), true, false},
-		{"router stale", edit(base, setRouter(2, NeighStale)), false, false},
+		{"router stale", edit(base, setRouter(2, NeighStale)), true, false},
+		{"router being resolved", edit(base, setRouter(2, NeighIncomplete)), false, true},
 		{"router failed", edit(base, setRouter(2, NeighFailed)), false, true},
 		{"router's link-layer address known", edit(base, func(s *Snapshot) { s.Neighbors[0].HWAddr = "02:00:00:00:00:0c" }), false, false},
 		{"address flags", edit(base, func(s *Snapshot) { s.Addrs[0].Flags = Deprecated }), false, true},
@@ -112,6 +113,15 @@ func TestChangeDeltaSameAndProbing(t *testing.T) {
 		if d.Same() != c.same || d.Probing() != c.probing {
 			t.Errorf("%s: Same, Probing = %v, %v; want %v, %v", c.name, d.Same(), d.Probing(), c.same, c.probing)
 		}
+	}
+	// Between unusable states, the state still counts: being resolved is not
+	// failed.
+	resolving := edit(base, setRouter(2, NeighIncomplete))
+	if Changes(resolving, edit(base, setRouter(2, NeighFailed))).Same() {
+		t.Error("a router failed after being resolved is no change")
+	}
+	if !Changes(edit(base, setRouter(2, NeighStale)), edit(base, setRouter(2, NeighReachable))).Same() {
+		t.Error("a router confirmed again after stale is a change")
 	}
 	if d := Changes(nil, base); d.Same() || !d.Probing() || !d.GatewaysChanged() {
 		t.Error("a first snapshot is a change that matters to probing")

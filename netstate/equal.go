@@ -11,17 +11,29 @@ import (
 const lifetimeSlack = 2 * time.Second
 
 // sameHost reports whether a and b describe the same host, ignoring Generation,
-// Taken, and lifetimes that only ran down with time.
+// Taken, lifetimes that only ran down with time, and routers that only moved
+// between usable neighbour states (see sameNeighbor).
 func sameHost(a, b *Snapshot) bool {
 	return a.Gateway4 == b.Gateway4 && a.Gateway6 == b.Gateway6 &&
 		slices.Equal(a.Links, b.Links) &&
 		slices.Equal(a.Routes, b.Routes) &&
 		slices.Equal(a.Rules, b.Rules) &&
-		slices.Equal(a.Neighbors, b.Neighbors) &&
+		slices.EqualFunc(a.Neighbors, b.Neighbors, sameNeighbor) &&
 		slices.EqualFunc(a.PREF64s, b.PREF64s, samePREF64) &&
 		slices.EqualFunc(a.Addrs, b.Addrs, func(x, y Addr) bool {
 			return sameAddr(x, y, a.Taken, b.Taken)
 		})
+}
+
+// sameNeighbor compares two readings of a router's neighbour entry. A move
+// between usable states (reachable and stale, which takes in delay and probe),
+// which the kernel makes every half minute or so and back at the next packet,
+// is no change: it would make every consumer start again (a new view, its
+// route answers, the remembered racing orders) for nothing. Any other move of
+// the state is one (being resolved, failed).
+func sameNeighbor(x, y Neighbor) bool {
+	return x.Index == y.Index && x.IP == y.IP && x.HWAddr == y.HWAddr &&
+		(x.State == y.State || x.State.Usable() && y.State.Usable())
 }
 
 // sameAddr compares two readings of an address taken at ta and tb.

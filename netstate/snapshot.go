@@ -167,7 +167,9 @@ type Snapshot struct {
 	// Neighbors are the neighbour-cache entries of the default routers (the
 	// gateways of the default routes in Routes), sorted by interface and address;
 	// a router without an entry is left out. Empty where the system does not
-	// report them.
+	// report them. A Monitor publishes no new snapshot when a router only moves
+	// between usable states (Usable): State is then that of the last snapshot
+	// published.
 	Neighbors []Neighbor
 }
 
