@@ -212,6 +212,12 @@ func (s *Selector) Report(o probe.Outcome) {
 
 // Get returns the pairs to reach host on port over TCP, ranked best first. An
 // unknown name gives an empty list and a *net.DNSError whose IsNotFound is set.
+//
+// Of a name's addresses, the first 16 of each family, in the resolver's order,
+// are paired (fewer on a host with more than 32 addresses, so that a family
+// has about 512 pairs at most): a name may have hundreds, each pair costs a
+// route decision, and no dial reaches more than a few dozen pairs in its time.
+// Attempts, Stream and LookupNetIP take the same.
 func (s *Selector) Get(ctx context.Context, host string, port int) ([]Pair, error) {
 	p, err := checkPort(port)
 	if err != nil {
@@ -284,7 +290,8 @@ func (s *Selector) order(ranked []Pair, tls bool) []Pair {
 
 // LookupNetIP looks host up like (*net.Resolver).LookupNetIP for network "ip",
 // "ip4" or "ip6", and returns the addresses ordered by the best pair of each.
-// Addresses without any usable pair follow, in the resolver's order. An IPv4
+// Addresses without any usable pair follow, in the resolver's order, as do
+// those beyond the first of their family that a query pairs up (see Get). An IPv4
 // address reached through a NAT64 comes as the synthesized IPv6 address of its
 // best pair, the IPv4 address itself later.
 func (s *Selector) LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error) {
@@ -302,7 +309,7 @@ func (s *Selector) LookupNetIP(ctx context.Context, network, host string) ([]net
 	e := s.use()
 	defer s.release()
 	s.want(e, q, dsts)
-	ps, _ := s.rankWith(ctx, e.watcher, q, dsts, s.store, ws)
+	ps, _ := s.rankWith(ctx, e.watcher, q, boundDestinations(dsts, s.currentView(e.watcher)), s.store, ws)
 	ps = s.sticky.apply(stickyKey(q), ps, s.cfg.bias)
 	out := make([]netip.Addr, 0, len(dsts))
 	for _, p := range ps {
@@ -355,10 +362,11 @@ func (s *Selector) rankQuery(ctx context.Context, q Query, k knowledge, racing b
 	if err != nil {
 		return nil, err
 	}
+	v := s.currentView(e.watcher)
+	dsts = boundDestinations(dsts, v)
 	if racing || s.cfg.eager {
 		s.want(e, q, dsts) // a dial's: not a Get's (see want)
 	}
-	v := s.currentView(e.watcher)
 	key := orderKeyOf(q)
 	dns64 := s.dns64Basis(v)
 	if racing {

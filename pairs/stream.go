@@ -403,6 +403,7 @@ func (s *Selector) orderGroups(ctx context.Context, q Query, eps []svcb.Endpoint
 	defer s.scratch.put(ws)
 	e := s.use()
 	defer s.release()
+	eps = firstOfFamilies(eps, func(e svcb.Endpoint) netip.Addr { return e.Addr }, destinationsPerFamily(s.currentView(e.watcher)))
 	for len(eps) > 0 {
 		n := 1
 		for n < len(eps) && eps[n].Group == eps[0].Group {
