@@ -51,10 +51,12 @@ func orderKeyOf(q Query) orderKey {
 type orderBasis struct {
 	view weak.Pointer[view] // the snapshot generation and its route verdicts (view.self)
 	// usesStore is set when a candidate had a source the Store may know of;
-	// version is then the Store's version (probe.Store.Version) when the order
-	// was made. Otherwise what the Store learns does not change the order.
-	usesStore bool
-	version   uint64
+	// version and state are then the Store's versions (probe.Store.Version and
+	// StateVersion) when the order was made, at made. Otherwise what the Store
+	// learns does not change the order.
+	usesStore      bool
+	version, state uint64
+	made           time.Time
 	// until, when not zero, is when a verdict the order relied on expires: a
 	// negative route verdict (see negativeTTL: the pair it dropped may be
 	// routable again), a middlebox verdict (probe.MiddleboxHold).
@@ -76,11 +78,24 @@ type orderEntry struct {
 // of than pairs).
 func (e *orderEntry) size() int32 { return int32(len(e.pairs) + len(e.dsts)) }
 
+// latencyHold is how long a remembered order stands while only latencies
+// moved in the Store (probe.Store.StateVersion the same, Version not): a busy
+// program's dials to one name, each of which moves a latency a little, would
+// otherwise rank every time. Every other change ends it at once.
+const latencyHold = time.Second
+
+// storeVersions is what orders asks of the Store (*probe.Store).
+type storeVersions interface {
+	Version() uint64
+	StateVersion() uint64
+}
+
 // get returns a copy of the racing order remembered for k to dsts, if it was
 // made from the same basis: the same view, the same answered RFC 7050 lookup
-// (dns64, see Selector.dns64Basis), the same Store version (storeVersion is
-// called only for an order that depends on it) and no expired route verdict.
-func (o *orders) get(k orderKey, dsts []netip.Addr, v *view, dns64 *dns64Check, storeVersion func() uint64) ([]Pair, bool) {
+// (dns64, see Selector.dns64Basis), the same Store state (see latencyHold; the
+// store is asked only for an order that depends on it) and no expired route
+// verdict.
+func (o *orders) get(k orderKey, dsts []netip.Addr, v *view, dns64 *dns64Check, store storeVersions) ([]Pair, bool) {
 	x, ok := o.m.Load(k)
 	if !ok {
 		return nil, false
@@ -89,7 +104,9 @@ func (o *orders) get(k orderKey, dsts []netip.Addr, v *view, dns64 *dns64Check, 
 	switch {
 	case e.basis.view != v.self || e.basis.dns64 != dns64 || !slices.Equal(e.dsts, dsts):
 		return nil, false
-	case e.basis.usesStore && e.basis.version != storeVersion():
+	case e.basis.usesStore && e.basis.state != store.StateVersion():
+		return nil, false
+	case e.basis.usesStore && e.basis.version != store.Version() && time.Since(e.basis.made) >= latencyHold:
 		return nil, false
 	case !e.basis.until.IsZero() && !time.Now().Before(e.basis.until):
 		return nil, false

@@ -22,12 +22,11 @@ func TestOrders(t *testing.T) {
 	k := orderKey{network: "tcp", host: "h", port: 80}
 	dsts := []netip.Addr{ip("2001:db8::1"), ip("192.0.2.1")}
 	ps := []Pair{{Src: netip.MustParseAddrPort("[2001:db8::10]:0"), Dst: netip.MustParseAddrPort("[2001:db8::1]:80")}}
-	version := uint64(7)
-	storeVersion := func() uint64 { return version }
+	storeVersion := &fakeVersions{version: 7, state: 3}
 	if _, ok := o.get(k, dsts, v1, nil, storeVersion); ok {
 		t.Fatal("hit in an empty cache")
 	}
-	o.put(k, dsts, orderBasis{view: v1.self, usesStore: true, version: 7}, ps)
+	o.put(k, dsts, orderBasis{view: v1.self, usesStore: true, version: 7, state: 3, made: time.Now()}, ps)
 	got, ok := o.get(k, dsts, v1, nil, storeVersion)
 	if !ok || len(got) != 1 || got[0] != ps[0] {
 		t.Fatalf("get = %v, %v; want the order put", got, ok)
@@ -50,12 +49,24 @@ func TestOrders(t *testing.T) {
 			t.Errorf("%s: hit", tt.name)
 		}
 	}
-	version = 8
+	storeVersion.version = 8 // only latencies moved
+	if _, ok := o.get(k, dsts, v1, nil, storeVersion); !ok {
+		t.Error("miss within latencyHold after only latencies moved")
+	}
+	o.put(k, dsts, orderBasis{view: v1.self, usesStore: true, version: 7, state: 3, made: time.Now().Add(-latencyHold)}, ps)
 	if _, ok := o.get(k, dsts, v1, nil, storeVersion); ok {
-		t.Error("hit after the Store changed")
+		t.Error("hit latencyHold after latencies moved")
+	}
+	o.put(k, dsts, orderBasis{view: v1.self, usesStore: true, version: 8, state: 3, made: time.Now().Add(-time.Hour)}, ps)
+	if _, ok := o.get(k, dsts, v1, nil, storeVersion); !ok {
+		t.Error("an old order of an unchanged Store missed")
+	}
+	storeVersion.version, storeVersion.state = 9, 4 // a health, a failure, a verdict
+	if _, ok := o.get(k, dsts, v1, nil, storeVersion); ok {
+		t.Error("hit after the Store's state changed")
 	}
 	o.put(k, dsts, orderBasis{view: v1.self}, ps) // nothing the Store knows of
-	if _, ok := o.get(k, dsts, v1, nil, func() uint64 { t.Error("Store version asked"); return 0 }); !ok {
+	if _, ok := o.get(k, dsts, v1, nil, noVersions{t}); !ok {
 		t.Error("an order independent of the Store missed")
 	}
 	o.put(k, dsts, orderBasis{view: v1.self, until: time.Now().Add(-time.Millisecond)}, ps)
@@ -67,6 +78,18 @@ func TestOrders(t *testing.T) {
 		t.Error("miss before a route verdict expired")
 	}
 }
+
+// fakeVersions is a Store's versions, as set.
+type fakeVersions struct{ version, state uint64 }
+
+func (f *fakeVersions) Version() uint64      { return f.version }
+func (f *fakeVersions) StateVersion() uint64 { return f.state }
+
+// noVersions fails the test when asked.
+type noVersions struct{ t *testing.T }
+
+func (n noVersions) Version() uint64      { n.t.Error("Store version asked"); return 0 }
+func (n noVersions) StateVersion() uint64 { n.t.Error("Store version asked"); return 0 }
 
 // TestOrdersBound checks that the cache forgets everything past maxOrders.
 func TestOrdersBound(t *testing.T) {

@@ -237,8 +237,12 @@ func (s *Selector) Get(ctx context.Context, host string, port int) ([]Pair, erro
 // The racing order of a query is remembered, and a later call for the same
 // query and destinations (resolved again) gets it back without a ranking, as
 // long as nothing it was made from changed: the snapshot generation, what the
-// Selector's Store knows (probe.Store.Version; loopback pairs depend on none of
-// it) and the verdicts that expire (negative route verdicts, middlebox ones).
+// Selector's Store knows (probe.Store.StateVersion: the sources' health, the
+// pairs failing, the translators and middleboxes; loopback pairs depend on
+// none of it) and the verdicts that expire (negative route verdicts, middlebox
+// ones). Latencies that only moved (probe.Store.Version) end it after a
+// second: a busy program's dials, each reporting an RTT sample, would
+// otherwise rank every time.
 func (s *Selector) Attempts(ctx context.Context, q Query) ([]Pair, error) {
 	q.Local = unmapLocal(q.Local)
 	r, err := s.rankQuery(ctx, q, s.store, true)
@@ -370,11 +374,12 @@ func (s *Selector) rankQuery(ctx context.Context, q Query, k knowledge, racing b
 	key := orderKeyOf(q)
 	dns64 := s.dns64Basis(v)
 	if racing {
-		if ps, ok := s.orders.get(key, dsts, v, dns64, s.store.Version); ok {
+		if ps, ok := s.orders.get(key, dsts, v, dns64, s.store); ok {
 			return ps, nil
 		}
 	}
-	version := s.store.Version() // before ranking: a change meanwhile makes the order stale
+	// Before ranking: a change meanwhile makes the order stale.
+	made, state, version := time.Now(), s.store.StateVersion(), s.store.Version()
 	ps, why, b := s.rankIn(ctx, e.watcher, v, q, dsts, k, ws, !racing)
 	if len(ps) == 0 {
 		err := &NoPairError{Host: q.Host, Reasons: why, dsts: slices.Clone(dsts)}
@@ -389,7 +394,7 @@ func (s *Selector) rankQuery(ctx context.Context, q Query, k knowledge, racing b
 	if b.cacheable && (dns64 != nil || !v.nat64.needsDNS()) {
 		// On a network whose NAT64 prefix comes from an RFC 7050 lookup, only
 		// an order made after that lookup answered is remembered, with it.
-		s.orders.put(key, dsts, orderBasis{view: v.self, usesStore: b.usesStore, version: version, until: b.until, dns64: dns64}, ps)
+		s.orders.put(key, dsts, orderBasis{view: v.self, usesStore: b.usesStore, version: version, state: state, made: made, until: b.until, dns64: dns64}, ps)
 	}
 	return ps, nil
 }

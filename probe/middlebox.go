@@ -104,7 +104,7 @@ func (s *Store) reportTLS(src, dst netip.Addr, o Outcome) {
 	if sc == nil {
 		return
 	}
-	s.version.Add(1)
+	s.bump(true)
 	p := s.pairOf(sc, dst)
 	p.updated = now
 	was := p.stats.Intercepted(now)

@@ -46,7 +46,7 @@ func (s *Store) Observe(snap *netstate.Snapshot) {
 	if snap == prev || (prev != nil && snap.Generation < prev.Generation) {
 		return
 	}
-	s.version.Add(1)
+	s.bump(true)
 	d := netstate.Changes(prev, snap)
 	s.snap = snap
 	s.syncSources(snap, now)

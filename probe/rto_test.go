@@ -100,3 +100,41 @@ func TestVersion(t *testing.T) {
 		t.Errorf("versions %d, %d, %d, %d: want a change at each step", v0, v1, v2, v3)
 	}
 }
+
+// TestStateVersion checks which changes StateVersion counts: all that Version
+// counts but an RTT sample that moves or makes a latency, from a source whose
+// health it leaves as it was.
+func TestStateVersion(t *testing.T) {
+	s := probe.NewStore()
+	s.Observe(twoUplinks.snap())
+	step := func(what string, state bool, do func()) {
+		t.Helper()
+		v, st := s.Version(), s.StateVersion()
+		do()
+		if s.Version() == v {
+			t.Errorf("%s: Version unchanged", what)
+		}
+		if changed := s.StateVersion() != st; changed != state {
+			t.Errorf("%s: StateVersion changed %v, want %v", what, changed, state)
+		}
+	}
+	step("a snapshot", true, func() { s.Observe(twoUplinks.snap()) })
+	step("a source's first success (unknown to alive)", true, func() {
+		s.Report(outcome(srcA, dstD, probe.Success, 20*time.Millisecond, t0))
+	})
+	step("another sample of that pair", false, func() {
+		s.Report(outcome(srcA, dstD, probe.Success, 30*time.Millisecond, t0.Add(time.Second)))
+	})
+	step("a first sample of another pair of an alive source", false, func() {
+		s.Report(outcome(srcA, "2001:db8:e::1", probe.Success, 25*time.Millisecond, t0.Add(2*time.Second)))
+	})
+	step("a failure", true, func() {
+		s.Report(outcome(srcA, "2001:db8:e::1", probe.Timeout, time.Second, t0.Add(3*time.Second)))
+	})
+	step("a success over the pair that failed", true, func() {
+		s.Report(outcome(srcA, "2001:db8:e::1", probe.Success, 25*time.Millisecond, t0.Add(5*time.Second)))
+	})
+	step("a middlebox verdict", true, func() {
+		s.Report(outcome(srcA, dstD, probe.Middlebox, 25*time.Millisecond, t0.Add(6*time.Second)))
+	})
+}

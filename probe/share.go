@@ -427,7 +427,7 @@ func (s *Store) importShared(entries []sharedPair, now time.Time) {
 func (s *Store) importBatch(entries []sharedPair, now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.version.Add(1)
+	s.bump(true)
 	for _, e := range entries {
 		sc := s.sources[e.Src]
 		if sc == nil {

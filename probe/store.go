@@ -34,6 +34,7 @@ type Store struct {
 
 	trans   atomic.Uint32 // the translator flags, for Translators without the lock
 	version atomic.Uint64 // counts the changes made under mu (see Version)
+	state   atomic.Uint64 // counts those changes but latencies that moved (see StateVersion)
 	due     chan struct{} // signalled when a source's re-check becomes due sooner
 
 	mu        sync.RWMutex
@@ -225,7 +226,8 @@ func (s *Store) Report(o Outcome) {
 		}
 		o.Result = Timeout
 	}
-	s.version.Add(1)
+	before := s.stateOf(sc, dst)
+	defer func() { s.bump(before != s.stateOf(sc, dst)) }()
 	p := s.pairOf(sc, dst)
 	p.updated, p.imported = now, false
 	if o.Result.PathWorks() {
@@ -285,6 +287,39 @@ func overdue(p *pair, waited time.Duration) bool {
 // Store at one Version (a ranking) still holds while the Version is the same,
 // except for the verdicts that expire by themselves (PairStats.Intercepted).
 func (s *Store) Version() uint64 { return s.version.Load() }
+
+// StateVersion returns a number that changes with every change Version counts
+// but one: a success over a pair that had not failed at its last attempt, from
+// a source whose health, and the translators seen, it leaves as they were, and
+// with the Store below its bound of pairs (its RTT sample moves or makes
+// latency estimates, nothing else). What was read of the Store at one
+// StateVersion has the same sources' health, the same pairs failing and the
+// same translator and middlebox verdicts while it is the same; only latencies
+// may have moved or been measured.
+func (s *Store) StateVersion() uint64 { return s.state.Load() }
+
+// bump counts a change made under s.mu: in StateVersion too unless only
+// latencies moved.
+func (s *Store) bump(state bool) {
+	if state {
+		s.state.Add(1)
+	}
+	s.version.Add(1)
+}
+
+// reportState is what a report may change beside latencies (see StateVersion).
+type reportState struct {
+	health    Health
+	failing   bool // the pair to the destination failed at its last attempt
+	flags     flags
+	evictable bool // as many pairs as the bound: a report may evict some
+}
+
+// stateOf returns the state of sc and its pair to dst. s.mu is held.
+func (s *Store) stateOf(sc *source, dst netip.Addr) reportState {
+	p := sc.pairTo(dst)
+	return reportState{health: sc.health, failing: p != nil && !p.working, flags: s.flags, evictable: s.npairs >= s.maxPairs}
+}
 
 // sample is the RTT sample an outcome that proved the path gives: the kernel's
 // estimate when known, else the time the connect took.
