@@ -61,7 +61,8 @@
 // attempt's error unchanged (OpError.Source set only when a source was bound).
 // When several attempts failed, the error is a *net.OpError naming the first
 // pair, whose Err is an *AttemptsError that lists each attempt (pair,
-// duration, error), unwraps to each attempt's error, and answers Timeout and
+// duration, error; its text the first 8 only, the others counted by reason),
+// unwraps to each attempt's error, and answers Timeout and
 // Temporary as net.Dialer's error would. A name's lookup shows as one DNSStart
 // and one DNSDone, and the resolver's own sockets not at all, as with
 // net.Dialer.

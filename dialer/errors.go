@@ -3,6 +3,7 @@ package dialer
 import (
 	"errors"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -58,8 +59,19 @@ type AttemptsError struct {
 	Cause error
 }
 
-// Error lists every attempt, separated by "; ", and says how many pairs were
-// not tried and why.
+// maxListed is how many attempts AttemptsError.Error lists one by one: a dial
+// to a name with hundreds of addresses would otherwise give an error of tens
+// of kilobytes, logged whole at every failure.
+const maxListed = 8
+
+// maxReasons is how many different reasons the summary of the attempts not
+// listed counts by name; the others are counted together.
+const maxReasons = 3
+
+// Error lists the attempts, separated by "; ", and says how many pairs were
+// not tried and why. Past the first 8 attempts it lists none but counts the
+// rest by reason, as in "and 492 more (490 connect: connection refused, 2 i/o
+// timeout)"; Attempts has them all.
 func (e *AttemptsError) Error() string {
 	var b strings.Builder
 	n := len(e.Attempts)
@@ -74,11 +86,14 @@ func (e *AttemptsError) Error() string {
 		b.WriteString(strconv.Itoa(n))
 		b.WriteString(" attempts failed: ")
 	}
-	for i, a := range e.Attempts {
+	for i, a := range e.Attempts[:min(n, maxListed)] {
 		if i > 0 {
 			b.WriteString("; ")
 		}
 		b.WriteString(a.Error())
+	}
+	if n > maxListed {
+		writeSummary(&b, e.Attempts[maxListed:])
 	}
 	if n > 0 && e.Untried > 0 {
 		b.WriteString("; ")
@@ -90,6 +105,51 @@ func (e *AttemptsError) Error() string {
 		b.WriteString(e.Cause.Error())
 	}
 	return b.String()
+}
+
+// writeSummary writes "; and N more (n1 reason1, n2 reason2, n3 other)" for
+// attempts: the count of each of the maxReasons most frequent reasons (the
+// earlier first among equals), then of the others.
+func writeSummary(b *strings.Builder, attempts []*AttemptError) {
+	type count struct {
+		reason string
+		n      int
+	}
+	var counts []count
+	index := make(map[string]int)
+	for _, a := range attempts {
+		r := reason(a.Err)
+		i, ok := index[r]
+		if !ok {
+			i = len(counts)
+			index[r] = i
+			counts = append(counts, count{reason: r})
+		}
+		counts[i].n++
+	}
+	slices.SortStableFunc(counts, func(x, y count) int { return y.n - x.n })
+	b.WriteString("; and ")
+	b.WriteString(strconv.Itoa(len(attempts)))
+	b.WriteString(" more (")
+	other := 0
+	for i, c := range counts {
+		if i >= maxReasons {
+			other += c.n
+			continue
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(strconv.Itoa(c.n))
+		b.WriteByte(' ')
+		b.WriteString(c.reason)
+	}
+	if other > 0 {
+		b.WriteString(", ")
+		b.WriteString(strconv.Itoa(other))
+		b.WriteString(" other")
+	}
+	b.WriteByte(')')
 }
 
 // Unwrap returns the attempts' errors, in racing order, then Cause if set.

@@ -3,9 +3,11 @@ package dialer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -100,5 +102,62 @@ func TestAttemptsErrorTemporary(t *testing.T) {
 		if oe.Temporary() != tt.want {
 			t.Errorf("%s: the OpError around it says Temporary() = %v", tt.name, oe.Temporary())
 		}
+	}
+}
+
+// TestAttemptsErrorTextBounded checks that the text of a dial's error stays
+// short however many attempts it made: the first maxListed attempts listed,
+// the others counted by reason, while Attempts and Unwrap keep them all.
+func TestAttemptsErrorTextBounded(t *testing.T) {
+	const n = 500
+	ps := manyPairs(n)
+	timeout := &net.OpError{Op: "dial", Err: os.ErrDeadlineExceeded}
+	attempts := func(n int, errs func(i int) error) []*AttemptError {
+		as := make([]*AttemptError, n)
+		for i := range as {
+			as[i] = &AttemptError{Pair: ps[i], Duration: time.Millisecond, Err: errs(i)}
+		}
+		return as
+	}
+	refused := func(i int) error {
+		if i%50 == 49 {
+			return timeout
+		}
+		return &net.OpError{Op: "dial", Err: errRefused}
+	}
+	const first = "192.0.2.1->198.51.0.0:80 after 1ms: connect: connection refused; " +
+		"192.0.2.1->198.51.0.1:80 after 1ms: connect: connection refused; "
+	const eighth = "192.0.2.1->198.51.0.7:80 after 1ms: connect: connection refused"
+	tests := []struct {
+		name     string
+		e        *AttemptsError
+		prefix   string
+		suffix   string
+		maxBytes int
+	}{
+		{"8 attempts, all listed", &AttemptsError{Attempts: attempts(8, refused)},
+			"8 attempts failed: " + first, eighth, 8 * 80},
+		{"9 attempts", &AttemptsError{Attempts: attempts(9, refused)},
+			"9 attempts failed: " + first, eighth + "; and 1 more (1 connect: connection refused)", 9 * 80},
+		{"500 attempts, 2 reasons", &AttemptsError{Attempts: attempts(n, refused), Untried: 3, Cause: context.DeadlineExceeded},
+			"500 attempts failed: " + first,
+			eighth + "; and 492 more (482 connect: connection refused, 10 i/o timeout); 3 more not tried: context deadline exceeded",
+			4 << 10},
+		{"500 attempts, 500 reasons", &AttemptsError{Attempts: attempts(n, func(i int) error { return fmt.Errorf("reason %d", i) })},
+			"500 attempts failed: 192.0.2.1->198.51.0.0:80 after 1ms: reason 0; ",
+			"192.0.2.1->198.51.0.7:80 after 1ms: reason 7; and 492 more (1 reason 8, 1 reason 9, 1 reason 10, 489 other)",
+			4 << 10},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := tt.e.Error()
+			t.Logf("%d attempts: error text of %d bytes", len(tt.e.Attempts), len(got))
+			if !strings.HasPrefix(got, tt.prefix) || !strings.HasSuffix(got, tt.suffix) || len(got) > tt.maxBytes {
+				t.Errorf("Error() = %s\nwant it to start with %q, end with %q, and be %d bytes at most", got, tt.prefix, tt.suffix, tt.maxBytes)
+			}
+			if got := len(tt.e.Unwrap()); got < len(tt.e.Attempts) {
+				t.Errorf("Unwrap returned %d errors, want %d at least", got, len(tt.e.Attempts))
+			}
+		})
 	}
 }

@@ -158,3 +158,16 @@ func testPairs(n int) []pairs.Pair {
 
 // src returns the source address of testPairs' pair i.
 func src(i int) netip.Addr { return netip.AddrFrom4([4]byte{192, 0, 2, byte(i + 1)}) }
+
+// manyPairs returns n pairs from 192.0.2.1 to n destinations, 198.51.0.0:80,
+// 198.51.0.1:80, ...: a name with n A records.
+func manyPairs(n int) []pairs.Pair {
+	ps := make([]pairs.Pair, n)
+	for i := range ps {
+		ps[i] = pairs.Pair{
+			Src: netip.AddrPortFrom(src(0), 0),
+			Dst: netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 51, byte(i >> 8), byte(i)}), 80),
+		}
+	}
+	return ps
+}
