@@ -99,6 +99,15 @@ type PairDialer struct {
 	// used as is, but never below MinAttemptDelay (10 ms). A negative value makes
 	// attempts serial: the next starts only when the previous one has failed,
 	// each with its share of the time left, like net.Dialer's addresses.
+	//
+	// At most 16 attempts of a dial run at once. When 16 do and the next is
+	// due, the oldest is given up to make room, once it has run 2 s (a SYN
+	// retransmission and a slow round trip), and the next starts when it has
+	// ended; until then the next waits. An attempt given up is reported to
+	// the Selector as one canceled because another won, and listed in the
+	// dial's error as a timeout. So a dial to a name with hundreds of
+	// addresses that drop SYNs holds 16 sockets at most and keeps moving
+	// through them.
 	AttemptDelay time.Duration
 
 	// BindToDevice says when an attempt also binds its socket to its source's

@@ -41,6 +41,16 @@
 // negative AttemptDelay tries one pair at a time, each with an equal share of
 // the time left, as net.Dialer does with addresses.
 //
+// At most 16 attempts run at once. When 16 do and the next is due, the oldest
+// is given up, once it has run 2 s (net.Dialer's floor for an address's share
+// of the time), and the next starts when it has ended. A dial to a name with
+// hundreds of addresses that drop SYNs thus holds 16 sockets at most, not one
+// per address until the kernel gives up on each (about 127 s on Linux), and
+// still reaches the later addresses; a slow path that works has 2 s to
+// answer. An attempt given up is reported as superseded, as an attempt
+// canceled because another won is, and its error in the dial's error is a
+// timeout.
+//
 // Each attempt binds its pair's source address (with its zone when link-local)
 // and LocalAddr's port if set, applies Control or ControlContext and the
 // keep-alive settings, and connects to the pair's destination. The outcome of

@@ -238,6 +238,29 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
+// givenUpError is the error of an attempt that the race gave up, unanswered
+// after minGiveUpAge at least, to make room for a later attempt (see
+// maxInFlight). It is a timeout, as net.Dialer's error is for an address whose
+// share of the time ran out; it does not unwrap to the context.Canceled that
+// ended the connect: the caller canceled nothing.
+type givenUpError struct{}
+
+func (givenUpError) Error() string   { return "given up to make room for later attempts" }
+func (givenUpError) Timeout() bool   { return true }
+func (givenUpError) Temporary() bool { return true }
+
+// withGivenUp returns the error of an attempt given up whose connect (or
+// handshake) failed with err, canceled: a givenUpError, inside err's
+// *net.OpError if it is one, which keeps its Op, Net, Source and Addr.
+func withGivenUp(err error) error {
+	if oe, ok := err.(*net.OpError); ok {
+		c := *oe
+		c.Err = givenUpError{}
+		return &c
+	}
+	return givenUpError{}
+}
+
 // noNAT64Error is the error of a connect to an IPv4 destination that the host
 // has neither an IPv4 route nor a NAT64 prefix (PREF64) for: the kernel's
 // error (ENETUNREACH, usually), and why no other path was tried.

@@ -72,8 +72,11 @@ func (l *list) Done() bool               { return true }
 // 5, draft-ietf-happy-happyeyeballs-v3): the first attempt starts at once,
 // each next one after the attempt delay or as soon as an attempt fails, the
 // first established connection wins, and the others are canceled and closed.
-// With a handshake, an attempt is established when its handshake is done, and
-// the delay after an attempt whose connect completed becomes the handshake's
+// At most maxInFlight attempts run at once: when that many do and the next is
+// due, the oldest is given up (canceled, and reported as a loser is) once it
+// has run minGiveUpAge, and the next starts when it has ended. With a
+// handshake, an attempt is established when its handshake is done, and the
+// delay after an attempt whose connect completed becomes the handshake's
 // expected time. Pairs that join the queue mid-race are started in their
 // turn. Once a connection wins, the other attempts are canceled, and run
 // returns it when they have ended, which a canceled connect does at once;
@@ -93,25 +96,50 @@ type race struct {
 	log       *zap.Logger              // never nil: zap.NewNop() for none
 }
 
+// The bound on the attempts of one race in flight at once. A dial to a name
+// with many addresses that drop SYNs would otherwise hold a socket and a
+// goroutine for each until the kernel gives up on it (about 127 s on Linux),
+// all of them at once: net.Dialer holds one (two with its fallback).
+const (
+	// maxInFlight is how many attempts of a race may run at once: enough that
+	// the attempt delay, not the bound, paces a race over a name's usual
+	// handful of addresses times a host's few sources (16 attempts span 4 s at
+	// the default 250 ms), few enough that what a dial holds stays small
+	// however many addresses its name has.
+	maxInFlight = 16
+	// minGiveUpAge is how long an attempt runs at least before it is given up
+	// to make room for the next: one SYN retransmission (TCP's initial RTO is
+	// 1 s) and a slow round trip on top, so that a slow path that works is not
+	// cut before it can answer. It is net.Dialer's floor too: it never gives
+	// an address less than 2 s of the time left.
+	minGiveUpAge = 2 * time.Second
+)
+
 // ending is how one attempt of a race ended.
 type ending uint8
 
 const (
-	won    ending = iota // connected first: the dial's connection
-	failed               // failed before any attempt won
-	late                 // connected after another had won; closed
-	lost                 // canceled because another attempt won
+	won     ending = iota // connected first: the dial's connection
+	failed                // failed before any attempt won
+	late                  // connected after another had won; closed
+	lost                  // canceled because another attempt won
+	givenUp               // canceled, unanswered, to make room for a later attempt
 )
 
 var endingMessages = [...]string{
-	won:    "attempt won",
-	failed: "attempt failed",
-	late:   "attempt connected late, closed",
-	lost:   "attempt canceled",
+	won:     "attempt won",
+	failed:  "attempt failed",
+	late:    "attempt connected late, closed",
+	lost:    "attempt canceled",
+	givenUp: "attempt given up for a later one",
 }
 
 // String returns the ending's log message.
 func (e ending) String() string { return endingMessages[e] }
+
+// canceled reports whether the race canceled the attempt before it ended by
+// itself: what it waited for says as much as a loser's wait.
+func (e ending) canceled() bool { return e == lost || e == givenUp }
 
 // attemptResult is what one attempt goroutine hands back: its end, or (with
 // progress set) that its connect succeeded and its handshake began, or (with
@@ -148,6 +176,8 @@ type racer struct {
 	due     time.Time       // when the armed timer fires
 	changed <-chan struct{} // the queue's, until it changes
 	running int             // attempts started and not yet collected
+	giving  int             // attempts given up (see makeRoom) and not yet collected
+	first   int             // no attempt before it runs (see oldest)
 	left    int             // the queue's Left after the latest start or change
 	t0      time.Time       // when the first attempt started
 	other   bool            // an attempt of the other family than the first has started
@@ -156,14 +186,17 @@ type racer struct {
 	connected bool
 	// Per attempt, in start order: its pair, when it started, when its
 	// handshake began after its connect (zero until then), how long the
-	// connect took, whether its handshake waits to begin, and its error if it
-	// failed before any winner.
+	// connect took, whether its handshake waits to begin, its error if it
+	// failed (or was given up) before any winner, what cancels it alone, and
+	// whether it was given up.
 	pairs   []pairs.Pair
 	started []time.Time
 	shook   []time.Time
 	connect []time.Duration
 	waiting []bool
 	failed  []*AttemptError
+	cancels []context.CancelFunc
+	given   []bool
 }
 
 // run races the pairs and returns the winning connection, or an *AttemptsError
@@ -224,7 +257,8 @@ func (r *race) one(ctx context.Context, p pairs.Pair) (net.Conn, error) {
 }
 
 // start launches the attempt over the queue's next pair, unless there is none
-// or the dial is over, and arms the timer for the one after it.
+// or the dial is over, and arms the timer for the one after it. When
+// maxInFlight attempts run, it makes room instead (see makeRoom).
 func (rc *racer) start() {
 	rc.armed = false
 	if rc.ctx.Err() != nil {
@@ -234,10 +268,14 @@ func (rc *racer) start() {
 		rc.arm(hold)
 		return
 	}
-	p, ok := rc.queue.Next()
-	if !ok {
+	if _, ok := rc.queue.Peek(); !ok {
 		return
 	}
+	if rc.running >= maxInFlight {
+		rc.makeRoom()
+		return
+	}
+	p, _ := rc.queue.Next()
 	i := len(rc.pairs)
 	now := time.Now()
 	if i == 0 {
@@ -249,13 +287,16 @@ func (rc *racer) start() {
 	rc.connect = append(rc.connect, 0)
 	rc.waiting = append(rc.waiting, false)
 	rc.failed = append(rc.failed, nil)
+	ctx, cancel := context.WithCancel(rc.ctx)
+	rc.cancels = append(rc.cancels, cancel)
+	rc.given = append(rc.given, false)
 	rc.running++
 	rc.left = rc.queue.Left()
 	rc.other = rc.other || p.Is6() != rc.pairs[0].Is6()
 	if t := rc.trace; t != nil && t.AttemptStart != nil {
 		t.AttemptStart(p)
 	}
-	go rc.attempt(i, p)
+	go rc.attempt(ctx, cancel, i, p)
 	_, more := rc.queue.Peek()
 	if rc.delay < 0 || !more {
 		return
@@ -265,6 +306,35 @@ func (rc *racer) start() {
 		d = min(d, max(due.Sub(now), MinAttemptDelay))
 	}
 	rc.arm(d) // and hold, when it fires, for FallbackDelay
+}
+
+// makeRoom gives up the oldest attempt in flight, as the next is due while
+// maxInFlight run: it cancels it, and wait starts the next when it has ended,
+// as after a failure (a canceled connect ends at once). While the oldest has
+// run less than minGiveUpAge, it arms the timer for when it has instead. It
+// gives up no other while one given up has not ended yet.
+func (rc *racer) makeRoom() {
+	if rc.giving > 0 {
+		return
+	}
+	i := rc.oldest()
+	if wait := minGiveUpAge - time.Since(rc.started[i]); wait > 0 {
+		rc.arm(wait)
+		return
+	}
+	rc.given[i] = true
+	rc.giving++
+	rc.cancels[i]()
+}
+
+// oldest returns the oldest attempt still running, while one runs and none
+// given up is still running (see makeRoom). Only a winner ends a race's
+// attempts without an entry in failed, and it ends the race.
+func (rc *racer) oldest() int {
+	for rc.failed[rc.first] != nil {
+		rc.first++
+	}
+	return rc.first
 }
 
 // fallbackDue returns when the queue's next pair is due by FallbackDelay,
@@ -309,10 +379,11 @@ func (rc *racer) arm(d time.Duration) {
 	rc.armed, rc.holding, rc.due = true, false, time.Now().Add(d)
 }
 
-// attempt runs on its own goroutine: one attempt over pair p, the i-th. In
-// serial mode it gets its share of the time left (see partialDeadline).
-func (rc *racer) attempt(i int, p pairs.Pair) {
-	ctx := rc.ctx
+// attempt runs on its own goroutine: one attempt over pair p, the i-th, with
+// ctx, a child of the race's that cancel ends. In serial mode it gets its
+// share of the time left (see partialDeadline).
+func (rc *racer) attempt(ctx context.Context, cancel context.CancelFunc, i int, p pairs.Pair) {
+	defer cancel()
 	if rc.delay < 0 {
 		if dl, ok := ctx.Deadline(); ok {
 			pd, ok := partialDeadline(time.Now(), dl, rc.queue.Left()+1)
@@ -362,8 +433,9 @@ func (r *race) try(ctx context.Context, i int, p pairs.Pair, progress func(attem
 // wait collects attempts until one succeeds (returning it), or until all have
 // failed and no pair is left or coming, or the dial's context has ended
 // (returning nil). The next attempt starts when the timer fires, when an
-// attempt fails (a failure frees its turn, as in RFC 8305), when nothing
-// runs and a pair is there, or when pairs join (see joined).
+// attempt fails (a failure frees its turn, as in RFC 8305) or was given up
+// (see makeRoom), when nothing runs and a pair is there, or when pairs join
+// (see joined). An attempt given up that connected anyway wins.
 func (rc *racer) wait() net.Conn {
 	done := rc.ctx.Done()
 	for {
@@ -389,11 +461,18 @@ func (rc *racer) wait() net.Conn {
 				continue
 			}
 			rc.running--
+			how := failed
+			if rc.given[res.index] {
+				rc.giving--
+				if errors.Is(res.err, context.Canceled) {
+					how = givenUp // not a failure that came with the cancellation
+				}
+			}
 			if res.err == nil {
 				rc.collect(rc.pairs[res.index], res, won)
 				return res.conn
 			}
-			rc.failed[res.index] = rc.collect(rc.pairs[res.index], res, failed)
+			rc.failed[res.index] = rc.collect(rc.pairs[res.index], res, how)
 			rc.start()
 		case <-tick:
 			rc.start()
@@ -518,7 +597,8 @@ func (rc *racer) drain() {
 // nothing to learn of a source the kernel chose; or, in a plain connect race, a
 // loopback one: probe keeps nothing of loopback sources, and the report would
 // only take the Store's lock to drop it) and to the trace, and logs it; for a
-// failure before any winner it returns the attempt's error.
+// failure before any winner, or an attempt given up, it returns the attempt's
+// error (for one given up, that it was: see givenUpError).
 func (r *race) collect(p pairs.Pair, res attemptResult, how ending) *AttemptError {
 	o := r.outcome(p, res, how)
 	if r.report != nil && !p.Fallback && (p.SrcClass != netstate.Loopback || r.handshake != nil) {
@@ -540,10 +620,13 @@ func (r *race) collect(p pairs.Pair, res attemptResult, how ending) *AttemptErro
 			zap.String("interface", p.Interface), zap.Stringer("result", o.Result),
 			zap.Duration("duration", res.dur), zap.Duration("connect", res.connect), zap.Error(res.err))
 	}
-	if how != failed {
-		return nil
+	switch how {
+	case failed:
+		return &AttemptError{Pair: p, Duration: res.dur, Err: res.err}
+	case givenUp:
+		return &AttemptError{Pair: p, Duration: res.dur, Err: withGivenUp(res.err)}
 	}
-	return &AttemptError{Pair: p, Duration: res.dur, Err: res.err}
+	return nil
 }
 
 // outcome is what res tells probe: of the connect, or, when the connect
@@ -561,9 +644,9 @@ func (r *race) outcome(p pairs.Pair, res attemptResult, how ending) probe.Outcom
 		if res.kernelRTT > 0 {
 			rtt = res.kernelRTT
 		}
-		if how == lost && o.Result == probe.Canceled || cutShort(res) {
-			// Unanswered while another attempt finished its own, or when
-			// the dial's time ran out: a middlebox only if no handshake
+		if how.canceled() && o.Result == probe.Canceled || cutShort(res) {
+			// Unanswered while another attempt finished its own (or was
+			// due to start), or when the dial's time ran out: a middlebox only if no handshake
 			// came for longer than one over this path takes, probe says.
 			o.Result = probe.Canceled
 			if probe.TLSOverdue(rtt, o.Duration) {
@@ -577,9 +660,9 @@ func (r *race) outcome(p pairs.Pair, res attemptResult, how ending) probe.Outcom
 		}
 	default:
 		o.Result = r.result(res.err)
-		if how == lost && o.Result == probe.Canceled || cutShort(res) {
-			// Canceled unanswered because another attempt connected, or
-			// because the dial's time ran out: probe decides what the wait
+		if how.canceled() && o.Result == probe.Canceled || cutShort(res) {
+			// Canceled unanswered because another attempt connected (or
+			// was due to start), or because the dial's time ran out: probe decides what the wait
 			// proves (a timeout past the pair's RTO).
 			o.Result = probe.Superseded
 		}

@@ -565,3 +565,186 @@ func TestRaceLogs(t *testing.T) {
 		}
 	})
 }
+
+// crowd plays a name with many addresses: the step of each destination it
+// has one for, and a hang (a destination that drops SYNs) for the others. It
+// records when each destination's attempt started and how many attempts were
+// in flight at once, at most.
+type crowd struct {
+	fakeNet // for its report and wait
+	steps   map[netip.AddrPort]step
+
+	mu             sync.Mutex
+	starts         map[netip.AddrPort]time.Duration
+	inFlight, peak int
+}
+
+func newCrowd(steps map[netip.AddrPort]step) *crowd {
+	return &crowd{fakeNet: fakeNet{t0: time.Now()}, steps: steps, starts: make(map[netip.AddrPort]time.Duration)}
+}
+
+func (c *crowd) dial(ctx context.Context, p pairs.Pair) (net.Conn, error) {
+	c.mu.Lock()
+	c.starts[p.Dst] = time.Since(c.t0)
+	c.inFlight++
+	c.peak = max(c.peak, c.inFlight)
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.inFlight--
+		c.mu.Unlock()
+	}()
+	s, ok := c.steps[p.Dst]
+	if !ok {
+		s = step{hang: true}
+	}
+	if err := c.wait(ctx, s); err != nil {
+		return nil, &net.OpError{Op: "dial", Net: "tcp4", Source: p.LocalAddr("tcp"), Addr: p.RemoteAddr("tcp"), Err: err}
+	}
+	return &fakeConn{src: p.Src.Addr()}, nil
+}
+
+// TestRaceBoundsAttemptsInFlight races names with 500 addresses, most of which
+// drop SYNs, under the kernel's connect timeout (127 s) as the dial's deadline:
+// no more than maxInFlight attempts run at once, yet attempts keep starting at
+// the attempt delay, or, once that many run, as the oldest reaches
+// minGiveUpAge and is given up; no attempt is given up younger, so a slow
+// path that works still wins.
+func TestRaceBoundsAttemptsInFlight(t *testing.T) {
+	const n = 500
+	ps := manyPairs(n)
+	tests := []struct {
+		name    string
+		delay   time.Duration
+		steps   map[int]step // by pair index; the others hang
+		winner  int          // pair index, or never
+		last    int          // the pair whose start is checked
+		start   time.Duration
+		elapsed time.Duration
+	}{
+		{
+			// The delay paces alone: the oldest of 16 is 4 s old.
+			name: "all dead, default delay", winner: never,
+			last: n - 1, start: (n - 1) * DefaultAttemptDelay, elapsed: 127 * time.Second,
+		},
+		{
+			// 16 attempts every 2 s: pair 499 starts at 31·2 s + 3·10 ms.
+			name: "all dead, MinAttemptDelay", delay: MinAttemptDelay, winner: never,
+			last: n - 1, start: 62*time.Second + 30*time.Millisecond, elapsed: 127 * time.Second,
+		},
+		{
+			name:  "pair 100 works, default delay",
+			steps: map[int]step{100: {after: 45 * time.Millisecond}}, winner: 100,
+			last: 100, start: 25 * time.Second, elapsed: 25*time.Second + 45*time.Millisecond,
+		},
+		{
+			name: "pair 100 works, MinAttemptDelay", delay: MinAttemptDelay,
+			steps: map[int]step{100: {after: 45 * time.Millisecond}}, winner: 100,
+			last: 100, start: 12*time.Second + 40*time.Millisecond, elapsed: 12*time.Second + 85*time.Millisecond,
+		},
+		{
+			// Pair 0 is the oldest of 16 from 160 ms on: it is not given up.
+			name: "the first pair answers after 1.5 s", delay: MinAttemptDelay,
+			steps: map[int]step{0: {after: 1500 * time.Millisecond}}, winner: 0,
+			last: 15, start: 150 * time.Millisecond, elapsed: 1500 * time.Millisecond,
+		},
+		{
+			// Pair 40 starts once pairs 16-39 have, and answers 1.5 s
+			// later, as the oldest of 16.
+			name: "pair 40 answers after 1.5 s", delay: MinAttemptDelay,
+			steps: map[int]step{40: {after: 1500 * time.Millisecond}}, winner: 40,
+			last: 40, start: 4*time.Second + 80*time.Millisecond, elapsed: 5*time.Second + 580*time.Millisecond,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				steps := make(map[netip.AddrPort]step, len(tt.steps))
+				for i, s := range tt.steps {
+					steps[ps[i].Dst] = s
+				}
+				f := newCrowd(steps)
+				r := &race{queue: &list{ps: ps}, dial: f.dial, report: f.report, result: probe.ResultOf,
+					delay: tt.delay, log: zap.NewNop()}
+				ctx, cancel := context.WithTimeout(t.Context(), 127*time.Second)
+				defer cancel()
+				c, err := r.run(ctx)
+				elapsed := time.Since(f.t0)
+				synctest.Wait()
+				t.Logf("%d attempts started, at most %d in flight at once; run returned after %v", len(f.starts), f.peak, elapsed)
+				if f.peak > maxInFlight {
+					t.Errorf("%d attempts in flight at once, want at most %d", f.peak, maxInFlight)
+				}
+				if got, ok := f.starts[ps[tt.last].Dst]; !ok || got != tt.start {
+					t.Errorf("pair %d started at %v (%v), want %v", tt.last, got, ok, tt.start)
+				}
+				if elapsed != tt.elapsed {
+					t.Errorf("run returned after %v, want %v", elapsed, tt.elapsed)
+				}
+				given := checkGivenUp(t, f.outcomes, f.t0.Add(elapsed))
+				t.Logf("%d attempts given up", given)
+				if want := len(f.starts) - maxInFlight; given != want {
+					t.Errorf("%d attempts given up, want %d (all but the last %d started)", given, want, maxInFlight)
+				}
+				if tt.winner != never {
+					if err != nil {
+						t.Fatalf("run: %v", err)
+					}
+					c.Close()
+					i := slices.IndexFunc(f.outcomes, func(o probe.Outcome) bool { return o.Result == probe.Success })
+					if i < 0 || f.outcomes[i].Dst != ps[tt.winner].Dst {
+						t.Errorf("outcomes %+v, want pair %d's a success", f.outcomes, tt.winner)
+					}
+					return
+				}
+				checkGivenUpError(t, err, n)
+			})
+		})
+	}
+}
+
+// checkGivenUp checks that every attempt canceled unanswered was reported
+// superseded, as a loser is, and that those given up (canceled before run
+// returned, at end) had run minGiveUpAge at least. It returns how many were.
+func checkGivenUp(t *testing.T, outcomes []probe.Outcome, end time.Time) int {
+	t.Helper()
+	given := 0
+	for _, o := range outcomes {
+		switch {
+		case o.Result == probe.Success:
+		case o.Result != probe.Superseded:
+			t.Errorf("an attempt to %v reported %v, want superseded", o.Dst, o.Result)
+		case !o.Start.Add(o.Duration).Before(end):
+			// Canceled by the winner or the deadline.
+		case o.Duration < minGiveUpAge:
+			t.Errorf("an attempt to %v given up after %v, before %v", o.Dst, o.Duration, minGiveUpAge)
+		default:
+			given++
+		}
+	}
+	return given
+}
+
+// checkGivenUpError checks the error of a race over n dead pairs: every pair
+// was tried, the error is a timeout, and it does not say that the caller
+// canceled the dial.
+func checkGivenUpError(t *testing.T, err error, n int) {
+	t.Helper()
+	var ae *AttemptsError
+	if !errors.As(err, &ae) {
+		t.Fatalf("run = %v, want an *AttemptsError", err)
+	}
+	given := 0
+	for _, a := range ae.Attempts {
+		if errors.As(a.Err, new(givenUpError)) {
+			given++
+		}
+	}
+	t.Logf("%d attempts given up, %d cut by the deadline; error text of %d bytes", given, len(ae.Attempts)-given, len(err.Error()))
+	if len(ae.Attempts) != n || given != n-maxInFlight {
+		t.Errorf("%d attempts, %d given up; want %d and %d", len(ae.Attempts), given, n, n-maxInFlight)
+	}
+	if !ae.Timeout() || errors.Is(err, context.Canceled) {
+		t.Errorf("Timeout() = %v, errors.Is(err, context.Canceled) = %v; want true, false", ae.Timeout(), errors.Is(err, context.Canceled))
+	}
+}
