@@ -57,6 +57,9 @@ func DefaultConfig() *Config {
 	}
 }
 
+// maxServers is how many nameserver lines count: resolv.conf(5)'s MAXNS.
+const maxServers = 3
+
 // ReadConfig reads the resolv.conf file at path (DefaultConfigPath if
 // empty). An error means the file cannot be read: a caller then has no stub
 // resolver, only the system's.
@@ -74,7 +77,9 @@ func ReadConfig(path string) (*Config, error) {
 
 // ParseConfig reads resolv.conf(5) text. Lines it does not understand, and
 // nameserver lines that are not IP addresses, are skipped, as the system's
-// resolver skips them. Without a nameserver line the servers are
+// resolver skips them. Only the first maxServers servers count, as for glibc
+// and Go's own resolver (MAXNS): each one more adds its timeouts to a lookup
+// that no server answers. Without a nameserver line the servers are
 // DefaultConfig's. An error is only a read error.
 func ParseConfig(r io.Reader) (*Config, error) {
 	c := DefaultConfig()
@@ -92,7 +97,7 @@ func ParseConfig(r io.Reader) (*Config, error) {
 		switch f[0] {
 		case "nameserver":
 			if len(f) > 1 {
-				if a, err := netip.ParseAddr(f[1]); err == nil {
+				if a, err := netip.ParseAddr(f[1]); err == nil && len(c.Servers) < maxServers {
 					c.Servers = append(c.Servers, netip.AddrPortFrom(a, 53))
 				}
 			}

@@ -29,10 +29,14 @@ func TestParseConfig(t *testing.T) {
 		want       Config
 	}{
 		{"empty: loopback servers and defaults", "", *def},
-		{"servers in order, all kept, comments and junk skipped",
+		{"servers in order, comments and junk skipped",
 			"# comment\nnameserver 192.0.2.53\nnameserver 2001:db8::53 ; trailing\nnameserver not-an-ip\n" +
-				"nameserver 192.0.2.54\nnameserver fe80::1%eth0\nbogus line\n",
-			Config{Servers: servers("192.0.2.53", "2001:db8::53", "192.0.2.54", "fe80::1%eth0"),
+				"nameserver fe80::1%eth0\nbogus line\n",
+			Config{Servers: servers("192.0.2.53", "2001:db8::53", "fe80::1%eth0"),
+				Ndots: 1, Timeout: 5 * time.Second, Attempts: 2}},
+		{"the first three servers only, as glibc's and Go's MAXNS",
+			"nameserver 192.0.2.53\nnameserver 192.0.2.54\nnameserver 192.0.2.55\nnameserver 192.0.2.56\nnameserver 192.0.2.57\n",
+			Config{Servers: servers("192.0.2.53", "192.0.2.54", "192.0.2.55"),
 				Ndots: 1, Timeout: 5 * time.Second, Attempts: 2}},
 		{"search: the last line wins, canonical; domain replaced by search",
 			"nameserver 127.0.0.53\ndomain Old.Example\nsearch Lab.Example other.example. .\n",
