@@ -646,8 +646,9 @@ func (r *race) outcome(p pairs.Pair, res attemptResult, how ending) probe.Outcom
 		}
 		if how.canceled() && o.Result == probe.Canceled || cutShort(res) {
 			// Unanswered while another attempt finished its own (or was
-			// due to start), or when the dial's time ran out: a middlebox only if no handshake
-			// came for longer than one over this path takes, probe says.
+			// due to start), or when the dial's time ran out: a middlebox
+			// only if no handshake came for longer than one over this path
+			// takes, probe says.
 			o.Result = probe.Canceled
 			if probe.TLSOverdue(rtt, o.Duration) {
 				o.Result = probe.Middlebox
@@ -662,8 +663,8 @@ func (r *race) outcome(p pairs.Pair, res attemptResult, how ending) probe.Outcom
 		o.Result = r.result(res.err)
 		if how.canceled() && o.Result == probe.Canceled || cutShort(res) {
 			// Canceled unanswered because another attempt connected (or
-			// was due to start), or because the dial's time ran out: probe decides what the wait
-			// proves (a timeout past the pair's RTO).
+			// was due to start), or because the dial's time ran out: probe
+			// decides what the wait proves (a timeout past the pair's RTO).
 			o.Result = probe.Superseded
 		}
 	}

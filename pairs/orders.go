@@ -73,10 +73,13 @@ type orderEntry struct {
 	pairs []Pair // never modified: get hands out copies
 }
 
-// size is what e counts towards maxOrderPairs: its pairs and its destinations
-// (which a name with many addresses of a family the host cannot reach has more
-// of than pairs).
-func (e *orderEntry) size() int32 { return int32(len(e.pairs) + len(e.dsts)) }
+// size is what e counts towards maxOrderPairs (see orderSize).
+func (e *orderEntry) size() int32 { return orderSize(e.pairs, e.dsts) }
+
+// orderSize is what an order of ps to dsts counts towards maxOrderPairs: its
+// pairs and its destinations (which a name with many addresses of a family the
+// host cannot reach has more of than pairs).
+func orderSize(ps []Pair, dsts []netip.Addr) int32 { return int32(len(ps) + len(dsts)) }
 
 // latencyHold is how long a remembered order stands while only latencies
 // moved in the Store (probe.Store.StateVersion the same, Version not): a busy
@@ -117,12 +120,11 @@ func (o *orders) get(k orderKey, dsts []netip.Addr, v *view, dns64 *dns64Check, 
 // put remembers ps (which it copies) as the racing order of k to dsts, made
 // from basis b.
 func (o *orders) put(k orderKey, dsts []netip.Addr, b orderBasis, ps []Pair) {
-	e := &orderEntry{dsts: dsts, pairs: ps}
-	size := e.size()
+	size := orderSize(ps, dsts)
 	if size > maxOrderPairs/8 {
 		return
 	}
-	e = &orderEntry{dsts: slices.Clone(dsts), basis: b, pairs: slices.Clone(ps)}
+	e := &orderEntry{dsts: slices.Clone(dsts), basis: b, pairs: slices.Clone(ps)}
 	prev, loaded := o.m.Swap(k, e)
 	n := o.n.Load()
 	if loaded {

@@ -295,9 +295,9 @@ func (s *Selector) order(ranked []Pair, tls bool) []Pair {
 // LookupNetIP looks host up like (*net.Resolver).LookupNetIP for network "ip",
 // "ip4" or "ip6", and returns the addresses ordered by the best pair of each.
 // Addresses without any usable pair follow, in the resolver's order, as do
-// those beyond the first of their family that a query pairs up (see Get). An IPv4
-// address reached through a NAT64 comes as the synthesized IPv6 address of its
-// best pair, the IPv4 address itself later.
+// those beyond the first of their family that a query pairs up (see Get). An
+// IPv4 address reached through a NAT64 comes as the synthesized IPv6 address
+// of its best pair, the IPv4 address itself later.
 func (s *Selector) LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error) {
 	base, f, err := parseNetwork(network)
 	if err != nil || base != "ip" {

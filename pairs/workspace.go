@@ -15,8 +15,9 @@ import (
 // found there is the text its key stands for.
 type workspace struct {
 	in rankInput
-	// ranked holds the pairs of the last ranking, rank's result: what a caller
-	// keeps beyond its use of the workspace, it copies (Order and Clone do).
+	// ranked holds the pairs of the last ranking, rank's result, unless its
+	// input asked for pairs of their own (rankInput.keep: Get): what a caller
+	// keeps beyond its use of the workspace, it copies (Order does).
 	// Between rankings its pairs refer only to strings: Reasons (the cache has
 	// them too) and interface names.
 	ranked []Pair
