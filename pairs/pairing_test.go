@@ -97,7 +97,8 @@ func TestSourceFlags(t *testing.T) {
 }
 
 // TestRouteCheck checks that pairs the kernel cannot route are dropped, that other
-// RouteFor errors keep the pair, that decisions are cached per generation and that
+// RouteFor errors keep the pair, that decisions are cached until the routes to the
+// destination change and that
 // EgressMismatch follows the route's interface.
 func TestRouteCheck(t *testing.T) {
 	snap := homeSnapshot()
@@ -140,13 +141,15 @@ func TestRouteCheck(t *testing.T) {
 	if got := len(get("2001:db8:7::1")); got != 2 {
 		t.Errorf("a RouteFor error that is not a RouteError must keep the pairs: %d pairs, want 2", got)
 	}
+	// A new generation whose routes changed for the destination (see
+	// TestRouteCacheSurvivesUnrelatedRouteChange for the others).
 	next := *snap
-	next.Generation++
+	next.Routes = append(slices.Clone(snap.Routes), route("2001:db8:2::/64", "", 2))
 	w.Set(&next)
 	n = calls.Load()
 	get("2001:db8:2::1")
 	if calls.Load() == n {
-		t.Errorf("RouteFor not asked again after a new generation")
+		t.Errorf("RouteFor not asked again after the destination's route changed")
 	}
 	_, err := s.Get(context.Background(), "2001:db8:2::1", 80)
 	if err != nil {
@@ -156,7 +159,8 @@ func TestRouteCheck(t *testing.T) {
 	w.SetRouteFunc(func(src, dst netip.Addr) (netstate.Decision, error) {
 		return netstate.Decision{}, &netstate.RouteError{Src: src, Dst: dst, Kind: netstate.UnreachableErr}
 	})
-	next.Generation++
+	next.Routes = slices.Clone(next.Routes)
+	next.Routes[len(next.Routes)-1].Index = 3
 	w.Set(&next)
 	_, err = s.Get(context.Background(), "2001:db8:2::1", 80)
 	if !errors.As(err, &npe) {

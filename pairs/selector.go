@@ -499,7 +499,7 @@ func (s *Selector) currentView(w netstate.Watcher) *view {
 	defer s.mu.Unlock()
 	v := s.view.Load()
 	if v == nil || v.snap.Generation != snap.Generation {
-		v = newView(snap, s.cfg.policy)
+		v = newViewAfter(v, snap, s.cfg.policy)
 		s.view.Store(v)
 	}
 	return v

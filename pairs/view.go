@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -14,8 +15,9 @@ import (
 
 // view is what the Selector derives from one snapshot: the candidate sources with
 // their RFC 6724 attributes, and the kernel's route decisions asked so far (its own
-// choices of source included). A new snapshot generation gets a new view, which is
-// how the route cache is reset.
+// choices of source included). A new snapshot generation gets a new view, which
+// starts with the previous view's verdicts that the change cannot have touched
+// (see newViewAfter).
 type view struct {
 	snap *netstate.Snapshot
 	srcs []source // usable sources, in snapshot order
@@ -109,11 +111,103 @@ func (c *routeCache) putLocked(k routeKey, r routeVerdict) {
 	c.cur[k] = r
 }
 
+// carryFrom copies into c the verdicts of old, a cache of the previous snapshot,
+// that the change to c's snapshot cannot have touched: those whose destination
+// no prefix in changed covers. Negative verdicts keep their expiry. c is new and
+// not yet shared.
+func (c *routeCache) carryFrom(old *routeCache, changed []netip.Prefix) {
+	shift := c.born.Sub(old.born) // c's age at old's age a is a - shift
+	old.mu.Lock()
+	defer old.mu.Unlock()
+	for _, m := range [2]map[routeKey]routeVerdict{old.old, old.cur} {
+		for k, r := range m {
+			if covers(changed, k.dst) {
+				continue
+			}
+			if r.err != nil {
+				if r.until -= shift; r.until <= 0 {
+					continue
+				}
+			}
+			c.putLocked(k, r)
+		}
+	}
+}
+
+// covers reports whether a prefix in ps contains a (its zone aside).
+func covers(ps []netip.Prefix, a netip.Addr) bool {
+	a = a.WithZone("")
+	for _, p := range ps {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
 // len returns the number of cached verdicts, expired ones included.
 func (c *routeCache) len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.cur) + len(c.old)
+}
+
+// maxCarriedChanges is the number of changed routes from which a new view does
+// not carry the previous view's route verdicts over (see routesChanged): a
+// change that large is rare, and checking every verdict against it costs.
+const maxCarriedChanges = 16
+
+// newViewAfter returns the view of snap, which follows prev's snapshot. When
+// the kernel's route decisions can only have changed for the destinations of
+// a few routes (a BGP update, a route added or removed by hand: the links, the
+// addresses and the rules as they were), the verdicts prev cached for other
+// destinations are carried over, so that a router whose routing table moves
+// every second does not ask the kernel again for every pair after each move.
+func newViewAfter(prev *view, snap *netstate.Snapshot, t PolicyTable) *view {
+	v := newView(snap, t)
+	if prev == nil || !sameForRoutes(prev.snap, snap) {
+		return v
+	}
+	if changed, ok := routesChanged(prev.snap.Routes, snap.Routes, maxCarriedChanges); ok {
+		v.routes.carryFrom(&prev.routes, changed)
+	}
+	return v
+}
+
+// sameForRoutes reports whether a and b agree on everything besides their
+// routes that the kernel's route decisions depend on: the links and their
+// states, the addresses (their lifetimes aside: their flags count) and the
+// policy rules. Neighbour states and NAT64 prefixes do not take part in them.
+func sameForRoutes(a, b *netstate.Snapshot) bool {
+	return slices.Equal(a.Links, b.Links) && slices.Equal(a.Rules, b.Rules) &&
+		slices.EqualFunc(a.Addrs, b.Addrs, func(x, y netstate.Addr) bool {
+			x.PreferredLifetime, x.ValidLifetime = 0, 0
+			y.PreferredLifetime, y.ValidLifetime = 0, 0
+			return x == y
+		})
+}
+
+// routesChanged returns the destination prefixes of the routes in which a and
+// b, two readings of the routing tables, differ, found as the kernel dumps
+// them: in the same order from one reading to the next, so that what lies
+// between their common start and their common end is what changed. ok is false
+// when that is more than max routes on either side.
+func routesChanged(a, b []netstate.Route, max int) (changed []netip.Prefix, ok bool) {
+	start := 0
+	for start < len(a) && start < len(b) && a[start] == b[start] {
+		start++
+	}
+	a, b = a[start:], b[start:]
+	for len(a) > 0 && len(b) > 0 && a[len(a)-1] == b[len(b)-1] {
+		a, b = a[:len(a)-1], b[:len(b)-1]
+	}
+	if len(a) > max || len(b) > max {
+		return nil, false
+	}
+	for _, r := range slices.Concat(a, b) {
+		changed = append(changed, r.Dst)
+	}
+	return changed, true
 }
 
 func newView(snap *netstate.Snapshot, t PolicyTable) *view {
