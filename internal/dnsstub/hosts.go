@@ -40,20 +40,24 @@ func ReadHosts(path string) (Hosts, error) {
 }
 
 // ParseHosts reads the names of a hosts file from r: every line's fields after
-// the address, up to a '#'.
+// the address, up to a '#'. Lines may be of any length, as the C library and
+// Go's resolver read them (ReadHosts bounds the whole file).
 func ParseHosts(r io.Reader) (Hosts, error) {
 	h := Hosts{}
-	s := bufio.NewScanner(r)
-	s.Buffer(make([]byte, 0, 4096), 64<<10)
-	for s.Scan() {
-		line, _, _ := strings.Cut(s.Text(), "#")
-		fields := strings.Fields(line)
-		if len(fields) < 2 {
-			continue
+	br := bufio.NewReader(r)
+	for {
+		line, err := br.ReadString('\n')
+		line, _, _ = strings.Cut(line, "#")
+		if fields := strings.Fields(line); len(fields) >= 2 {
+			for _, name := range fields[1:] {
+				h[svcb.CanonicalName(name)] = true
+			}
 		}
-		for _, name := range fields[1:] {
-			h[svcb.CanonicalName(name)] = true
+		switch {
+		case err == io.EOF:
+			return h, nil
+		case err != nil:
+			return h, err
 		}
 	}
-	return h, s.Err()
 }

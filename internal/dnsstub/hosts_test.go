@@ -25,3 +25,20 @@ func TestParseHosts(t *testing.T) {
 		}
 	}
 }
+
+// A line longer than any buffer (a blocklist's aliases on one line) is read
+// whole, and the lines after it too, as the C library reads them: names after
+// it must not be asked of DNS (their HTTPS records) because the parse stopped.
+// A last line without a newline counts.
+func TestParseHostsLongLine(t *testing.T) {
+	long := "0.0.0.0 " + strings.Repeat("ads.example.invalid ", 10000) + "last-on-long.example\n"
+	h, err := ParseHosts(strings.NewReader("127.0.0.1 before.example\n" + long + "192.0.2.1 after.example\n192.0.2.2 unterminated.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"before.example", "last-on-long.example", "after.example", "unterminated.example"} {
+		if !h.Has(name) {
+			t.Errorf("Has(%q) = false after a line of %d bytes", name, len(long))
+		}
+	}
+}
