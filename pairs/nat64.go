@@ -231,13 +231,7 @@ func desynthesize(addrs []netip.Addr, prefs []netstate.PREF64) []netip.Addr {
 		}
 		v6 = append(v6, a)
 	}
-	out := make([]netip.Addr, 0, len(addrs))
-	for _, a := range slices.Concat(v6, v4, back) {
-		if !slices.Contains(out, a) {
-			out = append(out, a)
-		}
-	}
-	return out
+	return compactAddrs(slices.Concat(v6, v4, back))
 }
 
 // extractAny returns the IPv4 address a embeds under the first of prefs that

@@ -7,6 +7,7 @@ import (
 	"net/http/httptrace"
 	"net/netip"
 	"reflect"
+	"slices"
 	"sync"
 	"time"
 )
@@ -152,25 +153,37 @@ func collect(host string, a6, a4 *answer) ([]netip.Addr, error) {
 			continue
 		}
 		for _, ip := range a.addrs {
-			ip = ip.Unmap()
-			if ip.IsValid() && !contains(out, ip) {
+			if ip = ip.Unmap(); ip.IsValid() {
 				out = append(out, ip)
 			}
 		}
 	}
-	if len(out) > 0 {
+	if out = compactAddrs(out); len(out) > 0 {
 		return out, nil
 	}
 	return nil, lookupError(host, a6, a4)
 }
 
-func contains(s []netip.Addr, ip netip.Addr) bool {
-	for _, x := range s {
-		if x == ip {
-			return true
+// compactAddrs removes from addrs, in place, every address equal to one before
+// it, and returns what is left. Its time is linear in the addresses: an answer
+// over TCP may hold thousands.
+func compactAddrs(addrs []netip.Addr) []netip.Addr {
+	const small = 16 // up to this many, comparing costs less than hashing
+	if len(addrs) <= small {
+		out := addrs[:0]
+		for _, a := range addrs {
+			if !slices.Contains(out, a) {
+				out = append(out, a)
+			}
 		}
+		return out
 	}
-	return false
+	seen := make(map[netip.Addr]struct{}, len(addrs))
+	return slices.DeleteFunc(addrs, func(a netip.Addr) bool {
+		_, dup := seen[a]
+		seen[a] = struct{}{}
+		return dup
+	})
 }
 
 // lookupError picks the error to return when the answers gave no address: an error

@@ -317,12 +317,12 @@ func (s *Selector) LookupNetIP(ctx context.Context, network, host string) ([]net
 	ps = s.sticky.apply(stickyKey(q), ps, s.cfg.bias)
 	out := make([]netip.Addr, 0, len(dsts))
 	for _, p := range ps {
-		if ip := p.Dst.Addr(); !contains(out, ip) {
-			out = append(out, ip)
-		}
+		out = append(out, p.Dst.Addr())
 	}
-	for _, ip := range dsts {
-		if !contains(out, ip) && !containsUnzoned(out, ip) {
+	out = compactAddrs(out) // ranked: a few per family (see boundDestinations)
+	ranked := out
+	for _, ip := range dsts { // distinct already
+		if !slices.Contains(ranked, ip) && !containsUnzoned(ranked, ip) {
 			out = append(out, ip)
 		}
 	}
