@@ -7,7 +7,8 @@
 // NPTv6/NAT66 translator has been seen or not yet tried; RFC 1918 and 100.64/10 to
 // private destinations, or to global ones when NAT44 has been seen or not yet tried;
 // global to global), drops the pairs the kernel cannot route (netstate's RouteFor,
-// cached per snapshot generation) and ranks the rest:
+// cached until a snapshot changes the routes to the destination, the addresses, the
+// links or the rules) and ranks the rest:
 //
 //   - sources that probe knows to be dead go last, deprecated sources just before,
 //     and sources that probe suspects (they failed where others worked) after
