@@ -104,7 +104,11 @@ func (s *Selector) startLocked() error {
 	l := &s.life
 	e := &engine{watcher: s.cfg.watcher}
 	if e.watcher == nil {
-		w, err := newMonitor(s.cfg.log, l.gen+1, l.pref64)
+		start := s.cfg.startWatcher
+		if start == nil {
+			start = newMonitor
+		}
+		w, err := start(s.cfg.log, l.gen+1, l.pref64)
 		if err != nil {
 			return err
 		}
@@ -185,6 +189,12 @@ func (s *Selector) stopLocked() stop {
 	}
 	s.dns64.stop()
 	e.unsub()
+	if e.ownW {
+		// Closed before its last snapshot is read: one it published after
+		// would carry the generation the next Monitor starts with, and a view
+		// of either would pass for the other's (see currentView).
+		st.errs = append(st.errs, e.watcher.Close())
+	}
 	last := e.watcher.Snapshot()
 	l.gen = max(l.gen, last.Generation)
 	if e.ownW {
@@ -194,7 +204,6 @@ func (s *Selector) stopLocked() stop {
 		if m, ok := e.watcher.(*netstate.Monitor); ok {
 			l.pref64 = m.PREF64s()
 		}
-		st.errs = append(st.errs, e.watcher.Close())
 	}
 	return st
 }

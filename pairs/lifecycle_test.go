@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+	"go.uber.org/zap"
 
 	"github.com/getapr/getapr/netstate"
 	"github.com/getapr/getapr/probe"
@@ -610,5 +611,64 @@ func TestStickyEmptyRanking(t *testing.T) {
 	st.apply("tcp|server.test", []Pair{p}, DefaultIPv6Bias)
 	if got := st.prefer("tcp|server.test", nil, DefaultIPv6Bias); len(got) != 0 {
 		t.Errorf("prefer(nil) with an incumbent = %v", got)
+	}
+}
+
+// lateWatcher is a watcher that publishes one more snapshot while it is being
+// closed, as a Monitor does when a change lands between a stop's last read of
+// its snapshot and its Close.
+type lateWatcher struct {
+	*netstate.Static
+	late *netstate.Snapshot
+}
+
+func (w *lateWatcher) Close() error {
+	w.Set(w.late)
+	return w.Static.Close()
+}
+
+// A Selector restarted after a stop (Suspend, an idle stop) starts a Monitor
+// whose generations continue the last one's. A snapshot the old Monitor
+// published during the stop must not share its generation with the new one's
+// first: the view of either would pass for the other's, and the Selector would
+// rank with the sources of a host that is gone.
+func TestRestartGenerationAfterLatePublish(t *testing.T) {
+	before := homeSnapshot()
+	after := homeSnapshot()
+	after.Addrs = slices.DeleteFunc(slices.Clone(after.Addrs), func(a netstate.Addr) bool { return a.IP == ip("2001:db8:1::10") })
+	var mu sync.Mutex
+	var started []*lateWatcher
+	start := func(_ *zap.Logger, first uint64, _ []netstate.PREF64) (netstate.Watcher, error) {
+		snap := *before
+		if len(started) > 0 {
+			snap = *after
+		}
+		snap.Generation = first
+		w := &lateWatcher{Static: netstate.NewStatic(&snap), late: after}
+		mu.Lock()
+		started = append(started, w)
+		mu.Unlock()
+		return w, nil
+	}
+	s, err := New(withStartWatcher(start), WithoutProbing())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Get(context.Background(), "2001:db8:2::1", 443); err != nil {
+		t.Fatal(err)
+	}
+	s.Suspend()
+	if _, err := s.Get(context.Background(), "2001:db8:2::1", 443); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(started) != 2 {
+		t.Fatalf("%d watchers started, want 2 (one per start)", len(started))
+	}
+	last, first := started[0].Snapshot().Generation, started[1].Snapshot().Generation
+	if first <= last {
+		t.Errorf("the restarted watcher's first generation is %d, the stopped one's last %d: want it after", first, last)
 	}
 }

@@ -28,9 +28,12 @@ const (
 
 // config is what the options set.
 type config struct {
-	watcher          netstate.Watcher // nil: New starts a netstate.Monitor
-	resolver         *net.Resolver
-	lookup           lookupFunc // tests only: replaces resolver
+	watcher  netstate.Watcher // nil: New starts a netstate.Monitor
+	resolver *net.Resolver
+	lookup   lookupFunc // tests only: replaces resolver
+	// startWatcher starts the watcher of each start when watcher is nil:
+	// newMonitor, or a test's.
+	startWatcher     func(log *zap.Logger, first uint64, pref64 []netstate.PREF64) (netstate.Watcher, error)
 	log              *zap.Logger
 	probing          bool
 	eager            bool          // probe as the prototype did (WithEagerProbing)
@@ -153,6 +156,11 @@ func withHTTPSLookup(f httpsFunc) Option { return func(c *config) { c.httpsLooku
 
 // withLookup replaces the resolver by a lookup function (tests).
 func withLookup(f lookupFunc) Option { return func(c *config) { c.lookup = f } }
+
+// withStartWatcher makes the Selector start its own watchers with f (tests).
+func withStartWatcher(f func(log *zap.Logger, first uint64, pref64 []netstate.PREF64) (netstate.Watcher, error)) Option {
+	return func(c *config) { c.startWatcher = f }
+}
 
 // WithSharing makes the Selector share what it learns with the user's other
 // processes through the file at path (the prototype's system-wide pair list; see
