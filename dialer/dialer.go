@@ -101,7 +101,8 @@ type PairDialer struct {
 	// each with its share of the time left, like net.Dialer's addresses.
 	//
 	// At most 16 attempts of a dial run at once. When 16 do and the next is
-	// due, the oldest is given up to make room, once it has run 2 s (a SYN
+	// due, the oldest still connecting (not in its TLS handshake, unless all
+	// are) is given up to make room, once it has run 2 s (a SYN
 	// retransmission and a slow round trip), and the next starts when it has
 	// ended; until then the next waits. An attempt given up is reported to
 	// the Selector as one canceled because another won, and listed in the

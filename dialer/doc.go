@@ -42,6 +42,7 @@
 // the time left, as net.Dialer does with addresses.
 //
 // At most 16 attempts run at once. When 16 do and the next is due, the oldest
+// still connecting (the oldest of all when every one is in its TLS handshake)
 // is given up, once it has run 2 s (net.Dialer's floor for an address's share
 // of the time), and the next starts when it has ended. A dial to a name with
 // hundreds of addresses that drop SYNs thus holds 16 sockets at most, not one

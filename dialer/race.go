@@ -73,8 +73,8 @@ func (l *list) Done() bool               { return true }
 // each next one after the attempt delay or as soon as an attempt fails, the
 // first established connection wins, and the others are canceled and closed.
 // At most maxInFlight attempts run at once: when that many do and the next is
-// due, the oldest is given up (canceled, and reported as a loser is) once it
-// has run minGiveUpAge, and the next starts when it has ended. With a
+// due, the oldest still connecting is given up (canceled, and reported as a
+// loser is; see makeRoom) once it has run minGiveUpAge, and the next starts when it has ended. With a
 // handshake, an attempt is established when its handshake is done, and the
 // delay after an attempt whose connect completed becomes the handshake's
 // expected time. Pairs that join the queue mid-race are started in their
@@ -308,16 +308,24 @@ func (rc *racer) start() {
 	rc.arm(d) // and hold, when it fires, for FallbackDelay
 }
 
-// makeRoom gives up the oldest attempt in flight, as the next is due while
-// maxInFlight run: it cancels it, and wait starts the next when it has ended,
-// as after a failure (a canceled connect ends at once). While the oldest has
-// run less than minGiveUpAge, it arms the timer for when it has instead. It
-// gives up no other while one given up has not ended yet.
+// makeRoom gives up the oldest attempt in flight that has not connected (the
+// oldest of all when every one has: a handshake is further on than any
+// connect), as the next is due while maxInFlight run: it cancels it, and wait
+// starts the next when it has ended, as after a failure (a canceled connect
+// ends at once). While that attempt has run less than minGiveUpAge, it arms
+// the timer for when it has instead. It gives up no other while one given up
+// has not ended yet.
 func (rc *racer) makeRoom() {
 	if rc.giving > 0 {
 		return
 	}
 	i := rc.oldest()
+	for j := i; j < len(rc.pairs); j++ {
+		if rc.failed[j] == nil && !rc.progressed(j) {
+			i = j
+			break
+		}
+	}
 	if wait := minGiveUpAge - time.Since(rc.started[i]); wait > 0 {
 		rc.arm(wait)
 		return
@@ -325,6 +333,12 @@ func (rc *racer) makeRoom() {
 	rc.given[i] = true
 	rc.giving++
 	rc.cancels[i]()
+}
+
+// progressed reports whether attempt i's connect has completed: its
+// handshake runs or waits to begin.
+func (rc *racer) progressed(i int) bool {
+	return rc.waiting[i] || !rc.shook[i].IsZero()
 }
 
 // oldest returns the oldest attempt still running, while one runs and none

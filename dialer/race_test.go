@@ -748,3 +748,39 @@ func checkGivenUpError(t *testing.T, err error, n int) {
 		t.Errorf("Timeout() = %v, errors.Is(err, context.Canceled) = %v; want true, false", ae.Timeout(), errors.Is(err, context.Canceled))
 	}
 }
+
+// TestRaceKeepsAttemptInHandshake: when room must be made for the next
+// attempt, one whose connect completed and whose TLS handshake runs (a long
+// path: 3 s for the handshake's round trips) is further on than any attempt
+// still connecting, which are given up first. Giving it up would leave a name
+// with many addresses that drop SYNs without a connection at all.
+func TestRaceKeepsAttemptInHandshake(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ps := manyPairs(40)
+		f := newCrowd(map[netip.AddrPort]step{ps[0].Dst: {after: 100 * time.Millisecond}})
+		r := &race{queue: &list{ps: ps}, dial: f.dial, report: f.report, result: probe.ResultOf,
+			delay: MinAttemptDelay, log: zap.NewNop()}
+		r.handshake = func(ctx context.Context, p pairs.Pair, c net.Conn, begin func()) (net.Conn, time.Duration, error) {
+			begin()
+			if err := f.wait(ctx, step{after: 3 * time.Second}); err != nil {
+				return nil, 0, err
+			}
+			return c, 0, nil
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		c, err := r.run(ctx)
+		elapsed := time.Since(f.t0)
+		synctest.Wait()
+		if err != nil {
+			t.Fatalf("run after %v: %v; want pair 0's connection once its handshake is done", elapsed, err)
+		}
+		c.Close()
+		if want := 3*time.Second + 100*time.Millisecond; elapsed != want {
+			t.Errorf("run returned after %v, want %v", elapsed, want)
+		}
+		if f.peak > maxInFlight {
+			t.Errorf("%d attempts in flight at once, want at most %d", f.peak, maxInFlight)
+		}
+	})
+}
