@@ -191,8 +191,8 @@ func sameForRoutes(a, b *netstate.Snapshot) bool {
 // b, two readings of the routing tables, differ, found as the kernel dumps
 // them: in the same order from one reading to the next, so that what lies
 // between their common start and their common end is what changed. ok is false
-// when that is more than max routes on either side.
-func routesChanged(a, b []netstate.Route, max int) (changed []netip.Prefix, ok bool) {
+// when that is more than most routes on either side.
+func routesChanged(a, b []netstate.Route, most int) (changed []netip.Prefix, ok bool) {
 	start := 0
 	for start < len(a) && start < len(b) && a[start] == b[start] {
 		start++
@@ -201,7 +201,7 @@ func routesChanged(a, b []netstate.Route, max int) (changed []netip.Prefix, ok b
 	for len(a) > 0 && len(b) > 0 && a[len(a)-1] == b[len(b)-1] {
 		a, b = a[:len(a)-1], b[:len(b)-1]
 	}
-	if len(a) > max || len(b) > max {
+	if len(a) > most || len(b) > most {
 		return nil, false
 	}
 	for _, r := range slices.Concat(a, b) {
