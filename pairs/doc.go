@@ -8,7 +8,7 @@
 // private destinations, or to global ones when NAT44 has been seen or not yet tried;
 // global to global), drops the pairs the kernel cannot route (netstate's RouteFor,
 // cached until a snapshot changes the routes to the destination, the addresses, the
-// links or the rules) and ranks the rest:
+// links or the rules, 30 s at most) and ranks the rest:
 //
 //   - sources that probe knows to be dead go last, deprecated sources just before,
 //     and sources that probe suspects (they failed where others worked) after

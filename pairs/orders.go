@@ -58,8 +58,8 @@ type orderBasis struct {
 	version, state uint64
 	made           time.Time
 	// until, when not zero, is when a verdict the order relied on expires: a
-	// negative route verdict (see negativeTTL: the pair it dropped may be
-	// routable again), a middlebox verdict (probe.MiddleboxHold).
+	// route verdict (see negativeTTL: the pair a negative one dropped may be
+	// routable again; positiveTTL), a middlebox verdict (probe.MiddleboxHold).
 	until time.Time
 	// dns64 is the ended RFC 7050 lookup whose prefixes the order used (its
 	// view's network needs one: they are not in the view); nil otherwise.

@@ -2,10 +2,12 @@ package pairs
 
 import (
 	"context"
+	"maps"
 	"net/netip"
 	"slices"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/getapr/getapr/netstate"
@@ -226,7 +228,9 @@ func TestRouteCacheCarriesNegativeExpiry(t *testing.T) {
 	refused := &netstate.RouteError{}
 	old.cur[fresh] = routeVerdict{err: refused, until: 2*time.Second + 500*time.Millisecond}
 	old.cur[stale] = routeVerdict{err: refused, until: time.Second}
-	old.cur[zoned] = routeVerdict{index: 2}
+	old.cur[zoned] = routeVerdict{index: 2, until: time.Minute}
+	kept := routeKey{src, ip("2001:db8:ffff::3")}
+	old.cur[kept] = routeVerdict{index: 2, until: positiveTTL}
 	c := newRouteCache()
 	c.carryFrom(&old, []netip.Prefix{netip.MustParsePrefix("fe80::/64")})
 	if _, ok := c.cur[stale]; ok {
@@ -242,4 +246,40 @@ func TestRouteCacheCarriesNegativeExpiry(t *testing.T) {
 	if r.until <= 0 || r.until > 500*time.Millisecond {
 		t.Errorf("carried negative verdict believed for %v more, want at most the 500ms it had left", r.until)
 	}
+	if r, ok := c.cur[kept]; !ok || r.until <= 0 || r.until > positiveTTL-2*time.Second {
+		t.Errorf("carried positive verdict: %+v, %v; want it believed for at most the %v it had left", r, ok, positiveTTL-2*time.Second)
+	}
+}
+
+// A verdict that the kernel would send a pair is believed for positiveTTL,
+// however long its view lasts and through the route changes it is carried
+// over: what the kernel decides by and a snapshot does not show (a rule by
+// user id or by protocol, a nexthop object) cannot keep a wrong answer for the
+// life of the program.
+func TestRouteVerdictsExpire(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, w, c, q := routeChangeSelector(t)
+		ctx := context.Background()
+		if _, err := s.Attempts(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+		first := c.take()
+		time.Sleep(positiveTTL - time.Second)
+		w.Set(withRoutes(w, func(rs []netstate.Route) []netstate.Route {
+			return append(rs, route("100.64.0.0/24", "203.0.0.254", 2))
+		}))
+		if _, err := s.Attempts(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+		if again := c.take(); len(again) != 0 {
+			t.Errorf("asked the kernel again before the verdicts expired: %v", again)
+		}
+		time.Sleep(time.Second)
+		if _, err := s.Attempts(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+		if again := c.take(); !maps.Equal(again, first) {
+			t.Errorf("after %v the dial asked about %v, want every pair again (%v)", positiveTTL, again, first)
+		}
+	})
 }

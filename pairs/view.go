@@ -45,6 +45,13 @@ const (
 	// negativeTTL is how long a negative verdict (the kernel would not send the
 	// pair) is believed: a route may come back without a new snapshot generation.
 	negativeTTL = time.Second
+	// positiveTTL is how long any other verdict is believed, however long its
+	// view lasts and whatever route changes it is carried over (see
+	// newViewAfter): what the kernel's decisions depend on and a snapshot
+	// does not show (a rule by user or by protocol, a nexthop object, a
+	// route added and removed between two readings) cannot keep a wrong
+	// answer longer. Asking again costs one RTM_GETROUTE a pair.
+	positiveTTL = 30 * time.Second
 )
 
 type routeKey struct{ src, dst netip.Addr }
@@ -56,7 +63,15 @@ type routeVerdict struct {
 	index int
 	src   netip.Addr
 	err   error         // a *netstate.RouteError, or nil
-	until time.Duration // for a negative verdict: believed until the cache's age is this
+	until time.Duration // believed until the cache's age is this (see ttl)
+}
+
+// ttl returns how long r is believed once asked.
+func (r routeVerdict) ttl() time.Duration {
+	if r.err != nil {
+		return negativeTTL
+	}
+	return positiveTTL
 }
 
 // routeCache holds the route verdicts of one view, at most routeCacheSize: two
@@ -75,8 +90,9 @@ func newRouteCache() routeCache {
 	return routeCache{born: time.Now(), cur: make(map[routeKey]routeVerdict)}
 }
 
-// get returns the verdict for k, if it is cached and, when negative, not expired.
-func (c *routeCache) get(k routeKey) (routeVerdict, bool) {
+// get returns the verdict for k, if it is cached and not expired at the
+// cache's age age.
+func (c *routeCache) get(k routeKey, age time.Duration) (routeVerdict, bool) {
 	c.mu.Lock()
 	r, ok := c.cur[k]
 	if !ok {
@@ -86,18 +102,16 @@ func (c *routeCache) get(k routeKey) (routeVerdict, bool) {
 		}
 	}
 	c.mu.Unlock()
-	if ok && r.err != nil && time.Since(c.born) >= r.until {
+	if ok && age >= r.until {
 		return routeVerdict{}, false
 	}
 	return r, ok
 }
 
-// put caches r for k, and returns it as cached: a negative verdict expires after
-// negativeTTL.
-func (c *routeCache) put(k routeKey, r routeVerdict) routeVerdict {
-	if r.err != nil {
-		r.until = time.Since(c.born) + negativeTTL
-	}
+// put caches r for k, asked at the cache's age age, and returns it as cached:
+// it expires after its ttl.
+func (c *routeCache) put(k routeKey, r routeVerdict, age time.Duration) routeVerdict {
+	r.until = age + r.ttl()
 	c.mu.Lock()
 	c.putLocked(k, r)
 	c.mu.Unlock()
@@ -113,21 +127,16 @@ func (c *routeCache) putLocked(k routeKey, r routeVerdict) {
 
 // carryFrom copies into c the verdicts of old, a cache of the previous snapshot,
 // that the change to c's snapshot cannot have touched: those whose destination
-// no prefix in changed covers. Negative verdicts keep their expiry. c is new and
-// not yet shared.
+// no prefix in changed covers. They keep their expiry. c is new and not yet
+// shared.
 func (c *routeCache) carryFrom(old *routeCache, changed []netip.Prefix) {
 	shift := c.born.Sub(old.born) // c's age at old's age a is a - shift
 	old.mu.Lock()
 	defer old.mu.Unlock()
 	for _, m := range [2]map[routeKey]routeVerdict{old.old, old.cur} {
 		for k, r := range m {
-			if covers(changed, k.dst) {
+			if r.until -= shift; r.until <= 0 || covers(changed, k.dst) {
 				continue
-			}
-			if r.err != nil {
-				if r.until -= shift; r.until <= 0 {
-					continue
-				}
 			}
 			c.putLocked(k, r)
 		}
@@ -234,7 +243,7 @@ func newView(snap *netstate.Snapshot, t PolicyTable) *view {
 // routeCache), a negative one for a second. Other errors (a canceled context) keep
 // the pair and are not cached.
 func (v *view) route(ctx context.Context, w netstate.Watcher, src netip.Addr, index int, dst netip.Addr, deps *routeDeps) (mismatch bool, unroutable error) {
-	r, ok := v.decide(ctx, w, src, dst)
+	r, ok := v.decide(ctx, w, src, dst, deps)
 	deps.note(v, r, ok)
 	if !ok {
 		return false, nil
@@ -249,7 +258,7 @@ func (v *view) route(ctx context.Context, w netstate.Watcher, src netip.Addr, in
 // w with no source), or the invalid Addr when it would not send to dst or could not
 // be asked. Answers are cached like route's.
 func (v *view) kernelChoice(ctx context.Context, w netstate.Watcher, dst netip.Addr, deps *routeDeps) netip.Addr {
-	r, ok := v.decide(ctx, w, netip.Addr{}, dst)
+	r, ok := v.decide(ctx, w, netip.Addr{}, dst, deps)
 	deps.note(v, r, ok)
 	if !ok || r.err != nil {
 		return netip.Addr{}
@@ -260,26 +269,42 @@ func (v *view) kernelChoice(ctx context.Context, w netstate.Watcher, dst netip.A
 // decide returns the kernel's decision for a packet from src (invalid: any) to
 // dst, from the cache or from w. ok is false when w failed otherwise than with a
 // *netstate.RouteError (a canceled context): such answers are not cached.
-func (v *view) decide(ctx context.Context, w netstate.Watcher, src, dst netip.Addr) (r routeVerdict, ok bool) {
+func (v *view) decide(ctx context.Context, w netstate.Watcher, src, dst netip.Addr, deps *routeDeps) (r routeVerdict, ok bool) {
 	k := routeKey{src, dst}
-	if r, hit := v.routes.get(k); hit {
+	age := deps.age(v)
+	if r, hit := v.routes.get(k, age); hit {
 		return r, true
 	}
 	d, err := w.RouteFor(ctx, src, dst)
 	if _, isRoute := errors.AsType[*netstate.RouteError](err); err != nil && !isRoute {
 		return routeVerdict{}, false
 	}
-	r = v.routes.put(k, routeVerdict{index: d.Index, src: d.Src, err: err})
+	r = v.routes.put(k, routeVerdict{index: d.Index, src: d.Src, err: err}, age)
 	return r, true
 }
 
 // routeDeps is what candidates formed with a view's route verdicts owe to them:
-// a negative verdict is believed for negativeTTL only, and a decision that could
-// not be made holds for nothing. The zero value owes nothing; a nil *routeDeps
-// records nothing.
+// a verdict is believed for its ttl only, and a decision that could not be made
+// holds for nothing. It also holds the moment the candidates' verdicts are
+// read at (one clock reading for all). The zero value owes nothing; a nil
+// *routeDeps records nothing.
 type routeDeps struct {
-	until     time.Time // when the earliest negative verdict used expires; zero: none used
+	until     time.Time // when the earliest verdict used expires; zero: none used
 	uncertain bool      // a decision could not be made
+	now       time.Time // when the first verdict was read; zero before
+}
+
+// age returns the age of v's route cache as the verdicts are read: at the
+// first one's reading (the time of a ranking's reads is spent in asking the
+// kernel, which puts verdicts in the cache at an age that errs low).
+func (d *routeDeps) age(v *view) time.Duration {
+	if d == nil {
+		return time.Since(v.routes.born)
+	}
+	if d.now.IsZero() {
+		d.now = time.Now()
+	}
+	return d.now.Sub(v.routes.born)
 }
 
 // note records one answer of v.decide.
@@ -288,7 +313,7 @@ func (d *routeDeps) note(v *view, r routeVerdict, ok bool) {
 	case d == nil:
 	case !ok:
 		d.uncertain = true
-	case r.err != nil:
+	default:
 		if t := v.routes.born.Add(r.until); d.until.IsZero() || t.Before(d.until) {
 			d.until = t
 		}

@@ -55,7 +55,7 @@ func TestRouteCacheBounded(t *testing.T) {
 	var grown []int64
 	const n = 4 * routeCacheSize
 	for i := range n {
-		if _, ok := v.decide(context.Background(), w, src, nthDst(i)); !ok {
+		if _, ok := v.decide(context.Background(), w, src, nthDst(i), nil); !ok {
 			t.Fatal("decide failed")
 		}
 		if (i+1)%routeCacheSize == 0 {
@@ -87,11 +87,11 @@ func TestRouteCacheKeepsUsed(t *testing.T) {
 	defer w.Close()
 	v := newView(w.Snapshot(), DefaultPolicyTable())
 	src, hot := netip.MustParseAddr("2001:db8:1::10"), netip.MustParseAddr("2001:db8:ffff::1")
-	v.decide(context.Background(), w, src, hot)
+	v.decide(context.Background(), w, src, hot, nil)
 	for i := range 3 * routeCacheSize {
-		v.decide(context.Background(), w, src, nthDst(i))
+		v.decide(context.Background(), w, src, nthDst(i), nil)
 		if i%(routeCacheSize/4) == 0 {
-			v.decide(context.Background(), w, src, hot)
+			v.decide(context.Background(), w, src, hot, nil)
 		}
 	}
 	if got, want := calls.Load(), int64(1+3*routeCacheSize); got != want {
@@ -100,8 +100,8 @@ func TestRouteCacheKeepsUsed(t *testing.T) {
 }
 
 // TestRouteCacheNegativeExpires checks that the kernel is asked again about a pair
-// it refused after about a second, while a positive verdict lasts as long as the
-// view.
+// it refused after about a second, and about one it would send after
+// positiveTTL.
 func TestRouteCacheNegativeExpires(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		bad := netip.MustParseAddr("2001:db8:bad::1")
@@ -112,7 +112,7 @@ func TestRouteCacheNegativeExpires(t *testing.T) {
 		ask := func(dst netip.Addr) int64 {
 			t.Helper()
 			before := calls.Load()
-			if _, ok := v.decide(context.Background(), w, src, dst); !ok {
+			if _, ok := v.decide(context.Background(), w, src, dst, nil); !ok {
 				t.Fatal("decide failed")
 			}
 			return calls.Load() - before
@@ -128,9 +128,13 @@ func TestRouteCacheNegativeExpires(t *testing.T) {
 		if n := ask(bad); n != 1 {
 			t.Errorf("negative verdict not asked again after %v", negativeTTL)
 		}
-		time.Sleep(time.Hour)
+		time.Sleep(positiveTTL - negativeTTL - time.Millisecond)
 		if n := ask(good); n != 0 {
-			t.Errorf("positive verdict asked again within the view")
+			t.Errorf("positive verdict asked again before %v", positiveTTL)
+		}
+		time.Sleep(time.Millisecond)
+		if n := ask(good); n != 1 {
+			t.Errorf("positive verdict not asked again after %v", positiveTTL)
 		}
 	})
 }
@@ -163,9 +167,9 @@ func BenchmarkGetDistinct(b *testing.B) {
 	runtime.KeepAlive(s)
 }
 
-// TestRouteDeps checks what candidates owe to route verdicts: nothing when all
-// were positive; the expiry of a negative one, cached or fresh, when one dropped
-// a pair.
+// TestRouteDeps checks what candidates owe to route verdicts: the expiry of
+// the positive ones (positiveTTL) when all were; the expiry of a negative one,
+// cached or fresh, when one dropped a pair.
 func TestRouteDeps(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		bad := netip.MustParseAddr("2001:db8:bad::1")
@@ -177,10 +181,10 @@ func TestRouteDeps(t *testing.T) {
 			v.candidates(context.Background(), w, in, []netip.Addr{dst}, netip.Addr{}, probe.Translators{}, DefaultPolicyTable())
 			return in.routes
 		}
-		if d := form(netip.MustParseAddr("2001:db8:2::1")); d != (routeDeps{}) {
-			t.Errorf("routable destination: %+v, want nothing owed", d)
-		}
 		t0 := time.Now()
+		if d := form(netip.MustParseAddr("2001:db8:2::1")); !d.until.Equal(t0.Add(positiveTTL)) || d.uncertain {
+			t.Errorf("routable destination: %+v, want until %v", d, t0.Add(positiveTTL))
+		}
 		if d := form(bad); !d.until.Equal(t0.Add(negativeTTL)) || d.uncertain {
 			t.Errorf("unroutable destination: %+v, want until %v", d, t0.Add(negativeTTL))
 		}
