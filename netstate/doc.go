@@ -58,9 +58,10 @@
 // event socket fails, the Monitor logs it and polls instead ([WithPollInterval]).
 // Routes are those of the main table and of every table a lookup rule selects;
 // rules that need more than the addresses to match (oif, uid, ports...) are
-// left out, and firewall-mark and iif rules are read for a plain socket's
-// traffic: mark 0, in by lo (wg-quick's "not fwmark M lookup T" selects T for
-// all).
+// kept as RuleOther, not evaluated (their tables' routes are not read; RouteFor
+// asks the kernel, which applies them), and firewall-mark and iif rules are
+// read for a plain socket's traffic: mark 0, in by lo (wg-quick's "not fwmark
+// M lookup T" selects T for all).
 //
 // Where rtnetlink is refused (a seccomp filter, or systemd's
 // RestrictAddressFamilies without AF_NETLINK, makes socket(AF_NETLINK) fail),

@@ -13,9 +13,11 @@ import (
 
 // ruleOf converts a rule message as it applies to a plain socket's traffic
 // (firewall mark 0, TOS 0, input interface lo); ok is false for rules that
-// never match it and for rules whose selectors need more than the addresses
-// (output interface, uid range, ports, protocol, tunnel id, l3mdev), and for
-// families other than IPv4 and IPv6. A firewall-mark, TOS or input-interface
+// never match it and for families other than IPv4 and IPv6. A rule whose
+// selectors need more than the addresses (output interface, uid range, ports,
+// protocol, tunnel id, l3mdev) becomes a RuleOther rule: a Snapshot cannot
+// evaluate it (RouteFor asks the kernel, which does), but one added, changed
+// or removed is a change of the host. A firewall-mark, TOS or input-interface
 // selector that such traffic fails makes a plain rule never match, and an
 // inverted one ("not fwmark M", as wg-quick installs to send all unmarked
 // traffic through its tunnel) match everything.
@@ -26,10 +28,9 @@ func ruleOf(m rtnetlink.RuleMessage) (Rule, bool) {
 	r := Rule{Is6: m.Family == unix.AF_INET6, Table: uint32(m.Table), Action: ruleAction(m.Action),
 		Invert: m.Flags&unix.FIB_RULE_INVERT != 0}
 	fails := m.TOS != 0 // a plain socket's TOS is 0
+	opaque := false
 	if a := m.Attributes; a != nil {
-		if !plainRule(a) {
-			return Rule{}, false
-		}
+		opaque = !plainRule(a)
 		if a.IIFName != nil && *a.IIFName != "lo" { // local traffic comes in by lo
 			fails = true
 		}
@@ -64,6 +65,8 @@ func ruleOf(m rtnetlink.RuleMessage) (Rule, bool) {
 		r.Src, r.Dst, r.Invert = netip.Prefix{}, netip.Prefix{}, false
 	case r.Invert && !r.Src.IsValid() && !r.Dst.IsValid():
 		return Rule{}, false // "not from all": never matches
+	case opaque:
+		r.Action = RuleOther
 	}
 	return r, true
 }

@@ -138,3 +138,38 @@ func TestRuleOfInputInterface(t *testing.T) {
 		}
 	}
 }
+
+// A rule that selects by more than the addresses (a user's traffic, as a
+// per-user VPN installs; a protocol or a port) applies to the dials' connects
+// and to RouteFor, which the kernel answers with the caller's uid. A Snapshot
+// cannot evaluate it, but must show it (as RuleOther), so that adding,
+// changing or removing one is a change of the host: the answers cached from
+// RouteFor before it are then asked again. Its table is not read.
+func TestRuleOfOpaqueSelectors(t *testing.T) {
+	u32 := func(v uint32) *uint32 { return &v }
+	u8 := func(v uint8) *uint8 { return &v }
+	base := func(a rtnetlink.RuleAttributes) rtnetlink.RuleMessage {
+		a.Priority, a.Table = u32(800), u32(104)
+		return rtnetlink.RuleMessage{Family: unix.AF_INET, Action: unix.FR_ACT_TO_TBL, Attributes: &a}
+	}
+	for name, m := range map[string]rtnetlink.RuleMessage{
+		"uidrange": base(rtnetlink.RuleAttributes{UIDRange: &rtnetlink.RuleUIDRange{Start: 0, End: 0}}),
+		"ipproto":  base(rtnetlink.RuleAttributes{IPProto: u8(unix.IPPROTO_TCP)}),
+		"dport":    base(rtnetlink.RuleAttributes{DPortRange: &rtnetlink.RulePortRange{Start: 443, End: 443}}),
+		"oif":      base(rtnetlink.RuleAttributes{OIFName: new(string)}),
+	} {
+		r, ok := ruleOf(m)
+		if !ok || r.Action != RuleOther || r.Priority != 800 || r.Table != 104 {
+			t.Errorf("%s rule: %+v, %v; want it kept as RuleOther, priority 800, table 104", name, r, ok)
+			continue
+		}
+		d := dumpMessages{rules: []rtnetlink.RuleMessage{m}}
+		before, after := (&dumpMessages{}).snapshot(time.Now()), d.snapshot(time.Now())
+		if sameHost(before, after) {
+			t.Errorf("%s rule added: the same host", name)
+		}
+		if after.lookupTables()[104] {
+			t.Errorf("%s rule: its table is read as if the rule applied", name)
+		}
+	}
+}

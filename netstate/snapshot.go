@@ -113,14 +113,16 @@ const (
 	RuleUnreachable                   // fail with "unreachable"
 	RuleProhibit                      // fail with "prohibited"
 	RuleBlackhole                     // drop silently
-	RuleOther                         // goto, nop and others; skipped when evaluating
+	RuleOther                         // goto, nop, rules by user, protocol or port, and others; skipped when evaluating
 )
 
 // Rule is one policy routing rule ("ip rule") as it applies to locally
-// generated traffic: rules that match an input interface, a user or other
-// selectors beyond the addresses are left out of a Snapshot, and a firewall
-// mark selector is read for a plain socket's mark, 0 (a rule it fails is left
-// out; an inverted rule it fails matches all).
+// generated traffic: a firewall mark selector is read for a plain socket's
+// mark, 0, and an input interface selector for lo (a rule they fail is left
+// out; an inverted rule they fail matches all). A rule that selects by more
+// than the addresses (a user, a protocol, ports, an output interface) is kept
+// with Action RuleOther: not evaluated, but there, so that a change of it is a
+// change of the host.
 type Rule struct {
 	// Is6 tells the family: false for IPv4 rules, true for IPv6 rules.
 	Is6 bool
