@@ -31,6 +31,14 @@ type backend interface {
 	close() error
 }
 
+// updater is a backend that can build the next snapshot from the current one
+// (on Linux, by applying route events to it) rather than reading the whole
+// host again.
+type updater interface {
+	// update is dump, knowing that cur is the current snapshot.
+	update(cur *Snapshot) (snap *Snapshot, resync bool, err error)
+}
+
 // degradable is a backend that has a lesser one to hand over to when its
 // first dump fails.
 type degradable interface {
@@ -275,14 +283,14 @@ const minRetry = 50 * time.Millisecond
 // rebuild dumps the host and publishes the result if it differs from the current
 // snapshot.
 func (m *Monitor) rebuild() error {
-	s, resync, err := m.be.dump()
+	prev := m.snap.Load()
+	s, resync, err := m.next(prev)
 	if err != nil {
 		return err
 	}
 	if resync {
 		m.notify()
 	}
-	prev := m.snap.Load()
 	if Changes(prev, s).Same() {
 		return nil
 	}
@@ -292,4 +300,12 @@ func (m *Monitor) rebuild() error {
 		zap.Int("links", len(s.Links)), zap.Int("addrs", len(s.Addrs)), zap.Int("routes", len(s.Routes)))
 	m.subs.publish(s)
 	return nil
+}
+
+// next reads the host, prev being the current snapshot.
+func (m *Monitor) next(prev *Snapshot) (*Snapshot, bool, error) {
+	if u, ok := m.be.(updater); ok {
+		return u.update(prev)
+	}
+	return m.be.dump()
 }

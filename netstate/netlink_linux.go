@@ -41,6 +41,9 @@ type linuxBackend struct {
 	routers    atomic.Pointer[routerSet] // the default routers of the last dump, for dedup
 	routerList []routerKey               // the same, as dump last saw them; used by dump only
 	refused    refusedDumps              // the optional dumps the kernel refused; used by dump only
+
+	events routeEvents       // the route events since the last rebuild started: fed by read, taken by update
+	shared map[aliasKey]bool // the keys of more than one kernel route in the last dump (see sharedAliases); used by dump and update only
 }
 
 // newBackend returns the rtnetlink backend, or, when rtnetlink is refused (and
@@ -150,7 +153,31 @@ func dumpAll(c *netlink.Conn, refused *refusedDumps) (msgs []netlink.Message, in
 // pref64s returns the NAT64 prefixes of s, each RA one with its expiry now.
 func (b *linuxBackend) pref64s(s *Snapshot) []PREF64 { return b.ra.refreshed(s.PREF64s) }
 
+// update returns the host as it is now, cur being the current snapshot: cur
+// with the route events since the last rebuild applied when they are all that
+// changed and the model allows (see routeevents_linux.go), else a dump.
+func (b *linuxBackend) update(cur *Snapshot) (*Snapshot, bool, error) {
+	if msgs, full := b.events.take(); !full {
+		if s, ok := b.applyRoutes(cur, msgs, time.Now()); ok {
+			return s, false, nil
+		}
+	}
+	return b.dump()
+}
+
+// dump reads the whole host. The route events received before it starts are
+// forgotten (it shows them); a failed or inconsistent dump makes the next
+// rebuild dump again.
 func (b *linuxBackend) dump() (*Snapshot, bool, error) {
+	b.events.take()
+	s, resync, err := b.dumpOnce()
+	if err != nil || resync {
+		b.events.other()
+	}
+	return s, resync, err
+}
+
+func (b *linuxBackend) dumpOnce() (*Snapshot, bool, error) {
 	before := b.refused
 	msgs, interrupted, err := dumpAll(b.dumpc, &b.refused)
 	for i, r := range dumpRequests {
@@ -162,10 +189,12 @@ func (b *linuxBackend) dump() (*Snapshot, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	s, err := parseDump(msgs, time.Now())
+	d, err := decodeDump(msgs)
 	if err != nil {
 		b.log.Debug("skipped undecodable netlink messages", zap.Error(err))
 	}
+	s := d.snapshot(time.Now())
+	b.shared = sharedAliases(d.routes, d.from, s.lookupTables())
 	s.PREF64s = b.ra.current(s, time.Now())
 	return s, b.watchRouters(s) || interrupted, nil
 }
@@ -200,6 +229,8 @@ func (b *linuxBackend) listen() error {
 
 func (b *linuxBackend) read(notify func()) error {
 	b.ra.watch(notify)
+	b.events.setLive(true)
+	defer b.events.setLive(false)
 	for {
 		msgs, err := b.eventc.Receive()
 		switch {
@@ -209,21 +240,34 @@ func (b *linuxBackend) read(notify func()) error {
 			// Events were lost: forget what was seen and rebuild from a dump.
 			b.log.Debug("netlink event overrun; resyncing")
 			b.dedup.reset()
+			b.events.other()
 			notify()
 			continue
 		case err != nil:
 			return err
 		}
-		changed := false
-		for _, m := range msgs {
-			if m.Header.Type == unix.RTM_NEWNDUSEROPT {
-				changed = b.ra.handle(m.Data, time.Now(), notify) || changed
-				continue
-			}
-			changed = b.dedup.relevant(m) || changed
-		}
-		if changed {
+		if b.receive(msgs, notify) {
 			notify()
 		}
 	}
+}
+
+// receive handles a batch of change events; it reports whether one of them
+// may change the snapshot. Route events are kept for the rebuild to apply;
+// any other makes it dump the host.
+func (b *linuxBackend) receive(msgs []netlink.Message, notify func()) (changed bool) {
+	for _, m := range msgs {
+		switch {
+		case m.Header.Type == unix.RTM_NEWNDUSEROPT:
+			changed = b.ra.handle(m.Data, time.Now(), notify) || changed
+		case !b.dedup.relevant(m):
+		case m.Header.Type == unix.RTM_NEWROUTE || m.Header.Type == unix.RTM_DELROUTE:
+			b.events.add(m)
+			changed = true
+		default:
+			b.events.other()
+			changed = true
+		}
+	}
+	return changed
 }

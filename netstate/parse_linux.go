@@ -127,6 +127,13 @@ func (d *dumpMessages) decode(m netlink.Message) (err error) {
 // address, route, rule and neighbour dumps. Messages that do not decode are skipped and
 // reported in the error, which is nil when all decoded; the snapshot is never nil.
 func parseDump(msgs []netlink.Message, taken time.Time) (*Snapshot, error) {
+	d, err := decodeDump(msgs)
+	return d.snapshot(taken), err
+}
+
+// decodeDump decodes the messages of a dump. Messages that do not decode are
+// skipped and reported in the error, which is nil when all decoded.
+func decodeDump(msgs []netlink.Message) (*dumpMessages, error) {
 	var (
 		d    dumpMessages
 		errs []error
@@ -136,7 +143,7 @@ func parseDump(msgs []netlink.Message, taken time.Time) (*Snapshot, error) {
 			errs = append(errs, err)
 		}
 	}
-	return d.snapshot(taken), errors.Join(errs...)
+	return &d, errors.Join(errs...)
 }
 
 // snapshot builds the Snapshot of the decoded messages.

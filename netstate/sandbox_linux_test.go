@@ -17,6 +17,11 @@ import (
 // everything). It counts the dumps asked for, by request type.
 type sandboxNetlink struct {
 	refuse map[netlink.HeaderType]unix.Errno
+	// extra are messages the dumps serve after the recorded host's.
+	extra []netlink.Message
+	// events, when set, are the change events the event conn receives, one
+	// batch each; closing it makes its Receive fail.
+	events chan sandboxBatch
 	mu     sync.Mutex
 	asked  map[netlink.HeaderType]int
 }
@@ -40,7 +45,7 @@ func (sn *sandboxNetlink) dial(t *testing.T) *netlink.Conn {
 			return nltest.Error(int(errno), []netlink.Message{e})
 		}
 		var out []netlink.Message
-		for _, m := range recorded {
+		for _, m := range append(recorded, sn.extra...) {
 			if m.Header.Type == req.Header.Type-2 { // RTM_NEWLINK answers RTM_GETLINK, and so on
 				m.Header.Sequence, m.Header.PID = req.Header.Sequence, req.Header.PID
 				out = append(out, m)
@@ -57,13 +62,67 @@ func (sn *sandboxNetlink) times(typ netlink.HeaderType) int {
 	return sn.asked[typ]
 }
 
+// dumps returns how many dumps were asked for, of any kind.
+func (sn *sandboxNetlink) dumps() int {
+	sn.mu.Lock()
+	defer sn.mu.Unlock()
+	n := 0
+	for _, c := range sn.asked {
+		n += c
+	}
+	return n
+}
+
+// send hands a batch of change events to the reader of the event conn and
+// returns once it has handled them (it asks for the next batch).
+func (sn *sandboxNetlink) send(msgs ...netlink.Message) {
+	sn.events <- sandboxBatch{msgs: msgs}
+	sn.events <- sandboxBatch{}
+}
+
+// fail makes the reader's next Receive fail with err, and returns once it has
+// handled it.
+func (sn *sandboxNetlink) fail(err error) {
+	sn.events <- sandboxBatch{err: err}
+	sn.events <- sandboxBatch{}
+}
+
+// sandboxBatch is what one Receive of change events returns.
+type sandboxBatch struct {
+	msgs []netlink.Message
+	err  error
+}
+
 // sandboxBackend is the rtnetlink backend over sn's conns, for the host's own
 // namespace (netns 0) or another.
 func sandboxBackend(t *testing.T, sn *sandboxNetlink, netns int) *linuxBackend {
 	cfg := newConfig(nil)
 	cfg.netns = netns
-	return &linuxBackend{log: cfg.log, cfg: cfg, dumpc: sn.dial(t), eventc: sn.dial(t), queryc: sn.dial(t)}
+	eventc := sn.dial(t)
+	if sn.events != nil {
+		eventc = netlink.NewConn(eventSocket(sn.events), 1)
+	}
+	return &linuxBackend{log: cfg.log, cfg: cfg, dumpc: sn.dial(t), eventc: eventc, queryc: sn.dial(t)}
 }
+
+// eventSocket is the socket of an event conn: it joins any group, and each
+// Receive returns the next batch sent on it, or fails once it is closed.
+type eventSocket chan sandboxBatch
+
+func (e eventSocket) Receive() ([]netlink.Message, error) {
+	if batch, ok := <-e; ok {
+		return batch.msgs, batch.err
+	}
+	return nil, errors.New("no more events")
+}
+
+func (eventSocket) Send(netlink.Message) error { return errors.New("an event conn sends nothing") }
+func (eventSocket) SendMessages([]netlink.Message) error {
+	return errors.New("an event conn sends nothing")
+}
+func (eventSocket) Close() error            { return nil }
+func (eventSocket) JoinGroup(uint32) error  { return nil }
+func (eventSocket) LeaveGroup(uint32) error { return nil }
 
 // TestSandboxWithoutRulesAndNeighbours: where rtnetlink serves links,
 // addresses and routes but refuses the rules' and neighbours' dumps (gVisor:
