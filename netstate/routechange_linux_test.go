@@ -2,7 +2,9 @@ package netstate
 
 import (
 	"net/netip"
+	"os/exec"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,6 +14,8 @@ import (
 	"github.com/jsimonetti/rtnetlink/v2"
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/getapr/getapr/internal/isolate"
 )
 
 // rt describes a route message for the tests below; its zero value is an
@@ -182,5 +186,103 @@ func TestRouteChangeAllocations(t *testing.T) {
 	if got, limit := after.TotalAlloc-before.TotalAlloc, uint64(routes+routes/2); got > limit {
 		t.Errorf("one route change over %d routes allocated %d bytes; want at most %d (the new routes, %d bytes, and a half)",
 			n, got, limit, routes)
+	}
+}
+
+// routeChangeHost is the namespace of TestRouteChangesLive: two veth links
+// with addresses, their peers in the same namespace.
+var routeChangeHost = [][]string{
+	{"sysctl", "-qw", "net.ipv6.conf.default.accept_dad=0"},
+	{"ip", "link", "add", "v0", "type", "veth", "peer", "name", "v0p"},
+	{"ip", "link", "add", "v1", "type", "veth", "peer", "name", "v1p"},
+	{"ip", "link", "set", "v0p", "up"},
+	{"ip", "link", "set", "v1p", "up"},
+	{"ip", "link", "set", "v0", "up"},
+	{"ip", "link", "set", "v1", "up"},
+	{"ip", "addr", "add", "192.0.2.10/24", "dev", "v0"},
+	{"ip", "addr", "add", "198.51.100.10/24", "dev", "v1"},
+	{"ip", "route", "add", "default", "via", "192.0.2.1"},
+}
+
+// TestRouteChangesLive checks, in a namespace of its own (root only), that
+// the snapshots a Monitor builds from route events are those a dump of the
+// kernel shows after each of a series of route changes: adds, replaces,
+// deletes, multipath, appended routes, IPv6 next hops, a link going down.
+func TestRouteChangesLive(t *testing.T) {
+	isolate.Run(t, "^TestRouteChangesLiveChild$", isolate.Options{NewNetNS: true, Commands: routeChangeHost})
+}
+
+func TestRouteChangesLiveChild(t *testing.T) {
+	if o := isolate.Current(); !o.NewNetNS || o.NoNetlink {
+		t.Skip("only in the child of TestRouteChangesLive")
+	}
+	m, err := New(WithLogger(nopLogger()), WithDebounce(10*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	dumper, err := newBackend(config{log: nopLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dumper.close()
+	steps := []string{
+		"route add 10.1.0.0/16 via 192.0.2.1",
+		"route replace 10.1.0.0/16 via 192.0.2.2",
+		"route add 10.2.0.0/16 nexthop via 192.0.2.1 nexthop via 198.51.100.1",
+		"route replace 10.2.0.0/16 via 198.51.100.1",
+		"route add 10.3.0.0/16 via 192.0.2.1 metric 5",
+		"route change 10.3.0.0/16 via 192.0.2.2 metric 5",
+		"route append 10.1.0.0/16 via 192.0.2.3",
+		"route replace 10.1.0.0/16 via 192.0.2.4",
+		"route del 10.1.0.0/16 via 192.0.2.3",
+		"route add blackhole 10.4.0.0/16",
+		"route add 10.5.0.0/16 via 198.51.100.1 table 101",
+		"rule add from 198.51.100.10 lookup 101",
+		"route replace 10.5.0.0/16 via 198.51.100.2 table 101",
+		"-6 route add 2001:db8:1::/48 via fe80::1 dev v0",
+		"-6 route append 2001:db8:1::/48 via fe80::2 dev v1",
+		"-6 route del 2001:db8:1::/48 via fe80::1 dev v0",
+		"-6 route replace 2001:db8:1::/48 via fe80::3 dev v0",
+		"-6 route add 2001:db8:2::/48 nexthop via fe80::1 dev v0 nexthop via fe80::2 dev v1",
+		"-6 route replace 2001:db8:2::/48 via fe80::2 dev v1",
+		"link set v1 down",
+		"link set v1 up",
+		"route add 10.6.0.0/16 via 198.51.100.1",
+		"route del 10.3.0.0/16 metric 5",
+		"-6 route del 2001:db8:1::/48",
+	}
+	for _, step := range steps {
+		if out, err := exec.Command("ip", strings.Fields(step)...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v: %s", step, err, out)
+		}
+		awaitKernel(t, m, dumper, step)
+	}
+}
+
+// awaitKernel waits until m's snapshot is the host a dump shows.
+func awaitKernel(t *testing.T, m *Monitor, dumper backend, step string) {
+	t.Helper()
+	var want *Snapshot
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		var err error
+		if want, _, err = dumper.dump(); err != nil {
+			t.Fatal(err)
+		}
+		if sameHost(want, m.Snapshot()) {
+			return
+		}
+	}
+	got := m.Snapshot()
+	t.Errorf("after ip %s: the Monitor's snapshot is not the kernel's", step)
+	for _, r := range want.Routes {
+		if !slices.Contains(got.Routes, r) {
+			t.Errorf("  missing %+v", r)
+		}
+	}
+	for _, r := range got.Routes {
+		if !slices.Contains(want.Routes, r) {
+			t.Errorf("  extra   %+v", r)
+		}
 	}
 }
