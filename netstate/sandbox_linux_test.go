@@ -2,6 +2,7 @@ package netstate
 
 import (
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 
@@ -74,8 +75,15 @@ func (sn *sandboxNetlink) dumps() int {
 }
 
 // send hands a batch of change events to the reader of the event conn and
-// returns once it has handled them (it asks for the next batch).
+// returns once it has handled them (it asks for the next batch). The
+// messages go as the kernel sends events, not as parts of a dump: a message
+// taken from a recorded dump carries NLM_F_MULTI, and netlink.Conn.Receive
+// would read on (the next batch) before returning it.
 func (sn *sandboxNetlink) send(msgs ...netlink.Message) {
+	msgs = slices.Clone(msgs)
+	for i := range msgs {
+		msgs[i].Header.Flags &^= netlink.Multi
+	}
 	sn.events <- sandboxBatch{msgs: msgs}
 	sn.events <- sandboxBatch{}
 }
