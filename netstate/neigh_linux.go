@@ -92,5 +92,13 @@ func neighKey(data []byte, set routerSet) (key, state string, ok bool) {
 	if _, watched := set[routerKey{n.Index, n.IP}]; !watched {
 		return "", "", false
 	}
-	return fmt.Sprint("neigh", n.Index, n.IP), fmt.Sprint(n.State, n.HWAddr), true
+	// A move between usable states (reachable, stale, delay, probe), which
+	// the kernel makes every half minute or so, is no change of a Snapshot
+	// (see sameNeighbor): the same state here, so that it does not make the
+	// host be read again for nothing (a router's full table takes a second).
+	state = "usable"
+	if !n.State.Usable() {
+		state = n.State.String()
+	}
+	return fmt.Sprint("neigh", n.Index, n.IP), state + " " + n.HWAddr, true
 }
