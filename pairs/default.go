@@ -54,7 +54,7 @@ var std struct {
 // where rtnetlink is refused), it knows no source: every dial is the one
 // net.Dialer would make (pairs marked Fallback) and Status detects nothing.
 // Unusable GETAPR_* values, and a Selector that cannot read the host, are
-// reported on stderr (through the GETAPR_LOG logger when it is set).
+// reported on stderr (through the GETAPR_LOG logger when it logs warnings).
 func Default() *Selector {
 	std.once.Do(func() {
 		std.s = newDefault(os.Getenv, os.Stderr, New)
@@ -156,8 +156,9 @@ func (c envConfig) logger() (*zap.Logger, error) {
 // getenv, with start (New, but for tests). What cannot be used of the
 // environment is logged as a warning, and so is a start that failed, after
 // which the Selector knows no source (see Default); when the environment asks
-// for no logging, these go to stderr all the same: a setting that has no
-// effect, or a Selector that cannot read the host, would go unnoticed.
+// for no logging, or only for errors, these go to stderr all the same: a
+// setting that has no effect, or a Selector that cannot read the host, would
+// go unnoticed.
 func newDefault(getenv func(string) string, stderr io.Writer, start func(...Option) (*Selector, error)) *Selector {
 	c := parseEnv(getenv)
 	log, err := c.logger()
@@ -165,7 +166,7 @@ func newDefault(getenv func(string) string, stderr io.Writer, start func(...Opti
 		log = zap.NewNop()
 	}
 	warn := log
-	if c.level == nil {
+	if !log.Core().Enabled(zapcore.WarnLevel) { // off, or GETAPR_LOG=error
 		warn = zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()),
 			zapcore.Lock(zapcore.AddSync(stderr)), zapcore.WarnLevel))
 	}

@@ -121,7 +121,7 @@ func TestDefaultCannotReadHost(t *testing.T) {
 
 // TestDefaultReportsUnusableEnvironment: values of GETAPR_* that cannot be
 // used are ignored, and said so on stderr, also when GETAPR_LOG (the logging
-// they would otherwise go to) is itself unusable or unset.
+// they would otherwise go to) is itself unusable, unset or above warn.
 func TestDefaultReportsUnusableEnvironment(t *testing.T) {
 	env := map[string]string{EnvLog: "verbose", EnvProbeTargets: "not-a-target", EnvPREF64: "64:ff9b::/33x"}
 	var stderr bytes.Buffer
@@ -131,6 +131,15 @@ func TestDefaultReportsUnusableEnvironment(t *testing.T) {
 		if !strings.Contains(stderr.String(), name+": ") {
 			t.Errorf("stderr says nothing of %s: %q", name, stderr.String())
 		}
+	}
+	// GETAPR_LOG=error logs no warnings: the unusable values are said on
+	// stderr all the same.
+	stderr.Reset()
+	env = map[string]string{EnvLog: "error", EnvProbeTargets: "not-a-target"}
+	s1 := newDefault(func(k string) string { return env[k] }, &stderr, staticStart)
+	defer s1.Suspend()
+	if !strings.Contains(stderr.String(), EnvProbeTargets+": ") {
+		t.Errorf("GETAPR_LOG=error: stderr says nothing of %s: %q", EnvProbeTargets, stderr.String())
 	}
 	stderr.Reset()
 	env = map[string]string{EnvLog: "error", EnvProbeTargets: "192.0.2.7:80"}
