@@ -87,6 +87,11 @@ func (c *cli) run(ctx context.Context, args []string) int {
 			return c.report(cmd, err)
 		}
 	}
+	if strings.HasPrefix(name, "-") {
+		// "getapr --json status": flags go after the command.
+		fmt.Fprintf(c.stderr, "getapr: flag %s before the command: write getapr COMMAND [ARGS] %s (run 'getapr -h' for the list)\n", name, name)
+		return exitUsage
+	}
 	fmt.Fprintf(c.stderr, "getapr: unknown command %q (run 'getapr -h' for the list)\n", name)
 	return exitUsage
 }

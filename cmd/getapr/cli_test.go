@@ -29,6 +29,7 @@ func TestExitCodes(t *testing.T) {
 	}{
 		{"no command", nil, 0, exitUsage, "Usage: getapr"},
 		{"unknown command", []string{"frob"}, 0, exitUsage, `unknown command "frob"`},
+		{"flag before the command", []string{"--json", "status"}, 0, exitUsage, "flag --json before the command: write getapr COMMAND [ARGS] --json"},
 		{"help unknown command", []string{"help", "frob"}, 0, exitUsage, `unknown command "frob"`},
 		{"bad flag", []string{"pairs", "server.test", "--bogus"}, 0, exitUsage, "flag provided but not defined: -bogus"},
 		{"bad timeout", []string{"status", "--timeout", "soon"}, 0, exitUsage, `invalid value "soon"`},
