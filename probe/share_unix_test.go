@@ -279,3 +279,22 @@ func fileUID(t *testing.T, name string) int {
 	}
 	return int(fi.Sys().(*syscall.Stat_t).Uid)
 }
+
+// TestCheckSharePathNamesTheKind: a path that is not a regular file is refused
+// with what it is, not FileMode.Type's "d---------".
+func TestCheckSharePathNamesTheKind(t *testing.T) {
+	dir := t.TempDir()
+	sub := filepath.Join(dir, "sub")
+	if err := os.Mkdir(sub, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ path, want string }{
+		{sub, "not a regular file (a directory)"},
+		{os.DevNull, "not a regular file (a character device)"},
+	} {
+		err := probe.CheckSharePath(tc.path)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("CheckSharePath(%s) = %v, want it to say %q", tc.path, err, tc.want)
+		}
+	}
+}

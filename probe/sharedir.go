@@ -67,9 +67,28 @@ func checkFileInfo(name string, fi fs.FileInfo) error {
 	case fi.Mode()&fs.ModeSymlink != 0:
 		return &fs.PathError{Op: "open", Path: name, Err: ErrSymlink}
 	case !fi.Mode().IsRegular():
-		return fmt.Errorf("%s: not a regular file (%v)", name, fi.Mode().Type())
+		return fmt.Errorf("%s: not a regular file (%s)", name, fileKind(fi.Mode()))
 	}
 	return nil
+}
+
+// fileKind names the type of a file that is not a regular one, for an error
+// ("a directory"), where FileMode.Type's String would say "d---------".
+func fileKind(m fs.FileMode) string {
+	switch t := m.Type(); {
+	case t&fs.ModeDir != 0:
+		return "a directory"
+	case t&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case t&fs.ModeSocket != 0:
+		return "a socket"
+	case t&fs.ModeCharDevice != 0:
+		return "a character device"
+	case t&fs.ModeDevice != 0:
+		return "a device"
+	default:
+		return "type " + t.String()
+	}
 }
 
 // CheckSharePath returns the error Share would return at once for path, without
@@ -147,7 +166,7 @@ func (d *shareDir) open(name string, flag int, perm os.FileMode) (*os.File, fs.F
 		switch {
 		case err != nil:
 		case !fi.Mode().IsRegular():
-			err = fmt.Errorf("%s: not a regular file (%v)", d.path(name), fi.Mode().Type())
+			err = fmt.Errorf("%s: not a regular file (%s)", d.path(name), fileKind(fi.Mode()))
 		case at == nil || !os.SameFile(fi, at):
 			err = fmt.Errorf("%s: replaced while being opened", d.path(name))
 		}
