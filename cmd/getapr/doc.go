@@ -29,8 +29,9 @@
 //	                     directory others can write to) is a usage error, and a
 //	                     failed last merge is a warning on stderr
 //	--timeout D          limit for each network operation (default 5s)
-//	--wait               wait for the first probe round before answering (at
-//	                     least a probe's own timeout, 5s; not with --no-probe)
+//	--wait               wait for the first probe round before answering (up
+//	                     to --timeout, but at least a probe's own timeout, 5s,
+//	                     and a second; not with --no-probe)
 //	--log-level L        library logs at zap level L on stderr (default off)
 //	--pref64 P[%IF]      NAT64 prefix for links that learn none from RAs or DNS
 //	                     (repeatable; default $GETAPR_PREF64, comma-separated)
@@ -43,8 +44,9 @@
 // reported as one line on stderr (getapr without a command prints its usage).
 // dial takes any IP literal that net.Dialer takes (0.0.0.0 dials this host; a
 // multicast address fails at connect, exit 1), where pairs and watch refuse
-// hosts that cannot be a unicast destination. In JSON, tls, error, old and new
-// are left out when false or empty.
+// hosts that cannot be a unicast destination. In JSON, tls, error, old, new,
+// next_check, router, expires, revision and time are left out when false or
+// empty.
 //
 // JSON field names:
 //
