@@ -146,8 +146,13 @@ func (l *targetList) Set(s string) error {
 	return nil
 }
 
-// shareFlag is --share or --share=PATH.
-type shareFlag struct{ path string }
+// shareFlag is --share or --share=PATH. err is why a bare --share has no
+// default path (no cache directory): check reports it, naming --share, where
+// an error of Set would be worded by package flag as a bad boolean.
+type shareFlag struct {
+	path string
+	err  error
+}
 
 func (f *shareFlag) String() string   { return f.path }
 func (f *shareFlag) IsBoolFlag() bool { return true }
@@ -155,15 +160,11 @@ func (f *shareFlag) IsBoolFlag() bool { return true }
 func (f *shareFlag) Set(s string) error {
 	switch s {
 	case "true":
-		p, err := probe.DefaultSharePath()
-		if err != nil {
-			return err
-		}
-		f.path = p
+		f.path, f.err = probe.DefaultSharePath()
 	case "false", "":
-		f.path = ""
+		f.path, f.err = "", nil
 	default:
-		f.path = s
+		f.path, f.err = s, nil
 	}
 	return nil
 }
@@ -192,6 +193,9 @@ func checkShareValue(args []string) error {
 // probe.CheckSharePath): a special file such as /dev/null, a symbolic link, a
 // directory other users can write to.
 func (f *shareFlag) check() error {
+	if f.err != nil {
+		return fmt.Errorf("--share: %v", f.err)
+	}
 	if f.path == "" {
 		return nil
 	}

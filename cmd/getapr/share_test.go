@@ -110,3 +110,23 @@ func TestShareValue(t *testing.T) {
 		})
 	}
 }
+
+// TestShareWithoutCacheDir: a bare --share where the user has no cache
+// directory (no $HOME and no $XDG_CACHE_HOME: a systemd service, a
+// container, "env -i") was reported as "invalid boolean flag share: neither
+// $XDG_CACHE_HOME nor $HOME are defined": the flag is not a boolean the user
+// got wrong, the default path is what is missing. It is a usage error that
+// names --share, as the other paths --share refuses.
+func TestShareWithoutCacheDir(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("os.UserCacheDir reads $XDG_CACHE_HOME and $HOME on Linux")
+	}
+	t.Setenv("XDG_CACHE_HOME", "")
+	t.Setenv("HOME", "")
+	synctest.Test(t, func(t *testing.T) {
+		r := runFake(newScenario(), 0, "status", "--share")
+		if r.code != exitUsage || strings.Contains(r.stderr, "boolean") || !strings.Contains(r.stderr, "--share: ") {
+			t.Errorf("exit %d, stderr %q; want %d and one line naming --share, not a boolean", r.code, r.stderr, exitUsage)
+		}
+	})
+}
