@@ -245,13 +245,11 @@ func (s *Snapshot) gateway(gw []byte, via *rtnetlink.RouteVia, index int) netip.
 	return ip
 }
 
-// compareRoutes orders routes by table, family, destination, metric, interface.
+// compareRoutes orders routes by table, family, destination, metric (their
+// span: see compareSpans), then type, interface and the rest.
 func compareRoutes(a, b Route) int {
 	return cmp.Or(
-		cmp.Compare(a.Table, b.Table),
-		a.Dst.Addr().Compare(b.Dst.Addr()),
-		cmp.Compare(a.Dst.Bits(), b.Dst.Bits()),
-		cmp.Compare(a.Priority, b.Priority),
+		compareSpans(spanOf(a), spanOf(b)),
 		cmp.Compare(a.Type, b.Type),
 		cmp.Compare(a.Index, b.Index),
 		a.Gateway.Compare(b.Gateway),
