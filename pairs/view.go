@@ -197,10 +197,10 @@ func sameForRoutes(a, b *netstate.Snapshot) bool {
 }
 
 // routesChanged returns the destination prefixes of the routes in which a and
-// b, two readings of the routing tables, differ, found as the kernel dumps
-// them: in the same order from one reading to the next, so that what lies
-// between their common start and their common end is what changed. ok is false
-// when that is more than most routes on either side.
+// b, two readings of the routing tables, differ. A Snapshot keeps its routes
+// sorted, so what lies between the two readings' common start and their common
+// end is what changed. ok is false when that is more than most routes on
+// either side.
 func routesChanged(a, b []netstate.Route, most int) (changed []netip.Prefix, ok bool) {
 	start := 0
 	for start < len(a) && start < len(b) && a[start] == b[start] {
