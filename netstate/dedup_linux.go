@@ -36,7 +36,19 @@ func (d *dedup) relevant(m netlink.Message) bool {
 		delete(d.last, key)
 		d.forgetRoutes()
 		return true
-	case unix.RTM_DELROUTE, unix.RTM_DELRULE, unix.RTM_DELNEIGH:
+	case unix.RTM_DELROUTE:
+		// Deleting one next hop of an IPv6 multipath route is a RTM_DELROUTE
+		// of that hop alone: the key of the whole route, as its RTM_NEWROUTE
+		// named it, would stay seen, and appending the hop again (the same
+		// message) would be dropped.
+		delete(d.last, key)
+		d.forgetRoutes()
+		return true
+	case unix.RTM_DELNEXTHOP:
+		// The IPv4 routes using it went without a RTM_DELROUTE.
+		d.forgetRoutes()
+		return true
+	case unix.RTM_DELRULE, unix.RTM_DELNEIGH:
 		delete(d.last, key)
 		return true
 	}
@@ -102,6 +114,10 @@ func eventKey(m netlink.Message, routers routerSet) (key, state string, ok bool)
 		return fmt.Sprint("addr", a.Family, a.Index, at.Address, at.Local, a.PrefixLength), fmt.Sprint(uint32(a.Flags) | at.Flags), true
 	case unix.RTM_NEWROUTE, unix.RTM_DELROUTE:
 		return routeKey(m.Data)
+	case unix.RTM_NEWNEXTHOP, unix.RTM_DELNEXTHOP:
+		// A nexthop object changed or deleted changes the routes using it
+		// (deleted ones without RTM_DELROUTE): a rebuild dumps the host.
+		return "nexthop" + raw, "", true
 	case unix.RTM_NEWRULE, unix.RTM_DELRULE:
 		return "rule" + raw, "", true
 	case unix.RTM_NEWNEIGH, unix.RTM_DELNEIGH:

@@ -221,6 +221,12 @@ func (b *linuxBackend) listen() error {
 			return fmt.Errorf("netstate: joining rtnetlink group %d: %w", g, err)
 		}
 	}
+	// Deleting a nexthop object removes the IPv4 routes using it without a
+	// RTM_DELROUTE: only its own event tells. Kernels before 5.3 have no such
+	// group, nor such objects.
+	if err := b.eventc.JoinGroup(unix.RTNLGRP_NEXTHOP); err != nil {
+		b.log.Debug("could not follow nexthop objects", zap.Error(err))
+	}
 	if err := b.eventc.SetReadBuffer(eventReadBuffer); err != nil {
 		b.log.Debug("could not enlarge the event socket buffer", zap.Error(err))
 	}
