@@ -63,10 +63,10 @@ func ruleOf(m rtnetlink.RuleMessage) (Rule, bool) {
 		return Rule{}, false // never matches
 	case fails: // inverted: matches every packet
 		r.Src, r.Dst, r.Invert = netip.Prefix{}, netip.Prefix{}, false
+	case opaque: // "not uidrange 0-999" matches the other users: kept, inverted
+		r.Action = RuleOther
 	case r.Invert && !r.Src.IsValid() && !r.Dst.IsValid():
 		return Rule{}, false // "not from all": never matches
-	case opaque:
-		r.Action = RuleOther
 	}
 	return r, true
 }
