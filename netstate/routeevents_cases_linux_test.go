@@ -10,13 +10,13 @@ import (
 	"github.com/getapr/getapr/internal/isolate"
 )
 
-// reviewSteps are the scenarios of TestReviewRouteEventsLive, by name: ip
+// routeEventCases are the scenarios of TestRouteEventCasesLive, by name: ip
 // commands after each of which the Monitor's snapshot must equal a dump.
 // Each ends with an unrelated route change, which before route events were
 // applied (bedff91) made the Monitor dump the host and so repaired any
 // divergence; applied as an event, it leaves the divergence in place until
 // something other than a route changes.
-var reviewSteps = map[string][]string{
+var routeEventCases = map[string][]string{
 	// dedup keys an IPv6 multipath route by all its next hops. Deleting one
 	// next hop sends a RTM_DELROUTE of that hop alone (another key), so the
 	// key of the whole route stays "seen"; appending the hop again sends the
@@ -53,21 +53,21 @@ var reviewSteps = map[string][]string{
 	},
 }
 
-// TestReviewRouteEventsLive runs each of reviewSteps in a namespace of its own.
-func TestReviewRouteEventsLive(t *testing.T) {
-	for name := range reviewSteps {
+// TestRouteEventCasesLive runs each of routeEventCases in a namespace of its own.
+func TestRouteEventCasesLive(t *testing.T) {
+	for name := range routeEventCases {
 		t.Run(name, func(t *testing.T) {
 			t.Setenv("REVIEW_STEPS", name)
-			isolate.Run(t, "^TestReviewRouteEventsLiveChild$", isolate.Options{NewNetNS: true, Commands: routeChangeHost})
+			isolate.Run(t, "^TestRouteEventCasesLiveChild$", isolate.Options{NewNetNS: true, Commands: routeChangeHost})
 		})
 	}
 }
 
-func TestReviewRouteEventsLiveChild(t *testing.T) {
+func TestRouteEventCasesLiveChild(t *testing.T) {
 	if o := isolate.Current(); !o.NewNetNS || o.NoNetlink {
-		t.Skip("only in the child of TestReviewRouteEventsLive")
+		t.Skip("only in the child of TestRouteEventCasesLive")
 	}
-	steps := reviewSteps[os.Getenv("REVIEW_STEPS")]
+	steps := routeEventCases[os.Getenv("REVIEW_STEPS")]
 	m, err := New(WithLogger(nopLogger()), WithDebounce(10*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
