@@ -25,7 +25,8 @@ type answer struct {
 // resolve looks the name host up for the families in f. When both are wanted, AAAA
 // and A are queried in parallel; if A answers first, resolve waits up to delay for
 // AAAA (RFC 8305 section 3, the Resolution Delay), and if AAAA answers first it
-// waits for A, which the pairs need as a fallback. The IPv6 addresses come first, in
+// waits for A, which the pairs need as a fallback. If A fails first because its
+// servers did not answer (see unanswered), AAAA gets delay more too. The IPv6 addresses come first, in
 // the resolver's order, then the IPv4 ones, unmapped and without duplicates. When no
 // address is found, the error is the resolver's: a *net.DNSError with IsNotFound
 // when both families were not found.
@@ -91,6 +92,7 @@ func resolveFamilies(ctx context.Context, lookup lookupFunc, host string, f fami
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer cancel()
+	start := time.Now()
 	ch4, ch6 := make(chan *answer, 1), make(chan *answer, 1)
 	wg.Go(func() { ch6 <- lookupAnswer(ctx, lookup, "ip6", host) })
 	wg.Go(func() { ch4 <- lookupAnswer(ctx, lookup, "ip4", host) })
@@ -100,7 +102,7 @@ func resolveFamilies(ctx context.Context, lookup lookupFunc, host string, f fami
 	case a6 = <-ch6:
 		a4 = <-ch4
 	case a4 = <-ch4:
-		if len(a4.addrs) == 0 {
+		if len(a4.addrs) == 0 && !unanswered(a4, time.Since(start)) {
 			a6 = <-ch6
 			break
 		}
@@ -112,6 +114,21 @@ func resolveFamilies(ctx context.Context, lookup lookupFunc, host string, f fami
 		}
 	}
 	return joinAnswers(ctx, host, a6, a4)
+}
+
+// unansweredAfter is how long a lookup runs at least before its failure is
+// taken for servers that did not answer (a timeout; one of a server, SERVFAIL,
+// comes in milliseconds).
+const unansweredAfter = time.Second
+
+// unanswered reports whether a, the answer of a lookup that took took, is a
+// failure of servers that did not answer. The other family's lookup, sent to
+// the same servers at the same moment, is then waited for no longer than the
+// Resolution Delay: net.Dialer's one lookup fails after one resolver timeout,
+// where Go's cgo resolver (nsswitch.conf with mdns, resolve...) makes an "ip6"
+// lookup an AAAA query and then an A one, and fails only after two.
+func unanswered(a *answer, took time.Duration) bool {
+	return len(a.addrs) == 0 && a.err != nil && !isNotFound(a.err) && took >= unansweredAfter
 }
 
 // joinAnswers is the result of the host's lookups: the error of one that the

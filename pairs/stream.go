@@ -48,9 +48,14 @@ type Stream struct {
 	caller   context.Context // the dial's: a lookup it ended is the name's error (endedLookup)
 	untraced int             // the host's A and AAAA lookups not ended; traced is called at 0
 	running  int             // lookups not ended
-	first    time.Time       // when the first address (or hint) arrived
-	order    []Pair          // every pair known, in racing order
-	taken    map[pairKey]bool
+	began    time.Time       // when the lookups started
+	// unanswered is when the host's A lookup failed for servers that did
+	// not answer (see unanswered), if it did: its AAAA lookup is waited for
+	// no more than the Resolution Delay after.
+	unanswered time.Time
+	first      time.Time // when the first address (or hint) arrived
+	order      []Pair    // every pair known, in racing order
+	taken      map[pairKey]bool
 	// skip is how many pairs at the start of order are taken, and left how
 	// many of order are not: Next, Peek and Left do not scan what is taken
 	// (a name may have thousands of addresses).
@@ -172,6 +177,7 @@ func (s *Selector) newStream(q Query, host string, f family) *Stream {
 func (st *Stream) start(ctx context.Context) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	st.began = time.Now()
 	if st.https != nil {
 		st.running++
 		st.wg.Go(func() { st.lookupHTTPS(ctx) })
@@ -284,6 +290,9 @@ func (st *Stream) lookupAddrs(ctx context.Context, name string, is6 bool) {
 	}
 	if svcb.CanonicalName(name) == st.ans.Origin() {
 		st.origin[b2i(is6)] = &answer{addrs, err}
+		if !is6 && unanswered(st.origin[0], time.Since(st.began)) {
+			st.unanswered = time.Now()
+		}
 		if st.untraced--; st.untraced == 0 {
 			st.trace()
 		}
@@ -293,7 +302,11 @@ func (st *Stream) lookupAddrs(ctx context.Context, name string, is6 bool) {
 
 // trace reports the end of the host's lookups to the trace. st.mu is held.
 func (st *Stream) trace() {
-	st.traced(joinAnswers(st.caller, st.name, st.origin[1], st.origin[0]))
+	a6 := st.origin[1]
+	if !st.unanswered.IsZero() && a6 != nil && errors.Is(a6.err, context.Canceled) && st.caller.Err() == nil {
+		a6 = nil // given up on after A went unanswered: the dial failed with A's error
+	}
+	st.traced(joinAnswers(st.caller, st.name, a6, st.origin[0]))
 }
 
 // lookupHTTPS looks the HTTPS records up, adds them, and asks for the
@@ -471,10 +484,12 @@ func serviceOf(group []svcb.Endpoint, a netip.Addr) *Service {
 // errors, decide.
 func (st *Stream) waitStart() error {
 	delay := st.sel.cfg.resolutionDelay
-	var timer *time.Timer
+	var timer, giveUp *time.Timer // the Resolution Delay after the first address; after A went unanswered
 	defer func() {
-		if timer != nil {
-			timer.Stop()
+		for _, t := range []*time.Timer{timer, giveUp} {
+			if t != nil {
+				t.Stop()
+			}
 		}
 	}()
 	for {
@@ -482,9 +497,15 @@ func (st *Stream) waitStart() error {
 		n, done, first, ch := len(st.order), st.running == 0, st.first, st.changed
 		ready := st.ans.Ready(st.prefer6)
 		var err error
-		if done && n == 0 {
+		switch {
+		case done && n == 0:
 			err = st.noPairs()
+		case n == 0 && !st.unanswered.IsZero() && time.Since(st.unanswered) >= delay:
+			// A's servers did not answer, and AAAA, asked of them at
+			// the same moment, has had the Resolution Delay more.
+			err = lookupError(st.name, st.origin[0])
 		}
+		unanswered := st.unanswered
 		st.mu.Unlock()
 		switch {
 		case n > 0 && (ready || done || (!first.IsZero() && time.Since(first) >= delay)):
@@ -492,16 +513,23 @@ func (st *Stream) waitStart() error {
 		case err != nil:
 			return err
 		}
-		var tick <-chan time.Time
+		var tick, gaveUp <-chan time.Time
 		if !first.IsZero() && n > 0 {
 			if timer == nil {
 				timer = time.NewTimer(delay - time.Since(first))
 			}
 			tick = timer.C
 		}
+		if !unanswered.IsZero() && n == 0 {
+			if giveUp == nil {
+				giveUp = time.NewTimer(delay - time.Since(unanswered))
+			}
+			gaveUp = giveUp.C
+		}
 		select {
 		case <-ch:
 		case <-tick:
+		case <-gaveUp:
 		}
 	}
 }
