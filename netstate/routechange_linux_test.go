@@ -216,17 +216,7 @@ func TestRouteChangesLiveChild(t *testing.T) {
 	if o := isolate.Current(); !o.NewNetNS || o.NoNetlink {
 		t.Skip("only in the child of TestRouteChangesLive")
 	}
-	m, err := New(WithLogger(nopLogger()), WithDebounce(10*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	dumper, err := newBackend(config{log: nopLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dumper.close()
-	steps := []string{
+	followKernel(t, []string{
 		"route add 10.1.0.0/16 via 192.0.2.1",
 		"route replace 10.1.0.0/16 via 192.0.2.2",
 		"route add 10.2.0.0/16 nexthop via 192.0.2.1 nexthop via 198.51.100.1",
@@ -251,7 +241,23 @@ func TestRouteChangesLiveChild(t *testing.T) {
 		"route add 10.6.0.0/16 via 198.51.100.1",
 		"route del 10.3.0.0/16 metric 5",
 		"-6 route del 2001:db8:1::/48",
+	})
+}
+
+// followKernel runs each of the ip commands steps, and after each one checks
+// that a Monitor's snapshot becomes the host a dump shows (awaitKernel).
+func followKernel(t *testing.T, steps []string) {
+	t.Helper()
+	m, err := New(WithLogger(nopLogger()), WithDebounce(10*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
 	}
+	defer m.Close()
+	dumper, err := newBackend(config{log: nopLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dumper.close()
 	for _, step := range steps {
 		if out, err := exec.Command("ip", strings.Fields(step)...).CombinedOutput(); err != nil {
 			t.Fatalf("ip %s: %v: %s", step, err, out)

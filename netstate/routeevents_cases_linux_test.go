@@ -2,10 +2,7 @@ package netstate
 
 import (
 	"os"
-	"os/exec"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/getapr/getapr/internal/isolate"
 )
@@ -57,7 +54,7 @@ var routeEventCases = map[string][]string{
 func TestRouteEventCasesLive(t *testing.T) {
 	for name := range routeEventCases {
 		t.Run(name, func(t *testing.T) {
-			t.Setenv("REVIEW_STEPS", name)
+			t.Setenv("ROUTE_EVENT_CASE", name)
 			isolate.Run(t, "^TestRouteEventCasesLiveChild$", isolate.Options{NewNetNS: true, Commands: routeChangeHost})
 		})
 	}
@@ -67,21 +64,5 @@ func TestRouteEventCasesLiveChild(t *testing.T) {
 	if o := isolate.Current(); !o.NewNetNS || o.NoNetlink {
 		t.Skip("only in the child of TestRouteEventCasesLive")
 	}
-	steps := routeEventCases[os.Getenv("REVIEW_STEPS")]
-	m, err := New(WithLogger(nopLogger()), WithDebounce(10*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	dumper, err := newBackend(config{log: nopLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dumper.close()
-	for _, step := range steps {
-		if out, err := exec.Command("ip", strings.Fields(step)...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %s: %v: %s", step, err, out)
-		}
-		awaitKernel(t, m, dumper, step)
-	}
+	followKernel(t, routeEventCases[os.Getenv("ROUTE_EVENT_CASE")])
 }
