@@ -228,7 +228,9 @@ func TestParseDest(t *testing.T) {
 		{"192.0.2.1.", 443, dest{}, ""},
 		{"trailing.dot.", 443, dest{"trailing.dot.", 443}, ""},
 		{"example.com", 0, dest{}, "want HOST:PORT"},
-		{":80", 0, dest{}, "empty host"},
+		{":80", 0, dest{"", 80}, ""}, // the local system, as for net.Dialer
+		{"", 443, dest{}, "empty host"},
+		{"[]", 443, dest{}, "empty host"},
 		{"-bad.example:80", 0, dest{}, "starts or ends with '-'"},
 		{strings.Repeat("a", 64) + ".example:80", 0, dest{}, "label longer than 63"},
 		{strings.Repeat("a.", 127) + "ab:80", 0, dest{}, "longer than 253"},
@@ -490,4 +492,14 @@ func TestWatchWaitInterrupted(t *testing.T) {
 			t.Errorf("interrupted during --wait: %v\nwant exit 0 and empty stderr, as any other interrupted watch", r)
 		}
 	})
+}
+
+// A dial that fails before its first attempt (an unknown name) prints no
+// attempt table, only the outcome.
+func TestPrintDialWithoutAttempts(t *testing.T) {
+	var b bytes.Buffer
+	printDial(&b, &dialReport{dialJSON: dialJSON{Address: "nosuch.test:443", Dialer: "PairDialer", TotalMS: 1.5}})
+	if got, want := b.String(), "failed (PairDialer)\ntotal 1.5ms\n"; got != want {
+		t.Errorf("printed %q, want %q", got, want)
+	}
 }

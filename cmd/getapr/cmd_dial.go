@@ -170,7 +170,9 @@ func (a attempt) toJSON(won bool) attemptJSON {
 
 func printDial(w io.Writer, rep *dialReport) {
 	tw := newTable(w)
-	fmt.Fprintln(tw, "#\tSTART\tSOURCE\tINTERFACE\tDESTINATION\tOUTCOME\tDURATION")
+	if len(rep.Attempts) > 0 { // none: the dial failed before its first attempt
+		fmt.Fprintln(tw, "#\tSTART\tSOURCE\tINTERFACE\tDESTINATION\tOUTCOME\tDURATION")
+	}
 	for i, a := range rep.Attempts {
 		dur := "-"
 		if a.DurationMS != nil {

@@ -173,7 +173,7 @@ func runLookup(ctx context.Context, c *cli, cmd *command, args []string) error {
 	if err != nil {
 		return badArgs(cmd, "%v", err)
 	}
-	host := pos[0]
+	host := unbracket(pos[0])
 	if err := checkHost(host); err != nil {
 		return usagef("%v", err)
 	}

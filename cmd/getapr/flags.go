@@ -281,6 +281,14 @@ func checkZone(b backend, host string) error {
 	return usagef("bad host %q: no interface %q", host, a.Zone())
 }
 
+// unbracket returns host without the brackets of an IPv6 literal ("[::1]").
+func unbracket(host string) string {
+	if len(host) > 1 && host[0] == '[' && host[len(host)-1] == ']' {
+		return host[1 : len(host)-1]
+	}
+	return host
+}
+
 // checkHost accepts an IP literal (IPv6 with an optional zone, no brackets) or a
 // syntactically valid DNS name.
 func checkHost(h string) error {
@@ -350,17 +358,21 @@ type dest struct {
 func (d dest) String() string { return net.JoinHostPort(d.host, strconv.Itoa(d.port)) }
 
 // parseDest parses "HOST", "HOST:PORT" or "[IPv6]:PORT"; a missing port is def
-// (def 0: the port is required).
+// (def 0: the port is required). An empty host with a port (":8080") is the
+// local system, as for net.Dialer.
 func parseDest(s string, def int) (dest, error) {
 	host, port, err := net.SplitHostPort(s)
+	localSystem := err == nil && host == ""
 	if err != nil {
 		if def == 0 {
 			return dest{}, fmt.Errorf("bad address %q: want HOST:PORT", s)
 		}
-		host, port = strings.TrimSuffix(strings.TrimPrefix(s, "["), "]"), strconv.Itoa(def)
+		host, port = unbracket(s), strconv.Itoa(def)
 	}
-	if err := checkHost(host); err != nil {
-		return dest{}, err
+	if !localSystem {
+		if err := checkHost(host); err != nil {
+			return dest{}, err
+		}
 	}
 	n, err := parsePort(port)
 	if err != nil {

@@ -91,10 +91,24 @@ func TestRealPairs(t *testing.T) {
 	}
 }
 
+// An empty host is the local system, as for net.Dialer: its pairs are
+// loopback ones.
+func TestRealPairsLocalSystem(t *testing.T) {
+	w := netstate.NewStatic(staticHost())
+	r := runReal(t, w, "pairs", ":8080")
+	if r.code != exitOK || !strings.Contains(r.stdout, "[::1]:8080") && !strings.Contains(r.stdout, "127.0.0.1:8080") {
+		t.Errorf("pairs :8080: %v", r)
+	}
+}
+
 func TestRealLookupAndStatus(t *testing.T) {
 	w := netstate.NewStatic(staticHost())
 	if r := runReal(t, w, "lookup", "192.0.2.80"); r.code != exitOK || r.stdout != "192.0.2.80\n" {
 		t.Errorf("lookup: %v", r)
+	}
+	// An IPv6 literal in brackets, as in a URL or "[::1]:80", is the literal.
+	if r := runReal(t, w, "lookup", "[2001:db8:ff::1]"); r.code != exitOK || r.stdout != "2001:db8:ff::1\n" {
+		t.Errorf("lookup of a bracketed literal: %v", r)
 	}
 	if r := runReal(t, w, "lookup", "-6", "192.0.2.80"); r.code == exitOK {
 		t.Errorf("lookup -6 of an IPv4 literal succeeded: %v", r)
