@@ -55,8 +55,9 @@ type PairDialer struct {
 	// first attempt (MinAttemptDelay at least), as net.Dialer starts its
 	// fallback: not earlier, unless every attempt started before it has
 	// failed, and not later when it is the next pair and no connect has
-	// completed, even if AttemptDelay is longer. Zero leaves the pace to
-	// AttemptDelay alone. Negative disables
+	// completed, even if AttemptDelay is longer. A pair through a NAT64
+	// (pairs.Pair.Synthesized) is of the IPv4 family here, as in
+	// pairs.Order. Zero leaves the pace to AttemptDelay alone. Negative disables
 	// Fast Fallback as in net.Dialer: every pair of the first pair's family is
 	// tried before any of the other family, as net.Dialer tries its primary
 	// addresses first, and, unless AttemptDelay is set, one at a time, each
@@ -511,7 +512,7 @@ func firstFamilyFirst(ps []pairs.Pair) []pairs.Pair {
 		group := ps[:n]
 		for _, same := range []bool{true, false} {
 			for _, p := range group {
-				if (p.Is6() == group[0].Is6()) == same {
+				if (family6(p) == family6(group[0])) == same {
 					out = append(out, p)
 				}
 			}
@@ -520,6 +521,12 @@ func firstFamilyFirst(ps []pairs.Pair) []pairs.Pair {
 	}
 	return out
 }
+
+// family6 reports whether p is of the IPv6 family for Fast Fallback: an IPv6
+// destination that does not stand for an IPv4 one through a NAT64, as
+// pairs.Order counts it (HEv3 puts synthesized addresses in the list as A
+// answers).
+func family6(p pairs.Pair) bool { return p.Is6() && !p.Synthesized.IsValid() }
 
 // sameService reports whether a and b are the same HTTPS record's (both nil:
 // no record's).

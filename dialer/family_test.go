@@ -32,4 +32,16 @@ func TestFirstFamilyFirst(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("firstFamilyFirst:\n got %q\nwant %q", got, want)
 	}
+
+	// A pair through a NAT64 is of the IPv4 family: a fallback, as
+	// net.Dialer's IPv4 addresses are.
+	nat64 := pairs.Pair{Dst: netip.MustParseAddrPort("[64:ff9b::c000:201]:443"), Synthesized: netip.MustParseAddr("192.0.2.1")}
+	got = got[:0]
+	for _, p := range firstFamilyFirst([]pairs.Pair{pair("[2001:db8::a]:443", nil), nat64, pair("[2001:db8::b]:443", nil)}) {
+		got = append(got, p.Dst.String())
+	}
+	want = []string{"[2001:db8::a]:443", "[2001:db8::b]:443", "[64:ff9b::c000:201]:443"}
+	if !slices.Equal(got, want) {
+		t.Errorf("firstFamilyFirst with a NAT64 pair:\n got %q\nwant %q", got, want)
+	}
 }

@@ -49,6 +49,12 @@ func mixedPairs() []pairs.Pair {
 	return []pairs.Pair{v6(1), testPairs(2)[1], v6(3)}
 }
 
+// nat64Pair is an IPv6 pair to 192.0.2.1 through a NAT64 (64:ff9b::/96).
+func nat64Pair() pairs.Pair {
+	return pairs.Pair{Src: netip.MustParseAddrPort("[2001:db8::2]:0"),
+		Dst: netip.MustParseAddrPort("[64:ff9b::c000:201]:80"), Synthesized: netip.MustParseAddr("192.0.2.1")}
+}
+
 var raceCases = []raceCase{
 	{
 		name:     "FallbackDelay holds the first attempt of the other family",
@@ -113,6 +119,18 @@ var raceCases = []raceCase{
 		starts:   []time.Duration{0, 100 * time.Millisecond, 350 * time.Millisecond},
 		results:  []probe.Result{probe.Superseded, probe.Superseded, probe.Success},
 		elapsed:  390 * time.Millisecond,
+	},
+	{
+		// A pair through a NAT64 is of the IPv4 family (pairs.Order): on
+		// an IPv6-only host it is the fallback FallbackDelay starts.
+		name:     "FallbackDelay starts the pair through a NAT64",
+		pairs:    []pairs.Pair{mixedPairs()[0], nat64Pair(), mixedPairs()[2]},
+		steps:    []step{{hang: true}, {after: 40 * time.Millisecond}, {hang: true}},
+		fallback: 100 * time.Millisecond,
+		winner:   1,
+		starts:   []time.Duration{0, 100 * time.Millisecond},
+		results:  []probe.Result{probe.Superseded, probe.Success},
+		elapsed:  140 * time.Millisecond,
 	},
 	{
 		name:    "one pair connects",
