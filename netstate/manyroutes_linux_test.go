@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime/metrics"
 	"strings"
 	"testing"
 	"time"
@@ -71,6 +72,7 @@ func BenchmarkManyRoutes(b *testing.B) {
 		}
 		defer be.close()
 		b.ReportAllocs()
+		defer reportPeakHeap(b)()
 		for b.Loop() {
 			s, _, err := be.dump()
 			if err != nil {
@@ -154,4 +156,37 @@ func linkIndex(tb testing.TB, name string) int {
 		tb.Fatal(err)
 	}
 	return ifi.Index
+}
+
+// reportPeakHeap samples the heap's in-use spans (HeapInuse: objects and the
+// free space of their spans) every 100 µs until the function it returns is
+// called, which reports their high-water mark as peak-heap-B.
+func reportPeakHeap(b *testing.B) func() {
+	samples := []metrics.Sample{
+		{Name: "/memory/classes/heap/objects:bytes"},
+		{Name: "/memory/classes/heap/unused:bytes"},
+	}
+	inuse := func() uint64 {
+		metrics.Read(samples)
+		return samples[0].Value.Uint64() + samples[1].Value.Uint64()
+	}
+	stop, peak := make(chan struct{}), make(chan uint64)
+	go func() {
+		high := inuse()
+		t := time.NewTicker(100 * time.Microsecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				high = max(high, inuse())
+			case <-stop:
+				peak <- max(high, inuse())
+				return
+			}
+		}
+	}()
+	return func() {
+		close(stop)
+		b.ReportMetric(float64(<-peak), "peak-heap-B")
+	}
 }
