@@ -189,12 +189,11 @@ func (b *linuxBackend) dumpOnce() (*Snapshot, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	d, err := decodeDump(msgs)
+	s, shared, err := buildSnapshot(msgs, time.Now())
 	if err != nil {
 		b.log.Debug("skipped undecodable netlink messages", zap.Error(err))
 	}
-	s := d.snapshot(time.Now())
-	b.shared = sharedAliases(d.routes, d.from, s.lookupTables())
+	b.shared = shared
 	s.PREF64s = b.ra.current(s, time.Now())
 	return s, b.watchRouters(s) || interrupted, nil
 }

@@ -127,8 +127,16 @@ func (d *dumpMessages) decode(m netlink.Message) (err error) {
 // address, route, rule and neighbour dumps. Messages that do not decode are skipped and
 // reported in the error, which is nil when all decoded; the snapshot is never nil.
 func parseDump(msgs []netlink.Message, taken time.Time) (*Snapshot, error) {
+	s, _, err := buildSnapshot(msgs, taken)
+	return s, err
+}
+
+// buildSnapshot is parseDump that also returns the keys of more than one
+// kernel route in the dump (see sharedAliases).
+func buildSnapshot(msgs []netlink.Message, taken time.Time) (*Snapshot, map[aliasKey]bool, error) {
 	d, err := decodeDump(msgs)
-	return d.snapshot(taken), err
+	s := d.snapshot(taken)
+	return s, sharedAliases(d.routes, d.from, s.lookupTables()), err
 }
 
 // decodeDump decodes the messages of a dump. Messages that do not decode are
