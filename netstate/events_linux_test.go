@@ -3,7 +3,6 @@ package netstate
 import (
 	"net/netip"
 	"testing"
-	"time"
 
 	"github.com/jsimonetti/rtnetlink/v2"
 	"github.com/mdlayher/netlink"
@@ -73,7 +72,7 @@ func TestIPv6PeerAddress(t *testing.T) {
 				CacheInfo: rtnetlink.CacheInfo{Preferred: infinityLifetime, Valid: infinityLifetime},
 			}},
 	}}
-	s := d.snapshot(time.Now())
+	s := snapshotOf(t, d)
 	for _, want := range []string{"2001:db8::1", "fe80::1%eth1"} {
 		if _, ok := s.Addr(netip.MustParseAddr(want)); !ok {
 			t.Errorf("our address %s (IFA_LOCAL) is not in the snapshot; Addrs = %+v", want, s.Addrs)

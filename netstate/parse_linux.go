@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"net/netip"
 	"slices"
 	"strconv"
 	"time"
@@ -70,25 +69,22 @@ func joinMessages(msgs []netlink.Message) []byte {
 
 func nlmsgAlign(n int) int { return (n + unix.NLMSG_ALIGNTO - 1) &^ (unix.NLMSG_ALIGNTO - 1) }
 
-// dumpMessages is a dump's messages, decoded by kind.
+// dumpMessages is a dump's messages, decoded by kind but for the routes: a
+// router holds 100,000 of them and more, so snapshot decodes each route
+// message only as it converts it, once the links and rules are known.
 type dumpMessages struct {
 	links  []rtnetlink.LinkMessage
 	addrs  []rtnetlink.AddressMessage
-	routes []rtnetlink.RouteMessage
-	from   []netip.Prefix // per route, its source prefix (RTA_SRC); missing: none
+	routes []netlink.Message // RTM_NEWROUTE, as received
 	rules  []rtnetlink.RuleMessage
 	neighs []rtnetlink.NeighMessage
 }
 
-// decode adds m to the dump if it is a link, address, route or rule message.
-// rtnetlink's decoders run on bytes from outside the process; a panic in one of
-// them is turned into an error for that message.
+// decode adds m to the dump if it is a link, address, route, rule or
+// neighbour message. rtnetlink's decoders run on bytes from outside the
+// process; a panic in one of them is turned into an error for that message.
 func (d *dumpMessages) decode(m netlink.Message) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("netstate: decoding message type %d: panic: %v", m.Header.Type, r)
-		}
-	}()
+	defer recoverDecode(m, &err)
 	switch m.Header.Type {
 	case unix.RTM_NEWLINK:
 		var l rtnetlink.LinkMessage
@@ -101,11 +97,7 @@ func (d *dumpMessages) decode(m netlink.Message) (err error) {
 			d.addrs = append(d.addrs, a)
 		}
 	case unix.RTM_NEWROUTE:
-		var r rtnetlink.RouteMessage
-		if err = r.UnmarshalBinary(m.Data); err == nil {
-			d.routes = append(d.routes, r)
-			d.from = append(d.from, routeFrom(m.Data))
-		}
+		d.routes = append(d.routes, m)
 	case unix.RTM_NEWRULE:
 		var r rtnetlink.RuleMessage
 		if err = r.UnmarshalBinary(m.Data); err == nil {
@@ -123,6 +115,23 @@ func (d *dumpMessages) decode(m netlink.Message) (err error) {
 	return err
 }
 
+// recoverDecode, deferred, turns a panic of a decoder of message m into an
+// error in *err.
+func recoverDecode(m netlink.Message, err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("netstate: decoding message type %d: panic: %v", m.Header.Type, r)
+	}
+}
+
+// decodeRoute decodes route message m into r, as decode does the others.
+func decodeRoute(m netlink.Message, r *rtnetlink.RouteMessage) (err error) {
+	defer recoverDecode(m, &err)
+	if err = r.UnmarshalBinary(m.Data); err != nil {
+		err = fmt.Errorf("netstate: decoding message type %d: %w", m.Header.Type, err)
+	}
+	return err
+}
+
 // parseDump builds a Snapshot, taken at taken, from the messages of link,
 // address, route, rule and neighbour dumps. Messages that do not decode are skipped and
 // reported in the error, which is nil when all decoded; the snapshot is never nil.
@@ -135,17 +144,25 @@ func parseDump(msgs []netlink.Message, taken time.Time) (*Snapshot, error) {
 // kernel route in the dump (see sharedAliases).
 func buildSnapshot(msgs []netlink.Message, taken time.Time) (*Snapshot, map[aliasKey]bool, error) {
 	d, err := decodeDump(msgs)
-	s := d.snapshot(taken)
-	return s, sharedAliases(d.routes, d.from, s.lookupTables()), err
+	s, shared, rerr := d.snapshot(taken)
+	return s, shared, errors.Join(err, rerr)
 }
 
-// decodeDump decodes the messages of a dump. Messages that do not decode are
-// skipped and reported in the error, which is nil when all decoded.
+// decodeDump decodes the messages of a dump but for the routes (see
+// dumpMessages). Messages that do not decode are skipped and reported in the
+// error, which is nil when all decoded.
 func decodeDump(msgs []netlink.Message) (*dumpMessages, error) {
 	var (
 		d    dumpMessages
 		errs []error
 	)
+	n := 0
+	for _, m := range msgs {
+		if m.Header.Type == unix.RTM_NEWROUTE {
+			n++
+		}
+	}
+	d.routes = make([]netlink.Message, 0, n)
 	for _, m := range msgs {
 		if err := d.decode(m); err != nil {
 			errs = append(errs, err)
@@ -154,8 +171,10 @@ func decodeDump(msgs []netlink.Message) (*dumpMessages, error) {
 	return &d, errors.Join(errs...)
 }
 
-// snapshot builds the Snapshot of the decoded messages.
-func (d *dumpMessages) snapshot(taken time.Time) *Snapshot {
+// snapshot builds the Snapshot of the decoded messages, and finds the keys of
+// more than one kernel route (see sharedAliases). Route messages that do not
+// decode are skipped and reported in the error.
+func (d *dumpMessages) snapshot(taken time.Time) (*Snapshot, map[aliasKey]bool, error) {
 	s := &Snapshot{Taken: taken}
 	for _, l := range d.links {
 		s.Links = append(s.Links, linkOf(l))
@@ -175,18 +194,46 @@ func (d *dumpMessages) snapshot(taken time.Time) *Snapshot {
 			s.Rules = append(s.Rules, r)
 		}
 	}
-	tables := s.lookupTables()
-	for i, m := range d.routes {
-		var from netip.Prefix
-		if i < len(d.from) {
-			from = d.from[i]
-		}
-		s.Routes = s.appendRoutes(s.Routes, m, from, tables)
-	}
+	shared, err := s.addRoutes(d.routes)
 	slices.SortFunc(s.Routes, compareRoutes)
 	s.Gateway4, s.Gateway6 = s.defaultGateway(false), s.defaultGateway(true)
 	s.Neighbors = s.routerNeighbors(d.neighs)
-	return s
+	return s, shared, err
+}
+
+// addRoutes sets s.Routes to the routes of the route messages msgs, of the
+// tables s's rules look up, in their order, and finds the keys of more than
+// one kernel route. Each message is decoded only as it is converted, into the
+// same RouteMessage: a full table is never held decoded. Messages that do not
+// decode are skipped and reported in the error.
+func (s *Snapshot) addRoutes(msgs []netlink.Message) (map[aliasKey]bool, error) {
+	var (
+		tables = s.lookupTables()
+		shared sharedAliases
+		errs   []error
+		r      rtnetlink.RouteMessage
+	)
+	// Room for one route a message (each next hop of a multipath route is
+	// one more); clipped below when the routes left out (the local table,
+	// the tables no rule looks up) made much of it unused.
+	s.Routes = make([]Route, 0, len(msgs))
+	for _, m := range msgs {
+		r = rtnetlink.RouteMessage{} // UnmarshalBinary keeps the attributes of a message without any
+		if err := decodeRoute(m, &r); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		from := routeFrom(m.Data)
+		shared.add(&r, from, tables)
+		s.Routes = s.appendRoutes(s.Routes, r, from, tables)
+	}
+	switch {
+	case len(s.Routes) == 0:
+		s.Routes = nil
+	case len(s.Routes) < cap(s.Routes)/2:
+		s.Routes = slices.Clone(s.Routes)
+	}
+	return shared.keys, errors.Join(errs...)
 }
 
 func linkOf(m rtnetlink.LinkMessage) Link {

@@ -18,6 +18,31 @@ import (
 	"github.com/getapr/getapr/internal/isolate"
 )
 
+// routeMessages marshals routes as the kernel sends them, for a dumpMessages.
+func routeMessages(tb testing.TB, routes []rtnetlink.RouteMessage) []netlink.Message {
+	tb.Helper()
+	out := make([]netlink.Message, 0, len(routes))
+	for _, r := range routes {
+		b, err := r.MarshalBinary()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, netlink.Message{Header: netlink.Header{Type: unix.RTM_NEWROUTE}, Data: b})
+	}
+	return out
+}
+
+// snapshotOf returns the snapshot of d, failing tb if a message of d does not
+// decode.
+func snapshotOf(tb testing.TB, d dumpMessages) *Snapshot {
+	tb.Helper()
+	s, _, err := d.snapshot(time.Now())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
 // wholeTableSnapshot builds the snapshot of a dump, and the keys of more than
 // one kernel route in it, as netstate did before the dump decoded its routes
 // one at a time: every route message decoded into an rtnetlink.RouteMessage
@@ -239,6 +264,9 @@ func syntheticRoutes(t *testing.T) []netlink.Message {
 		withRouteAttr(rt{dst: "2001:db8:18::/48", gw: "fe80::1", oif: 100, prio: 1024}.msg(t), unix.RTA_SRC, []byte{1, 2, 3}),
 		netlink.Message{Header: netlink.Header{Type: unix.RTM_NEWROUTE}, Data: []byte{unix.AF_INET, 24}}, // truncated
 		netlink.Message{Header: netlink.Header{Type: unix.RTM_NEWROUTE}, Data: make([]byte, unix.SizeofRtMsg)},
+		// No attributes at all: an IPv4 default route of the main table.
+		netlink.Message{Header: netlink.Header{Type: unix.RTM_NEWROUTE},
+			Data: []byte{unix.AF_INET, 0, 0, 0, mainTable, unix.RTPROT_STATIC, unix.RT_SCOPE_UNIVERSE, unix.RTN_UNREACHABLE, 0, 0, 0, 0}},
 		netlink.Message{Header: netlink.Header{Type: unix.RTM_NEWROUTE}},
 	)
 	return out

@@ -137,35 +137,31 @@ func aliasOf(m *rtnetlink.RouteMessage, from netip.Prefix, tables map[uint32]boo
 	return k, true
 }
 
-// sharedAliases finds, in a dump's route messages (from holds their source
-// prefixes), the keys of more than one kernel route: appended or prepended
+// sharedAliases finds, in a dump's route messages, added in the dump's
+// order, the keys of more than one kernel route: appended or prepended
 // routes, and IPv4 routes with a TOS, which share the key of those without.
-// The kernel dumps the routes of one key one after the other. The result is
-// nil on most hosts.
-func sharedAliases(routes []rtnetlink.RouteMessage, from []netip.Prefix, tables map[uint32]bool) map[aliasKey]bool {
-	var (
-		shared map[aliasKey]bool
-		last   aliasKey
-		seen   bool
-	)
-	for i := range routes {
-		var f netip.Prefix
-		if i < len(from) {
-			f = from[i]
-		}
-		k, ok := aliasOf(&routes[i], f, tables)
-		if !ok {
-			continue
-		}
-		if (seen && k == last) || routes[i].Tos != 0 {
-			if shared == nil {
-				shared = make(map[aliasKey]bool)
-			}
-			shared[k] = true
-		}
-		last, seen = k, true
+// The kernel dumps the routes of one key one after the other.
+type sharedAliases struct {
+	keys map[aliasKey]bool // nil on most hosts
+	last aliasKey
+	seen bool
+}
+
+// add takes the dump's next route message, m, whose source prefix is from; a
+// route a Snapshot does not keep (see aliasOf: tables are those it keeps)
+// counts for nothing.
+func (a *sharedAliases) add(m *rtnetlink.RouteMessage, from netip.Prefix, tables map[uint32]bool) {
+	k, ok := aliasOf(m, from, tables)
+	if !ok {
+		return
 	}
-	return shared
+	if (a.seen && k == a.last) || m.Tos != 0 {
+		if a.keys == nil {
+			a.keys = make(map[aliasKey]bool)
+		}
+		a.keys[k] = true
+	}
+	a.last, a.seen = k, true
 }
 
 // routeChanges are the spans of routes that events changed: for each, its

@@ -3,7 +3,6 @@ package netstate
 import (
 	"net/netip"
 	"testing"
-	"time"
 
 	"github.com/jsimonetti/rtnetlink/v2"
 	"golang.org/x/sys/unix"
@@ -32,12 +31,12 @@ func twoLinks() []rtnetlink.LinkMessage {
 // "ip route add default via inet6 fe80::1 dev eth0" (RFC 5549 style, RTA_VIA):
 // an IPv4 default route whose next hop is IPv6.
 func TestGateway4Via6(t *testing.T) {
-	d := dumpMessages{links: twoLinks(), routes: []rtnetlink.RouteMessage{{
+	d := dumpMessages{links: twoLinks(), routes: routeMessages(t, []rtnetlink.RouteMessage{{
 		Family: unix.AF_INET, Table: mainTable, Type: unix.RTN_UNICAST,
 		Attributes: rtnetlink.RouteAttributes{OutIface: 2,
 			Via: &rtnetlink.RouteVia{Family: unix.AF_INET6, Addr: netip.MustParseAddr("fe80::1").AsSlice()}},
-	}}}
-	s := d.snapshot(time.Now())
+	}})}
+	s := snapshotOf(t, d)
 	if gw := s.Gateway4; gw.IsValid() && !gw.Is4() {
 		t.Errorf("Gateway4 = %v, not an IPv4 address", gw)
 	}
@@ -56,9 +55,9 @@ func TestGateway6RouterPreference(t *testing.T) {
 			Attributes: rtnetlink.RouteAttributes{OutIface: index, Priority: 1024, Pref: pref,
 				Gateway: netip.MustParseAddr(gw).AsSlice()}}
 	}
-	d := dumpMessages{links: twoLinks(), routes: []rtnetlink.RouteMessage{
-		def(2, "fe80::1", &medium), def(3, "fe80::2", &high)}}
-	s := d.snapshot(time.Now())
+	d := dumpMessages{links: twoLinks(), routes: routeMessages(t, []rtnetlink.RouteMessage{
+		def(2, "fe80::1", &medium), def(3, "fe80::2", &high)})}
+	s := snapshotOf(t, d)
 	if gw := s.Gateway6; gw != netip.MustParseAddr("fe80::2%eth1") {
 		t.Errorf("Gateway6 = %v; the kernel routes via fe80::2%%eth1 (preference high)", gw)
 	}

@@ -4,7 +4,6 @@ import (
 	"net"
 	"net/netip"
 	"testing"
-	"time"
 
 	"github.com/jsimonetti/rtnetlink/v2"
 	"golang.org/x/sys/unix"
@@ -36,13 +35,13 @@ func TestWgQuickRules(t *testing.T) {
 			rule(32766, mainTable, 0, nil, nil),
 			rule(32767, 253, 0, nil, nil),
 		},
-		routes: []rtnetlink.RouteMessage{
+		routes: routeMessages(t, []rtnetlink.RouteMessage{
 			{Family: unix.AF_INET, Table: mainTable, Type: unix.RTN_UNICAST, Attributes: rtnetlink.RouteAttributes{OutIface: 2, Gateway: ip("192.0.2.1")}},
 			{Family: unix.AF_INET, Table: mainTable, Type: unix.RTN_UNICAST, DstLength: 24, Attributes: rtnetlink.RouteAttributes{OutIface: 2, Dst: ip("192.0.2.0")}},
 			{Family: unix.AF_INET, Table: unix.RT_TABLE_UNSPEC, Type: unix.RTN_UNICAST, Attributes: rtnetlink.RouteAttributes{OutIface: 5, Table: 51820}},
-		},
+		}),
 	}
-	s := d.snapshot(time.Now())
+	s := snapshotOf(t, d)
 	wg, _ := s.Addr(netip.MustParseAddr("10.6.0.2"))
 	if s.KernelDown(wg) {
 		t.Error("KernelDown(wg0's address) = true, but every plain socket's packets leave through wg0")
@@ -164,7 +163,7 @@ func TestRuleOfOpaqueSelectors(t *testing.T) {
 			continue
 		}
 		d := dumpMessages{rules: []rtnetlink.RuleMessage{m}}
-		before, after := (&dumpMessages{}).snapshot(time.Now()), d.snapshot(time.Now())
+		before, after := snapshotOf(t, dumpMessages{}), snapshotOf(t, d)
 		if sameHost(before, after) {
 			t.Errorf("%s rule added: the same host", name)
 		}
@@ -192,7 +191,7 @@ func TestRuleOfInvertedOpaque(t *testing.T) {
 		t.Fatalf("not uidrange 0-999 lookup 104: %+v, %v; want it kept as RuleOther", r, ok)
 	}
 	d := dumpMessages{rules: []rtnetlink.RuleMessage{m}}
-	if sameHost((&dumpMessages{}).snapshot(time.Now()), d.snapshot(time.Now())) {
+	if sameHost(snapshotOf(t, dumpMessages{}), snapshotOf(t, d)) {
 		t.Error("not uidrange 0-999 lookup 104 added: the same host")
 	}
 }
