@@ -348,23 +348,30 @@ func (p *Prober) recentPort() uint16 {
 // than they are now (Store.Slower), so that a path that got fast again leads
 // again. It returns when the next such re-check is due (zero if none).
 func (p *Prober) reprobe(now time.Time) (next time.Time) {
-	slow, next := p.store.Slower(now, RecheckBusy)
-	if len(slow) == 0 {
-		return next
-	}
 	p.mu.Lock()
-	var paths []Path
+	var dialed []netip.AddrPort // lately; the others' paths the rounds' budget sees to
 	for d, at := range p.wanted {
-		if now.Sub(at) >= RecheckBusy {
-			continue // not dialed lately: the rounds' budget is enough
+		if now.Sub(at) < RecheckBusy {
+			dialed = append(dialed, d)
 		}
+	}
+	p.mu.Unlock()
+	if len(dialed) == 0 {
+		return time.Time{}
+	}
+	dsts := make([]netip.Addr, len(dialed))
+	for i, d := range dialed {
+		dsts[i] = addrKey(d.Addr())
+	}
+	slow, next := p.store.slowerTo(now, RecheckBusy, dsts)
+	var paths []Path
+	for i, d := range dialed {
 		for _, ap := range slow {
-			if addrKey(d.Addr()) == ap.Dst {
+			if dsts[i] == ap.Dst {
 				paths = append(paths, Path{Src: netip.AddrPortFrom(p.zoned(ap.Src), 0), Dst: d})
 			}
 		}
 	}
-	p.mu.Unlock()
 	slices.SortFunc(paths, comparePaths)
 	paths = p.claim(now, paths, false, RecheckBusy)
 	if len(paths) > 0 {

@@ -156,17 +156,47 @@ func (s *Store) Slower(now time.Time, idle time.Duration) (due []AddrPair, next 
 			continue // its re-checks see to it
 		}
 		for _, p := range sc.pairs {
-			if !p.slower() {
-				continue
-			}
-			if at := p.updated.Add(idle); !at.After(now) {
-				due = append(due, AddrPair{sc.addr, p.dst})
-			} else if next.IsZero() || at.Before(next) {
-				next = at
+			due, next = p.slowerDue(sc, now, idle, due, next)
+		}
+	}
+	sortAddrPairs(due)
+	return due, next
+}
+
+// slowerTo is Slower for the pairs to dsts only (keyed by addrKey; a
+// destination may come more than once): in time of len(dsts) lookups per
+// source, whatever the Store holds. The Prober asks it at every wake while the
+// application dials, about the few destinations dialed lately.
+func (s *Store) slowerTo(now time.Time, idle time.Duration, dsts []netip.Addr) (due []AddrPair, next time.Time) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, sc := range s.sources {
+		if sc.health == Dead {
+			continue // its re-checks see to it
+		}
+		for i, d := range dsts {
+			if p := sc.pairs[d]; p != nil && !slices.Contains(dsts[:i], d) {
+				due, next = p.slowerDue(sc, now, idle, due, next)
 			}
 		}
 	}
 	sortAddrPairs(due)
+	return due, next
+}
+
+// slowerDue adds p, a pair of sc, to due when it is slower than it was
+// measured earlier (see slower) and its last result is idle or more old at
+// now, and returns due and next, moved earlier to when p will be that old if
+// it is slower but not yet.
+func (p *pair) slowerDue(sc *source, now time.Time, idle time.Duration, due []AddrPair, next time.Time) ([]AddrPair, time.Time) {
+	if !p.slower() {
+		return due, next
+	}
+	if at := p.updated.Add(idle); !at.After(now) {
+		due = append(due, AddrPair{sc.addr, p.dst})
+	} else if next.IsZero() || at.Before(next) {
+		next = at
+	}
 	return due, next
 }
 
