@@ -142,13 +142,36 @@ func (a *Answers) SetAddrs(name string, is6, failed bool, addrs []netip.Addr) {
 	f := family(is6)
 	n.done[f] = true
 	n.use[f] = !failed
-	n.addrs[f] = nil
+	var kept []netip.Addr
 	for _, ip := range addrs {
 		ip = ip.Unmap()
-		if ip.IsValid() && ip.Is6() == is6 && !slices.Contains(n.addrs[f], ip) {
-			n.addrs[f] = append(n.addrs[f], ip)
+		if ip.IsValid() && ip.Is6() == is6 {
+			kept = append(kept, ip)
 		}
 	}
+	n.addrs[f] = uniqueAddrs(kept)
+}
+
+// uniqueAddrs removes from addrs, in place, every address equal to one before
+// it, and returns what is left. Its time is linear in the addresses: an answer
+// over TCP may hold thousands.
+func uniqueAddrs(addrs []netip.Addr) []netip.Addr {
+	const small = 16 // up to this many, comparing costs less than hashing
+	if len(addrs) <= small {
+		out := addrs[:0]
+		for _, a := range addrs {
+			if !slices.Contains(out, a) {
+				out = append(out, a)
+			}
+		}
+		return out
+	}
+	seen := make(map[netip.Addr]struct{}, len(addrs))
+	return slices.DeleteFunc(addrs, func(a netip.Addr) bool {
+		_, dup := seen[a]
+		seen[a] = struct{}{}
+		return dup
+	})
 }
 
 // Answered reports whether name's A (is6 false) or AAAA answer is in.
