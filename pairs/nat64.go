@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/getapr/getapr/internal/nat64"
+	"github.com/getapr/getapr/internal/svcb"
 	"github.com/getapr/getapr/netstate"
 )
 
@@ -231,7 +232,7 @@ func desynthesize(addrs []netip.Addr, prefs []netstate.PREF64) []netip.Addr {
 		}
 		v6 = append(v6, a)
 	}
-	return compactAddrs(slices.Concat(v6, v4, back))
+	return svcb.CompactAddrs(slices.Concat(v6, v4, back))
 }
 
 // extractAny returns the IPv4 address a embeds under the first of prefs that

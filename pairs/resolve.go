@@ -7,9 +7,10 @@ import (
 	"net/http/httptrace"
 	"net/netip"
 	"reflect"
-	"slices"
 	"sync"
 	"time"
+
+	"github.com/getapr/getapr/internal/svcb"
 )
 
 // lookupFunc looks host up for network "ip4" or "ip6", like
@@ -175,32 +176,10 @@ func collect(host string, a6, a4 *answer) ([]netip.Addr, error) {
 			}
 		}
 	}
-	if out = compactAddrs(out); len(out) > 0 {
+	if out = svcb.CompactAddrs(out); len(out) > 0 {
 		return out, nil
 	}
 	return nil, lookupError(host, a6, a4)
-}
-
-// compactAddrs removes from addrs, in place, every address equal to one before
-// it, and returns what is left. Its time is linear in the addresses: an answer
-// over TCP may hold thousands.
-func compactAddrs(addrs []netip.Addr) []netip.Addr {
-	const small = 16 // up to this many, comparing costs less than hashing
-	if len(addrs) <= small {
-		out := addrs[:0]
-		for _, a := range addrs {
-			if !slices.Contains(out, a) {
-				out = append(out, a)
-			}
-		}
-		return out
-	}
-	seen := make(map[netip.Addr]struct{}, len(addrs))
-	return slices.DeleteFunc(addrs, func(a netip.Addr) bool {
-		_, dup := seen[a]
-		seen[a] = struct{}{}
-		return dup
-	})
 }
 
 // lookupError picks the error to return when the answers gave no address: an error

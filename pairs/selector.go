@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/getapr/getapr/internal/svcb"
 	"github.com/getapr/getapr/netstate"
 	"github.com/getapr/getapr/probe"
 )
@@ -319,7 +320,7 @@ func (s *Selector) LookupNetIP(ctx context.Context, network, host string) ([]net
 	for _, p := range ps {
 		out = append(out, p.Dst.Addr())
 	}
-	out = compactAddrs(out) // ranked: a few per family (see boundDestinations)
+	out = svcb.CompactAddrs(out) // ranked: a few per family (see boundDestinations)
 	ranked := out
 	for _, ip := range dsts { // distinct already
 		if !slices.Contains(ranked, ip) && !containsUnzoned(ranked, ip) {

@@ -149,13 +149,13 @@ func (a *Answers) SetAddrs(name string, is6, failed bool, addrs []netip.Addr) {
 			kept = append(kept, ip)
 		}
 	}
-	n.addrs[f] = uniqueAddrs(kept)
+	n.addrs[f] = CompactAddrs(kept)
 }
 
-// uniqueAddrs removes from addrs, in place, every address equal to one before
+// CompactAddrs removes from addrs, in place, every address equal to one before
 // it, and returns what is left. Its time is linear in the addresses: an answer
 // over TCP may hold thousands.
-func uniqueAddrs(addrs []netip.Addr) []netip.Addr {
+func CompactAddrs(addrs []netip.Addr) []netip.Addr {
 	const small = 16 // up to this many, comparing costs less than hashing
 	if len(addrs) <= small {
 		out := addrs[:0]
