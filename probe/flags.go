@@ -161,6 +161,15 @@ func presence(snap *netstate.Snapshot) (ula, rfc1918 bool) {
 // to Observe; Sources lists its usable addresses in snapshot order (before any
 // Observe: every source seen in a Report, in address order).
 func (s *Store) Status() Status {
+	st := s.status()
+	// Sorted outside the lock: behind a captive portal every pair may be
+	// intercepted, thousands, and Reports wait while the lock is held.
+	slices.SortFunc(st.Middleboxes, compareMiddleboxes)
+	return st
+}
+
+// status is Status with its Middleboxes in no order.
+func (s *Store) status() Status {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	f := s.flags

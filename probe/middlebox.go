@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"slices"
 	"syscall"
 	"time"
 
@@ -129,8 +128,8 @@ type MiddleboxStatus struct {
 	Since time.Time  `json:"since"` // the latest evidence
 }
 
-// middleboxes returns the intercepted pairs at now, by source then
-// destination. s.mu is held.
+// middleboxes returns the intercepted pairs at now, in no order (Status
+// sorts them outside the lock). s.mu is held.
 func (s *Store) middleboxes(now time.Time) []MiddleboxStatus {
 	var out []MiddleboxStatus
 	for _, sc := range s.sources {
@@ -140,11 +139,13 @@ func (s *Store) middleboxes(now time.Time) []MiddleboxStatus {
 			}
 		}
 	}
-	slices.SortFunc(out, func(a, b MiddleboxStatus) int {
-		if c := a.Src.Compare(b.Src); c != 0 {
-			return c
-		}
-		return a.Dst.Compare(b.Dst)
-	})
 	return out
+}
+
+// compareMiddleboxes orders middlebox verdicts by source, then destination.
+func compareMiddleboxes(a, b MiddleboxStatus) int {
+	if c := a.Src.Compare(b.Src); c != 0 {
+		return c
+	}
+	return a.Dst.Compare(b.Dst)
 }

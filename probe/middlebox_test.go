@@ -13,6 +13,7 @@ import (
 	"math/big"
 	"net"
 	"os"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -196,5 +197,31 @@ func TestResultTLS(t *testing.T) {
 	}
 	if probe.Middlebox.String() != "middlebox" || probe.TLSSuccess.String() != "tls" {
 		t.Errorf("names %q %q", probe.Middlebox, probe.TLSSuccess)
+	}
+}
+
+// TestStatusMiddleboxesSorted: Status lists the intercepted pairs by source,
+// then destination, whatever the order of the Store's maps.
+func TestStatusMiddleboxesSorted(t *testing.T) {
+	s, now := probe.NewStore(), time.Now() // Status judges at the time of day
+	srcs := []string{"2001:db8:c::100", "2001:db8:a::100", "2001:db8:b::100"}
+	dsts := []string{"2001:db8:5::30", "2001:db8:5::10", "2001:db8:5::20"}
+	for _, src := range srcs {
+		for _, dst := range dsts {
+			s.Report(outcome(src, dst, probe.Success, time.Millisecond, now))
+			s.Report(outcome(src, dst, probe.Middlebox, time.Millisecond, now))
+		}
+	}
+	ms := s.Status().Middleboxes
+	if len(ms) != len(srcs)*len(dsts) {
+		t.Fatalf("%d middleboxes, want %d: %+v", len(ms), len(srcs)*len(dsts), ms)
+	}
+	if !slices.IsSortedFunc(ms, func(a, b probe.MiddleboxStatus) int {
+		if c := a.Src.Compare(b.Src); c != 0 {
+			return c
+		}
+		return a.Dst.Compare(b.Dst)
+	}) {
+		t.Errorf("Status().Middleboxes not by source, then destination: %+v", ms)
 	}
 }
