@@ -74,7 +74,9 @@ type PairDialer struct {
 	KeepAliveConfig net.KeepAliveConfig
 
 	// Resolver looks up host names and service names. Nil means
-	// net.DefaultResolver.
+	// net.DefaultResolver. With its StrictErrors set, a dial waits for both
+	// the A and the AAAA answer (no Resolution Delay), and fails as
+	// net.Dialer's when one of them failed temporarily (SERVFAIL, a timeout).
 	Resolver *net.Resolver
 
 	// Cancel, if not nil, cancels the dial when it is closed, as in

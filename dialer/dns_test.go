@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 
@@ -12,22 +13,33 @@ import (
 
 // fakeDNS is a DNS server on loopback for the tests' names: A and AAAA
 // records from a map (NOERROR without answers for a type a name lacks),
-// NXDOMAIN for other names. Close stops it.
+// NXDOMAIN for other names, SERVFAIL for the types a name is set to fail.
+// Close stops it.
 type fakeDNS struct {
-	pc      net.PacketConn
-	records map[string][]netip.Addr // lower-case names with the final dot
-	wg      sync.WaitGroup
+	pc       net.PacketConn
+	records  map[string][]netip.Addr      // lower-case names with the final dot
+	servfail map[string][]dnsmessage.Type // the same names: the types answered SERVFAIL
+	wg       sync.WaitGroup
 }
 
 // newFakeDNS starts a server for records (names without the final dot).
 func newFakeDNS(records map[string][]netip.Addr) (*fakeDNS, error) {
+	return newFailingDNS(records, nil)
+}
+
+// newFailingDNS starts a server for records that answers the queries of the
+// types servfail gives for a name (without the final dot) with SERVFAIL.
+func newFailingDNS(records map[string][]netip.Addr, servfail map[string][]dnsmessage.Type) (*fakeDNS, error) {
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	s := &fakeDNS{pc: pc, records: make(map[string][]netip.Addr)}
+	s := &fakeDNS{pc: pc, records: make(map[string][]netip.Addr), servfail: make(map[string][]dnsmessage.Type)}
 	for name, addrs := range records {
 		s.records[strings.ToLower(name)+"."] = addrs
+	}
+	for name, types := range servfail {
+		s.servfail[strings.ToLower(name)+"."] = types
 	}
 	s.wg.Go(s.serve)
 	return s, nil
@@ -73,8 +85,12 @@ func (s *fakeDNS) answer(query []byte) ([]byte, bool) {
 		return nil, false
 	}
 	rh := dnsmessage.Header{ID: h.ID, Response: true, Authoritative: true, RecursionDesired: h.RecursionDesired}
-	addrs, known := s.records[strings.ToLower(q.Name.String())]
-	if !known {
+	name := strings.ToLower(q.Name.String())
+	addrs, known := s.records[name]
+	switch {
+	case slices.Contains(s.servfail[name], q.Type):
+		rh.RCode, addrs = dnsmessage.RCodeServerFailure, nil
+	case !known:
 		rh.RCode = dnsmessage.RCodeNameError
 	}
 	b := dnsmessage.NewBuilder(nil, rh)

@@ -32,12 +32,16 @@ type answer struct {
 // address is found, the error is the resolver's: a *net.DNSError with IsNotFound
 // when both families were not found.
 //
+// With strict (the resolver's StrictErrors), both answers are waited for, and
+// one that failed temporarily fails the lookup, as net.Dialer's does (see
+// strictError).
+//
 // An httptrace.ClientTrace in ctx sees the lookup as net.Dialer shows it: one
 // DNSStart and one DNSDone for the name (not one per family), and no
 // ConnectStart or ConnectDone for the resolver's own sockets (see noNetTrace).
-func resolve(ctx context.Context, lookup lookupFunc, host string, f family, delay time.Duration) ([]netip.Addr, error) {
+func resolve(ctx context.Context, lookup lookupFunc, host string, f family, delay time.Duration, strict bool) ([]netip.Addr, error) {
 	ctx, done := traceLookup(ctx, host)
-	addrs, err := resolveFamilies(ctx, lookup, host, f, delay)
+	addrs, err := resolveFamilies(ctx, lookup, host, f, delay, strict)
 	done(addrs, err)
 	return addrs, err
 }
@@ -82,7 +86,7 @@ func (c noNetTrace) Value(key any) any {
 }
 
 // resolveFamilies is resolve without the trace.
-func resolveFamilies(ctx context.Context, lookup lookupFunc, host string, f family, delay time.Duration) ([]netip.Addr, error) {
+func resolveFamilies(ctx context.Context, lookup lookupFunc, host string, f family, delay time.Duration, strict bool) ([]netip.Addr, error) {
 	switch {
 	case !f.v6:
 		return collect(host, nil, lookupAnswer(ctx, lookup, "ip4", host))
@@ -103,7 +107,7 @@ func resolveFamilies(ctx context.Context, lookup lookupFunc, host string, f fami
 	case a6 = <-ch6:
 		a4 = <-ch4
 	case a4 = <-ch4:
-		if len(a4.addrs) == 0 && !unanswered(a4, time.Since(start)) {
+		if strict || len(a4.addrs) == 0 && !unanswered(a4, time.Since(start)) {
 			a6 = <-ch6
 			break
 		}
@@ -114,7 +118,7 @@ func resolveFamilies(ctx context.Context, lookup lookupFunc, host string, f fami
 		case <-t.C: // AAAA too slow: go on with A alone
 		}
 	}
-	return joinAnswers(ctx, host, a6, a4)
+	return joinAnswers(ctx, host, a6, a4, strict)
 }
 
 // unansweredAfter is how long a lookup runs at least before its failure is
@@ -133,12 +137,38 @@ func unanswered(a *answer, took time.Duration) bool {
 }
 
 // joinAnswers is the result of the host's lookups: the error of one that the
-// caller's context ended (endedLookup), else their answers joined (collect).
-func joinAnswers(ctx context.Context, host string, a6, a4 *answer) ([]netip.Addr, error) {
+// caller's context ended (endedLookup), else, with strict, the error of one
+// that failed temporarily (strictError), else their answers joined
+// (collect).
+func joinAnswers(ctx context.Context, host string, a6, a4 *answer, strict bool) ([]netip.Addr, error) {
 	if err := endedLookup(ctx, a6, a4); err != nil {
 		return nil, err
 	}
+	if err := strictError(strict, a4, a6); err != nil {
+		return nil, err
+	}
 	return collect(host, a6, a4)
+}
+
+// strictError returns, when strict (the resolver's StrictErrors), the error
+// of the first of answers whose lookup failed temporarily (a timeout,
+// SERVFAIL, a server that could not be reached), nil otherwise. Go's
+// resolver, asked for both families by net.Dialer, then fails the whole
+// lookup rather than return the other family's addresses; a name that is
+// not found in one family (NXDOMAIN, no records) is not such a failure.
+func strictError(strict bool, answers ...*answer) error {
+	if !strict {
+		return nil
+	}
+	for _, a := range answers {
+		if a == nil {
+			continue
+		}
+		if de, ok := errors.AsType[*net.DNSError](a.err); ok && (de.IsTemporary || de.IsTimeout) {
+			return a.err
+		}
+	}
+	return nil
 }
 
 // endedLookup returns the error of a lookup that the caller's context ended,

@@ -33,6 +33,9 @@ type Query struct {
 	// value allows any source.
 	Local netip.AddrPort
 	// Resolver resolves Host when it is a name; nil means the Selector's.
+	// With its StrictErrors set, both families' answers are waited for, and
+	// a lookup of one that fails temporarily fails the query, as it fails
+	// net.Dialer's.
 	Resolver *net.Resolver
 	// TLS says that the dial succeeds only with a TLS handshake over the
 	// connection: pairs whose path ends at a TCP-terminating middlebox
@@ -428,7 +431,7 @@ func (s *Selector) hostAddrs(ctx context.Context, q Query, f family, lits []neti
 	if ip.IsValid() {
 		return filterFamily(append(lits, ip), f, q.Host)
 	}
-	addrs, err := resolve(ctx, s.lookupFor(q.Resolver), name, f, s.cfg.resolutionDelay)
+	addrs, err := resolve(ctx, s.lookupFor(q.Resolver), name, f, s.cfg.resolutionDelay, s.strictErrors(q.Resolver))
 	if err != nil || !f.v4 || !f.v6 || !desynthesizes(q) {
 		return addrs, err
 	}
@@ -473,6 +476,20 @@ func (s *Selector) lookupFor(r *net.Resolver) lookupFunc {
 		return s.cfg.resolver.LookupNetIP
 	}
 	return lookupDefault
+}
+
+// strictErrors reports whether the resolver of the lookups with r (nil: the
+// Selector's) has StrictErrors set: a lookup of one family that fails
+// temporarily then fails the name's, as with net.Dialer (see strictError).
+// The tests' lookup function has none.
+func (s *Selector) strictErrors(r *net.Resolver) bool {
+	switch {
+	case r != nil:
+		return r.StrictErrors
+	case s.cfg.lookup != nil:
+		return false
+	}
+	return s.resolver().StrictErrors
 }
 
 // lookupDefault looks up with net.DefaultResolver as it is at the call.

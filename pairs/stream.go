@@ -36,6 +36,7 @@ type Stream struct {
 	name    string // the host, a name; "" for a fixed Stream
 	fam     family
 	prefer6 bool
+	strict  bool // the resolver's StrictErrors: see waitStart
 	lookup  lookupFunc
 	https   httpsFunc // nil: no HTTPS records asked
 	cancel  context.CancelFunc
@@ -148,7 +149,7 @@ func (s *Selector) fixedStream(q Query, ps []Pair) *Stream {
 // nothing asked yet.
 func (s *Selector) newStream(q Query, host string, f family) *Stream {
 	q.streaming = true
-	st := &Stream{sel: s, q: q, name: host, fam: f, lookup: s.lookupFor(q.Resolver),
+	st := &Stream{sel: s, q: q, name: host, fam: f, lookup: s.lookupFor(q.Resolver), strict: s.strictErrors(q.Resolver),
 		taken: map[pairKey]bool{}, changed: make(chan struct{}), svcDone: make(chan struct{}),
 		asked: map[string]bool{}}
 	if (q.HTTPS || s.cfg.https) && isDomainName(host) && !s.stub.local(host, time.Now()) {
@@ -306,7 +307,7 @@ func (st *Stream) trace() {
 	if !st.unanswered.IsZero() && a6 != nil && errors.Is(a6.err, context.Canceled) && st.caller.Err() == nil {
 		a6 = nil // given up on after A went unanswered: the dial failed with A's error
 	}
-	st.traced(joinAnswers(st.caller, st.name, a6, st.origin[0]))
+	st.traced(joinAnswers(st.caller, st.name, a6, st.origin[0], st.strict))
 }
 
 // lookupHTTPS looks the HTTPS records up, adds them, and asks for the
@@ -496,8 +497,13 @@ func (st *Stream) waitStart() error {
 		st.mu.Lock()
 		n, done, first, ch := len(st.order), st.running == 0, st.first, st.changed
 		ready := st.ans.Ready(st.prefer6)
-		var err error
+		// With StrictErrors, the host's A and AAAA answers are both waited
+		// for, and one that failed temporarily fails the Stream, as it
+		// fails net.Dialer's one lookup.
+		hold := st.strict && st.untraced > 0
+		err := strictError(st.strict && !hold, st.origin[0], st.origin[1])
 		switch {
+		case err != nil:
 		case done && n == 0:
 			err = st.noPairs()
 		case n == 0 && !st.unanswered.IsZero() && time.Since(st.unanswered) >= delay:
@@ -508,10 +514,10 @@ func (st *Stream) waitStart() error {
 		unanswered := st.unanswered
 		st.mu.Unlock()
 		switch {
-		case n > 0 && (ready || done || (!first.IsZero() && time.Since(first) >= delay)):
-			return nil
 		case err != nil:
 			return err
+		case n > 0 && !hold && (ready || done || (!first.IsZero() && time.Since(first) >= delay)):
+			return nil
 		}
 		var tick, gaveUp <-chan time.Time
 		if !first.IsZero() && n > 0 {
