@@ -208,7 +208,8 @@ func (d *PairDialer) DialContext(ctx context.Context, network, address string) (
 // sources as LocalAddr does (an unspecified address restricts only the port);
 // otherwise the Selector's pairs to raddr race as in DialContext. An invalid
 // raddr is the local system, dialed by a net.Dialer; so is a raddr of another
-// family than network's or laddr's, which fails as net.Dialer's dial does.
+// family than network's or laddr's, and a dial whose context has ended or
+// whose deadline has passed, which fail as net.Dialer's dial does.
 func (d *PairDialer) DialTCP(ctx context.Context, network string, laddr, raddr netip.AddrPort) (*net.TCPConn, error) {
 	switch network {
 	case "tcp", "tcp4", "tcp6":
@@ -216,7 +217,7 @@ func (d *PairDialer) DialTCP(ctx context.Context, network string, laddr, raddr n
 		return nil, &net.OpError{Op: "dial", Net: network, Source: net.TCPAddrFromAddrPort(laddr),
 			Addr: net.TCPAddrFromAddrPort(raddr), Err: net.UnknownNetworkError(network)}
 	}
-	if netOnly(ctx, network, laddr, raddr) {
+	if netOnly(ctx, network, laddr, raddr) || d.deadlinePassed(ctx) {
 		return d.netDialer().DialTCP(ctx, network, laddr, raddr)
 	}
 	c, err := d.dialAddrPort(ctx, network, "tcp", laddr, raddr)
@@ -236,7 +237,7 @@ func (d *PairDialer) DialUDP(ctx context.Context, network string, laddr, raddr n
 		return nil, &net.OpError{Op: "dial", Net: network, Source: net.UDPAddrFromAddrPort(laddr),
 			Addr: net.UDPAddrFromAddrPort(raddr), Err: net.UnknownNetworkError(network)}
 	}
-	if netOnly(ctx, network, laddr, raddr) {
+	if netOnly(ctx, network, laddr, raddr) || d.deadlinePassed(ctx) {
 		return d.netDialer().DialUDP(ctx, network, laddr, raddr)
 	}
 	c, err := d.dialAddrPort(ctx, network, "udp", laddr, raddr)
@@ -300,6 +301,20 @@ func netOnly(ctx context.Context, network string, laddr, raddr netip.AddrPort) b
 		return true
 	}
 	return l.IsValid() && !l.IsUnspecified() && l.Unmap().Is4() != r.Unmap().Is4()
+}
+
+// deadlinePassed reports whether the deadline of a dial with ctx (ctx's,
+// Deadline, Timeout) has passed: DialTCP and DialUDP leave it to net.Dialer,
+// whose socket is made, and Control called, before it fails, as for a ctx
+// already ended (see netOnly).
+func (d *PairDialer) deadlinePassed(ctx context.Context) bool {
+	if ctx == nil {
+		return false
+	}
+	now := time.Now()
+	ctxDeadline, _ := ctx.Deadline()
+	dl := earliestDeadline(now, d.Timeout, d.Deadline, ctxDeadline)
+	return !dl.IsZero() && !dl.After(now)
 }
 
 // dialAddrPort is DialTCP and DialUDP once the network is checked. As
