@@ -211,6 +211,9 @@ func (d *PairDialer) DialContext(ctx context.Context, network, address string) (
 // family than network's or laddr's, and a dial whose context has ended or
 // whose deadline has passed, which fail as net.Dialer's dial does.
 func (d *PairDialer) DialTCP(ctx context.Context, network string, laddr, raddr netip.AddrPort) (*net.TCPConn, error) {
+	if ctx == nil {
+		panic("nil context") // as net.Dialer's, before anything else
+	}
 	switch network {
 	case "tcp", "tcp4", "tcp6":
 	default:
@@ -231,6 +234,9 @@ func (d *PairDialer) DialTCP(ctx context.Context, network string, laddr, raddr n
 // net.Dialer.DialUDP, but from the best pair (see DialTCP for laddr and an
 // invalid raddr).
 func (d *PairDialer) DialUDP(ctx context.Context, network string, laddr, raddr netip.AddrPort) (*net.UDPConn, error) {
+	if ctx == nil {
+		panic("nil context") // as net.Dialer's, before anything else
+	}
 	switch network {
 	case "udp", "udp4", "udp6":
 	default:
@@ -297,7 +303,7 @@ func netOnly(ctx context.Context, network string, laddr, raddr netip.AddrPort) b
 	switch {
 	case !r.IsValid(), last == '4' && r.Is6() && !r.Is4In6(), last == '6' && (r.Is4() || r.Is4In6()):
 		return true
-	case ctx != nil && ctx.Err() != nil:
+	case ctx.Err() != nil:
 		return true
 	}
 	return l.IsValid() && !l.IsUnspecified() && l.Unmap().Is4() != r.Unmap().Is4()
@@ -308,9 +314,6 @@ func netOnly(ctx context.Context, network string, laddr, raddr netip.AddrPort) b
 // whose socket is made, and Control called, before it fails, as for a ctx
 // already ended (see netOnly).
 func (d *PairDialer) deadlinePassed(ctx context.Context) bool {
-	if ctx == nil {
-		return false
-	}
 	now := time.Now()
 	ctxDeadline, _ := ctx.Deadline()
 	dl := earliestDeadline(now, d.Timeout, d.Deadline, ctxDeadline)
@@ -323,9 +326,6 @@ func (d *PairDialer) deadlinePassed(ctx context.Context) bool {
 // raddr is the caller's address, zone and all; an error that names no source
 // names laddr, as net.Dialer's do (":0" for the zero AddrPort).
 func (d *PairDialer) dialAddrPort(ctx context.Context, network, base string, laddr, raddr netip.AddrPort) (net.Conn, error) {
-	if ctx == nil {
-		panic("nil context")
-	}
 	dl := *d
 	switch {
 	case laddr == netip.AddrPort{}:
