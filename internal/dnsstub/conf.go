@@ -103,7 +103,10 @@ func ParseConfig(r io.Reader) (*Config, error) {
 			}
 		case "domain":
 			if len(f) > 1 {
-				c.Search = []string{svcb.CanonicalName(f[1])}
+				c.Search = nil // "domain ." names the root: no suffix, as for search
+				if s := svcb.CanonicalName(f[1]); s != "." {
+					c.Search = []string{s}
+				}
 			}
 		case "search":
 			c.Search = nil
