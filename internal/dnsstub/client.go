@@ -86,7 +86,7 @@ func (c *Client) Exchange(ctx context.Context, name string, typ dnsmessage.Type)
 	servers := c.Config.Servers
 	first := 0
 	if c.Config.Rotate && len(servers) > 0 {
-		first = int(c.next.Add(1)-1) % len(servers)
+		first = int((c.next.Add(1) - 1) % uint32(len(servers))) // in uint32: an int is 32 bits on 386 and arm
 	}
 	var lastErr error = &net.DNSError{Err: "no DNS servers", Name: name}
 	for range max(c.Config.Attempts, 1) {
