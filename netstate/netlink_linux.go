@@ -42,8 +42,8 @@ type linuxBackend struct {
 	routerList []routerKey               // the same, as dump last saw them; used by dump only
 	refused    refusedDumps              // the optional dumps the kernel refused; used by dump only
 
-	events routeEvents       // the route events since the last rebuild started: fed by read, taken by update
-	shared map[aliasKey]bool // the keys of more than one kernel route in the last dump (see sharedAliases); used by dump and update only
+	events routeEvents // the route events since the last rebuild started: fed by read, taken by update
+	index  routeIndex  // what the last dump tells route events are applied with; used by dump and update only
 }
 
 // newBackend returns the rtnetlink backend, or, when rtnetlink is refused (and
@@ -91,21 +91,27 @@ func (b *linuxBackend) close() error {
 }
 
 // dumpRequests are the dumps a snapshot is built from: links first, so addresses
-// and routes can be named; rules before routes, so the tables are known. A
-// snapshot can do without the optional ones, those with a lost text, which says
-// what it then lacks (a kernel without CONFIG_FIB_RULES has no rules; gVisor
-// serves neither).
+// and routes can be named; rules and nexthop objects before routes, so the
+// tables and the routes' next hops are known. A snapshot can do without the
+// optional ones, those with a lost text, which says what it then lacks (a
+// kernel without CONFIG_FIB_RULES has no rules; gVisor serves neither rules
+// nor neighbours). A kernel before 5.3 refuses the nexthop objects' dump and
+// has none: it loses nothing.
 var dumpRequests = [...]struct {
 	typ  netlink.HeaderType
-	size int // of the request's fixed header (ifinfomsg, ifaddrmsg, fib_rule_hdr, rtmsg)
+	size int // of the request's fixed header (ifinfomsg, ifaddrmsg, fib_rule_hdr, nhmsg, rtmsg, ndmsg)
 	name string
 	lost string // what a snapshot lacks without this dump; empty: it cannot do without
+	// quiet: the kernels that refuse this dump lack what it shows, so a
+	// refusal is only logged at debug level.
+	quiet bool
 }{
-	{unix.RTM_GETLINK, unix.SizeofIfInfomsg, "links", ""},
-	{unix.RTM_GETADDR, unix.SizeofIfAddrmsg, "addresses", ""},
-	{unix.RTM_GETRULE, unix.SizeofRtMsg, "rules", "policy routing: every destination is looked up in the main table"},
-	{unix.RTM_GETROUTE, unix.SizeofRtMsg, "routes", ""},
-	{unix.RTM_GETNEIGH, unix.SizeofNdMsg, "neighbours", "the default routers' neighbour states"},
+	{unix.RTM_GETLINK, unix.SizeofIfInfomsg, "links", "", false},
+	{unix.RTM_GETADDR, unix.SizeofIfAddrmsg, "addresses", "", false},
+	{unix.RTM_GETRULE, unix.SizeofRtMsg, "rules", "policy routing: every destination is looked up in the main table", false},
+	{unix.RTM_GETNEXTHOP, unix.SizeofNhmsg, "nexthop objects", "the next hops of routes that use a nexthop object (nexthop_compat_mode 0)", true},
+	{unix.RTM_GETROUTE, unix.SizeofRtMsg, "routes", "", false},
+	{unix.RTM_GETNEIGH, unix.SizeofNdMsg, "neighbours", "the default routers' neighbour states", false},
 }
 
 // refusedDumps marks the optional dumps (by their index in dumpRequests) that
@@ -182,18 +188,22 @@ func (b *linuxBackend) dumpOnce() (*Snapshot, bool, error) {
 	msgs, interrupted, err := dumpAll(b.dumpc, &b.refused)
 	for i, r := range dumpRequests {
 		if b.refused[i] && !before[i] {
-			b.log.Warn("rtnetlink refuses to dump the "+r.name+"; going on without them",
+			level := zap.WarnLevel
+			if r.quiet {
+				level = zap.DebugLevel
+			}
+			b.log.Log(level, "rtnetlink refuses to dump the "+r.name+"; going on without them",
 				zap.String("lost", r.lost))
 		}
 	}
 	if err != nil {
 		return nil, false, err
 	}
-	s, shared, err := buildSnapshot(msgs, time.Now())
+	s, index, err := buildSnapshot(msgs, time.Now())
 	if err != nil {
 		b.log.Debug("skipped undecodable netlink messages", zap.Error(err))
 	}
-	b.shared = shared
+	b.index = index
 	s.PREF64s = b.ra.current(s, time.Now())
 	return s, b.watchRouters(s) || interrupted, nil
 }

@@ -71,17 +71,19 @@ func nlmsgAlign(n int) int { return (n + unix.NLMSG_ALIGNTO - 1) &^ (unix.NLMSG_
 
 // dumpMessages is a dump's messages, decoded by kind but for the routes: a
 // router holds 100,000 of them and more, so snapshot decodes each route
-// message only as it converts it, once the links and rules are known.
+// message only as it converts it, once the links, rules and nexthop objects
+// are known.
 type dumpMessages struct {
-	links  []rtnetlink.LinkMessage
-	addrs  []rtnetlink.AddressMessage
-	routes []netlink.Message // RTM_NEWROUTE, as received
-	rules  []rtnetlink.RuleMessage
-	neighs []rtnetlink.NeighMessage
+	links    []rtnetlink.LinkMessage
+	addrs    []rtnetlink.AddressMessage
+	routes   []netlink.Message // RTM_NEWROUTE, as received
+	rules    []rtnetlink.RuleMessage
+	neighs   []rtnetlink.NeighMessage
+	nexthops map[uint32]nexthopObject // by id; nil without any
 }
 
-// decode adds m to the dump if it is a link, address, route, rule or
-// neighbour message. rtnetlink's decoders run on bytes from outside the
+// decode adds m to the dump if it is a link, address, route, rule,
+// neighbour or nexthop object message. rtnetlink's decoders run on bytes from outside the
 // process; a panic in one of them is turned into an error for that message.
 func (d *dumpMessages) decode(m netlink.Message) (err error) {
 	defer recoverDecode(m, &err)
@@ -108,6 +110,14 @@ func (d *dumpMessages) decode(m netlink.Message) (err error) {
 		if err = n.UnmarshalBinary(m.Data); err == nil {
 			d.neighs = append(d.neighs, n)
 		}
+	case unix.RTM_NEWNEXTHOP:
+		var o nexthopObject
+		if o, err = parseNexthop(m.Data); err == nil {
+			if d.nexthops == nil {
+				d.nexthops = make(map[uint32]nexthopObject)
+			}
+			d.nexthops[o.id] = o
+		}
 	}
 	if err != nil {
 		err = fmt.Errorf("netstate: decoding message type %d: %w", m.Header.Type, err)
@@ -133,19 +143,27 @@ func decodeRoute(m netlink.Message, r *rtnetlink.RouteMessage) (err error) {
 }
 
 // parseDump builds a Snapshot, taken at taken, from the messages of link,
-// address, route, rule and neighbour dumps. Messages that do not decode are skipped and
+// address, route, rule, neighbour and nexthop object dumps. Messages that do not decode are skipped and
 // reported in the error, which is nil when all decoded; the snapshot is never nil.
 func parseDump(msgs []netlink.Message, taken time.Time) (*Snapshot, error) {
 	s, _, err := buildSnapshot(msgs, taken)
 	return s, err
 }
 
-// buildSnapshot is parseDump that also returns the keys of more than one
-// kernel route in the dump (see sharedAliases).
-func buildSnapshot(msgs []netlink.Message, taken time.Time) (*Snapshot, map[aliasKey]bool, error) {
+// buildSnapshot is parseDump that also returns what route events are
+// applied with: the keys of more than one kernel route in the dump (see
+// sharedAliases) and the nexthop objects.
+func buildSnapshot(msgs []netlink.Message, taken time.Time) (*Snapshot, routeIndex, error) {
 	d, err := decodeDump(msgs)
-	s, shared, rerr := d.snapshot(taken)
-	return s, shared, errors.Join(err, rerr)
+	s, idx, rerr := d.snapshot(taken)
+	return s, idx, errors.Join(err, rerr)
+}
+
+// routeIndex is what a dump tells, besides its snapshot, that route events
+// are applied with (see routeevents_linux.go).
+type routeIndex struct {
+	shared   map[aliasKey]bool // the keys of more than one kernel route (see sharedAliases); nil on most hosts
+	nexthops nexthops          // the next hops of the nexthop objects; nil without any
 }
 
 // decodeDump decodes the messages of a dump but for the routes (see
@@ -172,9 +190,10 @@ func decodeDump(msgs []netlink.Message) (*dumpMessages, error) {
 }
 
 // snapshot builds the Snapshot of the decoded messages, and finds the keys of
-// more than one kernel route (see sharedAliases). Route messages that do not
-// decode are skipped and reported in the error.
-func (d *dumpMessages) snapshot(taken time.Time) (*Snapshot, map[aliasKey]bool, error) {
+// more than one kernel route (see sharedAliases) and the next hops of the
+// nexthop objects. Route messages that do not decode are skipped and
+// reported in the error.
+func (d *dumpMessages) snapshot(taken time.Time) (*Snapshot, routeIndex, error) {
 	s := &Snapshot{Taken: taken}
 	for _, l := range d.links {
 		s.Links = append(s.Links, linkOf(l))
@@ -194,19 +213,23 @@ func (d *dumpMessages) snapshot(taken time.Time) (*Snapshot, map[aliasKey]bool, 
 			s.Rules = append(s.Rules, r)
 		}
 	}
-	shared, err := s.addRoutes(d.routes)
+	nhs := resolveNexthops(d.nexthops)
+	shared, err := s.addRoutes(d.routes, nhs)
 	slices.SortFunc(s.Routes, compareRoutes)
 	s.Gateway4, s.Gateway6 = s.defaultGateway(false), s.defaultGateway(true)
 	s.Neighbors = s.routerNeighbors(d.neighs)
-	return s, shared, err
+	return s, routeIndex{shared: shared, nexthops: nhs}, err
 }
 
 // addRoutes sets s.Routes to the routes of the route messages msgs, of the
 // tables s's rules look up, in their order, and finds the keys of more than
-// one kernel route. Each message is decoded only as it is converted, into the
-// same RouteMessage: a full table is never held decoded. Messages that do not
-// decode are skipped and reported in the error.
-func (s *Snapshot) addRoutes(msgs []netlink.Message) (map[aliasKey]bool, error) {
+// one kernel route. A route of a nexthop object that shows no next hop gets
+// the object's, from nhs; one of an object nhs lacks (made while the dump
+// ran: its event makes the host be dumped again) keeps none. Each message is
+// decoded only as it is converted, into the same RouteMessage: a full table
+// is never held decoded. Messages that do not decode are skipped and
+// reported in the error.
+func (s *Snapshot) addRoutes(msgs []netlink.Message, nhs nexthops) (map[aliasKey]bool, error) {
 	var (
 		tables = s.lookupTables()
 		shared sharedAliases
@@ -224,8 +247,9 @@ func (s *Snapshot) addRoutes(msgs []netlink.Message) (map[aliasKey]bool, error) 
 			continue
 		}
 		from := routeFrom(m.Data)
+		hops, _ := nhs.of(m.Data, &r)
 		shared.add(&r, from, tables)
-		s.Routes = s.appendRoutes(s.Routes, r, from, tables)
+		s.Routes = s.appendRoutes(s.Routes, r, from, hops, tables)
 	}
 	switch {
 	case len(s.Routes) == 0:

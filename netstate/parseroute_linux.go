@@ -164,8 +164,9 @@ func routeFrom(data []byte) netip.Prefix {
 
 // appendRoutes appends the routes of message m, for the sources in from (all
 // when invalid), to out, one per next hop, if m is a unicast or reject route of
-// one of tables and not a cached clone.
-func (s *Snapshot) appendRoutes(out []Route, m rtnetlink.RouteMessage, from netip.Prefix, tables map[uint32]bool) []Route {
+// one of tables and not a cached clone. hops, when not nil, are the next hops
+// of m's nexthop object, which m does not show (see nexthops.of).
+func (s *Snapshot) appendRoutes(out []Route, m rtnetlink.RouteMessage, from netip.Prefix, hops []routeHop, tables map[uint32]bool) []Route {
 	a := m.Attributes
 	table := uint32(m.Table)
 	if a.Table != 0 {
@@ -187,6 +188,14 @@ func (s *Snapshot) appendRoutes(out []Route, m rtnetlink.RouteMessage, from neti
 	}
 	if src, ok := netipAddr(a.Src); ok && src.Is6() == is6 {
 		r.Src = src
+	}
+	if hops != nil {
+		for _, h := range hops {
+			r.Index = h.index
+			r.Gateway = s.zoned(h.gateway, r.Index)
+			out = append(out, r)
+		}
+		return out
 	}
 	if len(a.Multipath) == 0 {
 		r.Gateway = s.gateway(a.Gateway, a.Via, r.Index)
@@ -239,6 +248,12 @@ func (s *Snapshot) gateway(gw []byte, via *rtnetlink.RouteVia, index int) netip.
 	if !ok {
 		return netip.Addr{}
 	}
+	return s.zoned(ip, index)
+}
+
+// zoned returns gateway ip on interface index: a link-local one with the
+// interface as its zone.
+func (s *Snapshot) zoned(ip netip.Addr, index int) netip.Addr {
 	if ip.Is6() && ip.IsLinkLocalUnicast() {
 		ip = ip.WithZone(s.zoneFor(index))
 	}

@@ -53,6 +53,7 @@ func wholeTableSnapshot(msgs []netlink.Message, taken time.Time) (*Snapshot, map
 		others []netlink.Message
 		routes []rtnetlink.RouteMessage
 		from   []netip.Prefix
+		data   [][]byte
 	)
 	for _, m := range msgs {
 		if m.Header.Type != unix.RTM_NEWROUTE {
@@ -62,14 +63,16 @@ func wholeTableSnapshot(msgs []netlink.Message, taken time.Time) (*Snapshot, map
 		if r, ok := unmarshalRoute(m.Data); ok {
 			routes = append(routes, r)
 			from = append(from, routeFrom(m.Data))
+			data = append(data, m.Data)
 		}
 	}
 	d, _ := decodeDump(others)
-	s, _, _ := buildSnapshot(others, taken)
+	s, idx, _ := buildSnapshot(others, taken)
 	tables := s.lookupTables()
 	s.Routes = nil
 	for i, r := range routes {
-		s.Routes = s.appendRoutes(s.Routes, r, from[i], tables)
+		hops, _ := idx.nexthops.of(data[i], &r)
+		s.Routes = s.appendRoutes(s.Routes, r, from[i], hops, tables)
 	}
 	slices.SortFunc(s.Routes, compareRoutes)
 	s.Gateway4, s.Gateway6 = s.defaultGateway(false), s.defaultGateway(true)
@@ -118,7 +121,8 @@ func checkSameAsWholeTable(t *testing.T, msgs []netlink.Message) {
 	t.Helper()
 	taken := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	want, wantShared := wholeTableSnapshot(msgs, taken)
-	got, gotShared, _ := buildSnapshot(msgs, taken)
+	got, gotIndex, _ := buildSnapshot(msgs, taken)
+	gotShared := gotIndex.shared
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("snapshot differs from the whole-table decode's")
 		diffRoutes(t, got.Routes, want.Routes)
@@ -177,9 +181,6 @@ func withRouteHeader(m netlink.Message, i int, v byte) netlink.Message {
 	m.Data[i] = v
 	return m
 }
-
-// rtaNHID is RTA_NH_ID, the id of a route's nexthop object (Linux 5.3).
-const rtaNHID = 30
 
 // syntheticRoutes are route messages of every kind the conversion tells
 // apart, on the recorded multihomed host (v0 is 100, v1 101; rules select

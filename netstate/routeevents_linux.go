@@ -192,7 +192,7 @@ func (c *routeChanges) apply(m netlink.Message) bool {
 	if k.span.dst.Bits() == 0 || r.Tos != 0 || c.shared[k] {
 		return false
 	}
-	routes := c.cur.appendRoutes(nil, r, from, c.tables)
+	routes := c.cur.appendRoutes(nil, r, from, nil, c.tables)
 	if m.Header.Type == unix.RTM_NEWROUTE && (len(routes) == 0 || m.Header.Flags&netlink.Append != 0) {
 		// A route of a type a Snapshot leaves out (local, anycast...) may
 		// now share its key with one it keeps, and an appended route shares
@@ -287,7 +287,7 @@ func (c *routeChanges) routes() []Route {
 // result shares all but its routes, addresses and PREF64s with cur; the
 // addresses' lifetimes are those left at now.
 func (b *linuxBackend) applyRoutes(cur *Snapshot, msgs []netlink.Message, now time.Time) (*Snapshot, bool) {
-	c := newRouteChanges(cur, b.shared)
+	c := newRouteChanges(cur, b.index.shared)
 	for _, m := range msgs {
 		if !c.apply(m) {
 			return nil, false
