@@ -127,7 +127,9 @@ func eventKey(m netlink.Message, routers routerSet) (key, state string, ok bool)
 }
 
 // routeKey is eventKey for route messages: everything but the expiry (which RAs
-// refresh) and the router preference (its state) identifies the route.
+// refresh) and the router preference (its state) identifies the route. Its
+// nexthop object counts: with nexthop_compat_mode 0 a route moved to another
+// object shows nothing else that changed.
 func routeKey(data []byte) (key, state string, ok bool) {
 	var r rtnetlink.RouteMessage
 	if r.UnmarshalBinary(data) != nil {
@@ -149,6 +151,7 @@ func routeKey(data []byte) (key, state string, ok bool) {
 	if a.Pref != nil { // an RA may change it
 		pref = fmt.Sprint(*a.Pref)
 	}
+	nhid, _ := routeNHID(data)
 	return fmt.Sprint("route", r.Family, table, r.Type, a.Dst, r.DstLength, routeFrom(data), a.Priority, r.Tos,
-		a.OutIface, a.Gateway, a.Via, a.Src, mp), pref, true
+		a.OutIface, a.Gateway, a.Via, a.Src, mp, nhid), pref, true
 }

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os/exec"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -100,6 +101,41 @@ func TestNexthopCompatModesLiveChild(t *testing.T) {
 		t.Errorf("with nexthop_compat_mode=1: gateways %v %v, want %v %v (of the objects)", want.Gateway4, want.Gateway6, w4, w6)
 	}
 	t.Logf("%d routes; gateways %v %v", len(want.Routes), want.Gateway4, want.Gateway6)
+}
+
+// nexthopEventSteps are ip commands after each of which, with
+// nexthop_compat_mode=0, a Monitor's snapshot must be the kernel's dump: the
+// route events show the routes' nexthop ids alone.
+var nexthopEventSteps = []string{
+	"nexthop add id 7 via 192.0.2.1 dev v0",
+	"nexthop add id 8 via 198.51.100.1 dev v1",
+	"nexthop add id 9 group 7/8",
+	"-6 nexthop add id 17 via fe80::1 dev v0",
+	"route add 10.8.0.0/16 nhid 7",
+	"route add 10.9.0.0/16 nhid 9",
+	"route replace 10.8.0.0/16 nhid 8",
+	"route replace 10.8.0.0/16 nhid 9",
+	"route add 10.10.0.0/16 nhid 7 table 101",
+	"-6 route add 2001:db8:8::/48 nhid 17",
+	"route del 10.8.0.0/16",
+	"-6 route del 2001:db8:8::/48",
+	"route replace default nhid 8",
+	"route add 10.99.0.0/16 via 192.0.2.1",
+}
+
+// TestRouteEventsNexthopCompatOffLive checks, in a namespace of its own with
+// nexthop_compat_mode=0 (root only), that a Monitor follows routes that use
+// nexthop objects: added, replaced by another object, deleted.
+func TestRouteEventsNexthopCompatOffLive(t *testing.T) {
+	host := append(slices.Clone(routeChangeHost), []string{"sysctl", "-qw", "net.ipv4.nexthop_compat_mode=0"})
+	isolate.Run(t, "^TestRouteEventsNexthopCompatOffLiveChild$", isolate.Options{NewNetNS: true, Commands: host})
+}
+
+func TestRouteEventsNexthopCompatOffLiveChild(t *testing.T) {
+	if o := isolate.Current(); !o.NewNetNS || o.NoNetlink {
+		t.Skip("only in the child of TestRouteEventsNexthopCompatOffLive")
+	}
+	followKernel(t, nexthopEventSteps)
 }
 
 // runKinds runs the ip commands cmds; one the kernel refuses (an option it

@@ -28,9 +28,12 @@ import (
 // some of them. What that model cannot tell makes the rebuild dump the host:
 // an event lost (ENOBUFS) or not received (events stopped), any event but a
 // route's, a change of a default route (gateways and routers follow from
-// them), an IPv4 route with a TOS (not kept in a Route), and two kernel routes
+// them), an IPv4 route with a TOS (not kept in a Route), two kernel routes
 // with the same identity (ip route append or prepend: which one a replace
-// replaces is the kernel's secret).
+// replaces is the kernel's secret), and a route of a nexthop object the last
+// dump did not show, when the event shows its id alone (nexthop_compat_mode
+// 0). The objects of the last dump are current while only route events came:
+// any change of an object is an event that makes the rebuild dump the host.
 
 // maxRouteEvents bounds the route events kept for one rebuild; past it the
 // rebuild dumps the host, which is then cheaper anyway.
@@ -169,12 +172,12 @@ func (a *sharedAliases) add(m *rtnetlink.RouteMessage, from netip.Prefix, tables
 type routeChanges struct {
 	cur    *Snapshot
 	tables map[uint32]bool
-	shared map[aliasKey]bool
+	index  routeIndex // of the last dump
 	spans  map[spanKey][]Route
 }
 
-func newRouteChanges(cur *Snapshot, shared map[aliasKey]bool) *routeChanges {
-	return &routeChanges{cur: cur, tables: cur.lookupTables(), shared: shared, spans: map[spanKey][]Route{}}
+func newRouteChanges(cur *Snapshot, index routeIndex) *routeChanges {
+	return &routeChanges{cur: cur, tables: cur.lookupTables(), index: index, spans: map[spanKey][]Route{}}
 }
 
 // apply applies one route event. It reports false when the event is one the
@@ -189,10 +192,14 @@ func (c *routeChanges) apply(m netlink.Message) bool {
 	if !ok {
 		return true // a route a Snapshot does not keep
 	}
-	if k.span.dst.Bits() == 0 || r.Tos != 0 || c.shared[k] {
+	if k.span.dst.Bits() == 0 || r.Tos != 0 || c.index.shared[k] {
 		return false
 	}
-	routes := c.cur.appendRoutes(nil, r, from, nil, c.tables)
+	hops, known := c.index.nexthops.of(m.Data, &r)
+	if !known {
+		return false
+	}
+	routes := c.cur.appendRoutes(nil, r, from, hops, c.tables)
 	if m.Header.Type == unix.RTM_NEWROUTE && (len(routes) == 0 || m.Header.Flags&netlink.Append != 0) {
 		// A route of a type a Snapshot leaves out (local, anycast...) may
 		// now share its key with one it keeps, and an appended route shares
@@ -287,7 +294,7 @@ func (c *routeChanges) routes() []Route {
 // result shares all but its routes, addresses and PREF64s with cur; the
 // addresses' lifetimes are those left at now.
 func (b *linuxBackend) applyRoutes(cur *Snapshot, msgs []netlink.Message, now time.Time) (*Snapshot, bool) {
-	c := newRouteChanges(cur, b.index.shared)
+	c := newRouteChanges(cur, b.index)
 	for _, m := range msgs {
 		if !c.apply(m) {
 			return nil, false
