@@ -46,25 +46,30 @@
 //
 // # Linux
 //
-// New dumps links, addresses, policy rules, routes and neighbours through
-// rtnetlink and joins the multicast groups of links, IPv4/IPv6 addresses, routes,
-// rules and neighbours. Events that repeat the last known state of the same
-// object (or concern the local table, cached routes, or neighbours that are not
-// default routers) are dropped; the rest wake a debounced rebuild (see
-// [WithDebounce]): the first change after a quiet period is published within a
-// few milliseconds, a burst costs at most one rebuild per debounce interval, and
-// a rebuild that finds nothing changed publishes nothing. When only routes
-// changed, the rebuild applies their events to the current snapshot instead
-// of dumping the host again (a router's table of 100,000 routes costs a dump
-// of hundreds of milliseconds). A lost event (socket overrun) forces a
-// rebuild from a dump. If the kernel refuses the group subscription, or the
-// event socket fails, the Monitor logs it and polls instead ([WithPollInterval]).
-// Routes are those of the main table and of every table a lookup rule selects;
-// rules that need more than the addresses to match (oif, uid, ports...) are
-// kept as RuleOther, not evaluated (their tables' routes are not read; RouteFor
-// asks the kernel, which applies them), and firewall-mark and iif rules are
-// read for a plain socket's traffic: mark 0, in by lo (wg-quick's "not fwmark
-// M lookup T" selects T for all).
+// New dumps links, addresses, policy rules, nexthop objects, routes and
+// neighbours through rtnetlink and joins the multicast groups of links,
+// IPv4/IPv6 addresses, routes, rules, nexthop objects and neighbours. Events
+// that repeat the last known state of the same object (or concern the local
+// table, cached routes, or neighbours that are not default routers) are
+// dropped; the rest wake a debounced rebuild (see [WithDebounce]): the first
+// change after a quiet period is published within a few milliseconds, a burst
+// costs at most one rebuild per debounce interval, and a rebuild that finds
+// nothing changed publishes nothing. When only routes changed, the rebuild
+// applies their events to the current snapshot instead of dumping the host
+// again (a router's table of 100,000 routes costs a dump of hundreds of
+// milliseconds). A lost event (socket overrun) forces a rebuild from a dump. If
+// the kernel refuses the group subscription, or the event socket fails, the
+// Monitor logs it and polls instead ([WithPollInterval]). A route that uses a
+// nexthop object ("ip route add default nhid 20", as FRR installs routes) has
+// the object's next hops, or its group's members', also where the kernel shows
+// only the object's id (nexthop_compat_mode 0); a kernel before 5.3, which has
+// no such objects, refuses their dump, and is read as before. Routes are those
+// of the main table and of every table a lookup rule selects; rules that need
+// more than the addresses to match (oif, uid, ports...) are kept as RuleOther,
+// not evaluated (their tables' routes are not read; RouteFor asks the kernel,
+// which applies them), and firewall-mark and iif rules are read for a plain
+// socket's traffic: mark 0, in by lo (wg-quick's "not fwmark M lookup T"
+// selects T for all).
 //
 // Where rtnetlink is refused (a seccomp filter, or systemd's
 // RestrictAddressFamilies without AF_NETLINK, makes socket(AF_NETLINK) fail),
