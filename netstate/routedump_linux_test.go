@@ -182,9 +182,9 @@ func withRouteHeader(m netlink.Message, i int, v byte) netlink.Message {
 	return m
 }
 
-// syntheticRoutes are route messages of every kind the conversion tells
-// apart, on the recorded multihomed host (v0 is 100, v1 101; rules select
-// tables 254 and 101).
+// syntheticRoutes are route messages (and nexthop objects) of every kind the
+// conversion tells apart, on the recorded multihomed host (v0 is 100, v1 101;
+// rules select tables 254 and 101).
 func syntheticRoutes(t *testing.T) []netlink.Message {
 	u32 := func(v uint32) []byte { return binary.NativeEndian.AppendUint32(nil, v) }
 	nhID := func(m netlink.Message, id uint32) netlink.Message { return withRouteAttr(m, rtaNHID, u32(id)) }
@@ -269,6 +269,10 @@ func syntheticRoutes(t *testing.T) []netlink.Message {
 		netlink.Message{Header: netlink.Header{Type: unix.RTM_NEWROUTE},
 			Data: []byte{unix.AF_INET, 0, 0, 0, mainTable, unix.RTPROT_STATIC, unix.RT_SCOPE_UNIVERSE, unix.RTN_UNREACHABLE, 0, 0, 0, 0}},
 		netlink.Message{Header: netlink.Header{Type: unix.RTM_NEWROUTE}},
+		// The object of the route of 10.16.2.0/24 above, and a group of it.
+		nhMessage(nhMsg(unix.AF_INET, nla{unix.NHA_ID, u32(8)}, nla{unix.NHA_OIF, u32(101)}, nla{unix.NHA_GATEWAY, []byte{198, 51, 100, 1}})),
+		nhMessage(nhMsg(0, nla{unix.NHA_ID, u32(18)}, nla{unix.NHA_GROUP, nhGroupOf(8)})),
+		nhID(rt{dst: "10.16.3.0/24"}.msg(t), 18),
 	)
 	return out
 }
