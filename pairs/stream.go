@@ -264,12 +264,46 @@ func (st *Stream) askAddrs(ctx context.Context, name string) {
 		return
 	}
 	st.asked[key] = true
+	if st.fam.v6 && st.fam.v4 && st.sel.stub.local(name, time.Now()) {
+		// The system answers for the name itself (the hosts file,
+		// localhost): no Resolution Delay to keep between the families,
+		// and one lookup costs half of two.
+		st.running += 2
+		st.wg.Go(func() { st.lookupBoth(ctx, name) })
+		return
+	}
 	for _, is6 := range []bool{true, false} {
 		if (is6 && !st.fam.v6) || (!is6 && !st.fam.v4) {
 			continue
 		}
 		st.running++
 		st.wg.Go(func() { st.lookupAddrs(ctx, name, is6) })
+	}
+}
+
+// lookupBoth looks name up for both families at once and adds the answers as
+// lookupAddrs would each.
+func (st *Stream) lookupBoth(ctx context.Context, name string) {
+	addrs, err := st.lookup(ctx, "ip", name)
+	var v6, v4 []netip.Addr
+	for _, a := range addrs {
+		if a.Is4() || a.Is4In6() {
+			v4 = append(v4, a.Unmap())
+		} else {
+			v6 = append(v6, a)
+		}
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for _, is6 := range []bool{true, false} {
+		as, ferr := v4, err
+		if is6 {
+			as = v6
+		}
+		if ferr == nil && len(as) == 0 {
+			ferr = &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
+		}
+		st.addAddrs(ctx, name, is6, as, ferr)
 	}
 }
 
@@ -282,6 +316,11 @@ func (st *Stream) lookupAddrs(ctx context.Context, name string, is6 bool) {
 	addrs, err := st.lookup(ctx, network, name)
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	st.addAddrs(ctx, name, is6, addrs, err)
+}
+
+// addAddrs adds the answer of name's lookup for one family. st.mu is held.
+func (st *Stream) addAddrs(ctx context.Context, name string, is6 bool, addrs []netip.Addr, err error) {
 	st.running--
 	failed := err != nil && !isNotFound(err)
 	st.ans.SetAddrs(name, is6, failed, addrs)
