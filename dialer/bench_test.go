@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -53,6 +54,37 @@ func BenchmarkDial(b *testing.B) {
 	// share of the overhead that comes from the bind itself.
 	b.Run("netdialer-bound", func(b *testing.B) {
 		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)}, Control: bindNoPort}
+		benchDial(b, d.DialContext, addr)
+	})
+}
+
+// BenchmarkDialLocalhost compares PairDialer's and net.Dialer's dials to
+// "localhost:PORT", a name the system answers for without DNS (the hosts
+// file), as sidecars and local databases are dialed. The listener takes both
+// families, wherever the hosts file puts localhost.
+func BenchmarkDialLocalhost(b *testing.B) {
+	ln, err := net.Listen("tcp", "[::]:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	})
+	defer func() { ln.Close(); wg.Wait() }()
+	addr := net.JoinHostPort("localhost", strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
+	b.Run("pairdialer", func(b *testing.B) {
+		d := &dialer.PairDialer{Selector: newSelector(b)}
+		benchDial(b, d.DialContext, addr)
+	})
+	b.Run("netdialer", func(b *testing.B) {
+		d := &net.Dialer{}
 		benchDial(b, d.DialContext, addr)
 	})
 }
