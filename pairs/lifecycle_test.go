@@ -604,12 +604,12 @@ func TestDeprecatedLeavesFirst(t *testing.T) {
 // remembered or not.
 func TestStickyEmptyRanking(t *testing.T) {
 	var st sticky
-	if got := st.prefer("tcp|server.test", nil, DefaultIPv6Bias); len(got) != 0 {
+	if got := st.prefer(stickyID{network: "tcp", host: "server.test"}, nil, DefaultIPv6Bias); len(got) != 0 {
 		t.Fatalf("prefer(nil) = %v", got)
 	}
 	p := Pair{Src: netip.MustParseAddrPort("[2001:db8:1::10]:0"), Dst: netip.MustParseAddrPort("[2001:db8:2::1]:443")}
-	st.apply("tcp|server.test", []Pair{p}, DefaultIPv6Bias)
-	if got := st.prefer("tcp|server.test", nil, DefaultIPv6Bias); len(got) != 0 {
+	st.apply(stickyID{network: "tcp", host: "server.test"}, []Pair{p}, DefaultIPv6Bias)
+	if got := st.prefer(stickyID{network: "tcp", host: "server.test"}, nil, DefaultIPv6Bias); len(got) != 0 {
 		t.Errorf("prefer(nil) with an incumbent = %v", got)
 	}
 }

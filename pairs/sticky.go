@@ -32,7 +32,7 @@ const (
 // sticky remembers the first pair of recent queries. Its zero value is ready.
 type sticky struct {
 	mu    sync.Mutex
-	first map[string]stickyPair
+	first map[stickyID]stickyPair
 }
 
 // stickyPair is a query's first pair; displaced is the first pair before it,
@@ -49,21 +49,24 @@ type pairID struct{ src, dst netip.Addr }
 // is reports whether p is the pair x names.
 func (x pairID) is(p *Pair) bool { return p.Src.Addr() == x.src && p.Dst.Addr() == x.dst }
 
-// stickyKey names a query for the hysteresis: its network and host (ports share
-// the paths), and its local address when it has one (a dial pinned to a
-// source says nothing of which path is best for the others).
-func stickyKey(q Query) string {
-	k := q.Network + "|" + strings.ToLower(q.Host)
-	if q.Local.Addr().IsValid() {
-		k += "|" + q.Local.Addr().String()
-	}
-	return k
+// stickyID names a query for the hysteresis: its network and host (ports
+// share the paths), and its local address when it has one (a dial pinned to a
+// source says nothing of which path is best for the others). A struct, not a
+// string built per dial: making it allocates nothing.
+type stickyID struct {
+	network, host string // the host in lower case
+	local         netip.Addr
+}
+
+// stickyKey returns q's stickyID.
+func stickyKey(q Query) stickyID {
+	return stickyID{network: q.Network, host: strings.ToLower(q.Host), local: q.Local.Addr()}
 }
 
 // apply returns ranked with the incumbent first pair of key moved back to the
 // front when the pair ranked first does not beat it clearly (see switchWorth),
 // and remembers the first pair. bias is the ranking's IPv6 bias.
-func (st *sticky) apply(key string, ranked []Pair, bias time.Duration) []Pair {
+func (st *sticky) apply(key stickyID, ranked []Pair, bias time.Duration) []Pair {
 	if len(ranked) == 0 {
 		return ranked
 	}
@@ -76,7 +79,7 @@ func (st *sticky) apply(key string, ranked []Pair, bias time.Duration) []Pair {
 
 // prefer is apply without remembering: for a ranking that may not be the
 // query's last (a Stream's, while answers arrive).
-func (st *sticky) prefer(key string, ranked []Pair, bias time.Duration) []Pair {
+func (st *sticky) prefer(key stickyID, ranked []Pair, bias time.Duration) []Pair {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.preferLocked(key, ranked, bias)
@@ -85,7 +88,7 @@ func (st *sticky) prefer(key string, ranked []Pair, bias time.Duration) []Pair {
 
 // remember records p as the first pair of key (the pair a Stream handed out
 // first, from its order ranked).
-func (st *sticky) remember(key string, p *Pair, ranked []Pair) {
+func (st *sticky) remember(key stickyID, p *Pair, ranked []Pair) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.rememberLocked(key, p, ranked)
@@ -93,7 +96,7 @@ func (st *sticky) remember(key string, p *Pair, ranked []Pair) {
 
 // preferLocked moves the incumbent of key to the front of ranked unless the
 // pair ranked first should replace it. st.mu is held.
-func (st *sticky) preferLocked(key string, ranked []Pair, bias time.Duration) {
+func (st *sticky) preferLocked(key stickyID, ranked []Pair, bias time.Duration) {
 	inc, ok := st.first[key]
 	if !ok || len(ranked) == 0 || inc.displaced.is(&ranked[0]) {
 		return // none, or the pair a failure displaced is back first
@@ -113,9 +116,9 @@ const keptFirst = "; kept first: the pair measured faster is not 10ms and a thir
 // forgetting another query when maxSticky are remembered. When p replaces an
 // incumbent that ranked has in a worse tier, p is a stand-in: the incumbent
 // is kept as displaced, to return to. st.mu is held.
-func (st *sticky) rememberLocked(key string, p *Pair, ranked []Pair) {
+func (st *sticky) rememberLocked(key stickyID, p *Pair, ranked []Pair) {
 	if st.first == nil {
-		st.first = make(map[string]stickyPair)
+		st.first = make(map[stickyID]stickyPair)
 	}
 	old, ok := st.first[key]
 	if !ok && len(st.first) >= maxSticky {
