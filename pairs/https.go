@@ -99,3 +99,27 @@ func (s *Selector) httpsLookup(r *net.Resolver) httpsFunc {
 		return c.LookupHTTPS(ctx, host, int(port))
 	}
 }
+
+// How long an HTTPS answer is waited for once the address answers are in.
+// The HTTPS query goes to the same servers at the same moment as the A and
+// AAAA queries, and a resolver that answers them answers it in about the
+// same time: twice the time the first address answer took leaves room for
+// a recursive resolver's extra round trips (its cache held the A record, not
+// the HTTPS one), with httpsGraceMin for an address answer from a cache in
+// a millisecond, when the HTTPS one still needs the authoritative servers
+// (a few hundred milliseconds at most, over the Internet). Beyond
+// httpsGraceMax (the draft's recommended maximum Connection Attempt Delay) a
+// dial would wait longer for a record than it gives an attempt: an answer
+// that late is no answer. A resolver, home router or firewall that drops
+// HTTPS queries would otherwise hold an ECH dial for the stub resolver's
+// whole timeout (5 s times 2 attempts with resolv.conf's defaults).
+const (
+	httpsGraceMin = 250 * time.Millisecond
+	httpsGraceMax = 2 * time.Second
+)
+
+// httpsGrace returns how long after the first address answer, which took
+// took, the HTTPS answer is waited for (see httpsGraceMin).
+func httpsGrace(took time.Duration) time.Duration {
+	return min(max(2*took, httpsGraceMin), httpsGraceMax)
+}

@@ -61,9 +61,17 @@ type Stream struct {
 	// many of order are not: Next, Peek and Left do not scan what is taken
 	// (a name may have thousands of addresses).
 	skip, left int
-	changed    chan struct{} // closed, and replaced, at every change
-	svcDone    chan struct{} // closed when the HTTPS answer is in, or none is asked
-	asked      map[string]bool
+	changed    chan struct{}      // closed, and replaced, at every change
+	svcDone    chan struct{}      // closed when the HTTPS answer is in, given up on, or none is asked
+	lctx       context.Context    // the lookups' (and the ranking's)
+	hcancel    context.CancelFunc // ends the HTTPS lookup
+	hrunning   bool               // the HTTPS lookup runs
+	// gaveUp is set when the HTTPS answer is no longer waited for, nor used:
+	// it did not come within the grace after the addresses (httpsGrace,
+	// which grace ends).
+	gaveUp bool
+	grace  *time.Timer
+	asked  map[string]bool
 	// need4 is set once an A answer has an address that a NAT64 could
 	// reach; solicited once the Stream asked the routers for a prefix.
 	need4, solicited bool
@@ -78,7 +86,9 @@ func keyOf(p Pair) pairKey { return pairKey{p.Src, p.Dst} }
 // can start: when there are pairs and the preferred family's answer (IPv6,
 // unless only IPv4 has a default route, with a gateway or not) and, if asked, the
 // HTTPS answer are in; or the Selector's Resolution Delay after the first
-// address arrived; or when every lookup has ended. The lookups go on in the
+// address arrived; or when every lookup has ended. An HTTPS answer that has
+// not come within a grace after the first address (see Service) is given
+// up on: the Stream goes on as with no record. The lookups go on in the
 // background, adding pairs, until they end or Close. For an IP literal or
 // an empty host there is nothing to look up: the Stream holds what Attempts
 // returns. Its errors are those of Attempts.
@@ -178,10 +188,12 @@ func (s *Selector) newStream(q Query, host string, f family) *Stream {
 func (st *Stream) start(ctx context.Context) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	st.began = time.Now()
+	st.began, st.lctx = time.Now(), ctx
 	if st.https != nil {
+		hctx, cancel := context.WithCancel(ctx)
+		st.hcancel, st.hrunning = cancel, true
 		st.running++
-		st.wg.Go(func() { st.lookupHTTPS(ctx) })
+		st.wg.Go(func() { st.lookupHTTPS(hctx) })
 	}
 	st.askAddrs(ctx, st.name)
 	st.untraced = st.running
@@ -350,11 +362,18 @@ func (st *Stream) trace() {
 }
 
 // lookupHTTPS looks the HTTPS records up, adds them, and asks for the
-// addresses of their targets.
+// addresses of their targets; unless the Stream gave up on the answer.
 func (st *Stream) lookupHTTPS(ctx context.Context) {
 	svc, err := st.https(ctx, st.name, st.q.Port)
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	st.hrunning = false
+	if st.grace != nil {
+		st.grace.Stop()
+	}
+	if st.gaveUp {
+		return
+	}
 	st.running--
 	defer close(st.svcDone)
 	if ctx.Err() != nil {
@@ -375,6 +394,36 @@ func (st *Stream) lookupHTTPS(ctx context.Context) {
 	st.update(ctx)
 }
 
+// graceOver ends the wait for the HTTPS answer, the grace after the first
+// address answer (see httpsGrace): the lookup is ended, and the Stream goes
+// on as with no record; an answer that would come later changes nothing.
+func (st *Stream) graceOver() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if !st.hrunning {
+		return
+	}
+	st.hcancel()
+	st.hrunning = false
+	if st.stopWaiting() {
+		st.update(st.lctx)
+	}
+}
+
+// stopWaiting gives up on the HTTPS answer: the answers are those of no
+// record, and the lookup, if it runs on, no longer counts. It reports
+// whether the Stream had not given up yet. st.mu is held.
+func (st *Stream) stopWaiting() bool {
+	if st.gaveUp {
+		return false
+	}
+	st.gaveUp = true
+	st.running--
+	st.ans.SetServices(st.name, nil)
+	close(st.svcDone)
+	return true
+}
+
 // isNotFound reports whether err says the name has no such records.
 func isNotFound(err error) bool {
 	de, ok := err.(*net.DNSError)
@@ -387,6 +436,9 @@ func (st *Stream) update(ctx context.Context) {
 	eps := st.endpoints()
 	if st.first.IsZero() && slices.ContainsFunc(eps, func(e svcb.Endpoint) bool { return st.fam.allows(e.Addr) }) {
 		st.first = time.Now()
+		if st.hrunning {
+			st.grace = time.AfterFunc(httpsGrace(st.first.Sub(st.began)), st.graceOver)
+		}
 	}
 	st.setOrder(st.sel.orderEndpoints(ctx, st.q, eps, st.fam, st.running == 0))
 	st.signal()
@@ -664,6 +716,14 @@ func (st *Stream) Done() bool {
 // were asked; an error for an address no record covers when the query uses
 // ECH and every record offers it (see Query.ECH). It returns early with
 // ctx's error.
+//
+// It waits no longer than a grace after the first address answer: twice the
+// time that answer took, at least 250 ms and at most 2 s. Our DNS is not
+// protected (neither DNSSEC-validated nor encrypted), so an HTTPS lookup that
+// does not answer while its servers answered A or AAAA has failed, and the
+// draft lets a client abort on a failed SVCB resolution only with protected
+// DNS: the Stream then goes on as with no record (no ECH), and an answer that
+// comes later changes nothing.
 func (st *Stream) Service(ctx context.Context, p Pair) (*Service, error) {
 	select {
 	case <-st.svcDone:
@@ -697,6 +757,11 @@ func (st *Stream) Service(ctx context.Context, p Pair) (*Service, error) {
 // Close stops the lookups still running and waits for them. It is
 // idempotent.
 func (st *Stream) Close() {
+	st.mu.Lock()
+	if st.grace != nil {
+		st.grace.Stop()
+	}
+	st.mu.Unlock()
 	st.cancel()
 	st.wg.Wait()
 }
