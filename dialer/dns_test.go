@@ -19,6 +19,7 @@ type fakeDNS struct {
 	pc       net.PacketConn
 	records  map[string][]netip.Addr      // lower-case names with the final dot
 	servfail map[string][]dnsmessage.Type // the same names: the types answered SERVFAIL
+	drop     []dnsmessage.Type            // the types never answered, for every name
 	wg       sync.WaitGroup
 }
 
@@ -30,11 +31,18 @@ func newFakeDNS(records map[string][]netip.Addr) (*fakeDNS, error) {
 // newFailingDNS starts a server for records that answers the queries of the
 // types servfail gives for a name (without the final dot) with SERVFAIL.
 func newFailingDNS(records map[string][]netip.Addr, servfail map[string][]dnsmessage.Type) (*fakeDNS, error) {
+	return newDroppingDNS(records, servfail, nil)
+}
+
+// newDroppingDNS is newFailingDNS that, besides, never answers the queries
+// of the types drop gives (as a home router's DNS proxy or an old firewall
+// that drops HTTPS queries).
+func newDroppingDNS(records map[string][]netip.Addr, servfail map[string][]dnsmessage.Type, drop []dnsmessage.Type) (*fakeDNS, error) {
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	s := &fakeDNS{pc: pc, records: make(map[string][]netip.Addr), servfail: make(map[string][]dnsmessage.Type)}
+	s := &fakeDNS{pc: pc, records: make(map[string][]netip.Addr), servfail: make(map[string][]dnsmessage.Type), drop: drop}
 	for name, addrs := range records {
 		s.records[strings.ToLower(name)+"."] = addrs
 	}
@@ -81,7 +89,7 @@ func (s *fakeDNS) answer(query []byte) ([]byte, bool) {
 		return nil, false
 	}
 	q, err := p.Question()
-	if err != nil {
+	if err != nil || slices.Contains(s.drop, q.Type) {
 		return nil, false
 	}
 	rh := dnsmessage.Header{ID: h.ID, Response: true, Authoritative: true, RecursionDesired: h.RecursionDesired}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -122,4 +123,140 @@ const (
 // took, the HTTPS answer is waited for (see httpsGraceMin).
 func httpsGrace(took time.Duration) time.Duration {
 	return min(max(2*took, httpsGraceMin), httpsGraceMax)
+}
+
+// quietFor is how long a resolver whose HTTPS queries went unanswered is
+// taken for one that drops them (see quietResolvers): dropping is what a
+// resolver, a home router's DNS proxy or a firewall does to every query of
+// that type, for as long as it is configured so, and each dial meanwhile
+// renews or ends it (its lookup in the background answers or not). Five
+// minutes bound what one that stopped dropping while no dial was made costs:
+// the next dial's lookup hears its answer.
+const quietFor = 5 * time.Minute
+
+// maxQuietResolvers is how many resolvers quietResolvers remembers: a
+// program uses its Selector's and those of a few dialers.
+const maxQuietResolvers = 8
+
+// quietResolvers remembers the resolvers whose HTTPS queries went
+// unanswered (no answer within the grace, or a timeout, while A or AAAA of
+// the same name answered; see httpsGrace), for quietFor: their Streams wait
+// for no HTTPS answer (neither the Resolution Delay nor, with ECH, the
+// grace) and go on as with no record. One lookup at a time per resolver
+// still runs, in the background, to learn whether answers came back: any
+// answer (records, none, NXDOMAIN, a fast SERVFAIL) ends the memory at once.
+// A resolver is a query's Resolver, nil for the Selector's own. It needs no
+// goroutine: entries expire when looked at.
+type quietResolvers struct {
+	mu sync.Mutex
+	rs []quietResolver // at most maxQuietResolvers
+}
+
+// quietResolver is what quietResolvers knows of one resolver.
+type quietResolver struct {
+	r       *net.Resolver
+	until   time.Time          // taken as dropping HTTPS queries until then
+	learner *Stream            // the Stream whose HTTPS lookup learns; nil: none
+	cancel  context.CancelFunc // ends learner's lookup
+}
+
+// find returns the index of r's entry, or -1.
+func (q *quietResolvers) find(r *net.Resolver) int {
+	for i := range q.rs {
+		if q.rs[i].r == r {
+			return i
+		}
+	}
+	return -1
+}
+
+// entry returns r's entry, made if there is none (when all are taken, in
+// place of the one that expires first, an expired one if any, unless every
+// one has a learner: then nil). q.mu is held.
+func (q *quietResolvers) entry(r *net.Resolver) *quietResolver {
+	if i := q.find(r); i >= 0 {
+		return &q.rs[i]
+	}
+	if len(q.rs) < maxQuietResolvers {
+		q.rs = append(q.rs, quietResolver{r: r})
+		return &q.rs[len(q.rs)-1]
+	}
+	oldest := -1
+	for i := range q.rs {
+		if q.rs[i].learner == nil && (oldest < 0 || q.rs[i].until.Before(q.rs[oldest].until)) {
+			oldest = i
+		}
+	}
+	if oldest < 0 {
+		return nil
+	}
+	q.rs[oldest] = quietResolver{r: r}
+	return &q.rs[oldest]
+}
+
+// quiet reports whether r is taken for a resolver that drops HTTPS queries.
+func (q *quietResolvers) quiet(r *net.Resolver, now time.Time) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	i := q.find(r)
+	return i >= 0 && now.Before(q.rs[i].until)
+}
+
+// unanswered records that an HTTPS lookup through r went unanswered.
+func (q *quietResolvers) unanswered(r *net.Resolver, now time.Time) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if e := q.entry(r); e != nil {
+		e.until = now.Add(quietFor)
+	}
+}
+
+// answered records that an HTTPS lookup through r was answered: r is no
+// longer taken for a resolver that drops HTTPS queries.
+func (q *quietResolvers) answered(r *net.Resolver) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if i := q.find(r); i >= 0 {
+		q.rs[i].until = time.Time{}
+		if q.rs[i].learner == nil {
+			q.rs = slices.Delete(q.rs, i, i+1)
+		}
+	}
+}
+
+// learn makes st's HTTPS lookup, which cancel ends, the one that learns
+// whether r answers, unless another does; it reports whether it is.
+func (q *quietResolvers) learn(r *net.Resolver, st *Stream, cancel context.CancelFunc) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	e := q.entry(r)
+	if e == nil || (e.learner != nil && e.learner != st) {
+		return false
+	}
+	e.learner, e.cancel = st, cancel
+	return true
+}
+
+// learned records that st's HTTPS lookup, the one that learned about r,
+// ended.
+func (q *quietResolvers) learned(r *net.Resolver, st *Stream) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if i := q.find(r); i >= 0 && q.rs[i].learner == st {
+		q.rs[i].learner, q.rs[i].cancel = nil, nil
+		if q.rs[i].until.IsZero() {
+			q.rs = slices.Delete(q.rs, i, i+1)
+		}
+	}
+}
+
+// stop ends the lookups that learn (the Selector stops its goroutines).
+func (q *quietResolvers) stop() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, e := range q.rs {
+		if e.cancel != nil {
+			e.cancel()
+		}
+	}
 }

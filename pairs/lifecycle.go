@@ -267,8 +267,9 @@ func (s *Selector) idleCheck() {
 }
 
 // Suspend stops the Selector's goroutines now (its prober, its sharer after a last
-// merge, an RFC 7050 lookup of the NAT64 prefix, and the netstate Monitor it
-// started) and keeps what it has learned; the
+// merge, an RFC 7050 lookup of the NAT64 prefix, the netstate Monitor it
+// started, and an HTTPS lookup that a closed Stream left to learn whether its
+// resolver answers) and keeps what it has learned; the
 // next call that needs them (Get, Attempts, LookupNetIP, Init, Status) starts them
 // again. A Selector made with WithIdleStop does this by itself when idle. Tests
 // that check for leaked goroutines (goleak) call it, or StopDefault, first.
@@ -276,6 +277,7 @@ func (s *Selector) Suspend() {
 	s.life.mu.Lock()
 	st := s.stopLocked()
 	s.life.mu.Unlock()
+	s.quiet.stop()
 	st.finish()
 }
 
@@ -298,6 +300,7 @@ func (s *Selector) Close() error {
 	}
 	err := l.err // the last stop's, when this Close stops nothing
 	l.mu.Unlock()
+	s.quiet.stop()
 	if st.s != nil {
 		return st.finish()
 	}

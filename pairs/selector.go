@@ -81,10 +81,11 @@ type Selector struct {
 	mu   sync.Mutex           // held to make a new view
 	view atomic.Pointer[view] // of the newest snapshot ranked with
 
-	scratch workspaces // of the rankings, kept between calls
-	sticky  sticky     // the first pair of recent queries, for hysteresis
-	orders  orders     // the racing orders of recent queries (see Attempts)
-	stub    stubConf   // the HTTPS lookups' resolv.conf
+	scratch workspaces     // of the rankings, kept between calls
+	sticky  sticky         // the first pair of recent queries, for hysteresis
+	orders  orders         // the racing orders of recent queries (see Attempts)
+	stub    stubConf       // the HTTPS lookups' resolv.conf
+	quiet   quietResolvers // the resolvers that drop HTTPS queries
 
 	// shared is set on Default's Selector, which the whole process uses:
 	// Close only suspends it.

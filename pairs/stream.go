@@ -61,17 +61,24 @@ type Stream struct {
 	// many of order are not: Next, Peek and Left do not scan what is taken
 	// (a name may have thousands of addresses).
 	skip, left int
-	changed    chan struct{}      // closed, and replaced, at every change
-	svcDone    chan struct{}      // closed when the HTTPS answer is in, given up on, or none is asked
-	lctx       context.Context    // the lookups' (and the ranking's)
-	hcancel    context.CancelFunc // ends the HTTPS lookup
-	hrunning   bool               // the HTTPS lookup runs
+	changed    chan struct{} // closed, and replaced, at every change
+	svcDone    chan struct{} // closed when the HTTPS answer is in, given up on, or none is asked
+	// The HTTPS lookup runs under a context of its own, which hcancel ends:
+	// Close may leave it running to learn whether its resolver answers (see
+	// quietResolvers). hdone is closed when it has ended (nil: none ran).
+	lctx     context.Context // the address lookups' (and the ranking's)
+	hcancel  context.CancelFunc
+	hdone    chan struct{}
+	hrunning bool // the HTTPS lookup runs
 	// gaveUp is set when the HTTPS answer is no longer waited for, nor used:
-	// it did not come within the grace after the addresses (httpsGrace,
-	// which grace ends).
-	gaveUp bool
-	grace  *time.Timer
-	asked  map[string]bool
+	// its resolver drops HTTPS queries (quietResolvers), or gave no answer
+	// within the grace after the addresses (httpsGrace, which grace ends).
+	gaveUp   bool
+	grace    *time.Timer
+	learning bool // the HTTPS lookup is the one that learns about its resolver
+	closed   bool // Close was called
+	detached bool // Close left the HTTPS lookup running, to learn
+	asked    map[string]bool
 	// need4 is set once an A answer has an address that a NAT64 could
 	// reach; solicited once the Stream asked the routers for a prefix.
 	need4, solicited bool
@@ -88,10 +95,11 @@ func keyOf(p Pair) pairKey { return pairKey{p.Src, p.Dst} }
 // HTTPS answer are in; or the Selector's Resolution Delay after the first
 // address arrived; or when every lookup has ended. An HTTPS answer that has
 // not come within a grace after the first address (see Service) is given
-// up on: the Stream goes on as with no record. The lookups go on in the
-// background, adding pairs, until they end or Close. For an IP literal or
-// an empty host there is nothing to look up: the Stream holds what Attempts
-// returns. Its errors are those of Attempts.
+// up on, and one from a resolver the Selector knows to drop HTTPS queries is
+// not waited for at all: the Stream goes on as with no record. The lookups
+// go on in the background, adding pairs, until they end or Close. For an IP
+// literal or an empty host there is nothing to look up: the Stream holds what
+// Attempts returns. Its errors are those of Attempts.
 //
 // An httptrace.ClientTrace in ctx sees one DNSStart and one DNSDone for the
 // host, as with net.Dialer: the DNSDone when its A and AAAA lookups have
@@ -177,7 +185,12 @@ func (s *Selector) newStream(q Query, host string, f family) *Stream {
 	if q.ECH {
 		st.ans.UseECH()
 	}
-	if st.https == nil {
+	// A resolver known to drop HTTPS queries: no answer is waited for, and
+	// the dial goes on as with no record (our DNS is not protected: an
+	// unanswered lookup is a failed one, and the draft lets only protected
+	// DNS abort on it). A lookup may still run, to learn (see start).
+	st.gaveUp = st.https != nil && s.quiet.quiet(q.Resolver, time.Now())
+	if st.https == nil || st.gaveUp {
 		st.ans.SetServices(host, nil)
 		close(st.svcDone)
 	}
@@ -190,17 +203,45 @@ func (st *Stream) start(ctx context.Context) {
 	defer st.mu.Unlock()
 	st.began, st.lctx = time.Now(), ctx
 	if st.https != nil {
-		hctx, cancel := context.WithCancel(ctx)
-		st.hcancel, st.hrunning = cancel, true
-		st.running++
-		st.wg.Go(func() { st.lookupHTTPS(hctx) })
+		st.startHTTPS(ctx)
 	}
+	https := st.running
 	st.askAddrs(ctx, st.name)
-	st.untraced = st.running
-	if st.https != nil {
-		st.untraced--
-	}
+	st.untraced = st.running - https
 	st.awaitNAT64(ctx)
+}
+
+// startHTTPS starts the HTTPS lookup, under a context of its own that the
+// end of ctx ends too, unless Close left the lookup running (see Close).
+// When the Stream gave up on the answer from the start (its resolver drops
+// HTTPS queries), the lookup runs only if no other is learning whether that
+// resolver answers, and the Stream does not wait for it. st.mu is held.
+func (st *Stream) startHTTPS(ctx context.Context) {
+	hctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	if st.gaveUp {
+		if !st.sel.quiet.learn(st.q.Resolver, st, cancel) {
+			cancel()
+			return
+		}
+		st.learning = true
+	} else {
+		st.running++
+	}
+	stop := context.AfterFunc(ctx, func() {
+		st.mu.Lock()
+		detached := st.detached
+		st.mu.Unlock()
+		if !detached {
+			cancel()
+		}
+	})
+	done := make(chan struct{})
+	st.hcancel, st.hdone, st.hrunning = cancel, done, true
+	go func() {
+		defer close(done)
+		defer stop()
+		st.lookupHTTPS(hctx)
+	}()
 }
 
 // awaitNAT64 makes the NAT64 prefix's DNS discovery (RFC 7050) one more
@@ -362,7 +403,8 @@ func (st *Stream) trace() {
 }
 
 // lookupHTTPS looks the HTTPS records up, adds them, and asks for the
-// addresses of their targets; unless the Stream gave up on the answer.
+// addresses of their targets; unless the Stream gave up on the answer, which
+// then only tells the Selector whether the resolver answers.
 func (st *Stream) lookupHTTPS(ctx context.Context) {
 	svc, err := st.https(ctx, st.name, st.q.Port)
 	st.mu.Lock()
@@ -371,6 +413,7 @@ func (st *Stream) lookupHTTPS(ctx context.Context) {
 	if st.grace != nil {
 		st.grace.Stop()
 	}
+	st.heard(ctx, err)
 	if st.gaveUp {
 		return
 	}
@@ -389,23 +432,44 @@ func (st *Stream) lookupHTTPS(ctx context.Context) {
 	st.ans.SetAlias(svc.Alias)
 	st.ans.SetServices(svc.Owner, svc.Records)
 	for _, t := range st.ans.Targets() {
-		st.askAddrs(ctx, t)
+		st.askAddrs(st.lctx, t) // ended with the dial, as the host's
 	}
-	st.update(ctx)
+	st.update(st.lctx)
+}
+
+// heard tells the Selector what the HTTPS lookup, which ended with err (ctx
+// its context), says of its resolver: nothing when it was ended (the end of
+// the grace said it, if it ended it); unanswered when it timed out after the
+// A or AAAA answer came (see unanswered: not a fast SERVFAIL); else
+// answered. st.mu is held.
+func (st *Stream) heard(ctx context.Context, err error) {
+	q, r := &st.sel.quiet, st.q.Resolver
+	switch {
+	case ctx.Err() != nil:
+	case !st.first.IsZero() && unanswered(&answer{err: err}, time.Since(st.began)):
+		q.unanswered(r, time.Now())
+	default:
+		q.answered(r)
+	}
+	if st.learning {
+		q.learned(r, st)
+	}
 }
 
 // graceOver ends the wait for the HTTPS answer, the grace after the first
-// address answer (see httpsGrace): the lookup is ended, and the Stream goes
-// on as with no record; an answer that would come later changes nothing.
+// address answer (see httpsGrace): the resolver is taken for one that drops
+// HTTPS queries, the lookup is ended, and the Stream goes on as with no
+// record; an answer that would come later changes nothing.
 func (st *Stream) graceOver() {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if !st.hrunning {
 		return
 	}
+	st.sel.quiet.unanswered(st.q.Resolver, time.Now())
 	st.hcancel()
-	st.hrunning = false
-	if st.stopWaiting() {
+	st.hrunning = false // ended: not one for Close to leave running
+	if st.stopWaiting() && !st.closed {
 		st.update(st.lctx)
 	}
 }
@@ -722,8 +786,9 @@ func (st *Stream) Done() bool {
 // protected (neither DNSSEC-validated nor encrypted), so an HTTPS lookup that
 // does not answer while its servers answered A or AAAA has failed, and the
 // draft lets a client abort on a failed SVCB resolution only with protected
-// DNS: the Stream then goes on as with no record (no ECH), and an answer that
-// comes later changes nothing.
+// DNS: the Stream then goes on as with no record (no ECH), an answer that
+// comes later changes nothing, and the Selector remembers the resolver for 5
+// minutes, so that the next Streams do not wait.
 func (st *Stream) Service(ctx context.Context, p Pair) (*Service, error) {
 	select {
 	case <-st.svcDone:
@@ -755,13 +820,27 @@ func (st *Stream) Service(ctx context.Context, p Pair) (*Service, error) {
 }
 
 // Close stops the lookups still running and waits for them. It is
-// idempotent.
+// idempotent. An HTTPS lookup whose addresses have answered, and that is
+// still within its grace (see httpsGrace), may be left running until it
+// answers or the grace ends, to learn whether its resolver answers HTTPS
+// queries (see quietResolvers): one at a time per resolver.
 func (st *Stream) Close() {
 	st.mu.Lock()
-	if st.grace != nil {
-		st.grace.Stop()
+	if !st.closed {
+		st.closed = true
+		if st.hrunning && st.grace != nil && (st.learning || st.sel.quiet.learn(st.q.Resolver, st, st.hcancel)) {
+			st.learning, st.detached = true, true
+			st.stopWaiting()
+		} else if st.grace != nil {
+			st.grace.Stop()
+		}
 	}
+	detached, hcancel, hdone := st.detached, st.hcancel, st.hdone
 	st.mu.Unlock()
 	st.cancel()
+	if hcancel != nil && !detached {
+		hcancel()
+		<-hdone
+	}
 	st.wg.Wait()
 }
