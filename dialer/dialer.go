@@ -143,8 +143,14 @@ type PairDialer struct {
 	// *tls.ECHRejectionError if the server rejects ECH. When every usable
 	// HTTPS record offers ECH, the host's addresses that no record covers
 	// are not tried: the dial never falls back to a cleartext ClientHello
-	// (pairs.Query.ECH). False leaves TLSConfig's
-	// EncryptedClientHelloConfigList as it is.
+	// (pairs.Query.ECH). The wait for the HTTPS answer is bounded: when it
+	// has not come within a grace after the A or AAAA answer (twice the time
+	// that took, 250 ms to 2 s), as from a resolver, home router or firewall
+	// that drops HTTPS queries, the dial goes on as with no record, without
+	// ECH (the DNS is not protected: an unanswered lookup is a failed one,
+	// not a reason to fail the dial), and the Selector remembers that
+	// resolver for 5 minutes, so that the next dials do not wait for it.
+	// False leaves TLSConfig's EncryptedClientHelloConfigList as it is.
 	ECH bool
 
 	// mptcp is what SetMultipathTCP asked: 0 nothing (net's default), else

@@ -53,7 +53,14 @@ type Query struct {
 	// usable record does, a Stream leaves out the host's addresses that no
 	// record covers, and its Service refuses them, so that the dial never
 	// falls back to a cleartext ClientHello (draft-ietf-tls-svcb-ech: the
-	// client is SVCB-reliant).
+	// client is SVCB-reliant). An HTTPS lookup that fails, or does not
+	// answer within a grace after the addresses (250 ms to 2 s: see
+	// Stream.Service), leaves the dial as without records, without ECH: our
+	// DNS is not protected, and only with protected DNS may a failed SVCB
+	// resolution abort the connection. The Selector remembers for 5 minutes
+	// a resolver whose HTTPS queries went unanswered: its dials then wait
+	// for no HTTPS answer (neither the grace nor the Resolution Delay), while
+	// one lookup at a time checks whether it answers again.
 	ECH bool
 
 	// streaming is set on a Stream's queries: its ranking may not wait for the
