@@ -158,6 +158,7 @@ type quietResolver struct {
 	until   time.Time          // taken as dropping HTTPS queries until then
 	learner *Stream            // the Stream whose HTTPS lookup learns; nil: none
 	cancel  context.CancelFunc // ends learner's lookup
+	done    <-chan struct{}    // closed when learner's lookup has ended
 }
 
 // find returns the index of r's entry, or -1.
@@ -224,16 +225,17 @@ func (q *quietResolvers) answered(r *net.Resolver) {
 	}
 }
 
-// learn makes st's HTTPS lookup, which cancel ends, the one that learns
-// whether r answers, unless another does; it reports whether it is.
-func (q *quietResolvers) learn(r *net.Resolver, st *Stream, cancel context.CancelFunc) bool {
+// learn makes st's HTTPS lookup, which cancel ends and which closes done
+// when it has ended, the one that learns whether r answers, unless another
+// does; it reports whether it is.
+func (q *quietResolvers) learn(r *net.Resolver, st *Stream, cancel context.CancelFunc, done <-chan struct{}) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	e := q.entry(r)
 	if e == nil || (e.learner != nil && e.learner != st) {
 		return false
 	}
-	e.learner, e.cancel = st, cancel
+	e.learner, e.cancel, e.done = st, cancel, done
 	return true
 }
 
@@ -243,20 +245,26 @@ func (q *quietResolvers) learned(r *net.Resolver, st *Stream) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if i := q.find(r); i >= 0 && q.rs[i].learner == st {
-		q.rs[i].learner, q.rs[i].cancel = nil, nil
+		q.rs[i].learner, q.rs[i].cancel, q.rs[i].done = nil, nil, nil
 		if q.rs[i].until.IsZero() {
 			q.rs = slices.Delete(q.rs, i, i+1)
 		}
 	}
 }
 
-// stop ends the lookups that learn (the Selector stops its goroutines).
+// stop ends the lookups that learn and waits for them (the Selector stops
+// its goroutines).
 func (q *quietResolvers) stop() {
 	q.mu.Lock()
-	defer q.mu.Unlock()
+	var running []<-chan struct{}
 	for _, e := range q.rs {
 		if e.cancel != nil {
 			e.cancel()
+			running = append(running, e.done)
 		}
+	}
+	q.mu.Unlock()
+	for _, done := range running {
+		<-done // the lookup's end takes q.mu (learned): not held here
 	}
 }

@@ -242,3 +242,27 @@ func TestHTTPSGraceEndsTheLookups(t *testing.T) {
 		}
 	})
 }
+
+// TestSuspendWaitsForTheLearningLookup: the HTTPS lookup that learns whether
+// a quiet resolver answers again runs in the background of a dial that did
+// not wait for it; Suspend (and Close) end it and return only once it has
+// ended, as they do with every goroutine of the Selector.
+func TestSuspendWaitsForTheLearningLookup(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sw := &switchable{dns: dropped}
+		sel := dropped.selector(t, withHTTPSLookup(sw.https))
+		st, _ := startStream(t, sel, true)
+		service(t, st, time.Now()) // after the grace: the resolver is quiet
+		st.Close()
+		st, _ = startStream(t, sel, true) // does not wait; its lookup learns
+		st.Close()
+		synctest.Wait()
+		if _, active := sw.counts(); active != 1 {
+			t.Fatalf("%d HTTPS lookups running, want the one that learns", active)
+		}
+		sel.Suspend()
+		if _, active := sw.counts(); active != 0 {
+			t.Errorf("after Suspend: %d HTTPS lookups still running", active)
+		}
+	})
+}

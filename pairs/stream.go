@@ -218,8 +218,9 @@ func (st *Stream) start(ctx context.Context) {
 // resolver answers, and the Stream does not wait for it. st.mu is held.
 func (st *Stream) startHTTPS(ctx context.Context) {
 	hctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
 	if st.gaveUp {
-		if !st.sel.quiet.learn(st.q.Resolver, st, cancel) {
+		if !st.sel.quiet.learn(st.q.Resolver, st, cancel, done) {
 			cancel()
 			return
 		}
@@ -235,7 +236,6 @@ func (st *Stream) startHTTPS(ctx context.Context) {
 			cancel()
 		}
 	})
-	done := make(chan struct{})
 	st.hcancel, st.hdone, st.hrunning = cancel, done, true
 	go func() {
 		defer close(done)
@@ -828,7 +828,7 @@ func (st *Stream) Close() {
 	st.mu.Lock()
 	if !st.closed {
 		st.closed = true
-		if st.hrunning && st.grace != nil && (st.learning || st.sel.quiet.learn(st.q.Resolver, st, st.hcancel)) {
+		if st.hrunning && st.grace != nil && (st.learning || st.sel.quiet.learn(st.q.Resolver, st, st.hcancel, st.hdone)) {
 			st.learning, st.detached = true, true
 			st.stopWaiting()
 		} else if st.grace != nil {
