@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -17,21 +16,7 @@ import (
 // BenchmarkDial compares a healthy loopback dial through PairDialer (Selector
 // ranking, one attempt, outcome report) with net.Dialer's.
 func BenchmarkDial(b *testing.B) {
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	})
-	defer func() { ln.Close(); wg.Wait() }()
+	ln := closingListener(b, "tcp4", "127.0.0.1:0")
 	addr := ln.Addr().String()
 
 	b.Run("pairdialer", func(b *testing.B) {
@@ -63,21 +48,7 @@ func BenchmarkDial(b *testing.B) {
 // file), as sidecars and local databases are dialed. The listener takes both
 // families, wherever the hosts file puts localhost.
 func BenchmarkDialLocalhost(b *testing.B) {
-	ln, err := net.Listen("tcp", "[::]:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	})
-	defer func() { ln.Close(); wg.Wait() }()
+	ln := closingListener(b, "tcp", "[::]:0")
 	addr := net.JoinHostPort("localhost", strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
 	b.Run("pairdialer", func(b *testing.B) {
 		d := &dialer.PairDialer{Selector: newSelector(b)}
@@ -95,21 +66,7 @@ func BenchmarkDialLocalhost(b *testing.B) {
 // machine. It reports each one's mean time per dial and their ratio, "x"
 // (the target: at most 1.10).
 func BenchmarkDialAB(b *testing.B) {
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	})
-	defer func() { ln.Close(); wg.Wait() }()
+	ln := closingListener(b, "tcp4", "127.0.0.1:0")
 	addr := ln.Addr().String()
 	pd := &dialer.PairDialer{Selector: newSelector(b)}
 	nd := &net.Dialer{}

@@ -71,6 +71,28 @@ func echoServer(tb testing.TB, ln net.Listener) {
 	})
 }
 
+// closingListener listens on address and closes each connection it accepts
+// at once, until the test or benchmark ends.
+func closingListener(tb testing.TB, network, address string) net.Listener {
+	tb.Helper()
+	ln, err := net.Listen(network, address)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	})
+	tb.Cleanup(func() { ln.Close(); wg.Wait() })
+	return ln
+}
+
 // listen returns an echoing listener on address, or skips the test when the
 // host lacks that loopback address.
 func listen(tb testing.TB, network, address string) net.Listener {

@@ -1,16 +1,10 @@
 package dialer_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"io"
-	"math/big"
 	"net"
 	"net/netip"
-	"sync"
+	"strconv"
 	"testing"
 	"time"
 
@@ -33,15 +27,15 @@ import (
 // Delay (1 s here, so that the difference is not in the noise). A dial
 // through another resolver still waits.
 func TestDialTLSUnansweredHTTPS(t *testing.T) {
-	cert, pool := svcCert(t)
-	srv := serveTLS(t, cert)
+	cert, pool := dialer.TestCert(t)
+	srv := dialer.TLSServer(t, cert)
 	dns, err := newDroppingDNS(map[string][]netip.Addr{"svc.test": {netip.MustParseAddr("127.0.0.1")}},
 		nil, []dnsmessage.Type{dnsmessage.TypeHTTPS})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer dns.Close()
-	address := net.JoinHostPort("svc.test", port(srv))
+	address := net.JoinHostPort("svc.test", strconv.Itoa(int(srv.Port())))
 	for _, ech := range []bool{true, false} {
 		r := dns.Resolver() // one resolver for the dials: the Selector remembers it
 		sel, err := pairs.New(pairs.WithWatcher(netstate.NewStatic(loopbackSnapshot())),
@@ -88,58 +82,4 @@ func TestDialTLSUnansweredHTTPS(t *testing.T) {
 		}
 		sel.Close()
 	}
-}
-
-// svcCert returns a self-signed certificate for svc.test and a pool that
-// trusts it.
-func svcCert(t *testing.T) (tls.Certificate, *x509.CertPool) {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), DNSNames: []string{"svc.test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, k.Public(), k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(c)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: k}, pool
-}
-
-// serveTLS answers TLS handshakes with cert on a loopback listener until the
-// test ends, reading until the client closes.
-func serveTLS(t *testing.T, cert tls.Certificate) net.Listener {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Skipf("no loopback: %v", err)
-	}
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Go(func() {
-				defer c.Close()
-				tc := tls.Server(c, &tls.Config{Certificates: []tls.Certificate{cert}})
-				tc.SetDeadline(time.Now().Add(5 * time.Second))
-				if tc.Handshake() == nil {
-					_, _ = io.Copy(io.Discard, tc)
-				}
-			})
-		}
-	})
-	t.Cleanup(func() {
-		ln.Close()
-		wg.Wait()
-	})
-	return ln
 }
