@@ -148,8 +148,9 @@ const maxQuietResolvers = 8
 // A resolver is a query's Resolver, nil for the Selector's own. It needs no
 // goroutine: entries expire when looked at.
 type quietResolvers struct {
-	mu sync.Mutex
-	rs []quietResolver // at most maxQuietResolvers
+	mu     sync.Mutex
+	rs     []quietResolver // at most maxQuietResolvers
+	closed bool            // the Selector was closed: no lookup learns any more
 }
 
 // quietResolver is what quietResolvers knows of one resolver.
@@ -227,10 +228,13 @@ func (q *quietResolvers) answered(r *net.Resolver) {
 
 // learn makes st's HTTPS lookup, which cancel ends and which closes done
 // when it has ended, the one that learns whether r answers, unless another
-// does; it reports whether it is.
+// does or the Selector was closed; it reports whether it is.
 func (q *quietResolvers) learn(r *net.Resolver, st *Stream, cancel context.CancelFunc, done <-chan struct{}) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if q.closed {
+		return false
+	}
 	e := q.entry(r)
 	if e == nil || (e.learner != nil && e.learner != st) {
 		return false
@@ -253,9 +257,11 @@ func (q *quietResolvers) learned(r *net.Resolver, st *Stream) {
 }
 
 // stop ends the lookups that learn and waits for them (the Selector stops
-// its goroutines).
-func (q *quietResolvers) stop() {
+// its goroutines); for good when closed: a Stream still open then (a dial in
+// flight) no longer leaves its lookup running to learn when it is closed.
+func (q *quietResolvers) stop(closed bool) {
 	q.mu.Lock()
+	q.closed = q.closed || closed
 	var running []<-chan struct{}
 	for _, e := range q.rs {
 		if e.cancel != nil {

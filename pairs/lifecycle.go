@@ -277,7 +277,7 @@ func (s *Selector) Suspend() {
 	s.life.mu.Lock()
 	st := s.stopLocked()
 	s.life.mu.Unlock()
-	s.quiet.stop()
+	s.quiet.stop(false)
 	st.finish()
 }
 
@@ -300,7 +300,7 @@ func (s *Selector) Close() error {
 	}
 	err := l.err // the last stop's, when this Close stops nothing
 	l.mu.Unlock()
-	s.quiet.stop()
+	s.quiet.stop(true)
 	if st.s != nil {
 		return st.finish()
 	}

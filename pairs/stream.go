@@ -823,7 +823,8 @@ func (st *Stream) Service(ctx context.Context, p Pair) (*Service, error) {
 // idempotent. An HTTPS lookup whose addresses have answered, and that is
 // still within its grace (see httpsGrace), may be left running until it
 // answers or the grace ends, to learn whether its resolver answers HTTPS
-// queries (see quietResolvers): one at a time per resolver.
+// queries (see quietResolvers): one at a time per resolver, and none once
+// the Selector is closed.
 func (st *Stream) Close() {
 	st.mu.Lock()
 	if !st.closed {
