@@ -46,6 +46,7 @@ func (d *dedup) relevant(m netlink.Message) bool {
 		return true
 	case unix.RTM_DELNEXTHOP:
 		// The IPv4 routes using it went without a RTM_DELROUTE.
+		delete(d.last, key)
 		d.forgetRoutes()
 		return true
 	case unix.RTM_DELRULE, unix.RTM_DELNEIGH:
@@ -117,7 +118,7 @@ func eventKey(m netlink.Message, routers routerSet) (key, state string, ok bool)
 	case unix.RTM_NEWNEXTHOP, unix.RTM_DELNEXTHOP:
 		// A nexthop object changed or deleted changes the routes using it
 		// (deleted ones without RTM_DELROUTE): a rebuild dumps the host.
-		return "nexthop" + raw, "", true
+		return nexthopKey(m.Data)
 	case unix.RTM_NEWRULE, unix.RTM_DELRULE:
 		return "rule" + raw, "", true
 	case unix.RTM_NEWNEIGH, unix.RTM_DELNEIGH:
@@ -154,4 +155,16 @@ func routeKey(data []byte) (key, state string, ok bool) {
 	nhid, _ := routeNHID(data)
 	return fmt.Sprint("route", r.Family, table, r.Type, a.Dst, r.DstLength, routeFrom(data), a.Priority, r.Tos,
 		a.OutIface, a.Gateway, a.Via, a.Src, mp, nhid), pref, true
+}
+
+// nexthopKey is eventKey for nexthop object messages: the object is its id,
+// and all it shows is its state. With nexthop_compat_mode 0 "ip nexthop
+// replace" changes the routes using the object without a route event, so an
+// object replaced back to what it was before is a change.
+func nexthopKey(data []byte) (key, state string, ok bool) {
+	o, err := parseNexthop(data)
+	if err != nil {
+		return "raw" + string(data), "", true
+	}
+	return fmt.Sprint("nexthop", o.id), string(data), true
 }

@@ -105,7 +105,8 @@ func TestNexthopCompatModesLiveChild(t *testing.T) {
 
 // nexthopEventSteps are ip commands after each of which, with
 // nexthop_compat_mode=0, a Monitor's snapshot must be the kernel's dump: the
-// route events show the routes' nexthop ids alone.
+// route events show the routes' nexthop ids alone, and an object replaced
+// (back to what it was, too) changes its routes without any.
 var nexthopEventSteps = []string{
 	"nexthop add id 7 via 192.0.2.1 dev v0",
 	"nexthop add id 8 via 198.51.100.1 dev v1",
@@ -121,6 +122,11 @@ var nexthopEventSteps = []string{
 	"-6 route del 2001:db8:8::/48",
 	"route replace default nhid 8",
 	"route add 10.99.0.0/16 via 192.0.2.1",
+	// No route event tells of these: only the objects' own.
+	"nexthop replace id 7 via 192.0.2.2 dev v0",
+	"nexthop replace id 7 via 192.0.2.1 dev v0",
+	"nexthop replace id 9 group 7",
+	"nexthop replace id 9 group 7/8",
 }
 
 // TestRouteEventsNexthopCompatOffLive checks, in a namespace of its own with
