@@ -49,6 +49,9 @@ type routeEvents struct {
 }
 
 // add keeps a route event, or gives up on keeping them past maxRouteEvents.
+// It keeps a copy of m's bytes: they are a slice of the buffer of the read
+// that returned m, a page or more for an event of a hundred bytes, which
+// would otherwise stay alive until the rebuild takes the events.
 func (q *routeEvents) add(m netlink.Message) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -59,6 +62,7 @@ func (q *routeEvents) add(m netlink.Message) {
 		q.msgs, q.full = nil, true
 		return
 	}
+	m.Data = slices.Clone(m.Data)
 	q.msgs = append(q.msgs, m)
 }
 
