@@ -310,7 +310,8 @@ func (st *Stream) solicitRA(ctx context.Context) {
 }
 
 // askAddrs starts the AAAA and A lookups of name (the families allowed),
-// once per name. st.mu is held.
+// once per name: one lookup of both when the system answers for the name
+// itself (see lookupBoth). st.mu is held.
 func (st *Stream) askAddrs(ctx context.Context, name string) {
 	key := svcb.CanonicalName(name)
 	if st.asked[key] {
