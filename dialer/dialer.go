@@ -535,7 +535,7 @@ func firstFamilyFirst(ps []pairs.Pair) []pairs.Pair {
 		group := ps[:n]
 		for _, same := range []bool{true, false} {
 			for _, p := range group {
-				if (family6(p) == family6(group[0])) == same {
+				if (p.RacesAs6() == group[0].RacesAs6()) == same {
 					out = append(out, p)
 				}
 			}
@@ -544,12 +544,6 @@ func firstFamilyFirst(ps []pairs.Pair) []pairs.Pair {
 	}
 	return out
 }
-
-// family6 reports whether p is of the IPv6 family for Fast Fallback: an IPv6
-// destination that does not stand for an IPv4 one through a NAT64, as
-// pairs.Order counts it (HEv3 puts synthesized addresses in the list as A
-// answers).
-func family6(p pairs.Pair) bool { return p.Is6() && !p.Synthesized.IsValid() }
 
 // sameService reports whether a and b are the same HTTPS record's (both nil:
 // no record's).

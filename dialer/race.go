@@ -292,7 +292,7 @@ func (rc *racer) start() {
 	rc.given = append(rc.given, false)
 	rc.running++
 	rc.left = rc.queue.Left()
-	rc.other = rc.other || family6(p) != family6(rc.pairs[0])
+	rc.other = rc.other || p.RacesAs6() != rc.pairs[0].RacesAs6()
 	if t := rc.trace; t != nil && t.AttemptStart != nil {
 		t.AttemptStart(p)
 	}
@@ -361,7 +361,7 @@ func (rc *racer) fallbackDue() (due time.Time, ok bool) {
 		return time.Time{}, false
 	}
 	next, ok := rc.queue.Peek()
-	if !ok || family6(next) == family6(rc.pairs[0]) {
+	if !ok || next.RacesAs6() == rc.pairs[0].RacesAs6() {
 		return time.Time{}, false
 	}
 	return rc.t0.Add(max(rc.fallback, MinAttemptDelay)), true
@@ -377,7 +377,7 @@ func (rc *racer) hold() time.Duration {
 		return 0
 	}
 	next, ok := rc.queue.Peek()
-	if !ok || family6(next) == family6(rc.pairs[0]) {
+	if !ok || next.RacesAs6() == rc.pairs[0].RacesAs6() {
 		return 0
 	}
 	return rc.fallback - time.Since(rc.t0)

@@ -32,7 +32,7 @@ func Order(ranked []Pair, firstFamilyCount int) []Pair {
 	firstFamilyCount = max(firstFamilyCount, 1)
 	o := newOrdering(ranked)
 	out := make([]Pair, 0, len(ranked))
-	first := raceIs6(&ranked[0])
+	first := ranked[0].RacesAs6()
 	lastIf := "" // the interface of the previous attempt
 	for n := range len(ranked) {
 		fam := first
@@ -71,7 +71,7 @@ func newOrdering(ranked []Pair) ordering {
 		nextFam: idx[:n:n], nextIf: idx[n : 2*n : 2*n], nextSrc: idx[2*n:]}
 	after := [2]int32{int32(n), int32(n)} // per family: its first pair after i
 	for i := n - 1; i >= 0; i-- {
-		p, f := &ranked[i], b2i(raceIs6(&ranked[i]))
+		p, f := &ranked[i], b2i(ranked[i].RacesAs6())
 		j := after[f]
 		o.nextFam[i], o.nextIf[i], o.nextSrc[i] = j, j, j
 		if j < int32(n) && tier(&ranked[j]) == tier(p) {
@@ -87,10 +87,6 @@ func newOrdering(ranked []Pair) ordering {
 	o.head = after
 	return o
 }
-
-// raceIs6 reports whether p is of the IPv6 family when families interleave:
-// an IPv6 destination that does not stand for an IPv4 one through a NAT64.
-func raceIs6(p *Pair) bool { return p.Is6() && !p.Synthesized.IsValid() }
 
 func b2i(b bool) int {
 	if b {

@@ -112,6 +112,12 @@ func (p Pair) RTO() time.Duration {
 // Is6 reports whether the pair is IPv6.
 func (p Pair) Is6() bool { return p.Dst.Addr().Is6() }
 
+// RacesAs6 reports whether the pair counts as IPv6 when attempts interleave the
+// families (Order, a dialer's Fast Fallback): an IPv6 destination that does
+// not stand for an IPv4 one through a NAT64 (HEv3 lists synthesized addresses
+// as A answers).
+func (p *Pair) RacesAs6() bool { return p.Is6() && !p.Synthesized.IsValid() }
+
 // Network returns base ("tcp", "udp") with the pair's family digit: "tcp6", "udp4".
 func (p Pair) Network(base string) string {
 	if p.Is6() {
