@@ -24,9 +24,11 @@ type estimate struct {
 // estimate fills in every candidate's estimate: the measured RTT of the pair, else
 // that of a nearby destination from the same source, else the default; and the
 // health of its source. It asks the knowledge once per source that has candidates,
-// for all of that source's pairs at once (knowledge.Estimates).
+// for all of that source's pairs at once (knowledge.Estimates). It keeps the span
+// of the latencies in latLo and latHi.
 func (r *ranking) estimate() {
 	in := r.in
+	r.latLo, r.latHi = math.MaxInt64, math.MinInt64
 	fs := &r.ws.from
 	fs.resize(r.groupBySource())
 	for si := range in.srcs {
@@ -43,6 +45,7 @@ func (r *ranking) estimate() {
 			e := &r.cands[ci].est
 			r.estimateInto(e, in.cands[ci], &fs.out[j])
 			e.health = h
+			r.latLo, r.latHi = min(r.latLo, e.latency), max(r.latHi, e.latency)
 		}
 	}
 	r.preferKernelChoice()

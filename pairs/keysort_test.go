@@ -11,13 +11,14 @@ import (
 
 // TestSortKeys checks sortKeys against slices.Sort, below and above radixMin, on
 // keys made as rank makes them: their low bits the place, counting up, and above
-// them values that differ in a few bytes (tier and latency), in every byte, or not
-// at all.
+// them values that differ in a few bytes (tier and latency, apart or fitted side
+// by side), in every byte, or not at all.
 func TestSortKeys(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	shapes := map[string]func(i int) uint64{
 		"random":   func(int) uint64 { return rng.Uint64() },
 		"rank":     func(int) uint64 { return uint64(rng.IntN(4))<<50 | uint64(rng.IntN(1<<17)) },
+		"fitted":   func(int) uint64 { return uint64(rng.IntN(4))<<19 | uint64(rng.IntN(1<<19)) },
 		"same":     func(int) uint64 { return 0xbeef_0000_0001 },
 		"few":      func(int) uint64 { return uint64(rng.IntN(3)) << 30 },
 		"reversed": func(i int) uint64 { return uint64(1<<20 - i) },
@@ -116,7 +117,7 @@ func BenchmarkSortKeys(b *testing.B) {
 		b.Run("radix/"+name, func(b *testing.B) {
 			for b.Loop() {
 				copy(buf, keys)
-				radixSort(buf, tmp, kb.posBits, 8, count)
+				radixSort(buf, tmp, kb.posBits, 11, count)
 			}
 		})
 		b.Run("pdq/"+name, func(b *testing.B) {

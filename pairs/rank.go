@@ -116,11 +116,18 @@ func rank(in *rankInput, ws *workspace) []Pair {
 	r.rankDestinations()
 	r.placeRFC6724()
 	r.estimate()
-	kb := newKeyBits(len(in.cands))
+	kb := r.keyBits()
 	for place, ci := range r.at { // in RFC 6724 order: see sortKeys
 		r.keys[place] = kb.pack(r.rules(ci))
 	}
 	return r.pairs(sortKeys(r.keys, r.ws.sort, kb.posBits, &r.ws.count), kb)
+}
+
+// keyBits returns the layout of the candidates' sort keys, fitted to the span of
+// their latencies (estimate found it; biased, each bound may move by the bias).
+func (r *ranking) keyBits() keyBits {
+	lo, hi, bias := r.latLo, r.latHi, r.in.bias
+	return newKeyBits(len(r.in.cands)).fit(min(lo, biased(lo, bias)), max(hi, biased(hi, bias)))
 }
 
 // ranking is the working state of one rank call, its slices in a workspace.
@@ -138,6 +145,9 @@ type ranking struct {
 	byRFC           []int32  // the destinations that have candidates, in RFC 6724 order
 	at              []int32  // per place in the RFC 6724 order: the candidate there
 	keys            []uint64 // per candidate: scratch, then the sort keys
+	// latLo and latHi are the least and the greatest latency estimated (before
+	// the IPv6 bias).
+	latLo, latHi time.Duration
 }
 
 // candWork is what a rank call works out for one candidate.
@@ -227,24 +237,38 @@ func boolCompare(preferred bool) int {
 	return 1
 }
 
-// keyBits lays out a sort key: 2 bits of tier, then the latency in microseconds
-// (offset to be non-negative, clamped), then one bit that is 0 for a preferred
-// kernel's choice, then posBits of RFC 6724 place.
-type keyBits struct{ posBits, latBits uint }
+// keyBits lays out a sort key: 2 bits of tier, then latBits of latency in
+// microseconds above lo (the latencies from lo to lo+2^latBits-1 apart, those
+// beyond counting as the nearer bound), then one bit that is 0 for a preferred
+// kernel's choice, then posBits of RFC 6724 place. A layout fitted to the
+// latencies of a ranking (fit) leaves no bit unused between the tier and the
+// latency: a radix sort then has the fewest digits to sort by.
+type keyBits struct {
+	posBits, latBits uint
+	lo               int64 // in µs
+}
 
-// newKeyBits returns the layout for n candidates.
+// newKeyBits returns the layout for n candidates, latencies within
+// ±2^(60-posBits) µs.
 func newKeyBits(n int) keyBits {
 	pb := uint(bits.Len(uint(n)))
-	return keyBits{posBits: pb, latBits: 61 - pb}
+	return keyBits{posBits: pb, latBits: 61 - pb, lo: -1 << (60 - pb)}
+}
+
+// fit returns kb for latencies from lo to hi (beyond 2^(61-posBits) µs above lo,
+// they count as that bound).
+func (kb keyBits) fit(lo, hi time.Duration) keyBits {
+	kb.lo = int64(lo / time.Microsecond)
+	span := uint64(int64(hi/time.Microsecond) - kb.lo)
+	kb.latBits = min(max(uint(bits.Len64(span)), 1), 61-kb.posBits)
+	return kb
 }
 
 // pack returns the sort key of ru: sorting by key is sorting by rules.compare,
-// for places below 1<<posBits and latencies within ±2^(latBits-1) µs (beyond,
-// latencies count as that bound).
+// for places below 1<<posBits and latencies within the layout's.
 func (kb keyBits) pack(ru rules) uint64 {
-	half := int64(1) << (kb.latBits - 1)
-	us := min(max(int64(ru.latency/time.Microsecond)+half, 0), 2*half-1)
-	k := uint64(ru.tier)<<62 | uint64(us)<<(kb.posBits+1) | uint64(ru.place)
+	us := min(max(int64(ru.latency/time.Microsecond)-kb.lo, 0), int64(1)<<kb.latBits-1)
+	k := uint64(ru.tier)<<(kb.posBits+1+kb.latBits) | uint64(us)<<(kb.posBits+1) | uint64(ru.place)
 	if !ru.kernel {
 		k |= 1 << kb.posBits
 	}
@@ -252,7 +276,7 @@ func (kb keyBits) pack(ru rules) uint64 {
 }
 
 // tier returns the tier in key k.
-func (keyBits) tier(k uint64) int { return int(k >> 62) }
+func (kb keyBits) tier(k uint64) int { return int(k >> (kb.posBits + 1 + kb.latBits)) }
 
 // pos returns the RFC 6724 place in key k.
 func (kb keyBits) pos(k uint64) uint32 { return uint32(k & (1<<kb.posBits - 1)) }

@@ -16,7 +16,8 @@ import (
 
 // TestPackedKeysFollowRules checks that sorting candidates by their packed keys
 // (keyBits.pack) is sorting them by the ranking rules read as a ladder
-// (rules.compare), on random candidates: ties in tier, latency and the kernel's
+// (rules.compare), on random candidates, in the layout for any latency and in
+// one fitted to the candidates' own: ties in tier, latency and the kernel's
 // choice are frequent, and latencies span negative (biased) to hours.
 func TestPackedKeysFollowRules(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -30,17 +31,25 @@ func TestPackedKeysFollowRules(t *testing.T) {
 		}
 		byRules := slices.Clone(rs)
 		slices.SortFunc(byRules, rules.compare)
-		kb := newKeyBits(n)
-		keys := make([]uint64, n)
-		at := make([]rules, n) // by place
-		for i, r := range rs {
-			keys[i] = kb.pack(r)
-			at[r.place] = r
+		lo, hi := rs[0].latency, rs[0].latency
+		for _, r := range rs {
+			lo, hi = min(lo, r.latency), max(hi, r.latency)
 		}
-		slices.Sort(keys)
-		for i, k := range keys {
-			if got := at[kb.pos(k)]; got != byRules[i] {
-				t.Fatalf("round %d, %d candidates: at %d the keys give %+v, the rules %+v", round, n, i, got, byRules[i])
+		for _, kb := range []keyBits{newKeyBits(n), newKeyBits(n).fit(lo, hi)} {
+			keys := make([]uint64, n)
+			at := make([]rules, n) // by place
+			for i, r := range rs {
+				keys[i] = kb.pack(r)
+				at[r.place] = r
+			}
+			slices.Sort(keys)
+			for i, k := range keys {
+				if got := at[kb.pos(k)]; got != byRules[i] {
+					t.Fatalf("round %d, %d candidates, layout %+v: at %d the keys give %+v, the rules %+v", round, n, kb, i, got, byRules[i])
+				}
+				if got, want := kb.tier(k), byRules[i].tier; got != want {
+					t.Fatalf("round %d, layout %+v: key %#x has tier %d, want %d", round, kb, k, got, want)
+				}
 			}
 		}
 	}
