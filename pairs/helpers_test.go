@@ -72,7 +72,7 @@ type fakeDNS map[string][]netip.Addr
 func (f fakeDNS) lookup(_ context.Context, network, host string) ([]netip.Addr, error) {
 	var out []netip.Addr
 	for _, a := range f[host] {
-		if (network == "ip4" && a.Is4()) || (network == "ip6" && a.Is6()) {
+		if network == "ip" || (network == "ip4" && a.Is4()) || (network == "ip6" && a.Is6()) {
 			out = append(out, a)
 		}
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/getapr/getapr/internal/svcb"
 )
 
-// lookupFunc looks host up for network "ip4" or "ip6", like
+// lookupFunc looks host up for network "ip4", "ip6" or "ip" (both), like
 // (*net.Resolver).LookupNetIP.
 type lookupFunc func(ctx context.Context, network, host string) ([]netip.Addr, error)
 
@@ -36,12 +36,16 @@ type answer struct {
 // one that failed temporarily fails the lookup, as net.Dialer's does (see
 // strictError).
 //
+// A name the system answers for itself (local: the hosts file, localhost; see
+// stubConf.local) is looked up once for both families, on the caller's
+// goroutine (see lookupBoth).
+//
 // An httptrace.ClientTrace in ctx sees the lookup as net.Dialer shows it: one
 // DNSStart and one DNSDone for the name (not one per family), and no
 // ConnectStart or ConnectDone for the resolver's own sockets (see noNetTrace).
-func resolve(ctx context.Context, lookup lookupFunc, host string, f family, delay time.Duration, strict bool) ([]netip.Addr, error) {
+func resolve(ctx context.Context, lookup lookupFunc, host string, f family, delay time.Duration, strict, local bool) ([]netip.Addr, error) {
 	ctx, done := traceLookup(ctx, host)
-	addrs, err := resolveFamilies(ctx, lookup, host, f, delay, strict)
+	addrs, err := resolveFamilies(ctx, lookup, host, f, delay, strict, local)
 	done(addrs, err)
 	return addrs, err
 }
@@ -86,12 +90,15 @@ func (c noNetTrace) Value(key any) any {
 }
 
 // resolveFamilies is resolve without the trace.
-func resolveFamilies(ctx context.Context, lookup lookupFunc, host string, f family, delay time.Duration, strict bool) ([]netip.Addr, error) {
+func resolveFamilies(ctx context.Context, lookup lookupFunc, host string, f family, delay time.Duration, strict, local bool) ([]netip.Addr, error) {
 	switch {
 	case !f.v6:
 		return collect(host, nil, lookupAnswer(ctx, lookup, "ip4", host))
 	case !f.v4:
 		return collect(host, lookupAnswer(ctx, lookup, "ip6", host), nil)
+	case local:
+		a6, a4 := lookupBoth(ctx, lookup, host)
+		return joinAnswers(ctx, host, a6, a4, strict)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -186,6 +193,29 @@ func endedLookup(ctx context.Context, answers ...*answer) error {
 		}
 	}
 	return nil
+}
+
+// lookupBoth looks host up for both families at once, as net.Dialer does, and
+// returns the answers as the lookups of each family would: a family without
+// an address is not found. It serves the names the system answers for itself
+// (the hosts file, localhost): no Resolution Delay to keep between the
+// families, and one lookup costs half of two.
+func lookupBoth(ctx context.Context, lookup lookupFunc, host string) (a6, a4 *answer) {
+	addrs, err := lookup(ctx, "ip", host)
+	a6, a4 = &answer{err: err}, &answer{err: err}
+	for _, ip := range addrs {
+		if ip.Is4() || ip.Is4In6() {
+			a4.addrs = append(a4.addrs, ip.Unmap())
+		} else {
+			a6.addrs = append(a6.addrs, ip)
+		}
+	}
+	for _, a := range []*answer{a6, a4} {
+		if a.err == nil && len(a.addrs) == 0 {
+			a.err = &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+		}
+	}
+	return a6, a4
 }
 
 func lookupAnswer(ctx context.Context, lookup lookupFunc, network, host string) *answer {

@@ -70,7 +70,7 @@ func TestResolutionDelay(t *testing.T) {
 					addrs: map[string][]netip.Addr{"ip4": v4, "ip6": v6},
 				}
 				start := time.Now()
-				got, err := resolve(context.Background(), dns.lookup, "host.test", tt.f, DefaultResolutionDelay, false)
+				got, err := resolve(context.Background(), dns.lookup, "host.test", tt.f, DefaultResolutionDelay, false, false)
 				if took := time.Since(start); took != tt.wantTime {
 					t.Errorf("took %v, want %v", took, tt.wantTime)
 				}
@@ -91,7 +91,7 @@ func TestResolutionDelay(t *testing.T) {
 func TestResolveErrors(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		dns := slowDNS{delay: map[string]time.Duration{"ip6": -time.Millisecond}} // A times out
-		_, err := resolve(context.Background(), dns.lookup, "host.test", family{true, true}, DefaultResolutionDelay, false)
+		_, err := resolve(context.Background(), dns.lookup, "host.test", family{true, true}, DefaultResolutionDelay, false, false)
 		if dnsErr, ok := errors.AsType[*net.DNSError](err); !ok || !dnsErr.IsTimeout {
 			t.Errorf("err = %v, want the timeout", err)
 		}
@@ -99,7 +99,7 @@ func TestResolveErrors(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		start := time.Now()
-		_, err = resolve(ctx, slowDNS{}.lookup, "host.test", family{true, true}, DefaultResolutionDelay, false)
+		_, err = resolve(ctx, slowDNS{}.lookup, "host.test", family{true, true}, DefaultResolutionDelay, false, false)
 		if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) != 5*time.Second {
 			t.Errorf("after %v: err = %v, want the context's deadline after 5s", time.Since(start), err)
 		}
@@ -110,7 +110,7 @@ func TestResolveErrors(t *testing.T) {
 			addrs: map[string][]netip.Addr{"ip6": {ip("2001:db8::1")}}}
 		ctx, cancel = context.WithTimeout(context.Background(), 10*time.Millisecond)
 		defer cancel()
-		addrs, err := resolve(ctx, dns.lookup, "host.test", family{true, true}, DefaultResolutionDelay, false)
+		addrs, err := resolve(ctx, dns.lookup, "host.test", family{true, true}, DefaultResolutionDelay, false, false)
 		if !errors.Is(err, context.DeadlineExceeded) || addrs != nil {
 			t.Errorf("context ended after AAAA: %v, %v; want no addresses and the deadline", addrs, err)
 		}

@@ -439,7 +439,8 @@ func (s *Selector) hostAddrs(ctx context.Context, q Query, f family, lits []neti
 	if ip.IsValid() {
 		return filterFamily(append(lits, ip), f, q.Host)
 	}
-	addrs, err := resolve(ctx, s.lookupFor(q.Resolver), name, f, s.cfg.resolutionDelay, s.strictErrors(q.Resolver))
+	local := f.v6 && f.v4 && s.stub.local(name, time.Now())
+	addrs, err := resolve(ctx, s.lookupFor(q.Resolver), name, f, s.cfg.resolutionDelay, s.strictErrors(q.Resolver), local)
 	if err != nil || !f.v4 || !f.v6 || !desynthesizes(q) {
 		return addrs, err
 	}

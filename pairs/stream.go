@@ -98,8 +98,10 @@ func keyOf(p Pair) pairKey { return pairKey{p.Src, p.Dst} }
 // up on, and one from a resolver the Selector knows to drop HTTPS queries is
 // not waited for at all: the Stream goes on as with no record. The lookups
 // go on in the background, adding pairs, until they end or Close. For an IP
-// literal or an empty host there is nothing to look up: the Stream holds what
-// Attempts returns. Its errors are those of Attempts.
+// literal or an empty host there is nothing to look up, and for a name the
+// system answers for itself (the hosts file, localhost) one lookup answers
+// both families at once: the Stream holds what Attempts returns. Its errors
+// are those of Attempts.
 //
 // An httptrace.ClientTrace in ctx sees one DNSStart and one DNSDone for the
 // host, as with net.Dialer: the DNSDone when its A and AAAA lookups have
@@ -112,7 +114,7 @@ func (s *Selector) Stream(ctx context.Context, q Query) (*Stream, error) {
 	}
 	q.Local = unmapLocal(q.Local)
 	ip, name, err := parseHost(q.Host)
-	if q.Host == "" || ip.IsValid() || err != nil {
+	if q.Host == "" || ip.IsValid() || err != nil || f.v6 && f.v4 && s.stub.local(name, time.Now()) {
 		ps, err := s.Attempts(ctx, q)
 		if err != nil {
 			return nil, err
@@ -338,27 +340,11 @@ func (st *Stream) askAddrs(ctx context.Context, name string) {
 // lookupBoth looks name up for both families at once and adds the answers as
 // lookupAddrs would each.
 func (st *Stream) lookupBoth(ctx context.Context, name string) {
-	addrs, err := st.lookup(ctx, "ip", name)
-	var v6, v4 []netip.Addr
-	for _, a := range addrs {
-		if a.Is4() || a.Is4In6() {
-			v4 = append(v4, a.Unmap())
-		} else {
-			v6 = append(v6, a)
-		}
-	}
+	a6, a4 := lookupBoth(ctx, st.lookup, name)
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	for _, is6 := range []bool{true, false} {
-		as, ferr := v4, err
-		if is6 {
-			as = v6
-		}
-		if ferr == nil && len(as) == 0 {
-			ferr = &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
-		}
-		st.addAddrs(ctx, name, is6, as, ferr)
-	}
+	st.addAddrs(ctx, name, true, a6.addrs, a6.err)
+	st.addAddrs(ctx, name, false, a4.addrs, a4.err)
 }
 
 // lookupAddrs looks name up for one family and adds the answer.

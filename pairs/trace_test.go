@@ -48,7 +48,7 @@ func TestResolveTrace(t *testing.T) {
 		{"nx.test", []string{"DNSStart nx.test", "DNSDone [] err=true"}},
 	} {
 		var l traceLog
-		resolve(l.ctx(context.Background()), dns.lookup, tt.host, family{true, true}, 50*time.Millisecond, false)
+		resolve(l.ctx(context.Background()), dns.lookup, tt.host, family{true, true}, 50*time.Millisecond, false, false)
 		if !slices.Equal(l.events, tt.want) {
 			t.Errorf("%s: events %q, want %q", tt.host, l.events, tt.want)
 		}
@@ -70,7 +70,7 @@ func TestResolveHidesResolverConnects(t *testing.T) {
 		return d.DialContext(ctx, "udp", server)
 	}}
 	var l traceLog
-	resolve(l.ctx(context.Background()), r.LookupNetIP, "example.test", family{true, true}, 50*time.Millisecond, false)
+	resolve(l.ctx(context.Background()), r.LookupNetIP, "example.test", family{true, true}, 50*time.Millisecond, false, false)
 	if len(l.events) != 2 || l.events[0] != "DNSStart example.test" || l.events[1] != "DNSDone [] err=true" {
 		t.Errorf("events %q, want one DNSStart and one DNSDone", l.events)
 	}
