@@ -117,7 +117,8 @@ func eventKey(m netlink.Message, routers routerSet) (key, state string, ok bool)
 		return routeKey(m.Data)
 	case unix.RTM_NEWNEXTHOP, unix.RTM_DELNEXTHOP:
 		// A nexthop object changed or deleted changes the routes using it
-		// (deleted ones without RTM_DELROUTE): a rebuild dumps the host.
+		// (deleted ones without RTM_DELROUTE): a rebuild dumps the host,
+		// unless no route uses it (see nexthopindex_linux.go).
 		return nexthopKey(m.Data)
 	case unix.RTM_NEWRULE, unix.RTM_DELRULE:
 		return "rule" + raw, "", true

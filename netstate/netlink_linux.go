@@ -268,15 +268,16 @@ func (b *linuxBackend) read(notify func()) error {
 }
 
 // receive handles a batch of change events; it reports whether one of them
-// may change the snapshot. Route events are kept for the rebuild to apply;
-// any other makes it dump the host.
+// may change the snapshot. Route and nexthop object events are kept for the
+// rebuild to apply; any other makes it dump the host.
 func (b *linuxBackend) receive(msgs []netlink.Message, notify func()) (changed bool) {
 	for _, m := range msgs {
 		switch {
 		case m.Header.Type == unix.RTM_NEWNDUSEROPT:
 			changed = b.ra.handle(m.Data, time.Now(), notify) || changed
 		case !b.dedup.relevant(m):
-		case m.Header.Type == unix.RTM_NEWROUTE || m.Header.Type == unix.RTM_DELROUTE:
+		case m.Header.Type == unix.RTM_NEWROUTE || m.Header.Type == unix.RTM_DELROUTE,
+			m.Header.Type == unix.RTM_NEWNEXTHOP || m.Header.Type == unix.RTM_DELNEXTHOP:
 			b.events.add(m)
 			changed = true
 		default:

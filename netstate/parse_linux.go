@@ -163,7 +163,7 @@ func buildSnapshot(msgs []netlink.Message, taken time.Time) (*Snapshot, routeInd
 // are applied with (see routeevents_linux.go).
 type routeIndex struct {
 	shared   map[aliasKey]bool // the keys of more than one kernel route (see sharedAliases); nil on most hosts
-	nexthops nexthops          // the next hops of the nexthop objects; nil without any
+	nexthops *nexthopIndex     // the nexthop objects, their next hops, and those the routes use
 }
 
 // decodeDump decodes the messages of a dump but for the routes (see
@@ -213,7 +213,7 @@ func (d *dumpMessages) snapshot(taken time.Time) (*Snapshot, routeIndex, error) 
 			s.Rules = append(s.Rules, r)
 		}
 	}
-	nhs := resolveNexthops(d.nexthops)
+	nhs := newNexthopIndex(d.nexthops)
 	shared, err := s.addRoutes(d.routes, nhs)
 	slices.SortFunc(s.Routes, compareRoutes)
 	s.Gateway4, s.Gateway6 = s.defaultGateway(false), s.defaultGateway(true)
@@ -225,11 +225,12 @@ func (d *dumpMessages) snapshot(taken time.Time) (*Snapshot, routeIndex, error) 
 // tables s's rules look up, in their order, and finds the keys of more than
 // one kernel route. A route of a nexthop object that shows no next hop gets
 // the object's, from nhs; one of an object nhs lacks (made while the dump
-// ran: its event makes the host be dumped again) keeps none. Each message is
+// ran: its event makes the host be dumped again) keeps none. The objects the
+// routes kept name are marked used in nhs. Each message is
 // decoded only as it is converted, into the same RouteMessage: a full table
 // is never held decoded. Messages that do not decode are skipped and
 // reported in the error.
-func (s *Snapshot) addRoutes(msgs []netlink.Message, nhs nexthops) (map[aliasKey]bool, error) {
+func (s *Snapshot) addRoutes(msgs []netlink.Message, nhs *nexthopIndex) (map[aliasKey]bool, error) {
 	var (
 		tables = s.lookupTables()
 		shared sharedAliases
@@ -248,7 +249,9 @@ func (s *Snapshot) addRoutes(msgs []netlink.Message, nhs nexthops) (map[aliasKey
 		}
 		from := routeFrom(m.Data)
 		hops, _ := nhs.of(m.Data, &r)
-		shared.add(&r, from, tables)
+		if shared.add(&r, from, tables) {
+			nhs.use(m.Data)
+		}
 		s.Routes = s.appendRoutes(s.Routes, r, from, hops, tables)
 	}
 	switch {

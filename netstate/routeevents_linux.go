@@ -27,23 +27,26 @@ import (
 // object, in the state of its last event, even when the dump already showed
 // some of them. What that model cannot tell makes the rebuild dump the host:
 // an event lost (ENOBUFS) or not received (events stopped), any event but a
-// route's, a change of a default route (gateways and routers follow from
+// route's or a nexthop object's, a change of a default route (gateways and routers follow from
 // them), an IPv4 route with a TOS (not kept in a Route), two kernel routes
 // with the same identity (ip route append or prepend: which one a replace
 // replaces is the kernel's secret), and a route of a nexthop object the last
 // dump did not show, when the event shows its id alone (nexthop_compat_mode
-// 0). The objects of the last dump are current while only route events came:
-// any change of an object is an event that makes the rebuild dump the host.
+// 0). The nexthop objects of the last dump are kept current by their events,
+// which are applied when no route the snapshot may hold uses the object (see
+// nexthopindex_linux.go); an event of one in use makes the rebuild dump the
+// host.
 
 // maxRouteEvents bounds the route events kept for one rebuild; past it the
 // rebuild dumps the host, which is then cheaper anyway.
 const maxRouteEvents = 4096
 
-// routeEvents are the route change events received since the last rebuild
-// started. The event reader adds to it; the rebuild takes them.
+// routeEvents are the route and nexthop object change events received since
+// the last rebuild started. The event reader adds to it; the rebuild takes
+// them.
 type routeEvents struct {
 	mu   sync.Mutex
-	msgs []netlink.Message // RTM_NEWROUTE and RTM_DELROUTE, in arrival order
+	msgs []netlink.Message // RTM_NEWROUTE, RTM_DELROUTE, RTM_NEWNEXTHOP and RTM_DELNEXTHOP, in arrival order
 	full bool              // another change, or events lost: dump the host
 	live bool              // the event reader is running
 }
@@ -156,11 +159,11 @@ type sharedAliases struct {
 
 // add takes the dump's next route message, m, whose source prefix is from; a
 // route a Snapshot does not keep (see aliasOf: tables are those it keeps)
-// counts for nothing.
-func (a *sharedAliases) add(m *rtnetlink.RouteMessage, from netip.Prefix, tables map[uint32]bool) {
+// counts for nothing, and add reports false for it.
+func (a *sharedAliases) add(m *rtnetlink.RouteMessage, from netip.Prefix, tables map[uint32]bool) bool {
 	k, ok := aliasOf(m, from, tables)
 	if !ok {
-		return
+		return false
 	}
 	if (a.seen && k == a.last) || m.Tos != 0 {
 		if a.keys == nil {
@@ -169,6 +172,7 @@ func (a *sharedAliases) add(m *rtnetlink.RouteMessage, from netip.Prefix, tables
 		a.keys[k] = true
 	}
 	a.last, a.seen = k, true
+	return true
 }
 
 // routeChanges are the spans of routes that events changed: for each, its
@@ -187,6 +191,9 @@ func newRouteChanges(cur *Snapshot, index routeIndex) *routeChanges {
 // apply applies one route event. It reports false when the event is one the
 // model cannot apply (see above): the host must be dumped.
 func (c *routeChanges) apply(m netlink.Message) bool {
+	if m.Header.Type == unix.RTM_NEWNEXTHOP || m.Header.Type == unix.RTM_DELNEXTHOP {
+		return c.index.nexthops != nil && c.index.nexthops.apply(m)
+	}
 	var r rtnetlink.RouteMessage
 	if r.UnmarshalBinary(m.Data) != nil {
 		return false
@@ -203,6 +210,7 @@ func (c *routeChanges) apply(m netlink.Message) bool {
 	if !known {
 		return false
 	}
+	c.index.nexthops.use(m.Data)
 	routes := c.cur.appendRoutes(nil, r, from, hops, c.tables)
 	if m.Header.Type == unix.RTM_NEWROUTE && (len(routes) == 0 || m.Header.Flags&netlink.Append != 0) {
 		// A route of a type a Snapshot leaves out (local, anycast...) may

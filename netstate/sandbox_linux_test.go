@@ -27,7 +27,7 @@ type sandboxNetlink struct {
 	asked  map[netlink.HeaderType]int
 }
 
-func (sn *sandboxNetlink) dial(t *testing.T) *netlink.Conn {
+func (sn *sandboxNetlink) dial(t testing.TB) *netlink.Conn {
 	recorded := readMultihomed(t)
 	return nltest.Dial(func(reqs []netlink.Message) ([]netlink.Message, error) {
 		if len(reqs) == 0 { // a Receive with no request: no change events here
@@ -103,7 +103,7 @@ type sandboxBatch struct {
 
 // sandboxBackend is the rtnetlink backend over sn's conns, for the host's own
 // namespace (netns 0) or another.
-func sandboxBackend(t *testing.T, sn *sandboxNetlink, netns int) *linuxBackend {
+func sandboxBackend(t testing.TB, sn *sandboxNetlink, netns int) *linuxBackend {
 	cfg := newConfig(nil)
 	cfg.netns = netns
 	eventc := sn.dial(t)
