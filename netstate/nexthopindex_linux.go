@@ -67,7 +67,7 @@ func (x *nexthopIndex) of(data []byte, r *rtnetlink.RouteMessage) (hops []routeH
 // of route message data, if any.
 func (x *nexthopIndex) use(data []byte) {
 	id, ok := routeNHID(data)
-	if !ok {
+	if x == nil || !ok {
 		return
 	}
 	if x.used == nil {
