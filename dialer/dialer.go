@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"net"
 	"net/netip"
+	"slices"
 	"syscall"
 	"time"
 
@@ -298,7 +299,10 @@ func (d *PairDialer) SetMultipathTCP(use bool) {
 }
 
 // netOnly reports whether DialTCP or DialUDP over network from laddr to raddr
-// is left to net.Dialer, whose error it is: raddr is invalid, or of another
+// is left to net.Dialer, whose error it is: raddr is invalid, or the
+// unspecified IPv6 address (the local system, which net.Dialer.DialTCP dials
+// alone, where a Selector's pairs follow it with 0.0.0.0 as for the address
+// "[::]:port": see Go issue 18806), or of another
 // family than network's digit or than laddr's IP (net.Dialer's socket then
 // fails at connect, or says "non-IPv4 address"; there is no pair to choose),
 // or ctx has ended already (net.Dialer makes its socket, and calls Control,
@@ -307,7 +311,8 @@ func netOnly(ctx context.Context, network string, laddr, raddr netip.AddrPort) b
 	r, l := raddr.Addr(), laddr.Addr()
 	last := network[len(network)-1]
 	switch {
-	case !r.IsValid(), last == '4' && r.Is6() && !r.Is4In6(), last == '6' && (r.Is4() || r.Is4In6()):
+	case !r.IsValid(), r.WithZone("") == netip.IPv6Unspecified(),
+		last == '4' && r.Is6() && !r.Is4In6(), last == '6' && (r.Is4() || r.Is4In6()):
 		return true
 	case ctx.Err() != nil:
 		return true
@@ -430,11 +435,12 @@ func (d *PairDialer) dialOver(ctx context.Context, q pairs.Query, base, address 
 			ps = firstFamilyFirst(ps)
 		}
 	}
+	lit, _ := netip.ParseAddrPort(address) // the caller's literal; invalid for a name
+	ps = withoutIPv4Zero(ps, lit)
 	first, ok := firstPair(qu, ps)
 	if !ok {
 		return nil, &net.OpError{Op: "dial", Net: q.Network, Err: d.noSuitableAddress(q)}
 	}
-	lit, _ := netip.ParseAddrPort(address) // the caller's literal; invalid for a name
 	if lit.IsValid() && sameDst(lit, first.Dst) {
 		first.Dst = lit // the caller's literal, zone and all, for the errors below
 	}
@@ -498,6 +504,21 @@ func firstPair(qu queue, ps []pairs.Pair) (pairs.Pair, bool) {
 		return pairs.Pair{}, false
 	}
 	return ps[0], true
+}
+
+// withoutIPv4Zero returns ps without its pairs to 0.0.0.0 when lit, the
+// caller's literal, is the unspecified IPv6 address and ps has a pair to it:
+// the attempt over that pair dials the caller's "[::]:port", which net.Dialer
+// follows with 0.0.0.0 itself (Go issue 18806), as it does for the caller's
+// own dial. The Selector's pairs to 0.0.0.0 after "::" stand for that
+// fallback; dialed again, they would call Control, and fail, once more than
+// net.Dialer's dial does. ps is not changed (the Selector may keep it).
+func withoutIPv4Zero(ps []pairs.Pair, lit netip.AddrPort) []pairs.Pair {
+	if lit.Addr().WithZone("") != netip.IPv6Unspecified() ||
+		!slices.ContainsFunc(ps, func(p pairs.Pair) bool { return sameDst(lit, p.Dst) }) {
+		return ps
+	}
+	return slices.DeleteFunc(slices.Clone(ps), func(p pairs.Pair) bool { return p.Dst.Addr() == netip.IPv4Unspecified() })
 }
 
 // isLiteral reports whether host is an IP address (possibly with a zone):
