@@ -54,10 +54,11 @@
 // dropped; the rest wake a debounced rebuild (see [WithDebounce]): the first
 // change after a quiet period is published within a few milliseconds, a burst
 // costs at most one rebuild per debounce interval, and a rebuild that finds
-// nothing changed publishes nothing. When only routes changed, the rebuild
-// applies their events to the current snapshot instead of dumping the host
-// again (a router's table of 100,000 routes costs a dump of hundreds of
-// milliseconds). A lost event (socket overrun) forces a rebuild from a dump. If
+// nothing changed publishes nothing. When only routes changed, or nexthop
+// objects that no route uses (a router's FRR creates them ahead of its
+// routes), the rebuild applies their events to the current snapshot instead of
+// dumping the host again (a router's table of 100,000 routes costs a dump of
+// hundreds of milliseconds). A lost event (socket overrun) forces a rebuild from a dump. If
 // the kernel refuses the group subscription, or the event socket fails, the
 // Monitor logs it and polls instead ([WithPollInterval]). A route that uses a
 // nexthop object ("ip route add default nhid 20", as FRR installs routes) has
