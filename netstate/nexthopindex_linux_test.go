@@ -280,10 +280,6 @@ func BenchmarkNexthopEvent(b *testing.B) {
 // checks after each batch that the Monitor's rebuild, applied or dumped, is
 // the snapshot a dump of the model gives.
 func TestNexthopEventSequencesMatchDump(t *testing.T) {
-	type route struct {
-		dst string
-		id  uint32
-	}
 	var (
 		rnd     = rand.New(rand.NewPCG(1, 2))
 		singles = map[uint32]netlink.Message{}
