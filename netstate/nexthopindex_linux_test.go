@@ -140,13 +140,7 @@ func TestNexthopEventsMatchDump(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			sn := &sandboxNetlink{extra: tt.before}
-			b := sandboxBackend(t, sn, 0)
-			defer b.close()
-			cur, _, err := b.dump()
-			if err != nil {
-				t.Fatal(err)
-			}
-			b.events.setLive(true)
+			b, cur := liveSandbox(t, sn)
 			if !b.receive(tt.events, func() {}) {
 				t.Fatal("the events are not relevant")
 			}
@@ -199,17 +193,7 @@ func groupsOf(x *nexthopIndex) map[uint32][]uint32 {
 // once routes use it reads the host.
 func TestNewNexthopObjectReadsNothing(t *testing.T) {
 	m, sn := newRouteMonitor(t, []netlink.Message{nhViaObject(7, 100, "192.0.2.1"), nhRoute(t, rt{dst: "10.40.0.0/16"}, 7)})
-	rebuild := func(what string, wantDump bool) *Snapshot {
-		t.Helper()
-		n := sn.dumps()
-		if err := m.rebuild(); err != nil {
-			t.Fatal(err)
-		}
-		if dumped := sn.dumps() - n; dumped > 0 != wantDump {
-			t.Errorf("after %s: %d dumps; want a dump: %v", what, dumped, wantDump)
-		}
-		return m.Snapshot()
-	}
+	rebuild := rebuilder(t, m, sn)
 	for id := uint32(100); id < 110; id++ {
 		sn.send(nhViaObject(id, 101, "198.51.100.1"))
 		rebuild("a new object no route uses", false)
@@ -307,13 +291,7 @@ func TestNexthopEventSequencesMatchDump(t *testing.T) {
 		return slices.Sorted(maps.Keys(singles))
 	}
 	sn := &sandboxNetlink{}
-	b := sandboxBackend(t, sn, 0)
-	defer b.close()
-	cur, _, err := b.dump()
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.events.setLive(true)
+	b, cur := liveSandbox(t, sn)
 	applied, dumped := 0, 0
 	for step := range 2000 {
 		var events []netlink.Message
@@ -374,6 +352,7 @@ func TestNexthopEventSequencesMatchDump(t *testing.T) {
 		b.receive(events, func() {})
 		sn.extra = state()
 		n := sn.dumps()
+		var err error
 		if cur, _, err = b.update(cur); err != nil {
 			t.Fatal(err)
 		}

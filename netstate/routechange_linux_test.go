@@ -128,12 +128,11 @@ func newRouteMonitor(t *testing.T, extra []netlink.Message) (*Monitor, *sandboxN
 	return m, sn
 }
 
-// TestRouteChangeReadsNothing: a change of routes alone is applied to the
-// snapshot without reading the host again; any other change, and lost events,
-// make the rebuild read it all.
-func TestRouteChangeReadsNothing(t *testing.T) {
-	m, sn := newRouteMonitor(t, nil)
-	rebuild := func(what string, wantDump bool) *Snapshot {
+// rebuilder returns a func that rebuilds m's snapshot and returns it, checking
+// that the rebuild dumped sn's host if and only if wantDump (what names the
+// change, for the error).
+func rebuilder(t *testing.T, m *Monitor, sn *sandboxNetlink) func(what string, wantDump bool) *Snapshot {
+	return func(what string, wantDump bool) *Snapshot {
 		t.Helper()
 		n := sn.dumps()
 		if err := m.rebuild(); err != nil {
@@ -144,6 +143,14 @@ func TestRouteChangeReadsNothing(t *testing.T) {
 		}
 		return m.Snapshot()
 	}
+}
+
+// TestRouteChangeReadsNothing: a change of routes alone is applied to the
+// snapshot without reading the host again; any other change, and lost events,
+// make the rebuild read it all.
+func TestRouteChangeReadsNothing(t *testing.T) {
+	m, sn := newRouteMonitor(t, nil)
+	rebuild := rebuilder(t, m, sn)
 	dst := netip.MustParsePrefix(routeA.dst)
 	has := hasRoute(dst.String(), anyRoute)
 

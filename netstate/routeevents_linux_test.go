@@ -55,13 +55,7 @@ func TestApplyRouteEvents(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			sn := &sandboxNetlink{extra: msgs(t, tt.before...)}
-			b := sandboxBackend(t, sn, 0)
-			defer b.close()
-			cur, _, err := b.dump()
-			if err != nil {
-				t.Fatal(err)
-			}
-			b.events.setLive(true)
+			b, cur := liveSandbox(t, sn)
 			for _, m := range msgs(t, tt.events...) {
 				b.events.add(m)
 			}

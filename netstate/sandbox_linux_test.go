@@ -198,3 +198,18 @@ func TestSandboxTransientRuleError(t *testing.T) {
 		t.Fatalf("next dump: %d rules, %v; want the recorded rules", len(s.Rules), err)
 	}
 }
+
+// liveSandbox returns a backend over sn, closed when the test ends, and its
+// first dump, its event reader taken for running (route events are applied,
+// not lost).
+func liveSandbox(t testing.TB, sn *sandboxNetlink) (*linuxBackend, *Snapshot) {
+	t.Helper()
+	b := sandboxBackend(t, sn, 0)
+	t.Cleanup(func() { b.close() })
+	cur, _, err := b.dump()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.events.setLive(true)
+	return b, cur
+}
