@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"net"
+	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -111,16 +115,31 @@ func port(ln net.Listener) string {
 	return p
 }
 
-// closedAddr returns a loopback address where nothing listens.
+// closedAddr returns a loopback address where nothing listens, on a port
+// below the kernel's ephemeral range: a connect from a source port the kernel
+// picks could otherwise get the very port, connect to itself (TCP's
+// simultaneous open) and be dialed again by net.Dialer (its self-connect
+// retry calls Control once more), which a test comparing Control calls would
+// take for a difference.
 func closedAddr(tb testing.TB) string {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
+	lo := 32768 // Linux's default
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				lo = n
+			}
+		}
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
+	for p := lo - 1 - rand.IntN(lo/2); p > 1024; p-- {
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(p))
+		if ln, err := net.Listen("tcp", addr); err == nil {
+			ln.Close()
+			return addr
+		}
+	}
+	tb.Fatalf("no free loopback port below %d", lo)
+	return ""
 }
 
 // ping writes a line on c and checks that it comes back.
