@@ -78,8 +78,8 @@ type PhaseResult struct {
 	// dial of the fault went over BestFault; Back the same from the heal, over
 	// BestHealed.
 	ToBest, Back time.Duration
-	// FirstHealed is the uplink of the first dial after the heal (-1: failed or
-	// none).
+	// FirstHealed is the uplink of the first dial started HealSettle or more
+	// after the heal (-1: failed or none).
 	FirstHealed int
 	// Flips counts the changes of uplink between successive dials of the
 	// fault.
@@ -100,6 +100,14 @@ type Result struct {
 	Phases []PhaseResult
 	Dials  []Dial
 }
+
+// HealSettle is how long after the heal a dial starts at least to be the
+// first dial of the healed network (PhaseResult.FirstHealed): a heal is
+// several changes (addresses, then routes), and the host's view of them, a
+// netstate snapshot, follows by up to one debounce (netstate.DefaultDebounce,
+// 50 ms) and a dump. A dial started within it may run on the view from before
+// the heal; once it has passed, the first dial must go over the best path.
+const HealSettle = 100 * time.Millisecond
 
 // KnownAfter is how long after a fault starts (or is healed) the dialer is
 // expected to know of it: from then on no dial may take more than the bound.
@@ -249,8 +257,11 @@ func (pr *PhaseResult) measure(dials []Dial, i int, bestRTT time.Duration) {
 	pr.ToBest = timeToBest(fault, pr.BestFault, pr.Start)
 	pr.Back = timeToBest(healed, pr.BestHealed, pr.Healed)
 	pr.FirstHealed = -1
-	if len(healed) > 0 {
-		pr.FirstHealed = healed[0].Uplink
+	for _, d := range healed {
+		if d.At >= pr.Healed+HealSettle {
+			pr.FirstHealed = d.Uplink
+			break
+		}
 	}
 	last := -1
 	for _, d := range fault {

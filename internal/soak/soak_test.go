@@ -23,7 +23,7 @@ func TestMeasure(t *testing.T) {
 		d(4*s, 600*ms, 1, false), // slow, once the fault was known
 		d(5*s, 61*ms, 1, false),
 		d(5900*ms, 162*ms, 0, false), // the heal came under it: not the fault's
-		d(6*s, 61*ms, 1, true),       // healed at 6 s
+		d(6*s, 61*ms, 1, true),       // healed at 6 s; within HealSettle: not the first healed dial
 		d(6250*ms, 21*ms, 0, true),
 		d(6500*ms, 61*ms, 1, true), // not yet for good
 		d(7*s, 21*ms, 0, true),
@@ -33,7 +33,7 @@ func TestMeasure(t *testing.T) {
 	pr := PhaseResult{Start: 0, Healed: 6 * s, End: 8 * s, BestFault: 1, BestHealed: 0}
 	pr.measure(dials, 0, 60*ms)
 	want := PhaseResult{Start: 0, Healed: 6 * s, End: 8 * s, BestFault: 1, BestHealed: 0,
-		Dials: 10, Failed: 0, ToBest: 0, Back: time.Second, FirstHealed: 1, Slow: 1, Slowest: 600 * ms, Bound: 410 * ms}
+		Dials: 10, Failed: 0, ToBest: 0, Back: time.Second, FirstHealed: 0, Slow: 1, Slowest: 600 * ms, Bound: 410 * ms}
 	if flips := (PhaseResult{Healed: 9 * s, End: 9 * s}); true {
 		flips.measure([]Dial{d(0, ms, 0, false), d(s, ms, 1, false), d(2*s, ms, -1, false), d(3*s, ms, 1, false), d(4*s, ms, 0, false)}, 0, ms)
 		if flips.Flips != 2 {
