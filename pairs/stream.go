@@ -114,14 +114,15 @@ func (s *Selector) Stream(ctx context.Context, q Query) (*Stream, error) {
 	}
 	q.Local = unmapLocal(q.Local)
 	ip, name, err := parseHost(q.Host)
-	if q.Host == "" || ip.IsValid() || err != nil || f.v6 && f.v4 && s.stub.local(name, time.Now()) {
+	local := err == nil && name != "" && s.stub.local(name, time.Now())
+	if q.Host == "" || ip.IsValid() || err != nil || f.v6 && f.v4 && local {
 		ps, err := s.Attempts(ctx, q)
 		if err != nil {
 			return nil, err
 		}
 		return s.fixedStream(q, ps), nil
 	}
-	st := s.newStream(q, name, f)
+	st := s.newStream(q, name, f, local)
 	tctx, done := traceLookup(ctx, q.Host)
 	lctx, cancel := context.WithCancel(tctx)
 	st.cancel, st.traced, st.caller = cancel, done, ctx
@@ -166,13 +167,14 @@ func (s *Selector) fixedStream(q Query, ps []Pair) *Stream {
 }
 
 // newStream returns the Stream of q to the name host, families f, with
-// nothing asked yet.
-func (s *Selector) newStream(q Query, host string, f family) *Stream {
+// nothing asked yet; local says the system answers for host itself (see
+// stubConf.local).
+func (s *Selector) newStream(q Query, host string, f family, local bool) *Stream {
 	q.streaming = true
 	st := &Stream{sel: s, q: q, name: host, fam: f, lookup: s.lookupFor(q.Resolver), strict: s.strictErrors(q.Resolver),
 		taken: map[pairKey]bool{}, changed: make(chan struct{}), svcDone: make(chan struct{}),
 		asked: map[string]bool{}}
-	if (q.HTTPS || s.cfg.https) && isDomainName(host) && !s.stub.local(host, time.Now()) {
+	if (q.HTTPS || s.cfg.https) && isDomainName(host) && !local {
 		st.https = s.httpsLookup(q.Resolver)
 	}
 	// The draft's preferred family: IPv6 where both have a default route,
@@ -313,14 +315,16 @@ func (st *Stream) solicitRA(ctx context.Context) {
 
 // askAddrs starts the AAAA and A lookups of name (the families allowed),
 // once per name: one lookup of both when the system answers for the name
-// itself (see lookupBoth). st.mu is held.
+// itself (see lookupBoth). The host's own name is never such a name when
+// both families are asked: Selector.Stream hands those to Attempts. st.mu is
+// held.
 func (st *Stream) askAddrs(ctx context.Context, name string) {
 	key := svcb.CanonicalName(name)
 	if st.asked[key] {
 		return
 	}
 	st.asked[key] = true
-	if st.fam.v6 && st.fam.v4 && st.sel.stub.local(name, time.Now()) {
+	if name != st.name && st.fam.v6 && st.fam.v4 && st.sel.stub.local(name, time.Now()) {
 		// The system answers for the name itself (the hosts file,
 		// localhost): no Resolution Delay to keep between the families,
 		// and one lookup costs half of two.
