@@ -105,7 +105,7 @@ func (m *nearbyMemo) prefixOf(sc *source, dst netip.Addr) int {
 		i = m.n
 		m.n++
 	}
-	m.prefix[i], m.pairs[i], m.topped[i], m.last = np, sc.near[np], false, i
+	m.prefix[i], m.pairs[i], m.topped[i], m.last = np, sc.near.get(np), false, i
 	return i
 }
 

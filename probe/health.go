@@ -37,7 +37,7 @@ type source struct {
 	router    bool // its default router is FAILED, and has not been usable since: suspect until proved beyond the link
 
 	pairs   map[netip.Addr]*pair // by destination
-	near    map[nearKey][]*pair  // by NearbyPrefix of the destination (nearKeyOf)
+	near    nearTable            // by NearbyPrefix of the destination (nearKeyOf)
 	working int                  // pairs whose last result proved the path
 }
 
@@ -47,7 +47,6 @@ func (s *Store) addSource(a netip.Addr, now time.Time) *source {
 		addr:  a,
 		since: now,
 		pairs: make(map[netip.Addr]*pair),
-		near:  make(map[nearKey][]*pair),
 	}
 	s.sources[a] = sc
 	s.changed = now
@@ -77,7 +76,7 @@ func (sc *source) setWorking(p *pair, w bool) {
 // reaches reports whether one of sc's pairs to a destination in the nearby prefix
 // np worked at its last attempt.
 func (sc *source) reaches(np nearKey) bool {
-	return slices.ContainsFunc(sc.near[np], func(p *pair) bool { return p.working })
+	return slices.ContainsFunc(sc.near.get(np), func(p *pair) bool { return p.working })
 }
 
 // fails reports whether sc's last conclusive result to dst was a failure.

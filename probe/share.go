@@ -491,7 +491,7 @@ func (s *Store) ownShared(now time.Time) []sharedPair {
 	s.mu.RLock()
 	out := make([]sharedPair, 0, s.npairs)
 	for _, sc := range s.sources {
-		for _, l := range sc.near {
+		for l := range sc.near.all() {
 			for _, p := range l {
 				out = append(out, sharedPair{
 					Src: sc.addr, Dst: p.dst, SRTT: p.stats.SRTT, RTTVar: p.stats.RTTVar,

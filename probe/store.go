@@ -366,9 +366,7 @@ func (s *Store) pairOf(sc *source, dst netip.Addr) *pair {
 	}
 	p := &pair{dst: dst}
 	sc.pairs[dst] = p
-	np := nearKeyOf(dst)
-	p.near = len(sc.near[np])
-	sc.near[np] = append(sc.near[np], p)
+	p.near = sc.near.add(nearKeyOf(dst), p)
 	s.npairs++
 	return p
 }
@@ -378,15 +376,8 @@ func (s *Store) pairOf(sc *source, dst netip.Addr) *pair {
 func (s *Store) dropPair(sc *source, p *pair) {
 	sc.setWorking(p, false)
 	delete(sc.pairs, p.dst)
-	np := nearKeyOf(p.dst)
-	l := sc.near[np]
-	last := l[len(l)-1]
-	l[p.near], last.near = last, p.near
-	l[len(l)-1] = nil
-	if l = l[:len(l)-1]; len(l) > 0 {
-		sc.near[np] = l
-	} else {
-		delete(sc.near, np)
+	if moved := sc.near.remove(nearKeyOf(p.dst), p.near); moved != nil {
+		moved.near = p.near
 	}
 	s.npairs--
 }
@@ -420,7 +411,7 @@ func (s *Store) evict() {
 	}
 	refs, keys := s.evictRefs[:0], s.evictKeys[:0]
 	for _, sc := range s.sources {
-		for _, l := range sc.near {
+		for l := range sc.near.all() {
 			for _, p := range l {
 				k := evictKey(p)
 				refs, keys = append(refs, evictRef{k, sc, p}), append(keys, k)
@@ -507,7 +498,7 @@ func (s *Store) Nearby(src, dst netip.Addr) (PairStats, bool) {
 		return PairStats{}, false
 	}
 	var best *pair
-	for _, p := range sc.near[nearKeyOf(dst)] {
+	for _, p := range sc.near.get(nearKeyOf(dst)) {
 		if p.dst == dst || p.stats.Samples == 0 {
 			continue
 		}
