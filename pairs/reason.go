@@ -20,7 +20,7 @@ func (r *ranking) pairs(keys []uint64, kb keyBits) []Pair {
 	if in.keep {
 		out = make([]Pair, len(keys))
 	} else {
-		out = resized(ws.ranked, len(keys))
+		out = grown(ws.ranked, len(keys)) // every field is written below
 		ws.ranked = out
 	}
 	rc := &ws.reasons
@@ -30,17 +30,17 @@ func (r *ranking) pairs(keys []uint64, kb keyBits) []Pair {
 		ci := r.at[kb.pos(k)]
 		c, e := in.cands[ci], &r.cands[ci].est
 		s, d := &in.srcs[c.src], &in.dsts[c.dst]
-		p := &out[i] // field by field: no Pair is built aside and copied
+		// Field by field, every one (out may hold the last ranking's pairs):
+		// no Pair is built aside and copied.
+		p := &out[i]
 		p.Src = netip.AddrPortFrom(s.addr.IP, in.srcPort)
 		p.Dst = netip.AddrPortFrom(d.attr.ip, in.dstPort)
 		p.Interface = s.addr.Interface
 		p.SrcClass, p.DstClass = s.class, d.class
 		p.Latency, p.RTTVar, p.Basis = e.latency, e.rttvar, e.basis
 		p.Health, p.Deprecated, p.EgressMismatch = e.health, s.attr.deprecated, c.mismatch
-		p.Middlebox = e.middlebox
-		if d.synth.IsValid() { // out is zeroed: store no more pointers than needed
-			p.Synthesized = d.synth
-		}
+		p.Middlebox, p.Fallback, p.NoNAT64 = e.middlebox, false, false
+		p.Synthesized, p.Service = d.synth, nil
 		tie := int32(-1) // the previous candidate, if this one ties with it
 		if i > 0 && kb.ties(keys[i-1], k) {
 			tie = r.at[kb.pos(keys[i-1])]

@@ -47,8 +47,8 @@ func (ws *workspace) reset(in *rankInput) {
 	n, nd, ns := len(in.cands), len(in.dsts), len(in.srcs)
 	ws.cands = resized(ws.cands, n)
 	ws.dsts = resized(ws.dsts, nd)
-	ws.keys = resized(ws.keys, n)
-	ws.sort = resized(ws.sort, n)
+	ws.keys = grown(ws.keys, n) // rank writes every key before it reads one
+	ws.sort = grown(ws.sort, n)
 	ws.idx = resized(ws.idx, 3*n+2*nd+ns+2)
 }
 
@@ -64,12 +64,19 @@ func (ws *workspace) release() {
 // resized returns s with length n and every element zero, reusing its array
 // when it is large enough.
 func resized[S ~[]E, E any](s S, n int) S {
+	s = grown(s, n)
+	clear(s)
+	return s
+}
+
+// grown returns s with length n, reusing its array when it is large enough:
+// for scratch that is written in full before it is read, which zeroing would
+// only make cost more (4,096 pairs are 640 KiB).
+func grown[S ~[]E, E any](s S, n int) S {
 	if cap(s) < n {
 		return make(S, n)
 	}
-	s = s[:n]
-	clear(s)
-	return s
+	return s[:n]
 }
 
 // fromScratch holds the arguments of one knowledge.Estimates call, reused from

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -190,5 +191,48 @@ func TestReasonCacheEmptied(t *testing.T) {
 	}
 	if got, want := rc.text(inherited(netip.MustParsePrefix("2001:db9::/32")), &buf), "inherited 2001:db9::/32 20ms"; got != want {
 		t.Errorf("after emptying: %q, want %q", got, want)
+	}
+}
+
+// TestRankWritesEveryField checks that rank writes every field of the pairs it
+// leaves in the workspace, which it does not zero first: a workspace whose
+// pairs hold a value in every field (as a later step of a dial may have set
+// Fallback or Service there) ranks as a new one. A field of a type it does not
+// know how to fill fails the test: a new field of Pair must be written by rank
+// (ranking.pairs) and filled here.
+func TestRankWritesEveryField(t *testing.T) {
+	in := benchInput(4)
+	want := slices.Clone(rank(in, new(workspace)))
+	ws := new(workspace)
+	ws.ranked = make([]Pair, len(want))
+	for i := range ws.ranked {
+		v := reflect.ValueOf(&ws.ranked[i]).Elem()
+		for j := range v.NumField() {
+			f := v.Field(j)
+			switch x := f.Addr().Interface().(type) {
+			case *netip.AddrPort:
+				*x = netip.MustParseAddrPort("[2001:db8::dead]:9")
+			case *netip.Addr:
+				*x = netip.MustParseAddr("64:ff9b::c000:201")
+			case **Service:
+				*x = &Service{Target: "stale.example."}
+			default:
+				switch f.Kind() {
+				case reflect.String:
+					f.SetString("stale")
+				case reflect.Bool:
+					f.SetBool(true)
+				case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+					f.SetInt(7)
+				case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+					f.SetUint(7)
+				default:
+					t.Fatalf("Pair.%s: a %v, which this test does not fill", v.Type().Field(j).Name, f.Type())
+				}
+			}
+		}
+	}
+	if got := rank(in, ws); !reflect.DeepEqual(got, want) {
+		t.Fatalf("over stale pairs:\n got %v\nwant %v", got, want)
 	}
 }
