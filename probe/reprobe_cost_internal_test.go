@@ -39,11 +39,17 @@ func TestReprobeCostIndependentOfStore(t *testing.T) {
 			}
 			runs = append(runs, time.Since(start)/20)
 		}
-		return slices.Min(runs)
+		slices.Sort(runs)
+		return runs[len(runs)/2]
 	}
+	// A walk over the Store's pairs costs 16 times as much with 16 times the
+	// pairs. The re-check itself is a few µs, and on a shared VM one process's
+	// runs of the small case came out 5 times faster than another's (1.4
+	// against 7-9 µs; the minimum of the runs then failed a bound of 4): hence
+	// the median of the runs and a bound of 8.
 	small, large := cost(2048), cost(32768)
 	t.Logf("a re-check with %d destinations dialed lately: %v at 2,048 pairs, %v at 32,768", DefaultMaxDestinations, small, large)
-	if large > 4*small {
+	if large > 8*small {
 		t.Errorf("a re-check took %v with 32,768 pairs in the Store, %v with 2,048 (%.1f times): its cost grows with the Store, not with the %d destinations dialed lately",
 			large, small, float64(large)/float64(small), DefaultMaxDestinations)
 	}
